@@ -1,0 +1,47 @@
+# Two commands are the whole set-up: `make run` serves the console, `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+PYTEST_ARGS ?=
+
+.PHONY: run setup chromium test test-services compose-check ci clean
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ensure_demo_users
+	@echo "Console: http://127.0.0.1:8000  (Ctrl-C stops the web server and the worker)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DEBUG=$${DEBUG:-true} $(VENV)/bin/honcho start -f Procfile
+
+setup: $(STAMP) node_modules/.package-lock.json
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+# Debian's Chromium drives the browser tests (Playwright cannot download its own here).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: setup chromium
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The same suite against PostgreSQL and Redis, started from Debian's packages on loopback ports.
+test-services: setup chromium
+	scripts/with-services $(PY) -m pytest $(PYTEST_ARGS)
+
+compose-check: setup
+	scripts/compose-config-check
+
+ci: test test-services compose-check
+
+clean:
+	rm -rf $(VENV) node_modules var .docker

@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand
+
+from pipelines_admin.accounts.services import demo_users_ensure
+
+
+class Command(BaseCommand):
+    help = "Create the demo users (admin, editor, viewer) that do not exist yet; prints new passwords once."
+
+    def handle(self, *args, **options):
+        created = demo_users_ensure()
+        if not created:
+            self.stdout.write("Demo users already exist; nothing changed.")
+            return
+        self.stdout.write(self.style.SUCCESS("Demo users created (shown once, keep them):"))
+        for username, password, from_env in created:
+            shown = "(from the environment)" if from_env else password
+            self.stdout.write(f"  {username:8s} {shown}")

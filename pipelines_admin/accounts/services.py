@@ -1,0 +1,56 @@
+"""Writes for users and roles."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from pipelines_admin.accounts.roles import EDITOR, PUBLISHER, VIEWER
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    roles: tuple[str, ...]
+    superuser: bool = False
+
+    @property
+    def password_variable(self) -> str:
+        return f"DEMO_{self.username.upper()}_PASSWORD"
+
+
+DEMO_USERS = (
+    DemoUser("admin", (VIEWER, EDITOR, PUBLISHER), superuser=True),
+    DemoUser("editor", (VIEWER, EDITOR)),
+    DemoUser("viewer", (VIEWER,)),
+)
+
+
+@transaction.atomic
+def demo_users_ensure() -> list[tuple[str, str, bool]]:
+    """Create the demo users that do not exist yet; never touch existing ones.
+
+    Returns (username, password, from_environment) for each user created; the
+    password comes from DEMO_<USERNAME>_PASSWORD when set, else it is random.
+    """
+    User = get_user_model()
+    created = []
+    for demo in DEMO_USERS:
+        if User.objects.filter(username=demo.username).exists():
+            continue
+        password = os.environ.get(demo.password_variable)
+        from_env = bool(password)
+        password = password or secrets.token_urlsafe(12)
+        user = User.objects.create_user(
+            username=demo.username,
+            password=password,
+            is_staff=demo.superuser,
+            is_superuser=demo.superuser,
+        )
+        user.groups.set(Group.objects.filter(name__in=demo.roles))
+        created.append((demo.username, password, from_env))
+    return created

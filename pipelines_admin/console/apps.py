@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ConsoleConfig(AppConfig):
+    name = "pipelines_admin.console"
+    verbose_name = "Web console"

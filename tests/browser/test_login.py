@@ -1,0 +1,43 @@
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_login__good_credentials__lands_on_pipelines_with_navigation(login, live_server, django_user_model):
+    # Given an editor account
+    django_user_model.objects.create_user("erin", password="correct horse battery")
+    # When she logs in through the form in Chromium
+    page = login("erin", "correct horse battery")
+    # Then she lands on Pipelines, with the main navigation and her name
+    expect(page).to_have_url(f"{live_server.url}/")
+    expect(page.get_by_role("heading", name="Pipelines")).to_be_visible()
+    nav = page.get_by_role("navigation", name="Main")
+    for section in ["Pipelines", "Runs", "Dashboards", "Audit"]:
+        expect(nav.get_by_role("link", name=section)).to_be_visible()
+    expect(page.locator(".who")).to_contain_text("erin")
+
+
+def test_login__wrong_password__error_shown_and_still_anonymous(login, live_server, django_user_model):
+    # Given an account
+    django_user_model.objects.create_user("erin", password="correct horse battery")
+    # When a wrong password is typed
+    page = login("erin", "wrong")
+    # Then the form says so and the console stays closed
+    expect(page.get_by_role("alert")).to_contain_text("didn't match")
+    page.goto(f"{live_server.url}/runs/")
+    expect(page).to_have_url(re.compile(r"/login/\?next=/runs/$"))
+
+
+def test_logout__from_any_page__back_to_login(login, live_server, django_user_model):
+    # Given a logged-in user on the audit page
+    django_user_model.objects.create_user("erin", password="correct horse battery")
+    page = login("erin", "correct horse battery")
+    page.get_by_role("link", name="Audit").click()
+    expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
+    # When they log out
+    page.get_by_role("button", name="Log out").click()
+    # Then the login page shows
+    expect(page).to_have_url(f"{live_server.url}/login/")

@@ -1,0 +1,75 @@
+"""Fixtures shared by the whole suite: a real Celery worker process."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def database_url(settings_dict: dict) -> str:
+    """A DATABASE_URL that points another process at the database Django uses now."""
+    engine = settings_dict["ENGINE"]
+    if engine.endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    if engine.endswith("postgresql"):
+        user, password = settings_dict.get("USER") or "", settings_dict.get("PASSWORD") or ""
+        auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        return f"postgres://{auth}{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+    raise RuntimeError(f"no URL form for {engine}")
+
+
+class WorkerProcess:
+    """A `celery -A pipelines_admin worker` child process consuming a private queue."""
+
+    def __init__(self, queue: str, env: dict[str, str], log_path: Path):
+        self.queue = queue
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "pipelines_admin", "worker",
+             "--pool=solo", "--concurrency=1", "--loglevel=info", "-Q", queue,
+             "--hostname", f"test-{queue}@%h", "--without-gossip", "--without-mingle"],
+            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture
+def celery_worker_process(tmp_path, django_db_setup, django_db_blocker):
+    """Start a real worker on a private queue pointed at the test database; tasks
+    sent from the test go to that queue while the fixture lives."""
+    from django.db import connection
+
+    from pipelines_admin.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:12]}"
+    env = dict(os.environ)
+    with django_db_blocker.unblock():
+        env["DATABASE_URL"] = database_url(connection.settings_dict)
+    env["CELERY_TASK_DEFAULT_QUEUE"] = queue
+    worker = WorkerProcess(queue, env, tmp_path / "worker.log")
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        yield worker
+    finally:
+        app.conf.task_default_queue = previous
+        worker.stop()
