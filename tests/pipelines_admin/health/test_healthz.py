@@ -5,6 +5,17 @@ from pipelines_admin.celery import app as celery_app
 
 
 @pytest.fixture
+def broker_url(monkeypatch):
+    """Set the broker URL the app uses (Celery lets CELERY_BROKER_URL win over its config)."""
+
+    def _set(url: str) -> None:
+        monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+        monkeypatch.setitem(celery_app.conf, "broker_url", url)
+
+    return _set
+
+
+@pytest.fixture
 def broken_database(monkeypatch):
     """Point the default connection at a database that cannot be opened."""
     connection.close()
@@ -30,9 +41,9 @@ def test_healthz__database_and_broker_up__200_ok(client):
 
 
 @pytest.mark.django_db
-def test_healthz__broker_unreachable__503_names_the_broker(client, monkeypatch):
+def test_healthz__broker_unreachable__503_names_the_broker(client, broker_url):
     # Given a broker URL where nothing listens
-    monkeypatch.setitem(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    broker_url("redis://127.0.0.1:1/0")
     # When /healthz is asked
     response = client.get("/healthz")
     # Then it answers 503 and says the broker is down, the database up
@@ -44,10 +55,10 @@ def test_healthz__broker_unreachable__503_names_the_broker(client, monkeypatch):
 
 
 @pytest.mark.django_db
-def test_healthz__filesystem_broker_folder_missing__503(client, monkeypatch, tmp_path):
+def test_healthz__filesystem_broker_folder_missing__503(client, monkeypatch, broker_url, tmp_path):
     # Given the filesystem transport pointed at a folder that does not exist
     missing = str(tmp_path / "gone")
-    monkeypatch.setitem(celery_app.conf, "broker_url", "filesystem://")
+    broker_url("filesystem://")
     monkeypatch.setitem(celery_app.conf, "broker_transport_options",
                         {"data_folder_in": missing, "data_folder_out": missing})
     # When /healthz is asked
