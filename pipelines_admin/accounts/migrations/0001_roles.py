@@ -1,6 +1,6 @@
 from django.db import migrations
 
-ROLES = ("viewer", "editor", "publisher")
+from pipelines_admin.accounts.roles import ROLES
 
 
 def create_roles(apps, schema_editor):

@@ -1,0 +1,55 @@
+"""Who may do what, checked by the services so every interface enforces the same rules.
+
+| action               | viewer | editor            | publisher | superuser |
+|----------------------|--------|-------------------|-----------|-----------|
+| read                 | yes    | yes               | yes       | yes       |
+| create a version     | no     | yes               | yes       | yes       |
+| submit runs, batches | no     | yes               | yes       | yes       |
+| change environment   | no     | unprotected only  | yes       | yes       |
+(changing an environment: releasing, rolling back, overrides, toggles, service bindings)
+"""
+from __future__ import annotations
+
+from pipelines_admin.accounts.roles import EDITOR, PUBLISHER, VIEWER
+from pipelines_admin.core.errors import NotAllowed
+
+READ = "read"
+VERSION_CREATE = "version.create"
+ENVIRONMENT_CHANGE = "environment.change"
+RUN_SUBMIT = "run.submit"
+
+
+def roles_of(user) -> set[str]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    cached = getattr(user, "_console_roles", None)
+    if cached is None:
+        cached = set(user.groups.values_list("name", flat=True))
+        user._console_roles = cached
+    return cached
+
+
+def can(user, action: str, environment=None) -> bool:
+    if getattr(user, "is_authenticated", False) and user.is_active and user.is_superuser:
+        return True
+    roles = roles_of(user)
+    if action == READ:
+        return bool(roles & {VIEWER, EDITOR, PUBLISHER})
+    if action in (VERSION_CREATE, RUN_SUBMIT):
+        return bool(roles & {EDITOR, PUBLISHER})
+    if action == ENVIRONMENT_CHANGE:
+        if environment is not None and environment.protected:
+            return PUBLISHER in roles
+        return bool(roles & {EDITOR, PUBLISHER})
+    raise ValueError(f"unknown action {action!r}")
+
+
+def require(user, action: str, environment=None) -> None:
+    if can(user, action, environment):
+        return
+    if action == ENVIRONMENT_CHANGE and environment is not None and environment.protected:
+        raise NotAllowed(f"Only publishers may change the protected environment {environment.name}.",
+                         {"action": action, "environment": environment.name})
+    wording = {READ: "read pipelines", VERSION_CREATE: "create config versions",
+               ENVIRONMENT_CHANGE: "change environments", RUN_SUBMIT: "submit runs"}[action]
+    raise NotAllowed(f"Your role does not allow you to {wording}.", {"action": action})

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ConfigsConfig(AppConfig):
+    name = "pipelines_admin.configs"
+    verbose_name = "Pipelines, versions and releases"

@@ -1,0 +1,136 @@
+"""Differences between two pipeline configs: semantic (what a rules person changed)
+and textual (a unified diff of the pretty-printed JSON)."""
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+RULE_STRUCTURE_KEYS = {"class", "params", "dependencies", "cross_stage_dependencies"}
+
+
+def _fmt(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _leaf_changes(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """(path, before, after) for each changed leaf; a missing side is reported as None."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changes = []
+        for key in list(before) + [k for k in after if k not in before]:
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in after:
+                changes.append((sub, before[key], None))
+            elif key not in before:
+                changes.append((sub, None, after[key]))
+            elif before[key] != after[key]:
+                changes.extend(_leaf_changes(before[key], after[key], sub))
+        return changes
+    return [(path, before, after)] if before != after else []
+
+
+def _stages(doc: dict) -> dict:
+    stages = doc.get("stages") if isinstance(doc, dict) else None
+    return stages if isinstance(stages, dict) else {}
+
+
+def _rules(stage: Any) -> dict:
+    rules = stage.get("rules") if isinstance(stage, dict) else None
+    return rules if isinstance(rules, dict) else {}
+
+
+def semantic_diff(before: dict, after: dict) -> list[dict]:
+    """Each change as {"kind", "summary", ...}: stages and rules added or removed,
+    rules moved between stages, params, dependencies, class and settings changed,
+    stage settings and execution settings changed, stage order changed."""
+    changes: list[dict] = []
+    old_stages, new_stages = _stages(before), _stages(after)
+    old_rule_stage = {rid: s for s, st in old_stages.items() for rid in _rules(st)}
+    new_rule_stage = {rid: s for s, st in new_stages.items() for rid in _rules(st)}
+
+    for name in new_stages:
+        if name not in old_stages:
+            changes.append({"kind": "stage_added", "stage": name, "summary": f"Stage {name} added."})
+    for name in old_stages:
+        if name not in new_stages:
+            changes.append({"kind": "stage_removed", "stage": name, "summary": f"Stage {name} removed."})
+    common = [s for s in old_stages if s in new_stages]
+    if common != [s for s in new_stages if s in old_stages]:
+        order = " → ".join(s for s in new_stages if s in old_stages)
+        changes.append({"kind": "stage_order_changed", "summary": f"Stages reordered: {order}."})
+
+    for name in common:
+        old_settings = {k: v for k, v in old_stages[name].items() if k != "rules"}
+        new_settings = {k: v for k, v in new_stages[name].items() if k != "rules"}
+        for path, b, a in _leaf_changes(old_settings, new_settings):
+            changes.append({"kind": "stage_setting_changed", "stage": name, "setting": path, "before": b,
+                            "after": a, "summary": f"Stage {name}: {path} {_fmt(b)} → {_fmt(a)}."})
+
+    for rid, stage in new_rule_stage.items():
+        if rid not in old_rule_stage:
+            cls = _rules(new_stages[stage])[rid].get("class") if isinstance(_rules(new_stages[stage])[rid], dict) else None
+            changes.append({"kind": "rule_added", "stage": stage, "rule": rid, "class": cls,
+                            "summary": f"Rule {rid} ({cls}) added to {stage}."})
+        elif old_rule_stage[rid] != stage:
+            changes.append({"kind": "rule_moved", "rule": rid, "from": old_rule_stage[rid], "to": stage,
+                            "summary": f"Rule {rid} moved from {old_rule_stage[rid]} to {stage}."})
+    for rid, stage in old_rule_stage.items():
+        if rid not in new_rule_stage:
+            changes.append({"kind": "rule_removed", "stage": stage, "rule": rid,
+                            "summary": f"Rule {rid} removed from {stage}."})
+
+    for rid, stage in new_rule_stage.items():
+        if rid not in old_rule_stage:
+            continue
+        old_rule = _rules(old_stages[old_rule_stage[rid]])[rid]
+        new_rule = _rules(new_stages[stage])[rid]
+        if not isinstance(old_rule, dict) or not isinstance(new_rule, dict) or old_rule == new_rule:
+            continue
+        changes.extend(_rule_changes(stage, rid, old_rule, new_rule))
+
+    old_exec = before.get("execution_settings", {}) if isinstance(before, dict) else {}
+    new_exec = after.get("execution_settings", {}) if isinstance(after, dict) else {}
+    for path, b, a in _leaf_changes(old_exec or {}, new_exec or {}):
+        changes.append({"kind": "execution_setting_changed", "setting": path, "before": b, "after": a,
+                        "summary": f"Execution setting {path}: {_fmt(b)} → {_fmt(a)}."})
+    for key in sorted(set(before or {}) | set(after or {})):
+        if key not in ("stages", "execution_settings") and (before or {}).get(key) != (after or {}).get(key):
+            b, a = (before or {}).get(key), (after or {}).get(key)
+            changes.append({"kind": "document_setting_changed", "setting": key, "before": b, "after": a,
+                            "summary": f"{key}: {_fmt(b)} → {_fmt(a)}."})
+    return changes
+
+
+def _rule_changes(stage: str, rid: str, old: dict, new: dict) -> list[dict]:
+    changes = []
+    if old.get("class") != new.get("class"):
+        changes.append({"kind": "rule_class_changed", "stage": stage, "rule": rid, "before": old.get("class"),
+                        "after": new.get("class"),
+                        "summary": f"Rule {rid}: class {old.get('class')} → {new.get('class')}."})
+    for path, b, a in _leaf_changes(old.get("params") or {}, new.get("params") or {}):
+        changes.append({"kind": "param_changed", "stage": stage, "rule": rid, "param": path, "before": b,
+                        "after": a, "summary": f"Rule {rid}: {path} {_fmt(b)} → {_fmt(a)}."})
+    for key in ("dependencies", "cross_stage_dependencies"):
+        b, a = old.get(key) or [], new.get(key) or []
+        if b != a:
+            added = [d for d in a if d not in b]
+            removed = [d for d in b if d not in a]
+            label = "depends on" if key == "dependencies" else "depends across stages on"
+            parts = ([f"now {label} {', '.join(added)}"] if added else []) + (
+                [f"no longer {label} {', '.join(removed)}"] if removed else [])
+            changes.append({"kind": "dependencies_changed", "stage": stage, "rule": rid, "field": key,
+                            "added": added, "removed": removed,
+                            "summary": f"Rule {rid}: {'; '.join(parts) or 'dependency order changed'}."})
+    old_settings = {k: v for k, v in old.items() if k not in RULE_STRUCTURE_KEYS}
+    new_settings = {k: v for k, v in new.items() if k not in RULE_STRUCTURE_KEYS}
+    for path, b, a in _leaf_changes(old_settings, new_settings):
+        changes.append({"kind": "rule_setting_changed", "stage": stage, "rule": rid, "setting": path,
+                        "before": b, "after": a, "summary": f"Rule {rid}: {path} {_fmt(b)} → {_fmt(a)}."})
+    return changes
+
+
+def text_diff(before: dict, after: dict, before_label: str = "before", after_label: str = "after") -> str:
+    """A unified diff of the two documents pretty-printed in their own key order."""
+    a = json.dumps(before, indent=2, ensure_ascii=False).splitlines(keepends=True)
+    b = json.dumps(after, indent=2, ensure_ascii=False).splitlines(keepends=True)
+    return "".join(difflib.unified_diff(a, b, fromfile=before_label, tofile=after_label))

@@ -1,0 +1,61 @@
+"""The one place where Django code talks to rules_engine: validating documents,
+building an environment's service registry from its bindings, compiling pipelines."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import rules_engine
+from rules_engine.services import registry_from_spec
+
+from pipelines_admin.core.canonical import content_hash
+
+
+def binding_spec(environment) -> dict:
+    """The engine's services spec for an environment: every binding of it, and
+    simulated adapters (zero latency) for any reference nothing binds."""
+    bindings: dict[str, dict[str, Any]] = {}
+    for b in environment.service_bindings.all() if environment is not None else []:
+        if b.kind == "http":
+            spec = {"type": "http", "url": b.url, "timeout_seconds": b.timeout_seconds}
+            if b.secret_env:
+                spec["secret_env"] = b.secret_env
+        else:
+            spec = {"type": "simulated", "latency_ms": b.latency_ms, "failure_rate": b.failure_rate}
+        bindings[f"{b.interface}:{b.name}"] = spec
+    return {"defaults": {"type": "simulated"}, "bindings": bindings}
+
+
+def service_registry(environment=None):
+    return registry_from_spec(binding_spec(environment))
+
+
+def document_problems(document: Any, environment=None) -> list[dict]:
+    """Every problem of a pipeline document, each {"path", "message"}; [] when valid."""
+    problems = rules_engine.validate_config(document, services=service_registry(environment))
+    return [{"path": p.path, "message": p.message} for p in problems]
+
+
+_COMPILED_LIMIT = 16
+_compiled: "OrderedDict[tuple[str, str], Any]" = OrderedDict()
+_compiled_lock = threading.Lock()
+
+
+def compiled_pipeline(document: dict, environment):
+    """The compiled engine pipeline for a document in an environment, compiled once per
+    process for each (document, service bindings) pair and reused for every run."""
+    spec = binding_spec(environment)
+    key = (content_hash(document), content_hash(spec))
+    with _compiled_lock:
+        pipeline = _compiled.get(key)
+        if pipeline is not None:
+            _compiled.move_to_end(key)
+            return pipeline
+    pipeline = rules_engine.compile_pipeline(document, services=registry_from_spec(spec))
+    with _compiled_lock:
+        _compiled[key] = pipeline
+        while len(_compiled) > _COMPILED_LIMIT:
+            _, evicted = _compiled.popitem(last=False)
+            evicted.close()
+    return pipeline

@@ -1,0 +1,145 @@
+"""Pipelines, their immutable config versions, environments, releases and service bindings.
+
+- A ConfigVersion never changes once saved; a change is a new version.
+- A Release says: in this environment, this pipeline runs this version with this
+  override (an RFC 7396 JSON Merge Patch). The newest release of a pipeline in an
+  environment is live; the older ones are its history. Toggles, override changes and
+  rollbacks are new releases too, so the history shows every state that ever ran.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, MaxValueValidator, RegexValidator
+from django.db import models
+
+
+class ImmutableError(Exception):
+    """Versions and releases are history: they are never edited or deleted."""
+
+
+class ImmutableModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ImmutableError(f"{type(self).__name__} cannot be changed once saved")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableError(f"{type(self).__name__} cannot be deleted")
+
+
+class Pipeline(models.Model):
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    pii_fields = models.JSONField(default=list, blank=True,
+                                  help_text="Fields masked wherever runs are shown; empty means the standard set "
+                                            "(ssn, date_of_birth, names, email, phone, address, ...).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["name"]
+
+    @property
+    def masked_fields(self) -> frozenset[str]:
+        from rules_engine.masking import DEFAULT_PII_FIELDS
+
+        return frozenset(f.lower() for f in self.pii_fields) if self.pii_fields else DEFAULT_PII_FIELDS
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ConfigVersion(ImmutableModel):
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    document = models.JSONField()
+    content_hash = models.CharField(max_length=71)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    message = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pipeline", "-number"]
+        constraints = [models.UniqueConstraint(fields=["pipeline", "number"], name="version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline.slug} v{self.number}"
+
+
+class Environment(models.Model):
+    name = models.SlugField(max_length=50, unique=True)
+    position = models.PositiveSmallIntegerField(default=100)
+    protected = models.BooleanField(default=False, help_text="Only publishers may release to or change it.")
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Release(ImmutableModel):
+    class Kind(models.TextChoices):
+        RELEASE = "release", "release"
+        ROLLBACK = "rollback", "rollback"
+        OVERRIDE = "override", "override change"
+        TOGGLE = "toggle", "toggle"
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="releases")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="releases")
+    version = models.ForeignKey(ConfigVersion, on_delete=models.PROTECT, related_name="releases")
+    override = models.JSONField(default=dict, blank=True)
+    effective_hash = models.CharField(max_length=71)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RELEASE)
+    previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    released_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["pipeline", "environment", "-id"], name="release_live_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline.slug}@{self.environment.name}: v{self.version.number}"
+
+
+env_var_name = RegexValidator(r"^[A-Z_][A-Z0-9_]*$", "Use an environment variable name, like KYC_API_KEY.")
+identifier = RegexValidator(r"^[A-Za-z_][A-Za-z0-9_]*$", "Letters, digits and underscores only.")
+service_name = RegexValidator(r"^[A-Za-z0-9_.\-]+$", "Letters, digits, dots, dashes and underscores only.")
+
+
+class ServiceBinding(models.Model):
+    """How an environment reaches one service (`service:Interface:name`). Secrets are
+    named by environment variable, never stored."""
+
+    class Kind(models.TextChoices):
+        SIMULATED = "simulated", "simulated"
+        HTTP = "http", "HTTP JSON endpoint"
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="service_bindings")
+    interface = models.CharField(max_length=64, validators=[identifier])
+    name = models.CharField(max_length=64, validators=[service_name])
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SIMULATED)
+    url = models.URLField(blank=True)
+    timeout_seconds = models.FloatField(default=5.0, validators=[MinValueValidator(0.01), MaxValueValidator(300)])
+    secret_env = models.CharField(max_length=100, blank=True, validators=[env_var_name])
+    latency_ms = models.PositiveIntegerField(default=0)
+    failure_rate = models.FloatField(default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["environment", "interface", "name"]
+        constraints = [models.UniqueConstraint(fields=["environment", "interface", "name"], name="binding_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.environment.name}: service:{self.interface}:{self.name} ({self.kind})"

@@ -1,0 +1,131 @@
+"""Reads of pipelines, versions, releases and effective configs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Max, Prefetch
+
+from pipelines_admin.configs.diffs import semantic_diff, text_diff
+from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release
+from pipelines_admin.configs.overrides import apply_override, provenance
+from pipelines_admin.core.errors import NotFound
+
+
+def pipeline_get(slug: str) -> Pipeline:
+    try:
+        return Pipeline.objects.get(slug=slug)
+    except Pipeline.DoesNotExist:
+        raise NotFound(f"There is no pipeline {slug!r}.", {"pipeline": slug}) from None
+
+
+def environment_get(name: str) -> Environment:
+    try:
+        return Environment.objects.get(name=name)
+    except Environment.DoesNotExist:
+        names = ", ".join(Environment.objects.values_list("name", flat=True))
+        raise NotFound(f"There is no environment {name!r} (there are: {names}).", {"environment": name}) from None
+
+
+def version_get(pipeline: Pipeline, number: int) -> ConfigVersion:
+    try:
+        return pipeline.versions.get(number=number)
+    except ConfigVersion.DoesNotExist:
+        raise NotFound(f"{pipeline.slug} has no version {number}.", {"version": number}) from None
+
+
+def version_latest(pipeline: Pipeline) -> ConfigVersion | None:
+    return pipeline.versions.order_by("-number").first()
+
+
+def release_live(pipeline: Pipeline, environment: Environment) -> Release | None:
+    return (Release.objects.filter(pipeline=pipeline, environment=environment)
+            .select_related("version", "released_by").order_by("-id").first())
+
+
+def release_history(pipeline: Pipeline, environment: Environment | None = None):
+    qs = Release.objects.filter(pipeline=pipeline).select_related("version", "environment", "released_by")
+    if environment is not None:
+        qs = qs.filter(environment=environment)
+    return qs.order_by("-id")
+
+
+def live_releases(pipeline: Pipeline) -> dict[str, Release]:
+    """Environment name -> live release, for every environment where the pipeline runs."""
+    live: dict[str, Release] = {}
+    for release in release_history(pipeline):
+        live.setdefault(release.environment.name, release)
+    return live
+
+
+@dataclass(frozen=True)
+class EffectiveConfig:
+    pipeline: Pipeline
+    environment: Environment
+    release: Release
+    document: dict
+    provenance: dict[str, str]
+
+    @property
+    def version(self) -> ConfigVersion:
+        return self.release.version
+
+
+def effective_config(pipeline: Pipeline, environment: Environment) -> EffectiveConfig:
+    """What runs in an environment: the live version merged with its override, with
+    where each value came from."""
+    release = release_live(pipeline, environment)
+    if release is None:
+        raise NotFound(f"{pipeline.slug} has not been released to {environment.name} yet.",
+                       {"pipeline": pipeline.slug, "environment": environment.name})
+    document = apply_override(release.version.document, release.override)
+    return EffectiveConfig(pipeline, environment, release, document,
+                           provenance(release.version.document, release.override))
+
+
+@dataclass(frozen=True)
+class PipelineOverview:
+    pipeline: Pipeline
+    latest_version: int | None
+    live: list[Release | None]  # one per environment, in environment order
+
+
+def pipeline_overview() -> list[PipelineOverview]:
+    """Each pipeline with its latest version and the release live in each environment
+    (three queries whatever the number of pipelines)."""
+    environments = list(Environment.objects.all())
+    pipelines = Pipeline.objects.prefetch_related(
+        Prefetch("releases", queryset=Release.objects.select_related("version").order_by("-id"), to_attr="newest"),
+    ).annotate(latest_version=Max("versions__number"))
+    rows = []
+    for pipeline in pipelines:
+        live: dict[int, Release] = {}
+        for release in pipeline.newest:
+            live.setdefault(release.environment_id, release)
+        rows.append(PipelineOverview(pipeline, pipeline.latest_version, [live.get(e.pk) for e in environments]))
+    return rows
+
+
+def environment_list():
+    return Environment.objects.all()
+
+
+@dataclass(frozen=True)
+class ConfigDiff:
+    before_label: str
+    after_label: str
+    changes: list[dict]
+    text: str
+
+
+def versions_diff(before: ConfigVersion, after: ConfigVersion) -> ConfigDiff:
+    """What changed from one version to another, semantic and textual."""
+    before_label, after_label = f"v{before.number}", f"v{after.number}"
+    return ConfigDiff(before_label, after_label, semantic_diff(before.document, after.document),
+                      text_diff(before.document, after.document, before_label, after_label))
+
+
+def environments_diff(pipeline: Pipeline, before: Environment, after: Environment) -> ConfigDiff:
+    """How the effective config of one environment differs from another's."""
+    a, b = effective_config(pipeline, before), effective_config(pipeline, after)
+    return ConfigDiff(before.name, after.name, semantic_diff(a.document, b.document),
+                      text_diff(a.document, b.document, before.name, after.name))

@@ -1,0 +1,250 @@
+"""Writes to pipelines, versions, releases, overrides and service bindings.
+
+Every function checks the actor's role, validates with rules_engine, and records an
+audit event in the same transaction as the change it makes.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, VERSION_CREATE, require
+from pipelines_admin.audit.services import audit_record
+from pipelines_admin.configs.diffs import semantic_diff, text_diff
+from pipelines_admin.configs.engine import document_problems
+from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
+from pipelines_admin.configs.overrides import apply_override, override_between, set_at
+from pipelines_admin.configs.selectors import release_live, version_latest
+from pipelines_admin.core.canonical import content_hash
+from pipelines_admin.core.errors import Conflict, InvalidInput, NotFound
+
+
+def _require_valid(document: Any, environment: Environment | None = None, what: str = "The config") -> None:
+    problems = document_problems(document, environment)
+    if problems:
+        raise InvalidInput(f"{what} has {len(problems)} problem{'s' if len(problems) != 1 else ''}.",
+                           {"problems": problems})
+
+
+def _locked(pipeline: Pipeline) -> Pipeline:
+    """Lock the pipeline row: version numbers and releases of one pipeline are written one at a time."""
+    return Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+
+
+@transaction.atomic
+def pipeline_create(*, slug: str, name: str, document: dict, author, description: str = "",
+                    message: str = "First version") -> Pipeline:
+    require(author, VERSION_CREATE)
+    if Pipeline.objects.filter(slug=slug).exists():
+        raise Conflict(f"A pipeline {slug!r} already exists.", {"pipeline": slug})
+    pipeline = Pipeline(slug=slug, name=name, description=description, created_by=author)
+    try:
+        pipeline.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput("The pipeline's details are not valid.", {"fields": exc.message_dict}) from None
+    _require_valid(document)
+    pipeline.save()
+    audit_record(actor=author, action="pipeline.created", object_type="pipeline", object_id=pipeline.pk,
+                 object_repr=pipeline.name, pipeline=pipeline.slug)
+    _version_save(pipeline=pipeline, document=document, parent=None, author=author, message=message)
+    return pipeline
+
+
+def _version_save(*, pipeline: Pipeline, document: dict, parent: ConfigVersion | None, author,
+                  message: str) -> ConfigVersion:
+    version = ConfigVersion.objects.create(
+        pipeline=pipeline, number=(parent.number + 1) if parent else 1, document=document,
+        content_hash=content_hash(document), parent=parent, author=author, message=message)
+    changes = semantic_diff(parent.document if parent else {}, document)
+    audit_record(actor=author, action="config_version.created", object_type="config_version",
+                 object_id=version.pk, object_repr=str(version), pipeline=pipeline.slug,
+                 diff={"changes": changes, "from_version": parent.number if parent else None,
+                       "to_version": version.number},
+                 reason=message, data={"content_hash": version.content_hash})
+    return version
+
+
+@transaction.atomic
+def config_version_create(*, pipeline: Pipeline, document: dict, base_version: ConfigVersion | None,
+                          author, message: str) -> ConfigVersion:
+    """Save `document` as the next version. `base_version` is the version the author
+    started from; when another version was saved since, nothing is written and the
+    Conflict carries what changed in between."""
+    require(author, VERSION_CREATE)
+    message = (message or "").strip()
+    if not message:
+        raise InvalidInput("Say what changed: a version needs a message.", {"fields": {"message": ["required"]}})
+    pipeline = _locked(pipeline)
+    latest = version_latest(pipeline)
+    if latest is not None and (base_version is None or base_version.pk != latest.pk):
+        base_number = base_version.number if base_version else None
+        raise Conflict(
+            f"Version {latest.number} was saved after the version {base_number} you started from; "
+            "review its changes and apply yours to it.",
+            {"base_version": base_number, "latest_version": latest.number,
+             "changes": semantic_diff(base_version.document if base_version else {}, latest.document),
+             "text_diff": text_diff(base_version.document if base_version else {}, latest.document,
+                                    f"v{base_number}", f"v{latest.number}")})
+    _require_valid(document)
+    if latest is not None and content_hash(document) == latest.content_hash:
+        raise InvalidInput(f"Nothing changed: the document is the same as version {latest.number}.")
+    return _version_save(pipeline=pipeline, document=document, parent=latest, author=author, message=message)
+
+
+def _release(*, pipeline: Pipeline, environment: Environment, version: ConfigVersion, override: dict,
+             kind: str, actor, reason: str, action: str) -> Release:
+    require(actor, ENVIRONMENT_CHANGE, environment)
+    reason = (reason or "").strip()
+    if environment.protected and not reason:
+        raise InvalidInput(f"{environment.name} is protected: give a reason for this change.",
+                           {"fields": {"reason": ["required for protected environments"]}})
+    if version.pipeline_id != pipeline.pk:
+        raise NotFound(f"Version {version.number} does not belong to {pipeline.slug}.")
+    if not isinstance(override, dict):
+        raise InvalidInput("An override must be a JSON object (a merge patch).",
+                           {"problems": [{"path": "", "message": "expected an object"}]})
+    pipeline = _locked(pipeline)
+    previous = release_live(pipeline, environment)
+    effective = apply_override(version.document, override)
+    _require_valid(effective, environment, what=f"The effective config for {environment.name}")
+    effective_hash = content_hash(effective)
+    if previous is not None and previous.effective_hash == effective_hash and previous.version_id == version.pk:
+        raise InvalidInput(f"Nothing changed: {environment.name} already runs exactly this config.")
+    release = Release.objects.create(
+        pipeline=pipeline, environment=environment, version=version, override=override,
+        effective_hash=effective_hash, kind=kind, previous=previous, reason=reason, released_by=actor)
+    before = apply_override(previous.version.document, previous.override) if previous else {}
+    audit_record(
+        actor=actor, action=action, object_type="release", object_id=release.pk, object_repr=str(release),
+        pipeline=pipeline.slug, environment=environment.name, reason=reason,
+        diff={"changes": semantic_diff(before, effective),
+              "from_version": previous.version.number if previous else None, "to_version": version.number,
+              "override_before": previous.override if previous else None, "override_after": override},
+        data={"effective_hash": effective_hash, "kind": kind})
+    return release
+
+
+@transaction.atomic
+def release_create(*, pipeline: Pipeline, environment: Environment, version: ConfigVersion, actor,
+                   reason: str = "", override: dict | None = None) -> Release:
+    """Release `version` to `environment`, keeping the environment's override unless
+    another is given."""
+    if override is None:
+        live = release_live(pipeline, environment)
+        override = live.override if live else {}
+    return _release(pipeline=pipeline, environment=environment, version=version, override=override,
+                    kind=Release.Kind.RELEASE, actor=actor, reason=reason, action="release.created")
+
+
+def _live_or_404(pipeline: Pipeline, environment: Environment) -> Release:
+    live = release_live(pipeline, environment)
+    if live is None:
+        raise NotFound(f"{pipeline.slug} has not been released to {environment.name} yet: release a version first.",
+                       {"pipeline": pipeline.slug, "environment": environment.name})
+    return live
+
+
+@transaction.atomic
+def override_set(*, pipeline: Pipeline, environment: Environment, override: dict, actor,
+                 reason: str = "") -> Release:
+    """Replace the environment's override (a JSON merge patch over the live version)."""
+    live = _live_or_404(pipeline, environment)
+    return _release(pipeline=pipeline, environment=environment, version=live.version, override=override,
+                    kind=Release.Kind.OVERRIDE, actor=actor, reason=reason, action="override.set")
+
+
+def _toggle(*, pipeline, environment, path: list[str], enabled: bool, actor, reason, what: str, action: str):
+    live = _live_or_404(pipeline, environment)
+    effective = apply_override(live.version.document, live.override)
+    node: Any = effective
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            raise NotFound(f"{what} does not exist in {environment.name}.", {"path": "/" + "/".join(path)})
+    if bool(node.get("enabled", True)) == enabled:
+        raise InvalidInput(f"{what} is already {'enabled' if enabled else 'disabled'} in {environment.name}.")
+    changed = set_at(effective, path + ["enabled"], enabled)
+    return _release(pipeline=pipeline, environment=environment, version=live.version,
+                    override=override_between(live.version.document, changed), kind=Release.Kind.TOGGLE,
+                    actor=actor, reason=reason, action=action)
+
+
+@transaction.atomic
+def stage_toggle(*, pipeline: Pipeline, environment: Environment, stage: str, enabled: bool, actor,
+                 reason: str = "") -> Release:
+    return _toggle(pipeline=pipeline, environment=environment, path=["stages", stage], enabled=enabled,
+                   actor=actor, reason=reason, what=f"Stage {stage}", action="stage.toggled")
+
+
+@transaction.atomic
+def rule_toggle(*, pipeline: Pipeline, environment: Environment, stage: str, rule: str, enabled: bool, actor,
+                reason: str = "") -> Release:
+    return _toggle(pipeline=pipeline, environment=environment, path=["stages", stage, "rules", rule],
+                   enabled=enabled, actor=actor, reason=reason, what=f"Rule {rule} of stage {stage}",
+                   action="rule.toggled")
+
+
+@transaction.atomic
+def release_rollback(*, pipeline: Pipeline, environment: Environment, to_release: Release, actor,
+                     reason: str = "") -> Release:
+    """Run an earlier release's version and override again (as a new release)."""
+    if to_release.pipeline_id != pipeline.pk or to_release.environment_id != environment.pk:
+        raise NotFound(f"Release {to_release.pk} is not a release of {pipeline.slug} in {environment.name}.")
+    return _release(pipeline=pipeline, environment=environment, version=to_release.version,
+                    override=to_release.override, kind=Release.Kind.ROLLBACK, actor=actor,
+                    reason=reason or f"roll back to release {to_release.pk}", action="release.rolled_back")
+
+
+BINDING_FIELDS = ("kind", "url", "timeout_seconds", "secret_env", "latency_ms", "failure_rate")
+
+
+@transaction.atomic
+def service_binding_set(*, environment: Environment, interface: str, name: str, actor, reason: str = "",
+                        **values) -> ServiceBinding:
+    """Create or change how `environment` reaches service:interface:name."""
+    require(actor, ENVIRONMENT_CHANGE, environment)
+    if environment.protected and not (reason or "").strip():
+        raise InvalidInput(f"{environment.name} is protected: give a reason for this change.",
+                           {"fields": {"reason": ["required for protected environments"]}})
+    unknown = set(values) - set(BINDING_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown binding settings: {', '.join(sorted(unknown))}.")
+    binding = (ServiceBinding.objects.select_for_update()
+               .filter(environment=environment, interface=interface, name=name).first())
+    before = {f: getattr(binding, f) for f in BINDING_FIELDS} if binding else {}
+    binding = binding or ServiceBinding(environment=environment, interface=interface, name=name)
+    for field, value in values.items():
+        setattr(binding, field, value)
+    if binding.kind == ServiceBinding.Kind.HTTP and not binding.url:
+        raise InvalidInput("An HTTP binding needs a URL.", {"fields": {"url": ["required for HTTP bindings"]}})
+    try:
+        binding.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput("The service binding is not valid.", {"fields": exc.message_dict}) from None
+    binding.save()
+    after = {f: getattr(binding, f) for f in BINDING_FIELDS}
+    audit_record(actor=actor, action="service_binding.set", object_type="service_binding", object_id=binding.pk,
+                 object_repr=f"service:{interface}:{name}", environment=environment.name, reason=reason,
+                 diff={"before": before, "after": after})
+    return binding
+
+
+@transaction.atomic
+def environment_create(*, name: str, actor, protected: bool = False, description: str = "",
+                       position: int = 100) -> Environment:
+    """Add an environment; only publishers (or superusers) may."""
+    probe = Environment(name=name, protected=True)
+    require(actor, ENVIRONMENT_CHANGE, probe)
+    if Environment.objects.filter(name=name).exists():
+        raise Conflict(f"An environment {name!r} already exists.", {"environment": name})
+    environment = Environment(name=name, protected=protected, description=description, position=position)
+    try:
+        environment.full_clean()
+    except ValidationError as exc:
+        raise InvalidInput("The environment is not valid.", {"fields": exc.message_dict}) from None
+    environment.save()
+    audit_record(actor=actor, action="environment.created", object_type="environment", object_id=environment.pk,
+                 object_repr=name, environment=name, data={"protected": protected})
+    return environment

@@ -1,0 +1,71 @@
+"""Users in each role, and a small valid pipeline document."""
+import copy
+
+import pytest
+from django.contrib.auth.models import Group
+
+from pipelines_admin.configs.defaults import ensure_default_environments
+from pipelines_admin.configs.models import Environment
+
+SMALL_PIPELINE = {
+    "version": "1.0",
+    "stages": {
+        "data_quality": {
+            "enabled": True, "fail_fast": True, "parallel_execution": False, "timeout_seconds": 10,
+            "rules": {
+                "required_fields": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", "email"]}},
+                "email_format": {"class": "EmailFormatRule", "params": {"field_name": "email"},
+                                 "dependencies": ["required_fields"]},
+            },
+        },
+        "business_rules": {
+            "enabled": True, "fail_fast": False, "parallel_execution": False, "timeout_seconds": 10,
+            "rules": {
+                "age_verification": {"class": "AgeVerificationRule",
+                                     "params": {"minimum_age": 18, "date_field": "date_of_birth"},
+                                     "cross_stage_dependencies": ["required_fields"]},
+            },
+        },
+    },
+    "execution_settings": {"stop_on_stage_failure": True},
+}
+
+
+@pytest.fixture
+def small_pipeline_document():
+    return copy.deepcopy(SMALL_PIPELINE)
+
+
+def make_user(django_user_model, username, *roles, superuser=False):
+    # transactional tests flush the data migrations' rows: make sure the groups exist
+    groups = [Group.objects.get_or_create(name=role)[0] for role in roles]
+    user = django_user_model.objects.create_user(username, password=f"{username}-password-1",
+                                                 is_superuser=superuser, is_staff=superuser)
+    user.groups.set(groups)
+    return user
+
+
+@pytest.fixture
+def viewer(django_user_model):
+    return make_user(django_user_model, "vic", "viewer")
+
+
+@pytest.fixture
+def editor(django_user_model):
+    return make_user(django_user_model, "eddie", "viewer", "editor")
+
+
+@pytest.fixture
+def publisher(django_user_model):
+    return make_user(django_user_model, "pat", "viewer", "editor", "publisher")
+
+
+@pytest.fixture
+def superuser(django_user_model):
+    return make_user(django_user_model, "root", superuser=True)
+
+
+@pytest.fixture
+def environments(db):
+    ensure_default_environments(Environment)
+    return {e.name: e for e in Environment.objects.all()}
