@@ -11,7 +11,7 @@ COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 COPY --from=assets /app/node_modules ./node_modules
 COPY . .
-RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+RUN SECRET_KEY=collectstatic-only RUN_INPUT_KEYS=collectstatic-only python manage.py collectstatic --noinput \
  && useradd --system --home /app rules && mkdir -p "$VAR_DIR" && chown rules "$VAR_DIR"
 USER rules
 EXPOSE 8000

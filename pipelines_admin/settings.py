@@ -10,6 +10,7 @@
 | CELERY_BROKER_FOLDER  | <repo>/var/broker (filesystem transport only) |
 | CELERY_RESULT_BACKEND | file://<repo>/var/celery-results              |
 | CSRF_TRUSTED_ORIGINS  | (none)                                        |
+| RUN_INPUT_KEYS        | a Fernet key kept in var/dev-run-input-key (only while DEBUG) |
 """
 from __future__ import annotations
 
@@ -45,12 +46,31 @@ def development_secret_key() -> str:
     return path.read_text().strip()
 
 
+def development_fernet_key() -> str:
+    """A random key for encrypting stored run inputs, generated once per checkout."""
+    from cryptography.fernet import Fernet
+
+    path = VAR_DIR / "dev-run-input-key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(Fernet.generate_key())
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = development_secret_key()
+# Keys (Fernet, comma-separated, newest first) that encrypt stored run inputs; older
+# keys still decrypt, so keys can be rotated.
+RUN_INPUT_KEYS = env_list("RUN_INPUT_KEYS", "")
+if not RUN_INPUT_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("RUN_INPUT_KEYS must be set when DEBUG is off.")
+    RUN_INPUT_KEYS = [development_fernet_key()]
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -67,6 +87,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "pipelines_admin.accounts",
     "pipelines_admin.health",
+    "pipelines_admin.audit",
+    "pipelines_admin.configs",
+    "pipelines_admin.runs",
     "pipelines_admin.console",
 ]
 
@@ -195,6 +218,23 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "sweep-runs": {"task": "runs.sweep", "schedule": float(os.environ.get("RUN_SWEEP_SECONDS", "60"))},
+}
+
+# Runs and batches
+RUN_INPUT_MAX_BYTES = int(os.environ.get("RUN_INPUT_MAX_BYTES", 64 * 1024))
+RUN_SOFT_TIME_LIMIT = int(os.environ.get("RUN_SOFT_TIME_LIMIT", "60"))
+RUN_TIME_LIMIT = int(os.environ.get("RUN_TIME_LIMIT", "90"))
+RUN_MAX_ATTEMPTS = int(os.environ.get("RUN_MAX_ATTEMPTS", "3"))
+RUN_REQUEUE_AFTER_SECONDS = int(os.environ.get("RUN_REQUEUE_AFTER_SECONDS", "120"))
+RUN_STUCK_AFTER_SECONDS = int(os.environ.get("RUN_STUCK_AFTER_SECONDS", RUN_TIME_LIMIT + 60))
+BATCH_MAX_BYTES = int(os.environ.get("BATCH_MAX_BYTES", 20 * 1024 * 1024))
+BATCH_CHUNK_SIZE = int(os.environ.get("BATCH_CHUNK_SIZE", "250"))
+BATCH_CHUNK_SOFT_TIME_LIMIT = int(os.environ.get("BATCH_CHUNK_SOFT_TIME_LIMIT", "600"))
+BATCH_CHUNK_TIME_LIMIT = int(os.environ.get("BATCH_CHUNK_TIME_LIMIT", "660"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "2"))
 
 REST_FRAMEWORK = {

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -43,7 +44,7 @@ class WorkerProcess:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGQUIT)  # cold shutdown: the tests wait for their tasks themselves
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -73,3 +74,26 @@ def celery_worker_process(tmp_path, django_db_setup, django_db_blocker):
     finally:
         app.conf.task_default_queue = previous
         worker.stop()
+
+
+@pytest.fixture
+def dead_broker(monkeypatch):
+    """Point the Celery app at a broker where nothing listens, then put everything back,
+    connection pools included (they remember the URL they were made for)."""
+    from pipelines_admin.celery import app
+
+    def reset_pools():
+        for pool in (app._pool, app.amqp._producer_pool):
+            if pool is not None:
+                pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    reset_pools()
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
+    monkeypatch.setitem(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    monkeypatch.setitem(app.conf, "broker_connection_timeout", 1)
+    monkeypatch.setitem(app.conf, "broker_connection_retry", False)
+    monkeypatch.setitem(app.conf, "broker_connection_max_retries", 0)
+    yield app
+    reset_pools()

@@ -56,6 +56,7 @@ def test_settings__production_variables__used(tmp_path):
     # Given production-style environment variables
     out = load_settings({
         "VAR_DIR": str(tmp_path), "DEBUG": "false", "SECRET_KEY": "x" * 50,
+        "RUN_INPUT_KEYS": "p2DJYXc7KzRAu1Ts3SRn1VN6PF4T4GGkXb4C3UNqrGc=",
         "DATABASE_URL": "postgres://u:p@db.example:5432/rules", "CELERY_BROKER_URL": "redis://cache:6379/0",
         "ALLOWED_HOSTS": "rules.example, console.example",
     })
@@ -70,6 +71,7 @@ def test_settings__production_variables__used(tmp_path):
     assert values["ALLOWED_HOSTS"] == ["rules.example", "console.example"]
     assert values["SESSION_COOKIE_SECURE"] is True
     assert not (tmp_path / "dev-secret-key").exists()
+    assert not (tmp_path / "dev-run-input-key").exists()
 
 
 def test_settings__debug_off_without_secret_key__refuses_to_start(tmp_path):
@@ -78,6 +80,14 @@ def test_settings__debug_off_without_secret_key__refuses_to_start(tmp_path):
     # Then importing the settings fails with a clear message
     assert out.returncode != 0
     assert "SECRET_KEY must be set" in out.stderr
+
+
+def test_settings__debug_off_without_run_input_keys__refuses_to_start(tmp_path):
+    # Given DEBUG off with a secret key but no key to encrypt stored inputs
+    out = load_settings({"VAR_DIR": str(tmp_path), "DEBUG": "false", "SECRET_KEY": "x" * 50})
+    # Then the settings refuse to start rather than store inputs unencrypted
+    assert out.returncode != 0
+    assert "RUN_INPUT_KEYS must be set" in out.stderr
 
 
 def test_settings__loaded__login_required_everywhere_and_csrf_on():

@@ -1,0 +1,190 @@
+"""Batches: an uploaded file of applications run in chunks by the workers.
+
+`batch_create` reads the file (bad rows reported with their line numbers, good rows
+kept), stores the records encrypted in chunks and enqueues one task per chunk after
+commit. `batch_chunk_process` runs a chunk's records outside any transaction, then
+writes all its runs, their metric rollups and the batch counters in one transaction;
+a chunk done twice (a redelivered task) is written once. Cancelling stops the chunks
+not yet written.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Iterator
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from pipelines_admin.accounts.permissions import RUN_SUBMIT, require
+from pipelines_admin.audit.services import audit_record
+from pipelines_admin.configs.engine import compiled_pipeline
+from pipelines_admin.configs.models import Environment, Pipeline
+from pipelines_admin.configs.overrides import apply_override
+from pipelines_admin.core.canonical import content_hash
+from pipelines_admin.core.errors import InvalidInput, TooLarge
+from pipelines_admin.runs.batch_files import UnreadableFile, parse_batch_file
+from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
+from pipelines_admin.runs.masking import mask_input, mask_result
+from pipelines_admin.runs.metrics import RollupAccumulator
+from pipelines_admin.runs.models import Batch, BatchChunk, Run
+from pipelines_admin.runs.services import execute_record, resolve_config
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def batch_create(*, pipeline: Pipeline, environment: Environment, filename: str, data: bytes, actor,
+                 source: str = Run.Source.BROWSER) -> Batch:
+    require(actor, RUN_SUBMIT)
+    if len(data) > settings.BATCH_MAX_BYTES:
+        raise TooLarge(f"The file is {len(data):,} bytes; the limit is {settings.BATCH_MAX_BYTES:,}.",
+                       {"limit_bytes": settings.BATCH_MAX_BYTES})
+    try:
+        parsed = parse_batch_file(filename, data)
+    except UnreadableFile as exc:
+        raise InvalidInput(str(exc)) from None
+    if not parsed.records:
+        raise InvalidInput("The file holds no application that could be read.",
+                           {"rejected_rows": parsed.rejected, "rejected_count": parsed.rejected_count})
+    release, version, document = resolve_config(pipeline, environment, None)
+    batch = Batch.objects.create(
+        pipeline=pipeline, environment=environment, release=release, effective_hash=content_hash(document),
+        filename=filename[:255], source=source, submitted_by=actor if getattr(actor, "pk", None) else None,
+        total=len(parsed.records), rejected_rows=parsed.rejected)
+    size = settings.BATCH_CHUNK_SIZE
+    chunks = [BatchChunk(batch=batch, index=i // size, first_line=parsed.records[i][0],
+                         records_encrypted=encrypt_json(parsed.records[i:i + size]),
+                         size=len(parsed.records[i:i + size]))
+              for i in range(0, len(parsed.records), size)]
+    BatchChunk.objects.bulk_create(chunks)
+    audit_record(actor=actor, action="batch.submitted", object_type="batch", object_id=batch.pk,
+                 object_repr=batch.filename, pipeline=pipeline.slug, environment=environment.name,
+                 data={"total": batch.total, "rejected_rows": parsed.rejected_count, "chunks": len(chunks),
+                       "config_version": version.number, "effective_hash": batch.effective_hash})
+    chunk_ids = list(batch.chunks.values_list("pk", flat=True))
+    transaction.on_commit(lambda: [chunk_enqueue(pk) for pk in chunk_ids])
+    return batch
+
+
+def chunk_enqueue(chunk_id: int) -> bool:
+    from pipelines_admin.runs.tasks import process_batch_chunk
+
+    try:
+        process_batch_chunk.apply_async(args=[chunk_id], retry=False)
+    except Exception as exc:
+        logger.warning("batch chunk %s stays queued: broker unavailable (%s)", chunk_id, type(exc).__name__)
+        return False
+    BatchChunk.objects.filter(pk=chunk_id).update(enqueued_at=timezone.now())
+    return True
+
+
+def batch_chunk_process(chunk_id: int) -> int:
+    """Run one chunk; returns how many runs it wrote (0 when there was nothing to do)."""
+    with transaction.atomic():
+        chunk = BatchChunk.objects.select_for_update().select_related("batch").filter(pk=chunk_id).first()
+        if chunk is None or chunk.status != BatchChunk.Status.QUEUED:
+            return 0
+        if chunk.batch.status == Batch.Status.CANCELLED:
+            chunk.status = BatchChunk.Status.CANCELLED
+            chunk.save(update_fields=["status"])
+            return 0
+        chunk.attempts += 1
+        chunk.started_at = timezone.now()
+        chunk.save(update_fields=["attempts", "started_at"])
+    batch = Batch.objects.select_related("pipeline", "environment", "release__version").get(pk=chunk.batch_id)
+    records = decrypt_json(chunk.records_encrypted)
+    fields = batch.pipeline.masked_fields
+    outcomes = []
+    if chunk.attempts > settings.RUN_MAX_ATTEMPTS:
+        error = f"gave up after {chunk.attempts - 1} attempts (the worker stopped each time)"
+        outcomes = [(line, record, Run.Status.ERROR, None, None, error) for line, record in records]
+    else:
+        engine = compiled_pipeline(apply_override(batch.release.version.document, batch.release.override),
+                                   batch.environment)
+        for line, record in records:
+            status, result, ms, error = execute_record(engine, record, stages=None,
+                                                       context={"batch_id": str(batch.pk), "line": line})
+            outcomes.append((line, record, status, mask_result(result, record, fields) if result else None, ms, error))
+    return _chunk_write(chunk.pk, batch, outcomes)
+
+
+def _chunk_write(chunk_id: int, batch: Batch, outcomes: list) -> int:
+    now = timezone.now()
+    with transaction.atomic():
+        locked_batch = Batch.objects.select_for_update().get(pk=batch.pk)  # chunks of one batch commit in turn
+        chunk = BatchChunk.objects.select_for_update().get(pk=chunk_id)
+        if chunk.status != BatchChunk.Status.QUEUED:
+            return 0
+        if locked_batch.status == Batch.Status.CANCELLED:
+            chunk.status = BatchChunk.Status.CANCELLED
+            chunk.save(update_fields=["status"])
+            return 0
+        fields = batch.pipeline.masked_fields
+        runs = [Run(pipeline_id=batch.pipeline_id, environment_id=batch.environment_id,
+                    config_version_id=batch.release.version_id, release_id=batch.release_id,
+                    effective_hash=batch.effective_hash, source=Run.Source.BATCH, submitted_by_id=batch.submitted_by_id,
+                    status=status, input_encrypted=encrypt_json(record), input_masked=mask_input(record, fields),
+                    result=result, duration_ms=ms, error_message=error, attempts=1, batch_id=batch.pk,
+                    line_number=line, enqueued_at=chunk.enqueued_at, started_at=chunk.started_at, finished_at=now)
+                for line, record, status, result, ms, error in outcomes]
+        Run.objects.bulk_create(runs, batch_size=500)
+        metrics = RollupAccumulator()
+        for run in runs:
+            metrics.add_run(pipeline_id=run.pipeline_id, environment_id=run.environment_id, finished_at=now,
+                            status=run.status, result=run.result, duration_ms=run.duration_ms)
+        metrics.flush()
+        chunk.status, chunk.finished_at = BatchChunk.Status.DONE, now
+        chunk.save(update_fields=["status", "finished_at"])
+        counts = {s: sum(1 for r in runs if r.status == s) for s in (Run.Status.PASSED, Run.Status.FAILED,
+                                                                     Run.Status.ERROR)}
+        Batch.objects.filter(pk=batch.pk).update(
+            processed=F("processed") + len(runs), passed=F("passed") + counts[Run.Status.PASSED],
+            failed=F("failed") + counts[Run.Status.FAILED], errored=F("errored") + counts[Run.Status.ERROR],
+            status=Batch.Status.RUNNING, started_at=locked_batch.started_at or chunk.started_at or now)
+        if not BatchChunk.objects.filter(batch_id=batch.pk, status=BatchChunk.Status.QUEUED).exists():
+            _batch_complete(batch.pk, now)
+    return len(runs)
+
+
+def _batch_complete(batch_id, now) -> None:
+    Batch.objects.filter(pk=batch_id).update(status=Batch.Status.COMPLETED, finished_at=now)
+    batch = Batch.objects.select_related("pipeline", "environment", "submitted_by").get(pk=batch_id)
+    audit_record(actor=batch.submitted_by, action="batch.completed", object_type="batch", object_id=batch.pk,
+                 object_repr=batch.filename, pipeline=batch.pipeline.slug, environment=batch.environment.name,
+                 data={"total": batch.total, "passed": batch.passed, "failed": batch.failed,
+                       "errored": batch.errored})
+
+
+@transaction.atomic
+def batch_cancel(*, batch: Batch, actor) -> Batch:
+    require(actor, RUN_SUBMIT)
+    batch = Batch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status in (Batch.Status.COMPLETED, Batch.Status.CANCELLED):
+        raise InvalidInput(f"The batch is already {batch.status}.")
+    batch.status, batch.finished_at = Batch.Status.CANCELLED, timezone.now()
+    batch.save(update_fields=["status", "finished_at"])
+    cancelled = batch.chunks.filter(status=BatchChunk.Status.QUEUED).update(status=BatchChunk.Status.CANCELLED)
+    audit_record(actor=actor, action="batch.cancelled", object_type="batch", object_id=batch.pk,
+                 object_repr=batch.filename, pipeline=batch.pipeline.slug, environment=batch.environment.name,
+                 data={"processed": batch.processed, "total": batch.total, "chunks_cancelled": cancelled})
+    return batch
+
+
+def chunks_sweep(now) -> dict[str, int]:
+    """Re-enqueue chunks that were never enqueued or whose task was lost."""
+    stale = now - timedelta(seconds=settings.BATCH_CHUNK_TIME_LIMIT + 60)
+    waiting = BatchChunk.objects.filter(status=BatchChunk.Status.QUEUED, batch__status__in=[
+        Batch.Status.QUEUED, Batch.Status.RUNNING])
+    ids = list(waiting.filter(enqueued_at__isnull=True, batch__created_at__lt=now - timedelta(
+        seconds=settings.RUN_REQUEUE_AFTER_SECONDS)).values_list("pk", flat=True)[:200])
+    ids += list(waiting.filter(enqueued_at__lt=stale).values_list("pk", flat=True)[:200])
+    return {"chunks_requeued": sum(chunk_enqueue(pk) for pk in ids)}
+
+
+def batch_results(batch: Batch) -> Iterator[Run]:
+    """The batch's runs in file order (masked input and result only)."""
+    return (batch.runs.order_by("line_number").only("id", "line_number", "status", "input_masked", "result",
+                                                     "error_message", "duration_ms").iterator(chunk_size=500))

@@ -1,0 +1,54 @@
+"""Batch results as CSV or JSON Lines, streamed, masked."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Iterator
+
+from pipelines_admin.runs.batches import batch_results
+from pipelines_admin.runs.models import Batch
+
+FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; charset=utf-8"}
+
+
+def failed_rules(result: dict | None) -> list[str]:
+    return [r["id"] for s in (result or {}).get("stages", []) for r in s.get("rules", [])
+            if r.get("outcome") in ("fail", "error", "timeout")]
+
+
+def _csv_rows(batch: Batch) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(["line", "run_id", "status", "failed_rules", "duration_ms", "error", "input"])
+    yield flush()
+    for run in batch_results(batch):
+        writer.writerow([run.line_number, run.pk, run.status, " ".join(failed_rules(run.result)),
+                         f"{run.duration_ms:.3f}" if run.duration_ms is not None else "", run.error_message,
+                         json.dumps(run.input_masked, ensure_ascii=False, sort_keys=True)])
+        yield flush()
+    for row in batch.rejected_rows:
+        writer.writerow([row["line"], "", "rejected", "", "", row["reason"], ""])
+        yield flush()
+
+
+def _jsonl_rows(batch: Batch) -> Iterator[str]:
+    for run in batch_results(batch):
+        yield json.dumps({"line": run.line_number, "run_id": str(run.pk), "status": run.status,
+                          "input": run.input_masked, "result": run.result, "error": run.error_message or None},
+                         ensure_ascii=False) + "\n"
+    for row in batch.rejected_rows:
+        yield json.dumps({"line": row["line"], "status": "rejected", "error": row["reason"]}) + "\n"
+
+
+def batch_results_stream(batch: Batch, fmt: str) -> tuple[Iterator[str], str]:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt}")
+    return (_csv_rows(batch) if fmt == "csv" else _jsonl_rows(batch)), FORMATS[fmt]

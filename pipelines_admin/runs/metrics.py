@@ -1,0 +1,104 @@
+"""Metric rollups: counts per outcome and fixed-bucket latency histograms per pipeline,
+environment, stage, rule and five-minute bucket, written in the same transaction as
+the runs they count. Percentiles come from the histograms, never from raw runs."""
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pipelines_admin.runs.models import MetricRollup
+
+#: upper bounds (ms) of the latency buckets; the last bucket is everything above
+LATENCY_BOUNDS_MS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+BUCKETS = len(LATENCY_BOUNDS_MS) + 1
+BUCKET_SECONDS = 300
+
+
+def bucket_start(when: datetime) -> datetime:
+    """The start of the five-minute bucket `when` falls in."""
+    return when.replace(second=0, microsecond=0) - timedelta(minutes=when.minute % (BUCKET_SECONDS // 60))
+
+
+def latency_bucket(ms: float) -> int:
+    return bisect.bisect_left(LATENCY_BOUNDS_MS, ms)
+
+
+def quantile(histogram: list[int], q: float) -> float | None:
+    """The q-quantile (0..1) of a histogram, interpolated inside its bucket."""
+    total = sum(histogram)
+    if total == 0:
+        return None
+    rank = q * total
+    seen = 0
+    for index, count in enumerate(histogram):
+        if count and seen + count >= rank:
+            low = LATENCY_BOUNDS_MS[index - 1] if index > 0 else 0.0
+            high = LATENCY_BOUNDS_MS[index] if index < len(LATENCY_BOUNDS_MS) else LATENCY_BOUNDS_MS[-1] * 2
+            return low + (high - low) * ((rank - seen) / count)
+        seen += count
+    return LATENCY_BOUNDS_MS[-1] * 2
+
+
+def merge_histograms(a: list[int], b: list[int]) -> list[int]:
+    a = a or [0] * BUCKETS
+    b = b or [0] * BUCKETS
+    return [x + y for x, y in zip(a, b)]
+
+
+@dataclass
+class _Cell:
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    histogram: list[int] = field(default_factory=lambda: [0] * BUCKETS)
+    total: int = 0
+    sum_ms: float = 0.0
+
+    def add(self, outcome: str, ms: float | None) -> None:
+        self.counts[outcome] += 1
+        self.total += 1
+        if ms is not None:
+            self.histogram[latency_bucket(ms)] += 1
+            self.sum_ms += ms
+
+
+class RollupAccumulator:
+    """Collects the metrics of many runs in memory, then writes them with one locked
+    read-modify-write per rollup row (rows locked in key order, so concurrent writers
+    never deadlock)."""
+
+    def __init__(self) -> None:
+        self._cells: dict[tuple, _Cell] = defaultdict(_Cell)
+
+    def add_run(self, *, pipeline_id: int, environment_id: int, finished_at: datetime, status: str,
+                result: dict | None, duration_ms: float | None) -> None:
+        bucket = bucket_start(finished_at)
+        self._cells[(pipeline_id, environment_id, bucket, "", "")].add(status, duration_ms)
+        for stage in (result or {}).get("stages", []):
+            name = stage.get("name", "")
+            self._cells[(pipeline_id, environment_id, bucket, name, "")].add(
+                stage.get("status", "unknown"), stage.get("duration_ms"))
+            for rule in stage.get("rules", []):
+                self._cells[(pipeline_id, environment_id, bucket, name, rule.get("id", ""))].add(
+                    rule.get("outcome", "unknown"),
+                    rule.get("duration_ms") if rule.get("outcome") not in ("skip",) else None)
+
+    def flush(self) -> int:
+        """Write everything collected (call inside the runs' transaction); returns rows touched."""
+        keys = sorted(self._cells, key=lambda k: (k[0], k[1], k[2].isoformat(), k[3], k[4]))
+        for key in keys:
+            pipeline_id, environment_id, bucket, stage, rule = key
+            cell = self._cells[key]
+            row, _ = MetricRollup.objects.select_for_update().get_or_create(
+                pipeline_id=pipeline_id, environment_id=environment_id, bucket_start=bucket, stage=stage, rule=rule,
+                defaults={"counts": {}, "histogram": [0] * BUCKETS})
+            counts = dict(row.counts)
+            for outcome, n in cell.counts.items():
+                counts[outcome] = counts.get(outcome, 0) + n
+            row.counts = counts
+            row.histogram = merge_histograms(row.histogram, cell.histogram)
+            row.total += cell.total
+            row.sum_ms += cell.sum_ms
+            row.save(update_fields=["counts", "histogram", "total", "sum_ms"])
+        self._cells.clear()
+        return len(keys)

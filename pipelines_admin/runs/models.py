@@ -1,0 +1,150 @@
+"""Runs of a pipeline on one application, batches of them, and metric rollups.
+
+A run's input is stored encrypted (so it can be replayed) and, separately, masked
+(what every page, API response and export shows). Its result is stored masked too.
+"""
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        PASSED = "passed"
+        FAILED = "failed"
+        ERROR = "error"
+
+    FINISHED = (Status.PASSED, Status.FAILED, Status.ERROR)
+
+    class Source(models.TextChoices):
+        BROWSER = "browser"
+        API = "api"
+        BATCH = "batch"
+        CLI = "cli"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="runs")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="runs",
+                                    help_text="Whose live config (unless a version is pinned) and service bindings ran.")
+    config_version = models.ForeignKey(ConfigVersion, on_delete=models.PROTECT, related_name="runs")
+    release = models.ForeignKey("configs.Release", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="runs", help_text="The live release it ran; empty when a version was pinned.")
+    effective_hash = models.CharField(max_length=71, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.BROWSER)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stages = models.JSONField(null=True, blank=True, help_text="Only these stages, when set.")
+    input_encrypted = models.TextField()
+    input_masked = models.JSONField(default=dict)
+    result = models.JSONField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    duration_ms = models.FloatField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    batch = models.ForeignKey("Batch", null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
+    line_number = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["pipeline", "-created_at"], name="run_pipeline_recent_idx"),
+            models.Index(fields=["status", "created_at"], name="run_status_idx"),
+            models.Index(fields=["batch", "line_number"], name="run_batch_line_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.id} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class Batch(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        CANCELLED = "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="batches")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="batches")
+    release = models.ForeignKey("configs.Release", on_delete=models.PROTECT, related_name="batches")
+    effective_hash = models.CharField(max_length=71)
+    filename = models.CharField(max_length=255)
+    source = models.CharField(max_length=16, choices=Run.Source.choices, default=Run.Source.BROWSER)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    passed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errored = models.PositiveIntegerField(default=0)
+    rejected_rows = models.JSONField(default=list, help_text="Rows that could not be read: line and reason.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"batch {self.filename} ({self.processed}/{self.total})"
+
+
+class BatchChunk(models.Model):
+    """A slice of a batch's records, processed by one task in one transaction."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        DONE = "done"
+        CANCELLED = "cancelled"
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    first_line = models.PositiveIntegerField()
+    records_encrypted = models.TextField(help_text="[[line, record], ...] as encrypted JSON")
+    size = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["batch", "index"]
+        constraints = [models.UniqueConstraint(fields=["batch", "index"], name="chunk_index_unique")]
+
+
+class MetricRollup(models.Model):
+    """Counts per outcome and a latency histogram for one pipeline, environment, stage,
+    rule and time bucket. stage == rule == "" is the run as a whole; rule == "" with a
+    stage is the stage. Dashboards read only these rows."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    bucket_start = models.DateTimeField()
+    stage = models.CharField(max_length=100, blank=True)
+    rule = models.CharField(max_length=100, blank=True)
+    counts = models.JSONField(default=dict, help_text="outcome -> count")
+    histogram = models.JSONField(default=list, help_text="count per latency bucket (see runs.metrics.LATENCY_BOUNDS_MS)")
+    total = models.PositiveBigIntegerField(default=0)
+    sum_ms = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pipeline", "environment", "bucket_start", "stage", "rule"],
+                                               name="rollup_key_unique")]
+        indexes = [models.Index(fields=["pipeline", "bucket_start"], name="rollup_pipeline_time_idx")]

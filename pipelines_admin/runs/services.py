@@ -1,0 +1,226 @@
+"""Submitting and executing runs, and the sweep that makes sure none is lost.
+
+Lifecycle: `run_submit` stores the run (queued) and enqueues its id once the
+transaction commits. The worker's `run_execute` claims it (running), runs the engine
+outside any transaction, then stores the masked result, the metric rollups and the
+audit event in one transaction. A broker that is down at submit time leaves the run
+queued; a worker that dies leaves it running; `runs_sweep` re-enqueues both, and gives
+up (status error) after a bounded number of attempts.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from pipelines_admin.accounts.permissions import RUN_SUBMIT, require
+from pipelines_admin.audit.services import audit_record
+from pipelines_admin.configs.engine import compiled_pipeline
+from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release
+from pipelines_admin.configs.overrides import apply_override
+from pipelines_admin.configs.selectors import release_live
+from pipelines_admin.core.canonical import content_hash
+from pipelines_admin.core.errors import InvalidInput, NotFound
+from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
+from pipelines_admin.runs.masking import mask_input, mask_result
+from pipelines_admin.runs.metrics import RollupAccumulator
+from pipelines_admin.runs.models import Run
+
+logger = logging.getLogger(__name__)
+
+
+def run_document(run: Run) -> dict:
+    """The config a run executes: its release's effective config, or the pinned version."""
+    if run.release_id:
+        return apply_override(run.release.version.document, run.release.override)
+    return run.config_version.document
+
+
+def resolve_config(pipeline: Pipeline, environment: Environment,
+                   version: ConfigVersion | None) -> tuple[Release | None, ConfigVersion, dict]:
+    """(release, version, document) a new run of `pipeline` in `environment` executes."""
+    if version is not None:
+        if version.pipeline_id != pipeline.pk:
+            raise NotFound(f"Version {version.number} does not belong to {pipeline.slug}.")
+        return None, version, version.document
+    release = release_live(pipeline, environment)
+    if release is None:
+        raise NotFound(f"{pipeline.slug} has not been released to {environment.name}: release a version or "
+                       "choose one to run.", {"pipeline": pipeline.slug, "environment": environment.name})
+    return release, release.version, apply_override(release.version.document, release.override)
+
+
+def validate_record(record: Any, *, where: str = "The application") -> dict:
+    if not isinstance(record, dict):
+        raise InvalidInput(f"{where} must be a JSON object of field names and values.",
+                           {"problems": [{"path": "", "message": "expected an object"}]})
+    try:
+        size = len(json.dumps(record, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{where} is not valid JSON data: {exc}.") from None
+    if size > settings.RUN_INPUT_MAX_BYTES:
+        raise InvalidInput(f"{where} is {size} bytes; the limit is {settings.RUN_INPUT_MAX_BYTES}.")
+    return record
+
+
+def validate_stages(stages: list[str] | None, document: dict) -> list[str] | None:
+    if not stages:
+        return None
+    known = list(document.get("stages", {}))
+    unknown = [s for s in stages if s not in known]
+    if unknown:
+        raise InvalidInput(f"Unknown stage{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)} "
+                           f"(the pipeline has {', '.join(known)}).", {"stages": unknown})
+    return list(stages)
+
+
+@transaction.atomic
+def run_submit(*, pipeline: Pipeline, environment: Environment, record: Any, actor, source: str = Run.Source.BROWSER,
+               version: ConfigVersion | None = None, stages: list[str] | None = None) -> Run:
+    """Store a run of `record` and enqueue it once this transaction commits."""
+    require(actor, RUN_SUBMIT)
+    record = validate_record(record)
+    release, version, document = resolve_config(pipeline, environment, version)
+    run = Run.objects.create(
+        pipeline=pipeline, environment=environment, config_version=version, release=release,
+        effective_hash=content_hash(document), source=source, submitted_by=actor if getattr(actor, "pk", None) else None,
+        stages=validate_stages(stages, document), input_encrypted=encrypt_json(record),
+        input_masked=mask_input(record, pipeline.masked_fields))
+    run_id = run.pk
+    transaction.on_commit(lambda: run_enqueue(run_id))
+    return run
+
+
+def run_enqueue(run_id) -> bool:
+    """Hand the run to the broker; when the broker is down the run stays queued and the
+    sweep tries again later."""
+    from pipelines_admin.runs.tasks import execute_run
+
+    try:
+        execute_run.apply_async(args=[str(run_id)], retry=False)
+    except Exception as exc:  # the broker is unreachable: keep the run, log without PII
+        logger.warning("run %s stays queued: broker unavailable (%s)", run_id, type(exc).__name__)
+        return False
+    Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(enqueued_at=timezone.now())
+    return True
+
+
+def _claim(run_id) -> Run | None:
+    """Mark the run running (one more attempt); None when it needs no work."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("pipeline", "environment").filter(pk=run_id).first()
+        if run is None or run.finished:
+            return None
+        if run.attempts >= settings.RUN_MAX_ATTEMPTS:
+            _finish(run, status=Run.Status.ERROR, result=None, duration_ms=None,
+                    error=f"gave up after {run.attempts} attempts (the worker stopped each time)")
+            return None
+        run.status = Run.Status.RUNNING
+        run.attempts += 1
+        run.started_at = timezone.now()
+        run.save(update_fields=["status", "attempts", "started_at"])
+        return run
+
+
+def execute_record(pipeline_engine, record: dict, *, stages, context: dict) -> tuple[str, dict | None, float, str]:
+    """Run one record; (status, result dict, wall ms, error message). Never raises."""
+    started = time.perf_counter()
+    try:
+        result = pipeline_engine.run(record, stages=stages, context=context).to_dict()
+    except Exception as exc:
+        return Run.Status.ERROR, None, (time.perf_counter() - started) * 1000, f"internal error: {type(exc).__name__}"
+    return result["status"], result, (time.perf_counter() - started) * 1000, ""
+
+
+def run_execute(run_id) -> Run | None:
+    """Execute a queued run (the worker's task body). Idempotent: a finished run is left alone."""
+    run = _claim(run_id)
+    if run is None:
+        return None
+    record = decrypt_json(run.input_encrypted)
+    try:
+        engine = compiled_pipeline(run_document(run), run.environment)
+    except Exception as exc:  # a config that no longer compiles (for example an unbound service)
+        with transaction.atomic():
+            locked = Run.objects.select_for_update().get(pk=run.pk)
+            if not locked.finished:
+                _finish(locked, status=Run.Status.ERROR, result=None, duration_ms=None,
+                        error=f"the config could not be compiled: {exc}")
+        return locked
+    status, result, duration_ms, error = execute_record(
+        engine, record, stages=run.stages, context={"run_id": str(run.pk)})
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().select_related("pipeline").get(pk=run.pk)
+        if locked.finished:  # another delivery of the same run finished first
+            return locked
+        masked = mask_result(result, record, locked.pipeline.masked_fields) if result else None
+        _finish(locked, status=status, result=masked, duration_ms=duration_ms, error=error)
+    return locked
+
+
+def _finish(run: Run, *, status: str, result: dict | None, duration_ms: float | None, error: str) -> None:
+    """Store the outcome, its metrics and its audit event (inside the caller's transaction)."""
+    run.status, run.result, run.duration_ms, run.error_message = status, result, duration_ms, error
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "result", "duration_ms", "error_message", "finished_at"])
+    metrics = RollupAccumulator()
+    metrics.add_run(pipeline_id=run.pipeline_id, environment_id=run.environment_id, finished_at=run.finished_at,
+                    status=status, result=result, duration_ms=duration_ms)
+    metrics.flush()
+    if run.batch_id is None:
+        audit_record(actor=run.submitted_by, action="run.completed", object_type="run", object_id=run.pk,
+                     object_repr=f"run {run.pk}", pipeline=run.pipeline.slug, environment=run.environment.name,
+                     data={"status": status, "config_version": run.config_version.number if run.config_version_id
+                           else None, "effective_hash": run.effective_hash, "source": run.source,
+                           "attempts": run.attempts, "error": error})
+
+
+def runs_sweep(now=None) -> dict[str, int]:
+    """Re-enqueue runs the broker never got or a dead worker dropped; give up on runs
+    that used up their attempts. Returns how many of each."""
+    now = now or timezone.now()
+    counts = {"enqueued": 0, "requeued": 0, "gave_up": 0}
+    stale_queue = now - timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS)
+    waiting = Run.objects.filter(status=Run.Status.QUEUED, batch__isnull=True, created_at__lt=stale_queue)
+    for run_id in waiting.filter(enqueued_at__isnull=True).values_list("pk", flat=True)[:500]:
+        counts["enqueued"] += run_enqueue(run_id)
+    for run_id in waiting.filter(enqueued_at__lt=stale_queue).values_list("pk", flat=True)[:500]:
+        counts["requeued"] += run_enqueue(run_id)
+    stuck_before = now - timedelta(seconds=settings.RUN_STUCK_AFTER_SECONDS)
+    for run_id in Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=stuck_before).values_list("pk", flat=True)[:500]:
+        with transaction.atomic():
+            run = Run.objects.select_for_update().select_related("pipeline", "environment").get(pk=run_id)
+            if run.status != Run.Status.RUNNING:
+                continue
+            if run.attempts >= settings.RUN_MAX_ATTEMPTS:
+                _finish(run, status=Run.Status.ERROR, result=None, duration_ms=None,
+                        error=f"gave up after {run.attempts} attempts (the worker stopped each time)")
+                counts["gave_up"] += 1
+                continue
+            run.status = Run.Status.QUEUED
+            run.save(update_fields=["status"])
+        counts["requeued"] += run_enqueue(run_id)
+    from pipelines_admin.runs.batches import chunks_sweep
+
+    counts.update(chunks_sweep(now))
+    return counts
+
+
+def run_input(run: Run) -> dict:
+    """The run's original input, decrypted (for replaying it; never for display)."""
+    return decrypt_json(run.input_encrypted)
+
+
+def run_time_limit_exceeded(run_id) -> None:
+    """The worker's soft time limit stopped the run: record it as an error."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().select_related("pipeline", "environment").filter(pk=run_id).first()
+        if run is not None and not run.finished:
+            _finish(run, status=Run.Status.ERROR, result=None, duration_ms=None,
+                    error=f"stopped after the time limit of {settings.RUN_SOFT_TIME_LIMIT} s")

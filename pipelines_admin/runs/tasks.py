@@ -1,0 +1,28 @@
+"""Celery tasks: each passes an id to a service and returns; the services are idempotent."""
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from pipelines_admin.runs import batches, services
+
+
+@shared_task(name="runs.execute", acks_late=True, reject_on_worker_lost=True,
+             soft_time_limit=settings.RUN_SOFT_TIME_LIMIT, time_limit=settings.RUN_TIME_LIMIT)
+def execute_run(run_id: str) -> str | None:
+    try:
+        run = services.run_execute(run_id)
+    except SoftTimeLimitExceeded:
+        services.run_time_limit_exceeded(run_id)
+        return "error"
+    return run.status if run else None
+
+
+@shared_task(name="runs.process_batch_chunk", acks_late=True, reject_on_worker_lost=True,
+             soft_time_limit=settings.BATCH_CHUNK_SOFT_TIME_LIMIT, time_limit=settings.BATCH_CHUNK_TIME_LIMIT)
+def process_batch_chunk(chunk_id: int) -> int:
+    return batches.batch_chunk_process(chunk_id)
+
+
+@shared_task(name="runs.sweep")
+def sweep() -> dict:
+    return services.runs_sweep()

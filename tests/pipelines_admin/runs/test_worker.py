@@ -1,0 +1,57 @@
+"""Runs and batches through the configured broker and a real worker process."""
+import json
+import time
+
+import pytest
+
+from pipelines_admin.configs import services as config_services
+from pipelines_admin.runs import batches, services
+from pipelines_admin.runs.models import Batch, Run
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+APPLICANT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12"}
+
+
+def wait_for(predicate, worker, timeout=90):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    pytest.fail("the worker did not finish in time; its log:\n" + worker.log()[-4000:])
+
+
+@pytest.fixture
+def released(editor, small_pipeline_document, environments):
+    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
+                                               document=small_pipeline_document, author=editor)
+    config_services.release_create(pipeline=pipeline, environment=environments["development"],
+                                   version=pipeline.versions.get(), actor=editor)
+    return pipeline
+
+
+def test_run_submit__real_worker__run_finishes_with_result(celery_worker_process, released, environments, editor):
+    # Given a worker / When an application is submitted
+    run = services.run_submit(pipeline=released, environment=environments["development"], record=APPLICANT,
+                              actor=editor)
+    # Then the worker picks it up after commit and stores the decision
+    done = wait_for(lambda: Run.objects.filter(pk=run.pk, status__in=Run.FINISHED).first(), celery_worker_process)
+    assert done.status == "passed", done.result
+    assert done.enqueued_at is not None and done.started_at is not None and done.attempts == 1
+
+
+def test_batch_create__real_worker__every_chunk_processed(celery_worker_process, released, environments, editor,
+                                                          settings):
+    # Given a 30-application file in chunks of 7
+    settings.BATCH_CHUNK_SIZE = 7
+    records = [{**APPLICANT, "name": f"Applicant {i}"} for i in range(29)] + [{"name": "No Email"}]
+    data = "\n".join(json.dumps(r) for r in records).encode()
+    # When uploaded
+    batch = batches.batch_create(pipeline=released, environment=environments["development"], filename="day.jsonl",
+                                 data=data, actor=editor)
+    # Then the worker processes all five chunks and the counts add up
+    done = wait_for(lambda: Batch.objects.filter(pk=batch.pk, status="completed").first(), celery_worker_process)
+    assert (done.total, done.processed, done.passed, done.failed) == (30, 30, 29, 1)
+    assert Run.objects.filter(batch=done).count() == 30
