@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 run: setup
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py ensure_demo_users
+	$(PY) manage.py ensure_demo_data
 	@echo "Console: http://127.0.0.1:8000  (Ctrl-C stops the web server and the worker)"
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" DEBUG=$${DEBUG:-true} $(VENV)/bin/honcho start -f Procfile
 

@@ -1,11 +1,19 @@
 from django.urls import path
 
-from pipelines_admin.console import views
+from pipelines_admin.console.views import audit, dashboards, pipelines, runs, trial_runs
 
 app_name = "console"
 urlpatterns = [
-    path("", views.pipelines, name="pipelines"),
-    path("runs/", views.runs, name="runs"),
-    path("dashboards/", views.dashboards, name="dashboards"),
-    path("audit/", views.audit, name="audit"),
+    path("", pipelines.pipelines, name="pipelines"),
+    path("runs/", runs.runs, name="runs"),
+    path("pipelines/<slug:slug>/try/", trial_runs.try_run, name="try-run"),
+    path("runs/<uuid:run_id>/", runs.run_detail, name="run-detail"),
+    path("runs/<uuid:run_id>/rerun/", trial_runs.rerun, name="rerun"),
+    path("runs/compare/", trial_runs.compare, name="compare"),
+    path("batches/", runs.batches, name="batches"),
+    path("batches/<uuid:batch_id>/", runs.batch_detail, name="batch-detail"),
+    path("batches/<uuid:batch_id>/cancel/", runs.batch_cancel_view, name="batch-cancel"),
+    path("batches/<uuid:batch_id>/results.<str:fmt>", runs.batch_results, name="batch-results"),
+    path("dashboards/", dashboards.dashboards, name="dashboards"),
+    path("audit/", audit.audit, name="audit"),
 ]

@@ -1,0 +1,95 @@
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from pipelines_admin.configs.models import Environment, Pipeline
+from pipelines_admin.console.forms import BatchUploadForm, RerunForm
+from pipelines_admin.console.paging import paginate
+from pipelines_admin.core.errors import NotFound, ServiceError
+from pipelines_admin.runs import exports
+from pipelines_admin.runs.batches import batch_cancel, batch_create
+from pipelines_admin.runs.models import Run
+from pipelines_admin.runs.selectors import RUN_FILTERS, batch_get, batch_list, batch_progress, run_get, run_list
+
+
+@require_GET
+def runs(request):
+    filters = {k: request.GET.get(k, "") for k in RUN_FILTERS}
+    page, query = paginate(request, run_list(filters))
+    context = {"section": "runs", "page": page, "query": query, "filters": filters,
+               "pipelines": Pipeline.objects.all(), "environments": Environment.objects.all(),
+               "statuses": Run.Status.values, "sources": Run.Source.values}
+    template = "console/runs.html#run-table" if request.htmx else "console/runs.html"
+    return render(request, template, context)
+
+
+@require_GET
+def run_detail(request, run_id):
+    try:
+        run = run_get(run_id)
+    except NotFound:
+        raise Http404("There is no such run.")
+    template = "console/run_detail.html#run-result" if request.htmx else "console/run_detail.html"
+    rerun_form = RerunForm(pipeline=run.pipeline, initial={"environment": run.environment.name})
+    return render(request, template, {"section": "runs", "run": run, "rerun_form": rerun_form})
+
+
+def batches(request):
+    form = BatchUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            batch = batch_create(pipeline=form.cleaned_data["pipeline"], environment=form.cleaned_data["environment"],
+                                 filename=upload.name, data=upload.read(settings.BATCH_MAX_BYTES + 1),
+                                 actor=request.user)
+        except ServiceError as exc:
+            form.add_error("file", exc.message)
+            rejected = exc.extra.get("rejected_rows") if isinstance(exc.extra, dict) else None
+            return render(request, "console/batches.html", _batches_context(request, form, rejected), status=exc.status)
+        messages.success(request, f"{batch.total} applications queued from {batch.filename}.")
+        return redirect("console:batch-detail", batch_id=batch.pk)
+    return render(request, "console/batches.html", _batches_context(request, form), status=400 if form.errors else 200)
+
+
+def _batches_context(request, form, rejected=None):
+    page, query = paginate(request, batch_list(), per_page=15)
+    return {"section": "runs", "form": form, "page": page, "query": query, "rejected": rejected}
+
+
+@require_GET
+def batch_detail(request, batch_id):
+    try:
+        batch = batch_get(batch_id)
+    except NotFound:
+        raise Http404("There is no such batch.")
+    context = {"section": "runs", "batch": batch, "progress": batch_progress(batch)}
+    template = "console/batch_detail.html#progress" if request.htmx else "console/batch_detail.html"
+    return render(request, template, context)
+
+
+@require_POST
+def batch_cancel_view(request, batch_id):
+    try:
+        batch = batch_cancel(batch=batch_get(batch_id), actor=request.user)
+        messages.success(request, f"Batch cancelled after {batch.processed} of {batch.total} applications.")
+    except NotFound:
+        raise Http404("There is no such batch.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect("console:batch-detail", batch_id=batch_id)
+
+
+@require_GET
+def batch_results(request, batch_id, fmt):
+    if fmt not in exports.FORMATS:
+        raise Http404("Results come as .csv or .jsonl.")
+    try:
+        batch = batch_get(batch_id)
+    except NotFound:
+        raise Http404("There is no such batch.")
+    rows, content_type = exports.batch_results_stream(batch, fmt)
+    response = StreamingHttpResponse(rows, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-results.{fmt}"'
+    return response

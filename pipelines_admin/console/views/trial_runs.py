@@ -1,0 +1,74 @@
+"""Test applications: submit one to a pipeline, follow it, run it again elsewhere and compare."""
+import json
+
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from pipelines_admin.configs.samples import sample_applications, sample_get
+from pipelines_admin.configs.selectors import pipeline_get, version_get
+from pipelines_admin.console.forms import RerunForm, TryRunForm
+from pipelines_admin.core.errors import NotFound, ServiceError
+from pipelines_admin.runs.comparison import compare_results
+from pipelines_admin.runs.selectors import run_get
+from pipelines_admin.runs.services import run_input, run_submit
+
+
+def _pipeline_or_404(slug):
+    try:
+        return pipeline_get(slug)
+    except NotFound:
+        raise Http404("There is no such pipeline.")
+
+
+def try_run(request, slug):
+    pipeline = _pipeline_or_404(slug)
+    sample = sample_get(request.GET.get("sample", "")) or sample_applications()[0]
+    initial = {"environment": "development", "record": json.dumps(sample["record"], indent=2, ensure_ascii=False)}
+    form = TryRunForm(request.POST or None, pipeline=pipeline, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                version = version_get(pipeline, data["version"]) if data["version"] else None
+                run = run_submit(pipeline=pipeline, environment=data["environment"], record=data["record"],
+                                 actor=request.user, version=version, stages=data["stages"] or None)
+                return redirect("console:run-detail", run_id=run.pk)
+            except ServiceError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status
+        else:
+            status = 400
+    return render(request, "console/try_run.html", {
+        "section": "pipelines", "pipeline": pipeline, "form": form, "samples": sample_applications(),
+        "sample": sample}, status=status)
+
+
+def rerun(request, run_id):
+    """Run the same application again (another environment or version) and compare."""
+    try:
+        original = run_get(run_id)
+    except NotFound:
+        raise Http404("There is no such run.")
+    form = RerunForm(request.POST or None, pipeline=original.pipeline)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            version = version_get(original.pipeline, data["version"]) if data["version"] else None
+            again = run_submit(pipeline=original.pipeline, environment=data["environment"], record=run_input(original),
+                               actor=request.user, version=version, stages=original.stages)
+        except ServiceError as exc:
+            return render(request, "console/error.html", {"message": exc.message}, status=exc.status)
+        return redirect(f"/runs/compare/?a={original.pk}&b={again.pk}")
+    return redirect("console:run-detail", run_id=original.pk)
+
+
+def compare(request):
+    try:
+        a, b = run_get(request.GET.get("a")), run_get(request.GET.get("b"))
+    except NotFound:
+        raise Http404("Pick two runs to compare.")
+    context = {"section": "runs", "a": a, "b": b,
+               "rows": compare_results(a.result, b.result) if a.result and b.result else []}
+    template = "console/compare.html#comparison" if request.htmx else "console/compare.html"
+    return render(request, template, context)

@@ -1,0 +1,116 @@
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from pipelines_admin.configs import services as config_services
+from pipelines_admin.runs import services as run_services
+from pipelines_admin.runs.models import Batch
+
+pytestmark = pytest.mark.django_db
+
+APPLICANT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12",
+             "ssn": "123-45-6789"}
+
+
+@pytest.fixture
+def released(editor, small_pipeline_document, environments):
+    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
+                                               document=small_pipeline_document, author=editor)
+    config_services.release_create(pipeline=pipeline, environment=environments["development"],
+                                   version=pipeline.versions.get(), actor=editor)
+    return pipeline
+
+
+@pytest.fixture
+def finished_run(released, environments, editor):
+    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=APPLICANT,
+                                  actor=editor)
+    return run_services.run_execute(run.pk)
+
+
+def test_pipelines_page__released_pipeline__live_version_per_environment(client, viewer, released):
+    client.force_login(viewer)
+    html = client.get("/").content.decode()
+    assert "Onboarding" in html and "v1" in html and "not released" in html
+
+
+def test_run_detail__finished_run__rules_shown_and_pii_masked(client, viewer, finished_run):
+    # Given a finished run / When a viewer opens it
+    client.force_login(viewer)
+    html = client.get(reverse("console:run-detail", kwargs={"run_id": finished_run.pk})).content.decode()
+    # Then every rule's outcome shows, and no PII
+    for rule in ("required_fields", "email_format", "age_verification"):
+        assert rule in html
+    assert "123-45-6789" not in html and "Maria Garcia" not in html and "1990-04-12" not in html
+    assert "hx-trigger=\"every 1s\"" not in html  # finished: no more polling
+
+
+def test_run_detail__queued_run__polls_until_finished(client, viewer, released, environments, editor):
+    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=APPLICANT,
+                                  actor=editor)
+    client.force_login(viewer)
+    response = client.get(reverse("console:run-detail", kwargs={"run_id": run.pk}), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert 'id="run-result"' in html and 'hx-trigger="every 1s"' in html and "<html" not in html
+
+
+def test_runs_page__filters__only_matching_runs(client, viewer, finished_run):
+    client.force_login(viewer)
+    assert str(finished_run.pk)[:8] in client.get("/runs/?status=passed").content.decode()
+    html = client.get("/runs/?status=failed").content.decode()
+    assert str(finished_run.pk)[:8] not in html and "match these filters" in html
+
+
+def test_batches_page__upload_jsonl__batch_created_and_redirected(client, editor, released):
+    # Given an editor on the batches page / When a file with one bad line is uploaded
+    client.force_login(editor)
+    data = (json.dumps(APPLICANT) + "\n{oops\n").encode()
+    response = client.post(reverse("console:batches"), {
+        "pipeline": "onboarding", "environment": "development",
+        "file": SimpleUploadedFile("day.jsonl", data, content_type="application/x-ndjson")})
+    # Then the batch exists and the browser goes to its progress page, which names the bad line
+    batch = Batch.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/batches/{batch.pk}/"
+    html = client.get(response["Location"]).content.decode()
+    assert "0</strong> of 1 processed" in html and "line 2: not valid JSON" in html
+
+
+def test_batches_page__viewer_uploads__refused_with_message(client, viewer, released):
+    client.force_login(viewer)
+    response = client.post(reverse("console:batches"), {
+        "pipeline": "onboarding", "environment": "development",
+        "file": SimpleUploadedFile("day.jsonl", json.dumps(APPLICANT).encode())})
+    assert response.status_code == 403
+    assert "does not allow you to submit runs" in response.content.decode()
+    assert not Batch.objects.exists()
+
+
+def test_batch_results__csv_download__masked_rows_in_file_order(client, editor, released):
+    client.force_login(editor)
+    client.post(reverse("console:batches"), {"pipeline": "onboarding", "environment": "development",
+                                             "file": SimpleUploadedFile("a.jsonl", json.dumps(APPLICANT).encode())})
+    batch = Batch.objects.get()
+    from pipelines_admin.runs.batches import batch_chunk_process
+
+    batch_chunk_process(batch.chunks.get().pk)
+    response = client.get(reverse("console:batch-results", kwargs={"batch_id": batch.pk, "fmt": "csv"}))
+    body = b"".join(response.streaming_content).decode()
+    assert body.splitlines()[0] == "line,run_id,status,failed_rules,duration_ms,error,input"
+    assert ",passed," in body.splitlines()[1] and "123-45-6789" not in body
+    assert client.get(f"/batches/{batch.pk}/results.xml").status_code == 404
+
+
+def test_dashboards_page__after_a_run__tiles_and_chart_data(client, viewer, finished_run):
+    client.force_login(viewer)
+    html = client.get("/dashboards/").content.decode()
+    assert 'id="throughput-data"' in html and "Slowest rules" in html
+
+
+def test_audit_page__changes_and_runs__listed_and_filterable(client, viewer, finished_run):
+    client.force_login(viewer)
+    html = client.get("/audit/").content.decode()
+    assert "pipeline.created" in html and "run.completed" in html
+    html = client.get("/audit/?action=run.completed", HTTP_HX_REQUEST="true").content.decode()
+    assert "run.completed" in html and "pipeline.created" not in html.split('id="event-table"')[1]

@@ -1,0 +1,81 @@
+import json
+
+import pytest
+from django.urls import reverse
+
+from pipelines_admin.configs import services as config_services
+from pipelines_admin.runs.models import Run
+from pipelines_admin.runs.services import run_execute
+
+pytestmark = pytest.mark.django_db
+
+APPLICANT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12"}
+
+
+@pytest.fixture
+def released(editor, small_pipeline_document, environments):
+    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
+                                               document=small_pipeline_document, author=editor)
+    for name in ("development", "staging"):
+        config_services.release_create(pipeline=pipeline, environment=environments[name],
+                                       version=pipeline.versions.get(), actor=editor)
+    return pipeline
+
+
+def try_url():
+    return reverse("console:try-run", kwargs={"slug": "onboarding"})
+
+
+def test_try_page__sample_chosen__form_prefilled_with_it(client, editor, released):
+    client.force_login(editor)
+    html = client.get(try_url() + "?sample=sanctions-hit").content.decode()
+    assert "Viktor" in html and 'class="current"><a href="?sample=sanctions-hit"' in html
+
+
+def test_try_page__valid_application__queued_and_redirected_to_the_run(client, editor, released):
+    client.force_login(editor)
+    response = client.post(try_url(), {"environment": "development", "version": "", "record": json.dumps(APPLICANT)})
+    run = Run.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/runs/{run.pk}/"
+    assert run.source == "browser" and run.stages is None
+
+
+def test_try_page__broken_json__error_beside_the_field_and_text_kept(client, editor, released):
+    client.force_login(editor)
+    response = client.post(try_url(), {"environment": "development", "record": '{"name": "Ann",}'})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Not valid JSON" in html and "line 1, column" in html
+    assert "&quot;name&quot;: &quot;Ann&quot;," in html  # what was typed is still there
+    assert not Run.objects.exists()
+
+
+def test_try_page__chosen_version_and_stage__run_pinned(client, editor, released):
+    client.force_login(editor)
+    client.post(try_url(), {"environment": "development", "version": "1", "stages": ["data_quality"],
+                            "record": json.dumps(APPLICANT)})
+    run = Run.objects.get()
+    assert run.release_id is None and run.config_version.number == 1 and run.stages == ["data_quality"]
+
+
+def test_rerun__other_environment__side_by_side_comparison(client, editor, released):
+    # Given a finished run in development
+    client.force_login(editor)
+    client.post(try_url(), {"environment": "development", "record": json.dumps(APPLICANT)})
+    first = run_execute(Run.objects.get().pk)
+    # When it is run again in staging
+    response = client.post(reverse("console:rerun", kwargs={"run_id": first.pk}), {"environment": "staging"})
+    second = Run.objects.exclude(pk=first.pk).get()
+    # Then the comparison page shows both, and polls until the second finishes
+    assert response["Location"] == f"/runs/compare/?a={first.pk}&b={second.pk}"
+    html = client.get(response["Location"]).content.decode()
+    assert "staging" in html and 'hx-trigger="every 1s"' in html
+    run_execute(second.pk)
+    html = client.get(response["Location"]).content.decode()
+    assert 'hx-trigger="every 1s"' not in html and "required_fields" in html
+
+
+def test_try_page__viewer__refused(client, viewer, released):
+    client.force_login(viewer)
+    response = client.post(try_url(), {"environment": "development", "record": json.dumps(APPLICANT)})
+    assert response.status_code == 403 and not Run.objects.exists()
