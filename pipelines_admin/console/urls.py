@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from pipelines_admin.console.views import audit, dashboards, pipelines, runs, trial_runs
 
@@ -7,6 +7,8 @@ urlpatterns = [
     path("", pipelines.pipelines, name="pipelines"),
     path("runs/", runs.runs, name="runs"),
     path("pipelines/<slug:slug>/try/", trial_runs.try_run, name="try-run"),
+    path("pipelines/<slug:slug>/", include("pipelines_admin.console.pipeline_urls")),
+    path("pipelines/<slug:slug>/", include("pipelines_admin.console.editor_urls")),
     path("runs/<uuid:run_id>/", runs.run_detail, name="run-detail"),
     path("runs/<uuid:run_id>/rerun/", trial_runs.rerun, name="rerun"),
     path("runs/compare/", trial_runs.compare, name="compare"),
