@@ -1,0 +1,112 @@
+"""A generic HTTP JSON adapter for real vendors (or a gateway in front of them).
+
+Each interface operation (``verify_identity``, ``screen``, ...; see
+:mod:`rules_engine.services.interfaces`) becomes a POST of
+``{"operation": <name>, "payload": <payload>}`` as JSON to ``<url>/<operation>`` (or to
+``<url>`` itself with ``append_operation=False``); the answer must be a JSON object,
+which is returned as it is.
+
+The secret (an API key) is never stored: the adapter keeps the *name* of an
+environment variable, reads it at each call and sends it as
+``Authorization: Bearer <secret>``. It appears in no message, log or repr.
+
+Failures raise, so the rule is reported as ``error`` and may be retried:
+
+- :class:`ServiceTimeout`: no answer within ``timeout_seconds``;
+- :class:`ServiceHTTPError` (a ServiceUnavailable): a non-2xx status;
+- :class:`ServiceUnavailable`: connection refused, DNS failure, ...;
+- :class:`ServiceResponseError`: the body is not JSON, or not a JSON object;
+- :class:`ServiceConfigurationError`: the secret variable is not set.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import urllib.error
+import urllib.request
+from typing import Any, Callable, Mapping
+
+from rules_engine.services.interfaces import (
+    INTERFACES,
+    ServiceConfigurationError,
+    ServiceHTTPError,
+    ServiceResponseError,
+    ServiceTimeout,
+    ServiceUnavailable,
+)
+
+__all__ = ["HttpServiceAdapter"]
+
+USER_AGENT = "rules-engine-http-adapter/1"
+
+
+class HttpServiceAdapter:
+    """Calls one vendor endpoint over HTTP with JSON, for one service interface."""
+
+    def __init__(self, interface: str, name: str, url: str, *, timeout_seconds: float = 5.0,
+                 secret_env: str | None = None, headers: Mapping[str, str] | None = None,
+                 append_operation: bool = True):
+        if interface not in INTERFACES:
+            raise ValueError(f"unknown service interface {interface!r}; known: {', '.join(sorted(INTERFACES))}")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"url {url!r} must start with http:// or https://")
+        if timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be positive")
+        self.interface = interface
+        self.name = name
+        self.url = url.rstrip("/")
+        self.timeout_seconds = float(timeout_seconds)
+        self.secret_env = secret_env
+        self.headers = dict(headers or {})
+        self.append_operation = append_operation
+        self.operations = INTERFACES[interface]
+
+    def __repr__(self) -> str:
+        secret = f", secret_env={self.secret_env!r}" if self.secret_env else ""
+        return f"HttpServiceAdapter({self.interface}:{self.name}, {self.url!r}, timeout={self.timeout_seconds}{secret})"
+
+    def __getattr__(self, operation: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+        # Only called for attributes not found normally: the interface's operations.
+        if operation.startswith("_") or operation not in self.__dict__.get("operations", ()):
+            raise AttributeError(f"{type(self).__name__} for {self.__dict__.get('interface')} has no "
+                                 f"operation {operation!r}")
+        return lambda payload: self.call(operation, payload)
+
+    def _endpoint(self, operation: str) -> str:
+        return f"{self.url}/{operation}" if self.append_operation else self.url
+
+    def call(self, operation: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST the operation and its payload; the JSON object answered."""
+        label = f"{self.interface}:{self.name} {operation}"
+        headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": USER_AGENT,
+                   **self.headers}
+        if self.secret_env:
+            secret = os.environ.get(self.secret_env)
+            if not secret:
+                raise ServiceConfigurationError(
+                    f"{label}: environment variable {self.secret_env} (the service's secret) is not set")
+            headers["Authorization"] = f"Bearer {secret}"
+        body = json.dumps({"operation": operation, "payload": payload}, default=str).encode("utf-8")
+        request = urllib.request.Request(self._endpoint(operation), data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            error.close()
+            raise ServiceHTTPError(f"{label}: HTTP {error.code} {error.reason}", error.code) from None
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, (TimeoutError, socket.timeout)):
+                raise ServiceTimeout(f"{label}: no answer within {self.timeout_seconds:g}s") from None
+            raise ServiceUnavailable(f"{label}: cannot reach {self._endpoint(operation)}: {error.reason}") from None
+        except (TimeoutError, socket.timeout):
+            raise ServiceTimeout(f"{label}: no answer within {self.timeout_seconds:g}s") from None
+        except (ConnectionError, OSError) as error:
+            raise ServiceUnavailable(f"{label}: connection failed: {error}") from None
+        try:
+            answer = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise ServiceResponseError(f"{label}: the answer is not valid JSON") from None
+        if not isinstance(answer, dict):
+            raise ServiceResponseError(f"{label}: the answer is JSON but not an object")
+        return answer
