@@ -1,0 +1,167 @@
+"""Reading pipeline configs (JSON or YAML) and input records (JSON, JSONL, CSV).
+
+Every problem with a file becomes an :class:`InputError` whose message names the file
+and, where it helps, the line: never a traceback. A key given twice in the same object
+is an error too (JSON and YAML parsers would otherwise keep the last one silently,
+and a rule would vanish without a word).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class InputError(Exception):
+    """A file or text that cannot be read as what was expected."""
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def parse_json(text: str, source: str) -> Any:
+    """``text`` parsed as JSON; InputError naming ``source`` and the line on failure."""
+    try:
+        return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
+    except json.JSONDecodeError as error:
+        raise InputError(f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}.") from None
+    except _DuplicateKey as error:
+        raise InputError(f"{source}: the key {error.key!r} appears twice in the same object.") from None
+
+
+class _StrictYamlLoader(yaml.SafeLoader):
+    """yaml.safe_load, except that a key repeated in one mapping is an error."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice in the same mapping", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_StrictYamlLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = getattr(error, "problem", None) or str(error)
+        raise InputError(f"{source}: not valid YAML{where}: {what}.") from None
+
+
+def _read_text(path: str | Path) -> str:
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file.") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file.") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: is not UTF-8 text.") from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror or error}).") from None
+
+
+def load_config(path: str | Path) -> Any:
+    """The config document in ``path``: YAML for .yaml/.yml, JSON otherwise.
+    Not validated here: pass the result to ``validate_config`` or ``compile_pipeline``."""
+    text = _read_text(path)
+    if str(path).lower().endswith(YAML_SUFFIXES):
+        return parse_yaml(text, str(path))
+    return parse_json(text, str(path))
+
+
+def load_records(path: str | Path) -> tuple[list[dict], bool]:
+    """The records in ``path`` and whether the input was a single object.
+
+    ``.json``: one object (single) or an array of objects; ``.jsonl`` (and ``-``, stdin):
+    one object per line, blank lines ignored; ``.csv``: one record per row, keyed by the
+    header, values as text. Every record must be an object.
+    """
+    name = str(path)
+    text = _read_text(path)
+    lower = name.lower()
+    if lower.endswith(".csv"):
+        return _csv_records(text, name), False
+    if lower.endswith(".jsonl") or lower.endswith(".ndjson") or name == "-":
+        return list(_jsonl_records(text, name)), False
+    document = parse_json(text, name)
+    if isinstance(document, dict):
+        return [document], True
+    if isinstance(document, list):
+        for i, item in enumerate(document, start=1):
+            if not isinstance(item, dict):
+                raise InputError(f"{name}: record {i} is {_kind(item)}, not an object.")
+        return document, False
+    raise InputError(f"{name}: expected an object or an array of objects, found {_kind(document)}.")
+
+
+def _jsonl_records(text: str, name: str) -> Iterator[dict]:
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line, object_pairs_hook=_reject_duplicate_keys)
+        except json.JSONDecodeError as error:
+            raise InputError(f"{name}: line {lineno} is not valid JSON (column {error.colno}: {error.msg}).") from None
+        except _DuplicateKey as error:
+            raise InputError(f"{name}: line {lineno} has the key {error.key!r} twice.") from None
+        if not isinstance(record, dict):
+            raise InputError(f"{name}: line {lineno} is {_kind(record)}, not an object.")
+        yield record
+
+
+def _csv_records(text: str, name: str) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames:
+        return []
+    if len(set(reader.fieldnames)) != len(reader.fieldnames):
+        raise InputError(f"{name}: the header names a column twice.")
+    records = []
+    try:
+        for row in reader:
+            if None in row:
+                raise InputError(f"{name}: line {reader.line_num} has more values than the header has columns.")
+            records.append({key: ("" if value is None else value) for key, value in row.items()})
+    except csv.Error as error:
+        raise InputError(f"{name}: line {reader.line_num} is not valid CSV ({error}).") from None
+    return records
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"

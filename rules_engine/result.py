@@ -1,0 +1,197 @@
+"""The result of running one record through a pipeline.
+
+The executor stores what happened as compactly as it can (a verdict and a duration per
+rule, in lists indexed like the pipeline's rules); :meth:`RunResult.to_dict` turns it
+into the documented JSON shape only when asked.
+
+Overall ``status``:
+
+- ``failed``: some rule of ``error`` severity ended ``fail`` (a business "no");
+- ``error``: otherwise, some rule of ``error`` severity ended ``error`` or ``timeout``
+  (the pipeline could not decide);
+- ``passed``: neither. Rules of ``warning`` severity never change the status; their
+  failures, and conditions that could not be evaluated, are listed under ``warnings``.
+
+A stage is ``failed`` when one of its error-severity rules ended fail, error or timeout;
+``skipped`` when disabled or its ``when`` is false; ``not_run`` when it was not selected
+or an earlier stage failed under ``stop_on_stage_failure``; ``passed`` otherwise.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import decimal
+import enum
+import math
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple
+
+from rules_engine.rule import ERROR, FAIL, TIMEOUT, Verdict
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rules_engine.compiler import Pipeline
+
+PASSED = "passed"
+FAILED = "failed"
+ERRORED = "error"
+SKIPPED = "skipped"
+NOT_RUN = "not_run"
+
+#: outcomes that count against a rule (and its stage, when the severity is error)
+FAILURE_OUTCOMES = frozenset({FAIL, ERROR, TIMEOUT})
+
+
+class StageResult(NamedTuple):
+    name: str
+    status: str
+    reason: str | None
+    duration: float  # seconds
+    first: int  # index of the stage's first rule in the pipeline
+    end: int  # one past its last rule
+
+
+class RuleResult(NamedTuple):
+    """One rule's result, as :meth:`RunResult.rules` gives it."""
+
+    id: str
+    stage: str
+    outcome: str
+    message: str
+    details: Mapping[str, Any]
+    duration: float  # seconds
+    attempts: int
+    severity: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "outcome": self.outcome,
+            "message": self.message if isinstance(self.message, str) else str(self.message),
+            "details": to_jsonable(self.details),
+            "duration_ms": _ms(self.duration),
+            "attempts": self.attempts,
+            "severity": self.severity,
+        }
+
+
+class RunResult:
+    """What one ``Pipeline.run`` did. Cheap to build; ``to_dict()`` does the formatting."""
+
+    __slots__ = ("status", "stages", "data", "changes", "config_hash", "duration", "context",
+                 "_pipeline", "_verdicts", "_durations", "_attempts", "_notes")
+
+    def __init__(self, *, pipeline: "Pipeline", status: str, stages: list[StageResult], verdicts: list[Verdict],
+                 durations: list[float], attempts: list[int], data: dict, changes: list[tuple],
+                 notes: list[dict], context: Mapping[str, Any], duration: float):
+        self.status = status
+        self.stages = stages
+        #: the record after all transformations
+        self.data = data
+        #: (field, before, after, rule id) for each change, in the order applied
+        self.changes = changes
+        self.config_hash = pipeline.config_hash
+        self.context = context
+        self.duration = duration
+        self._pipeline = pipeline
+        self._verdicts = verdicts
+        self._durations = durations
+        self._attempts = attempts
+        self._notes = notes
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    def outcome(self, rule_id: str) -> str:
+        """The outcome of the rule ``rule_id`` (KeyError for an unknown id)."""
+        return self._verdicts[self._pipeline.rule_index[rule_id]].outcome
+
+    def rule(self, rule_id: str) -> RuleResult:
+        return self._rule_result(self._pipeline.rule_index[rule_id])
+
+    def rules(self) -> Iterator[RuleResult]:
+        """Every rule's result, stage by stage, in document order."""
+        for index in range(len(self._verdicts)):
+            yield self._rule_result(index)
+
+    def _rule_result(self, index: int) -> RuleResult:
+        compiled = self._pipeline.rules[index]
+        verdict = self._verdicts[index]
+        return RuleResult(compiled.rule_id, compiled.stage_name, verdict.outcome, verdict.message,
+                          verdict.details, self._durations[index], self._attempts[index], compiled.severity)
+
+    def warnings(self) -> list[dict[str, Any]]:
+        """Warning-severity rules that did not pass, then conditions that could not be evaluated."""
+        found = []
+        for index in self._pipeline.warning_rules:
+            verdict = self._verdicts[index]
+            if verdict.outcome in FAILURE_OUTCOMES:
+                compiled = self._pipeline.rules[index]
+                found.append({"stage": compiled.stage_name, "rule": compiled.rule_id,
+                              "outcome": verdict.outcome, "message": verdict.message})
+        return found + [dict(note) for note in self._notes]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape; every value is JSON-serialisable (no NaN either)."""
+        stages = []
+        for stage in self.stages:
+            stages.append({
+                "name": stage.name,
+                "status": stage.status,
+                "reason": stage.reason,
+                "duration_ms": _ms(stage.duration),
+                "rules": [self._rule_result(i).to_dict() for i in range(stage.first, stage.end)],
+            })
+        return {
+            "status": self.status,
+            "stages": stages,
+            "data": to_jsonable(self.data),
+            "changes": [{"field": field, "before": to_jsonable(before), "after": to_jsonable(after), "rule": rule}
+                        for field, before, after, rule in self.changes],
+            "warnings": to_jsonable(self.warnings()),
+            "context": to_jsonable(self.context),
+            "config_hash": self.config_hash,
+            "duration_ms": _ms(self.duration),
+        }
+
+    def __repr__(self) -> str:
+        return f"<RunResult {self.status} {len(self.stages)} stages {self.duration * 1000:.2f} ms>"
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000.0, 3)
+
+
+_PLAIN = (str, int, bool, type(None))
+
+
+def to_jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: mappings become objects (keys as text), sequences
+    and sets lists, dates ISO text, decimals text, bytes base64 text, non-finite floats
+    the text "NaN"/"Infinity"/"-Infinity", anything else its ``str``."""
+    if isinstance(value, _PLAIN):
+        return value.value if isinstance(value, enum.Enum) else value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, Mapping):
+        return {str(k) if not isinstance(k, str) else k: to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        items = [to_jsonable(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return sorted(items, key=repr)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    return str(value)

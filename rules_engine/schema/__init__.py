@@ -1,0 +1,18 @@
+"""The JSON Schema (draft 2020-12) of a pipeline config, shipped as package data."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+SCHEMA_FILE = "pipeline.schema.json"
+
+
+@lru_cache(maxsize=1)
+def _schema_text() -> str:
+    return resources.files(__name__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+
+
+def pipeline_schema() -> dict:
+    """A fresh copy of the pipeline config schema (callers may change it freely)."""
+    return json.loads(_schema_text())
