@@ -55,3 +55,16 @@ def test_batch_create__real_worker__every_chunk_processed(celery_worker_process,
     done = wait_for(lambda: Batch.objects.filter(pk=batch.pk, status="completed").first(), celery_worker_process)
     assert (done.total, done.processed, done.passed, done.failed) == (30, 30, 29, 1)
     assert Run.objects.filter(batch=done).count() == 30
+
+
+def test_submit_batch_command__wait__prints_final_counts(celery_worker_process, released, editor, tmp_path, capsys):
+    # Given a worker and a JSONL file of three applications, one without email
+    from django.core.management import call_command
+
+    path = tmp_path / "apps.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [APPLICANT, APPLICANT, {"name": "No Email"}]))
+    # When submitted with --wait
+    call_command("submit_batch", "onboarding", "--env", "development", "--input", str(path), "--wait",
+                 "--user", editor.username, "--timeout", "90")
+    # Then the command returns once the worker is done, with the counts
+    assert "total=3 processed=3 passed=2 failed=1 error=0 rejected=0 status=completed" in capsys.readouterr().out
