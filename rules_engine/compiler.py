@@ -131,8 +131,10 @@ class CompiledStage:
 
 
 def config_hash(config: Any) -> str:
-    """"sha256:" + the hex digest of the config's canonical JSON."""
-    canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """"sha256:" + the hex digest of the config's compact UTF-8 JSON, keys in the
+    document's own order: order is meaning here (stages run in document order, rules
+    in dependency order then document order), so a reordered config is another config."""
+    canonical = json.dumps(config, separators=(",", ":"), ensure_ascii=False)
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -9,20 +9,36 @@ from typing import Any
 RULE_STRUCTURE_KEYS = {"class", "params", "dependencies", "cross_stage_dependencies"}
 
 
+MISSING = object()
+
+
 def _fmt(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _change_text(path: str, before: Any, after: Any) -> str:
+    """"minimum_score 650 → 700", "timeout_seconds set to 5", "when removed (was "x")"."""
+    if before is MISSING:
+        return f"{path} set to {_fmt(after)}"
+    if after is MISSING:
+        return f"{path} removed (was {_fmt(before)})"
+    return f"{path} {_fmt(before)} → {_fmt(after)}"
+
+
+def _plain(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
 def _leaf_changes(before: Any, after: Any, path: str = "") -> list[tuple[str, Any, Any]]:
-    """(path, before, after) for each changed leaf; a missing side is reported as None."""
+    """(path, before, after) for each changed leaf; a missing side is MISSING."""
     if isinstance(before, dict) and isinstance(after, dict):
         changes = []
         for key in list(before) + [k for k in after if k not in before]:
             sub = f"{path}.{key}" if path else str(key)
             if key not in after:
-                changes.append((sub, before[key], None))
+                changes.append((sub, before[key], MISSING))
             elif key not in before:
-                changes.append((sub, None, after[key]))
+                changes.append((sub, MISSING, after[key]))
             elif before[key] != after[key]:
                 changes.extend(_leaf_changes(before[key], after[key], sub))
         return changes
@@ -63,8 +79,8 @@ def semantic_diff(before: dict, after: dict) -> list[dict]:
         old_settings = {k: v for k, v in old_stages[name].items() if k != "rules"}
         new_settings = {k: v for k, v in new_stages[name].items() if k != "rules"}
         for path, b, a in _leaf_changes(old_settings, new_settings):
-            changes.append({"kind": "stage_setting_changed", "stage": name, "setting": path, "before": b,
-                            "after": a, "summary": f"Stage {name}: {path} {_fmt(b)} → {_fmt(a)}."})
+            changes.append({"kind": "stage_setting_changed", "stage": name, "setting": path, "before": _plain(b),
+                            "after": _plain(a), "summary": f"Stage {name}: {_change_text(path, b, a)}."})
 
     for rid, stage in new_rule_stage.items():
         if rid not in old_rule_stage:
@@ -91,13 +107,13 @@ def semantic_diff(before: dict, after: dict) -> list[dict]:
     old_exec = before.get("execution_settings", {}) if isinstance(before, dict) else {}
     new_exec = after.get("execution_settings", {}) if isinstance(after, dict) else {}
     for path, b, a in _leaf_changes(old_exec or {}, new_exec or {}):
-        changes.append({"kind": "execution_setting_changed", "setting": path, "before": b, "after": a,
-                        "summary": f"Execution setting {path}: {_fmt(b)} → {_fmt(a)}."})
+        changes.append({"kind": "execution_setting_changed", "setting": path, "before": _plain(b),
+                        "after": _plain(a), "summary": f"Execution setting {_change_text(path, b, a)}."})
     for key in sorted(set(before or {}) | set(after or {})):
-        if key not in ("stages", "execution_settings") and (before or {}).get(key) != (after or {}).get(key):
-            b, a = (before or {}).get(key), (after or {}).get(key)
-            changes.append({"kind": "document_setting_changed", "setting": key, "before": b, "after": a,
-                            "summary": f"{key}: {_fmt(b)} → {_fmt(a)}."})
+        b, a = (before or {}).get(key, MISSING), (after or {}).get(key, MISSING)
+        if key not in ("stages", "execution_settings") and b != a:
+            changes.append({"kind": "document_setting_changed", "setting": key, "before": _plain(b),
+                            "after": _plain(a), "summary": f"{_change_text(key, b, a)}."})
     return changes
 
 
@@ -108,8 +124,8 @@ def _rule_changes(stage: str, rid: str, old: dict, new: dict) -> list[dict]:
                         "after": new.get("class"),
                         "summary": f"Rule {rid}: class {old.get('class')} → {new.get('class')}."})
     for path, b, a in _leaf_changes(old.get("params") or {}, new.get("params") or {}):
-        changes.append({"kind": "param_changed", "stage": stage, "rule": rid, "param": path, "before": b,
-                        "after": a, "summary": f"Rule {rid}: {path} {_fmt(b)} → {_fmt(a)}."})
+        changes.append({"kind": "param_changed", "stage": stage, "rule": rid, "param": path, "before": _plain(b),
+                        "after": _plain(a), "summary": f"Rule {rid}: {_change_text(path, b, a)}."})
     for key in ("dependencies", "cross_stage_dependencies"):
         b, a = old.get(key) or [], new.get(key) or []
         if b != a:
@@ -125,7 +141,7 @@ def _rule_changes(stage: str, rid: str, old: dict, new: dict) -> list[dict]:
     new_settings = {k: v for k, v in new.items() if k not in RULE_STRUCTURE_KEYS}
     for path, b, a in _leaf_changes(old_settings, new_settings):
         changes.append({"kind": "rule_setting_changed", "stage": stage, "rule": rid, "setting": path,
-                        "before": b, "after": a, "summary": f"Rule {rid}: {path} {_fmt(b)} → {_fmt(a)}."})
+                        "before": _plain(b), "after": _plain(a), "summary": f"Rule {rid}: {_change_text(path, b, a)}."})
     return changes
 
 

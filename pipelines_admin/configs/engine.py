@@ -7,9 +7,16 @@ from collections import OrderedDict
 from typing import Any
 
 import rules_engine
+from rules_engine.compiler import config_hash
 from rules_engine.services import registry_from_spec
 
 from pipelines_admin.core.canonical import content_hash
+
+
+def document_hash(document: dict) -> str:
+    """The hash of a pipeline document as the engine reports it (`config_hash`): key
+    order counts, since stages run in document order."""
+    return config_hash(document)
 
 
 def binding_spec(environment) -> dict:
@@ -46,7 +53,7 @@ def compiled_pipeline(document: dict, environment):
     """The compiled engine pipeline for a document in an environment, compiled once per
     process for each (document, service bindings) pair and reused for every run."""
     spec = binding_spec(environment)
-    key = (content_hash(document), content_hash(spec))
+    key = (document_hash(document), content_hash(spec))
     with _compiled_lock:
         pipeline = _compiled.get(key)
         if pipeline is not None:

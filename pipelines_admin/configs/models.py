@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, MaxValueValidator, RegexValidator
 from django.db import models
 
+from pipelines_admin.core.fields import OrderedJSONField
+
 
 class ImmutableError(Exception):
     """Versions and releases are history: they are never edited or deleted."""
@@ -57,7 +59,7 @@ class Pipeline(models.Model):
 class ConfigVersion(ImmutableModel):
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
-    document = models.JSONField()
+    document = OrderedJSONField()
     content_hash = models.CharField(max_length=71)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
@@ -96,7 +98,7 @@ class Release(ImmutableModel):
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="releases")
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="releases")
     version = models.ForeignKey(ConfigVersion, on_delete=models.PROTECT, related_name="releases")
-    override = models.JSONField(default=dict, blank=True)
+    override = OrderedJSONField(default=dict, blank=True)
     effective_hash = models.CharField(max_length=71)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RELEASE)
     previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")

@@ -13,11 +13,10 @@ from django.db import transaction
 from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, VERSION_CREATE, require
 from pipelines_admin.audit.services import audit_record
 from pipelines_admin.configs.diffs import semantic_diff, text_diff
-from pipelines_admin.configs.engine import document_problems
+from pipelines_admin.configs.engine import document_hash, document_problems
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
 from pipelines_admin.configs.overrides import apply_override, override_between, set_at
 from pipelines_admin.configs.selectors import release_live, version_latest
-from pipelines_admin.core.canonical import content_hash
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotFound
 
 
@@ -56,7 +55,7 @@ def _version_save(*, pipeline: Pipeline, document: dict, parent: ConfigVersion |
                   message: str) -> ConfigVersion:
     version = ConfigVersion.objects.create(
         pipeline=pipeline, number=(parent.number + 1) if parent else 1, document=document,
-        content_hash=content_hash(document), parent=parent, author=author, message=message)
+        content_hash=document_hash(document), parent=parent, author=author, message=message)
     changes = semantic_diff(parent.document if parent else {}, document)
     audit_record(actor=author, action="config_version.created", object_type="config_version",
                  object_id=version.pk, object_repr=str(version), pipeline=pipeline.slug,
@@ -88,7 +87,7 @@ def config_version_create(*, pipeline: Pipeline, document: dict, base_version: C
              "text_diff": text_diff(base_version.document if base_version else {}, latest.document,
                                     f"v{base_number}", f"v{latest.number}")})
     _require_valid(document)
-    if latest is not None and content_hash(document) == latest.content_hash:
+    if latest is not None and document_hash(document) == latest.content_hash:
         raise InvalidInput(f"Nothing changed: the document is the same as version {latest.number}.")
     return _version_save(pipeline=pipeline, document=document, parent=latest, author=author, message=message)
 
@@ -109,7 +108,7 @@ def _release(*, pipeline: Pipeline, environment: Environment, version: ConfigVer
     previous = release_live(pipeline, environment)
     effective = apply_override(version.document, override)
     _require_valid(effective, environment, what=f"The effective config for {environment.name}")
-    effective_hash = content_hash(effective)
+    effective_hash = document_hash(effective)
     if previous is not None and previous.effective_hash == effective_hash and previous.version_id == version.pk:
         raise InvalidInput(f"Nothing changed: {environment.name} already runs exactly this config.")
     release = Release.objects.create(
@@ -194,7 +193,7 @@ def release_rollback(*, pipeline: Pipeline, environment: Environment, to_release
         raise NotFound(f"Release {to_release.pk} is not a release of {pipeline.slug} in {environment.name}.")
     return _release(pipeline=pipeline, environment=environment, version=to_release.version,
                     override=to_release.override, kind=Release.Kind.ROLLBACK, actor=actor,
-                    reason=reason or f"roll back to release {to_release.pk}", action="release.rolled_back")
+                    reason=reason, action="release.rolled_back")
 
 
 BINDING_FIELDS = ("kind", "url", "timeout_seconds", "secret_env", "latency_ms", "failure_rate")

@@ -20,10 +20,9 @@ from django.utils import timezone
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, require
 from pipelines_admin.audit.services import audit_record
-from pipelines_admin.configs.engine import compiled_pipeline
+from pipelines_admin.configs.engine import compiled_pipeline, document_hash
 from pipelines_admin.configs.models import Environment, Pipeline
 from pipelines_admin.configs.overrides import apply_override
-from pipelines_admin.core.canonical import content_hash
 from pipelines_admin.core.errors import InvalidInput, TooLarge
 from pipelines_admin.runs.batch_files import UnreadableFile, parse_batch_file
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
@@ -51,7 +50,7 @@ def batch_create(*, pipeline: Pipeline, environment: Environment, filename: str,
                            {"rejected_rows": parsed.rejected, "rejected_count": parsed.rejected_count})
     release, version, document = resolve_config(pipeline, environment, None)
     batch = Batch.objects.create(
-        pipeline=pipeline, environment=environment, release=release, effective_hash=content_hash(document),
+        pipeline=pipeline, environment=environment, release=release, effective_hash=document_hash(document),
         filename=filename[:255], source=source, submitted_by=actor if getattr(actor, "pk", None) else None,
         total=len(parsed.records), rejected_rows=parsed.rejected)
     size = settings.BATCH_CHUNK_SIZE

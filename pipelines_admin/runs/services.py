@@ -21,11 +21,10 @@ from django.utils import timezone
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, require
 from pipelines_admin.audit.services import audit_record
-from pipelines_admin.configs.engine import compiled_pipeline
+from pipelines_admin.configs.engine import compiled_pipeline, document_hash
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release
 from pipelines_admin.configs.overrides import apply_override
 from pipelines_admin.configs.selectors import release_live
-from pipelines_admin.core.canonical import content_hash
 from pipelines_admin.core.errors import InvalidInput, NotFound
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
@@ -89,7 +88,7 @@ def run_submit(*, pipeline: Pipeline, environment: Environment, record: Any, act
     release, version, document = resolve_config(pipeline, environment, version)
     run = Run.objects.create(
         pipeline=pipeline, environment=environment, config_version=version, release=release,
-        effective_hash=content_hash(document), source=source, submitted_by=actor if getattr(actor, "pk", None) else None,
+        effective_hash=document_hash(document), source=source, submitted_by=actor if getattr(actor, "pk", None) else None,
         stages=validate_stages(stages, document), input_encrypted=encrypt_json(record),
         input_masked=mask_input(record, pipeline.masked_fields))
     run_id = run.pk

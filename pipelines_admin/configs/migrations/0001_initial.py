@@ -5,6 +5,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+import pipelines_admin.core.fields
+
 
 class Migration(migrations.Migration):
 
@@ -48,7 +50,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('number', models.PositiveIntegerField()),
-                ('document', models.JSONField()),
+                ('document', pipelines_admin.core.fields.OrderedJSONField()),
                 ('content_hash', models.CharField(max_length=71)),
                 ('message', models.CharField(max_length=500)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -64,7 +66,7 @@ class Migration(migrations.Migration):
             name='Release',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('override', models.JSONField(blank=True, default=dict)),
+                ('override', pipelines_admin.core.fields.OrderedJSONField(blank=True, default=dict)),
                 ('effective_hash', models.CharField(max_length=71)),
                 ('kind', models.CharField(choices=[('release', 'release'), ('rollback', 'rollback'), ('override', 'override change'), ('toggle', 'toggle')], default='release', max_length=16)),
                 ('reason', models.TextField(blank=True)),

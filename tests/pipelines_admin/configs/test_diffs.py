@@ -68,3 +68,13 @@ def test_text_diff__param_changed__unified_diff_lines():
     text = text_diff(BASE, after, "v1", "v2")
     assert text.startswith("--- v1\n+++ v2\n")
     assert '-            "minimum_score": 650' in text and '+            "minimum_score": 700' in text
+
+
+def test_semantic_diff__setting_added_and_removed__worded_as_set_and_removed():
+    # Given a rule that gains a timeout and a stage that loses its fail_fast
+    after = copy.deepcopy(BASE)
+    after["stages"]["biz"]["rules"]["credit"]["timeout_seconds"] = 5
+    del after["stages"]["dq"]["fail_fast"]
+    # When diffed / Then the summaries say "set to" and "removed (was ...)", not null
+    summaries = sorted(c["summary"] for c in semantic_diff(BASE, after))
+    assert summaries == ["Rule credit: timeout_seconds set to 5.", "Stage dq: fail_fast removed (was true)."]

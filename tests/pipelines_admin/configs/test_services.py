@@ -315,3 +315,45 @@ def test_versions_diff__two_versions__labelled_changes(pipeline, editor):
     diff = versions_diff(v1, v2)
     assert (diff.before_label, diff.after_label) == ("v1", "v2")
     assert diff.changes[0]["after"] == 30
+
+
+def test_release_rollback__protected_environment_without_reason__refused(pipeline, publisher, environments):
+    # Given a release in production
+    prod = environments["production"]
+    first = services.release_create(pipeline=pipeline, environment=prod, version=pipeline.versions.get(),
+                                    actor=publisher, reason="go live")
+    services.stage_toggle(pipeline=pipeline, environment=prod, stage="business_rules", enabled=False,
+                          actor=publisher, reason="incident 42")
+    # When rolled back without a reason / Then it is refused like any other change there
+    with pytest.raises(InvalidInput, match="give a reason"):
+        services.release_rollback(pipeline=pipeline, environment=prod, to_release=first, actor=publisher)
+
+
+def test_config_version__stages_not_in_alphabetical_order__order_kept_after_saving(editor, environments):
+    # Given a document whose stages and rules are deliberately not in alphabetical order
+    document = {"stages": {
+        "zeta": {"rules": {"z_rule": {"class": "RequiredFieldsRule", "params": {"required_fields": ["a"]}},
+                           "a_rule": {"class": "RequiredFieldsRule", "params": {"required_fields": ["b"]}}}},
+        "alpha": {"rules": {"m_rule": {"class": "RequiredFieldsRule", "params": {"required_fields": ["c"]}}}}}}
+    # When saved and read back from the database (PostgreSQL's jsonb would sort the keys)
+    pipeline = services.pipeline_create(slug="ordered", name="Ordered", document=document, author=editor)
+    version = ConfigVersion.objects.get(pk=pipeline.versions.get().pk)
+    # Then the stages and rules come back in the author's order, and so does the effective config
+    assert list(version.document["stages"]) == ["zeta", "alpha"]
+    assert list(version.document["stages"]["zeta"]["rules"]) == ["z_rule", "a_rule"]
+    services.release_create(pipeline=pipeline, environment=environments["development"], version=version, actor=editor)
+    assert list(effective_config(pipeline, environments["development"]).document["stages"]) == ["zeta", "alpha"]
+
+
+def test_config_version_create__only_the_rule_order_changed__saved_as_a_new_version(pipeline, editor):
+    # Given version 1 / When only the order of the data-quality rules changes
+    v1 = pipeline.versions.get()
+    reordered = copy.deepcopy(v1.document)
+    rules = reordered["stages"]["data_quality"]["rules"]
+    reordered["stages"]["data_quality"]["rules"] = {name: rules[name] for name in reversed(list(rules))}
+    v2 = services.config_version_create(pipeline=pipeline, document=reordered, base_version=v1, author=editor,
+                                        message="email check listed first")
+    # Then it is a new version (order is part of the config), with its own hash, read back in that order
+    assert v2.content_hash != v1.content_hash
+    assert list(ConfigVersion.objects.get(pk=v2.pk).document["stages"]["data_quality"]["rules"]) == [
+        "email_format", "required_fields"]

@@ -1,0 +1,33 @@
+"""Model fields."""
+from __future__ import annotations
+
+import json
+
+from django.db import models
+
+
+class OrderedJSONField(models.TextField):
+    """JSON kept as text, so the order of keys survives on every database.
+
+    PostgreSQL's jsonb reorders object keys, and in a pipeline document order is
+    meaning: stages run in document order. Documents are stored and read whole, never
+    queried inside, so text loses nothing.
+    """
+
+    description = "JSON, key order preserved"
+
+    def from_db_value(self, value, expression, connection):
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            return json.loads(value)
+        return value
+
+    def get_prep_value(self, value):
+        if value is None:
+            return None
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+    def value_to_string(self, obj):
+        return self.get_prep_value(self.value_from_object(obj))
