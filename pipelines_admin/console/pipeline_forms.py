@@ -1,0 +1,91 @@
+"""Forms of the pipeline pages: toggles, releases, rollbacks, overrides, diff pickers.
+
+They only parse and check the shape of the input; whether the user may do it, and
+whether the result is a valid config, is for the services to say."""
+import json
+
+from django import forms
+
+from pipelines_admin.configs.models import Environment
+
+REASON_MAX = 1000
+
+
+class ReasonField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", REASON_MAX)
+        kwargs.setdefault("strip", True)
+        super().__init__(**kwargs)
+
+
+def environment_field(**kwargs):
+    return forms.ModelChoiceField(queryset=Environment.objects.all(), to_field_name="name", empty_label=None,
+                                  error_messages={"invalid_choice": "There is no such environment."}, **kwargs)
+
+
+class ToggleForm(forms.Form):
+    """Turn a stage (no rule given) or one rule of it on or off in an environment."""
+
+    environment = environment_field()
+    stage = forms.CharField(max_length=200)
+    rule = forms.CharField(max_length=200, required=False)
+    enabled = forms.TypedChoiceField(choices=[("true", "on"), ("false", "off")], coerce=lambda v: v == "true")
+    reason = ReasonField()
+
+
+class ReleaseForm(forms.Form):
+    """Release a version to an environment. Every environment is accepted (the service
+    refuses those the user may not change); only the ones they may change are offered."""
+
+    environment = environment_field(label="Environment")
+    reason = ReasonField(label="Reason", widget=forms.TextInput(
+        attrs={"placeholder": "Why? (required for protected environments)"}))
+
+    def __init__(self, *args, allowed=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if allowed is not None:
+            self.fields["environment"].widget.choices = [
+                (e.name, f"{e.name} (protected)" if e.protected else e.name) for e in allowed]
+
+
+class RollbackForm(forms.Form):
+    reason = ReasonField(label="Reason")
+
+
+class OverrideField(forms.CharField):
+    """A textarea holding a JSON merge patch; empty means no override."""
+
+    widget = forms.Textarea(attrs={"rows": 14, "spellcheck": "false", "class": "code"})
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("strip", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        if not text or not text.strip():
+            return {}
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+        if not isinstance(parsed, dict):
+            raise forms.ValidationError("The override must be a JSON object (a merge patch): { \"stages\": ... }.")
+        return parsed
+
+
+class OverrideForm(forms.Form):
+    override = OverrideField(label="Override (JSON merge patch)")
+    reason = ReasonField(label="Reason", widget=forms.TextInput(attrs={"placeholder": "Why this change?"}))
+
+
+class VersionDiffForm(forms.Form):
+    a = forms.IntegerField(min_value=1, label="From version")
+    b = forms.IntegerField(min_value=1, label="To version")
+
+
+class EnvironmentDiffForm(forms.Form):
+    a = environment_field(label="From environment")
+    b = environment_field(label="To environment")

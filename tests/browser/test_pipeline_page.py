@@ -1,0 +1,83 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from pipelines_admin.configs import services as config_services
+from pipelines_admin.configs.defaults import ensure_default_environments
+from pipelines_admin.configs.models import Environment
+from pipelines_admin.configs.selectors import effective_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DOCUMENT = {"stages": {
+    "data_quality": {"rules": {
+        "required_fields": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", "email"]}},
+        "email_format": {"class": "EmailFormatRule", "params": {"field_name": "email"},
+                         "dependencies": ["required_fields"]}}},
+    "business_rules": {"rules": {
+        "age_verification": {"class": "AgeVerificationRule", "params": {"minimum_age": 18},
+                             "cross_stage_dependencies": ["required_fields"]}}}}}
+
+
+def user(django_user_model, username, *roles):
+    account = django_user_model.objects.create_user(username, password="correct horse battery")
+    account.groups.set([Group.objects.get_or_create(name=r)[0] for r in roles])
+    return account
+
+
+@pytest.fixture
+def released(django_user_model):
+    """A pipeline released to every environment (production by a publisher)."""
+    ensure_default_environments(Environment)
+    publisher = user(django_user_model, "paula", "viewer", "editor", "publisher")
+    pipeline = config_services.pipeline_create(slug="signup", name="Signup", document=DOCUMENT, author=publisher)
+    for environment in Environment.objects.all():
+        config_services.release_create(pipeline=pipeline, environment=environment, version=pipeline.versions.get(),
+                                       actor=publisher, reason="first release")
+    return pipeline
+
+
+def test_matrix__publisher_toggles_stage_in_production__asked_for_a_reason_and_matrix_updated_in_place(
+        login, live_server, released):
+    # Given a publisher on the pipeline page
+    page = login("paula", "correct horse battery")
+    page.goto(f"{live_server.url}/pipelines/signup/")
+    expect(page.get_by_role("heading", name="Stages and rules")).to_be_visible()
+    page.evaluate("window.notReloaded = true")
+    matrix = page.locator("#matrix")
+    # When she turns business_rules off in production
+    matrix.get_by_label("Turn off stage business_rules in production").click()
+    # Then she is asked why, and cannot go on without saying
+    reason = matrix.get_by_label("Why turn off business_rules in production?")
+    expect(reason).to_be_visible()
+    expect(reason).to_be_focused()
+    matrix.get_by_role("button", name="Turn off", exact=True).click()
+    expect(reason).to_be_visible()
+    assert page.evaluate("document.querySelector('#matrix input[name=reason]:invalid') !== null")
+    reason.fill("credit bureau outage")
+    matrix.get_by_role("button", name="Turn off", exact=True).click()
+    # Then the matrix is replaced in place (no reload) with the stage off in production only
+    expect(matrix.get_by_role("status")).to_contain_text("Stage business_rules turned off in production")
+    expect(matrix.get_by_label("Turn on stage business_rules in production")).to_be_visible()
+    expect(matrix.get_by_label("Turn off stage business_rules in staging")).to_be_visible()
+    assert page.evaluate("window.notReloaded === true")
+    production = effective_config(released, Environment.objects.get(name="production"))
+    assert production.document["stages"]["business_rules"]["enabled"] is False
+    assert production.release.reason == "credit bureau outage"
+
+
+def test_matrix__viewer__sees_states_read_only(login, live_server, released, django_user_model):
+    # Given a viewer
+    user(django_user_model, "vince", "viewer")
+    page = login("vince", "correct horse battery")
+    # When she opens the pipeline page
+    page.goto(f"{live_server.url}/pipelines/signup/")
+    matrix = page.locator("#matrix")
+    # Then every cell shows its state and none can be changed
+    expect(matrix.locator(".state.on")).to_have_count(5 * 3)
+    expect(matrix.locator("button, summary")).to_have_count(0)
+    expect(matrix.get_by_text("read-only")).to_have_count(3)
+    # and the graph links each rule to its editor
+    expect(page.locator('a.node[data-rule="email_format"]')).to_have_attribute(
+        "href", reverse("console:rule-edit", kwargs={"slug": "signup", "stage": "data_quality", "rule": "email_format"}))
