@@ -8,9 +8,21 @@ from typing import Any
 
 import rules_engine
 from rules_engine.compiler import config_hash
+from rules_engine.rules import default_rule_registry
+from rules_engine.schema import pipeline_schema
 from rules_engine.services import registry_from_spec
 
 from pipelines_admin.core.canonical import content_hash
+
+
+def rule_classes() -> dict[str, type]:
+    """Rule class name -> class (each with its params_schema and describe())."""
+    return default_rule_registry()
+
+
+def document_schema() -> dict:
+    """The JSON Schema of a pipeline document."""
+    return pipeline_schema()
 
 
 def document_hash(document: dict) -> str:

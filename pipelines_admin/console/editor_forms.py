@@ -22,10 +22,8 @@ from django.utils.safestring import SafeString, mark_safe
 from pipelines_admin.configs.editing import (
     RULE_SETTINGS, STAGE_SETTINGS, add_rule, rule_get, rule_ids, set_rule_params,
     set_rule_settings, set_stage_settings, stage_get)
-from pipelines_admin.configs.engine import document_problems
+from pipelines_admin.configs.engine import document_problems, document_schema, rule_classes
 from pipelines_admin.console.schema_forms import MISSING, SchemaForm
-from rules_engine.rules import default_rule_registry
-from rules_engine.schema import pipeline_schema
 
 # ---------------------------------------------------------------- the rule catalogue
 
@@ -83,7 +81,7 @@ def rule_catalogue() -> dict[str, RuleClassInfo]:
     """Every rule class a config may name, with what the editor shows about it."""
     labels = dict(_GROUPS)
     catalogue = {}
-    for name, cls in default_rule_registry().items():
+    for name, cls in rule_classes().items():
         schema = getattr(cls, "params_schema", None) or {"type": "object"}
         module = cls.__module__.rsplit(".", 1)[-1]
         catalogue[name] = RuleClassInfo(
@@ -103,7 +101,7 @@ def rule_class_groups() -> list[tuple[str, list[RuleClassInfo]]]:
 # ----------------------------------------------------- schemas of rule and stage settings
 
 def _document_defs() -> dict:
-    return pipeline_schema()["$defs"]
+    return document_schema()["$defs"]
 
 
 def _resolved(fragment: Mapping[str, Any], defs: Mapping[str, Any]) -> dict:
