@@ -150,3 +150,19 @@ def dashboard(*, pipeline=None, environment=None, hours: int = 24, now=None) -> 
         "slowest_rules": sorted((r for r in rule_stats if r.p95 is not None), key=lambda r: -r.p95)[:10],
         "failing_rules": sorted((r for r in rule_stats if r.failure_rate > 0), key=lambda r: -r.failure_rate)[:10],
     }
+
+
+def recent_runs_by_pipeline(pipeline_ids, per_pipeline: int = 5) -> dict[int, list[Run]]:
+    """The newest runs of each pipeline (one query), for overviews."""
+    from django.db.models import F, Window
+    from django.db.models.functions import RowNumber
+
+    ranked = (Run.objects.filter(pipeline_id__in=list(pipeline_ids))
+              .annotate(rank=Window(RowNumber(), partition_by=F("pipeline_id"), order_by=F("created_at").desc()))
+              .filter(rank__lte=per_pipeline)
+              .select_related("environment").only("id", "pipeline_id", "status", "created_at", "environment__name")
+              .order_by("pipeline_id", "-created_at"))
+    recent: dict[int, list[Run]] = {}
+    for run in ranked:
+        recent.setdefault(run.pipeline_id, []).append(run)
+    return recent

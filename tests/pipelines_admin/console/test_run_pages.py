@@ -114,3 +114,12 @@ def test_audit_page__changes_and_runs__listed_and_filterable(client, viewer, fin
     assert "pipeline.created" in html and "run.completed" in html
     html = client.get("/audit/?action=run.completed", HTTP_HX_REQUEST="true").content.decode()
     assert "run.completed" in html and "pipeline.created" not in html.split('id="event-table"')[1]
+
+
+def test_pipelines_page__after_runs__latest_runs_with_status_links(client, viewer, finished_run):
+    # Given a pipeline with a finished run / When the pipelines page is opened
+    client.force_login(viewer)
+    html = client.get("/").content.decode()
+    # Then the run shows with its status, linking to it, next to the live versions
+    assert f'href="/runs/{finished_run.pk}/"' in html and "status-passed" in html
+    assert "/runs/?pipeline=onboarding" in html
