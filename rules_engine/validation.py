@@ -69,7 +69,7 @@ def pointer(parts: Iterable[Any]) -> str:
 
 
 def _sort_key(problem: Problem) -> tuple:
-    segments = tuple((0, int(s), "") if s.isdigit() else (1, 0, s) for s in problem.path.split("/")[1:])
+    segments = tuple((0, int(s), "") if s.isascii() and s.isdigit() else (1, 0, s) for s in problem.path.split("/")[1:])
     return segments, problem.message
 
 

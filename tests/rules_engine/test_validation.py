@@ -184,3 +184,12 @@ def test_schema__ships_as_package_data_and_is_valid_draft_2020_12():
     # a fresh copy each time: callers cannot damage the shared one
     schema["properties"].clear()
     assert pipeline_schema()["properties"]
+
+
+def test_validate_config__superscript_digit_keys__problems_sorted_without_crashing():
+    # Given keys that are digits to str.isdigit() but not to int() ("³", "¹")
+    from rules_engine import validate_config
+
+    problems = validate_config({"stages": {"³": {"rules": {"¹": {"class": "Nope"}}}}, "¹": 1})
+    # Then validation reports problems, each with a path, instead of raising
+    assert problems and all(p.path.startswith("/") for p in problems)
