@@ -85,12 +85,16 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "pipelines_admin.accounts",
     "pipelines_admin.health",
     "pipelines_admin.audit",
     "pipelines_admin.configs",
     "pipelines_admin.runs",
     "pipelines_admin.console",
+    "pipelines_admin.tokens",
+    "pipelines_admin.api",
 ]
 
 MIDDLEWARE = [
@@ -238,9 +242,42 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "2"))
 
+# REST API (pipelines_admin.api). Personal API tokens first: without credentials the
+# answer is 401 with `WWW-Authenticate: Bearer`. Throttling counts requests per user in
+# Django's cache (API_THROTTLE_USER, e.g. "600/minute"; a shared cache counts across
+# web processes).
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "pipelines_admin.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["pipelines_admin.api.parsers.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "pipelines_admin.api.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "pipelines_admin.api.schema.ApiAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["pipelines_admin.api.throttling.PerUserThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("API_THROTTLE_USER", "600/minute")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Rules console API",
+    "DESCRIPTION": (
+        "Pipelines, versions, validation, environments, releases, runs, batches, audit and dashboards: "
+        "everything the console does. Authenticate with a personal API token "
+        "(`Authorization: Bearer <token>`) or a console session. Every failure answers "
+        '`{"message": ..., "extra": ...}` with its status.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "pipelines_admin.runs.models.Run.Status",
+        "BatchStatusEnum": "pipelines_admin.runs.models.Batch.Status",
+    },
 }
 
 LOGGING = {

@@ -6,6 +6,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/", include("pipelines_admin.api.urls")),
+    path("account/tokens/", include("pipelines_admin.tokens.urls")),
     path("", include("pipelines_admin.health.urls")),
     path("", include("pipelines_admin.console.urls")),
 ]

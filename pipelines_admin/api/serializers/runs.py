@@ -1,0 +1,81 @@
+"""Runs and batches."""
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from pipelines_admin.api.serializers.common import JsonObjectField, UsernameField
+from pipelines_admin.runs.models import Batch, Run
+
+
+class RunSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    url = serializers.URLField()
+    pipeline = serializers.SlugField(source="pipeline.slug")
+    environment = serializers.CharField(source="environment.name")
+    version = serializers.IntegerField(source="config_version.number")
+    release = serializers.IntegerField(source="release_id", allow_null=True,
+                                       help_text="The live release it ran; null when a version was pinned.")
+    effective_hash = serializers.CharField(allow_blank=True)
+    source = serializers.ChoiceField(choices=Run.Source.choices)
+    status = serializers.ChoiceField(choices=Run.Status.choices,
+                                     help_text="queued and running until the worker is done; then the decision: "
+                                               "passed, failed, or error.")
+    submitted_by = UsernameField()
+    batch = serializers.UUIDField(source="batch_id", allow_null=True)
+    line_number = serializers.IntegerField(allow_null=True)
+    duration_ms = serializers.FloatField(allow_null=True)
+    attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class RunSerializer(RunSummarySerializer):
+    stages = serializers.ListField(child=serializers.CharField(), allow_null=True,
+                                   help_text="Only these stages ran, when set.")
+    input = JsonObjectField(source="input_masked", help_text="The application, PII masked.")
+    result = JsonObjectField(allow_null=True, help_text="The engine's result (PII masked) once finished: status, "
+                                                        "stages with each rule's outcome and message, data, changes.")
+    error = serializers.CharField(source="error_message", allow_blank=True)
+    enqueued_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+
+
+class ProgressSerializer(serializers.Serializer):
+    percent = serializers.FloatField()
+    rate_per_second = serializers.FloatField(allow_null=True)
+    seconds_left = serializers.FloatField(allow_null=True)
+    finished = serializers.BooleanField()
+
+
+class RejectedRowSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    reason = serializers.CharField()
+
+
+class BatchResultsLinksSerializer(serializers.Serializer):
+    csv = serializers.URLField()
+    jsonl = serializers.URLField()
+
+
+class BatchSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    url = serializers.URLField()
+    pipeline = serializers.SlugField(source="pipeline.slug")
+    environment = serializers.CharField(source="environment.name")
+    version = serializers.IntegerField(source="release.version.number")
+    release = serializers.IntegerField(source="release_id")
+    filename = serializers.CharField()
+    source = serializers.ChoiceField(choices=Run.Source.choices)
+    status = serializers.ChoiceField(choices=Batch.Status.choices)
+    submitted_by = UsernameField()
+    total = serializers.IntegerField()
+    processed = serializers.IntegerField()
+    passed = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    errored = serializers.IntegerField()
+    rejected_rows = RejectedRowSerializer(many=True, help_text="Rows that could not be read.")
+    progress = ProgressSerializer()
+    results = BatchResultsLinksSerializer(help_text="Where to download the results.")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)

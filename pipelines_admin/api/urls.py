@@ -1,0 +1,51 @@
+"""The REST API under /api/: version 1 of the operations, the OpenAPI schema, and its
+Swagger UI and ReDoc pages (served from local files by drf-spectacular-sidecar)."""
+from django.urls import include, path, re_path
+
+from pipelines_admin.api.views import (audit, batches, dashboards, docs, environments, fallback, pipelines, runs,
+                                       tokens, validation, versions)
+
+app_name = "api"
+
+ENV = "pipelines/<slug:slug>/environments/<slug:env>"
+
+v1 = [
+    path("pipelines/", pipelines.PipelineListView.as_view(), name="pipeline-list"),
+    path("pipelines/<slug:slug>/", pipelines.PipelineDetailView.as_view(), name="pipeline-detail"),
+    path("pipelines/<slug:slug>/versions/", versions.VersionListView.as_view(), name="version-list"),
+    path("pipelines/<slug:slug>/versions/<int:number>/", versions.VersionDetailView.as_view(),
+         name="version-detail"),
+    path("pipelines/<slug:slug>/versions/<int:number>/diff/<int:other>/", versions.VersionDiffView.as_view(),
+         name="version-diff"),
+    path("validate/", validation.ValidateView.as_view(), name="validate"),
+    path("environments/", environments.EnvironmentListView.as_view(), name="environment-list"),
+    path(f"{ENV}/", environments.PipelineEnvironmentView.as_view(), name="pipeline-environment"),
+    path(f"{ENV}/override/", environments.OverrideView.as_view(), name="override"),
+    path(f"{ENV}/stages/<str:stage>/toggle/", environments.StageToggleView.as_view(), name="stage-toggle"),
+    path(f"{ENV}/rules/<str:stage>/<str:rule>/toggle/", environments.RuleToggleView.as_view(), name="rule-toggle"),
+    path(f"{ENV}/releases/", environments.ReleaseListView.as_view(), name="release-list"),
+    path(f"{ENV}/rollback/", environments.RollbackView.as_view(), name="rollback"),
+    path(f"{ENV}/diff/<slug:other>/", environments.EnvironmentDiffView.as_view(), name="environment-diff"),
+    path("runs/", runs.RunListView.as_view(), name="run-list"),
+    path("runs/<uuid:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),
+    path("batches/", batches.BatchListView.as_view(), name="batch-list"),
+    path("batches/<uuid:batch_id>/", batches.BatchDetailView.as_view(), name="batch-detail"),
+    path("batches/<uuid:batch_id>/cancel/", batches.BatchCancelView.as_view(), name="batch-cancel"),
+    path("batches/<uuid:batch_id>/results.csv", batches.BatchResultsCsvView.as_view(), name="batch-results-csv"),
+    path("batches/<uuid:batch_id>/results.jsonl", batches.BatchResultsJsonlView.as_view(),
+         name="batch-results-jsonl"),
+    path("audit/", audit.AuditListView.as_view(), name="audit-list"),
+    path("audit/export.jsonl", audit.AuditExportView.as_view(), name="audit-export"),
+    path("dashboards/summary/", dashboards.DashboardSummaryView.as_view(), name="dashboard-summary"),
+    path("tokens/", tokens.TokenListView.as_view(), name="token-list"),
+    path("tokens/<uuid:token_id>/", tokens.TokenDetailView.as_view(), name="token-detail"),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    # token or session; people without either are sent to the login page (Swagger UI, ReDoc)
+    path("schema/", docs.SchemaView.as_view(), name="schema"),
+    path("schema/swagger-ui/", docs.SwaggerView.as_view(url_name="api:schema"), name="swagger-ui"),
+    path("schema/redoc/", docs.RedocView.as_view(url_name="api:schema"), name="redoc"),
+    re_path(r"^.*$", fallback.UnknownPathView.as_view(), name="not-found"),
+]

@@ -1,0 +1,1 @@
+"""API views by area; each handler is one operation: validate, call a service, serialize."""

@@ -1,0 +1,71 @@
+"""Dashboard summaries: throughput, outcomes, latency and rule statistics, from the
+metric rollups (never from raw runs)."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from pipelines_admin.api.base import ApiView
+from pipelines_admin.configs import selectors as config_selectors
+from pipelines_admin.runs import selectors
+
+
+class RuleStatsSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    rule = serializers.CharField()
+    total = serializers.IntegerField()
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="outcome -> count")
+    p50 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+    p99 = serializers.FloatField(allow_null=True)
+    mean_ms = serializers.FloatField(allow_null=True)
+    failure_rate = serializers.FloatField()
+
+
+class LatencySerializer(serializers.Serializer):
+    p50 = serializers.FloatField(allow_null=True)
+    p95 = serializers.FloatField(allow_null=True)
+    p99 = serializers.FloatField(allow_null=True)
+
+
+class SeriesSerializer(serializers.Serializer):
+    labels = serializers.ListField(child=serializers.CharField(), help_text="Bucket start times (ISO 8601).")
+    passed = serializers.ListField(child=serializers.IntegerField())
+    failed = serializers.ListField(child=serializers.IntegerField())
+    error = serializers.ListField(child=serializers.IntegerField())
+
+
+class DashboardSummaryView(ApiView):
+    class Filters(serializers.Serializer):
+        pipeline = serializers.SlugField(max_length=80, required=False, help_text="Pipeline slug; all by default.")
+        environment = serializers.SlugField(max_length=50, required=False,
+                                            help_text="Environment name; all by default.")
+        hours = serializers.IntegerField(min_value=1, max_value=24 * 90, required=False, default=24,
+                                         help_text="How far back, in hours.")
+
+    class Output(serializers.Serializer):
+        pipeline = serializers.CharField(allow_null=True)
+        environment = serializers.CharField(allow_null=True)
+        since = serializers.DateTimeField()
+        hours = serializers.IntegerField()
+        total_runs = serializers.IntegerField()
+        counts = serializers.DictField(child=serializers.IntegerField(), help_text="run status -> count")
+        failure_rate = serializers.FloatField()
+        latency = LatencySerializer(help_text="Run latency percentiles, in ms.")
+        series = SeriesSerializer(help_text="Runs per time bucket and status.")
+        slowest_rules = RuleStatsSerializer(many=True)
+        failing_rules = RuleStatsSerializer(many=True)
+
+    @extend_schema(operation_id="dashboards_summary", summary="Dashboard summary",
+                   parameters=[Filters], responses={200: Output})
+    def get(self, request):
+        filters = self.Filters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        values = filters.validated_data
+        pipeline = config_selectors.pipeline_get(values["pipeline"]) if values.get("pipeline") else None
+        environment = config_selectors.environment_get(values["environment"]) if values.get("environment") else None
+        summary = selectors.dashboard(pipeline=pipeline, environment=environment, hours=values["hours"])
+        summary["pipeline"] = pipeline.slug if pipeline else None
+        summary["environment"] = environment.name if environment else None
+        return Response(self.Output(summary).data)

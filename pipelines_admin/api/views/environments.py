@@ -1,0 +1,169 @@
+"""Environments: what runs where (live release, effective config and its provenance),
+overrides, stage and rule toggles, releases, rollback, and differences between them."""
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from pipelines_admin.api import selectors as api_selectors
+from pipelines_admin.api.base import ApiView
+from pipelines_admin.api.schema import error_response
+from pipelines_admin.api.serializers.common import MAX_INT, JsonObjectField
+from pipelines_admin.api.serializers.pipelines import DiffSerializer, EnvironmentSerializer, ReleaseSerializer
+from pipelines_admin.api.views.versions import get_version
+from pipelines_admin.configs import selectors, services
+from pipelines_admin.configs.overrides import apply_override, provenance
+
+REASON_HELP = "Why; required for protected environments (production), recorded in the audit trail."
+
+
+def reason_field():
+    return serializers.CharField(max_length=2000, allow_blank=True, required=False, default="", help_text=REASON_HELP)
+
+
+def _target(slug: str, env: str):
+    return selectors.pipeline_get(slug), selectors.environment_get(env)
+
+
+def _release(release) -> dict:
+    return ReleaseSerializer(release).data
+
+
+class EnvironmentListView(ApiView):
+    @extend_schema(operation_id="environments_list", summary="List environments",
+                   responses={200: EnvironmentSerializer(many=True)})
+    def get(self, request):
+        return Response(EnvironmentSerializer(selectors.environment_list(), many=True).data)
+
+
+class PipelineEnvironmentView(ApiView):
+    class Output(serializers.Serializer):
+        pipeline = serializers.SlugField()
+        environment = EnvironmentSerializer()
+        live_release = ReleaseSerializer(allow_null=True, help_text="Null until a version is released there.")
+        effective_config = JsonObjectField(allow_null=True, help_text="The live version merged with the override.")
+        provenance = serializers.DictField(
+            child=serializers.ChoiceField(choices=["base", "override", "removed"]), allow_null=True,
+            help_text="JSON pointer of each value of the effective config -> where it came from.")
+
+    @extend_schema(operation_id="pipeline_environments_retrieve",
+                   summary="What runs in an environment",
+                   description="The live release, the effective config (version + override) and where each of "
+                               "its values came from.",
+                   responses={200: Output})
+    def get(self, request, slug, env):
+        pipeline, environment = _target(slug, env)
+        live = selectors.release_live(pipeline, environment)
+        body = {"pipeline": pipeline.slug, "environment": environment, "live_release": live,
+                "effective_config": apply_override(live.version.document, live.override) if live else None,
+                "provenance": provenance(live.version.document, live.override) if live else None}
+        return Response(self.Output(body).data)
+
+
+class OverrideView(ApiView):
+    class Input(serializers.Serializer):
+        override = JsonObjectField(help_text="RFC 7396 JSON Merge Patch over the live version; {} for none.")
+        reason = reason_field()
+
+    @extend_schema(operation_id="overrides_set", summary="Replace the environment's override",
+                   description="Editors (unprotected environments) and publishers. Recorded as a new release.",
+                   request=Input, responses={200: ReleaseSerializer})
+    def put(self, request, slug, env):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        pipeline, environment = _target(slug, env)
+        release = services.override_set(pipeline=pipeline, environment=environment, actor=request.user,
+                                        **data.validated_data)
+        return Response(_release(release))
+
+
+class ToggleInput(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    reason = reason_field()
+
+
+class StageToggleView(ApiView):
+    @extend_schema(operation_id="stages_toggle", summary="Enable or disable a stage in an environment",
+                   description="Editors (unprotected environments) and publishers. Recorded as a new release.",
+                   request=ToggleInput, responses={200: ReleaseSerializer})
+    def post(self, request, slug, env, stage):
+        data = ToggleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        pipeline, environment = _target(slug, env)
+        release = services.stage_toggle(pipeline=pipeline, environment=environment, stage=stage, actor=request.user,
+                                        **data.validated_data)
+        return Response(_release(release))
+
+
+class RuleToggleView(ApiView):
+    @extend_schema(operation_id="rules_toggle", summary="Enable or disable a rule in an environment",
+                   description="Editors (unprotected environments) and publishers. Recorded as a new release.",
+                   request=ToggleInput, responses={200: ReleaseSerializer})
+    def post(self, request, slug, env, stage, rule):
+        data = ToggleInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        pipeline, environment = _target(slug, env)
+        release = services.rule_toggle(pipeline=pipeline, environment=environment, stage=stage, rule=rule,
+                                       actor=request.user, **data.validated_data)
+        return Response(_release(release))
+
+
+class ReleaseListView(ApiView):
+    class CreateInput(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1, max_value=MAX_INT, help_text="The version number to release.")
+        reason = reason_field()
+        override = JsonObjectField(required=False, help_text="A new override; by default the environment keeps "
+                                                             "its current one.")
+
+    @extend_schema(operation_id="releases_list", summary="Release history of a pipeline in an environment",
+                   description="Newest first; the first is live.", responses={200: ReleaseSerializer(many=True)})
+    def get(self, request, slug, env):
+        pipeline, environment = _target(slug, env)
+        return Response(ReleaseSerializer(selectors.release_history(pipeline, environment), many=True).data)
+
+    @extend_schema(operation_id="releases_create", summary="Release a version to an environment",
+                   description="Editors (unprotected environments) and publishers (protected ones too, with a "
+                               "reason). The effective config is validated against the environment's service "
+                               "bindings first.",
+                   request=CreateInput, responses={201: ReleaseSerializer})
+    def post(self, request, slug, env):
+        data = self.CreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        pipeline, environment = _target(slug, env)
+        values = data.validated_data
+        release = services.release_create(pipeline=pipeline, environment=environment,
+                                          version=get_version(pipeline, values["version"]), actor=request.user,
+                                          reason=values["reason"], override=values.get("override"))
+        return Response(_release(release), status=status.HTTP_201_CREATED)
+
+
+class RollbackView(ApiView):
+    class Input(serializers.Serializer):
+        release_id = serializers.IntegerField(min_value=1, max_value=MAX_INT,
+                                              help_text="The earlier release to run again.")
+        reason = reason_field()
+
+    @extend_schema(operation_id="releases_rollback", summary="Roll back to an earlier release",
+                   description="Runs an earlier release's version and override again, as a new release.",
+                   request=Input, responses={201: ReleaseSerializer})
+    def post(self, request, slug, env):
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        pipeline, environment = _target(slug, env)
+        to_release = api_selectors.release_get(pipeline, environment, data.validated_data["release_id"])
+        release = services.release_rollback(pipeline=pipeline, environment=environment, to_release=to_release,
+                                            actor=request.user, reason=data.validated_data["reason"])
+        return Response(_release(release), status=status.HTTP_201_CREATED)
+
+
+class EnvironmentDiffView(ApiView):
+    @extend_schema(operation_id="pipeline_environments_diff",
+                   summary="How the effective config differs between two environments",
+                   responses={200: DiffSerializer,
+                              404: error_response("No such pipeline or environment, or it is not released in one "
+                                                  "of them.")})
+    def get(self, request, slug, env, other):
+        pipeline = selectors.pipeline_get(slug)
+        diff = selectors.environments_diff(pipeline, selectors.environment_get(env), selectors.environment_get(other))
+        return Response(DiffSerializer(diff).data)

@@ -1,0 +1,211 @@
+"""Every API endpoint, every method it allows, every role (anonymous included): the
+status each gets. The cases come from the URL configuration, so a new endpoint fails
+here until it is added to EXPECTED."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import URLResolver, get_resolver, reverse
+
+from pipelines_admin.configs import services as config_services
+from pipelines_admin.runs.batches import batch_create
+from pipelines_admin.runs.services import run_submit
+from pipelines_admin.tokens.services import token_create
+from tests.pipelines_admin.api.conftest import assert_error
+from tests.pipelines_admin.conftest import SMALL_PIPELINE, make_user
+
+ROLES = ("anonymous", "roleless", "viewer", "editor", "publisher", "superuser")
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def read(ok=200):
+    """Any console role may (viewer and up)."""
+    return {"anonymous": 401, "roleless": 403, "viewer": ok, "editor": ok, "publisher": ok, "superuser": ok}
+
+
+def write(ok):
+    """Editors and up (the environment in these cases is development, not protected)."""
+    return {"anonymous": 401, "roleless": 403, "viewer": 403, "editor": ok, "publisher": ok, "superuser": ok}
+
+
+def own(ok):
+    """Any authenticated user, role or not (their own tokens, the schema)."""
+    return {"anonymous": 401, **{role: ok for role in ROLES[1:]}}
+
+
+def everyone(status):
+    return {role: status for role in ROLES}
+
+
+EXPECTED: dict[tuple[str, str], dict[str, int]] = {
+    ("api:pipeline-list", "GET"): read(),
+    ("api:pipeline-list", "POST"): write(201),
+    ("api:pipeline-detail", "GET"): read(),
+    ("api:version-list", "GET"): read(),
+    ("api:version-list", "POST"): write(201),
+    ("api:version-detail", "GET"): read(),
+    ("api:version-diff", "GET"): read(),
+    ("api:validate", "POST"): read(),
+    ("api:environment-list", "GET"): read(),
+    ("api:pipeline-environment", "GET"): read(),
+    ("api:override", "PUT"): write(200),
+    ("api:stage-toggle", "POST"): write(200),
+    ("api:rule-toggle", "POST"): write(200),
+    ("api:release-list", "GET"): read(),
+    ("api:release-list", "POST"): write(201),
+    ("api:rollback", "POST"): write(201),
+    ("api:environment-diff", "GET"): read(),
+    ("api:run-list", "GET"): read(),
+    ("api:run-list", "POST"): write(202),
+    ("api:run-detail", "GET"): read(),
+    ("api:batch-list", "GET"): read(),
+    ("api:batch-list", "POST"): write(202),
+    ("api:batch-detail", "GET"): read(),
+    ("api:batch-cancel", "POST"): write(200),
+    ("api:batch-results-csv", "GET"): read(),
+    ("api:batch-results-jsonl", "GET"): read(),
+    ("api:audit-list", "GET"): read(),
+    ("api:audit-export", "GET"): read(),
+    ("api:dashboard-summary", "GET"): read(),
+    ("api:token-list", "GET"): own(200),
+    # a token cannot create tokens (HTTP Basic or a session can: see test_tokens_api)
+    ("api:token-list", "POST"): {"anonymous": 401, **{role: 403 for role in ROLES[1:]}},
+    ("api:token-detail", "DELETE"): own(204),
+    ("api:schema", "GET"): own(200),
+    ("api:swagger-ui", "GET"): {"anonymous": 302, **{role: 200 for role in ROLES[1:]}},
+    ("api:redoc", "GET"): {"anonymous": 302, **{role: 200 for role in ROLES[1:]}},
+    **{("api:not-found", m.upper()): everyone(404) for m in METHODS},
+}
+
+CHANGED = copy.deepcopy(SMALL_PIPELINE)
+CHANGED["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 21
+APPLICANT = {"name": "Maria Garcia", "email": "maria@example.com", "date_of_birth": "1990-04-12"}
+
+BODIES = {
+    ("api:pipeline-list", "POST"): {"slug": "second", "name": "Second", "document": SMALL_PIPELINE},
+    ("api:version-list", "POST"): {"document": CHANGED, "base_version": 1, "message": "minimum age 21"},
+    ("api:validate", "POST"): {"document": SMALL_PIPELINE},
+    ("api:override", "PUT"): {"override": {"stages": {"data_quality": {"timeout_seconds": 20}}}, "reason": "slow"},
+    ("api:stage-toggle", "POST"): {"enabled": False, "reason": "maintenance"},
+    ("api:rule-toggle", "POST"): {"enabled": False, "reason": "maintenance"},
+    ("api:release-list", "POST"): {"version": 1, "reason": "back to plain", "override": {}},
+    ("api:run-list", "POST"): {"pipeline": "onboarding", "environment": "development", "record": APPLICANT},
+    ("api:token-list", "POST"): {"name": "another"},
+}
+
+
+def api_routes() -> list[tuple[str, str, dict, type]]:
+    """(namespaced name, route, converters, view class) of every URL pattern under /api/."""
+    found = []
+
+    def walk(patterns, prefix: str, namespace: str | None, converters: dict):
+        for pattern in patterns:
+            merged = {**converters, **getattr(pattern.pattern, "converters", {})}
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route, pattern.namespace or namespace, merged)
+            elif route.startswith("api/"):
+                found.append((f"{namespace}:{pattern.name}", route, merged, pattern.callback.cls))
+
+    walk(get_resolver().url_patterns, "", None, {})
+    return found
+
+
+def cases() -> list[tuple[str, str, str]]:
+    result = []
+    for name, _route, _converters, view in api_routes():
+        for method in METHODS:
+            if hasattr(view, method):
+                result.extend((name, method.upper(), role) for role in ROLES)
+    return result
+
+
+def test_permission_table__url_configuration__every_endpoint_and_method_listed():
+    # Given the API's URL configuration / When compared with the table
+    routed = {(name, method) for name, method, _ in cases()}
+    # Then every endpoint and method has its expectations, and the table names nothing that is gone
+    assert routed - set(EXPECTED) == set(), "add these (url name, method) to EXPECTED"
+    assert set(EXPECTED) - routed == set(), "these (url name, method) no longer exist"
+    assert all(set(row) == set(ROLES) for row in EXPECTED.values())
+
+
+@pytest.fixture
+def world(editor, publisher, small_pipeline_document, environments):
+    """onboarding: v1 live in development (with an override, after a first release) and
+    in staging; one run and one queued batch."""
+    dev = environments["development"]
+    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
+                                               document=small_pipeline_document, author=editor)
+    first = config_services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(),
+                                           actor=editor)
+    config_services.override_set(pipeline=pipeline, environment=dev, actor=editor,
+                                 override={"stages": {"data_quality": {"timeout_seconds": 15}}})
+    config_services.release_create(pipeline=pipeline, environment=environments["staging"],
+                                   version=pipeline.versions.get(), actor=editor)
+    run = run_submit(pipeline=pipeline, environment=dev, record=APPLICANT, actor=editor)
+    batch = batch_create(pipeline=pipeline, environment=dev, filename="apps.jsonl",
+                         data=json.dumps(APPLICANT).encode(), actor=editor)
+    return {"first_release": first, "run": run, "batch": batch}
+
+
+def sample_kwargs(converters: dict, world: dict, token) -> dict:
+    samples = {"slug": "onboarding", "env": "development", "stage": "business_rules", "rule": "email_format",
+               "run_id": world["run"].pk, "batch_id": world["batch"].pk, "token_id": token.pk if token else None}
+    kwargs = {}
+    for name, converter in converters.items():
+        if type(converter).__name__ == "IntConverter":
+            kwargs[name] = 1
+        elif name == "other":
+            kwargs[name] = "staging"
+        elif name == "stage" and "rule" in converters:
+            kwargs[name] = "data_quality"
+        else:
+            kwargs[name] = samples[name]
+    return kwargs
+
+
+ROUTES = {name: (converters, view) for name, _route, converters, view in api_routes()}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name,method,role", cases())
+def test_api_endpoint__each_role__expected_status(name, method, role, world, request, django_user_model):
+    # Given a caller in this role, authenticated by a token of theirs (or nobody)
+    from rest_framework.test import APIClient
+
+    if role == "anonymous":
+        user = None
+    elif role == "roleless":
+        user = make_user(django_user_model, "nora")
+    else:
+        user = request.getfixturevalue(role)
+    client = APIClient()
+    token = None
+    if user is not None:
+        created = token_create(user=user, name="matrix")
+        token = created.token
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {created.secret}")
+    else:
+        token = token_create(user=request.getfixturevalue("editor"), name="someone else's").token
+    converters, _view = ROUTES[name]
+    path = reverse(name, kwargs=sample_kwargs(converters, world, token))
+    expected = EXPECTED[(name, method)][role]
+    # When it calls the endpoint with a valid request
+    if (name, method) == ("api:batch-list", "POST"):
+        upload = SimpleUploadedFile("apps.jsonl", json.dumps(APPLICANT).encode(), "application/x-ndjson")
+        response = client.post(path, {"pipeline": "onboarding", "environment": "development", "file": upload},
+                               format="multipart")
+    else:
+        body = BODIES.get((name, method))
+        if name == "api:rollback":
+            body = {"release_id": world["first_release"].pk, "reason": "undo the override"}
+        response = client.generic(method, path, json.dumps(body) if body is not None else "",
+                                  content_type="application/json")
+    # Then it gets the status its role allows, failures in the error shape
+    assert response.status_code == expected, (path, response.status_code,
+                                              getattr(response, "content", b"")[:1000])
+    if expected >= 400:
+        assert_error(response, expected)
