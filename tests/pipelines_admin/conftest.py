@@ -69,3 +69,15 @@ def superuser(django_user_model):
 def environments(db):
     ensure_default_environments(Environment)
     return {e.name: e for e in Environment.objects.all()}
+
+
+@pytest.fixture
+def released(editor, small_pipeline_document, environments):
+    """The small pipeline, version 1 live in development."""
+    from pipelines_admin.configs import services as config_services
+
+    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
+                                               document=small_pipeline_document, author=editor)
+    config_services.release_create(pipeline=pipeline, environment=environments["development"],
+                                   version=pipeline.versions.get(), actor=editor)
+    return pipeline

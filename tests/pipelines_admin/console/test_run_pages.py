@@ -4,7 +4,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from pipelines_admin.configs import services as config_services
 from pipelines_admin.runs import services as run_services
 from pipelines_admin.runs.models import Batch
 
@@ -12,15 +11,6 @@ pytestmark = pytest.mark.django_db
 
 APPLICANT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12",
              "ssn": "123-45-6789"}
-
-
-@pytest.fixture
-def released(editor, small_pipeline_document, environments):
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
-                                               document=small_pipeline_document, author=editor)
-    config_services.release_create(pipeline=pipeline, environment=environments["development"],
-                                   version=pipeline.versions.get(), actor=editor)
-    return pipeline
 
 
 @pytest.fixture

@@ -18,15 +18,6 @@ GOOD = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_bi
         "ssn": "123-45-6789"}
 
 
-@pytest.fixture
-def released(editor, small_pipeline_document, environments):
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
-                                               document=small_pipeline_document, author=editor)
-    config_services.release_create(pipeline=pipeline, environment=environments["development"],
-                                   version=pipeline.versions.get(), actor=editor)
-    return pipeline
-
-
 def submit(pipeline, environments, user, record=GOOD, **kwargs):
     return services.run_submit(pipeline=pipeline, environment=environments["development"], record=record,
                                actor=user, **kwargs)

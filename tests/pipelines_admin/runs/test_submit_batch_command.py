@@ -4,21 +4,11 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from pipelines_admin.configs import services as config_services
 from pipelines_admin.runs.models import Batch
 
 pytestmark = pytest.mark.django_db
 
 APPLICANT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12"}
-
-
-@pytest.fixture
-def released(editor, small_pipeline_document, environments):
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
-                                               document=small_pipeline_document, author=editor)
-    config_services.release_create(pipeline=pipeline, environment=environments["development"],
-                                   version=pipeline.versions.get(), actor=editor)
-    return pipeline
 
 
 def test_submit_batch__csv_file__queued_and_counts_printed(released, editor, tmp_path, capsys):

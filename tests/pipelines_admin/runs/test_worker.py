@@ -4,7 +4,6 @@ import time
 
 import pytest
 
-from pipelines_admin.configs import services as config_services
 from pipelines_admin.runs import batches, services
 from pipelines_admin.runs.models import Batch, Run
 
@@ -21,15 +20,6 @@ def wait_for(predicate, worker, timeout=90):
             return value
         time.sleep(0.2)
     pytest.fail("the worker did not finish in time; its log:\n" + worker.log()[-4000:])
-
-
-@pytest.fixture
-def released(editor, small_pipeline_document, environments):
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
-                                               document=small_pipeline_document, author=editor)
-    config_services.release_create(pipeline=pipeline, environment=environments["development"],
-                                   version=pipeline.versions.get(), actor=editor)
-    return pipeline
 
 
 def test_run_submit__real_worker__run_finishes_with_result(celery_worker_process, released, environments, editor):
