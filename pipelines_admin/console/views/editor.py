@@ -10,6 +10,8 @@ version. Every write is checked by the service; the permission check here only
 decides what to offer."""
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib import messages
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -88,6 +90,20 @@ def _save(request, *, pipeline, document, base, message, state: dict) -> ConfigV
     except InvalidInput as exc:
         state.update(save_problems=_problems_of(exc), status=400)
     return None
+
+
+def _save_or_show(request, *, pipeline, base, document, show):
+    """Save ``document`` (a validated form's result; None when the form has errors) as a
+    new version and go back to the pipeline; otherwise show the form again through
+    ``show(status=..., **why_not)``."""
+    state: dict = {"status": 400}
+    if document is not None:
+        version = _save(request, pipeline=pipeline, document=document, base=base,
+                        message=request.POST.get("message", "").strip(), state=state)
+        if version is not None:
+            return _saved(request, pipeline, version)
+    status = state.pop("status")
+    return show(status=status, **state)
 
 
 def _dependents(document: dict, rule_id: str) -> list[tuple[str, str]]:
@@ -210,14 +226,8 @@ def rule_edit(request, slug, stage, rule):
         return _rule_merge(request, pipeline, base, stage, rule)
     form = _rule_form(base.document, stage, class_name="", rule_id=rule, data=request.POST)
     document = form.validate()
-    state: dict = {"status": 400}
-    if document is not None:
-        version = _save(request, pipeline=pipeline, document=document, base=base,
-                        message=request.POST.get("message", "").strip(), state=state)
-        if version is not None:
-            return _saved(request, pipeline, version)
-    status = state.pop("status")
-    return _rule_page(request, pipeline, base, form, status=status, **state)
+    return _save_or_show(request, pipeline=pipeline, base=base, document=document,
+                         show=partial(_rule_page, request, pipeline, base, form))
 
 
 def _rule_merge(request, pipeline, base, stage, rule):
@@ -351,14 +361,8 @@ def rule_add(request, slug, stage):
     form = _rule_form(base.document, stage, class_name=class_name, data=request.POST, adding=True)
     form.position = _position(request.POST.get("position"))
     document = form.validate()
-    state: dict = {"status": 400}
-    if document is not None:
-        version = _save(request, pipeline=pipeline, document=document, base=base,
-                        message=request.POST.get("message", "").strip(), state=state)
-        if version is not None:
-            return _saved(request, pipeline, version)
-    status = state.pop("status")
-    return _add_page(request, pipeline, base, stage, form, status=status, **state)
+    return _save_or_show(request, pipeline=pipeline, base=base, document=document,
+                         show=partial(_add_page, request, pipeline, base, stage, form))
 
 
 def _position(value: str | None) -> int | None:
@@ -412,14 +416,8 @@ def stage_edit(request, slug, stage):
                            merged_changes=semantic_diff(into.document, document))
     form = _stage_form(base.document, stage, request.POST)
     document = form.validate()
-    state: dict = {"status": 400}
-    if document is not None:
-        version = _save(request, pipeline=pipeline, document=document, base=base,
-                        message=request.POST.get("message", "").strip(), state=state)
-        if version is not None:
-            return _saved(request, pipeline, version)
-    status = state.pop("status")
-    return _stage_page(request, pipeline, base, form, status=status, **state)
+    return _save_or_show(request, pipeline=pipeline, base=base, document=document,
+                         show=partial(_stage_page, request, pipeline, base, form))
 
 
 @require_POST
