@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "pipelines_admin.audit",
     "pipelines_admin.configs",
     "pipelines_admin.runs",
+    "pipelines_admin.testcases",
+    "pipelines_admin.impact",
     "pipelines_admin.console",
     "pipelines_admin.tokens",
     "pipelines_admin.api",
@@ -225,6 +227,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "runs.sweep", "schedule": float(os.environ.get("RUN_SWEEP_SECONDS", "60"))},
+    "sweep-suites": {"task": "testcases.sweep", "schedule": float(os.environ.get("RUN_SWEEP_SECONDS", "60"))},
+    "sweep-impact": {"task": "impact.sweep", "schedule": float(os.environ.get("RUN_SWEEP_SECONDS", "60"))},
 }
 
 # Runs and batches
@@ -238,6 +242,14 @@ BATCH_MAX_BYTES = int(os.environ.get("BATCH_MAX_BYTES", 20 * 1024 * 1024))
 BATCH_CHUNK_SIZE = int(os.environ.get("BATCH_CHUNK_SIZE", "250"))
 BATCH_CHUNK_SOFT_TIME_LIMIT = int(os.environ.get("BATCH_CHUNK_SOFT_TIME_LIMIT", "600"))
 BATCH_CHUNK_TIME_LIMIT = int(os.environ.get("BATCH_CHUNK_TIME_LIMIT", "660"))
+# Test suites and impact analysis
+SUITE_SOFT_TIME_LIMIT = int(os.environ.get("SUITE_SOFT_TIME_LIMIT", "600"))
+SUITE_TIME_LIMIT = int(os.environ.get("SUITE_TIME_LIMIT", "660"))
+IMPACT_MAX_RUNS = int(os.environ.get("IMPACT_MAX_RUNS", "100000"))
+IMPACT_CHUNK_SIZE = int(os.environ.get("IMPACT_CHUNK_SIZE", "500"))
+IMPACT_SAMPLE_SIZE = int(os.environ.get("IMPACT_SAMPLE_SIZE", "25"))
+IMPACT_CHUNK_SOFT_TIME_LIMIT = int(os.environ.get("IMPACT_CHUNK_SOFT_TIME_LIMIT", "600"))
+IMPACT_CHUNK_TIME_LIMIT = int(os.environ.get("IMPACT_CHUNK_TIME_LIMIT", "660"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "2"))
@@ -262,7 +274,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rules console API",
     "DESCRIPTION": (
-        "Pipelines, versions, validation, environments, releases, runs, batches, audit and dashboards: "
+        "Pipelines, versions, validation, environments, releases, runs, batches, test cases, suite runs and the "
+        "release gate, impact analysis, audit and dashboards: "
         "everything the console does. Authenticate with a personal API token "
         "(`Authorization: Bearer <token>`) or a console session. Every failure answers "
         '`{"message": ..., "extra": ...}` with its status.'

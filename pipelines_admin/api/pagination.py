@@ -21,3 +21,18 @@ class BatchPagination(NewestFirstPagination):
 
 class AuditPagination(NewestFirstPagination):
     ordering = ("-sequence",)
+
+
+class TestCasePagination(NewestFirstPagination):
+    """By name, as the console lists them (names are unique in a pipeline)."""
+
+    __test__ = False  # a paginator, not a pytest class
+    ordering = ("name", "id")
+
+
+class SuiteRunPagination(NewestFirstPagination):
+    ordering = ("-created_at", "-id")
+
+
+class ImpactReportPagination(NewestFirstPagination):
+    ordering = ("-created_at", "-id")

@@ -2,12 +2,13 @@
 Swagger UI and ReDoc pages (served from local files by drf-spectacular-sidecar)."""
 from django.urls import include, path, re_path
 
-from pipelines_admin.api.views import (audit, batches, dashboards, docs, environments, fallback, pipelines, runs,
-                                       tokens, validation, versions)
+from pipelines_admin.api.views import (audit, batches, dashboards, docs, environments, fallback, impact, pipelines,
+                                       runs, suites, testcases, tokens, validation, versions)
 
 app_name = "api"
 
 ENV = "pipelines/<slug:slug>/environments/<slug:env>"
+PIPELINE = "pipelines/<slug:slug>"
 
 v1 = [
     path("pipelines/", pipelines.PipelineListView.as_view(), name="pipeline-list"),
@@ -26,8 +27,21 @@ v1 = [
     path(f"{ENV}/releases/", environments.ReleaseListView.as_view(), name="release-list"),
     path(f"{ENV}/rollback/", environments.RollbackView.as_view(), name="rollback"),
     path(f"{ENV}/diff/<slug:other>/", environments.EnvironmentDiffView.as_view(), name="environment-diff"),
+    path(f"{ENV}/gate/", environments.ReleaseGateView.as_view(), name="release-gate"),
+    path(f"{PIPELINE}/test-cases/", testcases.TestCaseListView.as_view(), name="test-case-list"),
+    path(f"{PIPELINE}/test-cases/<int:case_id>/", testcases.TestCaseDetailView.as_view(), name="test-case-detail"),
+    path(f"{PIPELINE}/suite-runs/", suites.SuiteRunListView.as_view(), name="suite-run-list"),
+    path(f"{PIPELINE}/suite-runs/<int:suite_run_id>/", suites.SuiteRunDetailView.as_view(), name="suite-run-detail"),
+    path(f"{PIPELINE}/coverage/", suites.CoverageView.as_view(), name="coverage"),
+    path(f"{PIPELINE}/impact-reports/", impact.ImpactReportListView.as_view(), name="impact-report-list"),
+    path(f"{PIPELINE}/impact-reports/<int:report_id>/", impact.ImpactReportDetailView.as_view(),
+         name="impact-report-detail"),
+    path(f"{PIPELINE}/impact-reports/<int:report_id>/cancel/", impact.ImpactReportCancelView.as_view(),
+         name="impact-report-cancel"),
     path("runs/", runs.RunListView.as_view(), name="run-list"),
     path("runs/<uuid:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),
+    path("runs/<uuid:run_id>/save-as-test-case/", testcases.SaveRunAsTestCaseView.as_view(),
+         name="run-save-as-test-case"),
     path("batches/", batches.BatchListView.as_view(), name="batch-list"),
     path("batches/<uuid:batch_id>/", batches.BatchDetailView.as_view(), name="batch-detail"),
     path("batches/<uuid:batch_id>/cancel/", batches.BatchCancelView.as_view(), name="batch-cancel"),

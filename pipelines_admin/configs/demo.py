@@ -1,5 +1,6 @@
-"""Demo pipelines: the two example configs shipped with rules_engine, released to
-every environment, so a new console has something real to look at."""
+"""Demo pipelines: the two example configs shipped with rules_engine, each with the
+sample applications as test cases, released to every environment (protected ones
+after the test suite has passed), so a new console has something real to look at."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,12 @@ from importlib import resources
 from django.db import transaction
 
 from pipelines_admin.configs import services
+from pipelines_admin.configs.engine import compiled_pipeline
 from pipelines_admin.configs.models import Environment, Pipeline
+from pipelines_admin.configs.samples import sample_applications
+from pipelines_admin.runs.services import execute_record
+from pipelines_admin.testcases.expectations import expectation_from_result
+from pipelines_admin.testcases.services import case_create, suite_run_now
 
 DEMO_PIPELINES = (
     ("customer-onboarding", "Customer onboarding", "customer_onboarding.json",
@@ -34,8 +40,25 @@ def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
                                             document=example_document(filename), author=actor,
                                             message="Imported from the example config")
         version = pipeline.versions.get()
-        for environment in Environment.objects.all():
-            services.release_create(pipeline=pipeline, environment=environment, version=version, actor=actor,
-                                    reason="Initial release of the demo pipeline")
+        environments = list(Environment.objects.all())
+        for environment in environments:
+            if not environment.protected:
+                services.release_create(pipeline=pipeline, environment=environment, version=version, actor=actor,
+                                        reason="Initial release of the demo pipeline")
+        _sample_test_cases(pipeline, actor)
+        for environment in environments:
+            if environment.protected:
+                suite_run_now(pipeline=pipeline, environment=environment, actor=actor, version=version)
+                services.release_create(pipeline=pipeline, environment=environment, version=version, actor=actor,
+                                        reason="Initial release of the demo pipeline")
         created.append(pipeline)
     return created
+
+
+def _sample_test_cases(pipeline: Pipeline, actor) -> None:
+    """The sample applications as test cases, each expecting what the first version decides."""
+    engine = compiled_pipeline(pipeline.versions.get().document, None)
+    for sample in sample_applications():
+        status, result, _, _ = execute_record(engine, sample["record"], stages=None, context={})
+        case_create(pipeline=pipeline, name=sample["name"], description=sample["description"],
+                    record=sample["record"], expected=expectation_from_result(status, result), actor=actor)

@@ -18,6 +18,7 @@ from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline,
 from pipelines_admin.configs.overrides import apply_override, override_between, set_at
 from pipelines_admin.configs.selectors import release_live, version_latest
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotFound
+from pipelines_admin.testcases.gate import gate_enforce
 
 
 def _require_valid(document: Any, environment: Environment | None = None, what: str = "The config") -> None:
@@ -93,7 +94,9 @@ def config_version_create(*, pipeline: Pipeline, document: dict, base_version: C
 
 
 def _release(*, pipeline: Pipeline, environment: Environment, version: ConfigVersion, override: dict,
-             kind: str, actor, reason: str, action: str) -> Release:
+             kind: str, actor, reason: str, action: str, gate_override: bool = False) -> Release:
+    """Every change to what an environment runs comes here. A protected environment also
+    needs the release gate open (see testcases.gate) or overridden with the reason."""
     require(actor, ENVIRONMENT_CHANGE, environment)
     reason = (reason or "").strip()
     if environment.protected and not reason:
@@ -111,6 +114,8 @@ def _release(*, pipeline: Pipeline, environment: Environment, version: ConfigVer
     effective_hash = document_hash(effective)
     if previous is not None and previous.effective_hash == effective_hash and previous.version_id == version.pk:
         raise InvalidInput(f"Nothing changed: {environment.name} already runs exactly this config.")
+    gate = gate_enforce(pipeline=pipeline, environment=environment, effective_hash=effective_hash,
+                        gate_override=gate_override, reason=reason)
     release = Release.objects.create(
         pipeline=pipeline, environment=environment, version=version, override=override,
         effective_hash=effective_hash, kind=kind, previous=previous, reason=reason, released_by=actor)
@@ -121,20 +126,25 @@ def _release(*, pipeline: Pipeline, environment: Environment, version: ConfigVer
         diff={"changes": semantic_diff(before, effective),
               "from_version": previous.version.number if previous else None, "to_version": version.number,
               "override_before": previous.override if previous else None, "override_after": override},
-        data={"effective_hash": effective_hash, "kind": kind})
+        data={"effective_hash": effective_hash, "kind": kind, "gate": gate})
+    if gate["result"] == "overridden":
+        audit_record(actor=actor, action="release_gate.overridden", object_type="release", object_id=release.pk,
+                     object_repr=str(release), pipeline=pipeline.slug, environment=environment.name, reason=reason,
+                     data={"effective_hash": effective_hash, "why_closed": gate["why_closed"]})
     return release
 
 
 @transaction.atomic
 def release_create(*, pipeline: Pipeline, environment: Environment, version: ConfigVersion, actor,
-                   reason: str = "", override: dict | None = None) -> Release:
+                   reason: str = "", override: dict | None = None, gate_override: bool = False) -> Release:
     """Release `version` to `environment`, keeping the environment's override unless
     another is given."""
     if override is None:
         live = release_live(pipeline, environment)
         override = live.override if live else {}
     return _release(pipeline=pipeline, environment=environment, version=version, override=override,
-                    kind=Release.Kind.RELEASE, actor=actor, reason=reason, action="release.created")
+                    kind=Release.Kind.RELEASE, actor=actor, reason=reason, action="release.created",
+                    gate_override=gate_override)
 
 
 def _live_or_404(pipeline: Pipeline, environment: Environment) -> Release:
@@ -147,14 +157,16 @@ def _live_or_404(pipeline: Pipeline, environment: Environment) -> Release:
 
 @transaction.atomic
 def override_set(*, pipeline: Pipeline, environment: Environment, override: dict, actor,
-                 reason: str = "") -> Release:
+                 reason: str = "", gate_override: bool = False) -> Release:
     """Replace the environment's override (a JSON merge patch over the live version)."""
     live = _live_or_404(pipeline, environment)
     return _release(pipeline=pipeline, environment=environment, version=live.version, override=override,
-                    kind=Release.Kind.OVERRIDE, actor=actor, reason=reason, action="override.set")
+                    kind=Release.Kind.OVERRIDE, actor=actor, reason=reason, action="override.set",
+                    gate_override=gate_override)
 
 
-def _toggle(*, pipeline, environment, path: list[str], enabled: bool, actor, reason, what: str, action: str):
+def _toggle(*, pipeline, environment, path: list[str], enabled: bool, actor, reason, what: str, action: str,
+            gate_override: bool):
     live = _live_or_404(pipeline, environment)
     effective = apply_override(live.version.document, live.override)
     node: Any = effective
@@ -167,33 +179,34 @@ def _toggle(*, pipeline, environment, path: list[str], enabled: bool, actor, rea
     changed = set_at(effective, path + ["enabled"], enabled)
     return _release(pipeline=pipeline, environment=environment, version=live.version,
                     override=override_between(live.version.document, changed), kind=Release.Kind.TOGGLE,
-                    actor=actor, reason=reason, action=action)
+                    actor=actor, reason=reason, action=action, gate_override=gate_override)
 
 
 @transaction.atomic
 def stage_toggle(*, pipeline: Pipeline, environment: Environment, stage: str, enabled: bool, actor,
-                 reason: str = "") -> Release:
+                 reason: str = "", gate_override: bool = False) -> Release:
     return _toggle(pipeline=pipeline, environment=environment, path=["stages", stage], enabled=enabled,
-                   actor=actor, reason=reason, what=f"Stage {stage}", action="stage.toggled")
+                   actor=actor, reason=reason, what=f"Stage {stage}", action="stage.toggled",
+                   gate_override=gate_override)
 
 
 @transaction.atomic
 def rule_toggle(*, pipeline: Pipeline, environment: Environment, stage: str, rule: str, enabled: bool, actor,
-                reason: str = "") -> Release:
+                reason: str = "", gate_override: bool = False) -> Release:
     return _toggle(pipeline=pipeline, environment=environment, path=["stages", stage, "rules", rule],
                    enabled=enabled, actor=actor, reason=reason, what=f"Rule {rule} of stage {stage}",
-                   action="rule.toggled")
+                   action="rule.toggled", gate_override=gate_override)
 
 
 @transaction.atomic
 def release_rollback(*, pipeline: Pipeline, environment: Environment, to_release: Release, actor,
-                     reason: str = "") -> Release:
+                     reason: str = "", gate_override: bool = False) -> Release:
     """Run an earlier release's version and override again (as a new release)."""
     if to_release.pipeline_id != pipeline.pk or to_release.environment_id != environment.pk:
         raise NotFound(f"Release {to_release.pk} is not a release of {pipeline.slug} in {environment.name}.")
     return _release(pipeline=pipeline, environment=environment, version=to_release.version,
                     override=to_release.override, kind=Release.Kind.ROLLBACK, actor=actor,
-                    reason=reason, action="release.rolled_back")
+                    reason=reason, action="release.rolled_back", gate_override=gate_override)
 
 
 BINDING_FIELDS = ("kind", "url", "timeout_seconds", "secret_env", "latency_ms", "failure_rate")

@@ -19,6 +19,11 @@ class ReasonField(forms.CharField):
         super().__init__(**kwargs)
 
 
+def gate_override_field():
+    return forms.BooleanField(required=False, label="Release without a passing test suite",
+                              help_text="Publishers only; the reason is recorded in the audit trail.")
+
+
 def environment_field(**kwargs):
     return forms.ModelChoiceField(queryset=Environment.objects.all(), to_field_name="name", empty_label=None,
                                   error_messages={"invalid_choice": "There is no such environment."}, **kwargs)
@@ -32,6 +37,7 @@ class ToggleForm(forms.Form):
     rule = forms.CharField(max_length=200, required=False)
     enabled = forms.TypedChoiceField(choices=[("true", "on"), ("false", "off")], coerce=lambda v: v == "true")
     reason = ReasonField()
+    gate_override = gate_override_field()
 
 
 class ReleaseForm(forms.Form):
@@ -41,6 +47,7 @@ class ReleaseForm(forms.Form):
     environment = environment_field(label="Environment")
     reason = ReasonField(label="Reason", widget=forms.TextInput(
         attrs={"placeholder": "Why? (required for protected environments)"}))
+    gate_override = gate_override_field()
 
     def __init__(self, *args, allowed=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,6 +58,7 @@ class ReleaseForm(forms.Form):
 
 class RollbackForm(forms.Form):
     reason = ReasonField(label="Reason")
+    gate_override = gate_override_field()
 
 
 class OverrideField(forms.CharField):
@@ -77,8 +85,12 @@ class OverrideField(forms.CharField):
 
 
 class OverrideForm(forms.Form):
+    ACTIONS = (("save", "save"), ("test", "run the test cases on it"), ("impact", "analyse its impact"))
+
     override = OverrideField(label="Override (JSON merge patch)")
     reason = ReasonField(label="Reason", widget=forms.TextInput(attrs={"placeholder": "Why this change?"}))
+    gate_override = gate_override_field()
+    action = forms.ChoiceField(choices=ACTIONS, required=False)
 
 
 class VersionDiffForm(forms.Form):

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from pipelines_admin.console.views import audit, dashboards, pipelines, runs, trial_runs
+from pipelines_admin.console.views import audit, dashboards, pipelines, runs, testcases, trial_runs
 
 app_name = "console"
 urlpatterns = [
@@ -9,6 +9,9 @@ urlpatterns = [
     path("pipelines/<slug:slug>/try/", trial_runs.try_run, name="try-run"),
     path("pipelines/<slug:slug>/", include("pipelines_admin.console.pipeline_urls")),
     path("pipelines/<slug:slug>/", include("pipelines_admin.console.editor_urls")),
+    path("pipelines/<slug:slug>/tests/", include("pipelines_admin.console.testcase_urls")),
+    path("pipelines/<slug:slug>/impact/", include("pipelines_admin.console.impact_urls")),
+    path("runs/<uuid:run_id>/save-as-test-case/", testcases.save_run_as_test_case, name="save-as-test-case"),
     path("runs/<uuid:run_id>/", runs.run_detail, name="run-detail"),
     path("runs/<uuid:run_id>/rerun/", trial_runs.rerun, name="rerun"),
     path("runs/compare/", trial_runs.compare, name="compare"),

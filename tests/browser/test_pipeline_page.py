@@ -34,7 +34,7 @@ def released(django_user_model):
     pipeline = config_services.pipeline_create(slug="signup", name="Signup", document=DOCUMENT, author=publisher)
     for environment in Environment.objects.all():
         config_services.release_create(pipeline=pipeline, environment=environment, version=pipeline.versions.get(),
-                                       actor=publisher, reason="first release")
+                                       actor=publisher, reason="first release", gate_override=True)
     return pipeline
 
 
@@ -56,6 +56,12 @@ def test_matrix__publisher_toggles_stage_in_production__asked_for_a_reason_and_m
     expect(reason).to_be_visible()
     assert page.evaluate("document.querySelector('#matrix input[name=reason]:invalid') !== null")
     reason.fill("credit bureau outage")
+    matrix.get_by_role("button", name="Turn off", exact=True).click()
+    # Then the release gate stops it (no test suite passed on that config), asking again with her reason
+    expect(matrix.locator("details[open]").get_by_role("alert")).to_contain_text("Release gate:")
+    expect(matrix.get_by_label("Why turn off business_rules in production?")).to_have_value("credit bureau outage")
+    # When she releases it anyway
+    matrix.locator("details[open] input[name=gate_override]").check()
     matrix.get_by_role("button", name="Turn off", exact=True).click()
     # Then the matrix is replaced in place (no reload) with the stage off in production only
     expect(matrix.get_by_role("status")).to_contain_text("Stage business_rules turned off in production")

@@ -81,3 +81,28 @@ def released(editor, small_pipeline_document, environments):
     config_services.release_create(pipeline=pipeline, environment=environments["development"],
                                    version=pipeline.versions.get(), actor=editor)
     return pipeline
+
+# -- test cases ------------------------------------------------------------------------
+ADULT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12",
+         "ssn": "123-45-6789"}
+MINOR = {"name": "Tim Young", "email": "tim.young@example.com", "date_of_birth": "2015-01-01"}
+BAD_EMAIL = {"name": "Ann Lee", "email": "not-an-email", "date_of_birth": "1980-01-01"}
+
+
+@pytest.fixture
+def cases(released, editor):
+    """Three test cases of the small pipeline: an adult passes, a minor and a bad email fail."""
+    from pipelines_admin.testcases import services
+
+    make = services.case_create
+    return [
+        make(pipeline=released, name="adult passes", record=ADULT, actor=editor,
+             expected={"status": "passed", "rules": [
+                 {"stage": "business_rules", "rule": "age_verification", "outcome": "pass"}],
+                 "fields": [{"field": "email", "equals": "maria.garcia@example.com"}]}),
+        make(pipeline=released, name="minor fails", record=MINOR, actor=editor,
+             expected={"status": "failed", "rules": [
+                 {"stage": "business_rules", "rule": "age_verification", "outcome": "fail"}]}),
+        make(pipeline=released, name="bad email fails", record=BAD_EMAIL, actor=editor,
+             expected={"status": "failed"}),
+    ]

@@ -1,8 +1,9 @@
 """Environments: what runs where (live release, effective config and its provenance),
-overrides, stage and rule toggles, releases, rollback, and differences between them."""
+overrides, stage and rule toggles, releases, rollback, differences between them, and
+the release gate of protected environments."""
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -11,15 +12,31 @@ from pipelines_admin.api.base import ApiView
 from pipelines_admin.api.schema import error_response
 from pipelines_admin.api.serializers.common import MAX_INT, JsonObjectField
 from pipelines_admin.api.serializers.pipelines import DiffSerializer, EnvironmentSerializer, ReleaseSerializer
+from pipelines_admin.api.serializers.testing import GateClosedSerializer, GateStateSerializer
 from pipelines_admin.api.views.versions import get_version
 from pipelines_admin.configs import selectors, services
+from pipelines_admin.configs.candidates import candidate_resolve
 from pipelines_admin.configs.overrides import apply_override, provenance
+from pipelines_admin.testcases.gate import gate_state
 
 REASON_HELP = "Why; required for protected environments (production), recorded in the audit trail."
+GATE_OVERRIDE_HELP = ("Change a protected environment although its release gate is closed (no passing test "
+                      "suite on this exact config): publishers, with the reason, recorded in the audit trail as "
+                      "a gate override. Makes no difference where the gate is open or not required.")
+GATE_CLOSED = OpenApiResponse(GateClosedSerializer, description="The release gate is closed: the test suite has not "
+                                                                "passed on this exact config (`extra.gate` says "
+                                                                "why). Run it, or send `gate_override` with a "
+                                                                "reason.")
+GATE_DESCRIPTION = (" In a protected environment the release gate must be open (GET .../gate/), or "
+                    "`gate_override` sent: otherwise 409 with `extra.gate`.")
 
 
 def reason_field():
     return serializers.CharField(max_length=2000, allow_blank=True, required=False, default="", help_text=REASON_HELP)
+
+
+def gate_override_field():
+    return serializers.BooleanField(required=False, default=False, help_text=GATE_OVERRIDE_HELP)
 
 
 def _target(slug: str, env: str):
@@ -65,10 +82,12 @@ class OverrideView(ApiView):
     class Input(serializers.Serializer):
         override = JsonObjectField(help_text="RFC 7396 JSON Merge Patch over the live version; {} for none.")
         reason = reason_field()
+        gate_override = gate_override_field()
 
     @extend_schema(operation_id="overrides_set", summary="Replace the environment's override",
-                   description="Editors (unprotected environments) and publishers. Recorded as a new release.",
-                   request=Input, responses={200: ReleaseSerializer})
+                   description="Editors (unprotected environments) and publishers. Recorded as a new release."
+                               + GATE_DESCRIPTION,
+                   request=Input, responses={200: ReleaseSerializer, 409: GATE_CLOSED})
     def put(self, request, slug, env):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
@@ -81,12 +100,14 @@ class OverrideView(ApiView):
 class ToggleInput(serializers.Serializer):
     enabled = serializers.BooleanField()
     reason = reason_field()
+    gate_override = gate_override_field()
 
 
 class StageToggleView(ApiView):
     @extend_schema(operation_id="stages_toggle", summary="Enable or disable a stage in an environment",
-                   description="Editors (unprotected environments) and publishers. Recorded as a new release.",
-                   request=ToggleInput, responses={200: ReleaseSerializer})
+                   description="Editors (unprotected environments) and publishers. Recorded as a new release."
+                               + GATE_DESCRIPTION,
+                   request=ToggleInput, responses={200: ReleaseSerializer, 409: GATE_CLOSED})
     def post(self, request, slug, env, stage):
         data = ToggleInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -98,8 +119,9 @@ class StageToggleView(ApiView):
 
 class RuleToggleView(ApiView):
     @extend_schema(operation_id="rules_toggle", summary="Enable or disable a rule in an environment",
-                   description="Editors (unprotected environments) and publishers. Recorded as a new release.",
-                   request=ToggleInput, responses={200: ReleaseSerializer})
+                   description="Editors (unprotected environments) and publishers. Recorded as a new release."
+                               + GATE_DESCRIPTION,
+                   request=ToggleInput, responses={200: ReleaseSerializer, 409: GATE_CLOSED})
     def post(self, request, slug, env, stage, rule):
         data = ToggleInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -115,6 +137,7 @@ class ReleaseListView(ApiView):
         reason = reason_field()
         override = JsonObjectField(required=False, help_text="A new override; by default the environment keeps "
                                                              "its current one.")
+        gate_override = gate_override_field()
 
     @extend_schema(operation_id="releases_list", summary="Release history of a pipeline in an environment",
                    description="Newest first; the first is live.", responses={200: ReleaseSerializer(many=True)})
@@ -125,8 +148,8 @@ class ReleaseListView(ApiView):
     @extend_schema(operation_id="releases_create", summary="Release a version to an environment",
                    description="Editors (unprotected environments) and publishers (protected ones too, with a "
                                "reason). The effective config is validated against the environment's service "
-                               "bindings first.",
-                   request=CreateInput, responses={201: ReleaseSerializer})
+                               "bindings first." + GATE_DESCRIPTION,
+                   request=CreateInput, responses={201: ReleaseSerializer, 409: GATE_CLOSED})
     def post(self, request, slug, env):
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -134,7 +157,8 @@ class ReleaseListView(ApiView):
         values = data.validated_data
         release = services.release_create(pipeline=pipeline, environment=environment,
                                           version=get_version(pipeline, values["version"]), actor=request.user,
-                                          reason=values["reason"], override=values.get("override"))
+                                          reason=values["reason"], override=values.get("override"),
+                                          gate_override=values["gate_override"])
         return Response(_release(release), status=status.HTTP_201_CREATED)
 
 
@@ -143,17 +167,20 @@ class RollbackView(ApiView):
         release_id = serializers.IntegerField(min_value=1, max_value=MAX_INT,
                                               help_text="The earlier release to run again.")
         reason = reason_field()
+        gate_override = gate_override_field()
 
     @extend_schema(operation_id="releases_rollback", summary="Roll back to an earlier release",
-                   description="Runs an earlier release's version and override again, as a new release.",
-                   request=Input, responses={201: ReleaseSerializer})
+                   description="Runs an earlier release's version and override again, as a new release."
+                               + GATE_DESCRIPTION,
+                   request=Input, responses={201: ReleaseSerializer, 409: GATE_CLOSED})
     def post(self, request, slug, env):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
         to_release = api_selectors.release_get(pipeline, environment, data.validated_data["release_id"])
         release = services.release_rollback(pipeline=pipeline, environment=environment, to_release=to_release,
-                                            actor=request.user, reason=data.validated_data["reason"])
+                                            actor=request.user, reason=data.validated_data["reason"],
+                                            gate_override=data.validated_data["gate_override"])
         return Response(_release(release), status=status.HTTP_201_CREATED)
 
 
@@ -167,3 +194,35 @@ class EnvironmentDiffView(ApiView):
         pipeline = selectors.pipeline_get(slug)
         diff = selectors.environments_diff(pipeline, selectors.environment_get(env), selectors.environment_get(other))
         return Response(DiffSerializer(diff).data)
+
+
+class ReleaseGateView(ApiView):
+    class Filters(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1, max_value=MAX_INT, required=False,
+                                           help_text="The version to release; by default the one live there now.")
+
+    class Output(GateStateSerializer):
+        pipeline = serializers.SlugField()
+        environment = serializers.CharField()
+        version = serializers.IntegerField()
+        target = serializers.CharField(help_text="The config, in words.")
+        effective_hash = serializers.CharField(help_text="The exact config (version + the environment's override) "
+                                                         "the gate is about.")
+        live = serializers.BooleanField(help_text="This exact config is what runs there now.")
+
+    @extend_schema(operation_id="release_gate_retrieve", summary="Whether a version may be released",
+                   description="The release gate for `version` (default: live) with the environment's current "
+                               "override: protected environments need a passing suite run on that exact config, "
+                               "with the test cases as they are now. Unprotected ones never require it.",
+                   parameters=[Filters], responses={200: Output})
+    def get(self, request, slug, env):
+        filters = self.Filters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        pipeline, environment = _target(slug, env)
+        number = filters.validated_data.get("version")
+        candidate = candidate_resolve(pipeline, environment,
+                                      version=get_version(pipeline, number) if number else None)
+        body = {**gate_state(pipeline, environment, candidate.effective_hash).as_dict(), "pipeline": pipeline.slug,
+                "environment": environment.name, "version": candidate.version.number, "target": candidate.label,
+                "effective_hash": candidate.effective_hash, "live": candidate.is_live}
+        return Response(self.Output(body).data)

@@ -15,7 +15,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, VERSION_CREATE, can
+from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, RUN_SUBMIT, VERSION_CREATE, can
+from pipelines_admin.configs.candidates import candidate_resolve
 from pipelines_admin.configs.graph import annotated_lines, pipeline_graph, toggle_matrix
 from pipelines_admin.configs.models import Environment, Pipeline, Release
 from pipelines_admin.configs.selectors import (
@@ -30,8 +31,14 @@ from pipelines_admin.console.pipeline_forms import (
     EnvironmentDiffForm, OverrideForm, ReleaseForm, RollbackForm, ToggleForm, VersionDiffForm,
 )
 from pipelines_admin.core.errors import NotFound, ServiceError
+from pipelines_admin.impact.selectors import impact_report_list
+from pipelines_admin.impact.services import impact_start
+from pipelines_admin.testcases.gate import gate_state
+from pipelines_admin.testcases.selectors import coverage
+from pipelines_admin.testcases.services import suite_start
 
 VERSIONS_PER_PAGE = 20
+IMPACT_DEFAULT_WINDOW = 10_000
 RELEASES_PER_PAGE = 15
 
 
@@ -111,7 +118,7 @@ def _graph_context(pipeline: Pipeline, user, environment_name: str) -> dict:
 
 def _detail_context(request, pipeline: Pipeline, **matrix_kwargs) -> dict:
     return {"section": "pipelines", "pipeline": pipeline, "live": live_releases(pipeline),
-            "version_count": pipeline.versions.count(),
+            "version_count": pipeline.versions.count(), "coverage": coverage(pipeline),
             **_graph_context(pipeline, request.user, request.GET.get("environment", "")),
             **_matrix_context(pipeline, request.user, **matrix_kwargs)}
 
@@ -139,10 +146,12 @@ def pipeline_toggle(request, slug):
         try:
             if rule:
                 release = rule_toggle(pipeline=pipeline, environment=environment, stage=stage, rule=rule,
-                                      enabled=enabled, actor=request.user, reason=data["reason"])
+                                      enabled=enabled, actor=request.user, reason=data["reason"],
+                                      gate_override=data["gate_override"])
             else:
                 release = stage_toggle(pipeline=pipeline, environment=environment, stage=stage, enabled=enabled,
-                                       actor=request.user, reason=data["reason"])
+                                       actor=request.user, reason=data["reason"],
+                                       gate_override=data["gate_override"])
             what = f"Rule {rule} of stage {stage}" if rule else f"Stage {stage}"
             notice = (f"{what} turned {'on' if enabled else 'off'} in {environment.name} "
                       f"(release #{release.pk}).")
@@ -182,7 +191,7 @@ def versions(request, slug):
              "release_form": ReleaseForm(allowed=allowed, auto_id=f"release-v{v.number}-%s")} for v in page]
     latest = version_latest(pipeline)
     context = {"section": "pipelines", "pipeline": pipeline, "page": page, "query": query, "rows": rows,
-               "latest": latest, "allowed": allowed,
+               "latest": latest, "allowed": allowed, "gate_applies": any(e.protected for e in allowed),
                "default_a": latest.number - 1 if latest and latest.number > 1 else None,
                "default_b": latest.number if latest else None}
     template = "console/versions.html#history" if request.htmx else "console/versions.html"
@@ -200,12 +209,38 @@ def _version_detail(request, pipeline, version, form, *, status=200, problems=No
     latest = version_latest(pipeline)
     context = {"section": "pipelines", "pipeline": pipeline, "version": version, "latest": latest,
                "live": _live_by_version(pipeline).get(version.number, []), "form": form,
+               "gates": _gates(pipeline, version), "can_run": can(request.user, RUN_SUBMIT),
+               "reports": impact_report_list(pipeline, version)[:10],
                "allowed": _allowed_environments(request.user), "problems": problems or [],
                "graph": pipeline_graph(version.document),
                # adding rules edits the latest version: offer it on the latest version's graph only
                "can_edit": can(request.user, VERSION_CREATE) and latest is not None and latest.pk == version.pk,
                "document_json": json.dumps(version.document, indent=2, ensure_ascii=False)}
     return render(request, "console/version_detail.html", context, status=status)
+
+
+@dataclass
+class Gate:
+    environment: Environment
+    effective_hash: str = ""
+    state: object = None
+    problem: str = ""
+
+
+def _gates(pipeline: Pipeline, version) -> list[Gate]:
+    """The release gate of each protected environment for this version (with that environment's override)."""
+    gates = []
+    for environment in environment_list():
+        if not environment.protected:
+            continue
+        try:
+            candidate = candidate_resolve(pipeline, environment, version=version)
+        except ServiceError as exc:
+            gates.append(Gate(environment, problem=exc.message))
+            continue
+        gates.append(Gate(environment, candidate.effective_hash,
+                          gate_state(pipeline, environment, candidate.effective_hash)))
+    return gates
 
 
 @require_GET
@@ -227,7 +262,7 @@ def version_release(request, slug, number):
     environment = form.cleaned_data["environment"]
     try:
         release = release_create(pipeline=pipeline, environment=environment, version=version, actor=request.user,
-                                 reason=form.cleaned_data["reason"])
+                                 reason=form.cleaned_data["reason"], gate_override=form.cleaned_data["gate_override"])
     except ServiceError as exc:
         fields = exc.extra.get("fields", {}) if isinstance(exc.extra, dict) else {}
         form.add_error("reason" if "reason" in fields else None, exc.message)
@@ -294,9 +329,18 @@ def environment_detail(request, slug, env):
     if not form.is_valid():
         context = _environment_context(request, pipeline, environment, form=form)
         return render(request, "console/environment_detail.html", context, status=400)
+    data = form.cleaned_data
     try:
-        release = override_set(pipeline=pipeline, environment=environment, override=form.cleaned_data["override"],
-                               actor=request.user, reason=form.cleaned_data["reason"])
+        if data["action"] == "test":
+            suite = suite_start(pipeline=pipeline, environment=environment, actor=request.user,
+                                override=data["override"])
+            return redirect("console:suite-run", slug=slug, suite_id=suite.pk)
+        if data["action"] == "impact":
+            report = impact_start(pipeline=pipeline, environment=environment, actor=request.user,
+                                  override=data["override"], last=IMPACT_DEFAULT_WINDOW)
+            return redirect("console:impact-report", slug=slug, report_id=report.pk)
+        release = override_set(pipeline=pipeline, environment=environment, override=data["override"],
+                               actor=request.user, reason=data["reason"], gate_override=data["gate_override"])
     except ServiceError as exc:
         fields = exc.extra.get("fields", {}) if isinstance(exc.extra, dict) else {}
         form.add_error("reason" if "reason" in fields else "override", exc.message)
@@ -320,7 +364,7 @@ def rollback(request, slug, env, release_id):
         if not form.is_valid():
             raise ServiceError(_form_errors(form))
         release = release_rollback(pipeline=pipeline, environment=environment, to_release=target,
-                                   actor=request.user, reason=reason)
+                                   actor=request.user, reason=reason, gate_override=form.cleaned_data["gate_override"])
     except ServiceError as exc:
         context = _environment_context(request, pipeline, environment,
                                        rollback={"release": target.pk, "error": exc.message, "reason": reason})

@@ -4,6 +4,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from pipelines_admin.accounts.permissions import VERSION_CREATE, can
 from pipelines_admin.configs.models import Environment, Pipeline
 from pipelines_admin.console.forms import BatchUploadForm, RerunForm
 from pipelines_admin.console.paging import paginate
@@ -33,7 +34,8 @@ def run_detail(request, run_id):
         raise Http404("There is no such run.")
     template = "console/run_detail.html#run-result" if request.htmx else "console/run_detail.html"
     rerun_form = RerunForm(pipeline=run.pipeline, initial={"environment": run.environment.name})
-    return render(request, template, {"section": "runs", "run": run, "rerun_form": rerun_form})
+    return render(request, template, {"section": "runs", "run": run, "rerun_form": rerun_form,
+                                      "can_save_case": can(request.user, VERSION_CREATE)})
 
 
 def batches(request):

@@ -4,6 +4,7 @@ import pytest
 
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs.models import Release
+from pipelines_admin.testcases.services import case_create, suite_run_now
 from tests.pipelines_admin.api.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -90,17 +91,24 @@ def test_release_create__publisher_production_without_reason__400(token_client, 
     assert assert_error(response, 400)["extra"] == {"fields": {"reason": ["required for protected environments"]}}
 
 
-def test_release_create__publisher_production_with_reason__201_audited(token_client, publisher, released):
-    # Given a publisher / When they release version 1 to production with a reason
+def test_release_create__publisher_production_with_reason__201_audited(token_client, publisher, editor, released,
+                                                                       environments):
+    # Given a test suite that passed on version 1 as production would run it (the release gate)
+    case_create(pipeline=released, name="adult passes", actor=editor, expected={"status": "passed"},
+                record={"name": "Maria Garcia", "email": "maria@example.com", "date_of_birth": "1990-04-12"})
+    suite = suite_run_now(pipeline=released, environment=environments["production"], actor=editor,
+                          version=released.versions.get())
+    # When a publisher releases version 1 to production with a reason
     response = token_client(publisher).post(f"{PROD}/releases/", {"version": 1, "reason": "CAB-42 approved"},
                                             format="json")
-    # Then it is live there, and the audit trail says who, what and why
+    # Then it is live there, and the audit trail says who, what, why, and the suite run that let it through
     assert response.status_code == 201
     body = response.json()
     assert (body["environment"], body["version"], body["kind"], body["released_by"]) == (
         "production", 1, "release", "pat")
     event = AuditEvent.objects.get(action="release.created", environment="production")
     assert (event.actor_name, event.reason) == ("pat", "CAB-42 approved")
+    assert event.data["gate"] == {"result": "passed", "suite_run": suite.pk}
     history = token_client(publisher).get(f"{PROD}/releases/").json()
     assert [r["id"] for r in history] == [body["id"]]
 

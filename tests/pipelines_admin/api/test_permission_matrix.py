@@ -11,8 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, reverse
 
 from pipelines_admin.configs import services as config_services
+from pipelines_admin.impact.services import impact_start
 from pipelines_admin.runs.batches import batch_create
-from pipelines_admin.runs.services import run_submit
+from pipelines_admin.runs.services import run_execute, run_submit
+from pipelines_admin.testcases.services import case_create, suite_run_now
 from pipelines_admin.tokens.services import token_create
 from tests.pipelines_admin.api.conftest import assert_error
 from tests.pipelines_admin.conftest import SMALL_PIPELINE, make_user
@@ -58,9 +60,25 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api:release-list", "POST"): write(201),
     ("api:rollback", "POST"): write(201),
     ("api:environment-diff", "GET"): read(),
+    ("api:release-gate", "GET"): read(),
+    ("api:test-case-list", "GET"): read(),
+    ("api:test-case-list", "POST"): write(201),
+    ("api:test-case-detail", "GET"): read(),
+    ("api:test-case-detail", "PUT"): write(200),
+    ("api:test-case-detail", "PATCH"): write(200),
+    ("api:test-case-detail", "DELETE"): write(204),
+    ("api:suite-run-list", "GET"): read(),
+    ("api:suite-run-list", "POST"): write(202),
+    ("api:suite-run-detail", "GET"): read(),
+    ("api:coverage", "GET"): read(),
+    ("api:impact-report-list", "GET"): read(),
+    ("api:impact-report-list", "POST"): write(202),
+    ("api:impact-report-detail", "GET"): read(),
+    ("api:impact-report-cancel", "POST"): write(200),
     ("api:run-list", "GET"): read(),
     ("api:run-list", "POST"): write(202),
     ("api:run-detail", "GET"): read(),
+    ("api:run-save-as-test-case", "POST"): write(201),
     ("api:batch-list", "GET"): read(),
     ("api:batch-list", "POST"): write(202),
     ("api:batch-detail", "GET"): read(),
@@ -94,6 +112,12 @@ BODIES = {
     ("api:release-list", "POST"): {"version": 1, "reason": "back to plain", "override": {}},
     ("api:run-list", "POST"): {"pipeline": "onboarding", "environment": "development", "record": APPLICANT},
     ("api:token-list", "POST"): {"name": "another"},
+    ("api:test-case-list", "POST"): {"name": "another adult", "input": APPLICANT, "expected": {"status": "passed"}},
+    ("api:test-case-detail", "PUT"): {"name": "adult", "input": APPLICANT, "expected": {"status": "passed"}},
+    ("api:test-case-detail", "PATCH"): {"description": "renamed"},
+    ("api:suite-run-list", "POST"): {"environment": "development"},
+    ("api:impact-report-list", "POST"): {"environment": "development", "candidate_override": {}},
+    ("api:run-save-as-test-case", "POST"): {"name": "saved"},
 }
 
 
@@ -135,7 +159,8 @@ def test_permission_table__url_configuration__every_endpoint_and_method_listed()
 @pytest.fixture
 def world(editor, publisher, small_pipeline_document, environments):
     """onboarding: v1 live in development (with an override, after a first release) and
-    in staging; one run and one queued batch."""
+    in staging; one finished run and one queued batch; a test case, a finished suite run
+    and a queued impact report (v1 without the override against development)."""
     dev = environments["development"]
     pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
                                                document=small_pipeline_document, author=editor)
@@ -145,18 +170,25 @@ def world(editor, publisher, small_pipeline_document, environments):
                                  override={"stages": {"data_quality": {"timeout_seconds": 15}}})
     config_services.release_create(pipeline=pipeline, environment=environments["staging"],
                                    version=pipeline.versions.get(), actor=editor)
-    run = run_submit(pipeline=pipeline, environment=dev, record=APPLICANT, actor=editor)
+    run = run_execute(run_submit(pipeline=pipeline, environment=dev, record=APPLICANT, actor=editor).pk)
     batch = batch_create(pipeline=pipeline, environment=dev, filename="apps.jsonl",
                          data=json.dumps(APPLICANT).encode(), actor=editor)
-    return {"first_release": first, "run": run, "batch": batch}
+    case = case_create(pipeline=pipeline, name="adult", record=APPLICANT, expected={"status": "passed"}, actor=editor)
+    suite_run = suite_run_now(pipeline=pipeline, environment=dev, actor=editor)
+    report = impact_start(pipeline=pipeline, environment=dev, actor=editor, last=10, override={})
+    return {"first_release": first, "run": run, "batch": batch, "case": case, "suite_run": suite_run,
+            "report": report}
 
 
 def sample_kwargs(converters: dict, world: dict, token) -> dict:
     samples = {"slug": "onboarding", "env": "development", "stage": "business_rules", "rule": "email_format",
                "run_id": world["run"].pk, "batch_id": world["batch"].pk, "token_id": token.pk if token else None}
+    ids = {"case_id": world["case"].pk, "suite_run_id": world["suite_run"].pk, "report_id": world["report"].pk}
     kwargs = {}
     for name, converter in converters.items():
-        if type(converter).__name__ == "IntConverter":
+        if name in ids:
+            kwargs[name] = ids[name]
+        elif type(converter).__name__ == "IntConverter":
             kwargs[name] = 1
         elif name == "other":
             kwargs[name] = "staging"

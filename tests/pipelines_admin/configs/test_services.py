@@ -139,7 +139,8 @@ def test_release_create__publisher_to_production_without_reason__asked_for_one(p
         services.release_create(pipeline=pipeline, environment=environments["production"],
                                 version=pipeline.versions.get(), actor=publisher)
     release = services.release_create(pipeline=pipeline, environment=environments["production"],
-                                      version=pipeline.versions.get(), actor=publisher, reason="CAB-123 approved")
+                                      version=pipeline.versions.get(), actor=publisher, reason="CAB-123 approved",
+                                      gate_override=True)
     assert AuditEvent.objects.get(action="release.created", object_id=str(release.pk)).reason == "CAB-123 approved"
 
 
@@ -274,11 +275,11 @@ def test_every_change__audit_chain__still_verifies(pipeline, editor, publisher, 
     services.stage_toggle(pipeline=pipeline, environment=environments["staging"], stage="business_rules",
                           enabled=False, actor=editor)
     services.release_create(pipeline=pipeline, environment=environments["production"], version=v1, actor=publisher,
-                            reason="go live")
+                            reason="go live", gate_override=True)
     # Then every change has an event, in order, and the chain verifies
     assert actions() == ["pipeline.created", "config_version.created", "release.created", "stage.toggled",
-                         "release.created"]
-    assert audit_verify() == (5, [])
+                         "release.created", "release_gate.overridden"]
+    assert audit_verify() == (6, [])
 
 
 def test_failed_change__audit__nothing_recorded(pipeline, editor, environments):
@@ -321,9 +322,9 @@ def test_release_rollback__protected_environment_without_reason__refused(pipelin
     # Given a release in production
     prod = environments["production"]
     first = services.release_create(pipeline=pipeline, environment=prod, version=pipeline.versions.get(),
-                                    actor=publisher, reason="go live")
+                                    actor=publisher, reason="go live", gate_override=True)
     services.stage_toggle(pipeline=pipeline, environment=prod, stage="business_rules", enabled=False,
-                          actor=publisher, reason="incident 42")
+                          actor=publisher, reason="incident 42", gate_override=True)
     # When rolled back without a reason / Then it is refused like any other change there
     with pytest.raises(InvalidInput, match="give a reason"):
         services.release_rollback(pipeline=pipeline, environment=prod, to_release=first, actor=publisher)

@@ -23,7 +23,7 @@ def pipeline(editor, publisher, small_pipeline_document, environments):
     for name in ("development", "staging"):
         services.release_create(pipeline=pipeline, environment=environments[name], version=version, actor=editor)
     services.release_create(pipeline=pipeline, environment=environments["production"], version=version,
-                            actor=publisher, reason="first release")
+                            actor=publisher, reason="first release", gate_override=True)
     return pipeline
 
 
@@ -210,9 +210,17 @@ def test_toggle__publisher_in_production_without_reason__asked_again_with_error(
     assert response.status_code == 400 and releases_count() == before
     assert "production is protected: give a reason" in html
     assert '<details class="ask-reason" open>' in html
-    # When she gives a reason
+    # When she gives a reason, for a config no test suite has passed on
     response = client.post(url("pipeline-toggle"), {"environment": "production", "stage": "business_rules",
                                                      "enabled": "false", "reason": "credit bureau outage"}, **HTMX)
+    # Then the release gate stops it, saying why, with her reason kept
+    assert response.status_code == 409 and releases_count() == before
+    html = response.content.decode()
+    assert "Release gate: Onboarding has no test cases" in html and 'value="credit bureau outage"' in html
+    # When she releases it anyway
+    response = client.post(url("pipeline-toggle"), {"environment": "production", "stage": "business_rules",
+                                                     "enabled": "false", "reason": "credit bureau outage",
+                                                     "gate_override": "on"}, **HTMX)
     # Then production changes, with the reason on the release
     assert response.status_code == 200
     assert stage_enabled(pipeline, environments, "production", "business_rules") is False
@@ -520,12 +528,12 @@ def test_rollback__refused_by_the_service__error_and_question_open_with_reason_k
     first = release_live(pipeline, environments["production"])
     for enabled in (False, True):
         services.stage_toggle(pipeline=pipeline, environment=environments["production"], stage="data_quality",
-                              enabled=enabled, actor=publisher, reason="incident")
+                              enabled=enabled, actor=publisher, reason="incident", gate_override=True)
     client.force_login(publisher)
     before = releases_count()
     # When the publisher rolls back to it
     response = client.post(url("release-rollback", env="production", release_id=first.pk),
-                           {"reason": "back to the first release"})
+                           {"reason": "back to the first release", "gate_override": "on"})
     html = response.content.decode()
     # Then nothing changed, the error is above the history, and the question is open with her reason
     assert response.status_code == 400 and releases_count() == before
@@ -554,7 +562,8 @@ def test_environment_history__long__paginated_htmx_partial(client, editor, pipel
 def test_environment_diff__default__first_against_last_released(client, viewer, publisher, pipeline, environments):
     # Given production overrides a setting
     services.override_set(pipeline=pipeline, environment=environments["production"], actor=publisher,
-                          reason="stricter", override={"stages": {"business_rules": {"fail_fast": True}}})
+                          reason="stricter", override={"stages": {"business_rules": {"fail_fast": True}}},
+                          gate_override=True)
     client.force_login(viewer)
     # When the comparison is opened without choosing
     html = client.get(url("environment-diff")).content.decode()

@@ -1,0 +1,81 @@
+"""Impact reports: a window of past runs replayed against what is live and against a
+candidate change, with every decision that would flip.
+
+The replay reads each run's stored (encrypted) input; nothing it computes is stored
+unmasked, and it writes no runs, metrics or per-application audit events: only the
+report's tallies and a masked sample of flipped applications.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release
+from pipelines_admin.core.fields import OrderedJSONField
+
+
+class ImpactReport(models.Model):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        CANCELLED = "cancelled"
+
+    FINISHED = (Status.COMPLETED, Status.CANCELLED)
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="impact_reports")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    baseline_release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="+",
+                                         help_text="What was live when the analysis started.")
+    baseline_hash = models.CharField(max_length=71)
+    candidate_version = models.ForeignKey(ConfigVersion, on_delete=models.PROTECT, related_name="impact_reports")
+    candidate_override = OrderedJSONField(default=dict, blank=True)
+    candidate_hash = models.CharField(max_length=71)
+    candidate_label = models.CharField(max_length=200)
+    window = models.PositiveIntegerField(help_text="How many of the latest runs were asked for.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    tally = models.JSONField(default=dict, help_text="see impact.tally.ImpactTally")
+    samples = models.JSONField(default=list, help_text="flipped applications, both results, PII masked")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"impact report #{self.pk} of {self.pipeline.slug} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.processed / self.total) if self.total else 100
+
+
+class ImpactChunk(models.Model):
+    """A slice of the window's run ids, replayed by one task and tallied in one transaction."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        DONE = "done"
+        CANCELLED = "cancelled"
+
+    report = models.ForeignKey(ImpactReport, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    run_ids = models.JSONField(help_text="ids of the runs to replay, newest first")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["report", "index"]
+        constraints = [models.UniqueConstraint(fields=["report", "index"], name="impact_chunk_index_unique")]

@@ -1,0 +1,208 @@
+"""Impact analysis: replay past applications against the live config and a candidate.
+
+`impact_start` picks the window (the latest finished runs of the pipeline in the
+environment), stores the report and its chunks of run ids, and enqueues one task per
+chunk after commit. `impact_chunk_process` replays a chunk outside any transaction,
+then adds its tallies and flipped samples to the report in one transaction; a chunk
+done twice (a redelivered task) is counted once. The last chunk completes the report.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from pipelines_admin.accounts.permissions import RUN_SUBMIT, require
+from pipelines_admin.audit.services import audit_record
+from pipelines_admin.configs.candidates import candidate_resolve
+from pipelines_admin.configs.engine import compiled_pipeline
+from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
+from pipelines_admin.configs.overrides import apply_override
+from pipelines_admin.core.errors import InvalidInput, NotFound
+from pipelines_admin.impact.models import ImpactChunk, ImpactReport
+from pipelines_admin.impact.tally import ImpactTally
+from pipelines_admin.runs.crypto import decrypt_json
+from pipelines_admin.runs.masking import mask_result
+from pipelines_admin.runs.models import Run
+from pipelines_admin.runs.services import execute_record
+
+logger = logging.getLogger(__name__)
+
+
+def replay_window(pipeline: Pipeline, environment: Environment, last: int) -> list[str]:
+    """Ids of the latest `last` finished runs of the whole pipeline (not of chosen stages), newest first."""
+    return [str(pk) for pk in Run.objects.filter(
+        pipeline=pipeline, environment=environment, status__in=Run.FINISHED, stages__isnull=True,
+    ).order_by("-created_at", "-id").values_list("pk", flat=True)[:last]]
+
+
+def _create(*, pipeline, environment, actor, version, override, last) -> ImpactReport:
+    require(actor, RUN_SUBMIT)
+    if not isinstance(last, int) or not 1 <= last <= settings.IMPACT_MAX_RUNS:
+        raise InvalidInput(f"Replay between 1 and {settings.IMPACT_MAX_RUNS:,} past runs.",
+                           {"fields": {"last": [f"1 to {settings.IMPACT_MAX_RUNS}"]}})
+    candidate = candidate_resolve(pipeline, environment, version=version, override=override)
+    live = candidate.live
+    if live is None:
+        raise NotFound(f"{pipeline.slug} has not been released to {environment.name}: there is nothing live "
+                       "to compare with.", {"pipeline": pipeline.slug, "environment": environment.name})
+    if candidate.is_live:
+        raise InvalidInput(f"That is exactly what runs in {environment.name} now: pick another version or "
+                           "change the override.")
+    ids = replay_window(pipeline, environment, last)
+    if not ids:
+        raise InvalidInput(f"{pipeline.name} has no finished runs in {environment.name} to replay yet.")
+    report = ImpactReport.objects.create(
+        pipeline=pipeline, environment=environment, baseline_release=live, baseline_hash=live.effective_hash,
+        candidate_version=candidate.version, candidate_override=candidate.override,
+        candidate_hash=candidate.effective_hash, candidate_label=candidate.label, window=last, total=len(ids),
+        requested_by=actor if getattr(actor, "pk", None) else None)
+    size = settings.IMPACT_CHUNK_SIZE
+    ImpactChunk.objects.bulk_create([ImpactChunk(report=report, index=i // size, run_ids=ids[i:i + size])
+                                     for i in range(0, len(ids), size)])
+    audit_record(actor=actor, action="impact.started", object_type="impact_report", object_id=report.pk,
+                 object_repr=f"impact report #{report.pk}", pipeline=pipeline.slug, environment=environment.name,
+                 data={"candidate": candidate.label, "candidate_hash": candidate.effective_hash,
+                       "baseline_hash": live.effective_hash, "runs": len(ids)})
+    return report
+
+
+@transaction.atomic
+def impact_start(*, pipeline: Pipeline, environment: Environment, actor, last: int,
+                 version: ConfigVersion | None = None, override: dict | None = None) -> ImpactReport:
+    """Queue an analysis of `version` (default: live) with `override` (default: the
+    environment's) against what is live, over the latest `last` runs there."""
+    report = _create(pipeline=pipeline, environment=environment, actor=actor, version=version,
+                     override=override, last=last)
+    chunk_ids = list(report.chunks.values_list("pk", flat=True))
+    transaction.on_commit(lambda: [chunk_enqueue(pk) for pk in chunk_ids])
+    return report
+
+
+def impact_run_now(*, pipeline: Pipeline, environment: Environment, actor, last: int,
+                   version: ConfigVersion | None = None, override: dict | None = None) -> ImpactReport:
+    """Run the whole analysis in this process (the command line's way)."""
+    with transaction.atomic():
+        report = _create(pipeline=pipeline, environment=environment, actor=actor, version=version,
+                         override=override, last=last)
+    for chunk_id in report.chunks.values_list("pk", flat=True):
+        impact_chunk_process(chunk_id)
+    report.refresh_from_db()
+    return report
+
+
+def chunk_enqueue(chunk_id: int) -> bool:
+    from pipelines_admin.impact.tasks import process_impact_chunk
+
+    try:
+        process_impact_chunk.apply_async(args=[chunk_id], retry=False)
+    except Exception as exc:
+        logger.warning("impact chunk %s stays queued: broker unavailable (%s)", chunk_id, type(exc).__name__)
+        return False
+    ImpactChunk.objects.filter(pk=chunk_id).update(enqueued_at=timezone.now())
+    return True
+
+
+def impact_chunk_process(chunk_id: int) -> int:
+    """Replay one chunk; returns how many applications it counted (0: nothing to do)."""
+    with transaction.atomic():
+        chunk = ImpactChunk.objects.select_for_update().select_related("report").filter(pk=chunk_id).first()
+        if chunk is None or chunk.status != ImpactChunk.Status.QUEUED:
+            return 0
+        if chunk.report.status == ImpactReport.Status.CANCELLED:
+            chunk.status = ImpactChunk.Status.CANCELLED
+            chunk.save(update_fields=["status"])
+            return 0
+        chunk.attempts += 1
+        chunk.started_at = timezone.now()
+        chunk.save(update_fields=["attempts", "started_at"])
+    report = ImpactReport.objects.select_related(
+        "pipeline", "environment", "baseline_release__version", "candidate_version").get(pk=chunk.report_id)
+    tally, samples = ImpactTally(), []
+    if chunk.attempts <= settings.RUN_MAX_ATTEMPTS:
+        baseline = compiled_pipeline(apply_override(report.baseline_release.version.document,
+                                                    report.baseline_release.override), report.environment)
+        candidate = compiled_pipeline(apply_override(report.candidate_version.document, report.candidate_override),
+                                      report.environment)
+        fields = report.pipeline.masked_fields
+        context = {"impact_report": report.pk}
+        runs = Run.objects.filter(pk__in=chunk.run_ids).only("id", "input_encrypted", "input_masked")
+        for run in runs.iterator(chunk_size=500):
+            record = decrypt_json(run.input_encrypted)
+            before_status, before, before_ms, _ = execute_record(baseline, record, stages=None, context=context)
+            after_status, after, after_ms, _ = execute_record(candidate, record, stages=None, context=context)
+            direction = tally.add(before_status, before, before_ms, after_status, after, after_ms)
+            if direction and len(samples) < settings.IMPACT_SAMPLE_SIZE:
+                samples.append({"run": str(run.pk), "direction": direction, "before_status": before_status,
+                                "after_status": after_status, "input": run.input_masked,
+                                "before": mask_result(before, record, fields) if before else None,
+                                "after": mask_result(after, record, fields) if after else None})
+    return _chunk_write(chunk.pk, report.pk, tally, samples, gave_up=chunk.attempts > settings.RUN_MAX_ATTEMPTS)
+
+
+def _chunk_write(chunk_id: int, report_id: int, tally: ImpactTally, samples: list, *, gave_up: bool) -> int:
+    now = timezone.now()
+    with transaction.atomic():
+        report = ImpactReport.objects.select_for_update().get(pk=report_id)  # chunks of a report add up in turn
+        chunk = ImpactChunk.objects.select_for_update().get(pk=chunk_id)
+        if chunk.status != ImpactChunk.Status.QUEUED:
+            return 0
+        if report.status == ImpactReport.Status.CANCELLED:
+            chunk.status = ImpactChunk.Status.CANCELLED
+            chunk.save(update_fields=["status"])
+            return 0
+        chunk.status, chunk.finished_at = ImpactChunk.Status.DONE, now
+        chunk.save(update_fields=["status", "finished_at"])
+        report.tally = ImpactTally(report.tally).merge(tally.data).data
+        report.samples = (report.samples + samples)[:settings.IMPACT_SAMPLE_SIZE]
+        counted = tally.data["replayed"]
+        report.processed += len(chunk.run_ids)
+        if gave_up:  # the worker died on this chunk every time: say so instead of trying forever
+            report.tally["skipped"] = report.tally.get("skipped", 0) + len(chunk.run_ids)
+        report.status = ImpactReport.Status.RUNNING
+        report.started_at = report.started_at or chunk.started_at or now
+        if not ImpactChunk.objects.filter(report_id=report_id, status=ImpactChunk.Status.QUEUED).exists():
+            report.status, report.finished_at = ImpactReport.Status.COMPLETED, now
+        report.save()
+        if report.status == ImpactReport.Status.COMPLETED:
+            _report_completed(report)
+    return counted
+
+
+def _report_completed(report: ImpactReport) -> None:
+    flips = report.tally.get("flips", {})
+    audit_record(actor=report.requested_by, action="impact.completed", object_type="impact_report",
+                 object_id=report.pk, object_repr=f"impact report #{report.pk}", pipeline=report.pipeline.slug,
+                 environment=report.environment.name,
+                 data={"candidate": report.candidate_label, "replayed": report.tally.get("replayed", 0),
+                       "flips_to_fail": flips.get("to_fail", 0), "flips_to_pass": flips.get("to_pass", 0)})
+
+
+@transaction.atomic
+def impact_cancel(*, report: ImpactReport, actor) -> ImpactReport:
+    require(actor, RUN_SUBMIT)
+    report = ImpactReport.objects.select_for_update().get(pk=report.pk)
+    if report.finished:
+        raise InvalidInput(f"The analysis is already {report.status}.")
+    report.status, report.finished_at = ImpactReport.Status.CANCELLED, timezone.now()
+    report.save(update_fields=["status", "finished_at"])
+    report.chunks.filter(status=ImpactChunk.Status.QUEUED).update(status=ImpactChunk.Status.CANCELLED)
+    audit_record(actor=actor, action="impact.cancelled", object_type="impact_report", object_id=report.pk,
+                 object_repr=f"impact report #{report.pk}", pipeline=report.pipeline.slug,
+                 environment=report.environment.name, data={"processed": report.processed, "total": report.total})
+    return report
+
+
+def impact_sweep(now=None) -> dict[str, int]:
+    """Re-enqueue chunks that were never enqueued or whose task was lost."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.IMPACT_CHUNK_TIME_LIMIT + 60)
+    waiting = ImpactChunk.objects.filter(status=ImpactChunk.Status.QUEUED, report__status__in=[
+        ImpactReport.Status.QUEUED, ImpactReport.Status.RUNNING])
+    ids = list(waiting.filter(enqueued_at__isnull=True, report__created_at__lt=now - timedelta(
+        seconds=settings.RUN_REQUEUE_AFTER_SECONDS)).values_list("pk", flat=True)[:200])
+    ids += list(waiting.filter(enqueued_at__lt=stale).values_list("pk", flat=True)[:200])
+    return {"impact_chunks_requeued": sum(chunk_enqueue(pk) for pk in ids)}

@@ -1,0 +1,103 @@
+"""The figures of an impact report, as plain JSON that chunks add up.
+
+    {"replayed": n, "unchanged": n,
+     "flips": {"to_fail": n, "to_pass": n, "other": n},
+     "decisions": {"passed": {"failed": n, ...}, ...},          # before -> after -> count
+     "rules": {"stage/rule": {"before": {"pass": n, ...}, "after": {...}, "changed": n}},
+     "latency": {"before": {"histogram": [...], "sum_ms": x}, "after": {...}}}
+
+Latency histograms use the dashboards' buckets (runs.metrics), so percentiles of a
+merged report are as good as those of one chunk.
+"""
+from __future__ import annotations
+
+from pipelines_admin.runs.metrics import BUCKETS, latency_bucket, merge_histograms, quantile
+
+PASSED = "passed"
+
+
+def empty() -> dict:
+    return {"replayed": 0, "unchanged": 0, "flips": {"to_fail": 0, "to_pass": 0, "other": 0}, "decisions": {},
+            "rules": {}, "latency": {side: {"histogram": [0] * BUCKETS, "sum_ms": 0.0} for side in ("before", "after")}}
+
+
+def flip_direction(before: str, after: str) -> str | None:
+    """"to_fail", "to_pass", "other" (failed <-> error) or None when the decision stands."""
+    if before == after:
+        return None
+    if before == PASSED:
+        return "to_fail"
+    if after == PASSED:
+        return "to_pass"
+    return "other"
+
+
+def _rule_outcomes(result: dict | None) -> dict[str, str]:
+    return {f"{stage['name']}/{rule['id']}": rule["outcome"]
+            for stage in (result or {}).get("stages", []) for rule in stage.get("rules", [])}
+
+
+class ImpactTally:
+    def __init__(self, data: dict | None = None):
+        self.data = data if data else empty()
+
+    def add(self, before_status: str, before_result: dict | None, before_ms: float,
+            after_status: str, after_result: dict | None, after_ms: float) -> str | None:
+        """Count one replayed application; returns its flip direction (None: unchanged)."""
+        d = self.data
+        d["replayed"] += 1
+        row = d["decisions"].setdefault(before_status, {})
+        row[after_status] = row.get(after_status, 0) + 1
+        direction = flip_direction(before_status, after_status)
+        if direction is None:
+            d["unchanged"] += 1
+        else:
+            d["flips"][direction] += 1
+        before, after = _rule_outcomes(before_result), _rule_outcomes(after_result)
+        for key in before.keys() | after.keys():
+            entry = d["rules"].setdefault(key, {"before": {}, "after": {}, "changed": 0})
+            if key in before:
+                entry["before"][before[key]] = entry["before"].get(before[key], 0) + 1
+            if key in after:
+                entry["after"][after[key]] = entry["after"].get(after[key], 0) + 1
+            if before.get(key) != after.get(key):
+                entry["changed"] += 1
+        for side, ms in (("before", before_ms), ("after", after_ms)):
+            d["latency"][side]["histogram"][latency_bucket(ms)] += 1
+            d["latency"][side]["sum_ms"] += ms
+        return direction
+
+    def merge(self, other: dict) -> "ImpactTally":
+        d = self.data
+        for key in ("replayed", "unchanged"):
+            d[key] += other.get(key, 0)
+        for key, n in other.get("flips", {}).items():
+            d["flips"][key] = d["flips"].get(key, 0) + n
+        for before, row in other.get("decisions", {}).items():
+            mine = d["decisions"].setdefault(before, {})
+            for after, n in row.items():
+                mine[after] = mine.get(after, 0) + n
+        for key, entry in other.get("rules", {}).items():
+            mine = d["rules"].setdefault(key, {"before": {}, "after": {}, "changed": 0})
+            for side in ("before", "after"):
+                for outcome, n in entry.get(side, {}).items():
+                    mine[side][outcome] = mine[side].get(outcome, 0) + n
+            mine["changed"] += entry.get("changed", 0)
+        for side in ("before", "after"):
+            theirs = other.get("latency", {}).get(side)
+            if theirs:
+                d["latency"][side]["histogram"] = merge_histograms(d["latency"][side]["histogram"],
+                                                                   theirs["histogram"])
+                d["latency"][side]["sum_ms"] += theirs["sum_ms"]
+        return self
+
+
+def latency_summary(tally: dict) -> dict[str, dict[str, float | None]]:
+    """before/after -> mean, p50, p95, p99 in ms."""
+    out = {}
+    for side in ("before", "after"):
+        latency = tally.get("latency", {}).get(side) or {"histogram": [], "sum_ms": 0.0}
+        count = sum(latency["histogram"])
+        out[side] = {"mean": latency["sum_ms"] / count if count else None,
+                     **{f"p{q}": quantile(latency["histogram"], q / 100) for q in (50, 95, 99)}}
+    return out

@@ -1,0 +1,319 @@
+"""Writing test cases, and running a pipeline's test suite on the workers.
+
+`suite_start` stores a queued suite run for one exact config (a Candidate) and enqueues
+it once the transaction commits; the worker's `suite_execute` runs every test case,
+judges each result against its expectation and stores the masked outcome, the coverage
+and an audit event. A suite run the broker never got, or whose worker died, is picked
+up by `suites_sweep`.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, require
+from pipelines_admin.audit.services import audit_record
+from pipelines_admin.configs.candidates import Candidate, candidate_resolve
+from pipelines_admin.configs.engine import compiled_pipeline
+from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
+from pipelines_admin.configs.overrides import apply_override
+from pipelines_admin.core.errors import InvalidInput
+from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
+from pipelines_admin.runs.masking import mask_input, mask_result
+from pipelines_admin.runs.models import Run
+from pipelines_admin.runs.services import execute_record, run_input, validate_record
+from pipelines_admin.testcases.expectations import expectation_from_result, expectation_problems, judge
+from pipelines_admin.testcases.gate import cases_fingerprint
+from pipelines_admin.testcases.models import SuiteRun, TestCase
+from rules_engine.masking import mask_value
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_EVERY_SECONDS = 0.5
+
+
+# -- test cases ---------------------------------------------------------------------------
+
+def _leaf(path: str) -> str:
+    return path.rsplit(".", 1)[-1].lower()
+
+
+def mask_expected(expected: dict, fields: frozenset[str]) -> dict:
+    """The expectation with the expected values of PII fields masked."""
+    masked = dict(expected)
+    if "fields" in expected:
+        masked["fields"] = [{**item, "equals": mask_value(_leaf(item["field"]), item["equals"])}
+                            if "equals" in item and _leaf(item["field"]) in fields else item
+                            for item in expected["fields"]]
+    return masked
+
+
+def _mask_failures(failures: list[dict], fields: frozenset[str]) -> list[dict]:
+    masked = []
+    for failure in failures:
+        name = failure["what"].removeprefix("field ")
+        if failure["what"].startswith("field ") and _leaf(name) in fields:
+            failure = {**failure, "expected": mask_value(_leaf(name), failure["expected"]),
+                       "actual": mask_value(_leaf(name), failure["actual"]),
+                       "message": f"field {name} is not the expected value"}
+        masked.append(failure)
+    return masked
+
+
+def _clean(pipeline: Pipeline, name: str, record: Any, expected: Any) -> tuple[str, dict, dict]:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("A test case needs a name of 1 to 200 characters.", {"fields": {"name": ["required"]}})
+    record = validate_record(record, where="The test application")
+    from pipelines_admin.configs.selectors import version_latest
+
+    latest = version_latest(pipeline)
+    problems = expectation_problems(expected, latest.document if latest else None)
+    if problems:
+        raise InvalidInput(f"The expectation has {len(problems)} problem{'s' if len(problems) != 1 else ''}.",
+                           {"problems": problems})
+    return name, record, expected
+
+
+def _store(case: TestCase, record: dict, expected: dict) -> None:
+    fields = case.pipeline.masked_fields
+    case.input_encrypted, case.input_masked = encrypt_json(record), mask_input(record, fields)
+    case.expected_encrypted, case.expected_masked = encrypt_json(expected), mask_expected(expected, fields)
+
+
+def _save_unique(case: TestCase) -> None:
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:
+        raise InvalidInput(f"{case.pipeline.slug} already has a test case named {case.name!r}.",
+                           {"fields": {"name": ["already used"]}}) from None
+
+
+@transaction.atomic
+def case_create(*, pipeline: Pipeline, name: str, record: Any, expected: Any, actor, description: str = "",
+                     source_run: Run | None = None) -> TestCase:
+    require(actor, VERSION_CREATE)
+    name, record, expected = _clean(pipeline, name, record, expected)
+    case = TestCase(pipeline=pipeline, name=name, description=description.strip(), source_run=source_run,
+                    created_by=actor if getattr(actor, "pk", None) else None)
+    _store(case, record, expected)
+    _save_unique(case)
+    audit_record(actor=actor, action="test_case.created", object_type="test_case", object_id=case.pk,
+                 object_repr=case.name, pipeline=pipeline.slug,
+                 data={"expected": case.expected_masked, "input": case.input_masked,
+                       "source_run": str(source_run.pk) if source_run else None})
+    return case
+
+
+
+@transaction.atomic
+def case_update(*, case: TestCase, name: str, record: Any, expected: Any, actor,
+                     description: str = "") -> TestCase:
+    require(actor, VERSION_CREATE)
+    case = TestCase.objects.select_for_update().select_related("pipeline").get(pk=case.pk)
+    before = {"name": case.name, "expected": case.expected_masked, "input": case.input_masked}
+    case.name, record, expected = _clean(case.pipeline, name, record, expected)
+    case.description = description.strip()
+    _store(case, record, expected)
+    _save_unique(case)
+    audit_record(actor=actor, action="test_case.changed", object_type="test_case", object_id=case.pk,
+                 object_repr=case.name, pipeline=case.pipeline.slug,
+                 diff={"before": before, "after": {"name": case.name, "expected": case.expected_masked,
+                                                   "input": case.input_masked}})
+    return case
+
+
+
+@transaction.atomic
+def case_delete(*, case: TestCase, actor) -> None:
+    require(actor, VERSION_CREATE)
+    audit_record(actor=actor, action="test_case.deleted", object_type="test_case", object_id=case.pk,
+                 object_repr=case.name, pipeline=case.pipeline.slug, data={"expected": case.expected_masked})
+    case.delete()
+
+
+
+def case_content(case: TestCase) -> tuple[dict, dict]:
+    """(application, expectation) decrypted: for running and editing, never for display."""
+    return decrypt_json(case.input_encrypted), decrypt_json(case.expected_encrypted)
+
+
+
+@transaction.atomic
+def case_from_run(*, run: Run, actor, name: str = "") -> TestCase:
+    """Save a finished run's application as a test case expecting the same overall status."""
+    if not run.finished:
+        raise InvalidInput("The run has not finished yet: save it as a test case once it has.")
+    base = name.strip() or f"{run.status.capitalize()} application from run {str(run.pk)[:8]}"
+    taken = set(TestCase.objects.filter(pipeline=run.pipeline, name__startswith=base).values_list("name", flat=True))
+    unique, n = base, 2
+    while unique in taken:
+        unique, n = f"{base} ({n})", n + 1
+    return case_create(pipeline=run.pipeline, name=unique, record=run_input(run), actor=actor,
+                            expected=expectation_from_result(run.status, run.result),
+                            description=f"Saved from run {run.pk}.", source_run=run)
+
+
+
+# -- suite runs ---------------------------------------------------------------------------
+
+@transaction.atomic
+def suite_start(*, pipeline: Pipeline, environment: Environment, actor, version: ConfigVersion | None = None,
+                override: dict | None = None) -> SuiteRun:
+    """Queue a run of every test case of `pipeline` against `version` (default: live)
+    with `override` (default: the environment's) in `environment`."""
+    require(actor, RUN_SUBMIT)
+    candidate = candidate_resolve(pipeline, environment, version=version, override=override)
+    total = TestCase.objects.filter(pipeline=pipeline).count()
+    if total == 0:
+        raise InvalidInput(f"{pipeline.name} has no test cases yet: add one, or save a run as a test case.")
+    suite = _suite_create(candidate, actor, total)
+    transaction.on_commit(lambda: suite_enqueue(suite.pk))
+    return suite
+
+
+def _suite_create(candidate: Candidate, actor, total: int) -> SuiteRun:
+    return SuiteRun.objects.create(
+        pipeline=candidate.pipeline, environment=candidate.environment, version=candidate.version,
+        override=candidate.override, effective_hash=candidate.effective_hash, target=candidate.label,
+        cases_fingerprint=cases_fingerprint(candidate.pipeline), total=total,
+        requested_by=actor if getattr(actor, "pk", None) else None)
+
+
+def suite_enqueue(suite_id: int) -> bool:
+    from pipelines_admin.testcases.tasks import run_suite
+
+    try:
+        run_suite.apply_async(args=[suite_id], retry=False)
+    except Exception as exc:
+        logger.warning("suite run %s stays queued: broker unavailable (%s)", suite_id, type(exc).__name__)
+        return False
+    SuiteRun.objects.filter(pk=suite_id, status=SuiteRun.Status.QUEUED).update(enqueued_at=timezone.now())
+    return True
+
+
+def suite_run_now(*, pipeline: Pipeline, environment: Environment, actor, version: ConfigVersion | None = None,
+                  override: dict | None = None) -> SuiteRun:
+    """Run the suite in this process and return the finished suite run (the command line's way)."""
+    with transaction.atomic():
+        require(actor, RUN_SUBMIT)
+        candidate = candidate_resolve(pipeline, environment, version=version, override=override)
+        total = TestCase.objects.filter(pipeline=pipeline).count()
+        if total == 0:
+            raise InvalidInput(f"{pipeline.name} has no test cases yet: add one, or save a run as a test case.")
+        suite = _suite_create(candidate, actor, total)
+    return suite_execute(suite.pk)
+
+
+def _claim(suite_id: int) -> SuiteRun | None:
+    with transaction.atomic():
+        suite = (SuiteRun.objects.select_for_update().select_related("pipeline", "environment", "version")
+                 .filter(pk=suite_id).first())
+        if suite is None or suite.finished:
+            return None
+        if suite.attempts >= settings.RUN_MAX_ATTEMPTS:
+            _finish(suite, SuiteRun.Status.ERROR, error=f"gave up after {suite.attempts} attempts "
+                                                          "(the worker stopped each time)")
+            return None
+        suite.status, suite.started_at = SuiteRun.Status.RUNNING, timezone.now()
+        suite.attempts += 1
+        suite.processed = suite.passed = suite.failed = 0
+        suite.save(update_fields=["status", "started_at", "attempts", "processed", "passed", "failed"])
+        return suite
+
+
+def suite_time_limit_exceeded(suite_id: int) -> None:
+    """The worker's soft time limit stopped the suite run: record it as an error."""
+    with transaction.atomic():
+        suite = SuiteRun.objects.select_for_update().select_related("pipeline", "environment").get(pk=suite_id)
+        if not suite.finished:
+            _finish(suite, SuiteRun.Status.ERROR,
+                    error=f"stopped after the time limit of {settings.SUITE_SOFT_TIME_LIMIT} s")
+
+
+def _finish(suite: SuiteRun, status: str, *, error: str = "") -> None:
+    suite.status, suite.error_message, suite.finished_at = status, error, timezone.now()
+    suite.save()
+    audit_record(actor=suite.requested_by, action="suite_run.completed", object_type="suite_run", object_id=suite.pk,
+                 object_repr=f"suite run #{suite.pk}", pipeline=suite.pipeline.slug,
+                 environment=suite.environment.name,
+                 data={"status": status, "target": suite.target, "effective_hash": suite.effective_hash,
+                       "total": suite.total, "passed": suite.passed, "failed": suite.failed, "error": error})
+
+
+def _coverage_start(document: dict) -> dict[str, dict[str, int]]:
+    return {f"{stage}/{rule}": {} for stage, body in document.get("stages", {}).items()
+            for rule in body.get("rules", {})}
+
+
+def suite_execute(suite_id: int) -> SuiteRun | None:
+    """Run every test case of a queued suite run (the worker's task body). Idempotent."""
+    suite = _claim(suite_id)
+    if suite is None:
+        return None
+    document = apply_override(suite.version.document, suite.override)
+    try:
+        engine = compiled_pipeline(document, suite.environment)
+    except Exception as exc:
+        with transaction.atomic():
+            _finish(SuiteRun.objects.select_for_update().get(pk=suite.pk), SuiteRun.Status.ERROR,
+                    error=f"the config could not be compiled: {exc}")
+        return SuiteRun.objects.get(pk=suite.pk)
+    fields = suite.pipeline.masked_fields
+    cases = list(TestCase.objects.filter(pipeline=suite.pipeline).order_by("name", "pk"))
+    fingerprint = cases_fingerprint(suite.pipeline)
+    coverage = _coverage_start(document)
+    results, passed, last_report = [], 0, time.monotonic()
+    for index, case in enumerate(cases, 1):
+        record, expected = case_content(case)
+        status, result, ms, error = execute_record(engine, record, stages=None,
+                                                   context={"suite_run": suite.pk, "test_case": case.pk})
+        masked = mask_result(result, record, fields) if result else None
+        failures = judge(expected, status, result, shown=masked)
+        outcomes = []
+        for stage in (result or {}).get("stages", []):
+            for rule in stage.get("rules", []):
+                key = f"{stage['name']}/{rule['id']}"
+                counts = coverage.setdefault(key, {})
+                counts[rule["outcome"]] = counts.get(rule["outcome"], 0) + 1
+                outcomes.append([stage["name"], rule["id"], rule["outcome"]])
+        passed += not failures
+        results.append({"case": case.pk, "name": case.name, "passed": not failures, "status": status,
+                        "error": error, "duration_ms": round(ms, 3), "failures": _mask_failures(failures, fields),
+                        "outcomes": outcomes,
+                        "result": masked if failures else None})
+        if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
+            SuiteRun.objects.filter(pk=suite.pk).update(processed=index, passed=passed, failed=index - passed)
+            last_report = time.monotonic()
+    with transaction.atomic():
+        locked = SuiteRun.objects.select_for_update().select_related("pipeline", "environment").get(pk=suite.pk)
+        if locked.finished:
+            return locked
+        locked.results, locked.coverage, locked.cases_fingerprint = results, coverage, fingerprint
+        locked.total = locked.processed = len(cases)
+        locked.passed, locked.failed = passed, len(cases) - passed
+        if not cases:
+            _finish(locked, SuiteRun.Status.ERROR, error="the pipeline has no test cases")
+        else:
+            _finish(locked, SuiteRun.Status.PASSED if passed == len(cases) else SuiteRun.Status.FAILED)
+    return locked
+
+
+def suites_sweep(now=None) -> dict[str, int]:
+    """Re-enqueue suite runs the broker never got or a dead worker dropped."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS)
+    stuck = now - timedelta(seconds=settings.SUITE_TIME_LIMIT + 60)
+    ids = list(SuiteRun.objects.filter(status=SuiteRun.Status.QUEUED, created_at__lt=stale)
+               .values_list("pk", flat=True)[:100])
+    running = list(SuiteRun.objects.filter(status=SuiteRun.Status.RUNNING, started_at__lt=stuck)
+                   .values_list("pk", flat=True)[:100])
+    SuiteRun.objects.filter(pk__in=running, status=SuiteRun.Status.RUNNING).update(status=SuiteRun.Status.QUEUED)
+    return {"suites_requeued": sum(suite_enqueue(pk) for pk in ids + running)}
