@@ -11,11 +11,18 @@
 | CELERY_RESULT_BACKEND | file://<repo>/var/celery-results              |
 | CSRF_TRUSTED_ORIGINS  | (none)                                        |
 | RUN_INPUT_KEYS        | a Fernet key kept in var/dev-run-input-key (only while DEBUG) |
+| SECURE_SSL_REDIRECT   | true when DEBUG is off (false behind a proxy that redirects itself) |
+| SECURE_HSTS_SECONDS   | 31536000 when DEBUG is off                    |
+| SECURE_HSTS_PRELOAD   | true when DEBUG is off                        |
+| SECURE_COOKIES        | true when DEBUG is off                        |
+| LOGIN_FAILURE_LIMIT   | 5 failed logins per username and address, then a lockout |
+| LOGIN_LOCKOUT_MINUTES | 15                                            |
 """
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -84,6 +91,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "csp",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -107,9 +116,14 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "pipelines_admin.accounts.middleware.ConsoleRoleRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "pipelines_admin.core.middleware.RejectNulQueryMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # last, as django-axes asks: turns a locked-out login attempt into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pipelines_admin.urls"
@@ -186,19 +200,60 @@ STORAGES = {
     },
 }
 
-# Security headers and cookies; the secure-transport ones follow DEBUG.
+# Security headers and cookies (SECURITY.md); the secure-transport ones follow DEBUG.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0"))
+    # Off only where a proxy in front answers plain HTTP itself; /healthz stays reachable
+    # over plain HTTP for the health checks of a container or load balancer.
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    # the proxy in front sets X-Forwarded-Proto (and must drop one sent by the client)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp): scripts and styles only from the console's own
+# static files (htmx, Chart.js and the console's JS included): no inline script, no
+# eval, no inline style. The API's Swagger UI and ReDoc pages widen it for themselves
+# (pipelines_admin.api.views.docs).
+_SELF, _NONE = "'self'", "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_SELF],
+        "script-src": [_SELF],
+        "style-src": [_SELF],
+        "img-src": [_SELF, "data:"],
+        "font-src": [_SELF],
+        "connect-src": [_SELF],
+        "object-src": [_NONE],
+        "base-uri": [_NONE],
+        "form-action": [_SELF],
+        "frame-ancestors": [_NONE],
+    },
+}
+
+# Login throttling (django-axes): LOGIN_FAILURE_LIMIT failed logins for one username
+# from one address lock that pair out for LOGIN_LOCKOUT_MINUTES (the login form, the
+# admin's and HTTP Basic on the API alike); a successful login resets the count.
+AUTHENTICATION_BACKENDS = [
+    "pipelines_admin.accounts.backends.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Celery: the filesystem transport needs no server (development); Redis in production.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")

@@ -17,9 +17,20 @@ def failed_rules(result: dict | None) -> list[str]:
             if r.get("outcome") in ("fail", "error", "timeout")]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """A spreadsheet would run text starting like a formula: quote it so it stays text."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 def _csv_rows(batch: Batch) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+
+    def row(values: list) -> None:
+        writer.writerow([_cell(v) for v in values])
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -30,12 +41,12 @@ def _csv_rows(batch: Batch) -> Iterator[str]:
     writer.writerow(["line", "run_id", "status", "failed_rules", "duration_ms", "error", "input"])
     yield flush()
     for run in batch_results(batch):
-        writer.writerow([run.line_number, run.pk, run.status, " ".join(failed_rules(run.result)),
-                         f"{run.duration_ms:.3f}" if run.duration_ms is not None else "", run.error_message,
-                         json.dumps(run.input_masked, ensure_ascii=False, sort_keys=True)])
+        row([run.line_number, run.pk, run.status, " ".join(failed_rules(run.result)),
+             f"{run.duration_ms:.3f}" if run.duration_ms is not None else "", run.error_message,
+             json.dumps(run.input_masked, ensure_ascii=False, sort_keys=True)])
         yield flush()
-    for row in batch.rejected_rows:
-        writer.writerow([row["line"], "", "rejected", "", "", row["reason"], ""])
+    for rejected in batch.rejected_rows:
+        row([rejected["line"], "", "rejected", "", "", rejected["reason"], ""])
         yield flush()
 
 

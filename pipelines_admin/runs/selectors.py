@@ -1,6 +1,7 @@
 """Reads of runs, batches and the dashboards (which read metric rollups only)."""
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,7 +31,10 @@ def run_list(filters: dict | None = None) -> QuerySet[Run]:
     if filters.get("source") in Run.Source.values:
         qs = qs.filter(source=filters["source"])
     if filters.get("batch"):
-        qs = qs.filter(batch_id=filters["batch"])
+        try:
+            qs = qs.filter(batch_id=uuid.UUID(str(filters["batch"])))
+        except ValueError:  # not a batch id: no batch has it
+            return qs.none()
     return qs.order_by("-created_at", "-id")
 
 

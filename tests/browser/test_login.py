@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -8,7 +9,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_login__good_credentials__lands_on_pipelines_with_navigation(login, live_server, django_user_model):
     # Given an editor account
-    django_user_model.objects.create_user("erin", password="correct horse battery")
+    erin = django_user_model.objects.create_user("erin", password="correct horse battery")
+    erin.groups.set([Group.objects.get_or_create(name=r)[0] for r in ("viewer", "editor")])
     # When she logs in through the form in Chromium
     page = login("erin", "correct horse battery")
     # Then she lands on Pipelines, with the main navigation and her name
@@ -32,8 +34,9 @@ def test_login__wrong_password__error_shown_and_still_anonymous(login, live_serv
 
 
 def test_logout__from_any_page__back_to_login(login, live_server, django_user_model):
-    # Given a logged-in user on the audit page
-    django_user_model.objects.create_user("erin", password="correct horse battery")
+    # Given a logged-in viewer on the audit page
+    erin = django_user_model.objects.create_user("erin", password="correct horse battery")
+    erin.groups.set([Group.objects.get_or_create(name="viewer")[0]])
     page = login("erin", "correct horse battery")
     page.get_by_role("link", name="Audit").click()
     expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()

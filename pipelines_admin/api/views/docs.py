@@ -1,11 +1,16 @@
 """The OpenAPI schema and its two readers (Swagger UI, ReDoc), for logged-in people and
 token holders alike: exempt from the console's login middleware, so a token works;
-people without a session are sent to the login page instead of getting a 401."""
+people without a session are sent to the login page instead of getting a 401.
+
+Both readers live under the Content-Security-Policy: Swagger UI's start-up script is
+served as a file (`?script`), not inline; ReDoc styles itself with injected <style>
+elements, so its page alone allows inline styles (never inline scripts)."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from csp.decorators import csp_update
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.renderers import JSONRenderer
 
@@ -32,9 +37,13 @@ class SchemaView(_Exempt, SpectacularAPIView):
     pass
 
 
-class SwaggerView(_LoginRedirect, SpectacularSwaggerView):
+class SwaggerView(_LoginRedirect, SpectacularSwaggerSplitView):
     pass
 
 
 class RedocView(_LoginRedirect, SpectacularRedocView):
-    pass
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # ReDoc's search runs in a worker it makes from a blob: URL
+        return csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})(
+            super().as_view(**initkwargs))

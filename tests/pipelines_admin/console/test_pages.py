@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
 PAGES = ["/", "/runs/", "/dashboards/", "/audit/"]
@@ -19,6 +20,7 @@ def test_page__anonymous__redirected_to_login(client, path):
 def test_page__logged_in__renders_with_navigation(client, django_user_model, path):
     # Given a logged-in viewer
     user = django_user_model.objects.create_user("vera", password="pw-for-tests-1")
+    user.groups.set([Group.objects.get_or_create(name="viewer")[0]])
     client.force_login(user)
     # When the page is asked
     response = client.get(path)

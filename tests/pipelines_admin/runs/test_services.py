@@ -230,3 +230,18 @@ def test_dashboard__after_runs__counts_rates_and_rule_stats_from_rollups(release
     assert data["failure_rate"] == 0.5
     assert [r.rule for r in data["failing_rules"]] == ["email_format"]
     assert data["latency"]["p50"] is not None
+
+
+def test_batch_results_csv__formula_like_text__quoted_so_spreadsheets_keep_it_text(editor, environments):
+    from pipelines_admin.runs.exports import batch_results_stream
+
+    document = {"stages": {"checks": {"rules": {
+        "=SUM(1+1)": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name"]}}}}}}
+    pipeline = config_services.pipeline_create(slug="sheet", name="Sheet", document=document, author=editor)
+    config_services.release_create(pipeline=pipeline, environment=environments["development"],
+                                   version=pipeline.versions.get(), actor=editor)
+    batch = batches.batch_create(pipeline=pipeline, environment=environments["development"], filename="b.jsonl",
+                                 data=b'{"email": "a@example.com"}\n', actor=editor)
+    batches.batch_chunk_process(batch.chunks.get().pk)
+    text = "".join(batch_results_stream(batch, "csv")[0])
+    assert "'=SUM(1+1)" in text and ",=SUM" not in text

@@ -1,0 +1,113 @@
+"""Fixtures of the security tests: a user in each role (the suite's own), one without a
+role, and `estate`: a small but complete installation (versions, releases in three
+environments, a finished run, a finished and a queued batch, an API token) so every
+page and every write has something real to act on."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.cache import cache
+
+from tests.pipelines_admin.conftest import (  # noqa: F401  (fixtures, re-exported)
+    editor, environments, make_user, publisher, small_pipeline_document, superuser, viewer,
+)
+
+ROLES = ("anonymous", "roleless", "viewer", "editor", "publisher", "superuser")
+
+# An applicant whose every personal value is easy to find in a page, a log or a file.
+PII_APPLICANT = {
+    "name": "Quentin Zabriskie-Oyelaran",
+    "email": "quentin.zabriskie@example.org",
+    "phone": "+1 (415) 555-0199",
+    "ssn": "523-71-8846",
+    "date_of_birth": "1979-11-23",
+    "address": "1742 Evergreen Terrace",
+}
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """API throttle counts live in the cache: every test starts with none."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def roleless(django_user_model):
+    return make_user(django_user_model, "nora")
+
+
+@pytest.fixture
+def user_in_role(request):
+    """user_in_role(role) -> the user of that role (None for anonymous)."""
+
+    def get(role: str):
+        if role == "anonymous":
+            return None
+        return request.getfixturevalue(role)
+
+    return get
+
+
+def finish_batch(batch):
+    """Process every chunk of a batch here, as the worker would."""
+    from pipelines_admin.runs.batches import batch_chunk_process
+
+    for chunk_id in batch.chunks.values_list("pk", flat=True):
+        batch_chunk_process(chunk_id)
+    batch.refresh_from_db()
+    return batch
+
+
+@pytest.fixture
+def estate(editor, publisher, viewer, superuser, roleless, small_pipeline_document, environments):
+    """onboarding: v1 then v2 released to development (so there is a release to roll back
+    to), v1 in staging and production; a finished run; a finished batch and a queued one;
+    an API token of the editor's; a test case, a queued suite run and a queued impact
+    analysis."""
+    from pipelines_admin.configs import services as config_services
+    from pipelines_admin.runs.batches import batch_create
+    from pipelines_admin.runs.services import run_execute, run_submit
+    from pipelines_admin.tokens.services import token_create
+
+    dev, staging, prod = environments["development"], environments["staging"], environments["production"]
+    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
+                                               document=small_pipeline_document, author=editor)
+    v1 = pipeline.versions.get()
+    first = config_services.release_create(pipeline=pipeline, environment=dev, version=v1, actor=editor)
+    changed = json.loads(json.dumps(small_pipeline_document))
+    changed["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 21
+    v2 = config_services.config_version_create(pipeline=pipeline, document=changed, base_version=v1, author=editor,
+                                               message="minimum age 21")
+    config_services.release_create(pipeline=pipeline, environment=dev, version=v2, actor=editor)
+    config_services.release_create(pipeline=pipeline, environment=staging, version=v1, actor=editor)
+    # production is protected: its release gate wants a passing test suite, or a publisher's override
+    production_first = config_services.release_create(pipeline=pipeline, environment=prod, version=v1,
+                                                      actor=publisher, reason="first release", gate_override=True)
+    config_services.release_create(pipeline=pipeline, environment=prod, version=v2, actor=publisher,
+                                   reason="minimum age 21", gate_override=True)
+    run = run_submit(pipeline=pipeline, environment=dev, record=PII_APPLICANT, actor=editor)
+    run_execute(run.pk)
+    run.refresh_from_db()
+    done = finish_batch(batch_create(pipeline=pipeline, environment=dev, filename="done.jsonl",
+                                     data=json.dumps(PII_APPLICANT).encode(), actor=editor))
+    queued = batch_create(pipeline=pipeline, environment=dev, filename="queued.jsonl",
+                          data=json.dumps(PII_APPLICANT).encode(), actor=editor)
+    token = token_create(user=editor, name="editor's script").token
+    from pipelines_admin.impact.services import impact_start
+    from pipelines_admin.testcases.services import case_create, suite_start
+
+    case = case_create(pipeline=pipeline, name="an adult passes", record=PII_APPLICANT, actor=editor,
+                       expected={"status": "passed"})
+    suite = suite_start(pipeline=pipeline, environment=dev, actor=editor)
+    report = impact_start(pipeline=pipeline, environment=dev, actor=editor, last=10, version=v1)
+    return {"pipeline": pipeline, "v1": v1, "v2": v2, "first_release": first,
+            "production_first_release": production_first, "run": run, "done_batch": done,
+            "queued_batch": queued, "token": token, "case": case, "suite": suite, "report": report}
