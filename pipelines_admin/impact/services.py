@@ -109,7 +109,7 @@ def chunk_enqueue(chunk_id: int) -> bool:
 def impact_chunk_process(chunk_id: int) -> int:
     """Replay one chunk; returns how many applications it counted (0: nothing to do)."""
     with transaction.atomic():
-        chunk = ImpactChunk.objects.select_for_update().select_related("report").filter(pk=chunk_id).first()
+        chunk = ImpactChunk.objects.select_for_update(of=("self",)).select_related("report").filter(pk=chunk_id).first()
         if chunk is None or chunk.status != ImpactChunk.Status.QUEUED:
             return 0
         if chunk.report.status == ImpactReport.Status.CANCELLED:

@@ -117,7 +117,7 @@ def case_create(*, pipeline: Pipeline, name: str, record: Any, expected: Any, ac
 def case_update(*, case: TestCase, name: str, record: Any, expected: Any, actor,
                      description: str = "") -> TestCase:
     require(actor, VERSION_CREATE)
-    case = TestCase.objects.select_for_update().select_related("pipeline").get(pk=case.pk)
+    case = TestCase.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=case.pk)
     before = {"name": case.name, "expected": case.expected_masked, "input": case.input_masked}
     case.name, record, expected = _clean(case.pipeline, name, record, expected)
     case.description = description.strip()
@@ -214,7 +214,7 @@ def suite_run_now(*, pipeline: Pipeline, environment: Environment, actor, versio
 
 def _claim(suite_id: int) -> SuiteRun | None:
     with transaction.atomic():
-        suite = (SuiteRun.objects.select_for_update().select_related("pipeline", "environment", "version")
+        suite = (SuiteRun.objects.select_for_update(of=("self",)).select_related("pipeline", "environment", "version")
                  .filter(pk=suite_id).first())
         if suite is None or suite.finished:
             return None
@@ -232,7 +232,7 @@ def _claim(suite_id: int) -> SuiteRun | None:
 def suite_time_limit_exceeded(suite_id: int) -> None:
     """The worker's soft time limit stopped the suite run: record it as an error."""
     with transaction.atomic():
-        suite = SuiteRun.objects.select_for_update().select_related("pipeline", "environment").get(pk=suite_id)
+        suite = SuiteRun.objects.select_for_update(of=("self",)).select_related("pipeline", "environment").get(pk=suite_id)
         if not suite.finished:
             _finish(suite, SuiteRun.Status.ERROR,
                     error=f"stopped after the time limit of {settings.SUITE_SOFT_TIME_LIMIT} s")
@@ -293,7 +293,7 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
             SuiteRun.objects.filter(pk=suite.pk).update(processed=index, passed=passed, failed=index - passed)
             last_report = time.monotonic()
     with transaction.atomic():
-        locked = SuiteRun.objects.select_for_update().select_related("pipeline", "environment").get(pk=suite.pk)
+        locked = SuiteRun.objects.select_for_update(of=("self",)).select_related("pipeline", "environment").get(pk=suite.pk)
         if locked.finished:
             return locked
         locked.results, locked.coverage, locked.cases_fingerprint = results, coverage, fingerprint
