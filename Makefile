@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
 PYTEST_ARGS ?=
+LOAD_ARGS ?=
 
-.PHONY: run setup chromium test test-services compose-check ci clean
+.PHONY: run setup chromium test test-services compose-check load ci clean
 
 run: setup
 	$(PY) manage.py migrate --noinput
@@ -40,6 +41,11 @@ test-services: setup chromium
 
 compose-check: setup
 	scripts/compose-config-check
+
+# The load test (bench/load): 10, 50 and 100 concurrent users for a minute each against
+# gunicorn and a Celery worker on PostgreSQL and Redis, all on loopback; prints the figures.
+load: setup
+	scripts/with-services $(PY) bench/load/run_load.py $(LOAD_ARGS)
 
 ci: test test-services compose-check
 

@@ -83,7 +83,7 @@ def chunk_enqueue(chunk_id: int) -> bool:
 def batch_chunk_process(chunk_id: int) -> int:
     """Run one chunk; returns how many runs it wrote (0 when there was nothing to do)."""
     with transaction.atomic():
-        chunk = BatchChunk.objects.select_for_update().select_related("batch").filter(pk=chunk_id).first()
+        chunk = BatchChunk.objects.select_for_update(of=("self",)).select_related("batch").filter(pk=chunk_id).first()
         if chunk is None or chunk.status != BatchChunk.Status.QUEUED:
             return 0
         if chunk.batch.status == Batch.Status.CANCELLED:

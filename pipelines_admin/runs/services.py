@@ -113,7 +113,11 @@ def run_enqueue(run_id) -> bool:
 def _claim(run_id) -> Run | None:
     """Mark the run running (one more attempt); None when it needs no work."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("pipeline", "environment").filter(pk=run_id).first()
+        # of=self: lock the run's row only. FOR UPDATE on the join would also lock the
+        # pipeline and environment rows that every new run and metric row points to,
+        # and concurrent submissions and workers would deadlock on them.
+        run = (Run.objects.select_for_update(of=("self",)).select_related("pipeline", "environment")
+               .filter(pk=run_id).first())
         if run is None or run.finished:
             return None
         if run.attempts >= settings.RUN_MAX_ATTEMPTS:
@@ -155,7 +159,7 @@ def run_execute(run_id) -> Run | None:
     status, result, duration_ms, error = execute_record(
         engine, record, stages=run.stages, context={"run_id": str(run.pk)})
     with transaction.atomic():
-        locked = Run.objects.select_for_update().select_related("pipeline").get(pk=run.pk)
+        locked = Run.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=run.pk)
         if locked.finished:  # another delivery of the same run finished first
             return locked
         masked = mask_result(result, record, locked.pipeline.masked_fields) if result else None
@@ -194,7 +198,7 @@ def runs_sweep(now=None) -> dict[str, int]:
     stuck_before = now - timedelta(seconds=settings.RUN_STUCK_AFTER_SECONDS)
     for run_id in Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=stuck_before).values_list("pk", flat=True)[:500]:
         with transaction.atomic():
-            run = Run.objects.select_for_update().select_related("pipeline", "environment").get(pk=run_id)
+            run = Run.objects.select_for_update(of=("self",)).select_related("pipeline", "environment").get(pk=run_id)
             if run.status != Run.Status.RUNNING:
                 continue
             if run.attempts >= settings.RUN_MAX_ATTEMPTS:
@@ -219,7 +223,8 @@ def run_input(run: Run) -> dict:
 def run_time_limit_exceeded(run_id) -> None:
     """The worker's soft time limit stopped the run: record it as an error."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("pipeline", "environment").filter(pk=run_id).first()
+        run = (Run.objects.select_for_update(of=("self",)).select_related("pipeline", "environment")
+               .filter(pk=run_id).first())
         if run is not None and not run.finished:
             _finish(run, status=Run.Status.ERROR, result=None, duration_ms=None,
                     error=f"stopped after the time limit of {settings.RUN_SOFT_TIME_LIMIT} s")
