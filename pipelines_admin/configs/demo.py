@@ -9,6 +9,7 @@ from importlib import resources
 from django.db import transaction
 
 from pipelines_admin.configs import services
+from pipelines_admin.configs.defaults import ensure_default_environments
 from pipelines_admin.configs.engine import compiled_pipeline
 from pipelines_admin.configs.models import Environment, Pipeline
 from pipelines_admin.configs.samples import sample_applications
@@ -32,6 +33,7 @@ def example_document(filename: str) -> dict:
 def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
     """Create the demo pipelines that do not exist yet and release their first version
     everywhere; existing pipelines are left exactly as they are."""
+    ensure_default_environments(Environment)  # a migrated database has them; a flushed one may not
     created = []
     for slug, name, filename, description in DEMO_PIPELINES:
         if Pipeline.objects.filter(slug=slug).exists():
