@@ -31,6 +31,11 @@ BUILTIN_FUNCTIONS = frozenset({
     "getHours", "getMinutes", "getSeconds", "getMilliseconds",
 })
 
+#: The longest condition accepted. The CEL parser recurses once per level of nesting
+#: and overflows the C stack (killing the process) on expressions of some tens of
+#: thousands of characters; real conditions are a line or two.
+MAX_CONDITION_LENGTH = 2000
+
 _SYNTAX_ERROR = re.compile(r"ERROR: <input>:(?P<line>\d+):(?P<column>\d+): Syntax error: (?P<what>[^\n|]*)")
 _UNDEFINED = re.compile(r"Undefined variable or function: '(?P<name>[^']+)'")
 
@@ -55,6 +60,9 @@ def _syntax_message(error: ValueError) -> str:
 
 def _compile(source: str) -> Any:
     """The compiled CEL program, or ConditionError with a plain explanation."""
+    if len(source) > MAX_CONDITION_LENGTH:
+        raise ConditionError(f"it is {len(source):,} characters long; a condition may have at most "
+                             f"{MAX_CONDITION_LENGTH:,}.")
     try:
         program = cel.compile(source)
     except ValueError as error:

@@ -173,10 +173,28 @@ def _working_copy(record: Mapping[str, Any]) -> dict:
 
 
 def _copy_nested(value: Any) -> Any:
+    """A copy of nested dicts, lists and sets, made without recursion: a record nested
+    thousands of levels deep is copied like any other instead of exhausting the stack."""
+    stack: list[tuple[Any, Any]] = []
+    root = _copy_shell(value, stack)
+    while stack:
+        source, target = stack.pop()
+        if type(target) is dict:
+            for k, v in source.items():
+                target[k] = v if isinstance(v, _ATOMIC) else _copy_shell(v, stack)
+        else:
+            target.extend(v if isinstance(v, _ATOMIC) else _copy_shell(v, stack) for v in source)
+    return root
+
+
+def _copy_shell(value: Any, stack: list) -> Any:
+    """An empty container to fill from ``value`` (queued on ``stack``), or the value's copy."""
     if isinstance(value, dict):
-        return {k: (v if isinstance(v, _ATOMIC) else _copy_nested(v)) for k, v in value.items()}
+        stack.append((value, {}))
+        return stack[-1][1]
     if isinstance(value, list):
-        return [v if isinstance(v, _ATOMIC) else _copy_nested(v) for v in value]
+        stack.append((value, []))
+        return stack[-1][1]
     if isinstance(value, set):
         return set(value)
     return value  # tuples, dates, decimals... are immutable enough

@@ -46,6 +46,48 @@ def parse_json(text: str, source: str) -> Any:
         raise InputError(f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}.") from None
     except _DuplicateKey as error:
         raise InputError(f"{source}: the key {error.key!r} appears twice in the same object.") from None
+    except (ValueError, RecursionError) as error:
+        raise InputError(f"{source}: not valid JSON: {_unparsable(error)}.") from None
+
+
+def _unparsable(error: Exception) -> str:
+    """Why Python's JSON parser gave up on a text that is JSON on paper."""
+    if isinstance(error, RecursionError):
+        return "it is nested too deeply"
+    if "digits" in str(error):  # int() refuses more than sys.get_int_max_str_digits() digits
+        return "it holds a number with too many digits"
+    return str(error).rstrip(".") or type(error).__name__
+
+
+#: How deeply a record may nest lists and objects (real records use two or three levels).
+MAX_RECORD_DEPTH = 64
+
+
+def record_problem(record: Any) -> str | None:
+    """Why a record cannot be run and printed as JSON (nested past MAX_RECORD_DEPTH, or
+    holding text that is not valid Unicode); None when it can. Iterative: any depth."""
+    stack = [(record, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)) and depth >= MAX_RECORD_DEPTH:
+            return f"it nests lists and objects more than {MAX_RECORD_DEPTH} levels deep"
+        if isinstance(value, dict):
+            for key, child in value.items():
+                stack.append((key, depth + 1))
+                stack.append((child, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value)
+        elif isinstance(value, str) and not _is_unicode(value):
+            return "it holds text that is not valid Unicode (a lone surrogate)"
+    return None
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _StrictYamlLoader(yaml.SafeLoader):
@@ -70,6 +112,8 @@ def parse_yaml(text: str, source: str) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         what = getattr(error, "problem", None) or str(error)
         raise InputError(f"{source}: not valid YAML{where}: {what}.") from None
+    except (ValueError, RecursionError) as error:
+        raise InputError(f"{source}: not valid YAML: {_unparsable(error)}.") from None
 
 
 def _read_text(path: str | Path) -> str:
@@ -112,13 +156,21 @@ def load_records(path: str | Path) -> tuple[list[dict], bool]:
         return list(_jsonl_records(text, name)), False
     document = parse_json(text, name)
     if isinstance(document, dict):
+        _check_record(document, f"{name}: the record")
         return [document], True
     if isinstance(document, list):
         for i, item in enumerate(document, start=1):
             if not isinstance(item, dict):
                 raise InputError(f"{name}: record {i} is {_kind(item)}, not an object.")
+            _check_record(item, f"{name}: record {i}")
         return document, False
     raise InputError(f"{name}: expected an object or an array of objects, found {_kind(document)}.")
+
+
+def _check_record(record: Any, where: str) -> None:
+    problem = record_problem(record)
+    if problem:
+        raise InputError(f"{where} cannot be used: {problem}.")
 
 
 def _jsonl_records(text: str, name: str) -> Iterator[dict]:
@@ -131,8 +183,11 @@ def _jsonl_records(text: str, name: str) -> Iterator[dict]:
             raise InputError(f"{name}: line {lineno} is not valid JSON (column {error.colno}: {error.msg}).") from None
         except _DuplicateKey as error:
             raise InputError(f"{name}: line {lineno} has the key {error.key!r} twice.") from None
+        except (ValueError, RecursionError) as error:
+            raise InputError(f"{name}: line {lineno} is not valid JSON: {_unparsable(error)}.") from None
         if not isinstance(record, dict):
             raise InputError(f"{name}: line {lineno} is {_kind(record)}, not an object.")
+        _check_record(record, f"{name}: line {lineno}")
         yield record
 
 

@@ -162,22 +162,49 @@ def _ms(seconds: float) -> float:
 
 
 _PLAIN = (str, int, bool, type(None))
+_AS_IS = frozenset(_PLAIN)  # exactly these types (not enums or other subclasses) need no conversion
 
 
 def to_jsonable(value: Any) -> Any:
     """``value`` as plain JSON data: mappings become objects (keys as text), sequences
     and sets lists, dates ISO text, decimals text, bytes base64 text, non-finite floats
-    the text "NaN"/"Infinity"/"-Infinity", anything else its ``str``."""
+    the text "NaN"/"Infinity"/"-Infinity", anything else its ``str``. Mappings and
+    sequences are walked without recursion, so any depth converts."""
+    if type(value) in _AS_IS:
+        return value
+    stack: list[tuple[Any, Any]] = []
+    root = _jsonable_shell(value, stack)
+    while stack:
+        source, target = stack.pop()
+        if type(target) is dict:
+            for k, v in source.items():
+                target[k if type(k) is str else str(k)] = v if type(v) in _AS_IS else _jsonable_shell(v, stack)
+        else:
+            append = target.append
+            for v in source:
+                append(v if type(v) in _AS_IS else _jsonable_shell(v, stack))
+    return root
+
+
+def _jsonable_shell(value: Any, stack: list) -> Any:
+    """An empty object or list to fill from ``value`` (queued on ``stack``), or the value
+    converted."""
+    if isinstance(value, Mapping):
+        stack.append((value, {}))
+        return stack[-1][1]
+    if isinstance(value, (list, tuple)) and not isinstance(value, _PLAIN):
+        stack.append((value, []))
+        return stack[-1][1]
+    return _jsonable_leaf(value)
+
+
+def _jsonable_leaf(value: Any) -> Any:
     if isinstance(value, _PLAIN):
         return value.value if isinstance(value, enum.Enum) else value
     if isinstance(value, float):
         if math.isfinite(value):
             return value
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, Mapping):
-        return {str(k) if not isinstance(k, str) else k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
     if isinstance(value, (set, frozenset)):
         items = [to_jsonable(v) for v in value]
         try:

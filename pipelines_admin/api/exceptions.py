@@ -5,7 +5,8 @@
   401 (with WWW-Authenticate), no permission 403, not found 404, method not allowed 405,
   not acceptable 406, unsupported media type 415, throttled 429 (with Retry-After);
 - Django's: Http404 404, PermissionDenied 403, RequestDataTooBig 413, other suspicious
-  requests 400;
+  requests 400; the database locked, timing out on a lock or unreachable 503 (with
+  Retry-After: nothing is wrong with the request);
 - anything else is logged and answers 500 in the same shape, without internals.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -24,6 +26,8 @@ from rest_framework.views import set_rollback
 from pipelines_admin.core.errors import ServiceError
 
 logger = logging.getLogger("pipelines_admin.api")
+#: seconds a client is asked to wait when the database is locked or unreachable
+DATABASE_RETRY_AFTER = 5
 
 
 def error_body(message: str, extra: Any = None) -> dict:
@@ -89,6 +93,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
                                                 {"limit_bytes": limit}), {}
     elif isinstance(exc, SuspiciousOperation):
         status, body, headers = 400, error_body("The request was refused as malformed."), {}
+    elif isinstance(exc, (OperationalError, InterfaceError)):  # locked, lock timeout, connection lost
+        request = context.get("request")
+        logger.warning("API database unavailable on %s %s: %s", getattr(request, "method", "?"),
+                       getattr(request, "path", "?"), type(exc).__name__)
+        status, body, headers = 503, error_body("The database is busy or unreachable: try again in a few seconds.",
+                                                {"retry_after": DATABASE_RETRY_AFTER}), \
+            {"Retry-After": str(DATABASE_RETRY_AFTER)}
     else:
         request = context.get("request")
         logger.error("API internal error on %s %s", getattr(request, "method", "?"),

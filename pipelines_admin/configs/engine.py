@@ -11,6 +11,8 @@ from rules_engine.compiler import config_hash
 from rules_engine.rules import default_rule_registry
 from rules_engine.schema import pipeline_schema
 from rules_engine.services import registry_from_spec
+from rules_engine.validation import MAX_DEPTH as DOCUMENT_MAX_DEPTH  # noqa: F401 - limits the editor applies too
+from rules_engine.validation import MAX_VALUES as DOCUMENT_MAX_VALUES  # noqa: F401
 
 from pipelines_admin.core.canonical import content_hash
 

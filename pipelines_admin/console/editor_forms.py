@@ -22,7 +22,8 @@ from django.utils.safestring import SafeString, mark_safe
 from pipelines_admin.configs.editing import (
     RULE_SETTINGS, STAGE_SETTINGS, add_rule, rule_get, rule_ids, set_rule_params,
     set_rule_settings, set_stage_settings, stage_get)
-from pipelines_admin.configs.engine import document_problems, document_schema, rule_classes
+from pipelines_admin.configs.engine import (
+    DOCUMENT_MAX_DEPTH, DOCUMENT_MAX_VALUES, document_problems, document_schema, rule_classes)
 from pipelines_admin.console.schema_forms import MISSING, SchemaForm
 
 # ---------------------------------------------------------------- the rule catalogue
@@ -380,27 +381,51 @@ def document_text(document: Any, fmt: str) -> str:
 
 def _not_json(value: Any, path: str = "") -> dict | None:
     """The first place where ``value`` holds something JSON cannot (non-text keys,
-    binary, sets, ...)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return {"path": path, "message": f"The key {key!r} must be text: put it in quotes."}
-            found = _not_json(item, f"{path}/{key.replace('~', '~0').replace('/', '~1')}")
-            if found:
-                return found
-        return None
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _not_json(item, f"{path}/{index}")
-            if found:
-                return found
-        return None
-    if value is None or isinstance(value, (str, bool, int)):
-        return None
-    if isinstance(value, float):
-        return None if value == value and value not in (float("inf"), float("-inf")) else {
-            "path": path, "message": "Numbers must be finite (no .nan or .inf)."}
-    return {"path": path, "message": f"This value ({type(value).__name__}) is not JSON data: put it in quotes."}
+    binary, sets, ...), or a document no config is (nested past DOCUMENT_MAX_DEPTH, or
+    holding more than DOCUMENT_MAX_VALUES values: YAML aliases count once per use, so a
+    1 KB "billion laughs" text is refused instead of walked for hours). Iterative."""
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    visited = 0
+    while stack:
+        item, where, depth = stack.pop()
+        visited += 1
+        if visited > DOCUMENT_MAX_VALUES:
+            return {"path": "", "message": f"The document holds more than {DOCUMENT_MAX_VALUES:,} values (YAML "
+                                           "aliases count each time they are used); a config is never that large."}
+        if isinstance(item, (dict, list)) and depth >= DOCUMENT_MAX_DEPTH:
+            return {"path": where, "message": f"This value nests lists and objects more than {DOCUMENT_MAX_DEPTH} "
+                                              "levels deep; a config is never that deep."}
+        if isinstance(item, dict):
+            children = []
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    return {"path": where, "message": f"The key {key!r} must be text: put it in quotes."}
+                if not _is_unicode(key):
+                    return {"path": where, "message": "A key here is not valid Unicode text (a lone surrogate)."}
+                children.append((child, f"{where}/{key.replace('~', '~0').replace('/', '~1')}", depth + 1))
+            stack.extend(reversed(children))  # the first problem in document order is the one reported
+        elif isinstance(item, list):
+            stack.extend(reversed([(child, f"{where}/{i}", depth + 1) for i, child in enumerate(item)]))
+        elif isinstance(item, str):
+            if not _is_unicode(item):
+                return {"path": where, "message": "This text is not valid Unicode (it holds a lone surrogate)."}
+        elif item is None or isinstance(item, (bool, int)):
+            continue
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                return {"path": where, "message": "Numbers must be finite (no .nan or .inf)."}
+        else:
+            return {"path": where, "message": f"This value ({type(item).__name__}) is not JSON data: put it in "
+                                              "quotes."}
+    return None
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_document(text: str, fmt: str) -> tuple[Any, list[dict]]:
@@ -412,8 +437,17 @@ def parse_document(text: str, fmt: str) -> tuple[Any, list[dict]]:
         except json.JSONDecodeError as exc:
             return None, [{"path": "", "line": exc.lineno, "column": exc.colno,
                            "message": f"Not valid JSON: {exc.msg}."}]
+        except RecursionError:
+            return None, [{"path": "", "message": "Not valid JSON: it is nested too deeply."}]
+        except ValueError:  # Python refuses integers of more than 4,300 digits
+            return None, [{"path": "", "message": "Not valid JSON: it holds a number with too many digits."}]
     try:
         document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        return None, [{"path": "", "message": "Not valid YAML: it is nested too deeply."}]
+    except ValueError as exc:  # e.g. Python refuses integers of more than 4,300 digits
+        reason = "it holds a number with too many digits" if "digits" in str(exc) else str(exc).rstrip(".")
+        return None, [{"path": "", "message": f"Not valid YAML: {reason}."}]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         reason = " ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None))

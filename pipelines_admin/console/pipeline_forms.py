@@ -7,6 +7,7 @@ import json
 from django import forms
 
 from pipelines_admin.configs.models import Environment
+from pipelines_admin.core.json_data import unstorable
 
 REASON_MAX = 1000
 
@@ -79,8 +80,15 @@ class OverrideField(forms.CharField):
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+        except RecursionError:
+            raise forms.ValidationError("Not valid JSON: it is nested too deeply.")
+        except ValueError:  # Python refuses integers of more than 4,300 digits
+            raise forms.ValidationError("Not valid JSON: it holds a number with too many digits.")
         if not isinstance(parsed, dict):
             raise forms.ValidationError("The override must be a JSON object (a merge patch): { \"stages\": ... }.")
+        problem = unstorable(parsed)
+        if problem:
+            raise forms.ValidationError(f"The override cannot be stored: {problem}.")
         return parsed
 
 

@@ -401,7 +401,10 @@ class _ParseError(ValueError):
 def _parse_number(text: str, kind: str) -> int | float:
     text = text.strip()
     if _INTEGER.match(text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # Python refuses integers of more than 4,300 digits
+            raise _ParseError("Enter a number with fewer digits.") from None
     if kind == "integer":
         try:
             number = float(text)
@@ -470,6 +473,10 @@ def _parse_leaf(f: SchemaField, submitted: Any) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise _ParseError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+        except RecursionError:
+            raise _ParseError("Not valid JSON: it is nested too deeply.") from None
+        except ValueError:  # Python refuses integers of more than 4,300 digits
+            raise _ParseError("Not valid JSON: it holds a number with too many digits.") from None
     raise AssertionError(f"unknown kind {f.kind}")  # pragma: no cover
 
 

@@ -24,6 +24,10 @@ class ExpectedFieldsField(forms.CharField):
             parsed = json.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+        except RecursionError:
+            raise forms.ValidationError("Not valid JSON: it is nested too deeply.")
+        except ValueError:  # Python refuses integers of more than 4,300 digits
+            raise forms.ValidationError("Not valid JSON: it holds a number with too many digits.")
         if not isinstance(parsed, list):
             raise forms.ValidationError('A JSON list: [{"field": "customer_id", "exists": true}, '
                                         '{"field": "state", "equals": "NY"}].')

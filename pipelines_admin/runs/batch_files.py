@@ -10,6 +10,8 @@ import json
 import math
 from dataclasses import dataclass, field
 
+from pipelines_admin.core.json_data import unstorable
+
 MAX_REJECTED_LISTED = 1000
 
 
@@ -58,12 +60,16 @@ def _decoded_lines(data: bytes, parsed: ParsedFile) -> list[tuple[int, str]]:
 
 
 def _finite(value) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_finite(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_finite(v) for v in value)
+    """No NaN or infinite number anywhere in ``value`` (walked without recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return True
 
 
@@ -80,10 +86,15 @@ def parse_jsonl(data: bytes) -> ParsedFile:
         except RecursionError:
             parsed.reject(number, "nested too deeply")
             continue
+        except ValueError:  # Python refuses integers of more than 4,300 digits
+            parsed.reject(number, "holds a number with too many digits")
+            continue
         if not isinstance(record, dict):
             parsed.reject(number, f"expected a JSON object, found {type(record).__name__}")
         elif not _finite(record):
             parsed.reject(number, "contains NaN or Infinity, which is not JSON")
+        elif problem := unstorable(record):
+            parsed.reject(number, f"cannot be stored: {problem}")
         else:
             parsed.records.append((number, record))
     return parsed

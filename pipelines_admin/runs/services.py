@@ -26,6 +26,7 @@ from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline,
 from pipelines_admin.configs.overrides import apply_override
 from pipelines_admin.configs.selectors import release_live
 from pipelines_admin.core.errors import InvalidInput, NotFound
+from pipelines_admin.core.json_data import unstorable
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
 from pipelines_admin.runs.metrics import RollupAccumulator
@@ -59,6 +60,9 @@ def validate_record(record: Any, *, where: str = "The application") -> dict:
     if not isinstance(record, dict):
         raise InvalidInput(f"{where} must be a JSON object of field names and values.",
                            {"problems": [{"path": "", "message": "expected an object"}]})
+    problem = unstorable(record)  # before encoding: it also guards the encoder against deep nesting
+    if problem:
+        raise InvalidInput(f"{where} is not valid JSON data: {problem}.")
     try:
         size = len(json.dumps(record, ensure_ascii=False, allow_nan=False).encode("utf-8"))
     except (TypeError, ValueError) as exc:
