@@ -4,9 +4,14 @@
 |----------------------|--------|-------------------|-----------|-----------|
 | read                 | yes    | yes               | yes       | yes       |
 | create a version     | no     | yes               | yes       | yes       |
+| write test cases     | no     | yes               | yes       | yes       |
 | submit runs, batches | no     | yes               | yes       | yes       |
+| run suites, analyses | no     | yes               | yes       | yes       |
 | change environment   | no     | unprotected only  | yes       | yes       |
-(changing an environment: releasing, rolling back, overrides, toggles, service bindings)
+(changing an environment: releasing, rolling back, overrides, toggles, service bindings;
+test cases use VERSION_CREATE, suite runs and impact analyses RUN_SUBMIT; overriding the
+release gate takes no more than changing the environment, so publishers only in
+protected ones)
 """
 from __future__ import annotations
 
