@@ -23,6 +23,7 @@ from pipelines_admin.configs.candidates import Candidate, candidate_resolve
 from pipelines_admin.configs.engine import compiled_pipeline
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
 from pipelines_admin.configs.overrides import apply_override
+from pipelines_admin.configs.selectors import version_latest
 from pipelines_admin.core.errors import InvalidInput
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
@@ -71,8 +72,6 @@ def _clean(pipeline: Pipeline, name: str, record: Any, expected: Any) -> tuple[s
     if not name or len(name) > 200:
         raise InvalidInput("A test case needs a name of 1 to 200 characters.", {"fields": {"name": ["required"]}})
     record = validate_record(record, where="The test application")
-    from pipelines_admin.configs.selectors import version_latest
-
     latest = version_latest(pipeline)
     problems = expectation_problems(expected, latest.document if latest else None)
     if problems:
