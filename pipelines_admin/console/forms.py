@@ -1,6 +1,7 @@
 from django import forms
 
 from pipelines_admin.configs.models import Environment, Pipeline
+from pipelines_admin.core.json_data import UnreadableJSON, parse_json_text
 
 
 class BatchUploadForm(forms.Form):
@@ -15,19 +16,13 @@ class JSONObjectField(forms.CharField):
     widget = forms.Textarea(attrs={"rows": 18, "spellcheck": "false", "class": "code"})
 
     def to_python(self, value):
-        import json
-
         text = super().to_python(value)
         if not text:
             return None
         try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
-        except RecursionError:
-            raise forms.ValidationError("Not valid JSON: it is nested too deeply.")
-        except ValueError:  # Python refuses integers of more than 4,300 digits
-            raise forms.ValidationError("Not valid JSON: it holds a number with too many digits.")
+            parsed = parse_json_text(text)
+        except UnreadableJSON as exc:
+            raise forms.ValidationError(str(exc)) from None
         if not isinstance(parsed, dict):
             raise forms.ValidationError("The application must be a JSON object: { \"field\": value, ... }.")
         return parsed

@@ -2,12 +2,10 @@
 
 They only parse and check the shape of the input; whether the user may do it, and
 whether the result is a valid config, is for the services to say."""
-import json
-
 from django import forms
 
 from pipelines_admin.configs.models import Environment
-from pipelines_admin.core.json_data import unstorable
+from pipelines_admin.core.json_data import UnreadableJSON, parse_json_text, unstorable
 
 REASON_MAX = 1000
 
@@ -77,13 +75,9 @@ class OverrideField(forms.CharField):
         if not text or not text.strip():
             return {}
         try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
-        except RecursionError:
-            raise forms.ValidationError("Not valid JSON: it is nested too deeply.")
-        except ValueError:  # Python refuses integers of more than 4,300 digits
-            raise forms.ValidationError("Not valid JSON: it holds a number with too many digits.")
+            parsed = parse_json_text(text)
+        except UnreadableJSON as exc:
+            raise forms.ValidationError(str(exc)) from None
         if not isinstance(parsed, dict):
             raise forms.ValidationError("The override must be a JSON object (a merge patch): { \"stages\": ... }.")
         problem = unstorable(parsed)

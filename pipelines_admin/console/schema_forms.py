@@ -35,6 +35,8 @@ import re
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Iterator, Mapping
 
+from pipelines_admin.core.json_data import UnreadableJSON, parse_json_text
+
 
 class _Missing:
     """The value of a field that is left out of the result."""
@@ -470,13 +472,9 @@ def _parse_leaf(f: SchemaField, submitted: Any) -> Any:
         if not text.strip():
             return MISSING
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _ParseError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
-        except RecursionError:
-            raise _ParseError("Not valid JSON: it is nested too deeply.") from None
-        except ValueError:  # Python refuses integers of more than 4,300 digits
-            raise _ParseError("Not valid JSON: it holds a number with too many digits.") from None
+            return parse_json_text(text)
+        except UnreadableJSON as exc:
+            raise _ParseError(str(exc)) from None
     raise AssertionError(f"unknown kind {f.kind}")  # pragma: no cover
 
 

@@ -6,6 +6,7 @@ from django import forms
 
 from pipelines_admin.console.forms import JSONObjectField
 from pipelines_admin.console.pipeline_forms import OverrideField, environment_field
+from pipelines_admin.core.json_data import UnreadableJSON, parse_json_text
 from pipelines_admin.testcases.expectations import OUTCOMES, STATUSES
 
 RULE_PREFIX = "rule:"
@@ -21,13 +22,9 @@ class ExpectedFieldsField(forms.CharField):
         if not text or not text.strip():
             return []
         try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
-        except RecursionError:
-            raise forms.ValidationError("Not valid JSON: it is nested too deeply.")
-        except ValueError:  # Python refuses integers of more than 4,300 digits
-            raise forms.ValidationError("Not valid JSON: it holds a number with too many digits.")
+            parsed = parse_json_text(text)
+        except UnreadableJSON as exc:
+            raise forms.ValidationError(str(exc)) from None
         if not isinstance(parsed, list):
             raise forms.ValidationError('A JSON list: [{"field": "customer_id", "exists": true}, '
                                         '{"field": "state", "equals": "NY"}].')

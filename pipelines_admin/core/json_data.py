@@ -2,11 +2,29 @@
 project runs on: the check behind run inputs and batch rows."""
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 #: How deeply an application may nest lists and objects (real ones use two or three levels).
 MAX_DEPTH = 64
+
+
+class UnreadableJSON(ValueError):
+    """A text that is not JSON Python can read; the message says why, for a person."""
+
+
+def parse_json_text(text: str) -> Any:
+    """The value a JSON text holds, or UnreadableJSON saying where reading stopped (or
+    that the text nests too deeply or holds a number with too many digits)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UnreadableJSON(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except RecursionError:
+        raise UnreadableJSON("Not valid JSON: it is nested too deeply.") from None
+    except ValueError:  # Python refuses integers of more than 4,300 digits
+        raise UnreadableJSON("Not valid JSON: it holds a number with too many digits.") from None
 
 
 def unstorable(value: Any, *, max_depth: int = MAX_DEPTH) -> str | None:
