@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, require
 from pipelines_admin.audit.services import audit_record
-from pipelines_admin.configs.candidates import Candidate, candidate_resolve
+from pipelines_admin.configs.candidates import candidate_resolve
 from pipelines_admin.configs.engine import compiled_pipeline
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
 from pipelines_admin.configs.overrides import apply_override
@@ -168,22 +168,22 @@ def suite_start(*, pipeline: Pipeline, environment: Environment, actor, version:
                 override: dict | None = None) -> SuiteRun:
     """Queue a run of every test case of `pipeline` against `version` (default: live)
     with `override` (default: the environment's) in `environment`."""
+    suite = _suite_create(pipeline=pipeline, environment=environment, actor=actor, version=version,
+                          override=override)
+    transaction.on_commit(lambda: suite_enqueue(suite.pk))
+    return suite
+
+
+def _suite_create(*, pipeline, environment, actor, version, override) -> SuiteRun:
     require(actor, RUN_SUBMIT)
     candidate = candidate_resolve(pipeline, environment, version=version, override=override)
     total = TestCase.objects.filter(pipeline=pipeline).count()
     if total == 0:
         raise InvalidInput(f"{pipeline.name} has no test cases yet: add one, or save a run as a test case.")
-    suite = _suite_create(candidate, actor, total)
-    transaction.on_commit(lambda: suite_enqueue(suite.pk))
-    return suite
-
-
-def _suite_create(candidate: Candidate, actor, total: int) -> SuiteRun:
     return SuiteRun.objects.create(
-        pipeline=candidate.pipeline, environment=candidate.environment, version=candidate.version,
-        override=candidate.override, effective_hash=candidate.effective_hash, target=candidate.label,
-        cases_fingerprint=cases_fingerprint(candidate.pipeline), total=total,
-        requested_by=actor if getattr(actor, "pk", None) else None)
+        pipeline=pipeline, environment=environment, version=candidate.version, override=candidate.override,
+        effective_hash=candidate.effective_hash, target=candidate.label, cases_fingerprint=cases_fingerprint(pipeline),
+        total=total, requested_by=actor if getattr(actor, "pk", None) else None)
 
 
 def suite_enqueue(suite_id: int) -> bool:
@@ -202,12 +202,8 @@ def suite_run_now(*, pipeline: Pipeline, environment: Environment, actor, versio
                   override: dict | None = None) -> SuiteRun:
     """Run the suite in this process and return the finished suite run (the command line's way)."""
     with transaction.atomic():
-        require(actor, RUN_SUBMIT)
-        candidate = candidate_resolve(pipeline, environment, version=version, override=override)
-        total = TestCase.objects.filter(pipeline=pipeline).count()
-        if total == 0:
-            raise InvalidInput(f"{pipeline.name} has no test cases yet: add one, or save a run as a test case.")
-        suite = _suite_create(candidate, actor, total)
+        suite = _suite_create(pipeline=pipeline, environment=environment, actor=actor, version=version,
+                              override=override)
     return suite_execute(suite.pk)
 
 
@@ -231,7 +227,8 @@ def _claim(suite_id: int) -> SuiteRun | None:
 def suite_time_limit_exceeded(suite_id: int) -> None:
     """The worker's soft time limit stopped the suite run: record it as an error."""
     with transaction.atomic():
-        suite = SuiteRun.objects.select_for_update(of=("self",)).select_related("pipeline", "environment").get(pk=suite_id)
+        suite = (SuiteRun.objects.select_for_update(of=("self",)).select_related("pipeline", "environment")
+                 .get(pk=suite_id))
         if not suite.finished:
             _finish(suite, SuiteRun.Status.ERROR,
                     error=f"stopped after the time limit of {settings.SUITE_SOFT_TIME_LIMIT} s")
@@ -292,7 +289,8 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
             SuiteRun.objects.filter(pk=suite.pk).update(processed=index, passed=passed, failed=index - passed)
             last_report = time.monotonic()
     with transaction.atomic():
-        locked = SuiteRun.objects.select_for_update(of=("self",)).select_related("pipeline", "environment").get(pk=suite.pk)
+        locked = (SuiteRun.objects.select_for_update(of=("self",)).select_related("pipeline", "environment")
+                  .get(pk=suite.pk))
         if locked.finished:
             return locked
         locked.results, locked.coverage, locked.cases_fingerprint = results, coverage, fingerprint
