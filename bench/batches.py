@@ -42,6 +42,54 @@ def applications(n: int, seed: int = 7) -> list[dict]:
     return out
 
 
+def demo_setup(settings_env: dict[str, str]):
+    """Django on a throw-away SQLite database (or DATABASE_URL when set), migrated, with
+    the demo pipelines: (a superuser, customer-onboarding, development)."""
+    os.environ.setdefault("VAR_DIR", tempfile.mkdtemp(prefix="rules-console-bench-"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipelines_admin.settings")
+    os.environ.update(settings_env)
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from pipelines_admin.configs.demo import demo_pipelines_ensure
+    from pipelines_admin.configs.models import Environment, Pipeline
+
+    call_command("migrate", verbosity=0)
+    admin = get_user_model().objects.create_superuser("bench", password="bench-password-1")
+    demo_pipelines_ensure(actor=admin)
+    return admin, Pipeline.objects.get(slug="customer-onboarding"), Environment.objects.get(name="development")
+
+
+def engine_alone_rate(pipeline, environment, records: list[dict]) -> float:
+    """Applications/s of the compiled live config alone, nothing stored."""
+    from pipelines_admin.configs.engine import compiled_pipeline
+    from pipelines_admin.configs.selectors import effective_config
+
+    engine = compiled_pipeline(effective_config(pipeline, environment).document, environment)
+    started = time.perf_counter()
+    for record in records:
+        engine.run(record).to_dict()
+    return len(records) / (time.perf_counter() - started)
+
+
+def batch_in_process(pipeline, environment, records: list[dict], admin):
+    """The records as a batch, chunk by chunk in this process (a worker's work): (batch, seconds)."""
+    from pipelines_admin.core.canonical import canonical_json
+    from pipelines_admin.runs.batches import batch_chunk_process, batch_create
+
+    data = "\n".join(canonical_json(r) for r in records).encode()
+    started = time.perf_counter()
+    batch = batch_create(pipeline=pipeline, environment=environment, filename="bench.jsonl", data=data, actor=admin)
+    for chunk_id in batch.chunks.order_by("index").values_list("pk", flat=True):
+        batch_chunk_process(chunk_id)
+    seconds = time.perf_counter() - started
+    batch.refresh_from_db()
+    return batch, seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=2000)
@@ -49,48 +97,19 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=7)
     args = parser.parse_args()
 
-    workdir = tempfile.mkdtemp(prefix="rules-console-bench-")
-    os.environ.setdefault("VAR_DIR", workdir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipelines_admin.settings")
-    os.environ["BATCH_CHUNK_SIZE"] = str(args.chunk_size)
-    import django
-
-    django.setup()
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
+    admin, pipeline, environment = demo_setup({"BATCH_CHUNK_SIZE": str(args.chunk_size)})
     from django.utils import timezone
 
-    from pipelines_admin.configs.demo import demo_pipelines_ensure
-    from pipelines_admin.configs.engine import compiled_pipeline
-    from pipelines_admin.configs.models import Environment, Pipeline
-    from pipelines_admin.configs.selectors import effective_config
-    from pipelines_admin.core.canonical import canonical_json
-    from pipelines_admin.runs.batches import batch_chunk_process, batch_create
     from pipelines_admin.runs.metrics import BUCKETS
     from pipelines_admin.runs.models import MetricRollup
     from pipelines_admin.runs.selectors import dashboard
 
-    call_command("migrate", verbosity=0)
-    admin = get_user_model().objects.create_superuser("bench", password="bench-password-1")
-    demo_pipelines_ensure(actor=admin)
-    pipeline = Pipeline.objects.get(slug="customer-onboarding")
-    environment = Environment.objects.get(name="development")
     records = applications(args.records)
 
     # 1. the engine alone, then the same records as a batch
-    engine = compiled_pipeline(effective_config(pipeline, environment).document, environment)
-    started = time.perf_counter()
-    for record in records:
-        engine.run(record).to_dict()
-    engine_rate = len(records) / (time.perf_counter() - started)
-
-    data = "\n".join(canonical_json(r) for r in records).encode()
-    started = time.perf_counter()
-    batch = batch_create(pipeline=pipeline, environment=environment, filename="bench.jsonl", data=data, actor=admin)
-    for chunk_id in batch.chunks.order_by("index").values_list("pk", flat=True):
-        batch_chunk_process(chunk_id)
-    batch_rate = len(records) / (time.perf_counter() - started)
-    batch.refresh_from_db()
+    engine_rate = engine_alone_rate(pipeline, environment, records)
+    batch, seconds = batch_in_process(pipeline, environment, records, admin)
+    batch_rate = len(records) / seconds
     print(f"engine alone        {engine_rate:10.0f} applications/s")
     print(f"batch (one process) {batch_rate:10.0f} applications/s  ({batch.processed} processed, "
           f"chunks of {args.chunk_size}; ratio to the engine {batch_rate / engine_rate:.2f})")

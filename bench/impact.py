@@ -14,15 +14,15 @@ application, so a ratio near 0.5 means the replay costs no more than its two run
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
+
+from batches import applications, batch_in_process, demo_setup, engine_alone_rate  # noqa: E402
 
 
 def main() -> None:
@@ -31,47 +31,15 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=500)
     args = parser.parse_args()
 
-    workdir = tempfile.mkdtemp(prefix="rules-console-bench-")
-    os.environ.setdefault("VAR_DIR", workdir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipelines_admin.settings")
-    os.environ["BATCH_CHUNK_SIZE"] = str(args.chunk_size)
-    os.environ["IMPACT_CHUNK_SIZE"] = str(args.chunk_size)
-    import django
-
-    django.setup()
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-
-    from batches import applications
-    from pipelines_admin.configs.demo import demo_pipelines_ensure
-    from pipelines_admin.configs.engine import compiled_pipeline
-    from pipelines_admin.configs.selectors import effective_config
-    from pipelines_admin.configs.models import Environment, Pipeline
+    admin, pipeline, environment = demo_setup({"BATCH_CHUNK_SIZE": str(args.chunk_size),
+                                               "IMPACT_CHUNK_SIZE": str(args.chunk_size)})
     from pipelines_admin.configs.services import config_version_create
-    from pipelines_admin.core.canonical import canonical_json
     from pipelines_admin.impact.selectors import impact_summary
     from pipelines_admin.impact.services import impact_chunk_process, impact_start
-    from pipelines_admin.runs.batches import batch_chunk_process, batch_create
 
-    call_command("migrate", verbosity=0)
-    admin = get_user_model().objects.create_superuser("bench", password="bench-password-1")
-    demo_pipelines_ensure(actor=admin)
-    pipeline = Pipeline.objects.get(slug="customer-onboarding")
-    environment = Environment.objects.get(name="development")
     records = applications(args.runs)
-
-    engine = compiled_pipeline(effective_config(pipeline, environment).document, environment)
-    started = time.perf_counter()
-    for record in records:
-        engine.run(record).to_dict()
-    engine_rate = args.runs / (time.perf_counter() - started)
-
-    data = "\n".join(canonical_json(r) for r in records).encode()
-    started = time.perf_counter()
-    batch = batch_create(pipeline=pipeline, environment=environment, filename="bench.jsonl", data=data, actor=admin)
-    for chunk_id in batch.chunks.order_by("index").values_list("pk", flat=True):
-        batch_chunk_process(chunk_id)
-    batch_seconds = time.perf_counter() - started
+    engine_rate = engine_alone_rate(pipeline, environment, records)
+    _, batch_seconds = batch_in_process(pipeline, environment, records, admin)
 
     v1 = pipeline.versions.get()
     document = v1.document
