@@ -7,7 +7,8 @@ CONFIG is JSON, or YAML when it ends in .yaml/.yml. ``--input``: a .json file ho
 one object prints one JSON object; a .json array, a .jsonl file or ``-`` (stdin, JSON
 lines) print one JSON line per record in input order; a .csv file one line per row.
 
-Exit status: 0 valid / every record passed; 1 some record failed or errored; 2 invalid
+Exit status: 0 valid / every record passed; 1 some record was not passed (failed,
+error, or undecided: a check did not run, as in every run of chosen stages); 2 invalid
 config, unreadable input or bad arguments (the reason on stderr); 3 internal error
 (a traceback only with ``--debug``).
 """
@@ -52,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input", required=True, metavar="FILE",
                      help="records: .json (object or array), .jsonl, .csv, or - for JSON lines on stdin")
     run.add_argument("--stage", action="append", metavar="NAME", dest="stages",
-                     help="run only this stage (repeat for several); the others are not_run")
+                     help="run only this stage (repeat for several); the others are not_run and "
+                          "the run is partial: undecided at best, never passed")
     run.add_argument("--services", metavar="FILE", help="service bindings (JSON or YAML); default: simulated")
     run.add_argument("--context", metavar="JSON", help="run context as a JSON object, e.g. '{\"now\": \"...\"}'")
     for sub in (validate, run):

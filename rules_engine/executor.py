@@ -31,6 +31,16 @@ Decisions worth knowing:
   ``skip`` with a message naming the dependency and its outcome. That holds for
   warning-severity dependencies too: a warning does not fail the stage, but what
   depends on the rule still did not get what it needed.
+- Every skip is one of three kinds (:meth:`_Run.skip`): *conditional* (a `when` of the
+  rule or its stage was false, or every dependency that did not pass was itself
+  skipped that way: the author made the branch conditional), *disabled* (the rule or
+  its stage is switched off), or *open*: a check that did not run for any other
+  reason (a dependency failed, errored or was skipped openly, the rule skipped itself,
+  a `when` could not be evaluated, the stage was not selected, stopped or timed out).
+  One open skip of an enabled rule makes a run that neither failed nor errored
+  ``undecided``, never ``passed``. In a parallel stage a rule whose only problem so
+  far is a conditional dependency waits for its other dependencies before it is
+  skipped, so the kind does not depend on timing.
 - A ``when`` that cannot be evaluated skips its stage or rule, with the reason, and is
   listed in the run's ``warnings``.
 - Writes are applied for pass, fail and skip; an error or timeout attempt, or one that
@@ -56,8 +66,8 @@ from time import perf_counter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from rules_engine.result import (ERRORED, FAILED, FAILURE_OUTCOMES, NOT_RUN, PASSED, SKIPPED, RunResult,
-                                 StageResult)
+from rules_engine.result import (ERRORED, FAILED, FAILURE_OUTCOMES, NOT_RUN, PASSED, SKIPPED, UNDECIDED,
+                                 RunResult, StageResult)
 from rules_engine.rule import ERROR, FAIL, OUTCOMES, PASS, SKIP, TIMEOUT, RuleContext, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,6 +77,11 @@ from rules_engine.conditions import ConditionError
 
 _NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
 _ATOMIC = (str, int, float, bool, type(None))
+
+# Why a rule was skipped (see _Run.skip).
+OPEN = 0
+CONDITIONAL = 1
+DISABLED = 2
 _ATOMIC_TYPES = frozenset(_ATOMIC)
 
 
@@ -110,7 +125,7 @@ class _Run:
     """Everything one run owns."""
 
     __slots__ = ("pipeline", "data", "view", "context", "context_view", "verdicts", "durations", "attempts",
-                 "changes", "notes", "results", "ctx", "any_failed", "any_errored")
+                 "changes", "notes", "results", "ctx", "any_failed", "any_errored", "open_skips", "conditional")
 
     def __init__(self, pipeline: "Pipeline", record: Mapping[str, Any], context: Mapping[str, Any] | None):
         self.pipeline = pipeline
@@ -134,6 +149,12 @@ class _Run:
         self.ctx = RuleContext("", self.context_view, self.results)
         self.any_failed = False
         self.any_errored = False
+        #: how many enabled rules were skipped for a reason other than a `when`: each one
+        #: is a check that did not run, so the application cannot be ``passed``
+        self.open_skips = 0
+        #: indexes of the rules skipped by a `when` (their own or their stage's), or
+        #: passed on from such a skip: the branches the author made conditional
+        self.conditional: set[int] = set()
 
     def fresh_context(self, rule_id: str, snapshot: bool) -> RuleContext:
         results = self.results
@@ -147,18 +168,27 @@ class _Run:
         self.verdicts[index] = verdict
         self.durations[index] = duration
         self.attempts[index] = attempts
-        if rule.counts:
-            outcome = verdict[0]
+        outcome = verdict[0]
+        if outcome == SKIP:  # the rule skipped itself: its check did not happen
+            self.open_skips += 1
+        elif rule.counts:
             if outcome == FAIL:
                 self.any_failed = True
             elif outcome == ERROR or outcome == TIMEOUT:
                 self.any_errored = True
 
-    def skip(self, rule: "CompiledRule", message: str, details: Mapping[str, Any] = _NO_DETAILS) -> None:
+    def skip(self, rule: "CompiledRule", message: str, details: Mapping[str, Any] = _NO_DETAILS,
+             why: int = OPEN) -> None:
+        """``rule`` did not run. ``why``: OPEN (a check that did not run), CONDITIONAL
+        (a `when` said so) or DISABLED (the rule is switched off)."""
         index = rule.index
         self.verdicts[index] = Verdict(SKIP, message, details)
         self.durations[index] = 0.0
         self.attempts[index] = 0
+        if why == OPEN:
+            self.open_skips += 1
+        elif why == CONDITIONAL:
+            self.conditional.add(index)
 
 
 def _working_copy(record: Mapping[str, Any]) -> dict:
@@ -216,22 +246,25 @@ def run_pipeline(pipeline: "Pipeline", record: Mapping[str, Any], stages: Iterab
     for stage in pipeline.stages:
         if stopped_by is not None:
             reason = f"stopped after stage {stopped_by} failed"
-            stage_results.append(_not_running(run, stage, NOT_RUN, reason, f"Stage '{stage.name}' did not run: {reason}."))
-            continue
-        if selected is not None and stage.index not in selected:
-            stage_results.append(_not_running(run, stage, NOT_RUN, "not selected",
-                                              f"Stage '{stage.name}' did not run: not selected."))
+            stage_results.append(_not_running(run, stage, NOT_RUN, reason,
+                                              f"Stage '{stage.name}' did not run: {reason}.", OPEN))
             continue
         if not stage.enabled:
             stage_results.append(_not_running(run, stage, SKIPPED, "disabled",
-                                              f"Stage '{stage.name}' was skipped: disabled."))
+                                              f"Stage '{stage.name}' was skipped: disabled.", DISABLED))
+            continue
+        if selected is not None and stage.index not in selected:
+            stage_results.append(_not_running(run, stage, NOT_RUN, "not selected",
+                                              f"Stage '{stage.name}' did not run: not selected.", OPEN))
             continue
         if stage.when is not None:
             stage_start = perf_counter()
-            reason = _condition_blocks(run, stage.when, stage.name, None)
-            if reason is not None:
+            blocked = _condition_blocks(run, stage.when, stage.name, None)
+            if blocked is not None:
+                reason, evaluated = blocked
                 stage_results.append(_not_running(run, stage, SKIPPED, reason,
                                                   f"Stage '{stage.name}' was skipped: {reason}.",
+                                                  CONDITIONAL if evaluated else OPEN,
                                                   perf_counter() - stage_start))
                 continue
         if stage.parallel:
@@ -241,10 +274,20 @@ def run_pipeline(pipeline: "Pipeline", record: Mapping[str, Any], stages: Iterab
         stage_results.append(result)
         if result.status == FAILED and pipeline.stop_on_stage_failure:
             stopped_by = stage.name
-    status = FAILED if run.any_failed else (ERRORED if run.any_errored else PASSED)
+    if run.any_failed:
+        status = FAILED
+    elif run.any_errored:
+        status = ERRORED
+    elif run.open_skips:
+        status = UNDECIDED
+    else:
+        status = PASSED
+    partial = selected is not None and any(stage.enabled and stage.index not in selected
+                                           for stage in pipeline.stages)
     return RunResult(pipeline=pipeline, status=status, stages=stage_results, verdicts=run.verdicts,
                      durations=run.durations, attempts=run.attempts, data=run.data, changes=run.changes,
-                     notes=run.notes, context=run.context, duration=perf_counter() - started)
+                     notes=run.notes, context=run.context, duration=perf_counter() - started,
+                     conditional=run.conditional, partial=partial)
 
 
 def _selected_stages(pipeline: "Pipeline", stages: Iterable[str] | None) -> set[int] | None:
@@ -261,28 +304,38 @@ def _selected_stages(pipeline: "Pipeline", stages: Iterable[str] | None) -> set[
     return selected
 
 
-def _not_running(run: _Run, stage: "CompiledStage", status: str, reason: str, message: str,
+def _not_running(run: _Run, stage: "CompiledStage", status: str, reason: str, message: str, why: int,
                  duration: float = 0.0) -> StageResult:
+    """Every rule of ``stage`` skipped with ``message``; a disabled rule stays disabled."""
     skipped = Verdict(SKIP, message, _NO_DETAILS)
     for rule in run.pipeline.rules[stage.first:stage.end]:
         run.verdicts[rule.index] = skipped
         run.attempts[rule.index] = 0
+        if not rule.enabled:
+            continue
+        if why == OPEN:
+            run.open_skips += 1
+        elif why == CONDITIONAL:
+            run.conditional.add(rule.index)
     return StageResult(stage.name, status, reason, duration, stage.first, stage.end)
 
 
-def _condition_blocks(run: _Run, condition, stage_name: str, rule_id: str | None) -> str | None:
-    """None when ``condition`` holds; otherwise why the stage or rule is skipped."""
+def _condition_blocks(run: _Run, condition, stage_name: str, rule_id: str | None) -> tuple[str, bool] | None:
+    """None when ``condition`` holds; otherwise (why the stage or rule is skipped,
+    whether the condition was evaluated). A condition that could not be evaluated is
+    no decision of the author's: what it guards did not run, and the application
+    cannot pass."""
     try:
         if condition.evaluate(run.data, run.context):
             return None
-        return f"condition not met: {condition.source}"
+        return f"condition not met: {condition.source}", True
     except ConditionError as error:
         reason = f"condition could not be evaluated: {error}"
         note = {"stage": stage_name, "outcome": SKIP, "message": reason}
         if rule_id is not None:
             note["rule"] = rule_id
         run.notes.append(note)
-        return reason
+        return reason, False
 
 
 def _stage_status(run: _Run, stage: "CompiledStage", failed_rule: str | None, timed_out: bool,
@@ -344,11 +397,53 @@ def _stopped_skip(failed_rule: str) -> str:
     return f"Not run: stage stopped after {failed_rule} failed (fail_fast)."
 
 
-def _dependency_skip(run: _Run, rule: "CompiledRule", dep: int) -> None:
+_READY = -1
+_WAIT = -2
+_DISABLED_SKIP = "Skipped: the rule is disabled."
+
+
+def _dependency_blocker(run: _Run, rule: "CompiledRule") -> int:
+    """What the dependencies of ``rule`` say: _READY (all passed), _WAIT (some not
+    finished, and nothing yet rules the rule out), or the index of the dependency to
+    skip it for. A dependency that did not pass other than by a `when` is named first:
+    the skip it causes is open. Only when every dependency that did not pass was
+    skipped by a `when` is the skip passed on as conditional."""
+    verdicts = run.verdicts
+    conditional = run.conditional
+    waiting = False
+    first_conditional = _READY
+    for dep in rule.deps:
+        verdict = verdicts[dep]
+        if verdict is None:
+            waiting = True
+        elif verdict[0] != PASS:
+            if dep not in conditional:
+                return dep
+            if first_conditional == _READY:
+                first_conditional = dep
+    if waiting:
+        return _WAIT
+    return first_conditional
+
+
+def _dependency_skip(run: _Run, rule: "CompiledRule", dep: int | None = None) -> None:
+    """Skip ``rule`` for its dependency ``dep`` (default: the one _dependency_blocker
+    names; every dependency must have finished). Conditional when ``dep`` was skipped
+    by a `when`: the author made that branch conditional; open otherwise. A disabled
+    rule is skipped as disabled, whatever its dependencies did."""
+    if not rule.enabled:
+        run.skip(rule, _DISABLED_SKIP, why=DISABLED)
+        return
+    if dep is None:
+        dep = _dependency_blocker(run, rule)
     dep_id = run.pipeline.rule_ids[dep]
     outcome = run.verdicts[dep][0]
-    run.skip(rule, f"Skipped because {dep_id} did not pass ({outcome}).",
-             {"dependency": dep_id, "dependency_outcome": outcome})
+    if dep in run.conditional:
+        run.skip(rule, f"Skipped because {dep_id} was skipped by a condition.",
+                 {"dependency": dep_id, "dependency_outcome": outcome}, CONDITIONAL)
+    else:
+        run.skip(rule, f"Skipped because {dep_id} did not pass ({outcome}).",
+                 {"dependency": dep_id, "dependency_outcome": outcome})
 
 
 def _apply_writes(run: _Run, rule_id: str, writes: Mapping[str, Any]) -> None:
@@ -478,12 +573,13 @@ def _gate(run: _Run, rule: "CompiledRule") -> bool:
     """Disabled rules and rules whose ``when`` does not hold are skipped here; True
     when the rule may run."""
     if not rule.enabled:
-        run.skip(rule, "Skipped: the rule is disabled.")
+        run.skip(rule, _DISABLED_SKIP, why=DISABLED)
         return False
     if rule.when is not None:
-        reason = _condition_blocks(run, rule.when, rule.stage_name, rule.rule_id)
-        if reason is not None:
-            run.skip(rule, f"Skipped: {reason}.")
+        blocked = _condition_blocks(run, rule.when, rule.stage_name, rule.rule_id)
+        if blocked is not None:
+            reason, evaluated = blocked
+            run.skip(rule, f"Skipped: {reason}.", why=CONDITIONAL if evaluated else OPEN)
             return False
     return True
 
@@ -516,11 +612,11 @@ def _run_sequential_stage(run: _Run, stage: "CompiledStage") -> StageResult:
         elif deps:
             for dep in deps:
                 if verdicts[dep][0] != passed:
+                    _dependency_skip(run, rule)
                     break
             else:
                 dep = -1
             if dep >= 0:
-                _dependency_skip(run, rule, dep)
                 continue
         if simple:
             ctx.rule_id = rule_id
@@ -643,10 +739,11 @@ class _ParallelStage:
             if dep >= 0:
                 verdict = verdicts[dep]
                 if verdict is None or verdict[0] != passed:
-                    if verdict is None:
+                    blocker = _dependency_blocker(run, rule)
+                    if blocker == _WAIT:
                         waiting.append(entry)
                     else:
-                        _dependency_skip(run, rule, dep)
+                        _dependency_skip(run, rule, blocker)
                     continue
             if simple:
                 ctx.rule_id = rule_id
@@ -762,20 +859,11 @@ class _ParallelStage:
             if self.stop_message is not None:
                 run.skip(rule, self.stop_message)
                 continue
-            unresolved = False
-            failed_dep = -1
-            for dep in rule.deps:
-                verdict = verdicts[dep]
-                if verdict is None:
-                    unresolved = True
-                    break
-                if verdict[0] != PASS:
-                    failed_dep = dep
-                    break
-            if unresolved:
+            blocker = _dependency_blocker(run, rule)
+            if blocker == _WAIT:
                 self.waiting.append(entry)
-            elif failed_dep >= 0:
-                _dependency_skip(run, rule, failed_dep)
+            elif blocker != _READY:
+                _dependency_skip(run, rule, blocker)
             elif rule.blocking and not self.has_room():
                 self.waiting.append(entry)
             else:

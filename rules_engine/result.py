@@ -4,13 +4,28 @@ The executor stores what happened as compactly as it can (a verdict and a durati
 rule, in lists indexed like the pipeline's rules); :meth:`RunResult.to_dict` turns it
 into the documented JSON shape only when asked.
 
-Overall ``status``:
+Overall ``status``, the first that applies:
 
 - ``failed``: some rule of ``error`` severity ended ``fail`` (a business "no");
-- ``error``: otherwise, some rule of ``error`` severity ended ``error`` or ``timeout``
-  (the pipeline could not decide);
-- ``passed``: neither. Rules of ``warning`` severity never change the status; their
-  failures, and conditions that could not be evaluated, are listed under ``warnings``.
+- ``error``: some rule of ``error`` severity ended ``error`` or ``timeout``, or a
+  stage timed out (the pipeline could not decide);
+- ``undecided``: some enabled rule was skipped for a reason other than a ``when``
+  condition, so one of its checks never ran. That covers a rule skipped because a
+  dependency did not run or failed only as a warning, a rule that skipped itself
+  (nothing it could check), a ``when`` that could not be evaluated, and stages not
+  selected in a run of chosen stages. ``undecided`` lists each of them, naming the
+  rule and the dependency. An undecided application is never an approval;
+- ``passed``: every enabled rule passed, failed at ``warning`` severity, or was
+  skipped by a ``when``: its own, its stage's, or one passed on from a dependency
+  that a ``when`` skipped (the author made that branch conditional). Disabled rules
+  and stages do not count; validation refuses an enabled rule that depends on a
+  disabled one.
+
+Rules of ``warning`` severity never make a run failed or error; their failures, and
+conditions that could not be evaluated, are listed under ``warnings``.
+
+``partial`` is true for a run of chosen stages that left out an enabled stage: such a
+run is never ``passed``.
 
 A stage is ``failed`` when one of its error-severity rules ended fail, error or timeout;
 ``skipped`` when disabled or its ``when`` is false; ``not_run`` when it was not selected
@@ -25,7 +40,7 @@ import enum
 import math
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple
 
-from rules_engine.rule import ERROR, FAIL, TIMEOUT, Verdict
+from rules_engine.rule import ERROR, FAIL, SKIP, TIMEOUT, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     from rules_engine.compiler import Pipeline
@@ -33,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
 PASSED = "passed"
 FAILED = "failed"
 ERRORED = "error"
+UNDECIDED = "undecided"
 SKIPPED = "skipped"
 NOT_RUN = "not_run"
 
@@ -76,13 +92,16 @@ class RuleResult(NamedTuple):
 class RunResult:
     """What one ``Pipeline.run`` did. Cheap to build; ``to_dict()`` does the formatting."""
 
-    __slots__ = ("status", "stages", "data", "changes", "config_hash", "duration", "context",
-                 "_pipeline", "_verdicts", "_durations", "_attempts", "_notes")
+    __slots__ = ("status", "stages", "data", "changes", "config_hash", "duration", "context", "partial",
+                 "_pipeline", "_verdicts", "_durations", "_attempts", "_notes", "_conditional")
 
     def __init__(self, *, pipeline: "Pipeline", status: str, stages: list[StageResult], verdicts: list[Verdict],
                  durations: list[float], attempts: list[int], data: dict, changes: list[tuple],
-                 notes: list[dict], context: Mapping[str, Any], duration: float):
+                 notes: list[dict], context: Mapping[str, Any], duration: float,
+                 conditional: frozenset[int] | set[int] = frozenset(), partial: bool = False):
         self.status = status
+        #: a run of chosen stages that left out an enabled stage (never ``passed``)
+        self.partial = partial
         self.stages = stages
         #: the record after all transformations
         self.data = data
@@ -96,6 +115,8 @@ class RunResult:
         self._durations = durations
         self._attempts = attempts
         self._notes = notes
+        #: indexes of the rules skipped by a `when`, or passed on from such a skip
+        self._conditional = conditional
 
     @property
     def passed(self) -> bool:
@@ -130,6 +151,41 @@ class RunResult:
                               "outcome": verdict.outcome, "message": verdict.message})
         return found + [dict(note) for note in self._notes]
 
+    def undecided(self) -> list[dict[str, Any]]:
+        """Why the run is ``undecided``: the checks that did not run, in pipeline order.
+        A stage that did not run at all is one entry (``rule`` None) with its reason;
+        otherwise one entry per rule, with ``dependency`` when a dependency caused the
+        skip. Empty unless the status is ``undecided``."""
+        if self.status != UNDECIDED:
+            return []
+        rules = self._pipeline.rules
+        found: list[dict[str, Any]] = []
+        for stage, compiled_stage in zip(self.stages, self._pipeline.stages):
+            if not compiled_stage.enabled:
+                continue
+            open_skips = [i for i in range(stage.first, stage.end) if self._open_skip(i)]
+            if not open_skips:
+                continue
+            if stage.status in (NOT_RUN, SKIPPED):
+                found.append({"stage": stage.name, "rule": None,
+                              "message": f"Stage '{stage.name}' did not run: {stage.reason}."})
+                continue
+            for index in open_skips:
+                verdict = self._verdicts[index]
+                entry = {"stage": stage.name, "rule": rules[index].rule_id, "message": verdict.message}
+                dependency = verdict.details.get("dependency") if isinstance(verdict.details, Mapping) else None
+                if dependency is not None:
+                    entry["dependency"] = dependency
+                    entry["dependency_outcome"] = verdict.details.get("dependency_outcome")
+                found.append(entry)
+        return found
+
+    def _open_skip(self, index: int) -> bool:
+        """Whether rule ``index`` is an enabled rule skipped other than by a `when`."""
+        verdict = self._verdicts[index]
+        return (verdict is not None and verdict.outcome == SKIP and index not in self._conditional
+                and self._pipeline.rules[index].enabled)
+
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape; every value is JSON-serialisable (no NaN either)."""
         stages = []
@@ -143,6 +199,8 @@ class RunResult:
             })
         return {
             "status": self.status,
+            "partial": self.partial,
+            "undecided": to_jsonable(self.undecided()),
             "stages": stages,
             "data": to_jsonable(self.data),
             "changes": [{"field": field, "before": to_jsonable(before), "after": to_jsonable(after), "rule": rule}

@@ -8,7 +8,10 @@ is reported. Then three passes, each on whatever the previous one left usable:
 1. the document against the JSON Schema shipped in ``rules_engine/schema``;
 2. each rule's ``params`` against its rule class's ``params_schema``;
 3. meaning: unknown classes, unknown / misplaced / cyclic dependencies, rule ids used
-   twice, services nothing binds, ``when`` conditions that are not valid CEL.
+   twice, services nothing binds, ``when`` conditions that are not valid CEL, and
+   enabled rules that depend on a disabled rule or on a rule of a disabled stage
+   (such a rule could never run, so no application could pass: disable it too, or
+   enable what it needs).
 
 Unknown keys are errors at every level the schema describes (a misspelt
 ``dependancies`` must not be silently ignored); ``params`` belong to the rule class's
@@ -37,6 +40,7 @@ from jsonschema.exceptions import SchemaError, ValidationError, best_match
 
 from rules_engine.conditions import condition_problem
 from rules_engine.dependency_graph import find_cycles
+from rules_engine.dependents import disabled_dependencies
 from rules_engine.schema import pipeline_schema
 
 
@@ -487,7 +491,19 @@ class _ConfigChecks:
             if isinstance(rule.get("when"), str):
                 self.check_condition(base + ["when"], rule["when"])
         self.check_cycles()
+        self.check_disabled_dependencies()
         return self.problems
+
+    def check_disabled_dependencies(self) -> None:
+        for found in disabled_dependencies({"stages": self.stages}):
+            rule, dep = found.rule.rule, found.dependency
+            if found.stage_disabled:
+                why, fix = f"which belongs to the disabled stage '{dep.stage}'", f"enable stage '{dep.stage}'"
+            else:
+                why, fix = f"which is disabled (stage '{dep.stage}')", f"enable '{dep.rule}'"
+            self.add(list(found.parts),
+                     f"'{rule}' depends on '{dep.rule}', {why}: '{rule}' could never run, "
+                     f"so no application could pass. Disable '{rule}' too, or {fix}.")
 
     def check_condition(self, parts: list[Any], source: str) -> None:
         if not source:

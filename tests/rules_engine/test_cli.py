@@ -195,14 +195,30 @@ def test_cli_run__yaml_config__runs(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def test_cli_run__stage_option__runs_only_those_stages(tmp_path, config_file):
+def test_cli_run__stage_option__runs_only_those_stages_partial_exit_1(tmp_path, config_file):
     # Given a failing record run with --stage pre only
     # When the CLI runs
-    # Then only pre ran (dq is not_run) and the exit is 0
+    # Then only pre ran (dq is not_run); the run is partial and undecided, never passed: exit 1
     done = cli("run", str(config_file), "--input", str(write(tmp_path, "r.json", json.dumps(BAD))), "--stage", "pre")
-    assert done.returncode == 0, done.stderr
-    stages = json.loads(done.stdout)["stages"]
-    assert [(s["name"], s["status"]) for s in stages] == [("pre", "passed"), ("dq", "not_run")]
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)
+    assert [(s["name"], s["status"]) for s in result["stages"]] == [("pre", "passed"), ("dq", "not_run")]
+    assert (result["status"], result["partial"]) == ("undecided", True)
+    assert result["undecided"] == [{"stage": "dq", "rule": None, "message": "Stage 'dq' did not run: not selected."}]
+
+
+def test_cli_run__undecided_record__exits_1(tmp_path):
+    # Given a pipeline whose only rule skips itself (no phone to normalise)
+    config = {"stages": {"pre": {"rules": {"phone": {"class": "PhoneNormalizationRule",
+                                                      "params": {"field_name": "phone"}}}}}}
+    # When the CLI runs a record without a phone
+    done = cli("run", str(write(tmp_path, "p.json", json.dumps(config))), "--input",
+               str(write(tmp_path, "r.json", json.dumps({"name": "Ann"}))))
+    # Then the record is undecided, naming the rule, and the exit is 1
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "undecided"
+    assert [entry["rule"] for entry in result["undecided"]] == ["phone"]
 
 
 def test_cli_run__services_file__is_used(tmp_path):
