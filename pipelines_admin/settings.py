@@ -351,6 +351,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "pipelines_admin.runs.models.Run.Status",
         "BatchStatusEnum": "pipelines_admin.runs.models.Batch.Status",
+        "SuiteRunStatusEnum": "pipelines_admin.testcases.models.SuiteRun.Status",
     },
 }
 

@@ -22,7 +22,8 @@ def empty() -> dict:
 
 
 def flip_direction(before: str, after: str) -> str | None:
-    """"to_fail", "to_pass", "other" (failed <-> error) or None when the decision stands."""
+    """"to_fail" (an approval lost), "to_pass" (an approval gained), "other" (between
+    failed, undecided and error) or None when the decision stands."""
     if before == after:
         return None
     if before == PASSED:

@@ -137,12 +137,10 @@ def _chunk_write(chunk_id: int, batch: Batch, outcomes: list) -> int:
         metrics.flush()
         chunk.status, chunk.finished_at = BatchChunk.Status.DONE, now
         chunk.save(update_fields=["status", "finished_at"])
-        counts = {s: sum(1 for r in runs if r.status == s) for s in (Run.Status.PASSED, Run.Status.FAILED,
-                                                                     Run.Status.ERROR)}
+        counters = {field: F(field) + sum(1 for r in runs if r.status == status)
+                    for status, field in Batch.COUNTERS.items()}
         Batch.objects.filter(pk=batch.pk).update(
-            processed=F("processed") + len(runs), passed=F("passed") + counts[Run.Status.PASSED],
-            failed=F("failed") + counts[Run.Status.FAILED], errored=F("errored") + counts[Run.Status.ERROR],
-            status=Batch.Status.RUNNING, started_at=locked_batch.started_at or chunk.started_at or now)
+            processed=F("processed") + len(runs), **counters, status=Batch.Status.RUNNING, started_at=locked_batch.started_at or chunk.started_at or now)
         if not BatchChunk.objects.filter(batch_id=batch.pk, status=BatchChunk.Status.QUEUED).exists():
             _batch_complete(batch.pk, now)
     return len(runs)
@@ -153,8 +151,7 @@ def _batch_complete(batch_id, now) -> None:
     batch = Batch.objects.select_related("pipeline", "environment", "submitted_by").get(pk=batch_id)
     audit_record(actor=batch.submitted_by, action="batch.completed", object_type="batch", object_id=batch.pk,
                  object_repr=batch.filename, pipeline=batch.pipeline.slug, environment=batch.environment.name,
-                 data={"total": batch.total, "passed": batch.passed, "failed": batch.failed,
-                       "errored": batch.errored})
+                 data={"total": batch.total, **{field: getattr(batch, field) for field in Batch.COUNTERS.values()}})
 
 
 @transaction.atomic

@@ -17,6 +17,11 @@ def failed_rules(result: dict | None) -> list[str]:
             if r.get("outcome") in ("fail", "error", "timeout")]
 
 
+def checks_not_run(result: dict | None) -> list[str]:
+    """What an undecided run did not check: rule ids, or stage names for whole stages."""
+    return [entry.get("rule") or entry.get("stage", "") for entry in (result or {}).get("undecided", [])]
+
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -38,15 +43,16 @@ def _csv_rows(batch: Batch) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    writer.writerow(["line", "run_id", "status", "failed_rules", "duration_ms", "error", "input"])
+    writer.writerow(["line", "run_id", "status", "failed_rules", "checks_not_run", "duration_ms", "error", "input"])
     yield flush()
     for run in batch_results(batch):
         row([run.line_number, run.pk, run.status, " ".join(failed_rules(run.result)),
+             " ".join(checks_not_run(run.result)),
              f"{run.duration_ms:.3f}" if run.duration_ms is not None else "", run.error_message,
              json.dumps(run.input_masked, ensure_ascii=False, sort_keys=True)])
         yield flush()
     for rejected in batch.rejected_rows:
-        row([rejected["line"], "", "rejected", "", "", rejected["reason"], ""])
+        row([rejected["line"], "", "rejected", "", "", "", rejected["reason"], ""])
         yield flush()
 
 

@@ -19,9 +19,13 @@ class Run(models.Model):
         RUNNING = "running"
         PASSED = "passed"
         FAILED = "failed"
+        #: no rule failed, but a check did not run (see rules_engine.result): never an approval
+        UNDECIDED = "undecided"
         ERROR = "error"
 
-    FINISHED = (Status.PASSED, Status.FAILED, Status.ERROR)
+    FINISHED = (Status.PASSED, Status.FAILED, Status.UNDECIDED, Status.ERROR)
+    #: the decisions, in the order pages and exports list them
+    DECISIONS = (Status.PASSED, Status.FAILED, Status.UNDECIDED, Status.ERROR)
 
     class Source(models.TextChoices):
         BROWSER = "browser"
@@ -70,6 +74,12 @@ class Run(models.Model):
     def finished(self) -> bool:
         return self.status in self.FINISHED
 
+    @property
+    def partial(self) -> bool:
+        """A run of chosen stages that left an enabled stage out: never an approval
+        (`stages` is stored only then, see runs.services.validate_stages)."""
+        return bool(self.stages)
+
 
 class Batch(models.Model):
     class Status(models.TextChoices):
@@ -92,6 +102,7 @@ class Batch(models.Model):
     processed = models.PositiveIntegerField(default=0)
     passed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    undecided = models.PositiveIntegerField(default=0)
     errored = models.PositiveIntegerField(default=0)
     rejected_rows = models.JSONField(default=list, help_text="Rows that could not be read: line and reason.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -101,8 +112,16 @@ class Batch(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    #: the counter of each decision
+    COUNTERS = {Run.Status.PASSED: "passed", Run.Status.FAILED: "failed", Run.Status.UNDECIDED: "undecided",
+                Run.Status.ERROR: "errored"}
+
     def __str__(self) -> str:
         return f"batch {self.filename} ({self.processed}/{self.total})"
+
+    def counts(self) -> dict[str, int]:
+        """Runs finished so far by decision (passed, failed, undecided, error)."""
+        return {status: getattr(self, field) for status, field in self.COUNTERS.items()}
 
 
 class BatchChunk(models.Model):

@@ -64,6 +64,7 @@ class BatchProgress:
     processed: int
     passed: int
     failed: int
+    undecided: int
     errored: int
     percent: float
     rate_per_second: float | None
@@ -84,7 +85,7 @@ def batch_progress(batch: Batch, now=None) -> BatchProgress:
         if rate and batch.status == Batch.Status.RUNNING:
             left = (batch.total - batch.processed) / rate
     percent = 100.0 * batch.processed / batch.total if batch.total else 100.0
-    return BatchProgress(batch.total, batch.processed, batch.passed, batch.failed, batch.errored,
+    return BatchProgress(batch.total, batch.processed, batch.passed, batch.failed, batch.undecided, batch.errored,
                          round(percent, 1), rate, left, batch.status)
 
 
@@ -150,6 +151,7 @@ def dashboard(*, pipeline=None, environment=None, hours: int = 24, now=None) -> 
         "series": {"labels": [b.isoformat() for b in buckets],
                    "passed": [series[b].get("passed", 0) for b in buckets],
                    "failed": [series[b].get("failed", 0) for b in buckets],
+                   "undecided": [series[b].get("undecided", 0) for b in buckets],
                    "error": [series[b].get("error", 0) for b in buckets]},
         "slowest_rules": sorted((r for r in rule_stats if r.p95 is not None), key=lambda r: -r.p95)[:10],
         "failing_rules": sorted((r for r in rule_stats if r.failure_rate > 0), key=lambda r: -r.failure_rate)[:10],
@@ -164,7 +166,7 @@ def recent_runs_by_pipeline(pipeline_ids, per_pipeline: int = 5) -> dict[int, li
     ranked = (Run.objects.filter(pipeline_id__in=list(pipeline_ids))
               .annotate(rank=Window(RowNumber(), partition_by=F("pipeline_id"), order_by=F("created_at").desc()))
               .filter(rank__lte=per_pipeline)
-              .select_related("environment").only("id", "pipeline_id", "status", "created_at", "environment__name")
+              .select_related("environment").only("id", "pipeline_id", "status", "stages", "created_at", "environment__name")
               .order_by("pipeline_id", "-created_at"))
     recent: dict[int, list[Run]] = {}
     for run in ranked:

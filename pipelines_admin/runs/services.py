@@ -73,14 +73,19 @@ def validate_record(record: Any, *, where: str = "The application") -> dict:
 
 
 def validate_stages(stages: list[str] | None, document: dict) -> list[str] | None:
+    """The chosen stages of a partial run, or None for a whole run (nothing chosen, or
+    every enabled stage chosen)."""
     if not stages:
         return None
-    known = list(document.get("stages", {}))
+    known = document.get("stages", {})
     unknown = [s for s in stages if s not in known]
     if unknown:
         raise InvalidInput(f"Unknown stage{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)} "
                            f"(the pipeline has {', '.join(known)}).", {"stages": unknown})
-    return list(stages)
+    enabled = [name for name, stage in known.items() if not isinstance(stage, dict) or stage.get("enabled", True)]
+    if set(enabled) <= set(stages):
+        return None
+    return list(dict.fromkeys(stages))
 
 
 @transaction.atomic

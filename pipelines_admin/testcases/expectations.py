@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-STATUSES = ("passed", "failed", "error")
+STATUSES = ("passed", "failed", "undecided", "error")
 OUTCOMES = ("pass", "fail", "skip", "error", "timeout")
 
 EXPECTATION_SCHEMA = {

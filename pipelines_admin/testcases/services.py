@@ -150,6 +150,9 @@ def case_from_run(*, run: Run, actor, name: str = "") -> TestCase:
     """Save a finished run's application as a test case expecting the same overall status."""
     if not run.finished:
         raise InvalidInput("The run has not finished yet: save it as a test case once it has.")
+    if run.partial:
+        raise InvalidInput("This run is partial: it ran only some stages, so its decision is not the pipeline's. "
+                           "Run the application through every stage, then save that run as a test case.")
     base = name.strip() or f"{run.status.capitalize()} application from run {str(run.pk)[:8]}"
     taken = set(TestCase.objects.filter(pipeline=run.pipeline, name__startswith=base).values_list("name", flat=True))
     unique, n = base, 2

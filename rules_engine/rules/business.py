@@ -66,7 +66,8 @@ class AgeVerificationRule(Rule):
     - Fails: the applicant is too young; the date of birth is in the future or gives
       an impossible age; with ``verification_strict`` on, the date is missing or not
       an ISO date.
-    - Skips: with ``verification_strict`` off, the date is missing or not an ISO date.
+    - Skips: with ``verification_strict`` off, the date is missing or not an ISO date
+      (the application is then undecided, never passed: its age was not checked).
     """
 
     params_schema = p.rule_schema(
@@ -78,7 +79,8 @@ class AgeVerificationRule(Rule):
                                        "(YYYY-MM-DD).", default="date_of_birth"),
             "verification_strict": p.prop("boolean", "Strict",
                                           "Fail when the date of birth is missing or unreadable (otherwise "
-                                          "the rule is skipped).", default=True),
+                                          "the rule is skipped, and the application stays undecided: its age "
+                                          "was not checked).", default=True),
         },
     )
 

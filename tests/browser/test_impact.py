@@ -62,13 +62,13 @@ def test_impact__editor_analyses_a_stricter_version__report_with_chart_and_maske
     # Then the report follows the workers and shows the flips when they are done
     expect(page.get_by_role("heading", name="Impact report #")).to_be_visible()
     report = page.locator("#report")
-    expect(report).to_contain_text("4 that passed would now fail", timeout=60_000)
+    expect(report).to_contain_text("4 that passed would no longer pass", timeout=60_000)
 
     def tile(label):
         return report.locator(".tile", has=page.get_by_text(label, exact=True)).locator(".value")
 
     expect(tile("Replayed")).to_have_text("10")
-    expect(tile("Would now fail")).to_have_text("4")
+    expect(tile("Would no longer pass")).to_have_text("4")
     expect(tile("Unchanged")).to_have_text("6")
     expect(report.locator("#decisions td.cell-to_fail.nonzero")).to_have_text("4")
     expect(report.locator("#rules tr.changed")).to_have_count(1)
@@ -81,7 +81,7 @@ def test_impact__editor_analyses_a_stricter_version__report_with_chart_and_maske
     samples = report.locator("details.sample")
     expect(samples).to_have_count(4)
     first = samples.first
-    expect(first).to_contain_text("would now fail")
+    expect(first).to_contain_text("would no longer pass")
     expect(first.locator("tr.changed")).to_contain_text("age_verification")
     expect(first.get_by_role("link", name="Open the original run")).to_be_visible()
     html = page.content()

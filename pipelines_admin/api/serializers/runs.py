@@ -19,7 +19,10 @@ class RunSummarySerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=Run.Source.choices)
     status = serializers.ChoiceField(choices=Run.Status.choices,
                                      help_text="queued and running until the worker is done; then the decision: "
-                                               "passed, failed, or error.")
+                                               "passed, failed, undecided (no rule failed, but a check did not "
+                                               "run: never an approval; `result.undecided` names each), or error.")
+    partial = serializers.BooleanField(help_text="Only some stages ran: the decision is not the pipeline's, and "
+                                                 "never an approval.")
     submitted_by = UsernameField()
     batch = serializers.UUIDField(source="batch_id", allow_null=True)
     line_number = serializers.IntegerField(allow_null=True)
@@ -31,10 +34,11 @@ class RunSummarySerializer(serializers.Serializer):
 
 class RunSerializer(RunSummarySerializer):
     stages = serializers.ListField(child=serializers.CharField(), allow_null=True,
-                                   help_text="Only these stages ran, when set.")
+                                   help_text="Only these stages ran, when set: the run is partial, never passed.")
     input = JsonObjectField(source="input_masked", help_text="The application, PII masked.")
     result = JsonObjectField(allow_null=True, help_text="The engine's result (PII masked) once finished: status, "
-                                                        "stages with each rule's outcome and message, data, changes.")
+                                                        "partial, undecided (the checks that did not run), stages "
+                                                        "with each rule's outcome and message, data, changes.")
     error = serializers.CharField(source="error_message", allow_blank=True)
     enqueued_at = serializers.DateTimeField(allow_null=True)
     started_at = serializers.DateTimeField(allow_null=True)
@@ -72,6 +76,7 @@ class BatchSerializer(serializers.Serializer):
     processed = serializers.IntegerField()
     passed = serializers.IntegerField()
     failed = serializers.IntegerField()
+    undecided = serializers.IntegerField(help_text="Runs where no rule failed but a check did not run.")
     errored = serializers.IntegerField()
     rejected_rows = RejectedRowSerializer(many=True, help_text="Rows that could not be read.")
     progress = ProgressSerializer()

@@ -7,7 +7,7 @@ from pipelines_admin.api.serializers.common import JsonObjectField, UsernameFiel
 from pipelines_admin.testcases.models import SuiteRun
 
 EXPECTED_HELP = (
-    'What the application must get: `{"status": "passed"|"failed"|"error", "rules": [{"stage", "rule", '
+    'What the application must get: `{"status": "passed"|"failed"|"undecided"|"error", "rules": [{"stage", "rule", '
     '"outcome": "pass"|"fail"|"skip"|"error"|"timeout"}], "fields": [{"field": "dotted.path", "equals": value} '
     'or {"field", "exists": true|false}]}`; `rules` and `fields` are optional, `fields` are paths into the '
     "result's data. Every problem is a 400 with its JSON-pointer path in `extra.problems`.")

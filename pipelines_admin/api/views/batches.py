@@ -29,7 +29,7 @@ def batch_data(view: ApiView, batch) -> dict:
     return {
         **{f: getattr(batch, f) for f in ("id", "pipeline", "environment", "release", "release_id", "filename",
                                           "source", "status", "submitted_by", "total", "processed", "passed",
-                                          "failed", "errored", "rejected_rows", "created_at", "started_at",
+                                          "failed", "undecided", "errored", "rejected_rows", "created_at", "started_at",
                                           "finished_at")},
         "url": view.absolute(reverse("api:batch-detail", kwargs=kwargs)),
         "progress": {"percent": progress.percent, "rate_per_second": progress.rate_per_second,

@@ -33,6 +33,7 @@ class SeriesSerializer(serializers.Serializer):
     labels = serializers.ListField(child=serializers.CharField(), help_text="Bucket start times (ISO 8601).")
     passed = serializers.ListField(child=serializers.IntegerField())
     failed = serializers.ListField(child=serializers.IntegerField())
+    undecided = serializers.ListField(child=serializers.IntegerField())
     error = serializers.ListField(child=serializers.IntegerField())
 
 

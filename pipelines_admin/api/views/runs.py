@@ -46,7 +46,8 @@ class RunListView(ApiView):
         version = serializers.IntegerField(min_value=1, max_value=MAX_INT, required=False,
                                            help_text="Run this version instead of the live release.")
         stages = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=100,
-                                       help_text="Run only these stages.")
+                                       help_text="Run only these stages: the run is partial (undecided at best, "
+                                                 "never passed) unless every enabled stage is chosen.")
 
     @extend_schema(operation_id="runs_list", summary="List runs",
                    description="Newest first, cursor-paginated (follow `next`). Inputs and results are left out: "

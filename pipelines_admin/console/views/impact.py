@@ -30,7 +30,7 @@ REPORTS_PER_PAGE = 15
 CHART_RULES = 25          # the chart shows at most this many changed rules (the table shows all)
 DEFAULT_ENVIRONMENT = "production"
 FAILING = {"fail", "error", "timeout"}
-DIRECTION_LABELS = {"to_fail": "would now fail", "to_pass": "would now pass", "other": "other change"}
+DIRECTION_LABELS = {"to_fail": "would no longer pass", "to_pass": "would now pass", "other": "other change"}
 
 
 def _pipeline_or_404(slug: str) -> Pipeline:

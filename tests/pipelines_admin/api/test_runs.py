@@ -47,7 +47,9 @@ def test_run_get__after_execution__decision_and_masked_result(token_client, edit
 def test_run_submit__pinned_version_and_stages__recorded(token_client, editor, released):
     # Given a pinned version and one stage / When submitted / Then the run records both
     body = submit(token_client(editor), version=1, stages=["data_quality"]).json()
-    assert (body["release"], body["stages"]) == (None, ["data_quality"])
+    assert (body["release"], body["stages"], body["partial"]) == (None, ["data_quality"], True)
+    # and a whole run is not partial
+    assert submit(token_client(editor)).json()["partial"] is False
 
 
 def test_run_submit__unknown_stage__400(token_client, editor, released):

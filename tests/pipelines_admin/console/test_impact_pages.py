@@ -100,7 +100,7 @@ def test_impact_start__editor__queued_then_finished_by_the_chunks(client, editor
     # Then the page stops polling and shows the figures
     html = client.get(response["Location"]).content.decode()
     assert 'hx-trigger="every 1s"' not in html and "Cancel the analysis" not in html
-    assert "4 that passed would now fail" in html
+    assert "4 that passed would no longer pass" in html
 
 
 def test_impact_start__override_kept_in_the_report(client, editor, history):
@@ -188,7 +188,7 @@ def test_report__finished__headline_tables_chart_and_samples(client, viewer, fin
     assert finished.candidate_hash not in html.replace(f'title="{finished.candidate_hash}"', "")
     assert f'href="{reverse("console:version-detail", kwargs={"slug": "onboarding", "number": 2})}"' in html
     # the headline cards
-    for label in ("Replayed", "Would now fail", "Would now pass", "Unchanged", "Skipped"):
+    for label in ("Replayed", "Would no longer pass", "Would now pass", "Unchanged", "Skipped"):
         assert f'<span class="label">{label}</span>' in html
     assert '<span class="value fail">4</span>' in html and '<span class="value">8</span>' in html
     # the decisions table: passed -> failed highlighted
@@ -207,7 +207,7 @@ def test_report__finished__headline_tables_chart_and_samples(client, viewer, fin
     sample = finished.samples[0]
     assert html.count('<details class="sample"') == 4
     assert f'href="{reverse("console:run-detail", kwargs={"run_id": sample["run"]})}"' in html
-    assert "would now fail" in html and "side-by-side" in html
+    assert "would no longer pass" in html and "side-by-side" in html
     assert '<span class="small">· age_verification</span>' in html  # the rule that decides it, in the summary
     assert "2 other rules: same outcome" in html  # the unchanged rules, folded
     # no polling, no cancel button

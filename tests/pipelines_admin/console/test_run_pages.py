@@ -53,6 +53,20 @@ def test_runs_page__filters__only_matching_runs(client, viewer, finished_run):
     assert str(finished_run.pk)[:8] not in html and "match these filters" in html
 
 
+def test_runs_page__partial_and_undecided_runs__labelled(client, viewer, released, environments, editor):
+    # Given a finished run of one stage only
+    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=APPLICANT,
+                                  actor=editor, stages=["data_quality"])
+    run_services.run_execute(run.pk)
+    client.force_login(viewer)
+    # When the runs page and the pipelines overview are shown
+    runs = client.get("/runs/?status=undecided").content.decode()
+    overview = client.get("/").content.decode()
+    # Then the run is listed as undecided and labelled partial in both
+    assert str(run.pk)[:8] in runs and 'status-undecided">undecided</span>' in runs
+    assert ">partial</span>" in runs and "undecided · partial" in overview
+
+
 def test_batches_page__upload_jsonl__batch_created_and_redirected(client, editor, released):
     # Given an editor on the batches page / When a file with one bad line is uploaded
     client.force_login(editor)
@@ -87,7 +101,7 @@ def test_batch_results__csv_download__masked_rows_in_file_order(client, editor, 
     batch_chunk_process(batch.chunks.get().pk)
     response = client.get(reverse("console:batch-results", kwargs={"batch_id": batch.pk, "fmt": "csv"}))
     body = b"".join(response.streaming_content).decode()
-    assert body.splitlines()[0] == "line,run_id,status,failed_rules,duration_ms,error,input"
+    assert body.splitlines()[0] == "line,run_id,status,failed_rules,checks_not_run,duration_ms,error,input"
     assert ",passed," in body.splitlines()[1] and "123-45-6789" not in body
     assert client.get(f"/batches/{batch.pk}/results.xml").status_code == 404
 

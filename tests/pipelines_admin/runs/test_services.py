@@ -245,3 +245,53 @@ def test_batch_results_csv__formula_like_text__quoted_so_spreadsheets_keep_it_te
     batches.batch_chunk_process(batch.chunks.get().pk)
     text = "".join(batch_results_stream(batch, "csv")[0])
     assert "'=SUM(1+1)" in text and ",=SUM" not in text
+
+
+NO_READABLE_BIRTH_DATE = {**GOOD, "date_of_birth": "15/04/1990"}
+
+
+@pytest.fixture
+def lenient_age(released, environments, editor):
+    """Development's age check skips (instead of failing) a date of birth it cannot read."""
+    config_services.override_set(pipeline=released, environment=environments["development"], actor=editor,
+                                 override={"stages": {"business_rules": {"rules": {"age_verification": {
+                                     "params": {"verification_strict": False}}}}}})
+    return released
+
+
+def test_run_execute__age_not_checkable__undecided_naming_the_rule(lenient_age, environments, editor):
+    # Given an application whose date of birth the lenient age check cannot read
+    run = submit(lenient_age, environments, editor, record=NO_READABLE_BIRTH_DATE)
+    # When it runs
+    services.run_execute(run.pk)
+    run.refresh_from_db()
+    # Then it is undecided, never passed, and the result names the check that did not run
+    assert run.status == "undecided" and run.finished
+    assert [entry["rule"] for entry in run.result["undecided"]] == ["age_verification"]
+
+
+def test_batch_chunk_process__undecided_record__counted_apart_from_passed(lenient_age, environments, editor):
+    # Given a batch of one good application and one whose age cannot be checked
+    batch = batches.batch_create(pipeline=lenient_age, environment=environments["development"], filename="a.jsonl",
+                                 data=jsonl(GOOD, NO_READABLE_BIRTH_DATE), actor=editor)
+    # When it is processed
+    batches.batch_chunk_process(batch.chunks.get().pk)
+    batch.refresh_from_db()
+    # Then one passed and one is undecided, in the counters, the progress and the audit event
+    assert batch.counts() == {"passed": 1, "failed": 0, "undecided": 1, "error": 0}
+    assert batch_progress(batch).undecided == 1
+    assert AuditEvent.objects.get(action="batch.completed").data["undecided"] == 1
+
+
+def test_run_submit__chosen_stages__partial_unless_every_enabled_stage_is_chosen(released, environments, editor):
+    # Given the two-stage pipeline
+    # When one run chooses data_quality only and another chooses both stages
+    partial = submit(released, environments, editor, stages=["data_quality"])
+    whole = submit(released, environments, editor, stages=["business_rules", "data_quality"])
+    # Then the first is partial and the second is a whole run
+    assert (partial.partial, partial.stages) == (True, ["data_quality"])
+    assert (whole.partial, whole.stages) == (False, None)
+    # and the partial run, once run, is undecided though every rule it ran passed
+    services.run_execute(partial.pk)
+    partial.refresh_from_db()
+    assert partial.status == "undecided" and partial.result["partial"] is True

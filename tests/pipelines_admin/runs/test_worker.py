@@ -57,4 +57,4 @@ def test_submit_batch_command__wait__prints_final_counts(celery_worker_process, 
     call_command("submit_batch", "onboarding", "--env", "development", "--input", str(path), "--wait",
                  "--user", editor.username, "--timeout", "90")
     # Then the command returns once the worker is done, with the counts
-    assert "total=3 processed=3 passed=2 failed=1 error=0 rejected=0 status=completed" in capsys.readouterr().out
+    assert "total=3 processed=3 passed=2 failed=1 undecided=0 error=0 rejected=0 status=completed" in capsys.readouterr().out

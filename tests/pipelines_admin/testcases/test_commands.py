@@ -77,7 +77,7 @@ def test_impact__candidate_version__summary_printed(admin, released, environment
     code, out = run_command("impact", "onboarding", "--candidate-version", "2", "--env", "development",
                             "--last", "100")
     assert code == 0
-    assert "replayed 12 applications: 4 would now fail, 0 would now pass" in out
+    assert "replayed 12 applications: 4 would no longer pass, 0 would now pass" in out
     assert "business_rules/age_verification: 4 changed" in out and "latency before: mean" in out
 
 

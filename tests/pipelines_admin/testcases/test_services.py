@@ -3,6 +3,7 @@ import json
 import pytest
 
 from pipelines_admin.audit.models import AuditEvent
+from pipelines_admin.configs import services as config_services
 from pipelines_admin.core.errors import InvalidInput, NotAllowed
 from pipelines_admin.runs import services as run_services
 from pipelines_admin.testcases import services
@@ -75,6 +76,32 @@ def test_case_from_run__finished_run__expects_its_status(released, environments,
     second = services.case_from_run(run=run, actor=editor)
     assert services.case_content(first) == ({**ADULT, "email": "nope"}, {"status": "failed"})
     assert first.source_run_id == run.pk and second.name == first.name + " (2)"
+
+
+def test_case_from_run__partial_run__refused_nothing_stored(released, environments, editor):
+    # Given a finished run of the data_quality stage only
+    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=ADULT,
+                                  actor=editor, stages=["data_quality"])
+    run = run_services.run_execute(run.pk)
+    # When it is saved as a test case
+    with pytest.raises(InvalidInput, match="partial"):
+        services.case_from_run(run=run, actor=editor)
+    # Then nothing is stored: its decision is not the pipeline's
+    assert not TestCase.objects.exists()
+
+
+def test_case_create__expects_undecided__accepted_and_met(released, environments, editor):
+    # Given development's age check lenient, and a test case expecting an application whose age
+    # it cannot read to stay undecided
+    config_services.override_set(pipeline=released, environment=environments["development"], actor=editor,
+                                 override={"stages": {"business_rules": {"rules": {"age_verification": {
+                                     "params": {"verification_strict": False}}}}}})
+    case = services.case_create(pipeline=released, name="no readable birth date",
+                                record={**ADULT, "date_of_birth": "12/04/1990"}, expected={"status": "undecided"},
+                                actor=editor)
+    # When the suite runs / Then the expectation is met
+    suite = services.suite_run_now(pipeline=released, environment=environments["development"], actor=editor)
+    assert suite.status == "passed" and suite.results[0]["case"] == case.pk and suite.results[0]["status"] == "undecided"
 
 
 def test_suite_run_now__all_cases_met__passed_with_coverage(cases, released, environments, editor):

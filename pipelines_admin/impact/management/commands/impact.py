@@ -61,9 +61,9 @@ class Command(BaseCommand):
             return
         self.stdout.write(f"impact report #{report.pk}: {report.candidate_label} against what is live in "
                           f"{report.environment.name} (v{report.baseline_release.version.number})")
-        self.stdout.write(f"replayed {summary.replayed} applications: {summary.flips['to_fail']} would now fail, "
+        self.stdout.write(f"replayed {summary.replayed} applications: {summary.flips['to_fail']} would no longer pass, "
                           f"{summary.flips['to_pass']} would now pass, {summary.flips['other']} change between "
-                          f"failed and error, {summary.unchanged} unchanged")
+                          f"failed, undecided and error, {summary.unchanged} unchanged")
         changed = [r for r in summary.rules if r.changed]
         for rule in changed[:20]:
             pairs = ", ".join(f"{o} {b}->{a}" for o, b, a in rule.pairs())

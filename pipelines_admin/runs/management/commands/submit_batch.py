@@ -13,7 +13,7 @@ from pipelines_admin.runs.selectors import batch_progress
 
 class Command(BaseCommand):
     help = ("Run a CSV or JSONL file of applications through a pipeline's live config in an environment, "
-            "on the workers. Prints the total, passed, failed and error counts; exits 0 when the batch ran.")
+            "on the workers. Prints the total, passed, failed, undecided and error counts; exits 0 when the batch ran.")
 
     def add_arguments(self, parser):
         parser.add_argument("pipeline", help="the pipeline's slug")
@@ -45,7 +45,7 @@ class Command(BaseCommand):
             batch = self._wait(batch, options["timeout"])
         progress = batch_progress(batch)
         self.stdout.write(f"total={progress.total} processed={progress.processed} passed={progress.passed} "
-                          f"failed={progress.failed} error={progress.errored} rejected={len(batch.rejected_rows)} "
+                          f"failed={progress.failed} undecided={progress.undecided} error={progress.errored} rejected={len(batch.rejected_rows)} "
                           f"status={progress.status}")
 
     def _wait(self, batch: Batch, timeout: float) -> Batch:
