@@ -17,6 +17,16 @@ from rules_engine.validation import MAX_VALUES as DOCUMENT_MAX_VALUES  # noqa: F
 from pipelines_admin.core.canonical import content_hash
 
 
+def config_dependents(document: dict, rule_ids) -> list:
+    """The enabled rules of `document` that depend on any of `rule_ids`, directly or
+    through other rules (rules_engine.RuleRef: stage, rule), in document order."""
+    return rules_engine.enabled_dependents(document, rule_ids)
+
+
+def config_stage_rule_ids(document: dict, stage: str) -> list[str]:
+    return rules_engine.stage_rule_ids(document, stage)
+
+
 def rule_classes() -> dict[str, type]:
     """Rule class name -> class (each with its params_schema and describe())."""
     return default_rule_registry()

@@ -13,7 +13,7 @@ from django.db import transaction
 from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, VERSION_CREATE, require
 from pipelines_admin.audit.services import audit_record
 from pipelines_admin.configs.diffs import semantic_diff, text_diff
-from pipelines_admin.configs.engine import document_hash, document_problems
+from pipelines_admin.configs.engine import config_dependents, config_stage_rule_ids, document_hash, document_problems
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
 from pipelines_admin.configs.overrides import apply_override, override_between, set_at
 from pipelines_admin.configs.selectors import release_live, version_latest
@@ -94,7 +94,8 @@ def config_version_create(*, pipeline: Pipeline, document: dict, base_version: C
 
 
 def _release(*, pipeline: Pipeline, environment: Environment, version: ConfigVersion, override: dict,
-             kind: str, actor, reason: str, action: str, gate_override: bool = False) -> Release:
+             kind: str, actor, reason: str, action: str, gate_override: bool = False,
+             audit_data: dict | None = None) -> Release:
     """Every change to what an environment runs comes here. A protected environment also
     needs the release gate open (see testcases.gate) or overridden with the reason."""
     require(actor, ENVIRONMENT_CHANGE, environment)
@@ -126,7 +127,7 @@ def _release(*, pipeline: Pipeline, environment: Environment, version: ConfigVer
         diff={"changes": semantic_diff(before, effective),
               "from_version": previous.version.number if previous else None, "to_version": version.number,
               "override_before": previous.override if previous else None, "override_after": override},
-        data={"effective_hash": effective_hash, "kind": kind, "gate": gate})
+        data={"effective_hash": effective_hash, "kind": kind, "gate": gate, **(audit_data or {})})
     if gate["result"] == "overridden":
         audit_record(actor=actor, action="release_gate.overridden", object_type="release", object_id=release.pk,
                      object_repr=str(release), pipeline=pipeline.slug, environment=environment.name, reason=reason,
@@ -165,10 +166,17 @@ def override_set(*, pipeline: Pipeline, environment: Environment, override: dict
                     gate_override=gate_override)
 
 
-def _toggle(*, pipeline, environment, path: list[str], enabled: bool, actor, reason, what: str, action: str,
-            gate_override: bool):
+def _toggle(*, pipeline, environment, stage: str, rule: str | None, enabled: bool, actor, reason, action: str,
+            gate_override: bool, disable_dependents: bool):
+    """Turn a stage (rule None) or a rule on or off. Turning something off that enabled
+    rules depend on, directly or through other rules, is refused with the list of them
+    (DependentsEnabled) unless `disable_dependents` turns them off too, in the same
+    release; the audit event names every rule turned off."""
+    require(actor, ENVIRONMENT_CHANGE, environment)  # before saying anything about the consequences
     live = _live_or_404(pipeline, environment)
     effective = apply_override(live.version.document, live.override)
+    path = ["stages", stage] + (["rules", rule] if rule else [])
+    what = f"Rule {rule} of stage {stage}" if rule else f"Stage {stage}"
     node: Any = effective
     for key in path:
         node = node.get(key) if isinstance(node, dict) else None
@@ -177,25 +185,57 @@ def _toggle(*, pipeline, environment, path: list[str], enabled: bool, actor, rea
     if bool(node.get("enabled", True)) == enabled:
         raise InvalidInput(f"{what} is already {'enabled' if enabled else 'disabled'} in {environment.name}.")
     changed = set_at(effective, path + ["enabled"], enabled)
-    return _release(pipeline=pipeline, environment=environment, version=live.version,
-                    override=override_between(live.version.document, changed), kind=Release.Kind.TOGGLE,
-                    actor=actor, reason=reason, action=action, gate_override=gate_override)
+    dependents = [] if enabled else toggle_dependents(effective, stage, rule)
+    if dependents and not disable_dependents:
+        raise DependentsEnabled(what=what, environment=environment, dependents=dependents)
+    for dependent in dependents:
+        changed = set_at(changed, ["stages", dependent["stage"], "rules", dependent["rule"], "enabled"], False)
+    release = _release(pipeline=pipeline, environment=environment, version=live.version,
+                       override=override_between(live.version.document, changed), kind=Release.Kind.TOGGLE,
+                       actor=actor, reason=reason, action=action, gate_override=gate_override,
+                       audit_data={"toggled": {"stage": stage, "rule": rule, "enabled": enabled},
+                                   "disabled_dependents": dependents})
+    release.disabled_dependents = dependents  # for the caller's message; the audit event keeps them
+    return release
+
+
+class DependentsEnabled(Conflict):
+    """Turning something off would leave enabled rules that need it unable to run."""
+
+    def __init__(self, *, what: str, environment: Environment, dependents: list[dict]):
+        names = ", ".join(f"{d['stage']}/{d['rule']}" for d in dependents)
+        count = len(dependents)
+        super().__init__(
+            f"Turning off {what[0].lower() + what[1:]} in {environment.name} would leave {count} enabled "
+            f"rule{'s' if count != 1 else ''} that depend{'s' if count == 1 else ''} on it unable to run: {names}. "
+            f"Turn {'it' if count == 1 else 'them'} off too in the same release, or cancel.",
+            {"dependents": dependents, "environment": environment.name})
+        self.dependents = dependents
+
+
+def toggle_dependents(effective: dict, stage: str, rule: str | None) -> list[dict]:
+    """The enabled rules that depend, directly or through other rules, on the stage's
+    rules (rule None) or on one rule, as {"stage", "rule"}; a stage's own rules go off
+    with it and are not listed."""
+    targets = [rule] if rule else config_stage_rule_ids(effective, stage)
+    found = config_dependents(effective, targets)
+    return [ref.to_dict() for ref in found if rule or ref.stage != stage]
 
 
 @transaction.atomic
 def stage_toggle(*, pipeline: Pipeline, environment: Environment, stage: str, enabled: bool, actor,
-                 reason: str = "", gate_override: bool = False) -> Release:
-    return _toggle(pipeline=pipeline, environment=environment, path=["stages", stage], enabled=enabled,
-                   actor=actor, reason=reason, what=f"Stage {stage}", action="stage.toggled",
-                   gate_override=gate_override)
+                 reason: str = "", gate_override: bool = False, disable_dependents: bool = False) -> Release:
+    return _toggle(pipeline=pipeline, environment=environment, stage=stage, rule=None, enabled=enabled,
+                   actor=actor, reason=reason, action="stage.toggled", gate_override=gate_override,
+                   disable_dependents=disable_dependents)
 
 
 @transaction.atomic
 def rule_toggle(*, pipeline: Pipeline, environment: Environment, stage: str, rule: str, enabled: bool, actor,
-                reason: str = "", gate_override: bool = False) -> Release:
-    return _toggle(pipeline=pipeline, environment=environment, path=["stages", stage, "rules", rule],
-                   enabled=enabled, actor=actor, reason=reason, what=f"Rule {rule} of stage {stage}",
-                   action="rule.toggled", gate_override=gate_override)
+                reason: str = "", gate_override: bool = False, disable_dependents: bool = False) -> Release:
+    return _toggle(pipeline=pipeline, environment=environment, stage=stage, rule=rule, enabled=enabled,
+                   actor=actor, reason=reason, action="rule.toggled", gate_override=gate_override,
+                   disable_dependents=disable_dependents)
 
 
 @transaction.atomic

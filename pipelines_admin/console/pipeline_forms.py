@@ -37,6 +37,7 @@ class ToggleForm(forms.Form):
     enabled = forms.TypedChoiceField(choices=[("true", "on"), ("false", "off")], coerce=lambda v: v == "true")
     reason = ReasonField()
     gate_override = gate_override_field()
+    disable_dependents = forms.BooleanField(required=False, label="Also turn off the rules that depend on it")
 
 
 class ReleaseForm(forms.Form):

@@ -12,7 +12,7 @@ from pipelines_admin.api.base import ApiView
 from pipelines_admin.api.schema import error_response
 from pipelines_admin.api.serializers.common import MAX_INT, JsonObjectField
 from pipelines_admin.api.serializers.pipelines import DiffSerializer, EnvironmentSerializer, ReleaseSerializer
-from pipelines_admin.api.serializers.testing import GateClosedSerializer, GateStateSerializer
+from pipelines_admin.api.serializers.testing import GateClosedSerializer, GateStateSerializer, RuleRefSerializer
 from pipelines_admin.api.views.versions import get_version
 from pipelines_admin.configs import selectors, services
 from pipelines_admin.configs.candidates import candidate_resolve
@@ -27,6 +27,23 @@ GATE_CLOSED = OpenApiResponse(GateClosedSerializer, description="The release gat
                                                                 "passed on this exact config (`extra.gate` says "
                                                                 "why). Run it, or send `gate_override` with a "
                                                                 "reason.")
+
+
+class DependentsEnabledSerializer(serializers.Serializer):
+    class Extra(serializers.Serializer):
+        dependents = RuleRefSerializer(many=True, help_text="Every enabled rule that depends on what would be "
+                                                            "turned off, directly or through other rules.")
+        environment = serializers.CharField()
+
+    message = serializers.CharField()
+    extra = Extra()
+
+
+TOGGLE_CONFLICT = OpenApiResponse(
+    DependentsEnabledSerializer,
+    description="Turning it off would leave enabled rules that depend on it unable to run (`extra.dependents` "
+                "lists them): send `disable_dependents: true` to turn them off in the same release. Also the "
+                "closed release gate of a protected environment (`extra.gate`).")
 GATE_DESCRIPTION = (" In a protected environment the release gate must be open (GET .../gate/), or "
                     "`gate_override` sent: otherwise 409 with `extra.gate`.")
 
@@ -101,13 +118,18 @@ class ToggleInput(serializers.Serializer):
     enabled = serializers.BooleanField()
     reason = reason_field()
     gate_override = gate_override_field()
+    disable_dependents = serializers.BooleanField(
+        default=False, help_text="When turning off: also turn off, in the same release, every enabled rule that "
+                                 "depends on it (otherwise 409 listing them). The audit event names each.")
 
 
 class StageToggleView(ApiView):
     @extend_schema(operation_id="stages_toggle", summary="Enable or disable a stage in an environment",
-                   description="Editors (unprotected environments) and publishers. Recorded as a new release."
+                   description="Editors (unprotected environments) and publishers. Recorded as a new release. "
+                               "Turning off what enabled rules depend on answers 409 naming them, unless "
+                               "`disable_dependents` turns them off too."
                                + GATE_DESCRIPTION,
-                   request=ToggleInput, responses={200: ReleaseSerializer, 409: GATE_CLOSED})
+                   request=ToggleInput, responses={200: ReleaseSerializer, 409: TOGGLE_CONFLICT})
     def post(self, request, slug, env, stage):
         data = ToggleInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -119,9 +141,11 @@ class StageToggleView(ApiView):
 
 class RuleToggleView(ApiView):
     @extend_schema(operation_id="rules_toggle", summary="Enable or disable a rule in an environment",
-                   description="Editors (unprotected environments) and publishers. Recorded as a new release."
+                   description="Editors (unprotected environments) and publishers. Recorded as a new release. "
+                               "Turning off what enabled rules depend on answers 409 naming them, unless "
+                               "`disable_dependents` turns them off too."
                                + GATE_DESCRIPTION,
-                   request=ToggleInput, responses={200: ReleaseSerializer, 409: GATE_CLOSED})
+                   request=ToggleInput, responses={200: ReleaseSerializer, 409: TOGGLE_CONFLICT})
     def post(self, request, slug, env, stage, rule):
         data = ToggleInput(data=request.data)
         data.is_valid(raise_exception=True)

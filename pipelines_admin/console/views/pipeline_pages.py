@@ -24,7 +24,7 @@ from pipelines_admin.configs.selectors import (
     release_history, version_get, version_latest, versions_diff,
 )
 from pipelines_admin.configs.services import (
-    override_set, release_create, release_rollback, rule_toggle, stage_toggle,
+    DependentsEnabled, override_set, release_create, release_rollback, rule_toggle, stage_toggle,
 )
 from pipelines_admin.console.paging import paginate
 from pipelines_admin.console.pipeline_forms import (
@@ -137,33 +137,37 @@ def pipeline_toggle(request, slug):
     """Turn a stage or a rule on or off in one environment (a new release there)."""
     pipeline = _pipeline_or_404(slug)
     form = ToggleForm(request.POST)
-    failed, error, notice, status = None, "", "", 200
+    failed, confirm, error, notice, status = None, None, "", "", 200
     if not form.is_valid():
         error, status = f"That toggle could not be read: {_form_errors(form)}", 400
     else:
         data = form.cleaned_data
         environment, stage, rule, enabled = data["environment"], data["stage"], data["rule"], data["enabled"]
         try:
+            options = {"enabled": enabled, "actor": request.user, "reason": data["reason"],
+                       "gate_override": data["gate_override"], "disable_dependents": data["disable_dependents"]}
             if rule:
-                release = rule_toggle(pipeline=pipeline, environment=environment, stage=stage, rule=rule,
-                                      enabled=enabled, actor=request.user, reason=data["reason"],
-                                      gate_override=data["gate_override"])
+                release = rule_toggle(pipeline=pipeline, environment=environment, stage=stage, rule=rule, **options)
             else:
-                release = stage_toggle(pipeline=pipeline, environment=environment, stage=stage, enabled=enabled,
-                                       actor=request.user, reason=data["reason"],
-                                       gate_override=data["gate_override"])
+                release = stage_toggle(pipeline=pipeline, environment=environment, stage=stage, **options)
             what = f"Rule {rule} of stage {stage}" if rule else f"Stage {stage}"
-            notice = (f"{what} turned {'on' if enabled else 'off'} in {environment.name} "
-                      f"(release #{release.pk}).")
+            also = [f"{d['stage']}/{d['rule']}" for d in release.disabled_dependents]
+            notice = (f"{what} turned {'on' if enabled else 'off'} in {environment.name}"
+                      + (f", with {', '.join(also)}" if also else "") + f" (release #{release.pk}).")
+        except DependentsEnabled as exc:
+            # nothing changed: ask first, naming every rule that would be turned off too
+            status = exc.status
+            confirm = {"environment": environment, "stage": stage, "rule": rule, "reason": data["reason"],
+                       "gate_override": data["gate_override"], "dependents": exc.dependents}
         except ServiceError as exc:
             error, status = exc.message, exc.status
             failed = {"environment": environment.name, "stage": stage, "rule": rule, "reason": data["reason"]}
     if request.htmx:
-        context = {"pipeline": pipeline, "error": error, "notice": notice,
+        context = {"pipeline": pipeline, "error": error, "notice": notice, "confirm": confirm,
                    **_matrix_context(pipeline, request.user, failed=failed)}
         return render(request, "console/pipeline_detail.html#matrix", context, status=status)
-    if error:
-        context = {**_detail_context(request, pipeline, failed=failed), "error": error}
+    if error or confirm:
+        context = {**_detail_context(request, pipeline, failed=failed), "error": error, "confirm": confirm}
         return render(request, "console/pipeline_detail.html", context, status=status)
     messages.success(request, notice)
     return redirect(reverse("console:pipeline-detail", kwargs={"slug": slug}) + "#matrix")
@@ -312,6 +316,7 @@ def _environment_context(request, pipeline, environment, *, form=None, problems=
             "overridden": sum(1 for origin in provenance.values() if origin != "base"),
             "page": page, "query": query, "form": form, "problems": problems or [],
             "can_change": can(request.user, ENVIRONMENT_CHANGE, environment),
+            "bindings": list(environment.service_bindings.all()),
             "rollback": rollback or {}}
 
 

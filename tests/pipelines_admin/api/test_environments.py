@@ -71,6 +71,27 @@ def test_rule_toggle__disable__rule_disabled(token_client, editor, released):
         "stages": {"data_quality": {"rules": {"email_format": {"enabled": False}}}}}
 
 
+def test_stage_toggle__rules_depend_on_it__409_listing_them_then_disable_dependents(token_client, editor, released):
+    # Given age_verification (business_rules) depends on required_fields (data_quality)
+    client = token_client(editor)
+    # When data_quality is turned off in development
+    refused = client.post(f"{DEV}/stages/data_quality/toggle/", {"enabled": False}, format="json")
+    # Then 409 naming the rule that would be left unable to run, and nothing changed
+    body = assert_error(refused, 409)
+    assert body["extra"] == {"dependents": [{"stage": "business_rules", "rule": "age_verification"}],
+                             "environment": "development"}
+    assert "age_verification" in body["message"]
+    assert Release.objects.filter(environment__name="development").count() == 1
+    # When asked again with disable_dependents
+    response = client.post(f"{DEV}/stages/data_quality/toggle/", {"enabled": False, "disable_dependents": True},
+                           format="json")
+    # Then one release turns off both
+    assert response.status_code == 200
+    assert response.json()["override"] == {"stages": {
+        "data_quality": {"enabled": False},
+        "business_rules": {"rules": {"age_verification": {"enabled": False}}}}}
+
+
 def test_rule_toggle__unknown_rule__404(token_client, editor, released):
     # Given no rule named ghost / When toggled / Then 404 naming its path
     response = token_client(editor).post(f"{DEV}/rules/data_quality/ghost/toggle/", {"enabled": False},

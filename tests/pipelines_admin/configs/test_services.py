@@ -194,6 +194,51 @@ def test_stage_toggle__disable_then_enable__new_releases_and_minimal_override(pi
                               actor=editor)
 
 
+def test_stage_toggle__rules_depend_on_it__refused_listing_them_transitively(pipeline, editor, environments):
+    # Given v1 live in development, where age_verification (business_rules) needs required_fields
+    dev = environments["development"]
+    services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
+    releases = Release.objects.count()
+    # When required_fields is turned off alone
+    with pytest.raises(services.DependentsEnabled) as caught:
+        services.rule_toggle(pipeline=pipeline, environment=dev, stage="data_quality", rule="required_fields",
+                             enabled=False, actor=editor)
+    # Then nothing changed, and every enabled rule that needs it, directly or through another, is listed
+    assert caught.value.status == 409 and Release.objects.count() == releases
+    assert caught.value.extra["dependents"] == [{"stage": "data_quality", "rule": "email_format"},
+                                                {"stage": "business_rules", "rule": "age_verification"}]
+
+
+def test_rule_toggle__with_dependents__one_release_turns_all_off_and_audit_names_them(pipeline, editor,
+                                                                                      environments):
+    dev = environments["development"]
+    services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
+    # When required_fields is turned off with its dependents
+    release = services.rule_toggle(pipeline=pipeline, environment=dev, stage="data_quality", rule="required_fields",
+                                   enabled=False, actor=editor, disable_dependents=True)
+    # Then one release turns all three off, the effective config is valid, and the audit event names them
+    stages = effective_config(pipeline, dev).document["stages"]
+    assert [stages["data_quality"]["rules"][r]["enabled"] for r in ("required_fields", "email_format")] == [False] * 2
+    assert stages["business_rules"]["rules"]["age_verification"]["enabled"] is False
+    event = AuditEvent.objects.get(action="rule.toggled", object_id=str(release.pk))
+    assert event.data["disabled_dependents"] == [{"stage": "data_quality", "rule": "email_format"},
+                                                 {"stage": "business_rules", "rule": "age_verification"}]
+
+
+def test_override_set__disables_a_stage_others_need__refused_with_the_whole_list(pipeline, editor, environments):
+    # Given v1 live in development
+    dev = environments["development"]
+    services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
+    # When an override turns data_quality off, but not the rule of business_rules that needs it
+    with pytest.raises(InvalidInput) as caught:
+        services.override_set(pipeline=pipeline, environment=dev, actor=editor,
+                              override={"stages": {"data_quality": {"enabled": False}}})
+    # Then it is refused, naming both rules at the dependency's pointer
+    problems = caught.value.extra["problems"]
+    assert [p["path"] for p in problems] == ["/stages/business_rules/rules/age_verification/cross_stage_dependencies/0"]
+    assert "'age_verification' depends on 'required_fields'" in problems[0]["message"]
+
+
 def test_rule_toggle__unknown_rule__not_found(pipeline, editor, environments):
     dev = environments["development"]
     services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)

@@ -5,6 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
+from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services
 from pipelines_admin.configs.models import Release
 from pipelines_admin.configs.selectors import effective_config, release_live
@@ -146,18 +147,55 @@ def test_toggle__editor_htmx_stage_off_in_development__new_release_and_matrix_pa
         client, editor, pipeline, environments):
     # Given an editor
     client.force_login(editor)
-    # When she turns data_quality off in development from the matrix
-    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "data_quality",
+    # When she turns business_rules (nothing depends on it) off in development from the matrix
+    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "business_rules",
                                                      "enabled": "false"}, **HTMX)
     html = response.content.decode()
     # Then a toggle release turns it off there only, and the answer is the updated matrix
     assert response.status_code == 200
     assert release_live(pipeline, environments["development"]).kind == "toggle"
-    assert stage_enabled(pipeline, environments, "development", "data_quality") is False
-    assert stage_enabled(pipeline, environments, "staging", "data_quality") is True
+    assert stage_enabled(pipeline, environments, "development", "business_rules") is False
+    assert stage_enabled(pipeline, environments, "staging", "business_rules") is True
     assert html.lstrip().startswith('<section id="matrix"') and "<html" not in html
-    assert "Stage data_quality turned off in development" in html
-    assert 'aria-label="Turn on stage data_quality in development"' in html
+    assert "Stage business_rules turned off in development" in html
+    assert 'aria-label="Turn on stage business_rules in development"' in html
+
+
+def test_toggle__stage_others_depend_on__consequences_first_nothing_changed(client, editor, pipeline, environments):
+    # Given an editor, and age_verification (business_rules) depending on required_fields (data_quality)
+    client.force_login(editor)
+    before = releases_count()
+    # When she turns data_quality off in development
+    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "data_quality",
+                                                     "enabled": "false"}, **HTMX)
+    html = response.content.decode()
+    # Then nothing changed yet: the matrix asks first, naming the rule that would be left unable to run,
+    # with one button turning both off and one cancelling
+    assert response.status_code == 409 and releases_count() == before
+    assert stage_enabled(pipeline, environments, "development", "data_quality") is True
+    assert "Turn off stage data_quality in development?" in html
+    assert "<code>business_rules/age_verification</code>" in html
+    assert 'name="disable_dependents" value="on"' in html
+    assert "Turn off data_quality and this rule" in html and "Cancel: keep everything on" in html
+
+
+def test_toggle__stage_with_its_dependents__one_release_audit_names_each(client, editor, pipeline, environments):
+    # Given an editor who saw the consequences
+    client.force_login(editor)
+    # When she confirms: data_quality off and the rules that need it too
+    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "data_quality",
+                                                     "enabled": "false", "disable_dependents": "on"}, **HTMX)
+    html = response.content.decode()
+    # Then one release turns off the stage and age_verification, and the audit event names both
+    assert response.status_code == 200
+    live = release_live(pipeline, environments["development"])
+    document = effective_config(pipeline, environments["development"]).document
+    assert document["stages"]["data_quality"]["enabled"] is False
+    assert document["stages"]["business_rules"]["rules"]["age_verification"]["enabled"] is False
+    assert "Stage data_quality turned off in development, with business_rules/age_verification" in html
+    event = AuditEvent.objects.filter(action="stage.toggled", object_id=str(live.pk)).get()
+    assert event.data["toggled"] == {"stage": "data_quality", "rule": None, "enabled": False}
+    assert event.data["disabled_dependents"] == [{"stage": "business_rules", "rule": "age_verification"}]
 
 
 def test_toggle__rule_without_javascript__redirect_with_message(client, editor, pipeline, environments):
@@ -499,7 +537,7 @@ def test_override__empty_text__removes_the_override(client, editor, pipeline, en
 def test_rollback__editor_in_development__earlier_release_runs_again(client, editor, pipeline, environments):
     # Given development toggled after its first release
     first = release_live(pipeline, environments["development"])
-    services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="data_quality",
+    services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="business_rules",
                           enabled=False, actor=editor)
     client.force_login(editor)
     html = client.get(url("environment-detail", env="development")).content.decode()
@@ -514,7 +552,7 @@ def test_rollback__editor_in_development__earlier_release_runs_again(client, edi
 
 def test_rollback__viewer__refused_nothing_changed(client, viewer, editor, pipeline, environments):
     first = release_live(pipeline, environments["development"])
-    services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="data_quality",
+    services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="business_rules",
                           enabled=False, actor=editor)
     client.force_login(viewer)
     before = releases_count()
@@ -527,7 +565,7 @@ def test_rollback__refused_by_the_service__error_and_question_open_with_reason_k
     # Given production toggled off and on again: its first release is the config it runs now
     first = release_live(pipeline, environments["production"])
     for enabled in (False, True):
-        services.stage_toggle(pipeline=pipeline, environment=environments["production"], stage="data_quality",
+        services.stage_toggle(pipeline=pipeline, environment=environments["production"], stage="business_rules",
                               enabled=enabled, actor=publisher, reason="incident", gate_override=True)
     client.force_login(publisher)
     before = releases_count()
@@ -550,7 +588,7 @@ def test_rollback__release_of_another_environment__404(client, editor, pipeline,
 
 def test_environment_history__long__paginated_htmx_partial(client, editor, pipeline, environments):
     for i in range(16):
-        services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="data_quality",
+        services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="business_rules",
                               enabled=i % 2 == 1, actor=editor)
     client.force_login(editor)
     html = client.get(url("environment-detail", env="development") + "?page=2", **HTMX).content.decode()
