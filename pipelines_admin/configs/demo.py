@@ -1,6 +1,12 @@
 """Demo pipelines: the two example configs shipped with rules_engine, each with the
 sample applications as test cases, released to every environment (protected ones
-after the test suite has passed), so a new console has something real to look at."""
+after the test suite has passed), so a new console has something real to look at.
+
+Each environment gets the overrides the seed article gives it, with one change: the
+seed turns the compliance stage off in development, which would leave the age, credit
+and income checks (they need KYC) unable to run, so no application could be decided.
+Development keeps compliance on and binds its services to the simulated adapters
+instead (no vendor is called, which is what turning it off was for)."""
 from __future__ import annotations
 
 import json
@@ -16,6 +22,25 @@ from pipelines_admin.configs.samples import sample_applications
 from pipelines_admin.runs.services import execute_record
 from pipelines_admin.testcases.expectations import expectation_from_result
 from pipelines_admin.testcases.services import case_create, suite_run_now
+
+#: per environment: the override (a merge patch) and the services bound to the simulated adapters
+DEMO_ENVIRONMENTS = {
+    "customer-onboarding": {
+        "development": ({"stages": {"business_rules": {"timeout_seconds": 5}}},
+                        ("KYCService:jumio", "SanctionsService:worldcheck", "PEPService:dowjones",
+                         "RiskEngine:quantexa")),
+        "staging": ({"execution_settings": {"stop_on_stage_failure": False},
+                     "stages": {"compliance": {"timeout_seconds": 15, "rules": {
+                         "kyc_identity_verification": {"params": {"verification_level": "basic"}}}}}}, ()),
+        "production": ({"execution_settings": {"performance_monitoring": {
+            "enabled": True, "slow_rule_threshold_ms": 3000, "alert_on_timeout": True}}}, ()),
+    },
+    "basic-onboarding": {
+        "development": ({"stages": {"business_rules": {"timeout_seconds": 5}}}, ()),
+        "staging": ({"execution_settings": {"stop_on_stage_failure": False},
+                     "stages": {"compliance": {"timeout_seconds": 15}}}, ()),
+    },
+}
 
 DEMO_PIPELINES = (
     ("customer-onboarding", "Customer onboarding", "customer_onboarding.json",
@@ -43,16 +68,27 @@ def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
                                             message="Imported from the example config")
         version = pipeline.versions.get()
         environments = list(Environment.objects.all())
+        per_environment = DEMO_ENVIRONMENTS.get(slug, {})
+        for environment in environments:
+            for reference in per_environment.get(environment.name, ({}, ()))[1]:
+                interface, name = reference.split(":")
+                if not environment.service_bindings.filter(interface=interface, name=name).exists():
+                    services.service_binding_set(environment=environment, interface=interface, name=name,
+                                                 actor=actor, kind="simulated",
+                                                 reason="Demo: simulated instead of the vendor")
         for environment in environments:
             if not environment.protected:
                 services.release_create(pipeline=pipeline, environment=environment, version=version, actor=actor,
-                                        reason="Initial release of the demo pipeline")
+                                        reason="Initial release of the demo pipeline",
+                                        override=per_environment.get(environment.name, ({}, ()))[0])
         _sample_test_cases(pipeline, actor)
         for environment in environments:
             if environment.protected:
-                suite_run_now(pipeline=pipeline, environment=environment, actor=actor, version=version)
+                override = per_environment.get(environment.name, ({}, ()))[0]
+                suite_run_now(pipeline=pipeline, environment=environment, actor=actor, version=version,
+                              override=override)
                 services.release_create(pipeline=pipeline, environment=environment, version=version, actor=actor,
-                                        reason="Initial release of the demo pipeline")
+                                        reason="Initial release of the demo pipeline", override=override)
         created.append(pipeline)
     return created
 
