@@ -263,7 +263,7 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
     if name == "console:try-run":
         return {"environment": "development", "record": json.dumps(PII_APPLICANT)}
     if name == "console:pipeline-toggle":
-        return {"environment": env, "stage": "data_quality", "enabled": "false", "reason": "maintenance window"}
+        return {"environment": env, "stage": "business_rules", "enabled": "false", "reason": "maintenance window"}
     if name == "console:version-release":
         return {"environment": "staging" if env == "development" else env, "reason": "release v2"}
     if name == "console:environment-detail":
