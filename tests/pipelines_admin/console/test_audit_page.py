@@ -3,9 +3,12 @@ with the numbers it holds; filters by date and person; long change lists expand 
 import html
 import json
 import re
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 import pipelines_admin
 from pipelines_admin.audit.models import AuditEvent
@@ -174,3 +177,120 @@ def test_audit_page__suite_run_stopped_with_an_error__counts_and_the_error_not_a
     # Then it says an error stopped it and what it was, and counts test cases
     assert "error" in text.split() and f"stopped after the time limit of {settings.SUITE_SOFT_TIME_LIMIT} s" in text
     assert "3 test cases: 0 passed, 0 failed" in text and "errors" not in text
+
+
+# -- filters and long change lists ---------------------------------------------------------
+
+def at(monkeypatch, when: str):
+    """Let what follows happen at `when` (ISO 8601, UTC)."""
+    moment = datetime.fromisoformat(when).replace(tzinfo=dt_timezone.utc)
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+
+
+def shown_actions(client, query: dict) -> list[tuple[str, str]]:
+    """(actor, action) of each event the page lists for these filters."""
+    page_html = client.get("/audit/", query).content.decode()
+    return [tuple(text.split()[3:5]) for text in event_rows(page_html).values()]
+
+
+def test_audit_page__date_range__only_events_on_those_days_both_included(
+        client, viewer, editor, small_pipeline_document, environments, monkeypatch):
+    # Given a pipeline created on 1 March, its release on 5 March at 00:00 and 23:59, and a token on 6 March
+    at(monkeypatch, "2026-03-01T12:00:00")
+    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
+                                               document=small_pipeline_document, author=editor)
+    at(monkeypatch, "2026-03-05T00:00:00")
+    config_services.release_create(pipeline=pipeline, environment=environments["development"],
+                                   version=pipeline.versions.get(), actor=editor)
+    at(monkeypatch, "2026-03-05T23:59:59")
+    config_services.release_create(pipeline=pipeline, environment=environments["staging"],
+                                   version=pipeline.versions.get(), actor=editor)
+    at(monkeypatch, "2026-03-06T00:00:00")
+    token_create(user=editor, name="ci")
+    monkeypatch.undo()
+    client.force_login(viewer)
+    # When the page is filtered to 5 March alone, from 5 March on, and up to 4 March
+    # Then only the events of those days are listed
+    assert shown_actions(client, {"from": "2026-03-05", "to": "2026-03-05"}) == [
+        ("eddie", "release.created"), ("eddie", "release.created")]
+    assert [a for _, a in shown_actions(client, {"from": "2026-03-05"})] == [
+        "api_token.created", "release.created", "release.created"]
+    assert [a for _, a in shown_actions(client, {"to": "2026-03-04"})] == [
+        "config_version.created", "pipeline.created"]
+    # and a date that is not one filters nothing out
+    assert len(shown_actions(client, {"from": "5 March", "to": "2026-02-30"})) == 5
+
+
+def test_audit_page__person__only_that_persons_events_with_everyone_offered(
+        client, viewer, editor, publisher, released):
+    # Given events by the editor (the pipeline) and the publisher (an environment)
+    config_services.environment_create(name="sandbox", actor=publisher)
+    client.force_login(viewer)
+    # When the page is filtered by the publisher
+    response = client.get("/audit/", {"actor": "pat"})
+    # Then only her event is listed, and the person list offers everyone in the trail, her chosen
+    assert shown_actions(client, {"actor": "pat"}) == [("pat", "environment.created")]
+    page_html = response.content.decode()
+    person = re.search(r'<label>Person <select name="actor">(.*?)</select></label>', page_html, flags=re.S).group(1)
+    assert re.findall(r"<option[^>]*>([^<]*)</option>", person) == ["anyone", "eddie", "pat"]
+    assert "<option selected>pat</option>" in person
+
+
+def test_audit_page__filter_form__every_control_has_a_label_and_keeps_its_value(client, viewer, released):
+    # Given filters chosen / When the page is shown
+    client.force_login(viewer)
+    query = {"pipeline": "onboarding", "environment": "development", "action": "release.created",
+             "actor": "eddie", "from": "2026-03-01", "to": "2030-12-31"}
+    page_html = client.get("/audit/", query).content.decode()
+    form = re.search(r'<form class="filters".*?</form>', page_html, flags=re.S).group(0)
+    # Then each control sits in a label naming it, showing the value chosen
+    controls = re.findall(r"<label>([A-Z][a-z]+) <(select|input)[^>]*name=\"(\w+)\"", form)
+    assert [(label, name) for label, _, name in controls] == [
+        ("Pipeline", "pipeline"), ("Environment", "environment"), ("Action", "action"), ("Person", "actor"),
+        ("From", "from"), ("To", "to")]
+    assert len(re.findall(r"<(?:select|input) ", form)) == len(controls)
+    assert 'name="from" value="2026-03-01"' in form and 'name="to" value="2030-12-31"' in form
+    assert "<option selected>eddie</option>" in form and "<option selected>release.created</option>" in form
+
+
+def test_audit_page__filtered_over_several_pages__page_links_keep_the_filters(client, viewer, editor, released):
+    # Given 31 tokens made by the editor, and one by the viewer
+    for n in range(31):
+        token_create(user=editor, name=f"token {n}")
+    token_create(user=viewer, name="mine")
+    client.force_login(viewer)
+    query = "action=api_token.created&actor=eddie&from=2000-01-01&to=2100-01-01"
+    # When the first page of the editor's tokens is shown, then the next
+    first = client.get(f"/audit/?{query}").content.decode()
+    older = html.unescape(re.search(r'<a href="([^"]+)">Older →</a>', first).group(1))
+    second = client.get("/audit/" + older).content.decode()
+    # Then the page link carries every filter, and the second page holds the last of the same events
+    assert older == f"?{query}&page=2"
+    assert len(event_rows(first)) == 30 and "Page 2 of 2 · 31 in all" in second
+    assert [a for a, _ in shown_actions(client, dict(p.split("=") for p in older[1:].split("&")))] == ["eddie"]
+    assert 'name="from" value="2000-01-01"' in second and "<option selected>eddie</option>" in second
+    newer = html.unescape(re.search(r'<a href="([^"]+)">← Newer</a>', second).group(1))
+    assert newer == f"?{query}&page=1"
+
+
+def test_audit_page__version_with_many_changes__first_three_then_the_rest_in_an_expandable_list(
+        client, viewer, editor, released):
+    # Given a version adding eight rules
+    v1 = released.versions.get()
+    document = json.loads(json.dumps(v1.document))
+    for n in range(1, 9):
+        document["stages"]["data_quality"]["rules"][f"check_{n}"] = {
+            "class": "RequiredFieldsRule", "params": {"required_fields": ["name"]}}
+    config_services.config_version_create(pipeline=released, document=document, base_version=v1, author=editor,
+                                          message="Eight more checks")
+    event = AuditEvent.objects.get(action="config_version.created", diff__to_version=2)
+    # When the audit page shows it
+    client.force_login(viewer)
+    page_html = client.get("/audit/", {"action": "config_version.created"}).content.decode()
+    row = re.search(rf'<tr id="event-{event.sequence}">(.*?)</tr>', page_html, flags=re.S).group(1)
+    # Then the first three changes show, then a closed list holding the other five, opened in place
+    shown, _, folded = row.partition('<details class="more-changes">')
+    summaries = [c["summary"] for c in event.diff["changes"]]
+    assert len(summaries) == 8
+    assert all(s in shown for s in summaries[:3]) and not any(s in shown for s in summaries[3:])
+    assert "Show all 8 changes" in folded and all(s in folded for s in summaries[3:])
