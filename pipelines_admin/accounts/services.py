@@ -16,17 +16,23 @@ from pipelines_admin.accounts.roles import EDITOR, PUBLISHER, VIEWER
 class DemoUser:
     username: str
     roles: tuple[str, ...]
+    can: str
     superuser: bool = False
 
     @property
     def password_variable(self) -> str:
         return f"DEMO_{self.username.upper()}_PASSWORD"
 
+    @property
+    def role_text(self) -> str:
+        """Its role and what that allows, e.g. "viewer + editor: creates versions, ..."."""
+        return f"{'superuser' if self.superuser else ' + '.join(self.roles)}: {self.can}"
+
 
 DEMO_USERS = (
-    DemoUser("admin", (VIEWER, EDITOR, PUBLISHER), superuser=True),
-    DemoUser("editor", (VIEWER, EDITOR)),
-    DemoUser("viewer", (VIEWER,)),
+    DemoUser("admin", (VIEWER, EDITOR, PUBLISHER), "everything", superuser=True),
+    DemoUser("editor", (VIEWER, EDITOR), "creates versions, changes unprotected environments"),
+    DemoUser("viewer", (VIEWER,), "reads everything"),
 )
 
 

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from pipelines_admin.core.errors import NotFound
-from pipelines_admin.runs.metrics import BUCKETS, merge_histograms, quantile
+from pipelines_admin.runs.metrics import BUCKET_SECONDS, BUCKETS, bucket_start, merge_histograms, quantile
 from pipelines_admin.runs.models import Batch, MetricRollup, Run
 
 RUN_FILTERS = ("pipeline", "environment", "status", "source", "batch")
@@ -108,6 +108,24 @@ class RuleStats:
         return bad / self.total if self.total else 0.0
 
 
+#: the run statuses the throughput series counts, one list each
+SERIES_STATUSES = tuple(str(status) for status in Run.FINISHED)
+
+
+def _slots(since, now, seen) -> list:
+    """Every five-minute bucket of the window, oldest first, those without runs included
+    (so a chart's time axis has no hidden gaps), and any bucket a rollup row has."""
+    step = timedelta(seconds=BUCKET_SECONDS)
+    slot = bucket_start(since)
+    if slot < since:  # the bucket `since` falls in started before the window: rows there are not read
+        slot += step
+    slots = set(seen)
+    while slot <= now:
+        slots.add(slot)
+        slot += step
+    return sorted(slots)
+
+
 def dashboard(*, pipeline=None, environment=None, hours: int = 24, now=None) -> dict:
     """Throughput, outcomes, latency percentiles and rule statistics over the last
     `hours`, from the metric rollups only."""
@@ -143,16 +161,14 @@ def dashboard(*, pipeline=None, environment=None, hours: int = 24, now=None) -> 
                                     quantile(agg["hist"], .95), quantile(agg["hist"], .99),
                                     agg["sum"] / timed if timed else None))
     total = sum(run_counts.values())
-    buckets = sorted(series)
+    slots = _slots(since, now, series)
     return {
         "since": since, "hours": hours, "total_runs": total, "counts": dict(run_counts),
         "failure_rate": (run_counts.get("failed", 0) + run_counts.get("error", 0)) / total if total else 0.0,
         "latency": {"p50": quantile(run_hist, .5), "p95": quantile(run_hist, .95), "p99": quantile(run_hist, .99)},
-        "series": {"labels": [b.isoformat() for b in buckets],
-                   "passed": [series[b].get("passed", 0) for b in buckets],
-                   "failed": [series[b].get("failed", 0) for b in buckets],
-                   "undecided": [series[b].get("undecided", 0) for b in buckets],
-                   "error": [series[b].get("error", 0) for b in buckets]},
+        "series": {"labels": [slot.isoformat() for slot in slots],
+                   **{status: [series[slot].get(status, 0) if slot in series else 0 for slot in slots]
+                      for status in SERIES_STATUSES}},
         "slowest_rules": sorted((r for r in rule_stats if r.p95 is not None), key=lambda r: -r.p95)[:10],
         "failing_rules": sorted((r for r in rule_stats if r.failure_rate > 0), key=lambda r: -r.failure_rate)[:10],
     }

@@ -44,3 +44,18 @@ def test_logout__from_any_page__back_to_login(login, live_server, django_user_mo
     page.get_by_role("button", name="Log out").click()
     # Then the login page shows
     expect(page).to_have_url(f"{live_server.url}/login/")
+
+
+def test_login_page__anonymous__icon_shown_and_no_request_missing(page, live_server):
+    # Given an anonymous visitor, every answer the browser gets recorded
+    answers = []
+    page.on("response", lambda response: answers.append((response.status, response.url)))
+    # When she opens the login page
+    page.goto(f"{live_server.url}/login/")
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    # Then nothing the page needs is missing, and /favicon.ico, asked for by itself, is the console's icon
+    assert [a for a in answers if a[0] >= 400] == []
+    icon = page.request.get(f"{live_server.url}/favicon.ico")
+    assert icon.status == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.url.endswith("/static/favicon.svg")

@@ -30,7 +30,9 @@ class LatencySerializer(serializers.Serializer):
 
 
 class SeriesSerializer(serializers.Serializer):
-    labels = serializers.ListField(child=serializers.CharField(), help_text="Bucket start times (ISO 8601).")
+    labels = serializers.ListField(child=serializers.CharField(), help_text=(
+        "The start (ISO 8601) of every five-minute bucket in the window, oldest first; the counts of a "
+        "bucket without runs are zero."))
     passed = serializers.ListField(child=serializers.IntegerField())
     failed = serializers.ListField(child=serializers.IntegerField())
     undecided = serializers.ListField(child=serializers.IntegerField())

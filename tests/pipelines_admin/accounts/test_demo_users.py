@@ -1,3 +1,7 @@
+import re
+from io import StringIO
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -44,3 +48,33 @@ def test_demo_users_ensure__password_in_environment__used_and_not_printed(monkey
     assert get_user_model().objects.get(username="editor").check_password("a-long-editor-passphrase")
     assert "a-long-editor-passphrase" not in out
     assert "(from the environment)" in out
+
+
+def readme_demo_block() -> list[str]:
+    """The lines of the README's sample of what the first `make run` prints about the demo users."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"prints the demo users' passwords, once:\n\n```\n(.*?)```", readme, flags=re.S)
+    assert block, "the README shows what the first run prints"
+    return block.group(1).splitlines()
+
+
+@pytest.mark.django_db
+def test_ensure_demo_data__first_run__prints_each_user_with_role_as_the_readme_shows(monkeypatch):
+    # Given no password chosen in the environment, and the README's sample of what `make run` prints
+    for variable in ("DEMO_ADMIN_PASSWORD", "DEMO_EDITOR_PASSWORD", "DEMO_VIEWER_PASSWORD"):
+        monkeypatch.delenv(variable, raising=False)
+    sample = readme_demo_block()
+    # When the command `make run` runs prints its first lines
+    out = StringIO()
+    call_command("ensure_demo_data", stdout=out)
+    lines = out.getvalue().splitlines()[:len(sample)]
+    # Then they are the README's lines, each user's password where the README says <password>
+    # and the role text in the same column; each printed password is the user's
+    assert len(sample) == 4 and lines[0] == sample[0]
+    User = get_user_model()
+    for printed, shown in zip(lines[1:], sample[1:]):
+        username, password = printed.split()[:2]
+        assert User.objects.get(username=username).check_password(password)
+        role = shown.split("<password>")[1].strip()
+        assert role and printed.endswith(role) and printed.index(role) == shown.index(role), (printed, shown)
+        assert printed.replace(password, "<password>", 1).split() == shown.split()

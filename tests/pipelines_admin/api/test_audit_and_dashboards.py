@@ -9,6 +9,7 @@ from django.utils import timezone
 from pipelines_admin.audit.models import GENESIS_HASH, AuditEvent
 from pipelines_admin.audit.services import event_hash
 from pipelines_admin.runs import services
+from pipelines_admin.runs.metrics import bucket_start
 from tests.pipelines_admin.api.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +88,24 @@ def test_dashboard_summary__after_runs__counts_and_latency(token_client, editor,
     assert body["latency"]["p50"] is not None
     assert body["failing_rules"][0]["rule"] == "email_format"
 
+
+
+def test_dashboard_summary__an_empty_bucket_between_runs__a_zero_there_like_the_console(
+        token_client, editor, viewer, released, environments, monkeypatch):
+    # Given a run at 10:01 and one at 10:11, none between 10:05 and 10:10
+    start = bucket_start(timezone.now()) - timedelta(hours=2)
+    for minute in (1, 11):
+        monkeypatch.setattr(timezone, "now", lambda minute=minute: start + timedelta(minutes=minute))
+        services.run_execute(services.run_submit(pipeline=released, environment=environments["development"],
+                                                 record=APPLICANT, actor=editor).pk)
+    # When the last hour's summary is asked for at 10:12
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(minutes=12))
+    series = token_client(viewer).get("/api/v1/dashboards/summary/?hours=1").json()["series"]
+    # Then every five-minute slot of the hour is there, the empty one between the runs a zero
+    assert len(series["labels"]) == 12
+    first = series["labels"].index(start.isoformat())
+    assert series["passed"][first:first + 3] == [1, 0, 1]
+    assert series["failed"] == series["error"] == [0] * 12
 
 def test_dashboard_summary__bad_filters__404_and_400(token_client, viewer, environments):
     # Given an unknown pipeline or zero hours / When summarised / Then 404 and 400

@@ -1,5 +1,9 @@
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import Group
+from django.contrib.staticfiles import finders
+from django.templatetags.static import static
 from django.urls import reverse
 
 PAGES = ["/", "/runs/", "/dashboards/", "/audit/"]
@@ -51,3 +55,17 @@ def test_logout__get__not_allowed_and_post_logs_out(client, django_user_model):
     # Then they land on the login page and console pages need a login again
     assert response.status_code == 302 and response["Location"] == reverse("login")
     assert client.get("/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_favicon__anonymous__sent_to_the_consoles_icon_which_every_page_links(client):
+    # Given an anonymous visitor
+    # When the browser asks for /favicon.ico by itself
+    response = client.get("/favicon.ico")
+    # Then it is sent to the console's icon, a static SVG file, without a login
+    assert response.status_code == 302 and response["Location"] == static("favicon.svg")
+    icon = Path(finders.find("favicon.svg")).read_text(encoding="utf-8")
+    assert icon.startswith("<svg") and "<script" not in icon
+    # and the pages link that icon themselves
+    html = client.get(reverse("login")).content.decode()
+    assert f'<link rel="icon" href="{static("favicon.svg")}" type="image/svg+xml">' in html

@@ -1,5 +1,5 @@
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -9,6 +9,7 @@ from pipelines_admin.configs import services as config_services
 from pipelines_admin.core.errors import InvalidInput, NotAllowed, NotFound, TooLarge
 from pipelines_admin.runs import batches, services
 from pipelines_admin.runs.crypto import decrypt_json
+from pipelines_admin.runs.metrics import bucket_start
 from pipelines_admin.runs.models import Batch, MetricRollup, Run
 from pipelines_admin.runs.selectors import batch_progress, dashboard
 
@@ -231,6 +232,44 @@ def test_dashboard__after_runs__counts_rates_and_rule_stats_from_rollups(release
     assert [r.rule for r in data["failing_rules"]] == ["email_format"]
     assert data["latency"]["p50"] is not None
 
+
+
+def run_finished_at(when, pipeline, environments, user, monkeypatch, record=GOOD):
+    """A run submitted and executed with the clock at `when` (it lands in when's five-minute bucket)."""
+    monkeypatch.setattr(timezone, "now", lambda: when)
+    run = services.run_execute(submit(pipeline, environments, user, record=record).pk)
+    monkeypatch.undo()
+    return run
+
+
+def test_dashboard__runs_in_two_buckets_with_an_empty_one_between__the_empty_slot_is_a_zero(
+        released, environments, editor, monkeypatch):
+    # Given a passing run at 10:01 and a failing one at 10:11, nothing between 10:05 and 10:10
+    start = bucket_start(timezone.now()) - timedelta(hours=2)
+    run_finished_at(start + timedelta(minutes=1), released, environments, editor, monkeypatch)
+    run_finished_at(start + timedelta(minutes=11), released, environments, editor, monkeypatch,
+                    record={**GOOD, "email": "broken"})
+    # When the last hour is read at 10:12
+    series = dashboard(pipeline=released, hours=1, now=start + timedelta(minutes=12))["series"]
+    # Then the three buckets are three points in a row, the middle one zero
+    labels = [datetime.fromisoformat(label) for label in series["labels"]]
+    first = labels.index(start)
+    assert labels[first:first + 3] == [start + timedelta(minutes=m) for m in (0, 5, 10)]
+    assert series["passed"][first:first + 3] == [1, 0, 0]
+    assert series["failed"][first:first + 3] == [0, 0, 1]
+    assert series["error"][first:first + 3] == [0, 0, 0]
+    # And every five-minute slot of the hour is there, oldest first, each status the same length
+    assert len(labels) == 12 and labels[-1] == start + timedelta(minutes=10)
+    assert all(b - a == timedelta(minutes=5) for a, b in zip(labels, labels[1:]))
+    assert {len(values) for values in series.values()} == {12}
+
+
+def test_dashboard__no_runs__every_slot_of_the_window_zero(released):
+    # Given no run / When the last six hours are read
+    series = dashboard(pipeline=released, hours=6)["series"]
+    # Then the chart still has its 72 five-minute slots, all zero
+    assert len(series["labels"]) == 72
+    assert all(set(values) == {0} for key, values in series.items() if key != "labels")
 
 def test_batch_results_csv__formula_like_text__quoted_so_spreadsheets_keep_it_text(editor, environments):
     from pipelines_admin.runs.exports import batch_results_stream

@@ -182,6 +182,8 @@ ACCOUNT = [
          variant="wrong password"),
     Case("logout", "POST", {"anonymous": LOGIN, **{r: Outcome(302) for r in AUTHENTICATED}}),
     Case("healthz", "GET", {r: Outcome(200) for r in ROLES}),
+    # the icon browsers ask for by themselves: everyone, logged in or not, is sent to the static file
+    Case("favicon", "GET", {r: Outcome(302) for r in ROLES}),
     # API tokens: everyone logged in has their own, role or not
     Case("tokens:list", "GET", {"anonymous": LOGIN, **{r: Outcome(200) for r in AUTHENTICATED}}),
     Case("tokens:list", "POST", {"anonymous": LOGIN, **{r: Outcome(200, changes=True) for r in AUTHENTICATED}}),

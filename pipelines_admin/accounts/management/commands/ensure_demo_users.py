@@ -1,6 +1,9 @@
 from django.core.management.base import BaseCommand
 
-from pipelines_admin.accounts.services import demo_users_ensure
+from pipelines_admin.accounts.services import DEMO_USERS, demo_users_ensure
+
+#: the width of the password column: a generated password, or where it came from
+PASSWORD_WIDTH = len("(from the environment)")
 
 
 class Command(BaseCommand):
@@ -11,7 +14,8 @@ class Command(BaseCommand):
         if not created:
             self.stdout.write("Demo users already exist; nothing changed.")
             return
+        roles = {demo.username: demo.role_text for demo in DEMO_USERS}
         self.stdout.write(self.style.SUCCESS("Demo users created (shown once, keep them):"))
         for username, password, from_env in created:
             shown = "(from the environment)" if from_env else password
-            self.stdout.write(f"  {username:8s} {shown}")
+            self.stdout.write(f"  {username:8s} {shown:{PASSWORD_WIDTH}s} {roles[username]}")

@@ -1,0 +1,209 @@
+"""What the audit page says about an event beside its reason and its config changes: an
+outcome (a run's, a batch's or a suite run's status) and a few short lines holding the
+numbers and facts the event recorded, in words. Every action the code records has its
+own summary; an action without one (an older event, say) lists its data as it is."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from pipelines_admin.audit.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    status: str = ""
+    lines: tuple[str, ...] = ()
+
+
+def _plural(count, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
+def _versions(diff: dict, first: str = "") -> str:
+    before, after = diff.get("from_version"), diff.get("to_version")
+    if after is None:
+        return ""
+    if before is None:
+        return f"version {after}{first}"
+    return f"version {after}" if before == after else f"version {before} → {after}"
+
+
+def _release(event: AuditEvent) -> EventSummary:
+    lines = [_versions(event.diff, first=", the first release here")]
+    gate = event.data.get("gate") or {}
+    if gate.get("result") == "passed":
+        lines.append(f"release gate passed: suite run #{gate.get('suite_run')}")
+    elif gate.get("result") == "overridden":
+        lines.append("release gate overridden")
+    return EventSummary(lines=tuple(line for line in lines if line))
+
+
+def _gate_overridden(event: AuditEvent) -> EventSummary:
+    return EventSummary(lines=(f"the gate was closed: {event.data.get('why_closed', '')}",))
+
+
+def _version(event: AuditEvent) -> EventSummary:
+    return EventSummary(lines=(_versions(event.diff),))
+
+
+BINDING_LABELS = {"kind": "kind", "url": "URL", "timeout_seconds": "timeout (s)", "secret_env": "secret from",
+                  "latency_ms": "latency (ms)", "failure_rate": "failure rate"}
+
+
+def _binding(event: AuditEvent) -> EventSummary:
+    before, after = event.diff.get("before") or {}, event.diff.get("after") or {}
+    parts = []
+    for field, value in after.items():
+        label = BINDING_LABELS.get(field, field)
+        if value in ("", None) and before.get(field) in ("", None):
+            continue
+        if before and before.get(field) != value:
+            parts.append(f"{label} {before.get(field) if before.get(field) not in ('', None) else '–'} → {value}")
+        else:
+            parts.append(f"{label} {value}")
+    return EventSummary(lines=("; ".join(parts),) if parts else ())
+
+
+def _environment(event: AuditEvent) -> EventSummary:
+    return EventSummary(lines=("protected" if event.data.get("protected") else "not protected",))
+
+
+def _run(event: AuditEvent) -> EventSummary:
+    data = event.data
+    facts = [f"version {data['config_version']}" if data.get("config_version") is not None else "",
+             f"from {data['source']}" if data.get("source") else "",
+             _plural(data["attempts"], "attempt") if data.get("attempts") is not None else ""]
+    lines = [", ".join(fact for fact in facts if fact)]
+    if data.get("error"):
+        lines.append(data["error"])
+    return EventSummary(status=data.get("status", ""), lines=tuple(line for line in lines if line))
+
+
+def _batch_submitted(event: AuditEvent) -> EventSummary:
+    data = event.data
+    return EventSummary(lines=(
+        f"{_plural(data.get('total', 0), 'application')} in {_plural(data.get('chunks', 0), 'chunk')}, "
+        f"{_plural(data.get('rejected_rows', 0), 'row')} rejected",
+        f"version {data.get('config_version')}",
+    ))
+
+
+def _batch_completed(event: AuditEvent) -> EventSummary:
+    data = event.data
+    return EventSummary(status="completed", lines=(
+        f"{_plural(data.get('total', 0), 'application')}: {data.get('passed', 0)} passed, "
+        f"{data.get('failed', 0)} failed, {_plural(data.get('errored', 0), 'error')}",))
+
+
+def _batch_cancelled(event: AuditEvent) -> EventSummary:
+    data = event.data
+    return EventSummary(status="cancelled", lines=(
+        f"{data.get('processed', 0)} of {_plural(data.get('total', 0), 'application')} processed, "
+        f"{_plural(data.get('chunks_cancelled', 0), 'chunk')} not run",))
+
+
+def _expects(expected: dict | None) -> str:
+    return f"expects {(expected or {}).get('status', 'any outcome')}"
+
+
+def _case_created(event: AuditEvent) -> EventSummary:
+    source = event.data.get("source_run")
+    lines = [_expects(event.data.get("expected"))]
+    if source:
+        lines.append(f"saved from run {str(source)[:8]}")
+    return EventSummary(lines=tuple(lines))
+
+
+def _case_changed(event: AuditEvent) -> EventSummary:
+    before, after = event.diff.get("before") or {}, event.diff.get("after") or {}
+    lines = []
+    if before.get("name") != after.get("name"):
+        lines.append(f"renamed from {before.get('name')}")
+    if before.get("expected") != after.get("expected"):
+        lines.append(f"expectation changed: now {_expects(after.get('expected'))}")
+    if before.get("input") != after.get("input"):
+        lines.append("application changed")
+    return EventSummary(lines=tuple(lines))
+
+
+def _case_deleted(event: AuditEvent) -> EventSummary:
+    return EventSummary(lines=(_expects(event.data.get("expected")).replace("expects", "expected", 1),))
+
+
+def _suite_run(event: AuditEvent) -> EventSummary:
+    data = event.data
+    lines = [f"{_plural(data.get('total', 0), 'test case')}: {data.get('passed', 0)} passed, "
+             f"{data.get('failed', 0)} failed"]
+    if data.get("target"):
+        lines.append(f"on {data['target']}")
+    if data.get("error"):
+        lines.append(data["error"])
+    return EventSummary(status=data.get("status", ""), lines=tuple(lines))
+
+
+def _impact_started(event: AuditEvent) -> EventSummary:
+    data = event.data
+    return EventSummary(lines=(f"{_plural(data.get('runs', 0), 'past run')} against {data.get('candidate', '')}",))
+
+
+def _impact_completed(event: AuditEvent) -> EventSummary:
+    data = event.data
+    return EventSummary(status="completed", lines=(
+        f"{_plural(data.get('replayed', 0), 'application')} replayed against {data.get('candidate', '')}",
+        f"{data.get('flips_to_fail', 0)} would now fail, {data.get('flips_to_pass', 0)} would now pass",
+    ))
+
+
+def _impact_cancelled(event: AuditEvent) -> EventSummary:
+    data = event.data
+    return EventSummary(status="cancelled",
+                        lines=(f"{data.get('processed', 0)} of {_plural(data.get('total', 0), 'run')} replayed",))
+
+
+def _token_revoked(event: AuditEvent) -> EventSummary:
+    owner = event.data.get("owner")
+    return EventSummary(lines=(f"owned by {owner}",) if owner and owner != event.actor_name else ())
+
+
+def _nothing(event: AuditEvent) -> EventSummary:
+    return EventSummary()
+
+
+SUMMARIES: dict[str, Callable[[AuditEvent], EventSummary]] = {
+    "pipeline.created": _nothing,
+    "config_version.created": _version,
+    "release.created": _release,
+    "override.set": _release,
+    "stage.toggled": _release,
+    "rule.toggled": _release,
+    "release.rolled_back": _release,
+    "release_gate.overridden": _gate_overridden,
+    "service_binding.set": _binding,
+    "environment.created": _environment,
+    "run.completed": _run,
+    "batch.submitted": _batch_submitted,
+    "batch.completed": _batch_completed,
+    "batch.cancelled": _batch_cancelled,
+    "test_case.created": _case_created,
+    "test_case.changed": _case_changed,
+    "test_case.deleted": _case_deleted,
+    "suite_run.completed": _suite_run,
+    "impact.started": _impact_started,
+    "impact.completed": _impact_completed,
+    "impact.cancelled": _impact_cancelled,
+    "api_token.created": _nothing,  # its name and prefix are the event's object
+    "api_token.revoked": _token_revoked,
+}
+
+
+def _as_recorded(event: AuditEvent) -> EventSummary:
+    """An action without a summary of its own: its plain values as they are."""
+    data = event.data if isinstance(event.data, dict) else {}
+    parts = [f"{key} {value}" for key, value in data.items()
+             if isinstance(value, (str, int, float, bool)) and value not in ("", None)]
+    return EventSummary(status=str(data.get("status", "")), lines=("; ".join(parts),) if parts else ())
+
+
+def event_summary(event: AuditEvent) -> EventSummary:
+    return SUMMARIES.get(event.action, _as_recorded)(event)
