@@ -113,3 +113,43 @@ def test_pipelines_page__after_runs__latest_runs_with_status_links(client, viewe
     # Then the run shows with its status, linking to it, next to the live versions
     assert f'href="/runs/{finished_run.pk}/"' in html and "status-passed" in html
     assert "/runs/?pipeline=onboarding" in html
+
+
+def test_run_detail__data_with_booleans_nulls_and_nesting__shown_as_indented_json(client, viewer, released,
+                                                                                  environments, editor):
+    # Given a finished run whose application holds true, null and a nested object
+    record = {**APPLICANT, "newsletter": True, "referrer": None, "preferences": {"channel": "sms", "ids": [1, 2]}}
+    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=record,
+                                  actor=editor)
+    run_services.run_execute(run.pk)
+    # When a viewer opens it
+    client.force_login(viewer)
+    html = client.get(reverse("console:run-detail", kwargs={"run_id": run.pk})).content.decode()
+    # Then the input and the data after the rules read as JSON, indented, still masked
+    assert html.count("&quot;newsletter&quot;: true,") == 2 and html.count("&quot;referrer&quot;: null,") == 2
+    assert html.count('&quot;preferences&quot;: {\n    &quot;channel&quot;: &quot;sms&quot;,') == 2
+    assert "True" not in html and "None" not in html and "&#x27;newsletter&#x27;" not in html
+    assert "123-45-6789" not in html and "Maria Garcia" not in html
+    # And so do the rule details
+    assert "&quot;minimum_age&quot;: 18" in html
+
+
+def test_run_detail__rule_changed_a_field__before_and_after_shown_as_json(client, viewer, editor, environments):
+    # Given a pipeline that trims the occupation, and a run of an application with one to trim
+    from pipelines_admin.configs import services as config_services
+
+    document = {"stages": {"preprocessing": {"rules": {
+        "trim_occupation": {"class": "TrimWhitespaceRule", "params": {"field_name": "occupation"}}}}}}
+    pipeline = config_services.pipeline_create(slug="trim", name="Trim", document=document, author=editor)
+    config_services.release_create(pipeline=pipeline, environment=environments["development"],
+                                   version=pipeline.versions.get(), actor=editor)
+    run = run_services.run_submit(pipeline=pipeline, environment=environments["development"],
+                                  record={"occupation": "  Nurse "}, actor=editor)
+    run_services.run_execute(run.pk)
+    # When a viewer opens it
+    client.force_login(viewer)
+    html = client.get(reverse("console:run-detail", kwargs={"run_id": run.pk})).content.decode()
+    # Then the change shows both values as JSON strings, quotes and spaces kept
+    changes = html[html.index("Changes made by the rules"):]
+    assert '<code class="json">&quot;  Nurse &quot;</code>' in changes
+    assert '<code class="json">&quot;Nurse&quot;</code>' in changes
