@@ -46,6 +46,24 @@ def test_run_detail__queued_run__polls_until_finished(client, viewer, released, 
     assert 'id="run-result"' in html and 'hx-trigger="every 1s"' in html and "<html" not in html
 
 
+def test_run_detail__polled_until_finished__fragment_brings_the_data_after_the_rules_and_save_card(
+        client, editor, released, environments):
+    # Given a queued run, its page polled by an editor
+    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=APPLICANT,
+                                  actor=editor)
+    client.force_login(editor)
+    url = reverse("console:run-detail", kwargs={"run_id": run.pk})
+    html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Not run yet." in html and 'id="save-as-test-case"' not in html
+    # When the worker finishes it and the page polls again
+    run_services.run_execute(run.pk)
+    html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    # Then the fragment holds the data after the rules and the save-as-test-case card, and stops polling
+    after = html[html.index('id="after-the-rules"'):]
+    assert "&quot;email&quot;: &quot;" in after and "Not run yet." not in html
+    assert 'id="save-as-test-case"' in html and "hx-trigger" not in html and "<html" not in html
+
+
 def test_runs_page__filters__only_matching_runs(client, viewer, finished_run):
     client.force_login(viewer)
     assert str(finished_run.pk)[:8] in client.get("/runs/?status=passed").content.decode()
