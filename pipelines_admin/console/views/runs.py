@@ -4,7 +4,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from pipelines_admin.accounts.permissions import VERSION_CREATE, can
+from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, can, role_needed
 from pipelines_admin.configs.models import Environment, Pipeline
 from pipelines_admin.console.forms import BatchUploadForm, RerunForm
 from pipelines_admin.console.paging import paginate
@@ -35,7 +35,9 @@ def run_detail(request, run_id):
     template = "console/run_detail.html#run-result" if request.htmx else "console/run_detail.html"
     rerun_form = RerunForm(pipeline=run.pipeline, initial={"environment": run.environment.name})
     return render(request, template, {"section": "runs", "run": run, "rerun_form": rerun_form,
-                                      "can_save_case": can(request.user, VERSION_CREATE)})
+                                      "can_rerun": can(request.user, RUN_SUBMIT), "rerun_role": role_needed(RUN_SUBMIT),
+                                      "can_save_case": can(request.user, VERSION_CREATE),
+                                      "save_case_role": role_needed(VERSION_CREATE)})
 
 
 def batches(request):
@@ -47,7 +49,7 @@ def batches(request):
                                  filename=upload.name, data=upload.read(settings.BATCH_MAX_BYTES + 1),
                                  actor=request.user)
         except ServiceError as exc:
-            form.add_error("file", exc.message)
+            form.add_error(None, exc.message)
             rejected = exc.extra.get("rejected_rows") if isinstance(exc.extra, dict) else None
             return render(request, "console/batches.html", _batches_context(request, form, rejected), status=exc.status)
         messages.success(request, f"{batch.total} applications queued from {batch.filename}.")
@@ -57,7 +59,8 @@ def batches(request):
 
 def _batches_context(request, form, rejected=None):
     page, query = paginate(request, batch_list(), per_page=15)
-    return {"section": "runs", "form": form, "page": page, "query": query, "rejected": rejected}
+    return {"section": "runs", "form": form, "page": page, "query": query, "rejected": rejected,
+            "can_submit": can(request.user, RUN_SUBMIT), "submit_role": role_needed(RUN_SUBMIT)}
 
 
 @require_GET

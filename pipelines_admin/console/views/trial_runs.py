@@ -4,6 +4,7 @@ import json
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from pipelines_admin.accounts.permissions import RUN_SUBMIT, can, role_needed
 from pipelines_admin.configs.samples import sample_applications, sample_get
 from pipelines_admin.configs.selectors import pipeline_get, version_get
 from pipelines_admin.console.forms import RerunForm, TryRunForm
@@ -41,7 +42,8 @@ def try_run(request, slug):
             status = 400
     return render(request, "console/try_run.html", {
         "section": "pipelines", "pipeline": pipeline, "form": form, "samples": sample_applications(),
-        "sample": sample}, status=status)
+        "sample": sample, "can_submit": can(request.user, RUN_SUBMIT), "submit_role": role_needed(RUN_SUBMIT)},
+        status=status)
 
 
 def rerun(request, run_id):

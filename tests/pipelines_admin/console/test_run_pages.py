@@ -171,3 +171,75 @@ def test_run_detail__rule_changed_a_field__before_and_after_shown_as_json(client
     changes = html[html.index("Changes made by the rules"):]
     assert '<code class="json">&quot;  Nurse &quot;</code>' in changes
     assert '<code class="json">&quot;Nurse&quot;</code>' in changes
+
+
+# -- what each role is offered ------------------------------------------------------------
+
+EDITOR_NOTE = "needs the editor role; ask an administrator."
+
+
+def test_run_detail__viewer__no_run_again_or_save_controls_but_a_note(client, viewer, finished_run):
+    # Given a finished run / When a viewer opens it
+    client.force_login(viewer)
+    html = client.get(reverse("console:run-detail", kwargs={"run_id": finished_run.pk})).content.decode()
+    # Then neither "Run it again" nor "Save as test case" is offered; a note says who can
+    assert reverse("console:rerun", kwargs={"run_id": finished_run.pk}) not in html
+    assert reverse("console:save-as-test-case", kwargs={"run_id": finished_run.pk}) not in html
+    assert f"Running it again {EDITOR_NOTE}" in html and f"Saving it as a test case {EDITOR_NOTE}" in html
+
+
+def test_run_detail__editor__run_again_and_save_offered_without_notes(client, editor, finished_run):
+    client.force_login(editor)
+    html = client.get(reverse("console:run-detail", kwargs={"run_id": finished_run.pk})).content.decode()
+    assert reverse("console:rerun", kwargs={"run_id": finished_run.pk}) in html
+    assert reverse("console:save-as-test-case", kwargs={"run_id": finished_run.pk}) in html
+    assert EDITOR_NOTE not in html
+
+
+def test_batches_page__viewer__no_upload_form_but_a_note(client, viewer, released):
+    # Given a viewer / When the batches page is opened
+    client.force_login(viewer)
+    html = client.get(reverse("console:batches")).content.decode()
+    # Then no upload form is offered; a note says who can run batches
+    assert 'type="file"' not in html and "Upload and run" not in html
+    assert f"Running batches {EDITOR_NOTE}" in html
+
+
+def test_batches_page__editor__upload_form_without_note(client, editor, released):
+    client.force_login(editor)
+    html = client.get(reverse("console:batches")).content.decode()
+    assert 'type="file"' in html and "Upload and run" in html and EDITOR_NOTE not in html
+
+
+def upload(client, **data):
+    fields = {"pipeline": "onboarding", "environment": "staging",
+              "file": SimpleUploadedFile("day.jsonl", json.dumps(APPLICANT).encode()), **data}
+    return client.post(reverse("console:batches"), {k: v for k, v in fields.items() if v is not None})
+
+
+@pytest.mark.parametrize("who, data, status, reason", [
+    ("editor", {"file": SimpleUploadedFile("day.txt", b"name\nAnn\n")}, 400, "Upload a .csv file"),
+    ("editor", {"file": SimpleUploadedFile("day.jsonl", b"{oops\n")}, 400, "no application that could be read"),
+    ("editor", {"file": None}, 400, "File: This field is required."),
+    ("editor", {"environment": "nowhere"}, 400, "Environment: Select a valid choice."),
+    ("viewer", {}, 403, "Your role does not allow you to submit runs."),
+])
+def test_batches_page__upload_refused__choices_kept_and_reason_at_the_top(client, editor, viewer, released,
+                                                                          environments, who, data, status, reason):
+    # Given someone on the batches page (a viewer's form may be stale)
+    client.force_login(editor if who == "editor" else viewer)
+    # When the upload is refused
+    response = upload(client, **data)
+    html = response.content.decode()
+    # Then the reason is said in words at the top of the form, before its first field
+    assert response.status_code == status and not Batch.objects.exists()
+    top = html[html.index('<h2>Run a file of applications</h2>'):]
+    top = top[:top.index("<label")] if "<label" in top else top
+    assert reason in top.replace("&#x27;", "'") and 'role="alert"' in top
+    if who == "viewer":  # no form to show again: the note says who may run batches
+        assert f"Running batches {EDITOR_NOTE}" in html and 'type="file"' not in html
+        return
+    # and the chosen pipeline and environment are still selected
+    assert '<option value="onboarding" selected>' in html
+    if data.get("environment") != "nowhere":
+        assert '<option value="staging" selected>' in html

@@ -79,3 +79,18 @@ def test_try_page__viewer__refused(client, viewer, released):
     client.force_login(viewer)
     response = client.post(try_url(), {"environment": "development", "record": json.dumps(APPLICANT)})
     assert response.status_code == 403 and not Run.objects.exists()
+
+
+def test_try_page__viewer__note_instead_of_the_form(client, viewer, released):
+    # Given a viewer / When the try page is opened
+    client.force_login(viewer)
+    html = client.get(try_url()).content.decode()
+    # Then no form is offered; a note says who can submit runs
+    assert "Run on the worker" not in html and "<textarea" not in html
+    assert "Submitting runs needs the editor role; ask an administrator." in html
+
+
+def test_try_page__editor__form_without_note(client, editor, released):
+    client.force_login(editor)
+    html = client.get(try_url()).content.decode()
+    assert "Run on the worker" in html and "needs the editor role" not in html
