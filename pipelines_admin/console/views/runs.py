@@ -12,7 +12,9 @@ from pipelines_admin.core.errors import NotFound, ServiceError
 from pipelines_admin.runs import exports
 from pipelines_admin.runs.batches import batch_cancel, batch_create
 from pipelines_admin.runs.models import Run
-from pipelines_admin.runs.selectors import RUN_FILTERS, batch_get, batch_list, batch_progress, run_get, run_list
+from pipelines_admin.runs.selectors import (
+    BATCH_OUTCOMES, RUN_FILTERS, batch_get, batch_list, batch_outcome_counts, batch_progress, run_get, run_list,
+)
 
 
 @require_GET
@@ -41,7 +43,8 @@ def run_detail(request, run_id):
 
 
 def batches(request):
-    form = BatchUploadForm(request.POST or None, request.FILES or None)
+    preselected = {k: request.GET[k] for k in ("pipeline", "environment") if request.GET.get(k)}
+    form = BatchUploadForm(request.POST or None, request.FILES or None, initial=preselected)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -59,8 +62,9 @@ def batches(request):
 
 def _batches_context(request, form, rejected=None):
     page, query = paginate(request, batch_list(), per_page=15)
-    return {"section": "runs", "form": form, "page": page, "query": query, "rejected": rejected,
-            "can_submit": can(request.user, RUN_SUBMIT), "submit_role": role_needed(RUN_SUBMIT)}
+    rows = [(batch, batch_outcome_counts(batch)) for batch in page.object_list]
+    return {"section": "runs", "form": form, "page": page, "query": query, "rows": rows, "outcomes": BATCH_OUTCOMES,
+            "rejected": rejected, "can_submit": can(request.user, RUN_SUBMIT), "submit_role": role_needed(RUN_SUBMIT)}
 
 
 @require_GET

@@ -243,3 +243,56 @@ def test_batches_page__upload_refused__choices_kept_and_reason_at_the_top(client
     assert '<option value="onboarding" selected>' in html
     if data.get("environment") != "nowhere":
         assert '<option value="staging" selected>' in html
+
+
+# -- the batch form and list ------------------------------------------------------------------
+
+@pytest.fixture
+def second_pipeline(released, editor, small_pipeline_document, environments):
+    from pipelines_admin.configs import services as config_services
+
+    return config_services.pipeline_create(slug="kyc", name="KYC", document=small_pipeline_document, author=editor)
+
+
+def test_batches_page__came_from_a_pipeline__it_is_preselected(client, editor, second_pipeline):
+    # Given two pipelines / When an editor follows a pipeline's "Run a batch" link
+    client.force_login(editor)
+    html = client.get(reverse("console:batches") + "?pipeline=kyc").content.decode()
+    # Then that pipeline is the one selected
+    assert '<option value="kyc" selected>' in html and '<option value="onboarding">' in html
+
+
+def test_batches_page__several_pipelines_none_given__a_choice_is_required(client, editor, second_pipeline):
+    # Given two pipelines / When an editor opens the batches page directly
+    client.force_login(editor)
+    html = client.get(reverse("console:batches")).content.decode()
+    # Then no pipeline is chosen for them: the first option asks for one, and the select is required
+    select = html[html.index('<select name="pipeline"'):]
+    select = select[:select.index("</select>")]
+    assert " required" in select[:select.index(">")]
+    assert '<option value="" selected>Choose a pipeline</option>' in select
+    assert "selected" not in select.replace('<option value="" selected>', "")
+    # and sending the form without one is refused, saying so
+    response = upload(client, pipeline="")
+    assert response.status_code == 400 and "Pipeline: This field is required." in response.content.decode()
+
+
+def test_batches_page__one_pipeline__it_is_chosen(client, editor, released):
+    client.force_login(editor)
+    html = client.get(reverse("console:batches")).content.decode()
+    assert '<option value="onboarding" selected>' in html and "Choose a pipeline" not in html
+
+
+def test_batches_page__list__passed_failed_and_error_counts_in_columns(client, viewer, editor, released):
+    # Given a batch whose runs passed, failed and errored
+    client.force_login(editor)
+    upload(client, environment="development")
+    Batch.objects.update(status="completed", total=6, processed=6, passed=3, failed=1, errored=2)
+    # When a viewer lists the batches
+    client.force_login(viewer)
+    html = client.get(reverse("console:batches")).content.decode()
+    # Then each count has its column
+    head = html[html.index("<thead>"):html.index("</thead>")]
+    assert head.index(">Passed<") < head.index(">Failed<") < head.index(">Errors<")
+    row = html[html.index("<tbody>"):html.index("</tbody>")]
+    assert '<td class="num count-passed">3</td><td class="num count-failed">1</td><td class="num count-error">2</td>' in row
