@@ -49,6 +49,17 @@ def can(user, action: str, environment=None) -> bool:
     raise ValueError(f"unknown action {action!r}")
 
 
+def role_needed(action: str, environment=None) -> str:
+    """The least role that may do `action`: what to ask an administrator for."""
+    if action == READ:
+        return VIEWER
+    if action == ENVIRONMENT_CHANGE and environment is not None and environment.protected:
+        return PUBLISHER
+    if action in (VERSION_CREATE, RUN_SUBMIT, ENVIRONMENT_CHANGE):
+        return EDITOR
+    raise ValueError(f"unknown action {action!r}")
+
+
 def require(user, action: str, environment=None) -> None:
     if can(user, action, environment):
         return

@@ -59,6 +59,25 @@ def batch_list() -> QuerySet[Batch]:
 
 
 @dataclass(frozen=True)
+class BatchOutcome:
+    field: str   # the Batch counter
+    label: str
+    status: str  # the status class it is shown with
+
+
+#: A batch's outcome counters, in the order they are shown.
+BATCH_OUTCOMES = (
+    BatchOutcome("passed", "Passed", "passed"),
+    BatchOutcome("failed", "Failed", "failed"),
+    BatchOutcome("errored", "Errors", "error"),
+)
+
+
+def batch_outcome_counts(batch: Batch) -> list[tuple[BatchOutcome, int]]:
+    return [(outcome, getattr(batch, outcome.field)) for outcome in BATCH_OUTCOMES]
+
+
+@dataclass(frozen=True)
 class BatchProgress:
     total: int
     processed: int

@@ -119,6 +119,7 @@ def _graph_context(pipeline: Pipeline, user, environment_name: str) -> dict:
 def _detail_context(request, pipeline: Pipeline, **matrix_kwargs) -> dict:
     return {"section": "pipelines", "pipeline": pipeline, "live": live_releases(pipeline),
             "version_count": pipeline.versions.count(), "coverage": coverage(pipeline),
+            "can_run": can(request.user, RUN_SUBMIT),
             **_graph_context(pipeline, request.user, request.GET.get("environment", "")),
             **_matrix_context(pipeline, request.user, **matrix_kwargs)}
 

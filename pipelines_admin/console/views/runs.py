@@ -4,7 +4,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from pipelines_admin.accounts.permissions import VERSION_CREATE, can
+from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, can, role_needed
 from pipelines_admin.configs.models import Environment, Pipeline
 from pipelines_admin.console.forms import BatchUploadForm, RerunForm
 from pipelines_admin.console.paging import paginate
@@ -12,7 +12,9 @@ from pipelines_admin.core.errors import NotFound, ServiceError
 from pipelines_admin.runs import exports
 from pipelines_admin.runs.batches import batch_cancel, batch_create
 from pipelines_admin.runs.models import Run
-from pipelines_admin.runs.selectors import RUN_FILTERS, batch_get, batch_list, batch_progress, run_get, run_list
+from pipelines_admin.runs.selectors import (
+    BATCH_OUTCOMES, RUN_FILTERS, batch_get, batch_list, batch_outcome_counts, batch_progress, run_get, run_list,
+)
 
 
 @require_GET
@@ -35,11 +37,14 @@ def run_detail(request, run_id):
     template = "console/run_detail.html#run-result" if request.htmx else "console/run_detail.html"
     rerun_form = RerunForm(pipeline=run.pipeline, initial={"environment": run.environment.name})
     return render(request, template, {"section": "runs", "run": run, "rerun_form": rerun_form,
-                                      "can_save_case": can(request.user, VERSION_CREATE)})
+                                      "can_rerun": can(request.user, RUN_SUBMIT), "rerun_role": role_needed(RUN_SUBMIT),
+                                      "can_save_case": can(request.user, VERSION_CREATE),
+                                      "save_case_role": role_needed(VERSION_CREATE)})
 
 
 def batches(request):
-    form = BatchUploadForm(request.POST or None, request.FILES or None)
+    preselected = {k: request.GET[k] for k in ("pipeline", "environment") if request.GET.get(k)}
+    form = BatchUploadForm(request.POST or None, request.FILES or None, initial=preselected)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -47,7 +52,7 @@ def batches(request):
                                  filename=upload.name, data=upload.read(settings.BATCH_MAX_BYTES + 1),
                                  actor=request.user)
         except ServiceError as exc:
-            form.add_error("file", exc.message)
+            form.add_error(None, exc.message)
             rejected = exc.extra.get("rejected_rows") if isinstance(exc.extra, dict) else None
             return render(request, "console/batches.html", _batches_context(request, form, rejected), status=exc.status)
         messages.success(request, f"{batch.total} applications queued from {batch.filename}.")
@@ -57,7 +62,9 @@ def batches(request):
 
 def _batches_context(request, form, rejected=None):
     page, query = paginate(request, batch_list(), per_page=15)
-    return {"section": "runs", "form": form, "page": page, "query": query, "rejected": rejected}
+    rows = [(batch, batch_outcome_counts(batch)) for batch in page.object_list]
+    return {"section": "runs", "form": form, "page": page, "query": query, "rows": rows, "outcomes": BATCH_OUTCOMES,
+            "rejected": rejected, "can_submit": can(request.user, RUN_SUBMIT), "submit_role": role_needed(RUN_SUBMIT)}
 
 
 @require_GET

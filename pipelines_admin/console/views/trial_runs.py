@@ -4,7 +4,8 @@ import json
 from django.http import Http404
 from django.shortcuts import redirect, render
 
-from pipelines_admin.configs.samples import sample_applications, sample_get
+from pipelines_admin.accounts.permissions import RUN_SUBMIT, can, role_needed
+from pipelines_admin.configs.samples import sample_basis, samples_described
 from pipelines_admin.configs.selectors import pipeline_get, version_get
 from pipelines_admin.console.forms import RerunForm, TryRunForm
 from pipelines_admin.core.errors import NotFound, ServiceError
@@ -22,9 +23,16 @@ def _pipeline_or_404(slug):
 
 def try_run(request, slug):
     pipeline = _pipeline_or_404(slug)
-    sample = sample_get(request.GET.get("sample", "")) or sample_applications()[0]
-    initial = {"environment": "development", "record": json.dumps(sample["record"], indent=2, ensure_ascii=False)}
+    environment = (request.POST if request.method == "POST" else request.GET).get("environment") or "development"
+    basis = sample_basis(pipeline, environment)
+    samples = samples_described(basis.document)
+    sample = next((s for s in samples if s["key"] == request.GET.get("sample")), samples[0])
+    initial = {"environment": environment, "record": json.dumps(sample["record"], indent=2, ensure_ascii=False)}
     form = TryRunForm(request.POST or None, pipeline=pipeline, initial=initial)
+    # choosing another environment describes the samples against its config
+    form.fields["environment"].widget.attrs.update({
+        "hx-get": request.path, "hx-target": "#samples", "hx-swap": "outerHTML", "hx-push-url": "true",
+        "hx-vals": json.dumps({"sample": sample["key"]})})
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -39,9 +47,12 @@ def try_run(request, slug):
                 status = exc.status
         else:
             status = 400
-    return render(request, "console/try_run.html", {
-        "section": "pipelines", "pipeline": pipeline, "form": form, "samples": sample_applications(),
-        "sample": sample}, status=status)
+    template = "console/try_run.html#samples" if request.htmx and request.htmx.target == "samples" else \
+        "console/try_run.html"
+    return render(request, template, {
+        "section": "pipelines", "pipeline": pipeline, "form": form, "samples": samples, "sample": sample,
+        "basis": basis, "can_submit": can(request.user, RUN_SUBMIT), "submit_role": role_needed(RUN_SUBMIT)},
+        status=status)
 
 
 def rerun(request, run_id):

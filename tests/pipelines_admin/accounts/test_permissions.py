@@ -1,7 +1,9 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, READ, VERSION_CREATE, can, require
+from pipelines_admin.accounts.permissions import (
+    ENVIRONMENT_CHANGE, READ, RUN_SUBMIT, VERSION_CREATE, can, require, role_needed,
+)
 from pipelines_admin.core.errors import NotAllowed
 
 # role -> (read, create version, change unprotected env, change protected env)
@@ -42,3 +44,18 @@ def test_require__editor_on_protected__message_names_the_environment(editor, env
 def test_can__inactive_publisher__nothing(publisher, environments):
     publisher.is_active = False
     assert not can(publisher, READ)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action, environment, role", [
+    (READ, None, "viewer"), (VERSION_CREATE, None, "editor"), (RUN_SUBMIT, None, "editor"),
+    (ENVIRONMENT_CHANGE, "staging", "editor"), (ENVIRONMENT_CHANGE, "production", "publisher"),
+])
+def test_role_needed__each_action__the_least_role_that_may(request, environments, action, environment, role):
+    # Given the users of every role / When the role needed for an action is asked
+    env = environments[environment] if environment else None
+    # Then it is the first role, from the least, that may do it
+    assert role_needed(action, env) == role
+    ladder = ["viewer", "editor", "publisher"]
+    assert [can(request.getfixturevalue(r), action, env) for r in ladder] == [
+        ladder.index(r) >= ladder.index(role) for r in ladder]

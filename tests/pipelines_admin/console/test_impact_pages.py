@@ -210,6 +210,7 @@ def test_report__finished__headline_tables_chart_and_samples(client, viewer, fin
     assert "would no longer pass" in html and "side-by-side" in html
     assert '<span class="small">· age_verification</span>' in html  # the rule that decides it, in the summary
     assert "2 other rules: same outcome" in html  # the unchanged rules, folded
+    assert escape(json.dumps(sample["input"], indent=2, ensure_ascii=False)) in html  # its input as JSON, masked
     # no polling, no cancel button
     assert 'hx-trigger="every 1s"' not in html and "Cancel the analysis" not in html
 

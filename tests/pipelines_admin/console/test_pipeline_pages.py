@@ -70,6 +70,16 @@ def test_pipeline_detail__viewer__graph_and_read_only_matrix(client, viewer, pip
     assert html.count("read-only") >= 3
 
 
+def test_pipeline_detail__editor__run_a_batch_link_preselects_the_pipeline(client, editor, viewer, pipeline):
+    # Given an editor on the pipeline page / Then "Run a batch" leads to the batch form with this pipeline
+    client.force_login(editor)
+    html = client.get(url("pipeline-detail")).content.decode()
+    assert f'href="{reverse("console:batches")}?pipeline=onboarding">Run a batch</a>' in html
+    # and a viewer, who may not run batches, is not offered it
+    client.force_login(viewer)
+    assert "Run a batch" not in client.get(url("pipeline-detail")).content.decode()
+
+
 def test_pipeline_detail__editor__toggles_in_unprotected_environments_only(client, editor, pipeline):
     # Given an editor / When the page is opened
     client.force_login(editor)

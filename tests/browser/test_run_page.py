@@ -1,0 +1,54 @@
+import pytest
+from django.contrib.auth.models import Group
+from playwright.sync_api import expect
+
+from pipelines_admin.configs import services as config_services
+from pipelines_admin.configs.defaults import ensure_default_environments
+from pipelines_admin.configs.models import Environment
+from pipelines_admin.runs.models import Run
+from pipelines_admin.runs.services import run_execute
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DOCUMENT = {"stages": {"data_quality": {"rules": {
+    "required_fields": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", "email"]}},
+    "trim_occupation": {"class": "TrimWhitespaceRule", "params": {"field_name": "occupation"}}}}}}
+
+
+@pytest.fixture
+def editor(django_user_model):
+    """An editor, and a pipeline released to development."""
+    ensure_default_environments(Environment)
+    account = django_user_model.objects.create_user("erin", password="correct horse battery")
+    account.groups.set([Group.objects.get_or_create(name=r)[0] for r in ("viewer", "editor")])
+    pipeline = config_services.pipeline_create(slug="signup", name="Signup", document=DOCUMENT, author=account)
+    config_services.release_create(pipeline=pipeline, environment=Environment.objects.get(name="development"),
+                                   version=pipeline.versions.get(), actor=account)
+    return account
+
+
+def test_run_page__result_arrives_while_open__data_after_the_rules_and_save_card_appear_without_reload(
+        login, live_server, editor):
+    # Given an editor who submits an application from the try page (no worker has taken it yet)
+    page = login("erin", "correct horse battery")
+    page.goto(f"{live_server.url}/pipelines/signup/try/")
+    page.get_by_label("Application (JSON)").fill(
+        '{"name": "Ann Lee", "email": "ann@example.com", "occupation": "  Nurse ", "newsletter": true}')
+    page.get_by_role("button", name="Run on the worker").click()
+    expect(page.get_by_text("Waiting for the worker")).to_be_visible()
+    after = page.locator("section", has=page.get_by_role("heading", name="After the rules"))
+    expect(after).to_contain_text("Not run yet.")
+    expect(page.get_by_role("button", name="Save as test case")).to_have_count(0)
+    page.evaluate("window.notReloaded = true")
+    # When the worker finishes the run while the page is open
+    run_execute(Run.objects.get().pk)
+    # Then the result, the data after the rules and the save-as-test-case card appear in place
+    expect(page.locator("#run-result")).to_contain_text("passed", timeout=10_000)
+    expect(after).to_contain_text('"occupation": "Nurse"')
+    expect(after).to_contain_text('"newsletter": true')
+    expect(after).not_to_contain_text("Not run yet.")
+    expect(page.get_by_role("button", name="Save as test case")).to_be_visible()
+    expect(page.get_by_text("Waiting for the worker")).to_have_count(0)
+    # without a reload, and the polling stopped
+    assert page.evaluate("window.notReloaded") is True
+    expect(page.locator("[hx-trigger]")).to_have_count(0)
