@@ -286,6 +286,47 @@ def test_rule_validate__nested_setting_out_of_bounds__named_by_its_label(client,
     assert "Attempts must be at most 20; it is 50." in html[start:html.index("</div>", start)]
 
 
+def test_rule_edit__form_valid_but_no_message__status_says_not_saved(client, editor, pipeline):
+    # Given a valid change of the age rule saved without a message
+    client.force_login(editor)
+    age_url = url("rule-edit", stage="business_rules", rule="age_verification")
+    data = rule_form_data(client, age_url, p__minimum_age="21")
+    response = client.post(age_url, data)
+    html = response.content.decode()
+    # Then the message is asked for, and the status beside the save button says it was not saved
+    assert response.status_code == 400 and "every version has a message" in html
+    status = html[html.index('id="validation-status"'):]
+    status = status[:status.index("</p>")]
+    assert "No problems" not in status and "Not saved" in status
+    # When the user then changes another field (validated while typing), the message still empty
+    data = form_data(html, "rule-form", p__minimum_age="20")
+    html = client.post(url("rule-validate", stage="business_rules"), data, HTTP_HX_REQUEST="true").content.decode()
+    # Then the status still says what is missing, and the message's error stays
+    assert "No problems" not in html and "add a message" in html
+    assert 'id="err-message"' in html and "every version has a message" in html
+    # When the message is typed
+    data.setlist("message", ["Minimum age 20"])
+    html = client.post(url("rule-validate", stage="business_rules"), data, HTTP_HX_REQUEST="true").content.decode()
+    # Then the status is clear and the message's error goes
+    assert "No problems." in html and "every version has a message" not in html
+
+
+def test_rule_edit__stale_base__status_says_not_saved_while_typing(client, editor, pipeline):
+    # Given the credit form refused because version 2 was saved meanwhile
+    client.force_login(editor)
+    data = rule_form_data(client, credit_url(), p__minimum_score="700", message="Raise to 700")
+    someone_else_saves(pipeline, editor, lambda d: d["stages"]["business_rules"]["rules"]["credit_score_check"][
+        "params"].update(score_model="FICO_9"))
+    html = client.post(credit_url(), data).content.decode()
+    status = html[html.index('id="validation-status"'):]
+    assert "No problems" not in status[:status.index("</p>")] and "Not saved" in status[:status.index("</p>")]
+    # When the user goes on typing in the form as shown
+    data = form_data(html, "rule-form", p__minimum_score="710")
+    html = client.post(url("rule-validate", stage="business_rules"), data, HTTP_HX_REQUEST="true").content.decode()
+    # Then the status still says it is not saved yet
+    assert "No problems" not in html and "version 2" in html
+
+
 def test_rule_edit__settings__retry_timeout_and_dependencies_saved(client, editor, pipeline):
     # Given the credit rule's settings changed: a timeout, two attempts, and no more same-stage dependency
     client.force_login(editor)
