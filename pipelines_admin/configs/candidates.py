@@ -2,7 +2,9 @@
 
 Suite runs test one, impact analysis compares one with what is live. Named as a user
 would: "live in production (v3)", "v4 with production's override", "v3 with a
-proposed override of production".
+proposed override of production". The name describes what is live now, so it is made
+each time it is shown (config_label), never stored: a suite run or a report keeps the
+facts (environment, version, override, effective hash).
 """
 from __future__ import annotations
 
@@ -23,12 +25,30 @@ class Candidate:
     override: dict
     document: dict
     effective_hash: str
-    label: str
     live: Release | None
 
     @property
     def is_live(self) -> bool:
         return self.live is not None and self.live.effective_hash == self.effective_hash
+
+    @property
+    def label(self) -> str:
+        return config_label(self.environment, self.version.number, self.override, self.effective_hash, self.live)
+
+
+def config_label(environment: Environment, version_number: int, override: dict, effective_hash: str,
+                 live: Release | None) -> str:
+    """`version_number` with `override` in `environment`, in words, against `live` (what
+    runs there now, None when the pipeline has not been released there)."""
+    name, v = environment.name, f"v{version_number}"
+    if live is not None and live.effective_hash == effective_hash:
+        return f"live in {name} ({v})"
+    if live is None:
+        return (f"{v} with a proposed override of {name}" if override else f"{v} in {name}") + \
+            " (not released there)"
+    if override == live.override:
+        return f"{v} with {name}'s override" if override else f"{v} in {name}"
+    return f"{v} with a proposed override of {name}" if override else f"{v} in {name} without its override"
 
 
 def candidate_resolve(pipeline: Pipeline, environment: Environment, *, version: ConfigVersion | None = None,
@@ -43,7 +63,6 @@ def candidate_resolve(pipeline: Pipeline, environment: Environment, *, version: 
         version = live.version
     if version.pipeline_id != pipeline.pk:
         raise NotFound(f"Version {version.number} does not belong to {pipeline.slug}.")
-    proposed = override is not None
     if override is None:
         override = live.override if live else {}
     if not isinstance(override, dict):
@@ -54,14 +73,4 @@ def candidate_resolve(pipeline: Pipeline, environment: Environment, *, version: 
     if problems:
         raise InvalidInput(f"That config is not valid in {environment.name}: {len(problems)} problem"
                            f"{'s' if len(problems) != 1 else ''}.", {"problems": problems})
-    effective_hash = document_hash(document)
-    if live is not None and live.effective_hash == effective_hash:
-        label = f"live in {environment.name} (v{version.number})"
-    elif proposed:
-        label = f"v{version.number} with a proposed override of {environment.name}"
-    elif live is not None:
-        label = f"v{version.number} with {environment.name}'s override" if override else \
-            f"v{version.number} in {environment.name}"
-    else:
-        label = f"v{version.number} in {environment.name} (not released there)"
-    return Candidate(pipeline, environment, version, override, document, effective_hash, label, live)
+    return Candidate(pipeline, environment, version, override, document, document_hash(document), live)

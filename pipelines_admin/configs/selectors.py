@@ -37,7 +37,8 @@ def version_latest(pipeline: Pipeline) -> ConfigVersion | None:
     return pipeline.versions.order_by("-number").first()
 
 
-def release_live(pipeline: Pipeline, environment: Environment) -> Release | None:
+def release_live(pipeline: Pipeline | int, environment: Environment | int) -> Release | None:
+    """The release live in `environment` (objects or ids), None when never released there."""
     return (Release.objects.filter(pipeline=pipeline, environment=environment)
             .select_related("version", "released_by").order_by("-id").first())
 

@@ -146,7 +146,7 @@ def rule_settings_schema(document: Mapping[str, Any], stage: str, rule_id: str |
                                         "but does not fail the stage."},
             "timeout_seconds": {**_resolved(rule_props["timeout_seconds"], defs), "title": "Timeout (seconds)",
                                 "description": "Give up on the rule after this long (outcome: timeout). Empty: "
-                                               "the stage's timeout applies."},
+                                               "the stage's timeout applies.", "examples": [5]},
             "when": text("Run only when", _WHEN_HELP),
             "dependencies": {"type": "array", "uniqueItems": True, "items": {"type": "string", "enum": same_stage},
                              "title": "Runs after (this stage)",
@@ -162,13 +162,13 @@ def rule_settings_schema(document: Mapping[str, Any], stage: str, rule_id: str |
                 "description": "Run the rule again when it errors or times out (and, if chosen, when it fails). "
                                "Leave empty for no retries.",
                 "properties": {
-                    "max_attempts": {**retry_props["max_attempts"], "title": "Attempts",
+                    "max_attempts": {**retry_props["max_attempts"], "title": "Attempts", "examples": [3],
                                      "description": "How many times to run it at most, the first time included."},
                     "backoff_seconds": {**retry_props["backoff_seconds"], "title": "Wait before retrying (seconds)",
-                                        "description": "The wait before the second attempt."},
+                                        "description": "The wait before the second attempt.", "examples": [0.5]},
                     "backoff_multiplier": {**retry_props["backoff_multiplier"], "title": "Wait multiplier",
                                            "description": "Each later wait is the previous one times this "
-                                                          "(2 doubles it)."},
+                                                          "(2 doubles it).", "examples": [2]},
                     "retry_on": {**retry_props["retry_on"], "title": "Retry on",
                                  "description": "The outcomes that are retried (error and timeout when empty)."},
                 },
@@ -195,10 +195,10 @@ def stage_settings_schema() -> dict:
                                    "description": "Run every rule whose dependencies are met at the same time."},
             "max_parallel_rules": {**props["max_parallel_rules"], "title": "Rules at the same time",
                                    "description": "With parallel execution: how many rules may run at once. "
-                                                  "Empty: the pipeline's execution setting."},
+                                                  "Empty: the pipeline's execution setting.", "examples": [4]},
             "timeout_seconds": {**_resolved(props["timeout_seconds"], defs), "title": "Timeout (seconds)",
                                 "description": "How long each rule of the stage may take (a rule's own timeout "
-                                               "wins). Empty: the pipeline's default timeout."},
+                                               "wins). Empty: the pipeline's default timeout.", "examples": [10]},
             "when": {"type": "string", "title": "Run only when",
                      "description": _WHEN_HELP.replace("to always run", "to always run the stage")},
         },

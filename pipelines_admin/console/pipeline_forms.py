@@ -42,18 +42,47 @@ class ToggleForm(forms.Form):
 
 class ReleaseForm(forms.Form):
     """Release a version to an environment. Every environment is accepted (the service
-    refuses those the user may not change); only the ones they may change are offered."""
+    refuses those the user may not change); only the ones they may change are offered,
+    the first of them that does not run the version yet chosen (``running``: the names
+    of the environments where it is live)."""
 
     environment = environment_field(label="Environment")
     reason = ReasonField(label="Reason", widget=forms.TextInput(
         attrs={"placeholder": "Why? (required for protected environments)"}))
     gate_override = gate_override_field()
 
-    def __init__(self, *args, allowed=None, **kwargs):
+    def __init__(self, *args, allowed=None, version=None, running=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.allowed = list(allowed) if allowed is not None else list(Environment.objects.all())
+        self.running = set(running)
+        self.pending = [e for e in self.allowed if e.name not in self.running]
         if allowed is not None:
-            self.fields["environment"].widget.choices = [
-                (e.name, f"{e.name} (protected)" if e.protected else e.name) for e in allowed]
+            self.fields["environment"].widget.choices = [(e.name, self._choice_label(e, version))
+                                                         for e in self.allowed]
+        if self.pending:
+            self.fields["environment"].initial = self.pending[0].name
+
+    @property
+    def runs_everywhere(self) -> bool:
+        """The version runs in every environment, not only in those the user may change."""
+        return self.running >= set(Environment.objects.values_list("name", flat=True))
+
+    def everywhere_already(self, version) -> str:
+        """When ``version`` runs in every environment the user may release to, that in
+        words (offered instead of a release that would change nothing); else ""."""
+        if self.pending or not self.allowed:
+            return ""
+        if self.runs_everywhere:
+            return f"v{version.number} already runs in every environment."
+        names = [e.name for e in self.allowed]
+        listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        return f"v{version.number} already runs in every environment you may release to ({listed})."
+
+    def _choice_label(self, environment, version) -> str:
+        notes = (["protected"] if environment.protected else []) + (
+            [f"runs v{version.number}" if version is not None else "runs it"]
+            if environment.name in self.running else [])
+        return f"{environment.name} ({', '.join(notes)})" if notes else environment.name
 
 
 class RollbackForm(forms.Form):

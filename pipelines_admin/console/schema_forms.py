@@ -111,6 +111,16 @@ class SchemaField:
         return " ".join(p for p in parts if p)
 
     @property
+    def example(self) -> Any:
+        """A value to show how to write this field's value (numbers: one its bounds allow)."""
+        if self.kind in ("number", "integer"):
+            schema = self.schema if self.default is MISSING else {**self.schema, "default": self.default}
+            return number_example(schema, integer=self.kind == "integer")
+        if self.kind == "list" and self.item_kind in ("number", "integer"):
+            return number_example(self.schema.get("items") or {}, integer=self.item_kind == "integer")
+        return example_value(self.schema)
+
+    @property
     def error_id(self) -> str:
         return f"err-{self.id}"
 
@@ -349,10 +359,60 @@ def example_value(schema: Mapping[str, Any]) -> Any:
         count = max(1, min(int(schema.get("minItems") or 1), 3))
         return [example_value(items) for _ in range(count)] if isinstance(items, Mapping) else []
     if declared in ("integer", "number"):
-        return schema.get("minimum", schema.get("exclusiveMinimum", 0))
+        return number_example(schema, integer=declared == "integer")
     if declared == "boolean":
         return False
     return "..."
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def number_allowed(schema: Mapping[str, Any], value: Any, *, integer: bool = False) -> bool:
+    """Whether ``schema``'s bounds (and type) allow the number ``value``."""
+    if not _is_number(value) or (integer and value != int(value)):
+        return False
+    checks = (("minimum", lambda b: value >= b), ("maximum", lambda b: value <= b),
+              ("exclusiveMinimum", lambda b: value > b), ("exclusiveMaximum", lambda b: value < b))
+    return all(check(schema[key]) for key, check in checks if _is_number(schema.get(key)))
+
+
+def number_example(schema: Mapping[str, Any], *, integer: bool = False) -> int | float:
+    """A number to show as an example for ``schema``: its first usable ``examples``
+    entry, else its ``default``, else a value its bounds allow."""
+    examples = schema.get("examples")
+    for candidate in (*(examples if isinstance(examples, list) else ()), schema.get("default")):
+        if number_allowed(schema, candidate, integer=integer):
+            return int(candidate) if integer else candidate
+    low, high = schema.get("minimum"), schema.get("maximum")
+    low_x, high_x = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    low = low if _is_number(low) else None
+    high = high if _is_number(high) else None
+    low_x = low_x if _is_number(low_x) else None
+    high_x = high_x if _is_number(high_x) else None
+    if integer:
+        lows = [math.ceil(low)] if low is not None else []
+        lows += [math.floor(low_x) + 1] if low_x is not None else []
+        highs = [math.floor(high)] if high is not None else []
+        highs += [math.ceil(high_x) - 1] if high_x is not None else []
+        value = 10
+        if lows:
+            value = max(value, max(lows))
+        if highs:
+            value = min(value, min(highs))
+        return value
+    floor, floor_open = (low_x, True) if low_x is not None and (low is None or low_x >= low) else (low, False)
+    ceiling, ceiling_open = (high_x, True) if high_x is not None and (high is None or high_x <= high) \
+        else (high, False)
+    if floor is not None and ceiling is not None:
+        return (floor + ceiling) / 2
+    value = 2.5
+    if floor is not None and (value < floor or (floor_open and value == floor)):
+        value = floor + 1 if floor_open else floor
+    if ceiling is not None and (value > ceiling or (ceiling_open and value == ceiling)):
+        value = ceiling - 1 if ceiling_open else ceiling
+    return value
 
 
 def _describe_default(f: SchemaField) -> None:
@@ -361,6 +421,8 @@ def _describe_default(f: SchemaField) -> None:
         examples = f.schema.get("examples")
         if f.kind == "text" and isinstance(examples, list) and examples and isinstance(examples[0], str):
             f.placeholder = f"for example {examples[0]}"
+        elif f.kind in ("number", "integer") and isinstance(examples, list) and examples:
+            f.placeholder = f"for example {_number_text(f.example)}"
         elif f.kind == "json" and _type_of(f.schema) in ("array", "object"):
             f.placeholder = "for example " + _json_text(example_value(f.schema))
         return
@@ -400,7 +462,7 @@ class _ParseError(ValueError):
     pass
 
 
-def _parse_number(text: str, kind: str) -> int | float:
+def _parse_number(text: str, kind: str, example: Any) -> int | float:
     text = text.strip()
     if _INTEGER.match(text):
         try:
@@ -411,14 +473,14 @@ def _parse_number(text: str, kind: str) -> int | float:
         try:
             number = float(text)
         except ValueError:
-            raise _ParseError(f"Enter a whole number, like 650 (not {text!r}).") from None
+            raise _ParseError(f"Enter a whole number, like {_number_text(example)} (not {text!r}).") from None
         if math.isfinite(number) and number == int(number):
             return int(number)
-        raise _ParseError(f"Enter a whole number, like 650 (not {text!r}).")
+        raise _ParseError(f"Enter a whole number, like {_number_text(example)} (not {text!r}).")
     try:
         number = float(text)
     except ValueError:
-        raise _ParseError(f"Enter a number, like 0.85 (not {text!r}).") from None
+        raise _ParseError(f"Enter a number, like {_number_text(example)} (not {text!r}).") from None
     if not math.isfinite(number):
         raise _ParseError("Enter a finite number.")
     return number
@@ -440,7 +502,7 @@ def _parse_leaf(f: SchemaField, submitted: Any) -> Any:
         text = text.strip()
         return text if text else MISSING
     if f.kind in ("number", "integer"):
-        return _parse_number(text, f.kind) if text.strip() else MISSING
+        return _parse_number(text, f.kind, f.example) if text.strip() else MISSING
     if f.kind == "list":
         items = []
         for number, line in enumerate(text.split("\n"), start=1):
@@ -449,7 +511,7 @@ def _parse_leaf(f: SchemaField, submitted: Any) -> Any:
                 continue
             if f.item_kind in ("number", "integer"):
                 try:
-                    items.append(_parse_number(line, f.item_kind))
+                    items.append(_parse_number(line, f.item_kind, f.example))
                 except _ParseError as exc:
                     raise _ParseError(f"Line {number}: {exc}") from None
             else:
@@ -568,9 +630,17 @@ class SchemaForm:
             fields = match.children
         return found
 
+    def _siblings(self, target: SchemaField) -> list[SchemaField]:
+        """The fields beside ``target`` (its parent's children), ``target`` included."""
+        fields = self.fields
+        for key in target.path[:-1]:
+            fields = next((f.children for f in fields if f.key == key), [])
+        return fields
+
     def attach_problems(self, problems: list[dict], base: str) -> list[dict]:
-        """Put each problem under the JSON pointer ``base`` beside its field; return
-        the others. A field that could not be read keeps only its own error."""
+        """Put each problem under the JSON pointer ``base`` beside its field, worded with
+        the labels the form shows (see :func:`worded`); return the others. A field that
+        could not be read keeps only its own error."""
         unread = {f.id for f in self.walk() if f.errors}
         others = []
         for problem in problems:
@@ -582,6 +652,30 @@ class SchemaForm:
             target = self.field_at(segments)
             if target is None:
                 others.append(problem)
-            elif target.id not in unread and problem["message"] not in target.errors:
-                target.errors.append(problem["message"])
+                continue
+            labels = {f.key: f.label for f in self._siblings(target) + target.children if f.key}
+            message = worded(problem["message"], target, segments[len(target.path):], labels)
+            if target.id not in unread and message not in target.errors:
+                target.errors.append(message)
         return others
+
+
+def worded(message: str, target: SchemaField, rest: list[str], labels: Mapping[str, str]) -> str:
+    """A validation message about ``target`` (``rest``: the path below it) with the
+    field's label for its key: "'minimum_age' must be at least 0" becomes "Minimum age
+    must be at least 0", and other settings it names ('key' in quotes, from ``labels``)
+    are named by their labels too."""
+    key = target.key
+    if key:
+        if not rest:
+            if re.fullmatch(rf".* is missing the required (param|setting) '{re.escape(key)}'\.", message):
+                return f"{target.label} is required."
+            if message.startswith(f"'{key}'"):
+                message = target.label + message[len(key) + 2:]
+        elif len(rest) == 1 and rest[0].isdigit():
+            item = f"Item {int(rest[0]) + 1} of '{key}'"
+            if message.startswith(item):
+                message = f"{target.label}: item {int(rest[0]) + 1}" + message[len(item):]
+    for name, label in labels.items():
+        message = message.replace(f"'{name}'", label)
+    return message

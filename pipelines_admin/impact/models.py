@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release
 from pipelines_admin.core.fields import OrderedJSONField
@@ -31,7 +32,6 @@ class ImpactReport(models.Model):
     candidate_version = models.ForeignKey(ConfigVersion, on_delete=models.PROTECT, related_name="impact_reports")
     candidate_override = OrderedJSONField(default=dict, blank=True)
     candidate_hash = models.CharField(max_length=71)
-    candidate_label = models.CharField(max_length=200)
     window = models.PositiveIntegerField(help_text="How many of the latest runs were asked for.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
@@ -57,6 +57,26 @@ class ImpactReport(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.processed / self.total) if self.total else 100
+
+    @cached_property
+    def live_now(self) -> Release | None:
+        """What runs in the environment now (the baseline, or a release made since)."""
+        from pipelines_admin.configs.selectors import release_live
+
+        return release_live(self.pipeline_id, self.environment_id)
+
+    @property
+    def candidate_label(self) -> str:
+        """The candidate, in words, against what is live now."""
+        from pipelines_admin.configs.candidates import config_label
+
+        return config_label(self.environment, self.candidate_version.number, self.candidate_override,
+                            self.candidate_hash, self.live_now)
+
+    @property
+    def baseline_live(self) -> bool:
+        """The baseline is still what runs there."""
+        return self.live_now is not None and self.live_now.effective_hash == self.baseline_hash
 
 
 class ImpactChunk(models.Model):

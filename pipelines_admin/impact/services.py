@@ -58,14 +58,14 @@ def _create(*, pipeline, environment, actor, version, override, last) -> ImpactR
     report = ImpactReport.objects.create(
         pipeline=pipeline, environment=environment, baseline_release=live, baseline_hash=live.effective_hash,
         candidate_version=candidate.version, candidate_override=candidate.override,
-        candidate_hash=candidate.effective_hash, candidate_label=candidate.label, window=last, total=len(ids),
+        candidate_hash=candidate.effective_hash, window=last, total=len(ids),
         requested_by=actor if getattr(actor, "pk", None) else None)
     size = settings.IMPACT_CHUNK_SIZE
     ImpactChunk.objects.bulk_create([ImpactChunk(report=report, index=i // size, run_ids=ids[i:i + size])
                                      for i in range(0, len(ids), size)])
     audit_record(actor=actor, action="impact.started", object_type="impact_report", object_id=report.pk,
                  object_repr=f"impact report #{report.pk}", pipeline=pipeline.slug, environment=environment.name,
-                 data={"candidate": candidate.label, "candidate_hash": candidate.effective_hash,
+                 data={"candidate_version": candidate.version.number, "candidate_hash": candidate.effective_hash,
                        "baseline_hash": live.effective_hash, "runs": len(ids)})
     return report
 
@@ -182,7 +182,8 @@ def _report_completed(report: ImpactReport) -> None:
     audit_record(actor=report.requested_by, action="impact.completed", object_type="impact_report",
                  object_id=report.pk, object_repr=f"impact report #{report.pk}", pipeline=report.pipeline.slug,
                  environment=report.environment.name,
-                 data={"candidate": report.candidate_label, "replayed": report.tally.get("replayed", 0),
+                 data={"candidate_version": report.candidate_version.number, "candidate_hash": report.candidate_hash,
+                       "replayed": report.tally.get("replayed", 0),
                        "flips_to_fail": flips.get("to_fail", 0), "flips_to_pass": flips.get("to_pass", 0)})
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
 from pipelines_admin.core.fields import OrderedJSONField
@@ -56,7 +57,6 @@ class SuiteRun(models.Model):
     version = models.ForeignKey(ConfigVersion, on_delete=models.PROTECT, related_name="suite_runs")
     override = OrderedJSONField(default=dict, blank=True, help_text="The merge patch applied to the version.")
     effective_hash = models.CharField(max_length=71, db_index=True)
-    target = models.CharField(max_length=200, help_text="What was tested, in words.")
     cases_fingerprint = models.CharField(max_length=71)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     total = models.PositiveIntegerField(default=0)
@@ -88,3 +88,12 @@ class SuiteRun(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.processed / self.total) if self.total else (100 if self.finished else 0)
+
+    @cached_property
+    def target(self) -> str:
+        """What was tested, in words, against what is live in the environment now."""
+        from pipelines_admin.configs.candidates import config_label
+        from pipelines_admin.configs.selectors import release_live
+
+        return config_label(self.environment, self.version.number, self.override, self.effective_hash,
+                            release_live(self.pipeline_id, self.environment_id))

@@ -185,7 +185,7 @@ def _suite_create(*, pipeline, environment, actor, version, override) -> SuiteRu
         raise InvalidInput(f"{pipeline.name} has no test cases yet: add one, or save a run as a test case.")
     return SuiteRun.objects.create(
         pipeline=pipeline, environment=environment, version=candidate.version, override=candidate.override,
-        effective_hash=candidate.effective_hash, target=candidate.label, cases_fingerprint=cases_fingerprint(pipeline),
+        effective_hash=candidate.effective_hash, cases_fingerprint=cases_fingerprint(pipeline),
         total=total, requested_by=actor if getattr(actor, "pk", None) else None)
 
 
@@ -243,7 +243,7 @@ def _finish(suite: SuiteRun, status: str, *, error: str = "") -> None:
     audit_record(actor=suite.requested_by, action="suite_run.completed", object_type="suite_run", object_id=suite.pk,
                  object_repr=f"suite run #{suite.pk}", pipeline=suite.pipeline.slug,
                  environment=suite.environment.name,
-                 data={"status": status, "target": suite.target, "effective_hash": suite.effective_hash,
+                 data={"status": status, "version": suite.version.number, "effective_hash": suite.effective_hash,
                        "total": suite.total, "passed": suite.passed, "failed": suite.failed, "error": error})
 
 

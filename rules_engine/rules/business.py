@@ -219,7 +219,7 @@ class IncomeVerificationRule(Rule):
                                            minItems=1, uniqueItems=True),
             "minimum_monthly_income": p.prop("number", "Minimum monthly income",
                                              "The lowest verified monthly income accepted, in dollars.",
-                                             minimum=0, default=0),
+                                             minimum=0, default=0, examples=[3000]),
         },
     )
 

@@ -166,7 +166,7 @@ class SanctionsScreeningRule(Rule):
                 enum=list(_LEVEL_THRESHOLDS), default="standard"),
             "match_threshold": p.probability(
                 "Match threshold", "The name-similarity score (0 to 1) from which a listed name counts as a "
-                "match. Defaults to the screening level's threshold."),
+                "match. Defaults to the screening level's threshold.", examples=[0.9]),
             "include_historical": p.prop("boolean", "Include delisted entries",
                                          "Also screen entries since removed from their list.", default=False),
             "lists": p.prop("array", "Lists", "The sanctions lists to screen against. Default: every list.",

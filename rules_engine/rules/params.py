@@ -70,8 +70,11 @@ def phone_region(title: str, description: str, default: str = "US") -> dict[str,
     return prop("string", title, description, enum=PHONE_REGIONS, default=default)
 
 
-def probability(title: str, description: str, default: float | None = None) -> dict[str, Any]:
+def probability(title: str, description: str, default: float | None = None,
+                examples: list[float] | None = None) -> dict[str, Any]:
     extra: dict[str, Any] = {"minimum": 0, "maximum": 1}
     if default is not None:
         extra["default"] = default
+    if examples:
+        extra["examples"] = examples
     return prop("number", title, description, **extra)

@@ -50,7 +50,7 @@ class SuiteRunSummarySerializer(serializers.Serializer):
     version = serializers.IntegerField(source="version.number")
     override = JsonObjectField(help_text="The merge patch applied to the version.")
     effective_hash = serializers.CharField(help_text="The exact config tested: what the release gate compares.")
-    target = serializers.CharField(help_text="What was tested, in words.")
+    target = serializers.CharField(help_text="What was tested, in words, against what is live there now.")
     status = serializers.ChoiceField(choices=SuiteRun.Status.choices,
                                      help_text="queued and running until the worker is done; passed when every "
                                                "test case met its expectation, failed when some did not, error "

@@ -34,6 +34,8 @@ from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed, NotF
 
 # -- shared -----------------------------------------------------------------------------
 
+MESSAGE_MISSING = "Say what you changed and why: every version has a message."
+
 
 def _pipeline_or_404(slug: str) -> Pipeline:
     try:
@@ -78,7 +80,7 @@ def _save(request, *, pipeline, document, base, message, state: dict) -> ConfigV
     """Create the version, or record in ``state`` why not (``problems``, ``conflict``,
     ``refused``, ``message_error``) and the response status."""
     if not message:
-        state.update(message_error="Say what you changed and why: every version has a message.", status=400)
+        state.update(message_error=MESSAGE_MISSING, status=400)
         return None
     try:
         return config_version_create(pipeline=pipeline, document=document, base_version=base,
@@ -104,6 +106,18 @@ def _save_or_show(request, *, pipeline, base, document, show):
             return _saved(request, pipeline, version)
     status = state.pop("status")
     return show(status=status, **state)
+
+
+def _typing_state(request) -> dict:
+    """What the save bar says while the user types after a refused save: the form as
+    shown posts ``message_checked`` once a save was refused for want of a message, and
+    ``merge_into`` while it shows a conflict with a newer version."""
+    state: dict = {"message_checked": "message_checked" in request.POST}
+    if state["message_checked"] and not request.POST.get("message", "").strip():
+        state["message_error"] = MESSAGE_MISSING
+    if request.POST.get("merge_into"):
+        state["conflict"] = {"latest_version": request.POST["merge_into"]}
+    return state
 
 
 def _dependents(document: dict, rule_id: str) -> list[tuple[str, str]]:
@@ -267,7 +281,7 @@ def rule_validate(request, slug, stage):
     form = _rule_form(base.document, stage, class_name=class_name, rule_id=request.POST.get("rule", ""),
                       data=request.POST, adding=adding)
     form.validate()
-    return render(request, "console/rule_edit.html#validation", {"form": form})
+    return render(request, "console/rule_edit.html#validation", {"form": form, **_typing_state(request)})
 
 
 @require_POST
@@ -427,4 +441,4 @@ def stage_validate(request, slug, stage):
     base = _posted_version(pipeline, request.POST.get("base_version"))
     form = _stage_form(base.document, stage, request.POST)
     form.validate()
-    return render(request, "console/stage_edit.html#validation", {"form": form})
+    return render(request, "console/stage_edit.html#validation", {"form": form, **_typing_state(request)})

@@ -193,7 +193,9 @@ def versions(request, slug):
     live = _live_by_version(pipeline)
     allowed = _allowed_environments(request.user)
     rows = [{"version": v, "live": live.get(v.number, []),
-             "release_form": ReleaseForm(allowed=allowed, auto_id=f"release-v{v.number}-%s")} for v in page]
+             "release_form": ReleaseForm(allowed=allowed, version=v, auto_id=f"release-v{v.number}-%s",
+                                         running=[r.environment.name for r in live.get(v.number, [])])}
+            for v in page]
     latest = version_latest(pipeline)
     context = {"section": "pipelines", "pipeline": pipeline, "page": page, "query": query, "rows": rows,
                "latest": latest, "allowed": allowed, "gate_applies": any(e.protected for e in allowed),
@@ -210,6 +212,11 @@ def _version_or_404(pipeline: Pipeline, number: int):
         raise Http404(exc.message)
 
 
+def _release_form(request, pipeline, version, data=None) -> ReleaseForm:
+    running = [release.environment.name for release in _live_by_version(pipeline).get(version.number, [])]
+    return ReleaseForm(data, allowed=_allowed_environments(request.user), version=version, running=running)
+
+
 def _version_detail(request, pipeline, version, form, *, status=200, problems=None):
     latest = version_latest(pipeline)
     context = {"section": "pipelines", "pipeline": pipeline, "version": version, "latest": latest,
@@ -217,6 +224,7 @@ def _version_detail(request, pipeline, version, form, *, status=200, problems=No
                "gates": _gates(pipeline, version), "can_run": can(request.user, RUN_SUBMIT),
                "reports": impact_report_list(pipeline, version)[:10],
                "allowed": _allowed_environments(request.user), "problems": problems or [],
+               "released_everywhere": "" if form.is_bound else form.everywhere_already(version),
                "graph": pipeline_graph(version.document),
                # adding rules edits the latest version: offer it on the latest version's graph only
                "can_edit": can(request.user, VERSION_CREATE) and latest is not None and latest.pk == version.pk,
@@ -252,8 +260,7 @@ def _gates(pipeline: Pipeline, version) -> list[Gate]:
 def version_detail(request, slug, number):
     pipeline = _pipeline_or_404(slug)
     version = _version_or_404(pipeline, number)
-    form = ReleaseForm(allowed=_allowed_environments(request.user))
-    return _version_detail(request, pipeline, version, form)
+    return _version_detail(request, pipeline, version, _release_form(request, pipeline, version))
 
 
 @require_POST
@@ -261,7 +268,7 @@ def version_release(request, slug, number):
     """Release a version to an environment (the environment keeps its override)."""
     pipeline = _pipeline_or_404(slug)
     version = _version_or_404(pipeline, number)
-    form = ReleaseForm(request.POST, allowed=_allowed_environments(request.user))
+    form = _release_form(request, pipeline, version, data=request.POST)
     if not form.is_valid():
         return _version_detail(request, pipeline, version, form, status=400)
     environment = form.cleaned_data["environment"]

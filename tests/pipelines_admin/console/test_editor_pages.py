@@ -218,7 +218,7 @@ def test_rule_validate__out_of_bounds__error_beside_the_field_out_of_band(client
     # Then the error comes back in the field's error container, swapped out of band
     assert response.status_code == 200
     assert ('<div id="err-f-p-minimum_score" class="field-errors" hx-swap-oob="true"><p class="error">'
-            "&#x27;minimum_score&#x27; must be at most 850; it is 900.</p></div>") in html
+            "Minimum score must be at most 850; it is 900.</p></div>") in html
     assert '<div id="err-f-p-score_model" class="field-errors" hx-swap-oob="true"></div>' in html
     assert "1 problem" in html and 'name="p.minimum_score"' not in html  # the inputs are not replaced
 
@@ -255,6 +255,76 @@ def test_rule_edit__invalid_value__not_saved_error_beside_field_value_kept(clien
     assert 'value="9000"' in html
     assert '<div id="err-f-p-minimum_score" class="field-errors"><p class="error">' in html
     assert 'value="oops"' in html  # the message too
+
+
+def test_rule_edit__negative_minimum_age__error_names_the_field_by_its_label(client, editor, pipeline):
+    # Given the age rule's form as rendered, with a minimum age of -1
+    client.force_login(editor)
+    age_url = url("rule-edit", stage="business_rules", rule="age_verification")
+    data = rule_form_data(client, age_url, p__minimum_age="-1", message="Younger applicants")
+    # When it is saved
+    response = client.post(age_url, data)
+    html = response.content.decode()
+    # Then it is refused, the error beside the field names it as its label does, not by its key
+    assert response.status_code == 400 and pipeline.versions.count() == 1
+    start = html.index('id="err-f-p-minimum_age"')
+    errors = html[start:html.index("</div>", start)]
+    assert "Minimum age must be at least 0; it is -1." in errors
+    assert "minimum_age" not in errors.replace('id="err-f-p-minimum_age"', "")
+    # and the status beside the save button counts the problem
+    assert "1 problem: see the marked field." in html and "No problems." not in html
+
+
+def test_rule_validate__nested_setting_out_of_bounds__named_by_its_label(client, editor, pipeline):
+    # Given the credit rule with 50 retry attempts typed (at most 20)
+    client.force_login(editor)
+    data = rule_form_data(client, credit_url(), s__retry__max_attempts="50")
+    # When it is validated while typing
+    html = client.post(url("rule-validate", stage="business_rules"), data, HTTP_HX_REQUEST="true").content.decode()
+    # Then the error beside the field names it by its label
+    start = html.index('id="err-f-s-retry-max_attempts"')
+    assert "Attempts must be at most 20; it is 50." in html[start:html.index("</div>", start)]
+
+
+def test_rule_edit__form_valid_but_no_message__status_says_not_saved(client, editor, pipeline):
+    # Given a valid change of the age rule saved without a message
+    client.force_login(editor)
+    age_url = url("rule-edit", stage="business_rules", rule="age_verification")
+    data = rule_form_data(client, age_url, p__minimum_age="21")
+    response = client.post(age_url, data)
+    html = response.content.decode()
+    # Then the message is asked for, and the status beside the save button says it was not saved
+    assert response.status_code == 400 and "every version has a message" in html
+    status = html[html.index('id="validation-status"'):]
+    status = status[:status.index("</p>")]
+    assert "No problems" not in status and "Not saved" in status
+    # When the user then changes another field (validated while typing), the message still empty
+    data = form_data(html, "rule-form", p__minimum_age="20")
+    html = client.post(url("rule-validate", stage="business_rules"), data, HTTP_HX_REQUEST="true").content.decode()
+    # Then the status still says what is missing, and the message's error stays
+    assert "No problems" not in html and "add a message" in html
+    assert 'id="err-message"' in html and "every version has a message" in html
+    # When the message is typed
+    data.setlist("message", ["Minimum age 20"])
+    html = client.post(url("rule-validate", stage="business_rules"), data, HTTP_HX_REQUEST="true").content.decode()
+    # Then the status is clear and the message's error goes
+    assert "No problems." in html and "every version has a message" not in html
+
+
+def test_rule_edit__stale_base__status_says_not_saved_while_typing(client, editor, pipeline):
+    # Given the credit form refused because version 2 was saved meanwhile
+    client.force_login(editor)
+    data = rule_form_data(client, credit_url(), p__minimum_score="700", message="Raise to 700")
+    someone_else_saves(pipeline, editor, lambda d: d["stages"]["business_rules"]["rules"]["credit_score_check"][
+        "params"].update(score_model="FICO_9"))
+    html = client.post(credit_url(), data).content.decode()
+    status = html[html.index('id="validation-status"'):]
+    assert "No problems" not in status[:status.index("</p>")] and "Not saved" in status[:status.index("</p>")]
+    # When the user goes on typing in the form as shown
+    data = form_data(html, "rule-form", p__minimum_score="710")
+    html = client.post(url("rule-validate", stage="business_rules"), data, HTTP_HX_REQUEST="true").content.decode()
+    # Then the status still says it is not saved yet
+    assert "No problems" not in html and "version 2" in html
 
 
 def test_rule_edit__settings__retry_timeout_and_dependencies_saved(client, editor, pipeline):
@@ -370,7 +440,8 @@ def test_rule_add__required_param_missing__error_beside_it(client, editor, pipel
     response = client.post(url("rule-validate", stage="data_quality"), data, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     start = html.index('id="err-f-p-field_name"')
-    assert "missing the required param &#x27;field_name&#x27;" in html[start:html.index("</div>", start)]
+    errors = html[start:html.index("</div>", start)]
+    assert "<p class=\"error\">Field is required.</p>" in errors and "field_name&#x27;" not in errors
 
 
 def test_rule_remove__others_depend_on_it__refused_with_the_problems(client, editor, pipeline):

@@ -295,3 +295,19 @@ def test_pages__script_in_names_and_messages__escaped(client, editor, history, r
         html = client.get(page).content.decode()
         assert "<script>alert(" not in html
         assert "&lt;script&gt;alert(" in html
+
+
+def test_report__candidate_released_since__shown_as_live_baseline_as_before(client, editor, finished, released,
+                                                                            environments, v2):
+    # Given a finished analysis of v2 against v1, live in development at the time
+    # When v2 is released to development afterwards
+    config_services.release_create(pipeline=released, environment=environments["development"], version=v2,
+                                   actor=editor)
+    client.force_login(editor)
+    # Then the report and the lists call the candidate live, and v1 no longer what runs now
+    html = client.get(url("impact-report", report_id=finished.pk)).content.decode()
+    assert "live in development (v2)" in html and "v2 in development ·" not in html
+    assert "what runs now" not in html and "no longer live: development now runs v2" in html
+    for page in (url(), url("version-detail", number=2)):
+        html = client.get(page).content.decode()
+        assert "live in development (v2)" in html and "against live v1" not in html, page

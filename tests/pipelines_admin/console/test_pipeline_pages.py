@@ -312,7 +312,8 @@ def test_versions__viewer__history_with_where_live_and_no_release_forms(client, 
     assert 'name="b" value="2" form="diff-form" aria-label="compare to v2" checked' in html
 
 
-def test_versions__editor__release_form_offers_only_environments_she_may_change(client, editor, pipeline):
+def test_versions__editor__release_form_offers_only_environments_she_may_change(client, editor, pipeline,
+                                                                                 second_version):
     client.force_login(editor)
     html = client.get(url("versions")).content.decode()
     form = html.split('class="stack release-form"')[1].split("</form>")[0]
@@ -356,6 +357,64 @@ def test_version_release__editor_to_staging__released_and_redirected(client, edi
     assert response.status_code == 302 and response["Location"] == url("environment-detail", env="staging")
     assert release_live(pipeline, environments["staging"]).version.number == 2
     assert release_live(pipeline, environments["development"]).version.number == 1
+
+
+def test_version_detail__live_in_development_only__staging_preselected(client, publisher, pipeline, second_version,
+                                                                      environments):
+    # Given v2 released to development only
+    services.release_create(pipeline=pipeline, environment=environments["development"], version=second_version,
+                            actor=publisher)
+    client.force_login(publisher)
+    # When its page is opened
+    html = client.get(url("version-detail", number=2)).content.decode()
+    # Then the release form offers staging, the first environment not running it yet, and says where it runs
+    assert '<option value="staging" selected>' in html
+    assert '<option value="development">development (runs v2)</option>' in html
+    assert 'Release</button>' in html
+
+
+def test_version_detail__live_everywhere_one_may_release_to__said_instead_of_a_form(
+        client, editor, publisher, pipeline, second_version, environments):
+    # Given v1 live in every environment
+    # When a publisher opens its page
+    client.force_login(publisher)
+    html = client.get(url("version-detail", number=1)).content.decode()
+    # Then no release is offered: it says v1 runs everywhere
+    assert "v1 already runs in every environment." in html and "Release</button>" not in html
+    # When v2 is released to development and staging, its page preselects production for the publisher
+    for name in ("development", "staging"):
+        services.release_create(pipeline=pipeline, environment=environments[name], version=second_version,
+                                actor=editor)
+    assert '<option value="production" selected>' in client.get(url("version-detail", number=2)).content.decode()
+    # And an editor, who may release to development and staging only, is told v2 runs in both
+    client.force_login(editor)
+    html = client.get(url("version-detail", number=2)).content.decode()
+    assert "v2 already runs in every environment you may release to (development and staging)." in html
+    assert "Release</button>" not in html
+
+
+def test_versions_page__release_forms__first_environment_not_running_each_version(client, editor, pipeline,
+                                                                                   second_version, environments):
+    # Given v1 live everywhere / When an editor opens the versions page
+    client.force_login(editor)
+    html = client.get(url("versions")).content.decode()
+    # Then v1 offers no release, and v2 (live nowhere) has development chosen
+    v1 = html[html.index('id="v1"'):]
+    assert "live everywhere" in v1 and "Release v1</button>" not in v1
+    assert '<option value="development" selected>' in html[html.index('id="v2"'):html.index('id="v1"')]
+    # When v2 is released to development
+    services.release_create(pipeline=pipeline, environment=environments["development"], version=second_version,
+                            actor=editor)
+    html = client.get(url("versions")).content.decode()
+    # Then v2's form has staging chosen, and v1's development, where it no longer runs
+    assert '<option value="staging" selected>staging</option>' in html[html.index('id="v2"'):html.index('id="v1"')]
+    assert '<option value="development" selected>development</option>' in html[html.index('id="v1"'):]
+    # When v2 is released to staging too, the editor (who may not release to production) is told so
+    services.release_create(pipeline=pipeline, environment=environments["staging"], version=second_version,
+                            actor=editor)
+    html = client.get(url("versions")).content.decode()
+    v2 = html[html.index('id="v2"'):html.index('id="v1"')]
+    assert "live wherever you may release it" in v2 and "Release v2</button>" not in v2
 
 
 def test_version_release__editor_to_production__refused_nothing_changed(client, editor, pipeline, second_version,

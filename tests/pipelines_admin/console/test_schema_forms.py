@@ -1,5 +1,6 @@
 """Forms generated from params schemas: every rule class renders, and a form submitted
 as the browser would submit it gives back exactly the params it was rendered from."""
+import json
 from html.parser import HTMLParser
 
 import pytest
@@ -318,3 +319,53 @@ def test_rule_settings_schema__first_rule_of_an_empty_stage__only_earlier_stages
     # Then it may depend on rules of the stage before, not after
     assert schema["properties"]["cross_stage_dependencies"]["items"]["enum"] == ["r1"]
     assert schema["properties"]["dependencies"]["items"]["enum"] == []
+
+
+def _out_of_bounds(value, schema) -> list:
+    """The numbers in `value` its `schema` (or the schemas of its parts) do not allow."""
+    if isinstance(value, bool) or not isinstance(schema, dict):
+        return []
+    if isinstance(value, (int, float)):
+        return [] if _within(value, schema) else [value]
+    if isinstance(value, dict):
+        return [n for k, v in value.items() for n in _out_of_bounds(v, (schema.get("properties") or {}).get(k))]
+    if isinstance(value, list):
+        return [n for v in value for n in _out_of_bounds(v, schema.get("items"))]
+    return []
+
+
+def _within(number, schema) -> bool:
+    return ((schema.get("minimum") is None or number >= schema["minimum"])
+            and (schema.get("maximum") is None or number <= schema["maximum"])
+            and (schema.get("exclusiveMinimum") is None or number > schema["exclusiveMinimum"])
+            and (schema.get("exclusiveMaximum") is None or number < schema["exclusiveMaximum"])
+            and (schema.get("type") != "integer" or number == int(number)))
+
+
+def _forms():
+    document = example_document("customer_onboarding.json")
+    for name, info in sorted(rule_catalogue().items()):
+        yield pytest.param(info.schema, "p", id=f"{name}.params")
+    yield pytest.param(rule_settings_schema(document, "business_rules", "credit_score_check"), "s", id="rule settings")
+    yield pytest.param(stage_settings_schema(), "s", id="stage settings")
+
+
+@pytest.mark.parametrize("schema,prefix", list(_forms()))
+def test_schema_form__every_numeric_field__examples_within_its_bounds(schema, prefix):
+    # Given the params form of every rule class in the registry, and the rule and stage settings forms
+    fields = list(SchemaForm(schema, MISSING, prefix=prefix).walk())
+    for f in fields:
+        if f.kind in ("number", "integer"):
+            # When a word is typed where the number goes
+            typed = SchemaForm(schema, MISSING, MultiValueDict({f.name: ["many"]}), prefix=prefix)
+            typed.parse()
+            error = next(t for t in typed.walk() if t.name == f.name).errors[0]
+            # Then the example the error gives lies within the field's bounds, like its placeholder
+            example = error.split(", like ")[1].split(" (not")[0]
+            assert _within(float(example), f.schema), (f.name, error)
+            if f.placeholder:
+                assert _within(float(f.placeholder.removeprefix("for example ")), f.schema), (f.name, f.placeholder)
+        elif f.kind == "json" and f.placeholder.startswith("for example "):
+            # And a JSON example holds only numbers its schema allows
+            example = json.loads(f.placeholder.removeprefix("for example "))
+            assert not _out_of_bounds(example, f.schema), (f.name, f.placeholder)

@@ -190,3 +190,19 @@ def test_pipeline_overview__untested_rule_flagged(client, viewer, editor, releas
     html = client.get(url("pipeline-detail")).content.decode()
     assert "rules no test case exercises:" in html
     assert "<code>business_rules/age_verification</code>" in html
+
+
+def test_cases_page__suite_ran_before_the_release__config_shown_as_live_now(client, publisher, cases, released,
+                                                                             environments):
+    # Given a suite run on v1 as production would run it, before v1 was released there
+    suite = finished_suite(released, environments["production"], publisher, version=released.versions.get())
+    client.force_login(publisher)
+    html = client.get(url("test-cases")).content.decode()
+    assert "v1 in production (not released there)" in html
+    # When v1 is then released to production
+    client.post(url("version-release", number=1), {"environment": "production", "reason": "go live"})
+    assert release_live(released, environments["production"]).version.number == 1
+    # Then the coverage note, the suite run list and the suite run's page say it is live there
+    for page in (url("test-cases"), url("suite-run", suite_id=suite.pk), url("pipeline-detail")):
+        html = client.get(page).content.decode()
+        assert "live in production (v1)" in html and "not released there" not in html, page
