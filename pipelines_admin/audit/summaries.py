@@ -36,6 +36,10 @@ def _release(event: AuditEvent) -> EventSummary:
         lines.append(f"release gate passed: suite run #{gate.get('suite_run')}")
     elif gate.get("result") == "overridden":
         lines.append("release gate overridden")
+    dependents = event.data.get("disabled_dependents") or []
+    if dependents:
+        lines.append("also turned off, as they depend on it: "
+                     + ", ".join(f"{d.get('stage')}/{d.get('rule')}" for d in dependents))
     return EventSummary(lines=tuple(line for line in lines if line))
 
 
@@ -75,6 +79,8 @@ def _run(event: AuditEvent) -> EventSummary:
              f"from {data['source']}" if data.get("source") else "",
              _plural(data["attempts"], "attempt") if data.get("attempts") is not None else ""]
     lines = [", ".join(fact for fact in facts if fact)]
+    if data.get("partial_stages"):
+        lines.append(f"partial: only {', '.join(data['partial_stages'])} ran")
     if data.get("error"):
         lines.append(data["error"])
     return EventSummary(status=data.get("status", ""), lines=tuple(line for line in lines if line))
@@ -93,7 +99,8 @@ def _batch_completed(event: AuditEvent) -> EventSummary:
     data = event.data
     return EventSummary(status="completed", lines=(
         f"{_plural(data.get('total', 0), 'application')}: {data.get('passed', 0)} passed, "
-        f"{data.get('failed', 0)} failed, {_plural(data.get('errored', 0), 'error')}",))
+        f"{data.get('failed', 0)} failed, {data.get('undecided', 0)} undecided, "
+        f"{_plural(data.get('errored', 0), 'error')}",))
 
 
 def _batch_cancelled(event: AuditEvent) -> EventSummary:
@@ -135,23 +142,31 @@ def _suite_run(event: AuditEvent) -> EventSummary:
     data = event.data
     lines = [f"{_plural(data.get('total', 0), 'test case')}: {data.get('passed', 0)} passed, "
              f"{data.get('failed', 0)} failed"]
-    if data.get("target"):
+    if data.get("version") is not None:
+        lines.append(f"on version {data['version']}")
+    elif data.get("target"):  # events recorded before the version was kept
         lines.append(f"on {data['target']}")
     if data.get("error"):
         lines.append(data["error"])
     return EventSummary(status=data.get("status", ""), lines=tuple(lines))
 
 
+def _candidate(data: dict) -> str:
+    if data.get("candidate_version") is not None:
+        return f"version {data['candidate_version']}"
+    return str(data.get("candidate", ""))  # events recorded before the version was kept
+
+
 def _impact_started(event: AuditEvent) -> EventSummary:
     data = event.data
-    return EventSummary(lines=(f"{_plural(data.get('runs', 0), 'past run')} against {data.get('candidate', '')}",))
+    return EventSummary(lines=(f"{_plural(data.get('runs', 0), 'past run')} against {_candidate(data)}",))
 
 
 def _impact_completed(event: AuditEvent) -> EventSummary:
     data = event.data
     return EventSummary(status="completed", lines=(
-        f"{_plural(data.get('replayed', 0), 'application')} replayed against {data.get('candidate', '')}",
-        f"{data.get('flips_to_fail', 0)} would now fail, {data.get('flips_to_pass', 0)} would now pass",
+        f"{_plural(data.get('replayed', 0), 'application')} replayed against {_candidate(data)}",
+        f"{data.get('flips_to_fail', 0)} would no longer pass, {data.get('flips_to_pass', 0)} would now pass",
     ))
 
 

@@ -18,7 +18,7 @@ from pipelines_admin.configs import services
 from pipelines_admin.configs.defaults import ensure_default_environments
 from pipelines_admin.configs.engine import compiled_pipeline
 from pipelines_admin.configs.models import Environment, Pipeline
-from pipelines_admin.configs.samples import sample_applications
+from pipelines_admin.configs.samples import samples_described
 from pipelines_admin.runs.services import execute_record
 from pipelines_admin.testcases.expectations import expectation_from_result
 from pipelines_admin.testcases.services import case_create, suite_run_now
@@ -94,9 +94,11 @@ def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
 
 
 def _sample_test_cases(pipeline: Pipeline, actor) -> None:
-    """The sample applications as test cases, each expecting what the first version decides."""
-    engine = compiled_pipeline(pipeline.versions.get().document, None)
-    for sample in sample_applications():
+    """The sample applications as test cases, each expecting what the first version
+    decides, described against it."""
+    document = pipeline.versions.get().document
+    engine = compiled_pipeline(document, None)
+    for sample in samples_described(document):
         status, result, _, _ = execute_record(engine, sample["record"], stages=None, context={})
         case_create(pipeline=pipeline, name=sample["name"], description=sample["description"],
                     record=sample["record"], expected=expectation_from_result(status, result), actor=actor)

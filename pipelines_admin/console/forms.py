@@ -48,7 +48,8 @@ class TryRunForm(forms.Form):
     version = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
                                      help_text="Or run a chosen version instead of the live config.")
     stages = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
-                                       help_text="Only these stages (none ticked: all).")
+                                       help_text="Only these stages (none ticked: all). A run of some stages is "
+                                                 "partial: it shows what those stages do, never decides.")
     record = JSONObjectField(label="Application (JSON)")
 
     def __init__(self, *args, pipeline, **kwargs):

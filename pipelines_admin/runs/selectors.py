@@ -65,12 +65,12 @@ class BatchOutcome:
     status: str  # the status class it is shown with
 
 
-#: A batch's outcome counters, in the order they are shown.
-BATCH_OUTCOMES = (
-    BatchOutcome("passed", "Passed", "passed"),
-    BatchOutcome("failed", "Failed", "failed"),
-    BatchOutcome("errored", "Errors", "error"),
-)
+_OUTCOME_LABELS = {Run.Status.PASSED: "Passed", Run.Status.FAILED: "Failed", Run.Status.UNDECIDED: "Undecided",
+                   Run.Status.ERROR: "Errors"}
+
+#: A batch's outcome counters (Batch.COUNTERS), in the order they are shown.
+BATCH_OUTCOMES = tuple(BatchOutcome(field, _OUTCOME_LABELS[status], str(status))
+                       for status, field in Batch.COUNTERS.items())
 
 
 def batch_outcome_counts(batch: Batch) -> list[tuple[BatchOutcome, int]]:

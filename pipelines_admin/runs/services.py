@@ -190,7 +190,8 @@ def _finish(run: Run, *, status: str, result: dict | None, duration_ms: float | 
                      object_repr=f"run {run.pk}", pipeline=run.pipeline.slug, environment=run.environment.name,
                      data={"status": status, "config_version": run.config_version.number if run.config_version_id
                            else None, "effective_hash": run.effective_hash, "source": run.source,
-                           "attempts": run.attempts, "error": error})
+                           "attempts": run.attempts, "error": error,
+                           **({"partial_stages": run.stages} if run.partial else {})})
 
 
 def runs_sweep(now=None) -> dict[str, int]:

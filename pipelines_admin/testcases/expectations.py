@@ -11,6 +11,7 @@ instead of `equals` checks only that the field is present (true) or absent (fals
 """
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import jsonschema
@@ -113,8 +114,13 @@ def judge(expected: dict, status: str, result: dict | None, *, shown: dict | Non
             failures.append({"what": f"field {item['field']}", "expected": item["equals"],
                              "actual": None if actual is _MISSING else actual,
                              "message": f"field {item['field']} is "
-                                        f"{'absent' if actual is _MISSING else repr(actual)}"})
+                                        f"{'absent' if actual is _MISSING else _as_json(actual)}"})
     return failures
+
+
+def _as_json(value: Any) -> str:
+    """A value as JSON text (true, null, "text"), as the console shows record data."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def expectation_from_result(status: str, result: dict | None, *, rules: bool = False) -> dict:

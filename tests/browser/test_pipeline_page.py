@@ -87,3 +87,33 @@ def test_matrix__viewer__sees_states_read_only(login, live_server, released, dja
     # and the graph links each rule to its editor
     expect(page.locator('a.node[data-rule="email_format"]')).to_have_attribute(
         "href", reverse("console:rule-edit", kwargs={"slug": "signup", "stage": "data_quality", "rule": "email_format"}))
+
+
+def test_matrix__stage_others_depend_on__consequences_listed_then_cancel_or_turn_all_off(login, live_server,
+                                                                                        released):
+    # Given a publisher on the pipeline page, where age_verification needs data_quality's required_fields
+    page = login("paula", "correct horse battery")
+    page.goto(f"{live_server.url}/pipelines/signup/")
+    page.evaluate("window.notReloaded = true")
+    matrix = page.locator("#matrix")
+    # When she turns data_quality off in development
+    matrix.get_by_label("Turn off stage data_quality in development").click()
+    # Then nothing changed yet: the matrix lists the rule that would be left unable to run
+    dialog = matrix.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Turn off stage data_quality in development?")
+    expect(dialog).to_contain_text("business_rules/age_verification")
+    stages = effective_config(released, Environment.objects.get(name="development")).document["stages"]
+    assert stages["data_quality"].get("enabled", True) is True
+    # When she cancels, the question goes and everything stays on
+    dialog.get_by_role("link", name="Cancel: keep everything on").click()
+    expect(matrix.get_by_role("alertdialog")).to_have_count(0)
+    # When she asks again and turns both off
+    matrix.get_by_label("Turn off stage data_quality in development").click()
+    matrix.get_by_role("button", name="Turn off data_quality and this rule").click()
+    # Then one release turns off both, said in place, without a reload
+    expect(matrix.locator(".notice")).to_contain_text(
+        "Stage data_quality turned off in development, with business_rules/age_verification")
+    stages = effective_config(released, Environment.objects.get(name="development")).document["stages"]
+    assert stages["data_quality"]["enabled"] is False
+    assert stages["business_rules"]["rules"]["age_verification"]["enabled"] is False
+    assert page.evaluate("window.notReloaded") is True

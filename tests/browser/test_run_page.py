@@ -52,3 +52,56 @@ def test_run_page__result_arrives_while_open__data_after_the_rules_and_save_card
     # without a reload, and the polling stopped
     assert page.evaluate("window.notReloaded") is True
     expect(page.locator("[hx-trigger]")).to_have_count(0)
+
+
+def test_runs_page__filter_changed__table_replaced_in_place_once(login, live_server, editor):
+    # Given one finished run (undecided: it has no occupation to trim) and one queued run
+    from pipelines_admin.configs.models import Pipeline
+    from pipelines_admin.runs.services import run_submit
+
+    pipeline, development = Pipeline.objects.get(), Environment.objects.get(name="development")
+    done = run_submit(pipeline=pipeline, environment=development, record={"name": "A", "email": "a@example.com"},
+                      actor=editor)
+    run_execute(done.pk)
+    run_submit(pipeline=pipeline, environment=development, record={"name": "B", "email": "b@example.com"},
+               actor=editor)
+    page = login("erin", "correct horse battery")
+    page.goto(f"{live_server.url}/runs/")
+    expect(page.locator("#run-table tbody tr")).to_have_count(2)
+    # When the status filter changes, twice
+    page.get_by_label("Status").select_option("undecided")
+    expect(page.locator("#run-table tbody tr")).to_have_count(1)
+    page.get_by_label("Status").select_option("queued")
+    expect(page.locator("#run-table tbody tr")).to_have_count(1)
+    # Then there is still exactly one table, not one nested in the other
+    expect(page.locator("#run-table")).to_have_count(1)
+
+
+def test_run_page__partial_run__undecided_with_the_checks_that_did_not_run(login, live_server, editor):
+    # Given an editor who runs only the data_quality stage of a two-stage pipeline
+    from pipelines_admin.configs.models import Pipeline
+
+    pipeline = Pipeline.objects.get()
+    document = {"stages": {**DOCUMENT["stages"], "post": {"rules": {
+        "trim_name": {"class": "TrimWhitespaceRule", "params": {"field_name": "name"}}}}}}
+    version = config_services.config_version_create(pipeline=pipeline, document=document,
+                                                    base_version=pipeline.versions.get(), author=editor,
+                                                    message="A second stage")
+    config_services.release_create(pipeline=pipeline, environment=Environment.objects.get(name="development"),
+                                   version=version, actor=editor)
+    page = login("erin", "correct horse battery")
+    page.goto(f"{live_server.url}/pipelines/signup/try/")
+    page.get_by_label("Application (JSON)").fill('{"name": "Ann Lee", "email": "ann@example.com", '
+                                                 '"occupation": "Nurse"}')
+    page.get_by_label("data_quality").check()
+    page.get_by_role("button", name="Run on the worker").click()
+    expect(page.get_by_text("Waiting for the worker")).to_be_visible()
+    # When the worker runs it
+    run_execute(Run.objects.get().pk)
+    # Then it is undecided and labelled partial, naming the stage that did not run; it cannot be a test case
+    result = page.locator("#run-result")
+    expect(result.locator(".status-undecided")).to_have_text("undecided", timeout=10_000)
+    expect(result.locator(".partial-tag")).to_have_text("partial")
+    expect(result.get_by_role("heading", name="Not decided: 1 check did not run")).to_be_visible()
+    expect(result).to_contain_text("Stage 'post' did not run: not selected.")
+    expect(page.get_by_role("button", name="Save as test case")).to_have_count(0)

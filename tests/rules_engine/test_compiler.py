@@ -135,7 +135,8 @@ def test_pipeline__public_api__names():
     # When it is compiled (and run)
     # Then __all__ keeps the documented names and the pipeline describes itself
     assert set(rules_engine.__all__) == {"validate_config", "compile_pipeline", "Pipeline", "RunResult", "Problem",
-                                         "ConfigError", "load_config"}
+                                         "ConfigError", "load_config", "RuleRef", "enabled_dependents",
+                                         "stage_rule_ids"}
     with rules_engine.compile_pipeline({"stages": {"s": {"rules": {}}}}, services_for_tests(),
                                        rules=rules_for_tests()) as pipeline:
         assert repr(pipeline).startswith("<Pipeline 1 stages, 0 rules, sha256:")

@@ -133,6 +133,11 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
     analysis = impact_services.impact_start(pipeline=pipeline, environment=development, actor=editor, last=10,
                                             version=v2)
     impact_services.impact_cancel(report=analysis, actor=editor)
+    partial = run_services.run_submit(pipeline=pipeline, environment=development, record=ADULT, actor=editor,
+                                      stages=["data_quality"])
+    run_services.run_execute(partial.pk)
+    config_services.stage_toggle(pipeline=pipeline, environment=development, stage="data_quality", enabled=False,
+                                 actor=editor, disable_dependents=True)
     token = token_create(user=editor, name="release job").token
     token_revoke(token=token, actor=superuser)
 
@@ -162,6 +167,11 @@ def test_audit_page__every_action_the_code_records__summary_shows_each_number_it
                     missing.append(f"{action} #{event.sequence}: {key} {event.data[key]!r} not in {text!r}")
         assert "123-45-6789" not in page_html and "Maria Garcia" not in page_html
     assert missing == []
+    # and a partial run says so, and a toggle names the rules it turned off with it
+    runs = client.get("/audit/", {"action": "run.completed"}).content.decode()
+    toggles = client.get("/audit/", {"action": "stage.toggled"}).content.decode()
+    assert "partial: only data_quality ran" in runs
+    assert "also turned off, as they depend on it: business_rules/age_verification" in toggles
 
 
 def test_audit_page__suite_run_stopped_with_an_error__counts_and_the_error_not_an_empty_errors_count(

@@ -126,6 +126,23 @@ def test_suite_run__failing_case__expectation_beside_what_happened(client, viewe
     assert "the application failed, expected passed" in html
 
 
+def test_suite_run__field_expectation_not_met__values_shown_as_json_not_python(client, viewer, editor, released,
+                                                                              environments):
+    # Given a case expecting a field to be true and another to be an object, neither so
+    services.case_create(pipeline=released, name="flags", record={**ADULT, "vip": None, "tags": ["a"]},
+                         expected={"status": "passed", "fields": [{"field": "vip", "equals": True},
+                                                                  {"field": "tags", "equals": {"a": 1}}]},
+                         actor=editor)
+    suite = finished_suite(released, environments["development"], editor)
+    client.force_login(viewer)
+    # When the suite run is shown
+    html = client.get(url("suite-run", suite_id=suite.pk)).content.decode()
+    # Then expected and actual values read as JSON (true, null, double quotes), never as Python
+    assert "<code>field vip</code>: true" in html and "field vip is null" in html
+    assert "{&quot;a&quot;: 1}" in html and "[&quot;a&quot;]" in html
+    assert "True" not in html and "None" not in html and "{&#x27;a&#x27;" not in html
+
+
 def test_suite_run_start__viewer__refused_with_message(client, viewer, cases, released):
     client.force_login(viewer)
     response = client.post(url("suite-run-start"), {"environment": "development"}, follow=True)
