@@ -81,7 +81,8 @@ def _clean(pipeline: Pipeline, name: str, record: Any, expected: Any) -> tuple[s
 
 
 def _store(case: TestCase, record: dict, expected: dict) -> None:
-    fields = case.pipeline.masked_fields
+    latest = version_latest(case.pipeline)
+    fields = case.pipeline.masked_fields_for(latest.document if latest else None)
     case.input_encrypted, case.input_masked = encrypt_json(record), mask_input(record, fields)
     case.expected_encrypted, case.expected_masked = encrypt_json(expected), mask_expected(expected, fields)
 
@@ -265,7 +266,7 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
             _finish(SuiteRun.objects.select_for_update().get(pk=suite.pk), SuiteRun.Status.ERROR,
                     error=f"the config could not be compiled: {exc}")
         return SuiteRun.objects.get(pk=suite.pk)
-    fields = suite.pipeline.masked_fields
+    fields = suite.pipeline.masked_fields_for(document)
     cases = list(TestCase.objects.filter(pipeline=suite.pipeline).order_by("name", "pk"))
     fingerprint = cases_fingerprint(suite.pipeline)
     coverage = _coverage_start(document)
