@@ -138,6 +138,27 @@ def config_hash(config: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+class Monitoring(NamedTuple):
+    """``execution_settings.performance_monitoring``: rules slower than
+    ``slow_rule_ms`` are flagged in results (None: no flag); with ``alert_on_timeout``
+    every timeout is an alert in the result. Off (both unset) without the setting, or
+    with ``enabled: false``."""
+
+    slow_rule_ms: float | None
+    alert_on_timeout: bool
+
+
+NO_MONITORING = Monitoring(None, False)
+
+
+def monitoring(settings: Mapping[str, Any]) -> Monitoring:
+    spec = settings.get("performance_monitoring")
+    if not isinstance(spec, Mapping) or spec.get("enabled", True) is False:
+        return NO_MONITORING
+    threshold = spec.get("slow_rule_threshold_ms")
+    return Monitoring(float(threshold) if threshold is not None else None, bool(spec.get("alert_on_timeout", False)))
+
+
 class Pipeline:
     """A compiled pipeline: run it on as many records as you like, from any thread.
 
@@ -147,9 +168,12 @@ class Pipeline:
     """
 
     def __init__(self, *, config: dict, stages: list[CompiledStage], rules: list[CompiledRule],
-                 stop_on_stage_failure: bool, pool_size: int):
+                 stop_on_stage_failure: bool, pool_size: int, monitoring: Monitoring = NO_MONITORING):
         self.config = config
         self.config_hash = config_hash(config)
+        #: the config's own label, shown in every result: its "name" and "version", when given
+        self.label = {key: config[key] for key in ("name", "version") if isinstance(config.get(key), str)}
+        self.monitoring = monitoring
         self.stages = tuple(stages)
         #: every rule, stage by stage in document order; a rule's ``index`` is its place here
         self.rules = tuple(rules)
@@ -293,6 +317,7 @@ class _PipelineBuilder:
         # headroom for calls abandoned at their timeout, which keep a worker until they return
         return Pipeline(config=self.config, stages=stages, rules=compiled_rules,
                         stop_on_stage_failure=bool(self.settings.get("stop_on_stage_failure", False)),
+                        monitoring=monitoring(self.settings),
                         pool_size=2 * pool_size + 4)
 
     def compile_rule(self, rule_id: str, rule_config: dict, stage_name: str, stage_position: int,

@@ -27,6 +27,11 @@ conditions that could not be evaluated, are listed under ``warnings``.
 ``partial`` is true for a run of chosen stages that left out an enabled stage: such a
 run is never ``passed``.
 
+With ``execution_settings.performance_monitoring`` (and not ``enabled: false``), a rule
+that ran longer than ``slow_rule_threshold_ms`` has ``"slow": true`` and is listed under
+``slow_rules``; with ``alert_on_timeout``, each rule that timed out is an entry of
+``alerts``. ``config`` holds the config's own ``name`` and ``version`` labels, when given.
+
 A stage is ``failed`` when one of its error-severity rules ended fail, error or timeout;
 ``skipped`` when disabled or its ``when`` is false; ``not_run`` when it was not selected
 or an earlier stage failed under ``stop_on_stage_failure``; ``passed`` otherwise.
@@ -186,19 +191,47 @@ class RunResult:
         return (verdict is not None and verdict.outcome == SKIP and index not in self._conditional
                 and self._pipeline.rules[index].enabled)
 
+    def slow_rules(self) -> list[dict[str, Any]]:
+        """The rules that ran longer than the config's slow-rule threshold ([] without one)."""
+        threshold = self._pipeline.monitoring.slow_rule_ms
+        if threshold is None:
+            return []
+        limit = threshold / 1000.0
+        rules = self._pipeline.rules
+        return [{"stage": rules[i].stage_name, "rule": rules[i].rule_id, "duration_ms": _ms(duration),
+                 "threshold_ms": threshold}
+                for i, duration in enumerate(self._durations) if duration > limit]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """With ``alert_on_timeout``: one alert per rule that timed out."""
+        if not self._pipeline.monitoring.alert_on_timeout:
+            return []
+        rules = self._pipeline.rules
+        return [{"kind": "timeout", "stage": rules[i].stage_name, "rule": rules[i].rule_id,
+                 "message": verdict.message}
+                for i, verdict in enumerate(self._verdicts) if verdict is not None and verdict.outcome == TIMEOUT]
+
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape; every value is JSON-serialisable (no NaN either)."""
+        slow = self.slow_rules()
+        slow_ids = {entry["rule"] for entry in slow}
         stages = []
         for stage in self.stages:
+            rules = [self._rule_result(i).to_dict() for i in range(stage.first, stage.end)]
+            if slow_ids:
+                for rule in rules:
+                    if rule["id"] in slow_ids:
+                        rule["slow"] = True
             stages.append({
                 "name": stage.name,
                 "status": stage.status,
                 "reason": stage.reason,
                 "duration_ms": _ms(stage.duration),
-                "rules": [self._rule_result(i).to_dict() for i in range(stage.first, stage.end)],
+                "rules": rules,
             })
         return {
             "status": self.status,
+            **({"config": dict(self._pipeline.label)} if self._pipeline.label else {}),
             "partial": self.partial,
             "undecided": to_jsonable(self.undecided()),
             "stages": stages,
@@ -206,6 +239,8 @@ class RunResult:
             "changes": [{"field": field, "before": to_jsonable(before), "after": to_jsonable(after), "rule": rule}
                         for field, before, after, rule in self.changes],
             "warnings": to_jsonable(self.warnings()),
+            "slow_rules": slow,
+            "alerts": to_jsonable(self.alerts()),
             "context": to_jsonable(self.context),
             "config_hash": self.config_hash,
             "duration_ms": _ms(self.duration),

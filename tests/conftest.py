@@ -9,6 +9,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
+
+# The suite runs on small shared machines: how fast hypothesis can generate inputs says
+# nothing about the code under test, so the time-based health check and deadline are off
+# (each property still runs its full number of examples).
+hypothesis_settings.register_profile("suite", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+hypothesis_settings.load_profile("suite")
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -52,6 +52,16 @@ class Pipeline(models.Model):
 
         return frozenset(f.lower() for f in self.pii_fields) if self.pii_fields else DEFAULT_PII_FIELDS
 
+    def masked_fields_for(self, *documents: dict | None) -> frozenset[str]:
+        """The pipeline's own PII fields (or the standard set) together with the
+        `pii_fields` each config document names: what runs of those configs mask."""
+        fields = set(self.masked_fields)
+        for document in documents:
+            extra = document.get("pii_fields") if isinstance(document, dict) else None
+            if isinstance(extra, list):
+                fields.update(f.lower() for f in extra if isinstance(f, str))
+        return frozenset(fields)
+
     def __str__(self) -> str:
         return self.name
 

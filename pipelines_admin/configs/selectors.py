@@ -43,6 +43,11 @@ def release_live(pipeline: Pipeline | int, environment: Environment | int) -> Re
             .select_related("version", "released_by").order_by("-id").first())
 
 
+def environment_revision(release: Release | None) -> str:
+    """The revision of what a pipeline runs in an environment: its live release."""
+    return f"release-{release.pk}" if release is not None else "unreleased"
+
+
 def release_history(pipeline: Pipeline, environment: Environment | None = None):
     qs = Release.objects.filter(pipeline=pipeline).select_related("version", "environment", "released_by")
     if environment is not None:

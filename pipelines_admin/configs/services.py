@@ -16,8 +16,9 @@ from pipelines_admin.configs.diffs import semantic_diff, text_diff
 from pipelines_admin.configs.engine import config_dependents, config_stage_rule_ids, document_hash, document_problems
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
 from pipelines_admin.configs.overrides import apply_override, override_between, set_at
-from pipelines_admin.configs.selectors import release_live, version_latest
+from pipelines_admin.configs.selectors import environment_revision, release_live, version_latest
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotFound
+from pipelines_admin.core.revisions import MISSING, revision_check
 from pipelines_admin.testcases.gate import gate_enforce
 
 
@@ -95,9 +96,11 @@ def config_version_create(*, pipeline: Pipeline, document: dict, base_version: C
 
 def _release(*, pipeline: Pipeline, environment: Environment, version: ConfigVersion, override: dict,
              kind: str, actor, reason: str, action: str, gate_override: bool = False,
-             audit_data: dict | None = None) -> Release:
+             audit_data: dict | None = None, base_revision: str | None = None) -> Release:
     """Every change to what an environment runs comes here. A protected environment also
-    needs the release gate open (see testcases.gate) or overridden with the reason."""
+    needs the release gate open (see testcases.gate) or overridden with the reason.
+    With `base_revision` (what the editor saw, see selectors.environment_revision), a
+    change made since is a Stale error saying what it changed."""
     require(actor, ENVIRONMENT_CHANGE, environment)
     reason = (reason or "").strip()
     if environment.protected and not reason:
@@ -110,6 +113,7 @@ def _release(*, pipeline: Pipeline, environment: Environment, version: ConfigVer
                            {"problems": [{"path": "", "message": "expected an object"}]})
     pipeline = _locked(pipeline)
     previous = release_live(pipeline, environment)
+    _check_base(pipeline, environment, previous, base_revision)
     effective = apply_override(version.document, override)
     _require_valid(effective, environment, what=f"The effective config for {environment.name}")
     effective_hash = document_hash(effective)
@@ -148,6 +152,28 @@ def release_create(*, pipeline: Pipeline, environment: Environment, version: Con
                     gate_override=gate_override)
 
 
+def _check_base(pipeline: Pipeline, environment: Environment, live: Release | None, base_revision: str | None) -> None:
+    """Stale when the environment changed since `base_revision`, with the changes between
+    what the editor saw and what runs now."""
+    current = environment_revision(live)
+    if base_revision is None or base_revision == current:
+        return
+    if base_revision == MISSING:
+        revision_check(base=base_revision, current=current, what=f"What {environment.name} runs")
+    seen = None
+    if base_revision.startswith("release-") and base_revision[8:].isdigit():
+        seen = Release.objects.filter(pk=int(base_revision[8:]), pipeline=pipeline,
+                                      environment=environment).select_related("version").first()
+    before = apply_override(seen.version.document, seen.override) if seen else {}
+    after = apply_override(live.version.document, live.override) if live else {}
+    revision_check(base=base_revision, current=current, what=f"What {environment.name} runs", extra={
+        "environment": environment.name, "seen_release": seen.pk if seen else None,
+        "live_release": {"id": live.pk, "kind": live.kind, "version": live.version.number,
+                         "released_by": live.released_by.get_username() if live and live.released_by else None,
+                         "released_at": live.released_at.isoformat()} if live else None,
+        "changes": semantic_diff(before, after) if seen else []})
+
+
 def _live_or_404(pipeline: Pipeline, environment: Environment) -> Release:
     live = release_live(pipeline, environment)
     if live is None:
@@ -158,22 +184,23 @@ def _live_or_404(pipeline: Pipeline, environment: Environment) -> Release:
 
 @transaction.atomic
 def override_set(*, pipeline: Pipeline, environment: Environment, override: dict, actor,
-                 reason: str = "", gate_override: bool = False) -> Release:
+                 reason: str = "", gate_override: bool = False, base_revision: str | None = None) -> Release:
     """Replace the environment's override (a JSON merge patch over the live version)."""
     live = _live_or_404(pipeline, environment)
     return _release(pipeline=pipeline, environment=environment, version=live.version, override=override,
                     kind=Release.Kind.OVERRIDE, actor=actor, reason=reason, action="override.set",
-                    gate_override=gate_override)
+                    gate_override=gate_override, base_revision=base_revision)
 
 
 def _toggle(*, pipeline, environment, stage: str, rule: str | None, enabled: bool, actor, reason, action: str,
-            gate_override: bool, disable_dependents: bool):
+            gate_override: bool, disable_dependents: bool, base_revision: str | None):
     """Turn a stage (rule None) or a rule on or off. Turning something off that enabled
     rules depend on, directly or through other rules, is refused with the list of them
     (DependentsEnabled) unless `disable_dependents` turns them off too, in the same
     release; the audit event names every rule turned off."""
     require(actor, ENVIRONMENT_CHANGE, environment)  # before saying anything about the consequences
     live = _live_or_404(pipeline, environment)
+    _check_base(pipeline, environment, live, base_revision)
     effective = apply_override(live.version.document, live.override)
     path = ["stages", stage] + (["rules", rule] if rule else [])
     what = f"Rule {rule} of stage {stage}" if rule else f"Stage {stage}"
@@ -194,7 +221,7 @@ def _toggle(*, pipeline, environment, stage: str, rule: str | None, enabled: boo
                        override=override_between(live.version.document, changed), kind=Release.Kind.TOGGLE,
                        actor=actor, reason=reason, action=action, gate_override=gate_override,
                        audit_data={"toggled": {"stage": stage, "rule": rule, "enabled": enabled},
-                                   "disabled_dependents": dependents})
+                                   "disabled_dependents": dependents}, base_revision=base_revision)
     release.disabled_dependents = dependents  # for the caller's message; the audit event keeps them
     return release
 
@@ -224,18 +251,20 @@ def toggle_dependents(effective: dict, stage: str, rule: str | None) -> list[dic
 
 @transaction.atomic
 def stage_toggle(*, pipeline: Pipeline, environment: Environment, stage: str, enabled: bool, actor,
-                 reason: str = "", gate_override: bool = False, disable_dependents: bool = False) -> Release:
+                 reason: str = "", gate_override: bool = False, disable_dependents: bool = False,
+                 base_revision: str | None = None) -> Release:
     return _toggle(pipeline=pipeline, environment=environment, stage=stage, rule=None, enabled=enabled,
                    actor=actor, reason=reason, action="stage.toggled", gate_override=gate_override,
-                   disable_dependents=disable_dependents)
+                   disable_dependents=disable_dependents, base_revision=base_revision)
 
 
 @transaction.atomic
 def rule_toggle(*, pipeline: Pipeline, environment: Environment, stage: str, rule: str, enabled: bool, actor,
-                reason: str = "", gate_override: bool = False, disable_dependents: bool = False) -> Release:
+                reason: str = "", gate_override: bool = False, disable_dependents: bool = False,
+                base_revision: str | None = None) -> Release:
     return _toggle(pipeline=pipeline, environment=environment, stage=stage, rule=rule, enabled=enabled,
                    actor=actor, reason=reason, action="rule.toggled", gate_override=gate_override,
-                   disable_dependents=disable_dependents)
+                   disable_dependents=disable_dependents, base_revision=base_revision)
 
 
 @transaction.atomic

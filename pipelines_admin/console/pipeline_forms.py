@@ -38,6 +38,7 @@ class ToggleForm(forms.Form):
     reason = ReasonField()
     gate_override = gate_override_field()
     disable_dependents = forms.BooleanField(required=False, label="Also turn off the rules that depend on it")
+    base_revision = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
 
 class ReleaseForm(forms.Form):
@@ -123,6 +124,7 @@ class OverrideForm(forms.Form):
     reason = ReasonField(label="Reason", widget=forms.TextInput(attrs={"placeholder": "Why this change?"}))
     gate_override = gate_override_field()
     action = forms.ChoiceField(choices=ACTIONS, required=False)
+    base_revision = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
 
 
 class VersionDiffForm(forms.Form):

@@ -40,3 +40,16 @@ class TooLarge(ServiceError):
     """The upload or input is over its size limit."""
 
     status = 413
+
+
+class Stale(ServiceError):
+    """The change was based on a revision of the thing that is no longer its newest
+    (someone changed it since): nothing was written; `extra` says what changed."""
+
+    status = 412
+
+
+class RevisionRequired(ServiceError):
+    """A change to something others edit too must say which revision it is based on."""
+
+    status = 428

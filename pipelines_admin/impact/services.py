@@ -123,11 +123,11 @@ def impact_chunk_process(chunk_id: int) -> int:
         "pipeline", "environment", "baseline_release__version", "candidate_version").get(pk=chunk.report_id)
     tally, samples = ImpactTally(), []
     if chunk.attempts <= settings.RUN_MAX_ATTEMPTS:
-        baseline = compiled_pipeline(apply_override(report.baseline_release.version.document,
-                                                    report.baseline_release.override), report.environment)
-        candidate = compiled_pipeline(apply_override(report.candidate_version.document, report.candidate_override),
-                                      report.environment)
-        fields = report.pipeline.masked_fields
+        baseline_document = apply_override(report.baseline_release.version.document, report.baseline_release.override)
+        candidate_document = apply_override(report.candidate_version.document, report.candidate_override)
+        baseline = compiled_pipeline(baseline_document, report.environment)
+        candidate = compiled_pipeline(candidate_document, report.environment)
+        fields = report.pipeline.masked_fields_for(baseline_document, candidate_document)
         context = {"impact_report": report.pk}
         runs = Run.objects.filter(pk__in=chunk.run_ids).only("id", "input_encrypted", "input_masked")
         warmed = False

@@ -29,7 +29,7 @@ from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
 from pipelines_admin.runs.metrics import RollupAccumulator
 from pipelines_admin.runs.models import Batch, BatchChunk, Run
-from pipelines_admin.runs.services import execute_record, resolve_config
+from pipelines_admin.runs.services import alerts_record, execute_record, resolve_config
 
 logger = logging.getLogger(__name__)
 
@@ -95,22 +95,22 @@ def batch_chunk_process(chunk_id: int) -> int:
         chunk.save(update_fields=["attempts", "started_at"])
     batch = Batch.objects.select_related("pipeline", "environment", "release__version").get(pk=chunk.batch_id)
     records = decrypt_json(chunk.records_encrypted)
-    fields = batch.pipeline.masked_fields
+    document = apply_override(batch.release.version.document, batch.release.override)
+    fields = batch.pipeline.masked_fields_for(document)
     outcomes = []
     if chunk.attempts > settings.RUN_MAX_ATTEMPTS:
         error = f"gave up after {chunk.attempts - 1} attempts (the worker stopped each time)"
         outcomes = [(line, record, Run.Status.ERROR, None, None, error) for line, record in records]
     else:
-        engine = compiled_pipeline(apply_override(batch.release.version.document, batch.release.override),
-                                   batch.environment)
+        engine = compiled_pipeline(document, batch.environment)
         for line, record in records:
             status, result, ms, error = execute_record(engine, record, stages=None,
                                                        context={"batch_id": str(batch.pk), "line": line})
             outcomes.append((line, record, status, mask_result(result, record, fields) if result else None, ms, error))
-    return _chunk_write(chunk.pk, batch, outcomes)
+    return _chunk_write(chunk.pk, batch, outcomes, fields)
 
 
-def _chunk_write(chunk_id: int, batch: Batch, outcomes: list) -> int:
+def _chunk_write(chunk_id: int, batch: Batch, outcomes: list, fields: frozenset[str]) -> int:
     now = timezone.now()
     with transaction.atomic():
         locked_batch = Batch.objects.select_for_update().get(pk=batch.pk)  # chunks of one batch commit in turn
@@ -121,7 +121,6 @@ def _chunk_write(chunk_id: int, batch: Batch, outcomes: list) -> int:
             chunk.status = BatchChunk.Status.CANCELLED
             chunk.save(update_fields=["status"])
             return 0
-        fields = batch.pipeline.masked_fields
         runs = [Run(pipeline_id=batch.pipeline_id, environment_id=batch.environment_id,
                     config_version_id=batch.release.version_id, release_id=batch.release_id,
                     effective_hash=batch.effective_hash, source=Run.Source.BATCH, submitted_by_id=batch.submitted_by_id,
@@ -135,6 +134,7 @@ def _chunk_write(chunk_id: int, batch: Batch, outcomes: list) -> int:
             metrics.add_run(pipeline_id=run.pipeline_id, environment_id=run.environment_id, finished_at=now,
                             status=run.status, result=run.result, duration_ms=run.duration_ms)
         metrics.flush()
+        alerts_record(runs)
         chunk.status, chunk.finished_at = BatchChunk.Status.DONE, now
         chunk.save(update_fields=["status", "finished_at"])
         counters = {field: F(field) + sum(1 for r in runs if r.status == status)

@@ -14,6 +14,9 @@ from pipelines_admin.runs.models import MetricRollup
 LATENCY_BOUNDS_MS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
 BUCKETS = len(LATENCY_BOUNDS_MS) + 1
 BUCKET_SECONDS = 300
+#: besides the outcomes, a rule's counts hold how many of its runs it was flagged slow in
+#: (performance_monitoring.slow_rule_threshold_ms); not an outcome, so not in its total
+SLOW = "slow"
 
 
 def bucket_start(when: datetime) -> datetime:
@@ -79,9 +82,11 @@ class RollupAccumulator:
             self._cells[(pipeline_id, environment_id, bucket, name, "")].add(
                 stage.get("status", "unknown"), stage.get("duration_ms"))
             for rule in stage.get("rules", []):
-                self._cells[(pipeline_id, environment_id, bucket, name, rule.get("id", ""))].add(
-                    rule.get("outcome", "unknown"),
-                    rule.get("duration_ms") if rule.get("outcome") not in ("skip",) else None)
+                cell = self._cells[(pipeline_id, environment_id, bucket, name, rule.get("id", ""))]
+                cell.add(rule.get("outcome", "unknown"),
+                         rule.get("duration_ms") if rule.get("outcome") not in ("skip",) else None)
+                if rule.get("slow"):
+                    cell.counts[SLOW] += 1
 
     def flush(self) -> int:
         """Write everything collected (call inside the runs' transaction); returns rows touched."""

@@ -158,7 +158,7 @@ class MetricRollup(models.Model):
     bucket_start = models.DateTimeField()
     stage = models.CharField(max_length=100, blank=True)
     rule = models.CharField(max_length=100, blank=True)
-    counts = models.JSONField(default=dict, help_text="outcome -> count")
+    counts = models.JSONField(default=dict, help_text="outcome -> count; a rule's also 'slow' -> runs flagged slow")
     histogram = models.JSONField(default=list, help_text="count per latency bucket (see runs.metrics.LATENCY_BOUNDS_MS)")
     total = models.PositiveBigIntegerField(default=0)
     sum_ms = models.FloatField(default=0.0)
@@ -167,3 +167,27 @@ class MetricRollup(models.Model):
         constraints = [models.UniqueConstraint(fields=["pipeline", "environment", "bucket_start", "stage", "rule"],
                                                name="rollup_key_unique")]
         indexes = [models.Index(fields=["pipeline", "bucket_start"], name="rollup_pipeline_time_idx")]
+
+
+class Alert(models.Model):
+    """Something a config asked to be told about, raised by a run: today a rule that
+    timed out under `performance_monitoring.alert_on_timeout`. Written with the run."""
+
+    class Kind(models.TextChoices):
+        TIMEOUT = "timeout"
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    stage = models.CharField(max_length=100)
+    rule = models.CharField(max_length=100)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["pipeline", "-created_at"], name="alert_pipeline_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} alert: {self.stage}/{self.rule}"

@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from pipelines_admin.core.errors import NotFound
-from pipelines_admin.runs.metrics import BUCKET_SECONDS, BUCKETS, bucket_start, merge_histograms, quantile
-from pipelines_admin.runs.models import Batch, MetricRollup, Run
+from pipelines_admin.runs.metrics import BUCKET_SECONDS, BUCKETS, SLOW, bucket_start, merge_histograms, quantile
+from pipelines_admin.runs.models import Alert, Batch, MetricRollup, Run
 
 RUN_FILTERS = ("pipeline", "environment", "status", "source", "batch")
 
@@ -126,6 +126,11 @@ class RuleStats:
         bad = sum(self.counts.get(k, 0) for k in ("fail", "error", "timeout"))
         return bad / self.total if self.total else 0.0
 
+    @property
+    def slow(self) -> int:
+        """Runs in which it ran past its config's slow-rule threshold (performance_monitoring)."""
+        return self.counts.get(SLOW, 0)
+
 
 #: the run statuses the throughput series counts, one list each
 SERIES_STATUSES = tuple(str(status) for status in Run.FINISHED)
@@ -189,8 +194,21 @@ def dashboard(*, pipeline=None, environment=None, hours: int = 24, now=None) -> 
                    **{status: [series[slot].get(status, 0) if slot in series else 0 for slot in slots]
                       for status in SERIES_STATUSES}},
         "slowest_rules": sorted((r for r in rule_stats if r.p95 is not None), key=lambda r: -r.p95)[:10],
+        "flagged_slow": sorted((r for r in rule_stats if r.slow), key=lambda r: (-r.slow, r.stage, r.rule)),
         "failing_rules": sorted((r for r in rule_stats if r.failure_rate > 0), key=lambda r: -r.failure_rate)[:10],
+        **_alerts(pipeline, environment, since),
     }
+
+
+def _alerts(pipeline, environment, since) -> dict:
+    """The alerts raised in the window: how many, and the newest ten."""
+    alerts = Alert.objects.filter(created_at__gte=since)
+    if pipeline is not None:
+        alerts = alerts.filter(pipeline=pipeline)
+    if environment is not None:
+        alerts = alerts.filter(environment=environment)
+    return {"alert_count": alerts.count(),
+            "recent_alerts": list(alerts.select_related("pipeline", "environment")[:10])}
 
 
 def recent_runs_by_pipeline(pipeline_ids, per_pipeline: int = 5) -> dict[int, list[Run]]:

@@ -30,9 +30,27 @@ from pipelines_admin.core.json_data import unstorable
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
 from pipelines_admin.runs.metrics import RollupAccumulator
-from pipelines_admin.runs.models import Run
+from pipelines_admin.runs.models import Alert, Run
 
 logger = logging.getLogger(__name__)
+
+
+def runs_audited(document: dict) -> bool:
+    """`execution_settings.enable_audit_logging` (default true): whether each run of the
+    config writes an audit event. Changes to configs are audited whatever it says."""
+    settings_ = document.get("execution_settings") if isinstance(document, dict) else None
+    return not (isinstance(settings_, dict) and settings_.get("enable_audit_logging") is False)
+
+
+def alerts_record(runs: list[Run]) -> int:
+    """An Alert for each alert in the runs' results (the config's
+    performance_monitoring.alert_on_timeout), in the caller's transaction."""
+    alerts = [Alert(pipeline_id=run.pipeline_id, environment_id=run.environment_id, run_id=run.pk,
+                    kind=str(entry.get("kind", "")), stage=str(entry.get("stage", "")), rule=str(entry.get("rule", "")),
+                    message=str(entry.get("message", ""))[:1000])
+              for run in runs for entry in (run.result or {}).get("alerts", []) if isinstance(entry, dict)]
+    Alert.objects.bulk_create(alerts)
+    return len(alerts)
 
 
 def run_document(run: Run) -> dict:
@@ -99,7 +117,7 @@ def run_submit(*, pipeline: Pipeline, environment: Environment, record: Any, act
         pipeline=pipeline, environment=environment, config_version=version, release=release,
         effective_hash=document_hash(document), source=source, submitted_by=actor if getattr(actor, "pk", None) else None,
         stages=validate_stages(stages, document), input_encrypted=encrypt_json(record),
-        input_masked=mask_input(record, pipeline.masked_fields))
+        input_masked=mask_input(record, pipeline.masked_fields_for(document)))
     run_id = run.pk
     transaction.on_commit(lambda: run_enqueue(run_id))
     return run
@@ -156,8 +174,9 @@ def run_execute(run_id) -> Run | None:
     if run is None:
         return None
     record = decrypt_json(run.input_encrypted)
+    document = run_document(run)
     try:
-        engine = compiled_pipeline(run_document(run), run.environment)
+        engine = compiled_pipeline(document, run.environment)
     except Exception as exc:  # a config that no longer compiles (for example an unbound service)
         with transaction.atomic():
             locked = Run.objects.select_for_update().get(pk=run.pk)
@@ -171,7 +190,7 @@ def run_execute(run_id) -> Run | None:
         locked = Run.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=run.pk)
         if locked.finished:  # another delivery of the same run finished first
             return locked
-        masked = mask_result(result, record, locked.pipeline.masked_fields) if result else None
+        masked = mask_result(result, record, locked.pipeline.masked_fields_for(document)) if result else None
         _finish(locked, status=status, result=masked, duration_ms=duration_ms, error=error)
     return locked
 
@@ -185,7 +204,8 @@ def _finish(run: Run, *, status: str, result: dict | None, duration_ms: float | 
     metrics.add_run(pipeline_id=run.pipeline_id, environment_id=run.environment_id, finished_at=run.finished_at,
                     status=status, result=result, duration_ms=duration_ms)
     metrics.flush()
-    if run.batch_id is None:
+    alerts_record([run])
+    if run.batch_id is None and runs_audited(run_document(run)):
         audit_record(actor=run.submitted_by, action="run.completed", object_type="run", object_id=run.pk,
                      object_repr=f"run {run.pk}", pipeline=run.pipeline.slug, environment=run.environment.name,
                      data={"status": status, "config_version": run.config_version.number if run.config_version_id

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, require
+from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.audit.services import audit_record
 from pipelines_admin.configs.candidates import candidate_resolve
 from pipelines_admin.configs.engine import compiled_pipeline
@@ -25,6 +26,7 @@ from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
 from pipelines_admin.configs.overrides import apply_override
 from pipelines_admin.configs.selectors import version_latest
 from pipelines_admin.core.errors import InvalidInput
+from pipelines_admin.core.revisions import revision_check
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
 from pipelines_admin.runs.models import Run
@@ -81,7 +83,8 @@ def _clean(pipeline: Pipeline, name: str, record: Any, expected: Any) -> tuple[s
 
 
 def _store(case: TestCase, record: dict, expected: dict) -> None:
-    fields = case.pipeline.masked_fields
+    latest = version_latest(case.pipeline)
+    fields = case.pipeline.masked_fields_for(latest.document if latest else None)
     case.input_encrypted, case.input_masked = encrypt_json(record), mask_input(record, fields)
     case.expected_encrypted, case.expected_masked = encrypt_json(expected), mask_expected(expected, fields)
 
@@ -112,11 +115,27 @@ def case_create(*, pipeline: Pipeline, name: str, record: Any, expected: Any, ac
 
 
 
+def case_revision(case: TestCase) -> str:
+    """The test case's revision: it changes with every save (optimistic concurrency)."""
+    return f"case-{case.pk}-{int(case.updated_at.timestamp() * 1_000_000)}"
+
+
+def _check_case_base(case: TestCase, base_revision: str | None) -> None:
+    """Stale when the case was changed since `base_revision` (the case row is locked)."""
+    changer = (AuditEvent.objects.filter(object_type="test_case", object_id=str(case.pk))
+               .order_by("-sequence").values_list("actor_name", flat=True).first())
+    revision_check(base=base_revision, current=case_revision(case), what=f"Test case {case.name!r}",
+                   extra={"test_case": case.pk, "changed_by": changer, "changed_at": case.updated_at.isoformat(),
+                          "now": {"name": case.name, "description": case.description,
+                                  "expected": case.expected_masked, "input": case.input_masked}})
+
+
 @transaction.atomic
 def case_update(*, case: TestCase, name: str, record: Any, expected: Any, actor,
-                     description: str = "") -> TestCase:
+                     description: str = "", base_revision: str | None = None) -> TestCase:
     require(actor, VERSION_CREATE)
     case = TestCase.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=case.pk)
+    _check_case_base(case, base_revision)
     before = {"name": case.name, "expected": case.expected_masked, "input": case.input_masked}
     case.name, record, expected = _clean(case.pipeline, name, record, expected)
     case.description = description.strip()
@@ -131,8 +150,10 @@ def case_update(*, case: TestCase, name: str, record: Any, expected: Any, actor,
 
 
 @transaction.atomic
-def case_delete(*, case: TestCase, actor) -> None:
+def case_delete(*, case: TestCase, actor, base_revision: str | None = None) -> None:
     require(actor, VERSION_CREATE)
+    case = TestCase.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=case.pk)
+    _check_case_base(case, base_revision)
     audit_record(actor=actor, action="test_case.deleted", object_type="test_case", object_id=case.pk,
                  object_repr=case.name, pipeline=case.pipeline.slug, data={"expected": case.expected_masked})
     case.delete()
@@ -265,7 +286,7 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
             _finish(SuiteRun.objects.select_for_update().get(pk=suite.pk), SuiteRun.Status.ERROR,
                     error=f"the config could not be compiled: {exc}")
         return SuiteRun.objects.get(pk=suite.pk)
-    fields = suite.pipeline.masked_fields
+    fields = suite.pipeline.masked_fields_for(document)
     cases = list(TestCase.objects.filter(pipeline=suite.pipeline).order_by("name", "pk"))
     fingerprint = cases_fingerprint(suite.pipeline)
     coverage = _coverage_start(document)

@@ -337,3 +337,15 @@ def test_cli_run__internal_error_with_debug__shows_the_traceback(tmp_path, confi
     done = cli("--debug", "run", str(config_file), "--input", str(write(tmp_path, "r.json", "{}")), env=broken_engine)
     assert done.returncode == 3
     assert "Traceback" in done.stderr and "invariant broken" in done.stderr
+
+
+def test_cli_validate__key_that_does_nothing__exits_2_naming_it(tmp_path):
+    # Given a config carrying a setting nothing implements (the seed article's production
+    # override asks for detailed_metrics)
+    config = {"stages": {"s": {"rules": {}}},
+              "execution_settings": {"performance_monitoring": {"enabled": True, "detailed_metrics": True}}}
+    # When validated from the command line
+    done = cli("validate", str(write(tmp_path, "p.json", json.dumps(config))))
+    # Then it is refused, naming the key and its path
+    assert done.returncode == 2
+    assert "/execution_settings/performance_monitoring/detailed_metrics" in done.stderr

@@ -7,6 +7,7 @@ Golden files select them with ``"rules": "testing"``; tests pass
 """
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Mapping
 
@@ -193,9 +194,36 @@ class BrokenSetupRule(Rule):
         raise ValueError("cannot build")
 
 
+class BarrierRule(_TestRule):
+    """Passes once ``parties`` rules of its ``group`` wait together (a thread barrier),
+    raises when they do not within ``wait`` seconds: shows, without timing, whether rules
+    run at the same time. Blocking (it runs on the pool)."""
+
+    params_schema = {
+        "type": "object",
+        "properties": {"group": {"type": "string"}, "parties": {"type": "integer", "minimum": 1},
+                       "wait": {"type": "number", "minimum": 0}},
+        "required": ["group", "parties"],
+        "additionalProperties": False,
+    }
+    _barriers: dict = {}
+    _lock = threading.Lock()
+
+    @property
+    def blocking(self) -> bool:
+        return True
+
+    def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
+        with self._lock:
+            barrier = self._barriers.setdefault(self.params["group"], threading.Barrier(self.params["parties"]))
+        barrier.wait(timeout=self.params.get("wait", 1.0))
+        return passed("met the others")
+
+
 def rules_for_tests() -> dict[str, type[Rule]]:
     return {cls.__name__: cls for cls in (CheckFieldRule, OutcomeRule, RaiseRule, FlakyRule, SetFieldRule,
-                                          PeekResultsRule, BadReturnRule, ServiceEchoRule, BrokenSetupRule)}
+                                          PeekResultsRule, BadReturnRule, ServiceEchoRule, BrokenSetupRule,
+                                          BarrierRule)}
 
 
 def services_for_tests():

@@ -15,12 +15,26 @@ class RuleStatsSerializer(serializers.Serializer):
     stage = serializers.CharField()
     rule = serializers.CharField()
     total = serializers.IntegerField()
-    counts = serializers.DictField(child=serializers.IntegerField(), help_text="outcome -> count")
+    counts = serializers.DictField(child=serializers.IntegerField(),
+                                   help_text="outcome -> count; also 'slow': runs it was flagged slow in")
     p50 = serializers.FloatField(allow_null=True)
     p95 = serializers.FloatField(allow_null=True)
     p99 = serializers.FloatField(allow_null=True)
     mean_ms = serializers.FloatField(allow_null=True)
     failure_rate = serializers.FloatField()
+    slow = serializers.IntegerField(help_text="Runs in which it ran past its config's slow-rule threshold "
+                                              "(execution_settings.performance_monitoring).")
+
+
+class AlertSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    pipeline = serializers.CharField(source="pipeline.slug")
+    environment = serializers.CharField(source="environment.name")
+    run = serializers.UUIDField(source="run_id")
+    stage = serializers.CharField()
+    rule = serializers.CharField()
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
 
 
 class LatencySerializer(serializers.Serializer):
@@ -58,7 +72,11 @@ class DashboardSummaryView(ApiView):
         latency = LatencySerializer(help_text="Run latency percentiles, in ms.")
         series = SeriesSerializer(help_text="Runs per time bucket and status.")
         slowest_rules = RuleStatsSerializer(many=True)
+        flagged_slow = RuleStatsSerializer(many=True, help_text="Rules flagged slow at least once, most often first.")
         failing_rules = RuleStatsSerializer(many=True)
+        alert_count = serializers.IntegerField(help_text="Alerts raised in the window (timeouts, where the config "
+                                                         "sets performance_monitoring.alert_on_timeout).")
+        recent_alerts = AlertSerializer(many=True, help_text="The newest ten.")
 
     @extend_schema(operation_id="dashboards_summary", summary="Dashboard summary",
                    parameters=[Filters], responses={200: Output})

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from pipelines_admin.api import selectors as api_selectors
 from pipelines_admin.api.base import ApiView
+from pipelines_admin.api.revisions import ETAG, IF_MATCH, REVISION_REQUIRED, STALE, base_revision, with_etag
 from pipelines_admin.api.schema import error_response
 from pipelines_admin.api.serializers.common import MAX_INT, JsonObjectField
 from pipelines_admin.api.serializers.pipelines import DiffSerializer, EnvironmentSerializer, ReleaseSerializer
@@ -60,6 +61,11 @@ def _target(slug: str, env: str):
     return selectors.pipeline_get(slug), selectors.environment_get(env)
 
 
+def _changed(release) -> Response:
+    """A write's answer: the release it made, with the environment's new ETag."""
+    return with_etag(Response(_release(release)), selectors.environment_revision(release))
+
+
 def _release(release) -> dict:
     return ReleaseSerializer(release).data
 
@@ -84,15 +90,15 @@ class PipelineEnvironmentView(ApiView):
     @extend_schema(operation_id="pipeline_environments_retrieve",
                    summary="What runs in an environment",
                    description="The live release, the effective config (version + override) and where each of "
-                               "its values came from.",
-                   responses={200: Output})
+                               "its values came from. The ETag is what overrides and toggles send as If-Match.",
+                   parameters=[ETAG], responses={200: Output})
     def get(self, request, slug, env):
         pipeline, environment = _target(slug, env)
         live = selectors.release_live(pipeline, environment)
         body = {"pipeline": pipeline.slug, "environment": environment, "live_release": live,
                 "effective_config": apply_override(live.version.document, live.override) if live else None,
                 "provenance": provenance(live.version.document, live.override) if live else None}
-        return Response(self.Output(body).data)
+        return with_etag(Response(self.Output(body).data), selectors.environment_revision(live))
 
 
 class OverrideView(ApiView):
@@ -104,14 +110,16 @@ class OverrideView(ApiView):
     @extend_schema(operation_id="overrides_set", summary="Replace the environment's override",
                    description="Editors (unprotected environments) and publishers. Recorded as a new release."
                                + GATE_DESCRIPTION,
-                   request=Input, responses={200: ReleaseSerializer, 409: GATE_CLOSED})
+                   parameters=[IF_MATCH, ETAG],
+                   request=Input, responses={200: ReleaseSerializer,
+                                             409: GATE_CLOSED, 412: STALE, 428: REVISION_REQUIRED})
     def put(self, request, slug, env):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
         release = services.override_set(pipeline=pipeline, environment=environment, actor=request.user,
-                                        **data.validated_data)
-        return Response(_release(release))
+                                        base_revision=base_revision(request), **data.validated_data)
+        return _changed(release)
 
 
 class ToggleInput(serializers.Serializer):
@@ -129,14 +137,16 @@ class StageToggleView(ApiView):
                                "Turning off what enabled rules depend on answers 409 naming them, unless "
                                "`disable_dependents` turns them off too."
                                + GATE_DESCRIPTION,
-                   request=ToggleInput, responses={200: ReleaseSerializer, 409: TOGGLE_CONFLICT})
+                   parameters=[IF_MATCH, ETAG],
+                   request=ToggleInput, responses={200: ReleaseSerializer,
+                                                   409: TOGGLE_CONFLICT, 412: STALE, 428: REVISION_REQUIRED})
     def post(self, request, slug, env, stage):
         data = ToggleInput(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
         release = services.stage_toggle(pipeline=pipeline, environment=environment, stage=stage, actor=request.user,
-                                        **data.validated_data)
-        return Response(_release(release))
+                                        base_revision=base_revision(request), **data.validated_data)
+        return _changed(release)
 
 
 class RuleToggleView(ApiView):
@@ -145,14 +155,17 @@ class RuleToggleView(ApiView):
                                "Turning off what enabled rules depend on answers 409 naming them, unless "
                                "`disable_dependents` turns them off too."
                                + GATE_DESCRIPTION,
-                   request=ToggleInput, responses={200: ReleaseSerializer, 409: TOGGLE_CONFLICT})
+                   parameters=[IF_MATCH, ETAG],
+                   request=ToggleInput, responses={200: ReleaseSerializer,
+                                                   409: TOGGLE_CONFLICT, 412: STALE, 428: REVISION_REQUIRED})
     def post(self, request, slug, env, stage, rule):
         data = ToggleInput(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
         release = services.rule_toggle(pipeline=pipeline, environment=environment, stage=stage, rule=rule,
-                                       actor=request.user, **data.validated_data)
-        return Response(_release(release))
+                                       actor=request.user, base_revision=base_revision(request),
+                                       **data.validated_data)
+        return _changed(release)
 
 
 class ReleaseListView(ApiView):

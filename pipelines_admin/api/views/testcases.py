@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from pipelines_admin.api import selectors as api_selectors
 from pipelines_admin.api.base import ApiView
+from pipelines_admin.api.revisions import ETAG, IF_MATCH, REVISION_REQUIRED, STALE, base_revision, with_etag
 from pipelines_admin.api.pagination import TestCasePagination
 from pipelines_admin.api.schema import error_response
 from pipelines_admin.api.serializers.common import JsonObjectField
@@ -97,31 +98,36 @@ class TestCaseDetailView(ApiView):
         return api_selectors.case_get(config_selectors.pipeline_get(slug), case_id)
 
     def _answer(self, case) -> Response:
-        return Response(TestCaseSerializer(case_data(self, case, api_selectors.latest_outcomes(case.pipeline))).data)
+        body = TestCaseSerializer(case_data(self, case, api_selectors.latest_outcomes(case.pipeline))).data
+        return with_etag(Response(body), services.case_revision(case))
 
     @extend_schema(operation_id="test_cases_retrieve", summary="Get a test case",
-                   description="Its input and expectation masked, and how it did in the newest suite run.",
-                   responses={200: TestCaseSerializer})
+                   description="Its input and expectation masked, and how it did in the newest suite run. The ETag "
+                               "is what a change sends as If-Match.",
+                   parameters=[ETAG], responses={200: TestCaseSerializer})
     def get(self, request, slug, case_id):
         return self._answer(self._case(slug, case_id))
 
     @extend_schema(operation_id="test_cases_update", summary="Replace a test case",
                    description="Editors and publishers. Send the whole case: name, input and expectation "
                                "(the description is emptied when left out).",
-                   request=CaseInput, responses={200: TestCaseSerializer})
+                   parameters=[IF_MATCH, ETAG],
+                   request=CaseInput, responses={200: TestCaseSerializer, 412: STALE, 428: REVISION_REQUIRED})
     def put(self, request, slug, case_id):
         data = CaseInput(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         case = services.case_update(case=self._case(slug, case_id), name=values["name"],
                                     description=values["description"], record=values["input"],
-                                    expected=values["expected"], actor=request.user)
+                                    expected=values["expected"], actor=request.user,
+                                    base_revision=base_revision(request))
         return self._answer(case)
 
     @extend_schema(operation_id="test_cases_partial_update", summary="Change part of a test case",
                    description="Editors and publishers. What is left out stays as it is: e.g. send only `name`, "
                                "or only a new `expected`.",
-                   request=CasePatchInput, responses={200: TestCaseSerializer})
+                   parameters=[IF_MATCH, ETAG],
+                   request=CasePatchInput, responses={200: TestCaseSerializer, 412: STALE, 428: REVISION_REQUIRED})
     def patch(self, request, slug, case_id):
         data = CasePatchInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -133,15 +139,16 @@ class TestCaseDetailView(ApiView):
         case = services.case_update(case=case, name=values.get("name", case.name),
                                     description=values.get("description", case.description),
                                     record=values.get("input", record), expected=values.get("expected", expected),
-                                    actor=request.user)
+                                    actor=request.user, base_revision=base_revision(request))
         return self._answer(case)
 
     @extend_schema(operation_id="test_cases_delete", summary="Delete a test case",
                    description="Editors and publishers. Recorded in the audit trail; passes of the suite before "
                                "no longer open the release gate.",
-                   responses={204: None})
+                   parameters=[IF_MATCH], responses={204: None, 412: STALE, 428: REVISION_REQUIRED})
     def delete(self, request, slug, case_id):
-        services.case_delete(case=self._case(slug, case_id), actor=request.user)
+        services.case_delete(case=self._case(slug, case_id), actor=request.user,
+                             base_revision=base_revision(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -20,8 +20,8 @@ from pipelines_admin.configs.candidates import candidate_resolve
 from pipelines_admin.configs.graph import annotated_lines, pipeline_graph, toggle_matrix
 from pipelines_admin.configs.models import Environment, Pipeline, Release
 from pipelines_admin.configs.selectors import (
-    effective_config, environment_get, environment_list, environments_diff, live_releases, pipeline_get,
-    release_history, version_get, version_latest, versions_diff,
+    effective_config, environment_get, environment_list, environment_revision, environments_diff, live_releases,
+    pipeline_get, release_history, version_get, version_latest, versions_diff,
 )
 from pipelines_admin.configs.services import (
     DependentsEnabled, override_set, release_create, release_rollback, rule_toggle, stage_toggle,
@@ -30,7 +30,8 @@ from pipelines_admin.console.paging import paginate
 from pipelines_admin.console.pipeline_forms import (
     EnvironmentDiffForm, OverrideForm, ReleaseForm, RollbackForm, ToggleForm, VersionDiffForm,
 )
-from pipelines_admin.core.errors import NotFound, ServiceError
+from pipelines_admin.core.errors import NotFound, ServiceError, Stale
+from pipelines_admin.core.revisions import MISSING
 from pipelines_admin.impact.selectors import impact_report_list
 from pipelines_admin.impact.services import impact_start
 from pipelines_admin.testcases.gate import gate_state
@@ -87,6 +88,11 @@ class MatrixColumn:
     failed_rule: str | None = None
     failed_reason: str = ""
 
+    @property
+    def revision(self) -> str:
+        """What the matrix shows of this environment: a toggle is based on it."""
+        return environment_revision(self.release)
+
 
 def _matrix_context(pipeline: Pipeline, user, *, failed: dict | None = None) -> dict:
     latest = version_latest(pipeline)
@@ -138,7 +144,7 @@ def pipeline_toggle(request, slug):
     """Turn a stage or a rule on or off in one environment (a new release there)."""
     pipeline = _pipeline_or_404(slug)
     form = ToggleForm(request.POST)
-    failed, confirm, error, notice, status = None, None, "", "", 200
+    failed, confirm, stale, error, notice, status = None, None, None, "", "", 200
     if not form.is_valid():
         error, status = f"That toggle could not be read: {_form_errors(form)}", 400
     else:
@@ -146,7 +152,8 @@ def pipeline_toggle(request, slug):
         environment, stage, rule, enabled = data["environment"], data["stage"], data["rule"], data["enabled"]
         try:
             options = {"enabled": enabled, "actor": request.user, "reason": data["reason"],
-                       "gate_override": data["gate_override"], "disable_dependents": data["disable_dependents"]}
+                       "gate_override": data["gate_override"], "disable_dependents": data["disable_dependents"],
+                       "base_revision": data["base_revision"] or MISSING}
             if rule:
                 release = rule_toggle(pipeline=pipeline, environment=environment, stage=stage, rule=rule, **options)
             else:
@@ -159,16 +166,21 @@ def pipeline_toggle(request, slug):
             # nothing changed: ask first, naming every rule that would be turned off too
             status = exc.status
             confirm = {"environment": environment, "stage": stage, "rule": rule, "reason": data["reason"],
-                       "gate_override": data["gate_override"], "dependents": exc.dependents}
+                       "gate_override": data["gate_override"], "dependents": exc.dependents,
+                       "base_revision": data["base_revision"]}
+        except Stale as exc:
+            # someone changed the environment since the page was drawn: show what, and the matrix as it is now
+            error, status, stale = exc.message, exc.status, exc.extra
         except ServiceError as exc:
             error, status = exc.message, exc.status
             failed = {"environment": environment.name, "stage": stage, "rule": rule, "reason": data["reason"]}
     if request.htmx:
-        context = {"pipeline": pipeline, "error": error, "notice": notice, "confirm": confirm,
+        context = {"pipeline": pipeline, "error": error, "notice": notice, "confirm": confirm, "stale": stale,
                    **_matrix_context(pipeline, request.user, failed=failed)}
         return render(request, "console/pipeline_detail.html#matrix", context, status=status)
     if error or confirm:
-        context = {**_detail_context(request, pipeline, failed=failed), "error": error, "confirm": confirm}
+        context = {**_detail_context(request, pipeline, failed=failed), "error": error, "confirm": confirm,
+                   "stale": stale}
         return render(request, "console/pipeline_detail.html", context, status=status)
     messages.success(request, notice)
     return redirect(reverse("console:pipeline-detail", kwargs={"slug": slug}) + "#matrix")
@@ -311,8 +323,13 @@ def version_diff(request, slug):
 
 # -- environments -----------------------------------------------------------------------
 
-def _environment_context(request, pipeline, environment, *, form=None, problems=None, rollback=None) -> dict:
+def _environment_context(request, pipeline, environment, *, form=None, problems=None, rollback=None,
+                         stale=None) -> dict:
     effective = _effective_or_none(pipeline, environment)
+    current = environment_revision(effective.release if effective else None)
+    # the override form is based on what the page shows: re-shown after an error, it keeps
+    # the revision it was based on, unless that error was that it is stale
+    posted = form.data.get("base_revision") if form is not None and form.is_bound and not stale else None
     page, query = paginate(request, release_history(pipeline, environment), per_page=RELEASES_PER_PAGE)
     if form is None:
         override = effective.release.override if effective else {}
@@ -325,7 +342,7 @@ def _environment_context(request, pipeline, environment, *, form=None, problems=
             "page": page, "query": query, "form": form, "problems": problems or [],
             "can_change": can(request.user, ENVIRONMENT_CHANGE, environment),
             "bindings": list(environment.service_bindings.all()),
-            "rollback": rollback or {}}
+            "rollback": rollback or {}, "base_revision": posted or current, "stale": stale}
 
 
 @require_http_methods(["GET", "POST"])
@@ -353,7 +370,11 @@ def environment_detail(request, slug, env):
                                   override=data["override"], last=IMPACT_DEFAULT_WINDOW)
             return redirect("console:impact-report", slug=slug, report_id=report.pk)
         release = override_set(pipeline=pipeline, environment=environment, override=data["override"],
-                               actor=request.user, reason=data["reason"], gate_override=data["gate_override"])
+                               actor=request.user, reason=data["reason"], gate_override=data["gate_override"],
+                               base_revision=data["base_revision"] or MISSING)
+    except Stale as exc:
+        context = _environment_context(request, pipeline, environment, form=form, stale=exc.extra)
+        return render(request, "console/environment_detail.html", context, status=exc.status)
     except ServiceError as exc:
         fields = exc.extra.get("fields", {}) if isinstance(exc.extra, dict) else {}
         form.add_error("reason" if "reason" in fields else "override", exc.message)

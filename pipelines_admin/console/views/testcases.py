@@ -11,13 +11,14 @@ from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, can
 from pipelines_admin.configs.selectors import environment_list, pipeline_get, version_get, version_latest
 from pipelines_admin.console.paging import paginate
 from pipelines_admin.console.testcase_forms import CaseForm, SuiteRunForm
-from pipelines_admin.core.errors import NotFound, ServiceError
+from pipelines_admin.core.errors import NotFound, ServiceError, Stale
+from pipelines_admin.core.revisions import MISSING
 from pipelines_admin.runs.selectors import run_get
 from pipelines_admin.testcases.selectors import (
     case_outcomes, coverage, suite_run_get, suite_run_latest, suite_run_list, case_get, case_list,
 )
 from pipelines_admin.testcases.services import (
-    case_content, case_create, case_delete, case_from_run, case_update, suite_start,
+    case_content, case_create, case_delete, case_from_run, case_revision, case_update, suite_start,
 )
 
 SUITE_RUNS_PER_PAGE = 10
@@ -61,10 +62,15 @@ def cases(request, slug):
 
 
 
-def _case_page(request, pipeline, form, *, case=None, status=200, problems=None, masked=None):
+def _case_page(request, pipeline, form, *, case=None, status=200, problems=None, masked=None, stale=None):
+    current = case_revision(case) if case is not None else ""
+    # the edit form is based on the case as the page shows it: re-shown after an error it keeps
+    # the revision it started from, unless that error was that it is stale
+    posted = form.data.get("base_revision") if form is not None and form.is_bound and not stale else None
     return render(request, "console/test_case_form.html", {
         "section": "pipelines", "pipeline": pipeline, "form": form, "case": case, "problems": problems or [],
-        "can_edit": can(request.user, VERSION_CREATE), "masked": masked}, status=status)
+        "can_edit": can(request.user, VERSION_CREATE), "masked": masked, "stale": stale,
+        "base_revision": posted or current, "current_revision": current}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -108,7 +114,10 @@ def case_edit(request, slug, case_id):
     try:
         case = case_update(case=case, name=form.cleaned_data["name"], record=form.cleaned_data["record"],
                            expected=form.expectation(), description=form.cleaned_data["description"],
-                           actor=request.user)
+                           actor=request.user, base_revision=request.POST.get("base_revision") or MISSING)
+    except Stale as exc:
+        case.refresh_from_db()
+        return _case_page(request, pipeline, form, case=case, status=exc.status, stale=exc.extra)
     except ServiceError as exc:
         form.add_error(None, exc.message)
         return _case_page(request, pipeline, form, case=case, status=exc.status, problems=_problems(exc))
@@ -123,7 +132,7 @@ def case_delete_view(request, slug, case_id):
     case = _case_or_404(pipeline, case_id)
     name = case.name
     try:
-        case_delete(case=case, actor=request.user)
+        case_delete(case=case, actor=request.user, base_revision=request.POST.get("base_revision") or MISSING)
     except ServiceError as exc:
         return render(request, "console/error.html", {"message": exc.message}, status=exc.status)
     messages.success(request, f"Test case “{name}” deleted.")

@@ -58,3 +58,13 @@ def assert_error(response, status: int) -> dict:
     assert isinstance(body["message"], str) and body["message"]
     assert isinstance(body["extra"], dict)
     return body
+
+
+def etag(client, url: str) -> dict:
+    """If-Match for a write to `url`, with the ETag a read gives now: of the environment
+    for an override or toggle, of the resource itself otherwise."""
+    if "/environments/" in url:
+        prefix, rest = url.split("/environments/", 1)
+        url = f"{prefix}/environments/{rest.split('/', 1)[0]}/"
+    response = client.get(url)
+    return {"HTTP_IF_MATCH": response["ETag"]} if response.has_header("ETag") else {}

@@ -5,7 +5,7 @@ import pytest
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs.models import Release
 from pipelines_admin.testcases.services import case_create, suite_run_now
-from tests.pipelines_admin.api.conftest import assert_error
+from tests.pipelines_admin.api.conftest import assert_error, etag
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,8 @@ def test_pipeline_environment__with_override__effective_config_and_provenance(to
                                                                               released):
     # Given an override of one value in development
     token_client(editor).put(f"{DEV}/override/", {
-        "override": {"stages": {"data_quality": {"timeout_seconds": 30}}}, "reason": "slow"}, format="json")
+        "override": {"stages": {"data_quality": {"timeout_seconds": 30}}}, "reason": "slow"}, format="json",
+            **etag(token_client(editor), f"{DEV}/override/"))
     # When a viewer looks at development
     body = token_client(viewer).get(f"{DEV}/").json()
     # Then the live release, the merged config and where each value came from
@@ -44,7 +45,8 @@ def test_pipeline_environment__not_released__nulls(token_client, viewer, release
 def test_override_set__invalid_effective_config__400_with_paths(token_client, editor, released):
     # Given an override that breaks the config / When set / Then 400 with the problem's path
     response = token_client(editor).put(f"{DEV}/override/", {
-        "override": {"stages": {"data_quality": {"rules": {"email_format": {"class": "Nope"}}}}}}, format="json")
+        "override": {"stages": {"data_quality": {"rules": {"email_format": {"class": "Nope"}}}}}}, format="json",
+            **etag(token_client(editor), f"{DEV}/override/"))
     paths = [p["path"] for p in assert_error(response, 400)["extra"]["problems"]]
     assert "/stages/data_quality/rules/email_format/class" in paths
 
@@ -52,21 +54,24 @@ def test_override_set__invalid_effective_config__400_with_paths(token_client, ed
 def test_stage_toggle__disable__new_toggle_release_with_stage_disabled(token_client, editor, released):
     # Given business_rules enabled / When an editor disables it in development
     response = token_client(editor).post(f"{DEV}/stages/business_rules/toggle/",
-                                         {"enabled": False, "reason": "vendor outage"}, format="json")
+                                         {"enabled": False, "reason": "vendor outage"}, format="json",
+                                             **etag(token_client(editor), f"{DEV}/stages/business_rules/toggle/"))
     # Then a toggle release whose override disables it
     assert response.status_code == 200
     body = response.json()
     assert body["kind"] == "toggle" and body["reason"] == "vendor outage"
     assert body["override"] == {"stages": {"business_rules": {"enabled": False}}}
     # and toggling it to the state it is in is refused
-    again = token_client(editor).post(f"{DEV}/stages/business_rules/toggle/", {"enabled": False}, format="json")
+    again = token_client(editor).post(f"{DEV}/stages/business_rules/toggle/", {"enabled": False}, format="json",
+                                      **etag(token_client(editor), f"{DEV}/stages/business_rules/toggle/"))
     assert "already disabled" in assert_error(again, 400)["message"]
 
 
 def test_rule_toggle__disable__rule_disabled(token_client, editor, released):
     # Given email_format enabled / When disabled in development / Then the override disables it
     response = token_client(editor).post(f"{DEV}/rules/data_quality/email_format/toggle/", {"enabled": False},
-                                         format="json")
+                                         format="json",
+                                             **etag(token_client(editor), f"{DEV}/rules/data_quality/email_format/toggle/"))
     assert response.json()["override"] == {
         "stages": {"data_quality": {"rules": {"email_format": {"enabled": False}}}}}
 
@@ -75,7 +80,8 @@ def test_stage_toggle__rules_depend_on_it__409_listing_them_then_disable_depende
     # Given age_verification (business_rules) depends on required_fields (data_quality)
     client = token_client(editor)
     # When data_quality is turned off in development
-    refused = client.post(f"{DEV}/stages/data_quality/toggle/", {"enabled": False}, format="json")
+    refused = client.post(f"{DEV}/stages/data_quality/toggle/", {"enabled": False}, format="json",
+                          **etag(client, f"{DEV}/stages/data_quality/toggle/"))
     # Then 409 naming the rule that would be left unable to run, and nothing changed
     body = assert_error(refused, 409)
     assert body["extra"] == {"dependents": [{"stage": "business_rules", "rule": "age_verification"}],
@@ -84,7 +90,7 @@ def test_stage_toggle__rules_depend_on_it__409_listing_them_then_disable_depende
     assert Release.objects.filter(environment__name="development").count() == 1
     # When asked again with disable_dependents
     response = client.post(f"{DEV}/stages/data_quality/toggle/", {"enabled": False, "disable_dependents": True},
-                           format="json")
+                           format="json", **etag(client, f"{DEV}/stages/data_quality/toggle/"))
     # Then one release turns off both
     assert response.status_code == 200
     assert response.json()["override"] == {"stages": {
@@ -95,7 +101,8 @@ def test_stage_toggle__rules_depend_on_it__409_listing_them_then_disable_depende
 def test_rule_toggle__unknown_rule__404(token_client, editor, released):
     # Given no rule named ghost / When toggled / Then 404 naming its path
     response = token_client(editor).post(f"{DEV}/rules/data_quality/ghost/toggle/", {"enabled": False},
-                                         format="json")
+                                         format="json",
+                                             **etag(token_client(editor), f"{DEV}/rules/data_quality/ghost/toggle/"))
     assert assert_error(response, 404)["extra"] == {"path": "/stages/data_quality/rules/ghost"}
 
 
@@ -143,7 +150,7 @@ def test_rollback__to_first_release__new_rollback_release(token_client, editor, 
     # Given a first release then an override change
     first = Release.objects.get(environment__name="development")
     token_client(editor).put(f"{DEV}/override/", {"override": {"stages": {"data_quality": {"timeout_seconds": 30}}}},
-                             format="json")
+                             format="json", **etag(token_client(editor), f"{DEV}/override/"))
     # When rolled back to the first
     response = token_client(editor).post(f"{DEV}/rollback/", {"release_id": first.pk, "reason": "undo"},
                                          format="json")
@@ -159,7 +166,7 @@ def test_environment_diff__different_overrides__changes(token_client, editor, vi
     token_client(editor).post("/api/v1/pipelines/onboarding/environments/staging/releases/", {"version": 1},
                               format="json")
     token_client(editor).put(f"{DEV}/override/", {"override": {"stages": {"data_quality": {"timeout_seconds": 30}}}},
-                             format="json")
+                             format="json", **etag(token_client(editor), f"{DEV}/override/"))
     # When compared
     body = token_client(viewer).get(f"{DEV}/diff/staging/").json()
     # Then the one difference is listed

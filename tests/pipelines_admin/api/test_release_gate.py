@@ -6,7 +6,7 @@ import pytest
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs.models import Release
 from pipelines_admin.testcases import services
-from tests.pipelines_admin.api.conftest import assert_error
+from tests.pipelines_admin.api.conftest import assert_error, etag
 
 pytestmark = pytest.mark.django_db
 
@@ -128,7 +128,8 @@ def test_release__test_case_changed_after_pass__409_again(token_client, publishe
                                                           django_capture_on_commit_callbacks):
     # Given a pass, then a test case edited
     suite_on_production(token_client(publisher), django_capture_on_commit_callbacks)
-    token_client(editor).patch(f"/api/v1/pipelines/onboarding/test-cases/{case}/", {"name": "adult"}, format="json")
+    token_client(editor).patch(f"/api/v1/pipelines/onboarding/test-cases/{case}/", {"name": "adult"}, format="json",
+                               **etag(token_client(editor), f"/api/v1/pipelines/onboarding/test-cases/{case}/"))
     # When released / Then the gate is closed again
     body = assert_error(release(token_client(publisher)), 409)
     assert "test cases have changed since" in body["extra"]["gate"]["message"]
@@ -146,9 +147,11 @@ def in_production(token_client, publisher, case, django_capture_on_commit_callba
 def test_override_set__changes_config_in_production__409_then_override_200(in_production):
     patch = {"override": {"stages": {"data_quality": {"timeout_seconds": 20}}}, "reason": "slow vendor"}
     # Given a new override no suite has run on / When set / Then 409
-    assert_error(in_production.put(f"{PROD}/override/", patch, format="json"), 409)
+    assert_error(in_production.put(f"{PROD}/override/", patch, format="json",
+                                   **etag(in_production, f"{PROD}/override/")), 409)
     # and with gate_override, 200: a new override release, audited as an override
-    response = in_production.put(f"{PROD}/override/", {**patch, "gate_override": True}, format="json")
+    response = in_production.put(f"{PROD}/override/", {**patch, "gate_override": True}, format="json",
+                                 **etag(in_production, f"{PROD}/override/"))
     assert (response.status_code, response.json()["kind"]) == (200, "override")
     assert AuditEvent.objects.get(action="release_gate.overridden").reason == "slow vendor"
 
@@ -156,10 +159,12 @@ def test_override_set__changes_config_in_production__409_then_override_200(in_pr
 def test_toggles__in_production__409_then_override_200(in_production):
     body = {"enabled": False, "reason": "vendor outage"}
     stage, rule = f"{PROD}/stages/business_rules/toggle/", f"{PROD}/rules/data_quality/email_format/toggle/"
-    assert_error(in_production.post(stage, body, format="json"), 409)
-    assert_error(in_production.post(rule, body, format="json"), 409)
-    assert in_production.post(stage, {**body, "gate_override": True}, format="json").status_code == 200
-    assert in_production.post(rule, {**body, "gate_override": True}, format="json").status_code == 200
+    assert_error(in_production.post(stage, body, format="json", **etag(in_production, stage)), 409)
+    assert_error(in_production.post(rule, body, format="json", **etag(in_production, rule)), 409)
+    assert in_production.post(stage, {**body, "gate_override": True}, format="json",
+                              **etag(in_production, stage)).status_code == 200
+    assert in_production.post(rule, {**body, "gate_override": True}, format="json",
+                              **etag(in_production, rule)).status_code == 200
     assert AuditEvent.objects.filter(action="release_gate.overridden").count() == 2
 
 
@@ -171,7 +176,8 @@ def test_toggle__suite_passed_on_the_toggled_config__no_override_needed(in_produ
         == "passed"
     # When that rule is disabled there / Then the gate is open: 200 without an override
     response = in_production.post(f"{PROD}/rules/data_quality/email_format/toggle/",
-                                  {"enabled": False, "reason": "vendor outage"}, format="json")
+                                  {"enabled": False, "reason": "vendor outage"}, format="json",
+                                      **etag(in_production, f"{PROD}/rules/data_quality/email_format/toggle/"))
     assert response.status_code == 200, response.content
     assert response.json()["override"] == override
 
@@ -180,7 +186,8 @@ def test_rollback__to_untested_config__409_then_override_201(in_production):
     # Given production at v1 (tested), then an overridden override release
     first = Release.objects.get(environment__name="production")
     in_production.put(f"{PROD}/override/", {"override": {"stages": {"data_quality": {"timeout_seconds": 20}}},
-                                            "reason": "slow", "gate_override": True}, format="json")
+                                            "reason": "slow", "gate_override": True}, format="json",
+                                                **etag(in_production, f"{PROD}/override/"))
     # When rolled back to the first release: its config passed the suite, so the gate is open
     response = in_production.post(f"{PROD}/rollback/", {"release_id": first.pk, "reason": "undo"}, format="json")
     assert response.status_code == 201, response.content

@@ -6,7 +6,7 @@ from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.runs import services as run_services
 from pipelines_admin.testcases import services
 from pipelines_admin.testcases.models import TestCase
-from tests.pipelines_admin.api.conftest import assert_error
+from tests.pipelines_admin.api.conftest import assert_error, etag
 
 pytestmark = pytest.mark.django_db
 
@@ -150,7 +150,7 @@ def test_case_put__whole_case__replaced_and_audited(token_client, editor, releas
     case_id = create(client, description="first").json()["id"]
     # When replaced by a minor expected to fail, without a description
     response = client.put(f"{CASES}{case_id}/", {"name": "minor fails", "input": MINOR, "expected": FAILS},
-                          format="json")
+                          format="json", **etag(client, f"{CASES}{case_id}/"))
     # Then it is, the description emptied, the change audited with masked values
     assert response.status_code == 200, response.content
     body = response.json()
@@ -164,7 +164,8 @@ def test_case_put__whole_case__replaced_and_audited(token_client, editor, releas
 def test_case_put__without_expected__400_nothing_changed(token_client, editor, released):
     client = token_client(editor)
     case_id = create(client).json()["id"]
-    response = client.put(f"{CASES}{case_id}/", {"name": "renamed", "input": MINOR}, format="json")
+    response = client.put(f"{CASES}{case_id}/", {"name": "renamed", "input": MINOR}, format="json",
+                          **etag(client, f"{CASES}{case_id}/"))
     assert "expected" in assert_error(response, 400)["extra"]["fields"]
     assert TestCase.objects.get(pk=case_id).name == "adult passes"
 
@@ -173,7 +174,8 @@ def test_case_patch__name_only__content_kept(token_client, editor, released):
     # Given a case / When only its name and description change
     client = token_client(editor)
     case_id = create(client).json()["id"]
-    response = client.patch(f"{CASES}{case_id}/", {"name": "adult", "description": "renamed"}, format="json")
+    response = client.patch(f"{CASES}{case_id}/", {"name": "adult", "description": "renamed"}, format="json",
+                            **etag(client, f"{CASES}{case_id}/"))
     # Then its input and expectation are as they were
     assert response.status_code == 200, response.content
     assert (response.json()["name"], response.json()["description"]) == ("adult", "renamed")
@@ -184,7 +186,8 @@ def test_case_patch__expected_only__input_kept(token_client, editor, released):
     # Given a case / When only its expectation changes
     client = token_client(editor)
     case_id = create(client, description="kept").json()["id"]
-    response = client.patch(f"{CASES}{case_id}/", {"expected": {"status": "failed"}}, format="json")
+    response = client.patch(f"{CASES}{case_id}/", {"expected": {"status": "failed"}}, format="json",
+                            **etag(client, f"{CASES}{case_id}/"))
     # Then the input, name and description stay
     body = response.json()
     assert (body["name"], body["description"], body["expected_masked"]) == (
@@ -195,14 +198,16 @@ def test_case_patch__expected_only__input_kept(token_client, editor, released):
 def test_case_patch__input_only__expectation_kept(token_client, editor, released):
     client = token_client(editor)
     case_id = create(client).json()["id"]
-    response = client.patch(f"{CASES}{case_id}/", {"input": {**ADULT, "ssn": "111-22-3333"}}, format="json")
+    response = client.patch(f"{CASES}{case_id}/", {"input": {**ADULT, "ssn": "111-22-3333"}}, format="json",
+                            **etag(client, f"{CASES}{case_id}/"))
     assert response.json()["input_masked"]["ssn"] == "***-**-3333"
     assert services.case_content(TestCase.objects.get(pk=case_id)) == ({**ADULT, "ssn": "111-22-3333"}, PASSES)
 
 
 def test_case_patch__viewer__403_unchanged(token_client, editor, viewer, released):
     case_id = create(token_client(editor)).json()["id"]
-    assert_error(token_client(viewer).patch(f"{CASES}{case_id}/", {"name": "mine"}, format="json"), 403)
+    assert_error(token_client(viewer).patch(f"{CASES}{case_id}/", {"name": "mine"}, format="json",
+                                            **etag(token_client(viewer), f"{CASES}{case_id}/")), 403)
     assert TestCase.objects.get(pk=case_id).name == "adult passes"
 
 
@@ -210,7 +215,7 @@ def test_case_delete__editor__204_then_404_audited(token_client, editor, release
     # Given a case / When deleted / Then 204, gone, audited
     client = token_client(editor)
     case_id = create(client).json()["id"]
-    response = client.delete(f"{CASES}{case_id}/")
+    response = client.delete(f"{CASES}{case_id}/", **etag(client, f"{CASES}{case_id}/"))
     assert response.status_code == 204 and not response.content
     assert_error(client.get(f"{CASES}{case_id}/"), 404)
     assert AuditEvent.objects.filter(action="test_case.deleted", object_id=str(case_id)).count() == 1
@@ -218,7 +223,8 @@ def test_case_delete__editor__204_then_404_audited(token_client, editor, release
 
 def test_case_delete__viewer__403_kept(token_client, editor, viewer, released):
     case_id = create(token_client(editor)).json()["id"]
-    assert_error(token_client(viewer).delete(f"{CASES}{case_id}/"), 403)
+    assert_error(token_client(viewer).delete(f"{CASES}{case_id}/",
+                                             **etag(token_client(viewer), f"{CASES}{case_id}/")), 403)
     assert TestCase.objects.filter(pk=case_id).exists()
 
 

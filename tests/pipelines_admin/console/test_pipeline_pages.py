@@ -1,6 +1,7 @@
 """The pipeline pages: overview (graph + environment matrix), versions, environments."""
 import copy
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -13,6 +14,19 @@ from pipelines_admin.configs.selectors import effective_config, release_live
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def based(form: dict, environment: str | None = None) -> dict:
+    """`form` as the page sends it: with the revision of what the environment runs (the
+    form's own environment, or `environment`) when the page was drawn."""
+    from pipelines_admin.configs.models import Environment, Pipeline
+    from pipelines_admin.configs.selectors import environment_revision
+
+    name = environment or form.get("environment")
+    place = Environment.objects.filter(name=name).first()
+    pipeline = Pipeline.objects.filter(slug="onboarding").first()
+    live = release_live(pipeline, place) if place and pipeline else None
+    return {**form, "base_revision": environment_revision(live)}
 
 
 @pytest.fixture
@@ -158,8 +172,8 @@ def test_toggle__editor_htmx_stage_off_in_development__new_release_and_matrix_pa
     # Given an editor
     client.force_login(editor)
     # When she turns business_rules (nothing depends on it) off in development from the matrix
-    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "business_rules",
-                                                     "enabled": "false"}, **HTMX)
+    response = client.post(url("pipeline-toggle"), based({"environment": "development", "stage": "business_rules",
+                                                     "enabled": "false"}), **HTMX)
     html = response.content.decode()
     # Then a toggle release turns it off there only, and the answer is the updated matrix
     assert response.status_code == 200
@@ -176,8 +190,8 @@ def test_toggle__stage_others_depend_on__consequences_first_nothing_changed(clie
     client.force_login(editor)
     before = releases_count()
     # When she turns data_quality off in development
-    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "data_quality",
-                                                     "enabled": "false"}, **HTMX)
+    response = client.post(url("pipeline-toggle"), based({"environment": "development", "stage": "data_quality",
+                                                     "enabled": "false"}), **HTMX)
     html = response.content.decode()
     # Then nothing changed yet: the matrix asks first, naming the rule that would be left unable to run,
     # with one button turning both off and one cancelling
@@ -193,8 +207,8 @@ def test_toggle__stage_with_its_dependents__one_release_audit_names_each(client,
     # Given an editor who saw the consequences
     client.force_login(editor)
     # When she confirms: data_quality off and the rules that need it too
-    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "data_quality",
-                                                     "enabled": "false", "disable_dependents": "on"}, **HTMX)
+    response = client.post(url("pipeline-toggle"), based({"environment": "development", "stage": "data_quality",
+                                                     "enabled": "false", "disable_dependents": "on"}), **HTMX)
     html = response.content.decode()
     # Then one release turns off the stage and age_verification, and the audit event names both
     assert response.status_code == 200
@@ -212,8 +226,8 @@ def test_toggle__rule_without_javascript__redirect_with_message(client, editor, 
     # Given an editor without htmx
     client.force_login(editor)
     # When she turns a rule off in staging
-    response = client.post(url("pipeline-toggle"), {"environment": "staging", "stage": "data_quality",
-                                                     "rule": "email_format", "enabled": "false"})
+    response = client.post(url("pipeline-toggle"), based({"environment": "staging", "stage": "data_quality",
+                                                     "rule": "email_format", "enabled": "false"}))
     # Then she is sent back to the matrix, where a message says what happened
     assert response.status_code == 302 and response["Location"] == url("pipeline-detail") + "#matrix"
     rules = effective_config(pipeline, environments["staging"]).document["stages"]["data_quality"]["rules"]
@@ -227,8 +241,8 @@ def test_toggle__editor_in_production__refused_and_nothing_changed(client, edito
     client.force_login(editor)
     before = releases_count()
     # When she posts a toggle for production anyway
-    response = client.post(url("pipeline-toggle"), {"environment": "production", "stage": "data_quality",
-                                                     "enabled": "false", "reason": "testing"}, **HTMX)
+    response = client.post(url("pipeline-toggle"), based({"environment": "production", "stage": "data_quality",
+                                                     "enabled": "false", "reason": "testing"}), **HTMX)
     # Then it is refused next to the matrix and nothing changed
     assert response.status_code == 403
     assert "Only publishers may change the protected environment production" in response.content.decode()
@@ -239,8 +253,8 @@ def test_toggle__editor_in_production__refused_and_nothing_changed(client, edito
 def test_toggle__viewer__refused_and_nothing_changed(client, viewer, pipeline, environments):
     client.force_login(viewer)
     before = releases_count()
-    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "data_quality",
-                                                     "enabled": "false"})
+    response = client.post(url("pipeline-toggle"), based({"environment": "development", "stage": "data_quality",
+                                                     "enabled": "false"}))
     assert response.status_code == 403 and "does not allow" in response.content.decode()
     assert releases_count() == before
 
@@ -251,24 +265,24 @@ def test_toggle__publisher_in_production_without_reason__asked_again_with_error(
     client.force_login(publisher)
     before = releases_count()
     # When she toggles production with a blank reason
-    response = client.post(url("pipeline-toggle"), {"environment": "production", "stage": "business_rules",
-                                                     "enabled": "false", "reason": "   "}, **HTMX)
+    response = client.post(url("pipeline-toggle"), based({"environment": "production", "stage": "business_rules",
+                                                     "enabled": "false", "reason": "   "}), **HTMX)
     html = response.content.decode()
     # Then nothing changed and the question is open again beside the cell, with the error
     assert response.status_code == 400 and releases_count() == before
     assert "production is protected: give a reason" in html
     assert '<details class="ask-reason" open>' in html
     # When she gives a reason, for a config no test suite has passed on
-    response = client.post(url("pipeline-toggle"), {"environment": "production", "stage": "business_rules",
-                                                     "enabled": "false", "reason": "credit bureau outage"}, **HTMX)
+    response = client.post(url("pipeline-toggle"), based({"environment": "production", "stage": "business_rules",
+                                                     "enabled": "false", "reason": "credit bureau outage"}), **HTMX)
     # Then the release gate stops it, saying why, with her reason kept
     assert response.status_code == 409 and releases_count() == before
     html = response.content.decode()
     assert "Release gate: Onboarding has no test cases" in html and 'value="credit bureau outage"' in html
     # When she releases it anyway
-    response = client.post(url("pipeline-toggle"), {"environment": "production", "stage": "business_rules",
+    response = client.post(url("pipeline-toggle"), based({"environment": "production", "stage": "business_rules",
                                                      "enabled": "false", "reason": "credit bureau outage",
-                                                     "gate_override": "on"}, **HTMX)
+                                                     "gate_override": "on"}), **HTMX)
     # Then production changes, with the reason on the release
     assert response.status_code == 200
     assert stage_enabled(pipeline, environments, "production", "business_rules") is False
@@ -277,16 +291,16 @@ def test_toggle__publisher_in_production_without_reason__asked_again_with_error(
 
 def test_toggle__bad_input__400_with_the_problem(client, editor, pipeline):
     client.force_login(editor)
-    response = client.post(url("pipeline-toggle"), {"environment": "moon", "stage": "data_quality",
-                                                     "enabled": "maybe"}, **HTMX)
+    response = client.post(url("pipeline-toggle"), based({"environment": "moon", "stage": "data_quality",
+                                                     "enabled": "maybe"}), **HTMX)
     html = response.content.decode()
     assert response.status_code == 400 and "There is no such environment" in html and "enabled" in html
 
 
 def test_toggle__unknown_stage__404_message_beside_matrix(client, editor, pipeline):
     client.force_login(editor)
-    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "ghost",
-                                                     "enabled": "false"})
+    response = client.post(url("pipeline-toggle"), based({"environment": "development", "stage": "ghost",
+                                                     "enabled": "false"}))
     assert response.status_code == 404 and "Stage ghost does not exist in development" in response.content.decode()
 
 
@@ -533,7 +547,7 @@ def test_override__editor_saves_valid_patch__new_release(client, editor, pipelin
     client.force_login(editor)
     override = {"stages": {"data_quality": {"fail_fast": False}}}
     response = client.post(url("environment-detail", env="development"),
-                           {"override": json.dumps(override), "reason": "debugging"})
+                           based({"override": json.dumps(override), "reason": "debugging"}, "development"))
     assert response.status_code == 302
     live = release_live(pipeline, environments["development"])
     assert live.kind == "override" and live.override == override and live.reason == "debugging"
@@ -545,7 +559,7 @@ def test_override__broken_json__error_with_position_and_text_kept(client, editor
     client.force_login(editor)
     before = releases_count()
     typed = '{"stages": {"data_quality": {"fail_fast": fals}}}'
-    response = client.post(url("environment-detail", env="development"), {"override": typed})
+    response = client.post(url("environment-detail", env="development"), based({"override": typed}, "development"))
     html = response.content.decode()
     assert response.status_code == 400 and releases_count() == before
     assert "Not valid JSON" in html and "line 1, column" in html
@@ -559,7 +573,8 @@ def test_override__invalid_config__every_problem_with_its_path_and_text_kept(cli
     typed = json.dumps({"stages": {"data_quality": {"fail_fast": "yes", "rules": {
         "email_format": {"class": "NoSuchRule"}}}}}, indent=2)
     # When it is saved
-    response = client.post(url("environment-detail", env="development"), {"override": typed, "reason": "x"})
+    response = client.post(url("environment-detail", env="development"),
+                           based({"override": typed, "reason": "x"}, "development"))
     html = response.content.decode()
     # Then nothing is saved, both problems are listed with their JSON pointers, the text stays
     assert response.status_code == 400
@@ -571,7 +586,7 @@ def test_override__invalid_config__every_problem_with_its_path_and_text_kept(cli
 
 def test_override__not_an_object__error(client, editor, pipeline):
     client.force_login(editor)
-    response = client.post(url("environment-detail", env="development"), {"override": "[1, 2]"})
+    response = client.post(url("environment-detail", env="development"), based({"override": "[1, 2]"}, "development"))
     assert response.status_code == 400 and "must be a JSON object" in response.content.decode()
 
 
@@ -580,7 +595,8 @@ def test_override__publisher_in_production_without_reason__error_beside_reason(c
     client.force_login(publisher)
     before = releases_count()
     response = client.post(url("environment-detail", env="production"),
-                           {"override": '{"execution_settings": {"stop_on_stage_failure": false}}'})
+                           based({"override": '{"execution_settings": {"stop_on_stage_failure": false}}'},
+                                 "production"))
     html = response.content.decode()
     assert response.status_code == 400 and releases_count() == before
     assert "production is protected: give a reason" in html
@@ -590,7 +606,8 @@ def test_override__publisher_in_production_without_reason__error_beside_reason(c
 def test_override__editor_in_production__refused(client, editor, pipeline, environments):
     client.force_login(editor)
     before = releases_count()
-    response = client.post(url("environment-detail", env="production"), {"override": "{}", "reason": "x"})
+    response = client.post(url("environment-detail", env="production"),
+                           based({"override": "{}", "reason": "x"}, "production"))
     assert response.status_code == 403 and releases_count() == before
     assert "Only publishers" in response.content.decode()
 
@@ -599,7 +616,7 @@ def test_override__empty_text__removes_the_override(client, editor, pipeline, en
     services.override_set(pipeline=pipeline, environment=environments["development"], actor=editor,
                           override={"stages": {"data_quality": {"fail_fast": False}}})
     client.force_login(editor)
-    response = client.post(url("environment-detail", env="development"), {"override": "  "})
+    response = client.post(url("environment-detail", env="development"), based({"override": "  "}, "development"))
     assert response.status_code == 302 and release_live(pipeline, environments["development"]).override == {}
 
 
@@ -698,3 +715,59 @@ def test_environment_diff__not_released_or_unknown__error(client, viewer, editor
     assert response.status_code == 404 and "has not been released to staging" in response.content.decode()
     response = client.get(url("environment-diff") + "?a=development&b=moon")
     assert response.status_code == 400 and "There is no such environment" in response.content.decode()
+
+
+# -- edits made while someone else changed the environment ---------------------------------
+
+def test_override__environment_changed_while_editing__not_saved_changes_shown_text_kept(client, editor, publisher,
+                                                                                         pipeline, environments):
+    # Given an editor who opened development's page, then a colleague who turned a rule off there
+    client.force_login(editor)
+    page = client.get(url("environment-detail", env="development")).content.decode()
+    seen = re.search(r'name="base_revision" value="([^"]*)"', page).group(1)
+    services.rule_toggle(pipeline=pipeline, environment=environments["development"], stage="data_quality",
+                         rule="email_format", enabled=False, actor=publisher)
+    releases = releases_count()
+    typed = '{"stages": {"data_quality": {"timeout_seconds": 30}}}'
+    # When she saves her override from the page she opened
+    response = client.post(url("environment-detail", env="development"),
+                           {"override": typed, "reason": "slow", "base_revision": seen})
+    html = response.content.decode()
+    # Then nothing is saved; the page says what changed, keeps her text, and is now based on what runs
+    assert response.status_code == 412 and releases_count() == releases
+    assert "Not saved: development changed while you were editing" in html
+    assert "Rule email_format: enabled set to false." in html and "by pat" in html
+    assert "timeout_seconds&quot;: 30" in html
+    now = re.search(r'name="base_revision" value="([^"]*)"', html).group(1)
+    assert now != seen and now == based({}, "development")["base_revision"]
+    # When she saves again from there / Then it is saved on top of her colleague's change
+    again = client.post(url("environment-detail", env="development"),
+                        {"override": typed, "reason": "slow", "base_revision": now})
+    assert again.status_code == 302
+    stages = effective_config(pipeline, environments["development"]).document["stages"]["data_quality"]
+    assert stages["timeout_seconds"] == 30
+
+
+def test_toggle__environment_changed_since_the_matrix_was_drawn__refused_with_what_changed(client, editor, publisher,
+                                                                                           pipeline, environments):
+    client.force_login(editor)
+    seen = based({}, "development")["base_revision"]
+    services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="business_rules",
+                          enabled=False, actor=publisher)
+    releases = releases_count()
+    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "data_quality",
+                                                     "rule": "email_format", "enabled": "false",
+                                                     "base_revision": seen}, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 412 and releases_count() == releases
+    assert "development now runs release" in html and "Stage business_rules: enabled true → false." in html
+    # the matrix shows what runs now, so the next toggle is based on it
+    assert f'name="base_revision" value="{based({}, "development")["base_revision"]}"' in html
+
+
+def test_toggle__form_without_revision__refused_428_nothing_changed(client, editor, pipeline, environments):
+    client.force_login(editor)
+    releases = releases_count()
+    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "business_rules",
+                                                     "enabled": "false"}, **HTMX)
+    assert response.status_code == 428 and releases_count() == releases

@@ -1,5 +1,6 @@
 """Test case pages, suite runs, saving a run as a test case, and the release gate in the console."""
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -81,6 +82,7 @@ def test_case_edit__editor_sees_clear_viewer_masked_and_cannot_change(client, ed
     html = client.get(url("test-case-edit", case_id=case.pk)).content.decode()
     assert "123-45-6789" not in html and "***-**-6789" in html and "can read test cases but not change them" in html
     response = client.post(url("test-case-edit", case_id=case.pk), {"name": "hijacked", "record": '{"a": 1}',
+                                                                    "base_revision": services.case_revision(case),
                                                                     "status": "failed"})
     assert response.status_code == 403
     case.refresh_from_db()
@@ -90,12 +92,14 @@ def test_case_edit__editor_sees_clear_viewer_masked_and_cannot_change(client, ed
 def test_case_edit_and_delete__editor(client, editor, cases, released):
     client.force_login(editor)
     response = client.post(url("test-case-edit", case_id=cases[1].pk), {
+        "base_revision": services.case_revision(cases[1]),
         "name": "minor is refused", "record": json.dumps({"name": "Tim", "email": "t@example.com",
                                                           "date_of_birth": "2020-01-01"}), "status": "failed"})
     assert response.status_code == 302
     cases[1].refresh_from_db()
     assert cases[1].name == "minor is refused"
-    assert client.post(url("test-case-delete", case_id=cases[2].pk)).status_code == 302
+    assert client.post(url("test-case-delete", case_id=cases[2].pk),
+                       {"base_revision": services.case_revision(cases[2])}).status_code == 302
     assert TestCase.objects.count() == 2
 
 
@@ -223,3 +227,31 @@ def test_cases_page__suite_ran_before_the_release__config_shown_as_live_now(clie
     for page in (url("test-cases"), url("suite-run", suite_id=suite.pk), url("pipeline-detail")):
         html = client.get(page).content.decode()
         assert "live in production (v1)" in html and "not released there" not in html, page
+
+
+def test_case_edit__changed_by_someone_else_meanwhile__not_saved_theirs_shown_mine_kept(client, editor, publisher,
+                                                                                      cases, released):
+    # Given an editor who opened a test case, then a colleague who renamed it
+    client.force_login(editor)
+    case = cases[0]
+    page = client.get(url("test-case-edit", case_id=case.pk)).content.decode()
+    seen = re.search(r'name="base_revision" value="([^"]*)"', page).group(1)
+    record, expected = services.case_content(case)
+    services.case_update(case=case, name="adult is accepted", record=record, expected=expected, actor=publisher)
+    # When she saves her edit from the page she opened
+    response = client.post(url("test-case-edit", case_id=case.pk), {
+        "base_revision": seen, "name": "my name for it", "record": json.dumps(record), "status": "passed"})
+    html = response.content.decode()
+    # Then nothing of hers is saved; the page shows the colleague's name and keeps hers in the form
+    assert response.status_code == 412
+    case.refresh_from_db()
+    assert case.name == "adult is accepted"
+    assert "Not saved: pat changed this test case while you were editing" in html
+    assert "<strong>adult is accepted</strong>" in html and 'value="my name for it"' in html
+    # When she saves again from there / Then hers replaces theirs
+    now = re.search(r'name="base_revision" value="([^"]*)"', html).group(1)
+    again = client.post(url("test-case-edit", case_id=case.pk), {
+        "base_revision": now, "name": "my name for it", "record": json.dumps(record), "status": "passed"})
+    assert again.status_code == 302
+    case.refresh_from_db()
+    assert case.name == "my name for it"

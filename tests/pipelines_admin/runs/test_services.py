@@ -334,3 +334,18 @@ def test_run_submit__chosen_stages__partial_unless_every_enabled_stage_is_chosen
     services.run_execute(partial.pk)
     partial.refresh_from_db()
     assert partial.status == "undecided" and partial.result["partial"] is True
+
+
+def test_dashboard__rule_past_the_slow_threshold__flagged_with_how_often(released, environments, editor):
+    # Given development's config flags any rule slower than 0 ms
+    config_services.override_set(pipeline=released, environment=environments["development"], actor=editor,
+                                 override={"execution_settings": {"performance_monitoring": {
+                                     "slow_rule_threshold_ms": 0}}})
+    # When two applications run
+    for _ in range(2):
+        services.run_execute(submit(released, environments, editor).pk)
+    # Then every rule that ran is flagged slow twice on the dashboards, and the run result says so
+    data = dashboard(pipeline=released)
+    assert {(r.rule, r.slow) for r in data["flagged_slow"]} == {
+        ("required_fields", 2), ("email_format", 2), ("age_verification", 2)}
+    assert all(r.slow == 2 for r in data["slowest_rules"])

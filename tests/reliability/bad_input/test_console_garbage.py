@@ -258,8 +258,10 @@ def test_override__awkward_json__refused_or_saved_whole(console):
         # Given the override editor of development
         before = row_counts()
         # When an awkward JSON text is saved as the override
+        page = console.get("/pipelines/onboarding/environments/development/").content.decode()
+        revision = re.search(r'name="base_revision" value="([^"]*)"', page).group(1)
         response = console.post("/pipelines/onboarding/environments/development/",
-                                {"override": text, "reason": "fuzz", "action": "save"})
+                                {"override": text, "reason": "fuzz", "action": "save", "base_revision": revision})
         # Then it is a valid merge patch saved as a new release, or refused with nothing stored
         if response.status_code not in (302, 400) or response.status_code == 400 and changed(before, row_counts()):
             misses.append((name, response.status_code))

@@ -257,6 +257,21 @@ def scraped_form(client: Client, url: str, form_id: str, **changes) -> dict:
     return {key: data.getlist(key) for key in data if key != "csrfmiddlewaretoken"}  # the scraper's, not ours
 
 
+def case_revision(case) -> str:
+    from pipelines_admin.testcases.services import case_revision as revision
+
+    case.refresh_from_db()
+    return revision(case)
+
+
+def live_revision(estate: dict, env: str) -> str:
+    """The revision of what `env` runs now, as the page the form came from shows it."""
+    from pipelines_admin.configs.models import Environment
+    from pipelines_admin.configs.selectors import environment_revision, release_live
+
+    return environment_revision(release_live(estate["pipeline"], Environment.objects.get(name=env)))
+
+
 def body(case: Case, url: str, estate: dict, scraper: Client):
     """A valid request body for the case: the refusals then come from the role alone."""
     env = "production" if case.variant == "protected" else "development"
@@ -265,11 +280,13 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
     if name == "console:try-run":
         return {"environment": "development", "record": json.dumps(PII_APPLICANT)}
     if name == "console:pipeline-toggle":
-        return {"environment": env, "stage": "business_rules", "enabled": "false", "reason": "maintenance window"}
+        return {"environment": env, "stage": "business_rules", "enabled": "false", "reason": "maintenance window",
+                "base_revision": live_revision(estate, env)}
     if name == "console:version-release":
         return {"environment": "staging" if env == "development" else env, "reason": "release v2"}
     if name == "console:environment-detail":
-        return {"override": json.dumps({"stages": {"data_quality": {"timeout_seconds": 20}}}), "reason": "slow"}
+        return {"override": json.dumps({"stages": {"data_quality": {"timeout_seconds": 20}}}), "reason": "slow",
+                "base_revision": live_revision(estate, env)}
     if name == "console:release-rollback":
         return {"reason": "back to v1"}
     if name == "console:config-edit":
@@ -298,7 +315,9 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
                 "file": SimpleUploadedFile("apps.jsonl", json.dumps(PII_APPLICANT).encode(), "application/x-ndjson")}
     if name in ("console:test-case-new", "console:test-case-edit"):
         return {"name": "a minor fails", "description": "", "record": json.dumps({**PII_APPLICANT, "age": 1}),
-                "status": "failed"}
+                "status": "failed", "base_revision": case_revision(estate["case"])}
+    if name == "console:test-case-delete":
+        return {"base_revision": case_revision(estate["case"])}
     if name == "console:suite-run-start":
         return {"environment": "development", "version": ""}
     if name == "console:impact":
