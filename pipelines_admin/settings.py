@@ -17,6 +17,7 @@
 | SECURE_COOKIES        | true when DEBUG is off                        |
 | LOGIN_FAILURE_LIMIT   | 5 failed logins per username and address, then a lockout |
 | LOGIN_LOCKOUT_MINUTES | 15                                            |
+| METRICS_TOKEN         | (none: /metrics answers 404) the bearer token Prometheus sends |
 """
 from __future__ import annotations
 
@@ -314,6 +315,9 @@ IMPACT_CHUNK_TIME_LIMIT = int(os.environ.get("IMPACT_CHUNK_TIME_LIMIT", "660"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "2"))
+# /metrics (pipelines_admin.metrics): Prometheus sends `Authorization: Bearer <METRICS_TOKEN>`;
+# while it is not set the endpoint answers 404 (off, never open).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
 
 # REST API (pipelines_admin.api). Personal API tokens first: without credentials the
 # answer is 401 with `WWW-Authenticate: Bearer`. Throttling counts requests per user in

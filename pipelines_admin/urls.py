@@ -12,5 +12,6 @@ urlpatterns = [
     path("account/tokens/", include("pipelines_admin.tokens.urls")),
     path("favicon.ico", favicon, name="favicon"),
     path("", include("pipelines_admin.health.urls")),
+    path("", include("pipelines_admin.metrics.urls")),
     path("", include("pipelines_admin.console.urls")),
 ]

@@ -99,3 +99,5 @@ class ImpactChunk(models.Model):
     class Meta:
         ordering = ["report", "index"]
         constraints = [models.UniqueConstraint(fields=["report", "index"], name="impact_chunk_index_unique")]
+        # the chunks still to do (the sweep and the queue-depth metric count them)
+        indexes = [models.Index(fields=["status"], condition=models.Q(status="queued"), name="impact_chunk_queued_idx")]

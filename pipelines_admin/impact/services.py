@@ -26,7 +26,8 @@ from pipelines_admin.impact.models import ImpactChunk, ImpactReport
 from pipelines_admin.impact.tally import ImpactTally
 from pipelines_admin.runs.crypto import decrypt_json
 from pipelines_admin.runs.masking import mask_result
-from pipelines_admin.runs.models import Run
+from pipelines_admin.runs.metrics import recovery_count
+from pipelines_admin.runs.models import Run, SweepRecovery
 from pipelines_admin.runs.services import execute_record
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,8 @@ def impact_run_now(*, pipeline: Pipeline, environment: Environment, actor, last:
     return report
 
 
-def chunk_enqueue(chunk_id: int) -> bool:
+def chunk_enqueue(chunk_id: int, recovery: str | None = None) -> bool:
+    """Hand the chunk to the broker (see runs.services.run_enqueue for `recovery`)."""
     from pipelines_admin.impact.tasks import process_impact_chunk
 
     try:
@@ -102,7 +104,10 @@ def chunk_enqueue(chunk_id: int) -> bool:
     except Exception as exc:
         logger.warning("impact chunk %s stays queued: broker unavailable (%s)", chunk_id, type(exc).__name__)
         return False
-    ImpactChunk.objects.filter(pk=chunk_id).update(enqueued_at=timezone.now())
+    with transaction.atomic():
+        ImpactChunk.objects.filter(pk=chunk_id).update(enqueued_at=timezone.now())
+        if recovery:
+            recovery_count(SweepRecovery.Kind.IMPACT_CHUNK, recovery)
     return True
 
 
@@ -167,6 +172,7 @@ def _chunk_write(chunk_id: int, report_id: int, tally: ImpactTally, samples: lis
         report.processed += len(chunk.run_ids)
         if gave_up:  # the worker died on this chunk every time: say so instead of trying forever
             report.tally["skipped"] = report.tally.get("skipped", 0) + len(chunk.run_ids)
+            recovery_count(SweepRecovery.Kind.IMPACT_CHUNK, SweepRecovery.Action.GAVE_UP)
         report.status = ImpactReport.Status.RUNNING
         report.started_at = report.started_at or chunk.started_at or now
         if not ImpactChunk.objects.filter(report_id=report_id, status=ImpactChunk.Status.QUEUED).exists():
@@ -208,7 +214,9 @@ def impact_sweep(now=None) -> dict[str, int]:
     stale = now - timedelta(seconds=settings.IMPACT_CHUNK_TIME_LIMIT + 60)
     waiting = ImpactChunk.objects.filter(status=ImpactChunk.Status.QUEUED, report__status__in=[
         ImpactReport.Status.QUEUED, ImpactReport.Status.RUNNING])
-    ids = list(waiting.filter(enqueued_at__isnull=True, report__created_at__lt=now - timedelta(
-        seconds=settings.RUN_REQUEUE_AFTER_SECONDS)).values_list("pk", flat=True)[:200])
-    ids += list(waiting.filter(enqueued_at__lt=stale).values_list("pk", flat=True)[:200])
-    return {"impact_chunks_requeued": sum(chunk_enqueue(pk) for pk in ids)}
+    never_sent = waiting.filter(enqueued_at__isnull=True, report__created_at__lt=now - timedelta(
+        seconds=settings.RUN_REQUEUE_AFTER_SECONDS)).values_list("pk", flat=True)[:200]
+    lost = waiting.filter(enqueued_at__lt=stale).values_list("pk", flat=True)[:200]
+    sends = ([(pk, SweepRecovery.Action.ENQUEUED) for pk in never_sent]
+             + [(pk, SweepRecovery.Action.REQUEUED) for pk in lost])
+    return {"impact_chunks_requeued": sum(chunk_enqueue(pk, recovery=action) for pk, action in sends)}

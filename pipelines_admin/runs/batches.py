@@ -27,8 +27,8 @@ from pipelines_admin.core.errors import InvalidInput, TooLarge
 from pipelines_admin.runs.batch_files import UnreadableFile, parse_batch_file
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
-from pipelines_admin.runs.metrics import RollupAccumulator
-from pipelines_admin.runs.models import Batch, BatchChunk, Run
+from pipelines_admin.runs.metrics import RollupAccumulator, recovery_count
+from pipelines_admin.runs.models import Batch, BatchChunk, Run, SweepRecovery
 from pipelines_admin.runs.services import alerts_record, execute_record, resolve_config
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,8 @@ def batch_create(*, pipeline: Pipeline, environment: Environment, filename: str,
     return batch
 
 
-def chunk_enqueue(chunk_id: int) -> bool:
+def chunk_enqueue(chunk_id: int, recovery: str | None = None) -> bool:
+    """Hand the chunk to the broker (see runs.services.run_enqueue for `recovery`)."""
     from pipelines_admin.runs.tasks import process_batch_chunk
 
     try:
@@ -76,7 +77,10 @@ def chunk_enqueue(chunk_id: int) -> bool:
     except Exception as exc:
         logger.warning("batch chunk %s stays queued: broker unavailable (%s)", chunk_id, type(exc).__name__)
         return False
-    BatchChunk.objects.filter(pk=chunk_id).update(enqueued_at=timezone.now())
+    with transaction.atomic():
+        BatchChunk.objects.filter(pk=chunk_id).update(enqueued_at=timezone.now())
+        if recovery:
+            recovery_count(SweepRecovery.Kind.BATCH_CHUNK, recovery)
     return True
 
 
@@ -107,10 +111,11 @@ def batch_chunk_process(chunk_id: int) -> int:
             status, result, ms, error = execute_record(engine, record, stages=None,
                                                        context={"batch_id": str(batch.pk), "line": line})
             outcomes.append((line, record, status, mask_result(result, record, fields) if result else None, ms, error))
-    return _chunk_write(chunk.pk, batch, outcomes, fields)
+    return _chunk_write(chunk.pk, batch, outcomes, fields, gave_up=chunk.attempts > settings.RUN_MAX_ATTEMPTS)
 
 
-def _chunk_write(chunk_id: int, batch: Batch, outcomes: list, fields: frozenset[str]) -> int:
+def _chunk_write(chunk_id: int, batch: Batch, outcomes: list, fields: frozenset[str], *,
+                 gave_up: bool = False) -> int:
     now = timezone.now()
     with transaction.atomic():
         locked_batch = Batch.objects.select_for_update().get(pk=batch.pk)  # chunks of one batch commit in turn
@@ -137,6 +142,8 @@ def _chunk_write(chunk_id: int, batch: Batch, outcomes: list, fields: frozenset[
         alerts_record(runs)
         chunk.status, chunk.finished_at = BatchChunk.Status.DONE, now
         chunk.save(update_fields=["status", "finished_at"])
+        if gave_up:
+            recovery_count(SweepRecovery.Kind.BATCH_CHUNK, SweepRecovery.Action.GAVE_UP)
         counters = {field: F(field) + sum(1 for r in runs if r.status == status)
                     for status, field in Batch.COUNTERS.items()}
         Batch.objects.filter(pk=batch.pk).update(
@@ -174,10 +181,12 @@ def chunks_sweep(now) -> dict[str, int]:
     stale = now - timedelta(seconds=settings.BATCH_CHUNK_TIME_LIMIT + 60)
     waiting = BatchChunk.objects.filter(status=BatchChunk.Status.QUEUED, batch__status__in=[
         Batch.Status.QUEUED, Batch.Status.RUNNING])
-    ids = list(waiting.filter(enqueued_at__isnull=True, batch__created_at__lt=now - timedelta(
-        seconds=settings.RUN_REQUEUE_AFTER_SECONDS)).values_list("pk", flat=True)[:200])
-    ids += list(waiting.filter(enqueued_at__lt=stale).values_list("pk", flat=True)[:200])
-    return {"chunks_requeued": sum(chunk_enqueue(pk) for pk in ids)}
+    never_sent = waiting.filter(enqueued_at__isnull=True, batch__created_at__lt=now - timedelta(
+        seconds=settings.RUN_REQUEUE_AFTER_SECONDS)).values_list("pk", flat=True)[:200]
+    lost = waiting.filter(enqueued_at__lt=stale).values_list("pk", flat=True)[:200]
+    sends = ([(pk, SweepRecovery.Action.ENQUEUED) for pk in never_sent]
+             + [(pk, SweepRecovery.Action.REQUEUED) for pk in lost])
+    return {"chunks_requeued": sum(chunk_enqueue(pk, recovery=action) for pk, action in sends)}
 
 
 def batch_results(batch: Batch) -> Iterator[Run]:

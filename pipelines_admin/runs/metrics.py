@@ -1,6 +1,8 @@
 """Metric rollups: counts per outcome and fixed-bucket latency histograms per pipeline,
 environment, stage, rule and five-minute bucket, written in the same transaction as
-the runs they count. Percentiles come from the histograms, never from raw runs."""
+the runs they count, with their all-time totals (MetricTotal, what /metrics reads).
+Percentiles come from the histograms, never from raw runs. Also the sweep's recovery
+counters."""
 from __future__ import annotations
 
 import bisect
@@ -8,7 +10,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pipelines_admin.runs.models import MetricRollup
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from pipelines_admin.runs.models import MetricRollup, MetricTotal, SweepRecovery
 
 #: upper bounds (ms) of the latency buckets; the last bucket is everything above
 LATENCY_BOUNDS_MS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
@@ -64,11 +69,30 @@ class _Cell:
             self.histogram[latency_bucket(ms)] += 1
             self.sum_ms += ms
 
+    def merge(self, other: "_Cell") -> None:
+        for outcome, n in other.counts.items():
+            self.counts[outcome] += n
+        self.histogram = merge_histograms(self.histogram, other.histogram)
+        self.total += other.total
+        self.sum_ms += other.sum_ms
+
+    def write_to(self, model, **key) -> None:
+        """Add this cell to the row of `model` with `key` (created empty if missing), locked."""
+        row, _ = model.objects.select_for_update().get_or_create(**key, defaults={"counts": {}, "histogram": [0] * BUCKETS})
+        counts = dict(row.counts)
+        for outcome, n in self.counts.items():
+            counts[outcome] = counts.get(outcome, 0) + n
+        row.counts = counts
+        row.histogram = merge_histograms(row.histogram, self.histogram)
+        row.total += self.total
+        row.sum_ms += self.sum_ms
+        row.save(update_fields=["counts", "histogram", "total", "sum_ms"])
+
 
 class RollupAccumulator:
     """Collects the metrics of many runs in memory, then writes them with one locked
-    read-modify-write per rollup row (rows locked in key order, so concurrent writers
-    never deadlock)."""
+    read-modify-write per rollup row and per total row (the rollup rows in key order,
+    then the total rows in key order, so concurrent writers never deadlock)."""
 
     def __init__(self) -> None:
         self._cells: dict[tuple, _Cell] = defaultdict(_Cell)
@@ -89,21 +113,33 @@ class RollupAccumulator:
                     cell.counts[SLOW] += 1
 
     def flush(self) -> int:
-        """Write everything collected (call inside the runs' transaction); returns rows touched."""
+        """Write everything collected (call inside the runs' transaction); returns rollup rows touched."""
         keys = sorted(self._cells, key=lambda k: (k[0], k[1], k[2].isoformat(), k[3], k[4]))
+        totals: dict[tuple, _Cell] = defaultdict(_Cell)
         for key in keys:
             pipeline_id, environment_id, bucket, stage, rule = key
             cell = self._cells[key]
-            row, _ = MetricRollup.objects.select_for_update().get_or_create(
-                pipeline_id=pipeline_id, environment_id=environment_id, bucket_start=bucket, stage=stage, rule=rule,
-                defaults={"counts": {}, "histogram": [0] * BUCKETS})
-            counts = dict(row.counts)
-            for outcome, n in cell.counts.items():
-                counts[outcome] = counts.get(outcome, 0) + n
-            row.counts = counts
-            row.histogram = merge_histograms(row.histogram, cell.histogram)
-            row.total += cell.total
-            row.sum_ms += cell.sum_ms
-            row.save(update_fields=["counts", "histogram", "total", "sum_ms"])
+            cell.write_to(MetricRollup, pipeline_id=pipeline_id, environment_id=environment_id, bucket_start=bucket,
+                          stage=stage, rule=rule)
+            totals[(pipeline_id, environment_id, stage, rule)].merge(cell)
+        for key in sorted(totals):
+            pipeline_id, environment_id, stage, rule = key
+            totals[key].write_to(MetricTotal, pipeline_id=pipeline_id, environment_id=environment_id, stage=stage,
+                                 rule=rule)
         self._cells.clear()
         return len(keys)
+
+
+def recovery_count(kind: str, action: str, n: int = 1) -> None:
+    """Add n to the sweep's recovery counter of `kind` and `action` (SweepRecovery); call
+    it inside the transaction that records the recovery, so both commit or neither."""
+    if n <= 0:
+        return
+    with transaction.atomic():
+        if SweepRecovery.objects.filter(kind=kind, action=action).update(count=F("count") + n):
+            return
+        try:
+            with transaction.atomic():
+                SweepRecovery.objects.create(kind=kind, action=action, count=n)
+        except IntegrityError:  # another transaction created it meanwhile
+            SweepRecovery.objects.filter(kind=kind, action=action).update(count=F("count") + n)

@@ -146,6 +146,9 @@ class BatchChunk(models.Model):
     class Meta:
         ordering = ["batch", "index"]
         constraints = [models.UniqueConstraint(fields=["batch", "index"], name="chunk_index_unique")]
+        # the chunks still to do: the sweep and the queue-depth metric count them without
+        # reading the done ones (a partial index, as small as the queue)
+        indexes = [models.Index(fields=["status"], condition=models.Q(status="queued"), name="chunk_queued_idx")]
 
 
 class MetricRollup(models.Model):
@@ -191,3 +194,50 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} alert: {self.stage}/{self.rule}"
+
+
+class MetricTotal(models.Model):
+    """The same counts and latency histogram as MetricRollup, over all time (no time
+    bucket): one row per pipeline, environment, stage and rule, updated by the same
+    accumulator flush in the runs' transaction. /metrics reads these rows, whose number
+    depends on the rules, not on time or on the number of runs."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    stage = models.CharField(max_length=100, blank=True)
+    rule = models.CharField(max_length=100, blank=True)
+    counts = models.JSONField(default=dict, help_text="outcome -> count")
+    histogram = models.JSONField(default=list, help_text="count per latency bucket (see runs.metrics.LATENCY_BOUNDS_MS)")
+    total = models.PositiveBigIntegerField(default=0)
+    sum_ms = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pipeline", "environment", "stage", "rule"],
+                                               name="metric_total_key_unique")]
+
+
+class SweepRecovery(models.Model):
+    """How many lost runs, batch chunks, suite runs and impact chunks were sent to the
+    broker again, or given up on, by kind and action: one counter row each, incremented
+    in the transaction that records the recovery (runs.metrics.recovery_count)."""
+
+    class Kind(models.TextChoices):
+        RUN = "run"
+        BATCH_CHUNK = "batch_chunk"
+        SUITE_RUN = "suite_run"
+        IMPACT_CHUNK = "impact_chunk"
+
+    class Action(models.TextChoices):
+        #: never reached the broker (it was down when submitted): sent now
+        ENQUEUED = "enqueued"
+        #: sent before but lost (a dead worker, a broker that lost its messages): sent again
+        REQUEUED = "requeued"
+        #: used up RUN_MAX_ATTEMPTS: recorded as an error instead of being tried again
+        GAVE_UP = "gave_up"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "action"], name="sweep_recovery_key_unique")]

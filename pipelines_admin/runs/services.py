@@ -5,7 +5,8 @@ transaction commits. The worker's `run_execute` claims it (running), runs the en
 outside any transaction, then stores the masked result, the metric rollups and the
 audit event in one transaction. A broker that is down at submit time leaves the run
 queued; a worker that dies leaves it running; `runs_sweep` re-enqueues both, and gives
-up (status error) after a bounded number of attempts.
+up (status error) after a bounded number of attempts. Each recovery is counted
+(SweepRecovery, runs.metrics.recovery_count) in the transaction that records it.
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ from pipelines_admin.core.errors import InvalidInput, NotFound
 from pipelines_admin.core.json_data import unstorable
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
-from pipelines_admin.runs.metrics import RollupAccumulator
-from pipelines_admin.runs.models import Alert, Run
+from pipelines_admin.runs.metrics import RollupAccumulator, recovery_count
+from pipelines_admin.runs.models import Alert, Run, SweepRecovery
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +124,10 @@ def run_submit(*, pipeline: Pipeline, environment: Environment, record: Any, act
     return run
 
 
-def run_enqueue(run_id) -> bool:
+def run_enqueue(run_id, recovery: str | None = None) -> bool:
     """Hand the run to the broker; when the broker is down the run stays queued and the
-    sweep tries again later."""
+    sweep tries again later. The sweep names its `recovery` (SweepRecovery.Action), counted
+    with the enqueue time once the broker took the run."""
     from pipelines_admin.runs.tasks import execute_run
 
     try:
@@ -133,7 +135,10 @@ def run_enqueue(run_id) -> bool:
     except Exception as exc:  # the broker is unreachable: keep the run, log without PII
         logger.warning("run %s stays queued: broker unavailable (%s)", run_id, type(exc).__name__)
         return False
-    Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(enqueued_at=timezone.now())
+    with transaction.atomic():
+        Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(enqueued_at=timezone.now())
+        if recovery:
+            recovery_count(SweepRecovery.Kind.RUN, recovery)
     return True
 
 
@@ -150,6 +155,7 @@ def _claim(run_id) -> Run | None:
         if run.attempts >= settings.RUN_MAX_ATTEMPTS:
             _finish(run, status=Run.Status.ERROR, result=None, duration_ms=None,
                     error=f"gave up after {run.attempts} attempts (the worker stopped each time)")
+            recovery_count(SweepRecovery.Kind.RUN, SweepRecovery.Action.GAVE_UP)
             return None
         run.status = Run.Status.RUNNING
         run.attempts += 1
@@ -222,9 +228,9 @@ def runs_sweep(now=None) -> dict[str, int]:
     stale_queue = now - timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS)
     waiting = Run.objects.filter(status=Run.Status.QUEUED, batch__isnull=True, created_at__lt=stale_queue)
     for run_id in waiting.filter(enqueued_at__isnull=True).values_list("pk", flat=True)[:500]:
-        counts["enqueued"] += run_enqueue(run_id)
+        counts["enqueued"] += run_enqueue(run_id, recovery=SweepRecovery.Action.ENQUEUED)
     for run_id in waiting.filter(enqueued_at__lt=stale_queue).values_list("pk", flat=True)[:500]:
-        counts["requeued"] += run_enqueue(run_id)
+        counts["requeued"] += run_enqueue(run_id, recovery=SweepRecovery.Action.REQUEUED)
     stuck_before = now - timedelta(seconds=settings.RUN_STUCK_AFTER_SECONDS)
     for run_id in Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=stuck_before).values_list("pk", flat=True)[:500]:
         with transaction.atomic():
@@ -234,11 +240,12 @@ def runs_sweep(now=None) -> dict[str, int]:
             if run.attempts >= settings.RUN_MAX_ATTEMPTS:
                 _finish(run, status=Run.Status.ERROR, result=None, duration_ms=None,
                         error=f"gave up after {run.attempts} attempts (the worker stopped each time)")
+                recovery_count(SweepRecovery.Kind.RUN, SweepRecovery.Action.GAVE_UP)
                 counts["gave_up"] += 1
                 continue
             run.status = Run.Status.QUEUED
             run.save(update_fields=["status"])
-        counts["requeued"] += run_enqueue(run_id)
+        counts["requeued"] += run_enqueue(run_id, recovery=SweepRecovery.Action.REQUEUED)
     from pipelines_admin.runs.batches import chunks_sweep
 
     counts.update(chunks_sweep(now))

@@ -76,7 +76,9 @@ class SuiteRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["pipeline", "effective_hash", "status"], name="suite_gate_idx")]
+        indexes = [models.Index(fields=["pipeline", "effective_hash", "status"], name="suite_gate_idx"),
+                   # the suite runs waiting (the sweep and the queue-depth metric count them)
+                   models.Index(fields=["status"], condition=models.Q(status="queued"), name="suite_queued_idx")]
 
     def __str__(self) -> str:
         return f"suite run #{self.pk} of {self.pipeline.slug} ({self.status})"

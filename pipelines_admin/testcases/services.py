@@ -29,7 +29,8 @@ from pipelines_admin.core.errors import InvalidInput
 from pipelines_admin.core.revisions import revision_check
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
-from pipelines_admin.runs.models import Run
+from pipelines_admin.runs.metrics import recovery_count
+from pipelines_admin.runs.models import Run, SweepRecovery
 from pipelines_admin.runs.services import execute_record, run_input, validate_record
 from pipelines_admin.testcases.expectations import expectation_from_result, expectation_problems, judge
 from pipelines_admin.testcases.gate import cases_fingerprint
@@ -210,7 +211,8 @@ def _suite_create(*, pipeline, environment, actor, version, override) -> SuiteRu
         total=total, requested_by=actor if getattr(actor, "pk", None) else None)
 
 
-def suite_enqueue(suite_id: int) -> bool:
+def suite_enqueue(suite_id: int, recovery: str | None = None) -> bool:
+    """Hand the suite run to the broker (see runs.services.run_enqueue for `recovery`)."""
     from pipelines_admin.testcases.tasks import run_suite
 
     try:
@@ -218,7 +220,10 @@ def suite_enqueue(suite_id: int) -> bool:
     except Exception as exc:
         logger.warning("suite run %s stays queued: broker unavailable (%s)", suite_id, type(exc).__name__)
         return False
-    SuiteRun.objects.filter(pk=suite_id, status=SuiteRun.Status.QUEUED).update(enqueued_at=timezone.now())
+    with transaction.atomic():
+        SuiteRun.objects.filter(pk=suite_id, status=SuiteRun.Status.QUEUED).update(enqueued_at=timezone.now())
+        if recovery:
+            recovery_count(SweepRecovery.Kind.SUITE_RUN, recovery)
     return True
 
 
@@ -240,6 +245,7 @@ def _claim(suite_id: int) -> SuiteRun | None:
         if suite.attempts >= settings.RUN_MAX_ATTEMPTS:
             _finish(suite, SuiteRun.Status.ERROR, error=f"gave up after {suite.attempts} attempts "
                                                           "(the worker stopped each time)")
+            recovery_count(SweepRecovery.Kind.SUITE_RUN, SweepRecovery.Action.GAVE_UP)
             return None
         suite.status, suite.started_at = SuiteRun.Status.RUNNING, timezone.now()
         suite.attempts += 1
@@ -332,9 +338,12 @@ def suites_sweep(now=None) -> dict[str, int]:
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS)
     stuck = now - timedelta(seconds=settings.SUITE_TIME_LIMIT + 60)
-    ids = list(SuiteRun.objects.filter(status=SuiteRun.Status.QUEUED, created_at__lt=stale)
-               .values_list("pk", flat=True)[:100])
+    waiting = list(SuiteRun.objects.filter(status=SuiteRun.Status.QUEUED, created_at__lt=stale)
+                   .values_list("pk", "enqueued_at")[:100])
     running = list(SuiteRun.objects.filter(status=SuiteRun.Status.RUNNING, started_at__lt=stuck)
                    .values_list("pk", flat=True)[:100])
     SuiteRun.objects.filter(pk__in=running, status=SuiteRun.Status.RUNNING).update(status=SuiteRun.Status.QUEUED)
-    return {"suites_requeued": sum(suite_enqueue(pk) for pk in ids + running)}
+    sends = ([(pk, SweepRecovery.Action.REQUEUED if enqueued_at else SweepRecovery.Action.ENQUEUED)
+              for pk, enqueued_at in waiting]
+             + [(pk, SweepRecovery.Action.REQUEUED) for pk in running])
+    return {"suites_requeued": sum(suite_enqueue(pk, recovery=action) for pk, action in sends)}

@@ -115,7 +115,7 @@ def test_runs_sweep__never_enqueued_and_stuck_runs__requeued_then_given_up(relea
     Run.objects.filter(pk=stuck.pk).update(status="running", attempts=1,
                                            started_at=timezone.now() - timedelta(hours=1))
     enqueued = []
-    monkeypatch.setattr(services, "run_enqueue", lambda run_id: enqueued.append(run_id) or True)
+    monkeypatch.setattr(services, "run_enqueue", lambda run_id, **_: enqueued.append(run_id) or True)
     # When the sweep runs later
     counts = services.runs_sweep(now=timezone.now() + timedelta(minutes=10))
     # Then both are handed to the broker again, the stuck one back in the queue

@@ -175,4 +175,4 @@ def test_suites_sweep__lost_suite__enqueued_again(cases, released, environments,
         assert services.suites_sweep(timezone.now())["suites_requeued"] == 0  # too recent
         later = timezone.now() + timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS + 1)
         assert services.suites_sweep(later)["suites_requeued"] == 1
-    enqueue.assert_called_once_with(suite.pk)
+    enqueue.assert_called_once_with(suite.pk, recovery="enqueued")

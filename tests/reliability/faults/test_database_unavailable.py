@@ -41,7 +41,7 @@ def sent(monkeypatch):
     """Runs and chunks handed to the broker, recorded instead of sent."""
     ids: list = []
 
-    def record(pk) -> bool:
+    def record(pk, **_) -> bool:
         ids.append(pk)
         return True
 

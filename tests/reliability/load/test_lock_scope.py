@@ -25,7 +25,7 @@ def postgresql():
 
 @pytest.fixture
 def queued(released, environments, editor, monkeypatch):
-    monkeypatch.setattr(services, "run_enqueue", lambda run_id: True)
+    monkeypatch.setattr(services, "run_enqueue", lambda run_id, **_: True)
 
     def submit():
         return services.run_submit(pipeline=released, environment=environments["development"], record=ADULT,

@@ -182,6 +182,11 @@ ACCOUNT = [
          variant="wrong password"),
     Case("logout", "POST", {"anonymous": LOGIN, **{r: Outcome(302) for r in AUTHENTICATED}}),
     Case("healthz", "GET", {r: Outcome(200) for r in ROLES}),
+    # Prometheus: no login, but its bearer token (METRICS_TOKEN); a console session is not enough
+    Case("metrics", "GET", {r: Outcome(401) for r in ROLES}),
+    Case("metrics", "GET", {r: Outcome(200) for r in ROLES}, variant="metrics token"),
+    # METRICS_TOKEN not set: off for everyone, an empty bearer token included (never open)
+    Case("metrics", "GET", {r: Outcome(404) for r in ROLES}, variant="metrics off"),
     # the icon browsers ask for by themselves: everyone, logged in or not, is sent to the static file
     Case("favicon", "GET", {r: Outcome(302) for r in ROLES}),
     # API tokens: everyone logged in has their own, role or not
@@ -337,14 +342,22 @@ def login_redirect(response, path: str) -> bool:
 ROUTES = {name: converters for name, _route, converters in all_routes()}
 
 
+METRICS_TOKEN = "matrix-metrics-token-0123456789abcdef"
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_url__each_role__expected_status_and_only_allowed_roles_change_anything(case, estate, user_in_role):
+def test_url__each_role__expected_status_and_only_allowed_roles_change_anything(case, estate, user_in_role, settings):
     # Given the URL with real objects behind it, and a request as a browser makes it
     path = (reverse(case.name, kwargs=url_kwargs(case.name, ROUTES[case.name], estate, case.variant))
             + case.query.format(run=estate["run"].pk))
     scraper = Client()
     scraper.force_login(user_in_role("superuser"))
+    settings.METRICS_TOKEN = "" if case.variant == "metrics off" else METRICS_TOKEN
     headers = {"HTTP_HX_REQUEST": "true"} if case.variant == "htmx" else {}
+    if case.variant == "metrics token":
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {METRICS_TOKEN}"}
+    elif case.variant == "metrics off":
+        headers = {"HTTP_AUTHORIZATION": "Bearer "}
     mismatches = []
     for role in ROLES:
         client = Client()

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('configs', '0002_default_environments'),
-        ('runs', '0002_run_undecided'),
+        ('runs', '0003_metric_totals_and_sweep_recoveries'),
     ]
 
     operations = [

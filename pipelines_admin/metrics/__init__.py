@@ -1,0 +1,1 @@
+"""/metrics: the console's Prometheus metrics, read from the database at scrape time."""
