@@ -1,5 +1,5 @@
-"""import_pipeline, export_pipeline and release_pipeline: output, exit codes, what is
-stored and audited."""
+"""import_pipeline, export_pipeline, release_pipeline, plan_pipelines and apply_pipelines:
+output, exit codes, what is stored and audited."""
 import copy
 import json
 from io import StringIO
@@ -29,6 +29,8 @@ def run(*args):
         call_command(*args, stdout=out, stderr=err)
     except CommandError as exc:
         return exc.returncode, out.getvalue(), err.getvalue() + str(exc)
+    except SystemExit as exc:
+        return exc.code, out.getvalue(), err.getvalue()
     return 0, out.getvalue(), err.getvalue()
 
 
@@ -315,3 +317,133 @@ def test_release_pipeline__gate_override__released_and_the_override_audited(rele
     assert code == 0 and "Release gate overridden" in out
     event = AuditEvent.objects.get(action="release_gate.overridden")
     assert (event.actor_name, event.reason) == ("pat", "Hotfix INC-7")
+
+
+# ------------------------------------------------------------------ plan_pipelines
+
+
+def test_plan_pipelines__folder_matches__exit_0(released, tmp_path, small_pipeline_document):
+    write(tmp_path, "onboarding.yaml", small_pipeline_document)
+    code, out, _ = run("plan_pipelines", str(tmp_path))
+    assert code == 0 and "onboarding.yaml: unchanged (v1)" in out and "Plan: 1 unchanged." in out
+
+
+def test_plan_pipelines__changed_and_new__exit_2_with_the_changes(released, tmp_path, small_pipeline_document):
+    # Given onboarding changed and a new pipeline
+    write(tmp_path, "onboarding.yaml", stricter(small_pipeline_document))
+    write(tmp_path, "kyc.json", small_pipeline_document)
+    counts = stored()
+    # When planned
+    code, out, _ = run("plan_pipelines", str(tmp_path))
+    # Then exit 2, each change readable, nothing written
+    assert code == 2
+    assert "onboarding.yaml: changed (v1 in the database; applying makes v2)" in out
+    assert "    Rule age_verification: minimum_age 18 → 21." in out
+    assert "kyc.json: new pipeline kyc (applying makes v1)" in out
+    assert "    Rule age_verification (AgeVerificationRule) added to business_rules." in out
+    assert stored() == counts
+
+
+def test_plan_pipelines__an_invalid_file__exit_1_every_problem(released, tmp_path, small_pipeline_document):
+    # Given an invalid file next to a changed one
+    write(tmp_path, "onboarding.yaml", stricter(small_pipeline_document))
+    write(tmp_path, "kyc.yaml", invalid(small_pipeline_document))
+    # When planned / Then exit 1 (never 0: it is not "nothing to change"), every problem with its path
+    code, out, err = run("plan_pipelines", str(tmp_path))
+    assert code == 1
+    assert "kyc.yaml: invalid, 2 problems" in out
+    assert "    /stages/business_rules/rules/age_verification/class: " in out
+    assert "    /stages/data_quality/timeout_seconds: " in out
+    assert "1 file is invalid" in err
+
+
+def test_plan_pipelines__unreadable_file_only__exit_1(db, tmp_path):
+    (tmp_path / "kyc.yaml").write_text("stages: [unclosed\n")
+    code, out, _ = run("plan_pipelines", str(tmp_path))
+    assert code == 1 and "kyc.yaml: invalid, 1 problem" in out and "not valid YAML" in out
+
+
+def test_plan_pipelines__pipeline_without_file__reported_never_deleted(released, tmp_path):
+    # Given an empty folder and onboarding in the database
+    code, out, _ = run("plan_pipelines", str(tmp_path))
+    assert code == 0 and "onboarding: not in the folder (v1 in the database; it stays)" in out
+    # and applying it deletes nothing
+    assert run("apply_pipelines", str(tmp_path), "--user", "eddie")[0] == 0
+    assert Pipeline.objects.filter(slug="onboarding").exists()
+
+
+def test_plan_pipelines__not_a_folder__exit_1(db, tmp_path):
+    code, _, err = run("plan_pipelines", str(tmp_path / "absent"))
+    assert code == 1 and "is not a folder" in err
+
+
+# ------------------------------------------------------------------ apply_pipelines
+
+
+def test_apply_pipelines__changes__versions_made_then_plan_exit_0(released, editor, tmp_path,
+                                                                  small_pipeline_document):
+    # Given onboarding changed and a new pipeline
+    write(tmp_path, "onboarding.yaml", stricter(small_pipeline_document))
+    write(tmp_path, "kyc.json", small_pipeline_document)
+    before = last_sequence()
+    # When applied with a message
+    code, out, _ = run("apply_pipelines", str(tmp_path), "--message", "Merge #12", "--user", "eddie")
+    # Then each version is made, said and audited; a second plan finds nothing to do
+    assert code == 0
+    assert "kyc: created, v1" in out and "onboarding: v2 saved on top of v1" in out
+    assert "Applied: 2 versions saved." in out
+    assert new_actions(before) == [("pipeline.created", "eddie"), ("config_version.created", "eddie"),
+                                   ("config_version.created", "eddie")]
+    assert released.versions.get(number=2).message == "Merge #12"
+    assert run("plan_pipelines", str(tmp_path))[0] == 0
+
+
+def test_apply_pipelines__an_invalid_file__exit_2_nothing_stored(released, editor, tmp_path,
+                                                                 small_pipeline_document):
+    # Given a valid change and an invalid file
+    write(tmp_path, "onboarding.yaml", stricter(small_pipeline_document))
+    write(tmp_path, "kyc.yaml", invalid(small_pipeline_document))
+    counts = stored()
+    # When applied / Then nothing is stored, the problems are printed, exit 2
+    code, _, err = run("apply_pipelines", str(tmp_path), "--user", "eddie")
+    assert code == 2 and "/stages/data_quality/timeout_seconds" in err and "nothing was stored" in err
+    assert stored() == counts
+
+
+def test_apply_pipelines__release_staging__each_changed_one_released(released, editor, tmp_path,
+                                                                     small_pipeline_document):
+    write(tmp_path, "onboarding.yaml", stricter(small_pipeline_document))
+    before = last_sequence()
+    code, out, _ = run("apply_pipelines", str(tmp_path), "--release", "staging", "--user", "eddie")
+    assert code == 0 and "onboarding: v2 saved on top of v1; released to staging" in out
+    assert "Applied: 1 version saved, 1 released to staging." in out
+    assert new_actions(before) == [("config_version.created", "eddie"), ("release.created", "eddie")]
+
+
+def test_apply_pipelines__gate_closed__exit_1_nothing_stored(released, publisher, cases, tmp_path,
+                                                             small_pipeline_document):
+    # Given a change, released to production where no suite has passed on it
+    write(tmp_path, "onboarding.yaml", stricter(small_pipeline_document))
+    counts = stored()
+    # When applied with --release production / Then the gate refuses, and the version is not kept either
+    code, _, err = run("apply_pipelines", str(tmp_path), "--release", "production", "--reason", "CAB-1",
+                       "--user", "pat")
+    assert code == 1 and "Release gate:" in err and "Nothing was stored." in err
+    assert stored() == counts
+
+
+def test_apply_pipelines__viewer__exit_1_nothing_stored(released, viewer, tmp_path, small_pipeline_document):
+    write(tmp_path, "onboarding.yaml", stricter(small_pipeline_document))
+    counts = stored()
+    code, _, err = run("apply_pipelines", str(tmp_path), "--user", "vic")
+    assert code == 1 and "Your role does not allow you to create config versions." in err
+    assert stored() == counts
+
+
+def test_apply_pipelines__nothing_changed__exit_0_nothing_stored(released, editor, tmp_path,
+                                                                 small_pipeline_document):
+    write(tmp_path, "onboarding.yaml", small_pipeline_document)
+    counts = stored()
+    code, out, _ = run("apply_pipelines", str(tmp_path), "--release", "staging", "--user", "eddie")
+    assert code == 0 and "onboarding: unchanged, still v1" in out and "Applied: 0 versions saved" in out
+    assert stored() == counts
