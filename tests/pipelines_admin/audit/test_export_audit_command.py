@@ -3,8 +3,11 @@ import csv
 import hashlib
 import io
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -134,3 +137,25 @@ def test_export_audit__csv__one_row_per_event_same_fields_formulas_quoted(trail)
 def test_export_audit__unwritable_output__exit_2(trail, tmp_path):
     code, _, err = run("--output", str(tmp_path / "absent" / "audit.jsonl"))
     assert code == 2 and "Cannot write" in err
+
+
+def readme_recipe() -> str:
+    """The Python snippet of the README's "Verify an audit export"."""
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Verify an audit export"):]
+    return section[section.index("```python\n") + len("```python\n"):section.index("\n```\n")]
+
+
+def test_export_audit__readme_recipe__passes_an_export_fails_an_edited_one(trail, tmp_path):
+    # Given an export, an edited copy of it, and the README's recipe as a script
+    path, edited = tmp_path / "audit.jsonl", tmp_path / "edited.jsonl"
+    run("--output", str(path))
+    edited.write_text(path.read_text(encoding="utf-8").replace('"pipeline.created"', '"pipeline.renamed"'),
+                      encoding="utf-8")
+    script = tmp_path / "verify.py"
+    script.write_text(readme_recipe(), encoding="utf-8")
+    # When it runs on each, outside the product / Then it passes the export and catches the edit
+    good = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, str(script), str(edited)], capture_output=True, text=True)
+    assert good.returncode == 0 and "chain intact up to sha256:" in good.stdout
+    assert bad.returncode != 0 and "AssertionError" in bad.stderr
