@@ -8,6 +8,7 @@ from typing import Any
 
 import rules_engine
 from rules_engine.compiler import config_hash
+from rules_engine.loading import InputError, load_config
 from rules_engine.rules import default_rule_registry
 from rules_engine.schema import pipeline_schema
 from rules_engine.services import registry_from_spec
@@ -15,6 +16,7 @@ from rules_engine.validation import MAX_DEPTH as DOCUMENT_MAX_DEPTH  # noqa: F40
 from rules_engine.validation import MAX_VALUES as DOCUMENT_MAX_VALUES  # noqa: F401
 
 from pipelines_admin.core.canonical import content_hash
+from pipelines_admin.core.errors import InvalidInput
 
 
 def config_dependents(document: dict, rule_ids) -> list:
@@ -41,6 +43,22 @@ def document_hash(document: dict) -> str:
     """The hash of a pipeline document as the engine reports it (`config_hash`): key
     order counts, since stages run in document order."""
     return config_hash(document)
+
+
+DOCUMENT_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def document_load(path) -> Any:
+    """The document in a .yaml, .yml or .json file, read by the engine's loader (a key
+    given twice in one object is refused). Not validated: see document_problems.
+    InvalidInput, its one problem at path "", when the file cannot be read as that."""
+    if not str(path).lower().endswith(DOCUMENT_SUFFIXES):
+        raise InvalidInput(f"{path}: a pipeline file ends in .yaml, .yml or .json.",
+                           {"problems": [{"path": "", "message": "a pipeline file ends in .yaml, .yml or .json"}]})
+    try:
+        return load_config(path)
+    except InputError as exc:
+        raise InvalidInput(str(exc), {"problems": [{"path": "", "message": str(exc)}]}) from None
 
 
 def binding_spec(environment) -> dict:

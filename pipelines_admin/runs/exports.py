@@ -6,6 +6,7 @@ import io
 import json
 from typing import Iterator
 
+from pipelines_admin.core.spreadsheet import csv_cell
 from pipelines_admin.runs.batches import batch_results
 from pipelines_admin.runs.models import Batch
 
@@ -22,20 +23,12 @@ def checks_not_run(result: dict | None) -> list[str]:
     return [entry.get("rule") or entry.get("stage", "") for entry in (result or {}).get("undecided", [])]
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value):
-    """A spreadsheet would run text starting like a formula: quote it so it stays text."""
-    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
-
-
 def _csv_rows(batch: Batch) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
     def row(values: list) -> None:
-        writer.writerow([_cell(v) for v in values])
+        writer.writerow([csv_cell(v) for v in values])
 
     def flush() -> str:
         text = buffer.getvalue()

@@ -19,9 +19,3 @@ class AuditEventSerializer(serializers.Serializer):
     data = serializers.DictField()
     prev_hash = serializers.CharField(help_text="The hash of the event before (the chain).")
     hash = serializers.CharField(help_text="sha256 of this event's canonical JSON, prev_hash included.")
-
-
-def event_json(event) -> dict:
-    """An event as exported: the fields its hash covers, plus the hash, so a tool can
-    verify the chain on its own."""
-    return {**event.hashed_fields(), "hash": event.hash}

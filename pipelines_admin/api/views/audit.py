@@ -1,8 +1,6 @@
 """The audit trail: list with filters (cursor-paginated) and a streamed JSON Lines export."""
 from __future__ import annotations
 
-import json
-
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -12,7 +10,8 @@ from pipelines_admin.api import selectors
 from pipelines_admin.api.base import ApiView
 from pipelines_admin.api.negotiation import IgnoreAcceptNegotiation
 from pipelines_admin.api.pagination import AuditPagination
-from pipelines_admin.api.serializers.audit import AuditEventSerializer, event_json
+from pipelines_admin.api.serializers.audit import AuditEventSerializer
+from pipelines_admin.audit.exports import audit_jsonl
 
 
 class AuditFilters(serializers.Serializer):
@@ -60,10 +59,7 @@ class AuditExportView(ApiView):
     def get(self, request):
         events = selectors.audit_events(_filters(request)).order_by("sequence")
 
-        def lines():
-            for event in events.iterator(chunk_size=1000):
-                yield json.dumps(event_json(event), ensure_ascii=False, sort_keys=True) + "\n"
-
-        response = StreamingHttpResponse(lines(), content_type="application/x-ndjson; charset=utf-8")
+        response = StreamingHttpResponse(audit_jsonl(events.iterator(chunk_size=1000)),
+                                         content_type="application/x-ndjson; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
         return response

@@ -1,0 +1,51 @@
+"""What the management commands share: who acts, how service errors become exit codes,
+and how problems are printed.
+
+Exit codes of the config-as-code commands: 0 done (or nothing to do); 1 refused (the
+role does not allow it, the release gate is closed, someone saved a version in
+between); 2 invalid input (a file with problems, a name that does not exist, a bad
+argument). plan_pipelines has its own (0 nothing to change, 1 cannot plan, 2 changes).
+"""
+from __future__ import annotations
+
+from django.core.management.base import CommandError
+
+from pipelines_admin.accounts.selectors import acting_user
+from pipelines_admin.core.errors import InvalidInput, NotFound, ServiceError
+
+EXIT_REFUSED = 1
+EXIT_INVALID = 2
+
+
+def command_error(exc: ServiceError) -> CommandError:
+    """2 for invalid input and names that do not exist, 1 for refusals (role, gate, conflict)."""
+    code = EXIT_INVALID if isinstance(exc, (InvalidInput, NotFound)) else EXIT_REFUSED
+    return CommandError(exc.message, returncode=code)
+
+
+def command_user(username: str | None):
+    """The user named by --user, or the only superuser; CommandError (exit 2) otherwise."""
+    try:
+        return acting_user(username)
+    except ServiceError as exc:
+        raise command_error(exc) from None
+
+
+def problem_lines(extra) -> list[str]:
+    """Each problem of an error's extra, one line each: "  /json/pointer: message"
+    ("(config)" for the whole document), and each invalid field."""
+    if not isinstance(extra, dict):
+        return []
+    lines = [f"  {p['path'] or '(config)'}: {p['message']}" for p in extra.get("problems", [])]
+    for name, messages in (extra.get("fields") or {}).items():
+        lines.extend(f"  {name}: {message}" for message in messages)
+    return lines
+
+
+class VersionOption:
+    """A mixin for commands taking --version N (a config version): Django's own
+    --version, which prints Django's version, gives way to it."""
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        kwargs.setdefault("conflict_handler", "resolve")
+        return super().create_parser(prog_name, subcommand, **kwargs)
