@@ -352,6 +352,8 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "pipelines_admin.runs.models.Run.Status",
         "BatchStatusEnum": "pipelines_admin.runs.models.Batch.Status",
         "SuiteRunStatusEnum": "pipelines_admin.testcases.models.SuiteRun.Status",
+        "BindingKindEnum": "pipelines_admin.configs.models.ServiceBinding.Kind",
+        "ServiceInterfaceEnum": "pipelines_admin.configs.models.INTERFACE_NAMES",
     },
 }
 
