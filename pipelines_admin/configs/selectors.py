@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Max, Prefetch
+from django.db.models import Count, Max, Prefetch
 
 from pipelines_admin.configs.diffs import semantic_diff, text_diff
 from pipelines_admin.configs.engine import document_service_uses
@@ -111,6 +111,14 @@ def environment_list():
     return Environment.objects.all()
 
 
+def environment_overview():
+    """Every environment with how many pipelines were released there and how many
+    services it binds (`pipeline_count`, `binding_count`)."""
+    return Environment.objects.annotate(pipeline_count=Count("releases__pipeline", distinct=True),
+                                        binding_count=Count("service_bindings", distinct=True)
+                                        ).order_by("position", "name")
+
+
 def environment_live_releases(environment: Environment) -> list[Release]:
     """The release live in `environment` for every pipeline released there, by pipeline name."""
     live: dict[int, Release] = {}
@@ -150,6 +158,10 @@ class ServiceCaller:
     enabled: bool
     time_limit: float
     path: str
+
+    @property
+    def limited(self) -> bool:
+        return self.time_limit != float("inf")
 
 
 @dataclass

@@ -171,6 +171,18 @@ CONSOLE = [
     Case("console:impact", "POST", write()),
     Case("console:impact-report", "GET", page()),
     Case("console:impact-cancel", "POST", write()),
+    # environments: publishers add them; their settings and bindings are changed like the environment
+    Case("console:environments", "GET", page()),
+    Case("console:environments", "POST", {"anonymous": LOGIN, "roleless": NO_ROLE, "viewer": Outcome(403),
+                                          "editor": Outcome(403), "publisher": Outcome(302, changes=True),
+                                          "superuser": Outcome(302, changes=True)}),
+    Case("console:environment", "GET", page()),
+    Case("console:environment", "POST", write()),
+    Case("console:environment", "POST", write(protected=True), variant="protected"),
+    Case("console:binding-set", "POST", write()),
+    Case("console:binding-set", "POST", write(protected=True), variant="protected"),
+    Case("console:binding-remove", "POST", write()),
+    Case("console:binding-remove", "POST", write(protected=True), variant="protected"),
 ]
 
 AUTHENTICATED = ("roleless", *READERS)
@@ -214,7 +226,7 @@ def state() -> dict:
     from pipelines_admin.audit.models import AuditEvent
     from pipelines_admin.impact.models import ImpactReport
     from pipelines_admin.testcases.models import SuiteRun, TestCase
-    from pipelines_admin.configs.models import ConfigVersion, Pipeline, Release
+    from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
     from pipelines_admin.runs.models import Batch, Run
     from pipelines_admin.tokens.models import ApiToken
 
@@ -229,6 +241,9 @@ def state() -> dict:
         "test_cases": sorted(TestCase.objects.values_list("name", "updated_at")),
         "suite_runs": SuiteRun.objects.count(),
         "impact_reports": sorted(ImpactReport.objects.values_list("status", flat=True)),
+        "environments": sorted(Environment.objects.values_list("name", "protected", "position", "description")),
+        "bindings": sorted(ServiceBinding.objects.values_list("environment__name", "interface", "name", "kind",
+                                                              "latency_ms", "url")),
     }
 
 
@@ -241,7 +256,7 @@ def url_kwargs(name: str, converters: dict, estate: dict, variant: str) -> dict:
               "stage": "business_rules", "rule": "age_verification", "run_id": estate["run"].pk,
               "batch_id": estate["queued_batch" if name == "console:batch-cancel" else "done_batch"].pk,
               "fmt": variant or "csv", "token_id": estate["token"].pk, "case_id": estate["case"].pk,
-              "suite_id": estate["suite"].pk, "report_id": estate["report"].pk}
+              "suite_id": estate["suite"].pk, "report_id": estate["report"].pk, "service": "KYCService:jumio"}
     if name == "console:rule-move":
         values.update(stage="data_quality", rule="email_format")
     return {key: values[key] for key in converters}
@@ -303,6 +318,16 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
         return {"environment": "development", "version": ""}
     if name == "console:impact":
         return {"environment": "development", "version": "1", "override": "", "last": "10"}
+    if name == "console:environments":
+        return {"name": "uat", "position": "25", "description": "User acceptance"}
+    if name == "console:environment":
+        return {"position": "15", "description": "changed", "protected": "on" if env == "production" else "",
+                "reason": "tidy up"}
+    if name == "console:binding-set":
+        return {"interface": "KYCService", "name": "jumio", "kind": "simulated", "latency_ms": "25",
+                "failure_rate": "0", "timeout_seconds": "5", "url": "", "secret_env": "", "reason": "slower vendor"}
+    if name == "console:binding-remove":
+        return {"reason": "not needed"}
     if name == "login":
         return {"username": "eddie", "password": "not the password"}
     if name == "tokens:list":
