@@ -7,7 +7,7 @@ The console's pages ask anonymous people to log in and refuse accounts without a
 every write is refused to roles without its permission and then changes nothing. The
 API's own table (tests/pipelines_admin/api/test_permission_matrix.py) is checked with
 tokens there and with a console session in test_api_session_matrix.py; the admin is
-Django's, for staff only."""
+Django's, for superusers only."""
 from __future__ import annotations
 
 import json
@@ -205,7 +205,7 @@ ACCOUNT = [
 ]
 
 CASES = CONSOLE + ACCOUNT
-COVERED_ELSEWHERE = ("api:", "admin:")   # test_api_session_matrix.py, test_admin_is_staff_only below
+COVERED_ELSEWHERE = ("api:", "admin:")   # test_api_session_matrix.py, test_admin__every_url__superusers_only below
 
 
 def test_matrix__url_configuration__every_url_has_a_rule():
@@ -388,7 +388,7 @@ def unnamed_admin_path(route: str) -> str:
     return "/" + route.replace("<path:object_id>", "1").replace("(?P<url>.*)$", "no/such/page/")
 
 
-def test_admin__every_url__staff_only(estate, user_in_role):
+def test_admin__every_url__superusers_only(estate, user_in_role):
     # Given every URL of Django's admin, with a real object where one is named
     from django.contrib import admin
     from django.contrib.contenttypes.models import ContentType
