@@ -83,7 +83,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "pipelines_admin.core.admin_apps.ConsoleAdminConfig",  # django.contrib.admin, for superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -356,6 +356,8 @@ SPECTACULAR_SETTINGS = {
         "RunStatusEnum": "pipelines_admin.runs.models.Run.Status",
         "BatchStatusEnum": "pipelines_admin.runs.models.Batch.Status",
         "SuiteRunStatusEnum": "pipelines_admin.testcases.models.SuiteRun.Status",
+        "BindingKindEnum": "pipelines_admin.configs.models.ServiceBinding.Kind",
+        "ServiceInterfaceEnum": "pipelines_admin.configs.models.INTERFACE_NAMES",
     },
 }
 

@@ -1,6 +1,6 @@
 """The console's pages are for people with a console role: a logged-in account without
 one (a new account nobody has given a role yet) is refused every console page, as the
-API refuses it (403). Its own API tokens page, logging out and the admin (staff only)
+API refuses it (403). Its own API tokens page, logging out and the admin (superusers only)
 stay open to it."""
 from __future__ import annotations
 

@@ -8,10 +8,12 @@
 | submit runs, batches | no     | yes               | yes       | yes       |
 | run suites, analyses | no     | yes               | yes       | yes       |
 | change environment   | no     | unprotected only  | yes       | yes       |
-(changing an environment: releasing, rolling back, overrides, toggles, service bindings;
-test cases use VERSION_CREATE, suite runs and impact analyses RUN_SUBMIT; overriding the
-release gate takes no more than changing the environment, so publishers only in
-protected ones)
+| add an environment   | no     | no                | yes       | yes       |
+(changing an environment: releasing, rolling back, overrides, toggles, its description
+and order, its service bindings; adding one, and protecting or unprotecting one, is
+checked as changing a protected environment; test cases use VERSION_CREATE, suite runs
+and impact analyses RUN_SUBMIT; overriding the release gate takes no more than changing
+the environment, so publishers only in protected ones)
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 Swagger UI and ReDoc pages (served from local files by drf-spectacular-sidecar)."""
 from django.urls import include, path, re_path
 
-from pipelines_admin.api.views import (audit, batches, dashboards, docs, environments, fallback, impact, pipelines,
-                                       runs, suites, testcases, tokens, validation, versions)
+from pipelines_admin.api.views import (audit, batches, bindings, dashboards, docs, environments, fallback, impact,
+                                       pipelines, runs, suites, testcases, tokens, validation, versions)
 
 app_name = "api"
 
@@ -20,6 +20,10 @@ v1 = [
          name="version-diff"),
     path("validate/", validation.ValidateView.as_view(), name="validate"),
     path("environments/", environments.EnvironmentListView.as_view(), name="environment-list"),
+    path("environments/<slug:env>/", environments.EnvironmentDetailView.as_view(), name="environment-detail"),
+    path("environments/<slug:env>/bindings/", bindings.BindingListView.as_view(), name="binding-list"),
+    path("environments/<slug:env>/bindings/<str:service>/", bindings.BindingDetailView.as_view(),
+         name="binding-detail"),
     path(f"{ENV}/", environments.PipelineEnvironmentView.as_view(), name="pipeline-environment"),
     path(f"{ENV}/override/", environments.OverrideView.as_view(), name="override"),
     path(f"{ENV}/stages/<str:stage>/toggle/", environments.StageToggleView.as_view(), name="stage-toggle"),

@@ -57,7 +57,7 @@ BINDING_LABELS = {"kind": "kind", "url": "URL", "timeout_seconds": "timeout (s)"
 
 def _binding(event: AuditEvent) -> EventSummary:
     before, after = event.diff.get("before") or {}, event.diff.get("after") or {}
-    parts = []
+    parts = ["new binding"] if event.data.get("created") else []
     for field, value in after.items():
         label = BINDING_LABELS.get(field, field)
         if value in ("", None) and before.get(field) in ("", None):
@@ -69,8 +69,34 @@ def _binding(event: AuditEvent) -> EventSummary:
     return EventSummary(lines=("; ".join(parts),) if parts else ())
 
 
+def _binding_removed(event: AuditEvent) -> EventSummary:
+    before = event.diff.get("before") or {}
+    parts = [f"{BINDING_LABELS.get(field, field)} {value}" for field, value in before.items() if value not in ("", None)]
+    return EventSummary(lines=("removed; it was: " + "; ".join(parts) if parts else "removed",
+                               "its rules call the simulated adapter now"))
+
+
 def _environment(event: AuditEvent) -> EventSummary:
-    return EventSummary(lines=("protected" if event.data.get("protected") else "not protected",))
+    lines = ["protected" if event.data.get("protected") else "not protected"]
+    if event.data.get("position") is not None:
+        lines.append(f"order {event.data['position']}")
+    return EventSummary(lines=tuple(lines))
+
+
+ENVIRONMENT_LABELS = {"protected": "protected", "position": "order", "description": "description"}
+
+
+def _environment_changed(event: AuditEvent) -> EventSummary:
+    before, after = event.diff.get("before") or {}, event.diff.get("after") or {}
+    lines = []
+    for field, value in after.items():
+        if field == "protected":
+            lines.append("now protected: publishers only" if value else "no longer protected: editors may change it")
+        elif field == "description":
+            lines.append(f"description: {value}" if value else "description removed")
+        else:
+            lines.append(f"{ENVIRONMENT_LABELS.get(field, field)} {before.get(field, '–')} → {value}")
+    return EventSummary(lines=tuple(lines))
 
 
 def _run(event: AuditEvent) -> EventSummary:
@@ -195,7 +221,9 @@ SUMMARIES: dict[str, Callable[[AuditEvent], EventSummary]] = {
     "release.rolled_back": _release,
     "release_gate.overridden": _gate_overridden,
     "service_binding.set": _binding,
+    "service_binding.removed": _binding_removed,
     "environment.created": _environment,
+    "environment.updated": _environment_changed,
     "run.completed": _run,
     "batch.submitted": _batch_submitted,
     "batch.completed": _batch_completed,

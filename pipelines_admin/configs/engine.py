@@ -2,9 +2,11 @@
 building an environment's service registry from its bindings, compiling pipelines."""
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 import rules_engine
 from rules_engine.compiler import config_hash
@@ -12,6 +14,8 @@ from rules_engine.loading import InputError, load_config
 from rules_engine.rules import default_rule_registry
 from rules_engine.schema import pipeline_schema
 from rules_engine.services import registry_from_spec
+from rules_engine.services import spec_problems as services_spec_problems
+from rules_engine.services.registry import ServiceRef
 from rules_engine.validation import MAX_DEPTH as DOCUMENT_MAX_DEPTH  # noqa: F401 - limits the editor applies too
 from rules_engine.validation import MAX_VALUES as DOCUMENT_MAX_VALUES  # noqa: F401
 
@@ -61,29 +65,134 @@ def document_load(path) -> Any:
         raise InvalidInput(str(exc), {"problems": [{"path": "", "message": str(exc)}]}) from None
 
 
-def binding_spec(environment) -> dict:
-    """The engine's services spec for an environment: every binding of it, and
-    simulated adapters (zero latency) for any reference nothing binds."""
-    bindings: dict[str, dict[str, Any]] = {}
-    for b in environment.service_bindings.all() if environment is not None else []:
-        if b.kind == "http":
-            spec = {"type": "http", "url": b.url, "timeout_seconds": b.timeout_seconds}
-            if b.secret_env:
-                spec["secret_env"] = b.secret_env
-        else:
-            spec = {"type": "simulated", "latency_ms": b.latency_ms, "failure_rate": b.failure_rate}
-        bindings[f"{b.interface}:{b.name}"] = spec
-    return {"defaults": {"type": "simulated"}, "bindings": bindings}
+def _binding_entry(b) -> dict[str, Any]:
+    if b.kind == "http":
+        spec = {"type": "http", "url": b.url, "timeout_seconds": b.timeout_seconds}
+        if b.secret_env:
+            spec["secret_env"] = b.secret_env
+        return spec
+    return {"type": "simulated", "latency_ms": b.latency_ms, "failure_rate": b.failure_rate}
 
 
-def service_registry(environment=None):
-    return registry_from_spec(binding_spec(environment))
+def binding_spec(environment, bindings: Iterable | None = None) -> dict:
+    """The engine's services spec for an environment: every binding of it (or, to try a
+    change before it is stored, `bindings` instead), and simulated adapters (zero
+    latency) for any reference nothing binds."""
+    if bindings is None:
+        bindings = environment.service_bindings.all() if environment is not None else []
+    entries = {f"{b.interface}:{b.name}": _binding_entry(b) for b in bindings}
+    return {"defaults": {"type": "simulated"}, "bindings": entries}
 
 
-def document_problems(document: Any, environment=None) -> list[dict]:
-    """Every problem of a pipeline document, each {"path", "message"}; [] when valid."""
-    problems = rules_engine.validate_config(document, services=service_registry(environment))
-    return [{"path": p.path, "message": p.message} for p in problems]
+def binding_problems(binding) -> list[str]:
+    """What the engine finds wrong with one binding (an unknown interface, a URL or a
+    secret name it refuses...), as "message" lines; [] when it can use it."""
+    spec = {"defaults": {"type": "simulated"}, "bindings": {f"{binding.interface}:{binding.name}":
+                                                                 _binding_entry(binding)}}
+    return [problem.split(": ", 1)[-1] for problem in services_spec_problems(spec)]
+
+
+def service_registry(environment=None, bindings: Iterable | None = None):
+    return registry_from_spec(binding_spec(environment, bindings))
+
+
+@dataclass(frozen=True)
+class ServiceUse:
+    """One rule of a document calling one service, with the time it allows the call."""
+
+    stage: str
+    rule: str
+    slot: str
+    ref: ServiceRef
+    enabled: bool               # the rule and its stage are on
+    time_limit: float           # seconds: the rule's (or the default) time limit, within its stage's
+    limit_source: str           # what sets that limit, in words
+    path: str                   # JSON pointer of the param naming the service, else of the rule
+
+    @property
+    def reference(self) -> str:
+        return str(self.ref)
+
+
+def _pointer(*parts: str) -> str:
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _seconds(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def document_service_uses(document: Any) -> list[ServiceUse]:
+    """Every service each rule of a (valid) document calls, found the way validation
+    finds them: the rule class's `service_refs(params)`. Rules whose class or params
+    cannot be read are left out (validation reports them)."""
+    if not isinstance(document, dict) or not isinstance(document.get("stages"), dict):
+        return []
+    classes = rule_classes()
+    settings = document.get("execution_settings") if isinstance(document.get("execution_settings"), dict) else {}
+    default_limit = _seconds(settings.get("default_timeout"))
+    uses = []
+    for stage_name, stage in document["stages"].items():
+        if not isinstance(stage, dict) or not isinstance(stage.get("rules"), dict):
+            continue
+        stage_limit = _seconds(stage.get("timeout_seconds"))
+        for rule_id, rule in stage["rules"].items():
+            rule_class = classes.get(rule.get("class")) if isinstance(rule, dict) else None
+            params = rule.get("params", {}) if isinstance(rule, dict) else None
+            if rule_class is None or not isinstance(params, dict):
+                continue
+            try:
+                refs = rule_class.service_refs(params)
+            except Exception:  # noqa: BLE001 - validation reports a rule whose services cannot be worked out
+                continue
+            own = _seconds(rule.get("timeout_seconds"))
+            limit, source = math.inf, "no time limit"
+            for value, where in ((own, "the rule's time limit"),
+                                 (None if own is not None else default_limit, "the default rule time limit"),
+                                 (stage_limit, f"stage {stage_name}'s time limit")):
+                if value is not None and value < limit:
+                    limit, source = value, where
+            enabled = bool(rule.get("enabled", True)) and bool(stage.get("enabled", True))
+            for slot, ref in refs.items():
+                parts = ("stages", stage_name, "rules", rule_id) + (("params", slot) if slot in params else ())
+                uses.append(ServiceUse(stage_name, rule_id, slot, ref, enabled, limit, source, _pointer(*parts)))
+    return uses
+
+
+def _binding_time_problems(document: Any, bindings: Iterable) -> list[dict]:
+    """An HTTP binding must give up before the rules calling it do: a rule that reaches
+    its time limit first abandons the call, which keeps a worker busy until the
+    endpoint answers or the binding's timeout passes, and reports `timeout` instead of
+    the vendor's error. Enabled rules only (turning one on validates it again)."""
+    http = {(b.interface, b.name): b for b in bindings if b.kind == "http"}
+    if not http:
+        return []
+    problems = []
+    for use in document_service_uses(document):
+        binding = http.get((use.ref.interface, use.ref.name))
+        if binding is None or not use.enabled or binding.timeout_seconds < use.time_limit:
+            continue
+        problems.append({"path": use.path, "message": (
+            f"{use.reference} is bound to an HTTP endpoint that may take {binding.timeout_seconds:g} s, but rule "
+            f"'{use.rule}' gives up after {use.time_limit:g} s ({use.limit_source}): the call would be abandoned "
+            f"before the endpoint's own timeout. Give the binding a timeout under {use.time_limit:g} s, or the "
+            f"rule more time.")})
+    return problems
+
+
+def document_problems(document: Any, environment=None, bindings: Iterable | None = None) -> list[dict]:
+    """Every problem of a pipeline document, each {"path", "message"}; [] when valid.
+    With an environment, checked against its service bindings (or `bindings`, a change
+    to them not stored yet)."""
+    if bindings is None:
+        bindings = list(environment.service_bindings.all()) if environment is not None else []
+    else:
+        bindings = list(bindings)
+    problems = rules_engine.validate_config(document, services=service_registry(environment, bindings))
+    found = [{"path": p.path, "message": p.message} for p in problems]
+    if not found and environment is not None:
+        found = _binding_time_problems(document, bindings)
+    return found
 
 
 _COMPILED_LIMIT = 16

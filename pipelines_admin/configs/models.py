@@ -8,11 +8,16 @@
 """
 from __future__ import annotations
 
+import math
+from urllib.parse import urlsplit
+
 from django.conf import settings
-from django.core.validators import MinValueValidator, MaxValueValidator, RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 
 from pipelines_admin.core.fields import OrderedJSONField
+from rules_engine.services.interfaces import INTERFACES
 
 
 class ImmutableError(Exception):
@@ -85,11 +90,20 @@ class ConfigVersion(ImmutableModel):
         return f"{self.pipeline.slug} v{self.number}"
 
 
+environment_name = RegexValidator(r"^[a-z0-9]+(-[a-z0-9]+)*$",
+                                  "Lower-case letters and digits, words joined by dashes, like uat or eu-production.")
+
+
 class Environment(models.Model):
-    name = models.SlugField(max_length=50, unique=True)
-    position = models.PositiveSmallIntegerField(default=100)
+    """Where pipelines run (development, staging, production...). Its name is in URLs,
+    runs and audit events, so it never changes once created."""
+
+    name = models.SlugField(max_length=50, unique=True, validators=[environment_name])
+    position = models.PositiveSmallIntegerField(default=100, validators=[MaxValueValidator(10_000)],
+                                                help_text="Environments are listed by it, smallest first.")
     protected = models.BooleanField(default=False, help_text="Only publishers may release to or change it.")
     description = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["position", "name"]
@@ -129,6 +143,39 @@ env_var_name = RegexValidator(r"^[A-Z_][A-Z0-9_]*$", "Use an environment variabl
 identifier = RegexValidator(r"^[A-Za-z_][A-Za-z0-9_]*$", "Letters, digits and underscores only.")
 service_name = RegexValidator(r"^[A-Za-z0-9_.\-]+$", "Letters, digits, dots, dashes and underscores only.")
 
+#: the interfaces the engine has adapters for (rules_engine.services.interfaces)
+INTERFACE_NAMES = tuple(sorted(INTERFACES))
+
+#: the console's own settings: a binding may not send any of them to a vendor as its secret
+CONSOLE_SECRET_ENV = frozenset({
+    "SECRET_KEY", "RUN_INPUT_KEYS", "DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND",
+    "POSTGRES_PASSWORD", "DEMO_ADMIN_PASSWORD", "DEMO_EDITOR_PASSWORD", "DEMO_VIEWER_PASSWORD",
+})
+CONSOLE_SECRET_ENV_PREFIXES = ("DJANGO_", "DEMO_", "POSTGRES_", "CELERY_")
+
+
+def not_a_console_secret(value: str) -> None:
+    if value in CONSOLE_SECRET_ENV or value.startswith(CONSOLE_SECRET_ENV_PREFIXES):
+        raise ValidationError(f"{value} holds one of the console's own settings, not a vendor's secret: "
+                              f"name the variable that holds the vendor's API key.")
+
+
+def finite(value) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValidationError("Enter a number.")
+
+
+def endpoint_url(value: str) -> None:
+    """An http(s) endpoint the HTTP adapter can append an operation to: no user name or
+    password in it (secrets go in an environment variable), no query, no fragment."""
+    URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")(value)
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError("Leave credentials out of the URL: name the environment variable holding the "
+                              "secret instead.")
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValidationError("The URL cannot have a query or a fragment: the operation's name is appended to it.")
+
 
 class ServiceBinding(models.Model):
     """How an environment reaches one service (`service:Interface:name`). Secrets are
@@ -138,15 +185,22 @@ class ServiceBinding(models.Model):
         SIMULATED = "simulated", "simulated"
         HTTP = "http", "HTTP JSON endpoint"
 
+    #: the settings each kind uses; the others keep their defaults
+    KIND_FIELDS = {"simulated": ("latency_ms", "failure_rate"), "http": ("url", "timeout_seconds", "secret_env")}
+
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="service_bindings")
-    interface = models.CharField(max_length=64, validators=[identifier])
+    interface = models.CharField(max_length=64, validators=[identifier], choices=[(i, i) for i in INTERFACE_NAMES])
     name = models.CharField(max_length=64, validators=[service_name])
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SIMULATED)
-    url = models.URLField(blank=True)
-    timeout_seconds = models.FloatField(default=5.0, validators=[MinValueValidator(0.01), MaxValueValidator(300)])
-    secret_env = models.CharField(max_length=100, blank=True, validators=[env_var_name])
-    latency_ms = models.PositiveIntegerField(default=0)
-    failure_rate = models.FloatField(default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    url = models.CharField("URL", max_length=500, blank=True, validators=[endpoint_url],
+                           help_text="The endpoint; each operation's name is appended to it.")
+    timeout_seconds = models.FloatField(default=5.0, validators=[finite, MinValueValidator(0.01),
+                                                                  MaxValueValidator(300)])
+    secret_env = models.CharField(max_length=100, blank=True, validators=[env_var_name, not_a_console_secret],
+                                  help_text="The NAME of the environment variable holding the API key (sent as "
+                                            "a bearer token); the key itself is never stored.")
+    latency_ms = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(60_000)])
+    failure_rate = models.FloatField(default=0.0, validators=[finite, MinValueValidator(0.0), MaxValueValidator(1.0)])
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -155,3 +209,13 @@ class ServiceBinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.environment.name}: service:{self.interface}:{self.name} ({self.kind})"
+
+    @property
+    def service(self) -> str:
+        """Interface:name, as the binding is keyed in URLs and services specs."""
+        return f"{self.interface}:{self.name}"
+
+    @property
+    def reference(self) -> str:
+        """service:Interface:name, as rules' params name it."""
+        return f"service:{self.interface}:{self.name}"

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Max, Prefetch
+from django.db.models import Count, Max, Prefetch
 
 from pipelines_admin.configs.diffs import semantic_diff, text_diff
-from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release
+from pipelines_admin.configs.engine import document_service_uses
+from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
 from pipelines_admin.configs.overrides import apply_override, provenance
 from pipelines_admin.core.errors import NotFound
 
@@ -113,6 +114,101 @@ def pipeline_overview() -> list[PipelineOverview]:
 
 def environment_list():
     return Environment.objects.all()
+
+
+def environment_overview():
+    """Every environment with how many pipelines were released there and how many
+    services it binds (`pipeline_count`, `binding_count`)."""
+    return Environment.objects.annotate(pipeline_count=Count("releases__pipeline", distinct=True),
+                                        binding_count=Count("service_bindings", distinct=True)
+                                        ).order_by("position", "name")
+
+
+def environment_live_releases(environment: Environment) -> list[Release]:
+    """The release live in `environment` for every pipeline released there, by pipeline name."""
+    live: dict[int, Release] = {}
+    for release in (Release.objects.filter(environment=environment)
+                    .select_related("pipeline", "version", "released_by").order_by("-id")):
+        live.setdefault(release.pipeline_id, release)
+    return sorted(live.values(), key=lambda r: (r.pipeline.name, r.pipeline.slug))
+
+
+def parse_service(service: str) -> tuple[str, str] | None:
+    """(interface, name) from "Interface:name" or "service:Interface:name"; None otherwise."""
+    parts = str(service).removeprefix("service:").split(":")
+    return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
+
+
+def binding_list(environment: Environment):
+    return environment.service_bindings.all()
+
+
+def binding_get(environment: Environment, service: str) -> ServiceBinding:
+    """The binding of "Interface:name" in `environment`."""
+    key = parse_service(service)
+    binding = (environment.service_bindings.filter(interface=key[0], name=key[1]).first()
+               if key is not None else None)
+    if binding is None:
+        raise NotFound(f"{environment.name} has no binding for {service!r}: its rules call the simulated adapter.",
+                       {"environment": environment.name, "service": service})
+    return binding
+
+
+@dataclass(frozen=True)
+class ServiceCaller:
+    pipeline: Pipeline
+    version: int
+    stage: str
+    rule: str
+    enabled: bool
+    time_limit: float
+    path: str
+
+    @property
+    def limited(self) -> bool:
+        return self.time_limit != float("inf")
+
+
+@dataclass
+class ReferencedService:
+    """A service the pipelines live in an environment call, who calls it, and its binding
+    there (None: the simulated adapter serves it)."""
+
+    interface: str
+    name: str
+    callers: list[ServiceCaller]
+    binding: ServiceBinding | None = None
+
+    @property
+    def service(self) -> str:
+        return f"{self.interface}:{self.name}"
+
+    @property
+    def reference(self) -> str:
+        return f"service:{self.interface}:{self.name}"
+
+    @property
+    def pipelines(self) -> list[Pipeline]:
+        return list({c.pipeline.pk: c.pipeline for c in self.callers}.values())
+
+    @property
+    def shortest_time_limit(self) -> float:
+        return min((c.time_limit for c in self.callers if c.enabled), default=float("inf"))
+
+
+def environment_services(environment: Environment) -> list[ReferencedService]:
+    """Every service the effective config of each pipeline live in `environment` calls
+    (found from its rules' params, as validation finds them), by interface and name."""
+    bindings = {(b.interface, b.name): b for b in binding_list(environment)}
+    found: dict[tuple[str, str], ReferencedService] = {}
+    for release in environment_live_releases(environment):
+        document = apply_override(release.version.document, release.override)
+        for use in document_service_uses(document):
+            key = (use.ref.interface, use.ref.name)
+            entry = found.setdefault(key, ReferencedService(*key, callers=[], binding=bindings.get(key)))
+            entry.callers.append(ServiceCaller(release.pipeline, release.version.number, use.stage, use.rule,
+                                               use.enabled, use.time_limit, use.path))
+    return [found[key] for key in sorted(found)]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Writes to pipelines, versions, releases, overrides and service bindings.
+"""Writes to pipelines, versions, releases, overrides, environments and service bindings.
 
 Every function checks the actor's role, validates with rules_engine, and records an
 audit event in the same transaction as the change it makes.
@@ -13,10 +13,14 @@ from django.db import transaction
 from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, VERSION_CREATE, require
 from pipelines_admin.audit.services import audit_record
 from pipelines_admin.configs.diffs import semantic_diff, text_diff
-from pipelines_admin.configs.engine import config_dependents, config_stage_rule_ids, document_hash, document_problems
+from pipelines_admin.configs.engine import (
+    binding_problems, config_dependents, config_stage_rule_ids, document_hash, document_problems,
+)
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
 from pipelines_admin.configs.overrides import apply_override, override_between, set_at
-from pipelines_admin.configs.selectors import environment_revision, release_live, version_latest
+from pipelines_admin.configs.selectors import (
+    environment_live_releases, environment_revision, release_live, version_latest,
+)
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotFound
 from pipelines_admin.core.revisions import MISSING, revision_check
 from pipelines_admin.testcases.gate import gate_enforce
@@ -112,6 +116,7 @@ def _release(*, pipeline: Pipeline, environment: Environment, version: ConfigVer
         raise InvalidInput("An override must be a JSON object (a merge patch).",
                            {"problems": [{"path": "", "message": "expected an object"}]})
     pipeline = _locked(pipeline)
+    environment = _environment_locked(environment)  # its bindings stay as validated until this commits
     previous = release_live(pipeline, environment)
     _check_base(pipeline, environment, previous, base_revision)
     effective = apply_override(version.document, override)
@@ -278,38 +283,150 @@ def release_rollback(*, pipeline: Pipeline, environment: Environment, to_release
                     reason=reason, action="release.rolled_back", gate_override=gate_override)
 
 
+# -- environments and their service bindings ----------------------------------------------
+
 BINDING_FIELDS = ("kind", "url", "timeout_seconds", "secret_env", "latency_ms", "failure_rate")
+ENVIRONMENT_FIELDS = ("protected", "position", "description")
+
+
+def _environment_locked(environment: Environment) -> Environment:
+    """Lock the environment row: its settings, its bindings and what is released to it
+    change one at a time (NO KEY UPDATE: runs and batches referencing it are not held up)."""
+    try:
+        return Environment.objects.select_for_update(no_key=True).get(pk=environment.pk)
+    except Environment.DoesNotExist:
+        raise NotFound(f"There is no environment {environment.name!r}.", {"environment": environment.name}) from None
+
+
+def _require_reason(environment: Environment, reason: str, why: str = "") -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(why or f"{environment.name} is protected: give a reason for this change.",
+                           {"fields": {"reason": ["required for protected environments"]}})
+    return reason
+
+
+def _validation_error(exc: ValidationError, message: str) -> InvalidInput:
+    return InvalidInput(message, {"fields": exc.message_dict})
+
+
+def _live_configs_check(environment: Environment, bindings: list[ServiceBinding], what: str) -> None:
+    """Refuse a change to an environment's bindings that would make the effective config
+    of any pipeline live there invalid: each pipeline's new problems, with their paths.
+    Problems a config has with the current bindings too are not the change's doing."""
+    current = list(environment.service_bindings.all())
+    failures = []
+    for release in environment_live_releases(environment):
+        effective = apply_override(release.version.document, release.override)
+        problems = document_problems(effective, environment, bindings=bindings)
+        if not problems:
+            continue
+        before = {(p["path"], p["message"]) for p in document_problems(effective, environment, bindings=current)}
+        new = [p for p in problems if (p["path"], p["message"]) not in before]
+        if new:
+            failures.append({"pipeline": release.pipeline.slug, "name": release.pipeline.name,
+                             "version": release.version.number, "release": release.pk, "problems": new})
+    if failures:
+        count = sum(len(f["problems"]) for f in failures)
+        names = ", ".join(f["pipeline"] for f in failures)
+        raise InvalidInput(
+            f"{what} would make the live config of {len(failures)} pipeline{'s' if len(failures) != 1 else ''} "
+            f"in {environment.name} invalid ({names}: {count} problem{'s' if count != 1 else ''}); nothing was "
+            f"changed.", {"pipelines": failures, "environment": environment.name})
+
+
+def _binding_values(binding: ServiceBinding | None) -> dict:
+    return {f: getattr(binding, f) for f in BINDING_FIELDS} if binding is not None else {}
 
 
 @transaction.atomic
 def service_binding_set(*, environment: Environment, interface: str, name: str, actor, reason: str = "",
-                        **values) -> ServiceBinding:
-    """Create or change how `environment` reaches service:interface:name."""
+                        expect: str | None = None, **values) -> ServiceBinding:
+    """Create or change how `environment` reaches service:interface:name. Only the
+    settings of its kind are kept (a simulated binding has no URL; an HTTP one no
+    simulated latency); the others go back to their defaults. The effective config of
+    every pipeline live there is validated with the new bindings first.
+
+    `expect`: "new" refuses to change an existing binding (Conflict), "existing" to create
+    one (NotFound); None does either. The returned binding's `changed` is False when it
+    already was exactly so (nothing is written then)."""
+    environment = _environment_locked(environment)
     require(actor, ENVIRONMENT_CHANGE, environment)
-    if environment.protected and not (reason or "").strip():
-        raise InvalidInput(f"{environment.name} is protected: give a reason for this change.",
-                           {"fields": {"reason": ["required for protected environments"]}})
+    if environment.protected:
+        reason = _require_reason(environment, reason)
     unknown = set(values) - set(BINDING_FIELDS)
     if unknown:
-        raise InvalidInput(f"Unknown binding settings: {', '.join(sorted(unknown))}.")
+        raise InvalidInput(f"Unknown binding settings: {', '.join(sorted(unknown))}.",
+                           {"fields": {field: ["unknown setting"] for field in sorted(unknown)}})
+    probe = ServiceBinding(environment=environment, interface=interface, name=name)
+    try:
+        probe.clean_fields(exclude=[f.name for f in ServiceBinding._meta.fields if f.name not in ("interface", "name")])
+    except ValidationError as exc:
+        raise _validation_error(exc, "The service is not valid: choose an interface and a name.") from None
     binding = (ServiceBinding.objects.select_for_update()
                .filter(environment=environment, interface=interface, name=name).first())
-    before = {f: getattr(binding, f) for f in BINDING_FIELDS} if binding else {}
+    if binding is not None and expect == "new":
+        raise Conflict(f"{environment.name} already binds service:{interface}:{name}: change that binding instead.",
+                       {"environment": environment.name, "service": f"{interface}:{name}"})
+    if binding is None and expect == "existing":
+        raise NotFound(f"{environment.name} has no binding for {interface}:{name}.",
+                       {"environment": environment.name, "service": f"{interface}:{name}"})
+    before = _binding_values(binding)
     binding = binding or ServiceBinding(environment=environment, interface=interface, name=name)
     for field, value in values.items():
         setattr(binding, field, value)
+    kept = ServiceBinding.KIND_FIELDS.get(binding.kind) if isinstance(binding.kind, str) else None
+    for field in BINDING_FIELDS[1:] if kept is not None else ():
+        if field not in kept:
+            setattr(binding, field, ServiceBinding._meta.get_field(field).get_default())
+    if isinstance(binding.url, str):
+        binding.url = binding.url.strip()
     if binding.kind == ServiceBinding.Kind.HTTP and not binding.url:
         raise InvalidInput("An HTTP binding needs a URL.", {"fields": {"url": ["required for HTTP bindings"]}})
     try:
         binding.full_clean()
     except ValidationError as exc:
-        raise InvalidInput("The service binding is not valid.", {"fields": exc.message_dict}) from None
+        raise _validation_error(exc, "The service binding is not valid.") from None
+    engine_says = binding_problems(binding)
+    if engine_says:
+        raise InvalidInput("The engine cannot use this binding: " + "; ".join(engine_says),
+                           {"fields": {"__all__": engine_says}})
+    after = _binding_values(binding)
+    if before == after:
+        binding.changed = False
+        return binding
+    others = [b for b in environment.service_bindings.all() if (b.interface, b.name) != (interface, name)]
+    _live_configs_check(environment, others + [binding], f"Binding service:{interface}:{name} so")
+    created = binding.pk is None
     binding.save()
-    after = {f: getattr(binding, f) for f in BINDING_FIELDS}
     audit_record(actor=actor, action="service_binding.set", object_type="service_binding", object_id=binding.pk,
                  object_repr=f"service:{interface}:{name}", environment=environment.name, reason=reason,
-                 diff={"before": before, "after": after})
+                 diff={"before": before, "after": after}, data={"created": created})
+    binding.changed = True
     return binding
+
+
+@transaction.atomic
+def service_binding_remove(*, environment: Environment, interface: str, name: str, actor,
+                           reason: str = "") -> None:
+    """Remove a binding: the rules calling service:interface:name get the simulated
+    adapter again. Refused like a change when a live config would become invalid."""
+    environment = _environment_locked(environment)
+    require(actor, ENVIRONMENT_CHANGE, environment)
+    if environment.protected:
+        reason = _require_reason(environment, reason)
+    binding = (ServiceBinding.objects.select_for_update()
+               .filter(environment=environment, interface=interface, name=name).first())
+    if binding is None:
+        raise NotFound(f"{environment.name} has no binding for {interface}:{name}.",
+                       {"environment": environment.name, "service": f"{interface}:{name}"})
+    others = [b for b in environment.service_bindings.all() if b.pk != binding.pk]
+    _live_configs_check(environment, others, f"Removing the binding of service:{interface}:{name}")
+    before, binding_id = _binding_values(binding), binding.pk
+    binding.delete()
+    audit_record(actor=actor, action="service_binding.removed", object_type="service_binding",
+                 object_id=binding_id, object_repr=f"service:{interface}:{name}", environment=environment.name,
+                 reason=reason, diff={"before": before, "after": {}})
 
 
 @transaction.atomic
@@ -318,14 +435,55 @@ def environment_create(*, name: str, actor, protected: bool = False, description
     """Add an environment; only publishers (or superusers) may."""
     probe = Environment(name=name, protected=True)
     require(actor, ENVIRONMENT_CHANGE, probe)
-    if Environment.objects.filter(name=name).exists():
-        raise Conflict(f"An environment {name!r} already exists.", {"environment": name})
-    environment = Environment(name=name, protected=protected, description=description, position=position)
+    environment = Environment(name=name, protected=protected, description=(description or "").strip(),
+                              position=position)
     try:
-        environment.full_clean()
+        environment.full_clean(validate_unique=False)
     except ValidationError as exc:
-        raise InvalidInput("The environment is not valid.", {"fields": exc.message_dict}) from None
+        raise _validation_error(exc, "The environment is not valid.") from None
+    if Environment.objects.filter(name=name).exists():
+        raise Conflict(f"An environment {name!r} already exists.",
+                       {"environment": name, "fields": {"name": ["already exists"]}})
     environment.save()
     audit_record(actor=actor, action="environment.created", object_type="environment", object_id=environment.pk,
-                 object_repr=name, environment=name, data={"protected": protected})
+                 object_repr=name, environment=name,
+                 data={"protected": protected, "position": environment.position,
+                       "description": environment.description})
+    return environment
+
+
+@transaction.atomic
+def environment_update(*, environment: Environment, actor, protected: bool, position: int, description: str,
+                       reason: str = "") -> Environment:
+    """Change an environment's settings (its name never changes: runs, releases and audit
+    events name it).
+
+    - Editors change the description and order of unprotected environments; publishers
+      of any, and every change to a protected environment needs a reason.
+    - Protecting or unprotecting one is for publishers, with a reason: unprotecting lets
+      editors release there without the release gate; protecting locks them out."""
+    environment = _environment_locked(environment)
+    require(actor, ENVIRONMENT_CHANGE, environment)
+    protected = bool(protected)
+    if protected != environment.protected:
+        require(actor, ENVIRONMENT_CHANGE, Environment(name=environment.name, protected=True))
+        reason = _require_reason(environment, reason, why=(
+            f"{'Unprotecting' if environment.protected else 'Protecting'} {environment.name} needs a reason."))
+    elif environment.protected:
+        reason = _require_reason(environment, reason)
+    before = {f: getattr(environment, f) for f in ENVIRONMENT_FIELDS}
+    environment.protected, environment.position = protected, position
+    environment.description = (description or "").strip() if isinstance(description, str) else description
+    try:
+        environment.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        raise _validation_error(exc, "The environment's settings are not valid.") from None
+    after = {f: getattr(environment, f) for f in ENVIRONMENT_FIELDS}
+    changed = [f for f in ENVIRONMENT_FIELDS if before[f] != after[f]]
+    if not changed:
+        raise InvalidInput(f"Nothing changed: {environment.name} already has these settings.")
+    environment.save()
+    audit_record(actor=actor, action="environment.updated", object_type="environment", object_id=environment.pk,
+                 object_repr=environment.name, environment=environment.name, reason=reason or "",
+                 diff={"before": {f: before[f] for f in changed}, "after": {f: after[f] for f in changed}})
     return environment

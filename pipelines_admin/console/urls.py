@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from pipelines_admin.console.views import audit, dashboards, pipelines, runs, testcases, trial_runs
+from pipelines_admin.console.views import audit, dashboards, environments, pipelines, runs, testcases, trial_runs
 
 app_name = "console"
 urlpatterns = [
@@ -21,4 +21,9 @@ urlpatterns = [
     path("batches/<uuid:batch_id>/results.<str:fmt>", runs.batch_results, name="batch-results"),
     path("dashboards/", dashboards.dashboards, name="dashboards"),
     path("audit/", audit.audit, name="audit"),
+    path("environments/", environments.environments, name="environments"),
+    path("environments/<slug:env>/", environments.environment, name="environment"),
+    path("environments/<slug:env>/bindings/", environments.binding_set, name="binding-set"),
+    path("environments/<slug:env>/bindings/<str:service>/remove/", environments.binding_remove,
+         name="binding-remove"),
 ]

@@ -10,7 +10,8 @@ class EnvironmentSerializer(serializers.Serializer):
     name = serializers.CharField()
     protected = serializers.BooleanField(help_text="Only publishers may release to or change it.")
     description = serializers.CharField(allow_blank=True)
-    position = serializers.IntegerField()
+    position = serializers.IntegerField(help_text="Environments are listed by it, smallest first.")
+    updated_at = serializers.DateTimeField(help_text="When its settings last changed.")
 
 
 class LiveReleaseSummarySerializer(serializers.Serializer):

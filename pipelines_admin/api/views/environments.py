@@ -1,9 +1,11 @@
-"""Environments: what runs where (live release, effective config and its provenance),
-overrides, stage and rule toggles, releases, rollback, differences between them, and
-the release gate of protected environments."""
+"""Environments: their settings (list, create, change), what runs where (live release,
+effective config and its provenance), overrides, stage and rule toggles, releases,
+rollback, differences between them, and the release gate of protected environments."""
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -11,6 +13,7 @@ from pipelines_admin.api import selectors as api_selectors
 from pipelines_admin.api.base import ApiView
 from pipelines_admin.api.revisions import ETAG, IF_MATCH, REVISION_REQUIRED, STALE, base_revision, with_etag
 from pipelines_admin.api.schema import error_response
+from pipelines_admin.api.serializers.bindings import BindingSerializer, ReferencedServiceSerializer
 from pipelines_admin.api.serializers.common import MAX_INT, JsonObjectField
 from pipelines_admin.api.serializers.pipelines import DiffSerializer, EnvironmentSerializer, ReleaseSerializer
 from pipelines_admin.api.serializers.testing import GateClosedSerializer, GateStateSerializer, RuleRefSerializer
@@ -70,11 +73,94 @@ def _release(release) -> dict:
     return ReleaseSerializer(release).data
 
 
+ENVIRONMENT_LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201],
+                                        description="The environment's URL.")
+POSITION_HELP = "Environments are listed by it, smallest first (0 to 10000)."
+
+
+class LiveSummarySerializer(serializers.Serializer):
+    pipeline = serializers.SlugField(source="pipeline.slug")
+    version = serializers.IntegerField(source="version.number")
+    release_id = serializers.IntegerField(source="pk")
+    released_at = serializers.DateTimeField()
+
+
+class EnvironmentDetailSerializer(EnvironmentSerializer):
+    url = serializers.URLField()
+    live = LiveSummarySerializer(many=True, help_text="Each pipeline released there, with its live version.")
+    bindings = BindingSerializer(many=True, help_text="Its service bindings; any other service is served by the "
+                                                      "simulated adapter.")
+    services = ReferencedServiceSerializer(many=True, help_text="Every service the pipelines live there call, "
+                                                                "from their rules' params.")
+
+
+def environment_body(view: ApiView, environment) -> dict:
+    return {"name": environment.name, "protected": environment.protected, "description": environment.description,
+            "position": environment.position, "updated_at": environment.updated_at,
+            "url": view.absolute(reverse("api:environment-detail", kwargs={"env": environment.name})),
+            "live": selectors.environment_live_releases(environment),
+            "bindings": selectors.binding_list(environment), "services": selectors.environment_services(environment)}
+
+
 class EnvironmentListView(ApiView):
+    class CreateInput(serializers.Serializer):
+        name = serializers.CharField(max_length=50, help_text="Lower-case letters and digits, words joined by "
+                                                              "dashes (uat, eu-production); it never changes.")
+        protected = serializers.BooleanField(required=False, default=False,
+                                             help_text="Only publishers may then release to or change it, each "
+                                                       "change with a reason and the release gate.")
+        position = serializers.IntegerField(required=False, default=100, min_value=0, max_value=10_000,
+                                            help_text=POSITION_HELP)
+        description = serializers.CharField(max_length=300, required=False, default="", allow_blank=True)
+
     @extend_schema(operation_id="environments_list", summary="List environments",
                    responses={200: EnvironmentSerializer(many=True)})
     def get(self, request):
         return Response(EnvironmentSerializer(selectors.environment_list(), many=True).data)
+
+    @extend_schema(operation_id="environments_create", summary="Create an environment",
+                   description="Publishers (and superusers). Recorded in the audit trail. Nothing is released "
+                               "there yet; its services are served by the simulated adapters until bound.",
+                   request=CreateInput, parameters=[ENVIRONMENT_LOCATION],
+                   responses={201: EnvironmentDetailSerializer,
+                              409: error_response("An environment with this name already exists.")})
+    def post(self, request):
+        data = self.CreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        environment = services.environment_create(actor=request.user, **data.validated_data)
+        body = EnvironmentDetailSerializer(environment_body(self, environment)).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
+
+
+class EnvironmentDetailView(ApiView):
+    class UpdateInput(serializers.Serializer):
+        protected = serializers.BooleanField(
+            required=False, help_text="Protecting or unprotecting is for publishers, with a reason.")
+        position = serializers.IntegerField(required=False, min_value=0, max_value=10_000, help_text=POSITION_HELP)
+        description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+        reason = reason_field()
+
+    @extend_schema(operation_id="environments_retrieve", summary="Get an environment",
+                   description="Its settings, the pipelines live there, its service bindings, and the services "
+                               "those pipelines call.",
+                   responses={200: EnvironmentDetailSerializer})
+    def get(self, request, env):
+        return Response(EnvironmentDetailSerializer(environment_body(self, selectors.environment_get(env))).data)
+
+    @extend_schema(operation_id="environments_update", summary="Change an environment's settings",
+                   description="Send the settings to change; the others are kept. Editors change the description "
+                               "and order of unprotected environments; publishers of any, with a reason for a "
+                               "protected one. Protecting or unprotecting needs a publisher and a reason. The "
+                               "name never changes. Sending the settings it already has is a 400.",
+                   request=UpdateInput, responses={200: EnvironmentDetailSerializer})
+    def patch(self, request, env):
+        data = self.UpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        environment = selectors.environment_get(env)
+        values = {"protected": environment.protected, "position": environment.position,
+                  "description": environment.description, **data.validated_data}
+        environment = services.environment_update(environment=environment, actor=request.user, **values)
+        return Response(EnvironmentDetailSerializer(environment_body(self, environment)).data)
 
 
 class PipelineEnvironmentView(ApiView):

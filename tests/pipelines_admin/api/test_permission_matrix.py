@@ -52,6 +52,16 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api:version-diff", "GET"): read(),
     ("api:validate", "POST"): read(),
     ("api:environment-list", "GET"): read(),
+    # environments are added by publishers (and superusers)
+    ("api:environment-list", "POST"): {"anonymous": 401, "roleless": 403, "viewer": 403, "editor": 403,
+                                       "publisher": 201, "superuser": 201},
+    ("api:environment-detail", "GET"): read(),
+    ("api:environment-detail", "PATCH"): write(200),
+    ("api:binding-list", "GET"): read(),
+    ("api:binding-list", "POST"): write(201),
+    ("api:binding-detail", "GET"): read(),
+    ("api:binding-detail", "PUT"): write(200),
+    ("api:binding-detail", "DELETE"): write(204),
     ("api:pipeline-environment", "GET"): read(),
     ("api:override", "PUT"): write(200),
     ("api:stage-toggle", "POST"): write(200),
@@ -106,6 +116,11 @@ BODIES = {
     ("api:pipeline-list", "POST"): {"slug": "second", "name": "Second", "document": SMALL_PIPELINE},
     ("api:version-list", "POST"): {"document": CHANGED, "base_version": 1, "message": "minimum age 21"},
     ("api:validate", "POST"): {"document": SMALL_PIPELINE},
+    ("api:environment-list", "POST"): {"name": "uat", "position": 25, "description": "User acceptance"},
+    ("api:environment-detail", "PATCH"): {"description": "Where changes are tried first, by the team"},
+    ("api:binding-list", "POST"): {"interface": "SanctionsService", "name": "worldcheck", "kind": "http",
+                                   "url": "https://sanctions.example.com/v2", "secret_env": "WORLDCHECK_KEY"},
+    ("api:binding-detail", "PUT"): {"kind": "simulated", "latency_ms": 25, "failure_rate": 0.1},
     ("api:override", "PUT"): {"override": {"stages": {"data_quality": {"timeout_seconds": 20}}}, "reason": "slow"},
     ("api:stage-toggle", "POST"): {"enabled": False, "reason": "maintenance"},
     ("api:rule-toggle", "POST"): {"enabled": False, "reason": "maintenance"},
@@ -160,8 +175,11 @@ def test_permission_table__url_configuration__every_endpoint_and_method_listed()
 def world(editor, publisher, small_pipeline_document, environments):
     """onboarding: v1 live in development (with an override, after a first release) and
     in staging; one finished run and one queued batch; a test case, a finished suite run
-    and a queued impact report (v1 without the override against development)."""
+    and a queued impact report (v1 without the override against development); the KYC
+    service bound in development."""
     dev = environments["development"]
+    config_services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
+                                        kind="simulated", latency_ms=10)
     pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
                                                document=small_pipeline_document, author=editor)
     first = config_services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(),
@@ -182,7 +200,8 @@ def world(editor, publisher, small_pipeline_document, environments):
 
 def sample_kwargs(converters: dict, world: dict, token) -> dict:
     samples = {"slug": "onboarding", "env": "development", "stage": "business_rules", "rule": "email_format",
-               "run_id": world["run"].pk, "batch_id": world["batch"].pk, "token_id": token.pk if token else None}
+               "run_id": world["run"].pk, "batch_id": world["batch"].pk, "token_id": token.pk if token else None,
+               "service": "KYCService:jumio"}
     ids = {"case_id": world["case"].pk, "suite_run_id": world["suite_run"].pk, "report_id": world["report"].pk}
     kwargs = {}
     for name, converter in converters.items():

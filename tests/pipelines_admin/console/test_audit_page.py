@@ -70,9 +70,9 @@ def shows(text: str, number) -> bool:
 def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser, settings):
     """Call each service that records an audit event at least once, in an order that
     works: releases (the production gate passed, then overridden), overrides, toggles,
-    a rollback, a binding, an environment, runs (one stopped by the time limit), a batch
-    partly given up on, a cancelled batch, test cases, suite runs (one failing, one
-    stopped), impact analyses (one cancelled), an API token."""
+    a rollback, a binding set and removed, an environment created and changed, runs (one
+    stopped by the time limit), a batch partly given up on, a cancelled batch, test cases,
+    suite runs (one failing, one stopped), impact analyses (one cancelled), an API token."""
     development, staging, production = (environments[name] for name in ("development", "staging", "production"))
     first_release = Release.objects.get(pipeline=pipeline, environment=development)
     v1 = pipeline.versions.get()
@@ -99,7 +99,11 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
     config_services.service_binding_set(environment=development, interface="KYCService", name="vendor",
                                         actor=editor, kind="simulated", timeout_seconds=2.5, latency_ms=40,
                                         failure_rate=0.25)
-    config_services.environment_create(name="sandbox", actor=publisher)
+    config_services.service_binding_remove(environment=development, interface="KYCService", name="vendor",
+                                           actor=editor)
+    sandbox = config_services.environment_create(name="sandbox", actor=publisher, position=40)
+    config_services.environment_update(environment=sandbox, actor=publisher, protected=True, position=45,
+                                       description="Vendors' test systems", reason="vendor data")
     for record in (ADULT, MINOR, ADULT):
         run = run_services.run_submit(pipeline=pipeline, environment=development, record=record, actor=editor)
         run_services.run_execute(run.pk)

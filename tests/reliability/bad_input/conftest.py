@@ -28,7 +28,8 @@ def admin_user(django_user_model):
 @pytest.fixture
 def populated(released, admin_user, editor, environments):
     """The small pipeline live in development (two releases) and staging, a finished
-    run, a queued batch of three, and an API token: something on every page to act on."""
+    run, a queued batch of three, an API token, and a service bound in development:
+    something on every page to act on."""
     from pipelines_admin.configs import services as config_services
     from pipelines_admin.runs import batches, services
     from pipelines_admin.tokens.services import token_create
@@ -45,4 +46,6 @@ def populated(released, admin_user, editor, environments):
     batch = batches.batch_create(pipeline=released, environment=environments["development"], filename="three.jsonl",
                                  data=b"\n".join([b'{"name": "A", "email": "a@example.com"}'] * 3), actor=admin_user)
     token = token_create(user=admin_user, name="fuzzing")
+    config_services.service_binding_set(environment=environments["development"], interface="KYCService",
+                                        name="jumio", actor=admin_user, kind="simulated", latency_ms=5)
     return {"pipeline": released, "version": version, "run": run, "batch": batch, "token": token}

@@ -1,5 +1,6 @@
 """Hostile bodies through every write operation of the REST API (runs, batches,
-versions, validation, overrides, toggles, releases, rollbacks, tokens), as a superuser
+versions, validation, overrides, toggles, releases, rollbacks, environments, service
+bindings, tokens), as a superuser
 with an API token: awkward JSON spliced into each JSON field (10**5000, 1e400, NaN,
 nesting 100,000 deep, lone surrogates, NUL escapes, RTL/zero-width/emoji keys), awkward
 text into each text field, numbers past every edge into each number field, and whole
@@ -35,11 +36,23 @@ OPERATIONS = {
     "release": ("post", f"{ENV}/releases/", '{"version": {version}, "reason": {reason}}'),
     "rollback": ("post", f"{ENV}/rollback/", '{"release_id": {release_id}, "reason": {reason}}'),
     "create token": ("post", "/api/v1/tokens/", '{"name": {name}}'),
+    "create environment": ("post", "/api/v1/environments/",
+                           '{"name": {name}, "description": {message}, "position": {position}, "protected": {enabled}}'),
+    "change environment": ("patch", "/api/v1/environments/development/",
+                           '{"description": {message}, "position": {position}, "reason": {reason}}'),
+    "bind service": ("post", "/api/v1/environments/development/bindings/",
+                     '{"interface": "KYCService", "name": {name}, "kind": "http", "url": {url}, '
+                     '"timeout_seconds": {timeout}, "secret_env": {secret_env}, "reason": {reason}}'),
+    "change binding": ("put", "/api/v1/environments/development/bindings/KYCService:jumio/",
+                       '{"kind": {kind}, "url": {url}, "timeout_seconds": {timeout}, "secret_env": {secret_env}, '
+                       '"latency_ms": {position}, "failure_rate": {timeout}, "reason": {reason}}'),
 }
 GOOD = {"record": json.dumps(nasty.GOOD_ROWS[0]), "document": None, "override": "{}", "message": '"fuzz"',
-        "reason": '"fuzz"', "enabled": "false", "version": "1", "release_id": "1", "name": '"fuzz"'}
+        "reason": '"fuzz"', "enabled": "false", "version": "1", "release_id": "1", "name": '"fuzz"',
+        "position": "1", "url": '"https://kyc.example.com/v1"', "timeout": "0.5", "secret_env": '"FUZZ_KEY"',
+        "kind": '"http"'}
 JSON_FIELDS = {"record", "document", "override"}
-NUMBER_FIELDS = {"version", "release_id", "enabled"}
+NUMBER_FIELDS = {"version", "release_id", "enabled", "position", "timeout"}
 NUMBERS = {"10**5000": nasty.HUGE_INT_DIGITS, "10**1000": str(nasty.HUGE_INT), "1e400": "1e400", "-1": "-1",
            "0": "0", "2**63": str(2**63), "NaN": "NaN", "-Infinity": "-Infinity", "1.5": "1.5", "text": '"1"',
            "null": "null", "list": "[1]", "object": "{}", "true": "true"}

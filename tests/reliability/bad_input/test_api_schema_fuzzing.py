@@ -109,6 +109,10 @@ def superuser_auth(db, admin_user, populated, token_client):
         response = api.post(path, body, format="json")
         assert response.status_code in (201, 202), (path, response.status_code, response.content[:500])
         KNOWN[name] = response.json()["id"]
+    response = api.post("/api/v1/environments/development/bindings/",
+                        {"interface": "KYCService", "name": "fuzzing", "kind": "simulated"}, format="json")
+    assert response.status_code == 201, response.content[:500]
+    KNOWN["service"] = response.json()["service"]
     KNOWN_BODY.update(pipeline="onboarding", environment="development", version=1, base_version=1,
                       candidate_version=1, release_id=populated["pipeline"].releases.order_by("pk").first().pk)
     try:
@@ -132,7 +136,7 @@ def test_known_ids__cover_every_path_parameter_of_the_schema():
     names = {p["name"] for item in api_schema()["paths"].values() for op in item.values() if isinstance(op, dict)
              for p in op.get("parameters", []) if p.get("in") == "path"}
     covered = {"slug", "env", "other", "number", "stage", "rule", "run_id", "batch_id", "token_id", "case_id",
-               "suite_run_id", "report_id"}
+               "suite_run_id", "report_id", "service"}
     assert names <= covered, names - covered
 
 

@@ -53,7 +53,9 @@ EXPECTED_FORMS = [r"^/pipelines/onboarding/try/$", r"^/batches/$", r"^/pipelines
                   r"^/pipelines/onboarding/environments/\w+/$", r"^/pipelines/onboarding/versions/<id>/release/$",
                   r"^/pipelines/onboarding/toggle/$", r"/environments/\w+/rollback/<id>/$",
                   r"^/pipelines/onboarding/stages/\w+/edit/$", r"/stages/\w+/rules/\w+/edit/$",
-                  r"/stages/\w+/rules/add/$", r"^/runs/<id>/rerun/$", r"^/account/tokens/$"]
+                  r"/stages/\w+/rules/add/$", r"^/runs/<id>/rerun/$", r"^/account/tokens/$",
+                  r"^/environments/$", r"^/environments/development/$", r"^/environments/development/bindings/$",
+                  r"^/environments/development/bindings/KYCService:jumio/remove/$"]
 #: longer than this for one request is a failure too (a page that hangs is as bad as a 500)
 SLOW_SECONDS = 5
 START = ["/", "/runs/", "/batches/", "/audit/", "/dashboards/", "/account/tokens/"]

@@ -71,7 +71,7 @@ def estate(editor, publisher, viewer, superuser, roleless, small_pipeline_docume
     """onboarding: v1 then v2 released to development (so there is a release to roll back
     to), v1 in staging and production; a finished run; a finished batch and a queued one;
     an API token of the editor's; a test case, a queued suite run and a queued impact
-    analysis."""
+    analysis; the KYC service bound in development and production."""
     from pipelines_admin.configs import services as config_services
     from pipelines_admin.runs.batches import batch_create
     from pipelines_admin.runs.services import run_execute, run_submit
@@ -108,6 +108,9 @@ def estate(editor, publisher, viewer, superuser, roleless, small_pipeline_docume
                        expected={"status": "passed"})
     suite = suite_start(pipeline=pipeline, environment=dev, actor=editor)
     report = impact_start(pipeline=pipeline, environment=dev, actor=editor, last=10, version=v1)
+    for environment in (dev, prod):
+        config_services.service_binding_set(environment=environment, interface="KYCService", name="jumio",
+                                            actor=publisher, kind="simulated", reason="the vendor's sandbox")
     return {"pipeline": pipeline, "v1": v1, "v2": v2, "first_release": first,
             "production_first_release": production_first, "run": run, "done_batch": done,
             "queued_batch": queued, "token": token, "case": case, "suite": suite, "report": report}

@@ -7,7 +7,7 @@ The console's pages ask anonymous people to log in and refuse accounts without a
 every write is refused to roles without its permission and then changes nothing. The
 API's own table (tests/pipelines_admin/api/test_permission_matrix.py) is checked with
 tokens there and with a console session in test_api_session_matrix.py; the admin is
-Django's, for staff only."""
+Django's, for superusers only."""
 from __future__ import annotations
 
 import json
@@ -171,6 +171,18 @@ CONSOLE = [
     Case("console:impact", "POST", write()),
     Case("console:impact-report", "GET", page()),
     Case("console:impact-cancel", "POST", write()),
+    # environments: publishers add them; their settings and bindings are changed like the environment
+    Case("console:environments", "GET", page()),
+    Case("console:environments", "POST", {"anonymous": LOGIN, "roleless": NO_ROLE, "viewer": Outcome(403),
+                                          "editor": Outcome(403), "publisher": Outcome(302, changes=True),
+                                          "superuser": Outcome(302, changes=True)}),
+    Case("console:environment", "GET", page()),
+    Case("console:environment", "POST", write()),
+    Case("console:environment", "POST", write(protected=True), variant="protected"),
+    Case("console:binding-set", "POST", write()),
+    Case("console:binding-set", "POST", write(protected=True), variant="protected"),
+    Case("console:binding-remove", "POST", write()),
+    Case("console:binding-remove", "POST", write(protected=True), variant="protected"),
 ]
 
 AUTHENTICATED = ("roleless", *READERS)
@@ -198,7 +210,7 @@ ACCOUNT = [
 ]
 
 CASES = CONSOLE + ACCOUNT
-COVERED_ELSEWHERE = ("api:", "admin:")   # test_api_session_matrix.py, test_admin_is_staff_only below
+COVERED_ELSEWHERE = ("api:", "admin:")   # test_api_session_matrix.py, test_admin__every_url__superusers_only below
 
 
 def test_matrix__url_configuration__every_url_has_a_rule():
@@ -219,7 +231,7 @@ def state() -> dict:
     from pipelines_admin.audit.models import AuditEvent
     from pipelines_admin.impact.models import ImpactReport
     from pipelines_admin.testcases.models import SuiteRun, TestCase
-    from pipelines_admin.configs.models import ConfigVersion, Pipeline, Release
+    from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
     from pipelines_admin.runs.models import Batch, Run
     from pipelines_admin.tokens.models import ApiToken
 
@@ -234,6 +246,9 @@ def state() -> dict:
         "test_cases": sorted(TestCase.objects.values_list("name", "updated_at")),
         "suite_runs": SuiteRun.objects.count(),
         "impact_reports": sorted(ImpactReport.objects.values_list("status", flat=True)),
+        "environments": sorted(Environment.objects.values_list("name", "protected", "position", "description")),
+        "bindings": sorted(ServiceBinding.objects.values_list("environment__name", "interface", "name", "kind",
+                                                              "latency_ms", "url")),
     }
 
 
@@ -246,7 +261,7 @@ def url_kwargs(name: str, converters: dict, estate: dict, variant: str) -> dict:
               "stage": "business_rules", "rule": "age_verification", "run_id": estate["run"].pk,
               "batch_id": estate["queued_batch" if name == "console:batch-cancel" else "done_batch"].pk,
               "fmt": variant or "csv", "token_id": estate["token"].pk, "case_id": estate["case"].pk,
-              "suite_id": estate["suite"].pk, "report_id": estate["report"].pk}
+              "suite_id": estate["suite"].pk, "report_id": estate["report"].pk, "service": "KYCService:jumio"}
     if name == "console:rule-move":
         values.update(stage="data_quality", rule="email_format")
     return {key: values[key] for key in converters}
@@ -327,6 +342,16 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
         return {"environment": "development", "version": ""}
     if name == "console:impact":
         return {"environment": "development", "version": "1", "override": "", "last": "10"}
+    if name == "console:environments":
+        return {"name": "uat", "position": "25", "description": "User acceptance"}
+    if name == "console:environment":
+        return {"position": "15", "description": "changed", "protected": "on" if env == "production" else "",
+                "reason": "tidy up"}
+    if name == "console:binding-set":
+        return {"interface": "KYCService", "name": "jumio", "kind": "simulated", "latency_ms": "25",
+                "failure_rate": "0", "timeout_seconds": "5", "url": "", "secret_env": "", "reason": "slower vendor"}
+    if name == "console:binding-remove":
+        return {"reason": "not needed"}
     if name == "login":
         return {"username": "eddie", "password": "not the password"}
     if name == "tokens:list":
@@ -395,7 +420,7 @@ def unnamed_admin_path(route: str) -> str:
     return "/" + route.replace("<path:object_id>", "1").replace("(?P<url>.*)$", "no/such/page/")
 
 
-def test_admin__every_url__staff_only(estate, user_in_role):
+def test_admin__every_url__superusers_only(estate, user_in_role):
     # Given every URL of Django's admin, with a real object where one is named
     from django.contrib import admin
     from django.contrib.contenttypes.models import ContentType

@@ -1,0 +1,200 @@
+"""The Environments area: every environment (and a new one, for publishers), and one
+environment's page: its settings, the pipelines live there, the services they call, and
+its service bindings (bind a service, simulated or over HTTP, change or remove a
+binding).
+
+Every write goes through pipelines_admin.configs.services, which checks the role, the
+fields, and that no live config there would become invalid; the permission checks here
+only decide what to offer."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, can, role_needed
+from pipelines_admin.configs.models import Environment, ServiceBinding
+from pipelines_admin.configs.selectors import (
+    environment_get, environment_live_releases, environment_overview, environment_services, parse_service,
+)
+from pipelines_admin.configs.services import (
+    environment_create, environment_update, service_binding_remove, service_binding_set,
+)
+from pipelines_admin.console.environment_forms import (
+    BindingForm, BindingRemoveForm, EnvironmentCreateForm, EnvironmentSettingsForm,
+)
+from pipelines_admin.core.errors import NotFound, ServiceError
+
+
+def _environment_or_404(name: str) -> Environment:
+    try:
+        return environment_get(name)
+    except NotFound as exc:
+        raise Http404(exc.message)
+
+
+def _may_protect(user) -> bool:
+    """Publishers (and superusers): they add environments and protect or unprotect them."""
+    return can(user, ENVIRONMENT_CHANGE, Environment(protected=True))
+
+
+def _refusal_into(form, exc: ServiceError) -> list[dict]:
+    """Put a service's refusal beside the fields it names (the rest above the form);
+    return the pipelines whose live config the change would have broken, if any."""
+    extra = exc.extra if isinstance(exc.extra, dict) else {}
+    fields = extra.get("fields") if isinstance(extra.get("fields"), dict) else {}
+    placed = False
+    for field, errors in fields.items():
+        if field in form.fields:
+            for error in errors if isinstance(errors, list) else [errors]:
+                form.add_error(field, str(error))
+            placed = True
+    pipelines = extra.get("pipelines") or []
+    if pipelines:
+        return pipelines  # the page lists them under "Nothing was changed"
+    if not placed or "__all__" in fields:
+        form.add_error(None, exc.message)
+    return []
+
+
+# -- the list ------------------------------------------------------------------------------
+
+@require_http_methods(["GET", "POST"])
+def environments(request):
+    """Every environment; publishers add one here."""
+    form = EnvironmentCreateForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                environment = environment_create(actor=request.user, **form.cleaned_data)
+            except ServiceError as exc:
+                _refusal_into(form, exc)
+                status = exc.status
+            else:
+                messages.success(request, f"Environment {environment.name} created. Bind the services its "
+                                          f"pipelines will call, then release pipelines to it.")
+                return redirect("console:environment", env=environment.name)
+    context = {"section": "environments", "environments": environment_overview(), "form": form,
+               "can_create": _may_protect(request.user)}
+    return render(request, "console/environments.html", context, status=status)
+
+
+# -- one environment -----------------------------------------------------------------------
+
+def _binding_initial(environment: Environment, service: str) -> tuple[dict, ServiceBinding | None]:
+    """The binding form's values for ?service=Interface:name: the binding's own when there
+    is one (to change it), else the service to bind."""
+    key = parse_service(service) if service else None
+    if key is None:
+        return {}, None
+    binding = environment.service_bindings.filter(interface=key[0], name=key[1]).first()
+    if binding is None:
+        return {"interface": key[0], "name": key[1]}, None
+    return {"interface": binding.interface, "name": binding.name, "kind": binding.kind, "url": binding.url,
+            "timeout_seconds": binding.timeout_seconds, "secret_env": binding.secret_env,
+            "latency_ms": binding.latency_ms, "failure_rate": binding.failure_rate}, binding
+
+
+def _settings_initial(environment: Environment) -> dict:
+    return {"position": environment.position, "description": environment.description,
+            "protected": environment.protected}
+
+
+def _page(request, environment: Environment, *, settings_form=None, binding_form=None, refused=None,
+          remove=None, status=200):
+    editing = None
+    if binding_form is None:
+        initial, editing = _binding_initial(environment, request.GET.get("service", ""))
+        binding_form = BindingForm(initial=initial)
+    elif binding_form.is_bound:
+        key = (binding_form.data.get("interface", ""), binding_form.data.get("name", ""))
+        editing = environment.service_bindings.filter(interface=key[0], name=key[1]).first()
+    services = environment_services(environment)
+    bindings = list(environment.service_bindings.all())
+    called = {(s.interface, s.name) for s in services}
+    context = {
+        "section": "environments", "environment": environment,
+        "settings_form": settings_form or EnvironmentSettingsForm(initial=_settings_initial(environment)),
+        "binding_form": binding_form, "editing": editing, "refused": refused or [], "remove": remove or {},
+        "bindings": bindings, "services": services, "live": environment_live_releases(environment),
+        "uncalled": [b for b in bindings if (b.interface, b.name) not in called],
+        "called_names": sorted({s.name for s in services}),
+        "can_change": can(request.user, ENVIRONMENT_CHANGE, environment),
+        "can_protect": _may_protect(request.user),
+        "role": role_needed(ENVIRONMENT_CHANGE, environment),
+    }
+    return render(request, "console/environment.html", context, status=status)
+
+
+def _back(environment: Environment, anchor: str = ""):
+    return redirect(reverse("console:environment", kwargs={"env": environment.name}) + anchor)
+
+
+@require_http_methods(["GET", "POST"])
+def environment(request, env):
+    """One environment's page; POST changes its settings."""
+    environment = _environment_or_404(env)
+    if request.method == "GET":
+        return _page(request, environment)
+    form = EnvironmentSettingsForm(request.POST)
+    if not form.is_valid():
+        return _page(request, environment, settings_form=form, status=400)
+    try:
+        environment = environment_update(environment=environment, actor=request.user, **form.cleaned_data)
+    except ServiceError as exc:
+        _refusal_into(form, exc)
+        return _page(request, environment, settings_form=form, status=exc.status)
+    messages.success(request, f"Settings of {environment.name} saved.")
+    return _back(environment)
+
+
+@require_POST
+def binding_set(request, env):
+    """Bind a service in this environment, or change its binding."""
+    environment = _environment_or_404(env)
+    form = BindingForm(request.POST)
+    if not form.is_valid():
+        return _page(request, environment, binding_form=form, status=400)
+    interface, name = form.cleaned_data["interface"], form.cleaned_data["name"]
+    try:
+        binding = service_binding_set(environment=environment, interface=interface, name=name, actor=request.user,
+                                      reason=form.cleaned_data["reason"], **form.settings())
+    except ServiceError as exc:
+        refused = _refusal_into(form, exc)
+        return _page(request, environment, binding_form=form, refused=refused, status=exc.status)
+    if not binding.changed:
+        messages.info(request, f"Nothing changed: {binding.reference} was already bound so in {environment.name}.")
+    elif binding.kind == ServiceBinding.Kind.HTTP:
+        secret = f", its secret from {binding.secret_env}" if binding.secret_env else ""
+        messages.success(request, f"{binding.reference} in {environment.name} now calls {binding.url}{secret}.")
+    else:
+        messages.success(request, f"{binding.reference} in {environment.name} now calls the simulated adapter.")
+    return _back(environment, "#bindings")
+
+
+@require_POST
+def binding_remove(request, env, service):
+    """Remove a binding: the rules calling the service get the simulated adapter again."""
+    environment = _environment_or_404(env)
+    key = parse_service(service)
+    if key is None:
+        raise Http404("There is no such service binding.")
+    form = BindingRemoveForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        if not form.is_valid():
+            raise ServiceError(" ".join(" ".join(errors) for errors in form.errors.values()))
+        service_binding_remove(environment=environment, interface=key[0], name=key[1], actor=request.user,
+                               reason=reason)
+    except ServiceError as exc:
+        extra = exc.extra if isinstance(exc.extra, dict) else {}
+        remove = {"service": f"{key[0]}:{key[1]}", "error": exc.message, "reason": reason,
+                  "pipelines": extra.get("pipelines") or []}
+        return _page(request, environment, remove=remove, status=exc.status)
+    messages.success(request, f"Binding of service:{key[0]}:{key[1]} removed from {environment.name}: its rules "
+                              f"call the simulated adapter now.")
+    return _back(environment, "#bindings")
