@@ -1,9 +1,9 @@
-"""Runs, batches and metric rollups in the admin: read-only. Inputs are shown masked
+"""Runs, batches, alerts and metrics in the admin: read-only. Inputs are shown masked
 only; the encrypted input and batch chunks are never decrypted nor shown."""
 from django.contrib import admin
 
 from pipelines_admin.core.admin_site import ReadOnlyAdmin, console
-from pipelines_admin.runs.models import Batch, BatchChunk, MetricRollup, Run
+from pipelines_admin.runs.models import Alert, Batch, BatchChunk, MetricRollup, MetricTotal, Run, SweepRecovery
 
 
 @admin.register(Run)
@@ -58,3 +58,38 @@ class MetricRollupAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 
     def console_url(self, obj):
         return console("dashboards")
+
+
+@admin.register(MetricTotal)
+class MetricTotalAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    console_label = "See the dashboards"
+    list_display = ("pipeline", "environment", "stage", "rule", "total", "sum_ms")
+    list_filter = ("environment", "pipeline")
+    search_fields = ("stage", "rule")
+    list_select_related = ("pipeline", "environment")
+
+    def console_url(self, obj):
+        return console("dashboards")
+
+
+@admin.register(SweepRecovery)
+class SweepRecoveryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    console_label = "See the dashboards"
+    list_display = ("kind", "action", "count")
+    list_filter = ("kind", "action")
+
+    def console_url(self, obj):
+        return console("dashboards")
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    console_label = "See its run in the console"
+    list_display = ("created_at", "kind", "pipeline", "environment", "stage", "rule")
+    list_filter = ("kind", "environment", "pipeline")
+    search_fields = ("stage", "rule", "message")
+    list_select_related = ("pipeline", "environment")
+    date_hierarchy = "created_at"
+
+    def console_url(self, obj):
+        return console("run-detail", run_id=obj.run_id)

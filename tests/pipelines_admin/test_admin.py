@@ -11,7 +11,9 @@ from django.urls import reverse
 
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.impact.services import impact_start
-from pipelines_admin.runs.batches import batch_create, batch_chunk_process
+from pipelines_admin.runs.batches import batch_chunk_process, batch_create
+from pipelines_admin.runs.metrics import recovery_count
+from pipelines_admin.runs.models import SweepRecovery
 from pipelines_admin.runs.services import run_execute, run_submit
 from pipelines_admin.testcases.services import case_create, suite_run_now
 from pipelines_admin.tokens.services import token_create
@@ -48,6 +50,12 @@ def everything(released, editor, publisher, environments):
     impact_start(pipeline=released, environment=dev, actor=editor, last=10,
                  override={"stages": {"data_quality": {"fail_fast": False}}})
     token_create(user=editor, name="ci job")
+    # a rule timing out where the config alerts on timeouts, and a recovery the sweep counted
+    config_services.override_set(pipeline=released, environment=dev, actor=editor, override={
+        "execution_settings": {"performance_monitoring": {"alert_on_timeout": True}},
+        "stages": {"business_rules": {"timeout_seconds": 0.000001}}})
+    run_execute(run_submit(pipeline=released, environment=dev, record=APPLICANT, actor=editor).pk)
+    recovery_count(SweepRecovery.Kind.RUN, SweepRecovery.Action.REQUEUED)
 
 
 def test_admin__every_model_of_every_app__registered(superuser):

@@ -221,6 +221,23 @@ def sample_kwargs(converters: dict, world: dict, token) -> dict:
 ROUTES = {name: (converters, view) for name, _route, converters, view in api_routes()}
 
 
+def if_match(name: str, method: str, kwargs: dict) -> dict:
+    """What a client that read the resource first sends with a change to it."""
+    from pipelines_admin.configs.models import Environment, Pipeline
+    from pipelines_admin.configs.selectors import environment_revision, release_live
+    from pipelines_admin.testcases.models import TestCase
+    from pipelines_admin.testcases.services import case_revision
+
+    if method in ("GET", "HEAD"):
+        return {}
+    if name in ("api:override", "api:stage-toggle", "api:rule-toggle"):
+        live = release_live(Pipeline.objects.get(slug=kwargs["slug"]), Environment.objects.get(name=kwargs["env"]))
+        return {"HTTP_IF_MATCH": f'"{environment_revision(live)}"'}
+    if name == "api:test-case-detail":
+        return {"HTTP_IF_MATCH": f'"{case_revision(TestCase.objects.get(pk=kwargs["case_id"]))}"'}
+    return {}
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("name,method,role", cases())
 def test_api_endpoint__each_role__expected_status(name, method, role, world, request, django_user_model):
@@ -242,7 +259,8 @@ def test_api_endpoint__each_role__expected_status(name, method, role, world, req
     else:
         token = token_create(user=request.getfixturevalue("editor"), name="someone else's").token
     converters, _view = ROUTES[name]
-    path = reverse(name, kwargs=sample_kwargs(converters, world, token))
+    kwargs = sample_kwargs(converters, world, token)
+    path = reverse(name, kwargs=kwargs)
     expected = EXPECTED[(name, method)][role]
     # When it calls the endpoint with a valid request
     if (name, method) == ("api:batch-list", "POST"):
@@ -254,7 +272,7 @@ def test_api_endpoint__each_role__expected_status(name, method, role, world, req
         if name == "api:rollback":
             body = {"release_id": world["first_release"].pk, "reason": "undo the override"}
         response = client.generic(method, path, json.dumps(body) if body is not None else "",
-                                  content_type="application/json")
+                                  content_type="application/json", **if_match(name, method, kwargs))
     # Then it gets the status its role allows, failures in the error shape
     assert response.status_code == expected, (path, response.status_code,
                                               getattr(response, "content", b"")[:1000])

@@ -52,7 +52,8 @@ def test_api_endpoint__console_session_of_each_role__same_status_as_with_a_token
                 client.force_login(user)
             owner = user if user is not None else request.getfixturevalue("editor")
             token = token_create(user=owner, name="session matrix").token
-            path = reverse(name, kwargs=api_matrix.sample_kwargs(converters, world, token))
+            kwargs = api_matrix.sample_kwargs(converters, world, token)
+            path = reverse(name, kwargs=kwargs)
             # When it calls the endpoint with a valid request
             if (name, method) == ("api:batch-list", "POST"):
                 upload = SimpleUploadedFile("apps.jsonl", json.dumps(api_matrix.APPLICANT).encode(),
@@ -64,7 +65,8 @@ def test_api_endpoint__console_session_of_each_role__same_status_as_with_a_token
                 if name == "api:rollback":
                     payload = {"release_id": world["first_release"].pk, "reason": "undo the override"}
                 response = client.generic(method, path, json.dumps(payload) if payload is not None else "",
-                                          content_type="application/json")
+                                          content_type="application/json",
+                                          **api_matrix.if_match(name, method, kwargs))
             transaction.set_rollback(True)
         # Then it gets the status its role allows
         if response.status_code != expected(name, method)[role]:

@@ -66,7 +66,8 @@ UNSAFE = sorted((name, method) for (name, method), row in api_matrix.EXPECTED.it
 
 def api_request(client, name, method, world, token):
     converters, _view = api_matrix.ROUTES[name]
-    path = reverse(name, kwargs=api_matrix.sample_kwargs(converters, world, token))
+    kwargs = api_matrix.sample_kwargs(converters, world, token)
+    path = reverse(name, kwargs=kwargs)
     if (name, method) == ("api:batch-list", "POST"):
         upload = SimpleUploadedFile("apps.jsonl", json.dumps(api_matrix.APPLICANT).encode(), "application/x-ndjson")
         return client.post(path, {"pipeline": "onboarding", "environment": "development", "file": upload},
@@ -75,7 +76,7 @@ def api_request(client, name, method, world, token):
     if name == "api:rollback":
         payload = {"release_id": world["first_release"].pk, "reason": "undo the override"}
     return client.generic(method, path, json.dumps(payload) if payload is not None else "",
-                          content_type="application/json")
+                          content_type="application/json", **api_matrix.if_match(name, method, kwargs))
 
 
 @pytest.mark.parametrize("name,method", UNSAFE, ids=lambda v: v)
