@@ -44,6 +44,12 @@ def release_live(pipeline: Pipeline | int, environment: Environment | int) -> Re
             .select_related("version", "released_by").order_by("-id").first())
 
 
+def settings_revision(thing) -> str:
+    """The revision of an environment's settings or of a service binding (their
+    `updated_at` changes with every save)."""
+    return f"{type(thing).__name__.lower()}-{thing.pk}-{int(thing.updated_at.timestamp() * 1_000_000)}"
+
+
 def environment_revision(release: Release | None) -> str:
     """The revision of what a pipeline runs in an environment: its live release."""
     return f"release-{release.pk}" if release is not None else "unreleased"

@@ -19,7 +19,7 @@ from pipelines_admin.configs.engine import (
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
 from pipelines_admin.configs.overrides import apply_override, override_between, set_at
 from pipelines_admin.configs.selectors import (
-    environment_live_releases, environment_revision, release_live, version_latest,
+    environment_live_releases, environment_revision, release_live, settings_revision, version_latest,
 )
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotFound
 from pipelines_admin.core.revisions import MISSING, revision_check
@@ -335,13 +335,19 @@ def _live_configs_check(environment: Environment, bindings: list[ServiceBinding]
             f"changed.", {"pipelines": failures, "environment": environment.name})
 
 
+def _check_binding_base(binding: ServiceBinding, base_revision: str | None) -> None:
+    revision_check(base=base_revision, current=settings_revision(binding),
+                   what=f"The binding of service:{binding.interface}:{binding.name} in {binding.environment.name}",
+                   extra={"now": _binding_values(binding), "updated_at": binding.updated_at.isoformat()})
+
+
 def _binding_values(binding: ServiceBinding | None) -> dict:
     return {f: getattr(binding, f) for f in BINDING_FIELDS} if binding is not None else {}
 
 
 @transaction.atomic
 def service_binding_set(*, environment: Environment, interface: str, name: str, actor, reason: str = "",
-                        expect: str | None = None, **values) -> ServiceBinding:
+                        expect: str | None = None, base_revision: str | None = None, **values) -> ServiceBinding:
     """Create or change how `environment` reaches service:interface:name. Only the
     settings of its kind are kept (a simulated binding has no URL; an HTTP one no
     simulated latency); the others go back to their defaults. The effective config of
@@ -349,7 +355,8 @@ def service_binding_set(*, environment: Environment, interface: str, name: str, 
 
     `expect`: "new" refuses to change an existing binding (Conflict), "existing" to create
     one (NotFound); None does either. The returned binding's `changed` is False when it
-    already was exactly so (nothing is written then)."""
+    already was exactly so (nothing is written then). `base_revision`: the binding's
+    revision the change is based on (Stale when it changed since)."""
     environment = _environment_locked(environment)
     require(actor, ENVIRONMENT_CHANGE, environment)
     if environment.protected:
@@ -371,6 +378,8 @@ def service_binding_set(*, environment: Environment, interface: str, name: str, 
     if binding is None and expect == "existing":
         raise NotFound(f"{environment.name} has no binding for {interface}:{name}.",
                        {"environment": environment.name, "service": f"{interface}:{name}"})
+    if binding is not None:
+        _check_binding_base(binding, base_revision)
     before = _binding_values(binding)
     binding = binding or ServiceBinding(environment=environment, interface=interface, name=name)
     for field, value in values.items():
@@ -408,7 +417,7 @@ def service_binding_set(*, environment: Environment, interface: str, name: str, 
 
 @transaction.atomic
 def service_binding_remove(*, environment: Environment, interface: str, name: str, actor,
-                           reason: str = "") -> None:
+                           reason: str = "", base_revision: str | None = None) -> None:
     """Remove a binding: the rules calling service:interface:name get the simulated
     adapter again. Refused like a change when a live config would become invalid."""
     environment = _environment_locked(environment)
@@ -420,6 +429,7 @@ def service_binding_remove(*, environment: Environment, interface: str, name: st
     if binding is None:
         raise NotFound(f"{environment.name} has no binding for {interface}:{name}.",
                        {"environment": environment.name, "service": f"{interface}:{name}"})
+    _check_binding_base(binding, base_revision)
     others = [b for b in environment.service_bindings.all() if b.pk != binding.pk]
     _live_configs_check(environment, others, f"Removing the binding of service:{interface}:{name}")
     before, binding_id = _binding_values(binding), binding.pk
@@ -454,7 +464,7 @@ def environment_create(*, name: str, actor, protected: bool = False, description
 
 @transaction.atomic
 def environment_update(*, environment: Environment, actor, protected: bool, position: int, description: str,
-                       reason: str = "") -> Environment:
+                       reason: str = "", base_revision: str | None = None) -> Environment:
     """Change an environment's settings (its name never changes: runs, releases and audit
     events name it).
 
@@ -464,6 +474,9 @@ def environment_update(*, environment: Environment, actor, protected: bool, posi
       editors release there without the release gate; protecting locks them out."""
     environment = _environment_locked(environment)
     require(actor, ENVIRONMENT_CHANGE, environment)
+    revision_check(base=base_revision, current=settings_revision(environment), what=f"{environment.name}'s settings",
+                   extra={"now": {f: getattr(environment, f) for f in ENVIRONMENT_FIELDS},
+                          "updated_at": environment.updated_at.isoformat()})
     protected = bool(protected)
     if protected != environment.protected:
         require(actor, ENVIRONMENT_CHANGE, Environment(name=environment.name, protected=True))

@@ -38,11 +38,17 @@ class EnvironmentCreateForm(forms.Form):
     protected = protected_field()
 
 
+def base_revision_field():
+    """The revision of what the form was drawn from (optimistic concurrency)."""
+    return forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+
+
 class EnvironmentSettingsForm(forms.Form):
     position = position_field()
     description = description_field()
     protected = protected_field()
     reason = ReasonField(label="Reason", widget=forms.TextInput(attrs={"placeholder": "Why this change?"}))
+    base_revision = base_revision_field()
 
 
 class BindingForm(forms.Form):
@@ -74,6 +80,8 @@ class BindingForm(forms.Form):
     failure_rate = forms.FloatField(label="Failure rate", min_value=0, max_value=1, initial=0.0,
                                     required=False, help_text="Share of calls that fail, 0 to 1.")
     reason = ReasonField(label="Reason", widget=forms.TextInput(attrs={"placeholder": "Why this change?"}))
+    #: the binding's revision when changing one; empty when binding a service for the first time
+    base_revision = base_revision_field()
 
     def settings(self) -> dict:
         """The binding's settings, for service_binding_set (a number left empty: its default)."""
@@ -86,3 +94,4 @@ class BindingForm(forms.Form):
 
 class BindingRemoveForm(forms.Form):
     reason = ReasonField(label="Reason")
+    base_revision = base_revision_field()

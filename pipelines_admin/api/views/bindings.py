@@ -12,6 +12,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from pipelines_admin.api.base import ApiView
+from pipelines_admin.api.revisions import ETAG, IF_MATCH, REVISION_REQUIRED, STALE, base_revision, with_etag
 from pipelines_admin.api.schema import error_response
 from pipelines_admin.api.serializers.bindings import (
     KIND_HELP, SECRET_ENV_HELP, TIMEOUT_HELP, URL_HELP, BindingRefusedSerializer, BindingSerializer,
@@ -57,8 +58,10 @@ def _service(service: str) -> tuple[str, str]:
 
 def _set(request, environment, interface: str, name: str, values: dict, expect: str):
     reason = values.pop("reason")
+    base = base_revision(request) if expect == "existing" else None  # a new binding has no revision yet
     return services.service_binding_set(environment=environment, interface=interface, name=name,
-                                        actor=request.user, reason=reason, expect=expect, **values)
+                                        actor=request.user, reason=reason, expect=expect, base_revision=base,
+                                        **values)
 
 
 class BindingListView(ApiView):
@@ -94,23 +97,25 @@ class BindingListView(ApiView):
 
 class BindingDetailView(ApiView):
     @extend_schema(operation_id="bindings_retrieve", summary="Get a service binding",
-                   parameters=[SERVICE_PARAMETER], responses={200: BindingSerializer})
+                   description="The ETag is what a change or removal sends as If-Match.",
+                   parameters=[SERVICE_PARAMETER, ETAG], responses={200: BindingSerializer})
     def get(self, request, env, service):
         environment = selectors.environment_get(env)
-        return Response(BindingSerializer(selectors.binding_get(environment, service)).data)
+        binding = selectors.binding_get(environment, service)
+        return with_etag(Response(BindingSerializer(binding).data), selectors.settings_revision(binding))
 
     @extend_schema(operation_id="bindings_update", summary="Change a service binding",
                    description=f"{ROLES} Send the whole binding: settings left out get their defaults. Sending "
                                "it as it is changes nothing (200, no audit event).",
-                   parameters=[SERVICE_PARAMETER], request=BindingSettings,
-                   responses={200: BindingSerializer, 400: REFUSED})
+                   parameters=[SERVICE_PARAMETER, IF_MATCH, ETAG], request=BindingSettings,
+                   responses={200: BindingSerializer, 400: REFUSED, 412: STALE, 428: REVISION_REQUIRED})
     def put(self, request, env, service):
         data = BindingSettings(data=request.data)
         data.is_valid(raise_exception=True)
         environment = selectors.environment_get(env)
         interface, name = _service(service)
         binding = _set(request, environment, interface, name, dict(data.validated_data), expect="existing")
-        return Response(BindingSerializer(binding).data)
+        return with_etag(Response(BindingSerializer(binding).data), selectors.settings_revision(binding))
 
     class RemoveFilters(serializers.Serializer):
         reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True,
@@ -119,12 +124,14 @@ class BindingDetailView(ApiView):
 
     @extend_schema(operation_id="bindings_destroy", summary="Remove a service binding",
                    description=f"{ROLES} Its rules call the simulated adapter again.",
-                   parameters=[SERVICE_PARAMETER, RemoveFilters], responses={204: None, 400: REFUSED})
+                   parameters=[SERVICE_PARAMETER, RemoveFilters, IF_MATCH],
+                   responses={204: None, 400: REFUSED, 412: STALE, 428: REVISION_REQUIRED})
     def delete(self, request, env, service):
         filters = self.RemoveFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
         environment = selectors.environment_get(env)
         interface, name = _service(service)
         services.service_binding_remove(environment=environment, interface=interface, name=name,
-                                        actor=request.user, reason=filters.validated_data["reason"])
+                                        actor=request.user, reason=filters.validated_data["reason"],
+                                        base_revision=base_revision(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -142,25 +142,31 @@ class EnvironmentDetailView(ApiView):
 
     @extend_schema(operation_id="environments_retrieve", summary="Get an environment",
                    description="Its settings, the pipelines live there, its service bindings, and the services "
-                               "those pipelines call.",
-                   responses={200: EnvironmentDetailSerializer})
+                               "those pipelines call. The ETag (of its settings) is what a change sends as "
+                               "If-Match.",
+                   parameters=[ETAG], responses={200: EnvironmentDetailSerializer})
     def get(self, request, env):
-        return Response(EnvironmentDetailSerializer(environment_body(self, selectors.environment_get(env))).data)
+        environment = selectors.environment_get(env)
+        return with_etag(Response(EnvironmentDetailSerializer(environment_body(self, environment)).data),
+                         selectors.settings_revision(environment))
 
     @extend_schema(operation_id="environments_update", summary="Change an environment's settings",
                    description="Send the settings to change; the others are kept. Editors change the description "
                                "and order of unprotected environments; publishers of any, with a reason for a "
                                "protected one. Protecting or unprotecting needs a publisher and a reason. The "
                                "name never changes. Sending the settings it already has is a 400.",
-                   request=UpdateInput, responses={200: EnvironmentDetailSerializer})
+                   parameters=[IF_MATCH, ETAG], request=UpdateInput,
+                   responses={200: EnvironmentDetailSerializer, 412: STALE, 428: REVISION_REQUIRED})
     def patch(self, request, env):
         data = self.UpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         environment = selectors.environment_get(env)
         values = {"protected": environment.protected, "position": environment.position,
                   "description": environment.description, **data.validated_data}
-        environment = services.environment_update(environment=environment, actor=request.user, **values)
-        return Response(EnvironmentDetailSerializer(environment_body(self, environment)).data)
+        environment = services.environment_update(environment=environment, actor=request.user,
+                                                  base_revision=base_revision(request), **values)
+        return with_etag(Response(EnvironmentDetailSerializer(environment_body(self, environment)).data),
+                         selectors.settings_revision(environment))
 
 
 class PipelineEnvironmentView(ApiView):

@@ -18,6 +18,7 @@ from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, can, role_n
 from pipelines_admin.configs.models import Environment, ServiceBinding
 from pipelines_admin.configs.selectors import (
     environment_get, environment_live_releases, environment_overview, environment_services, parse_service,
+    settings_revision,
 )
 from pipelines_admin.configs.services import (
     environment_create, environment_update, service_binding_remove, service_binding_set,
@@ -25,7 +26,8 @@ from pipelines_admin.configs.services import (
 from pipelines_admin.console.environment_forms import (
     BindingForm, BindingRemoveForm, EnvironmentCreateForm, EnvironmentSettingsForm,
 )
-from pipelines_admin.core.errors import NotFound, ServiceError
+from pipelines_admin.core.errors import NotFound, ServiceError, Stale
+from pipelines_admin.core.revisions import MISSING
 
 
 def _environment_or_404(name: str) -> Environment:
@@ -96,12 +98,23 @@ def _binding_initial(environment: Environment, service: str) -> tuple[dict, Serv
         return {"interface": key[0], "name": key[1]}, None
     return {"interface": binding.interface, "name": binding.name, "kind": binding.kind, "url": binding.url,
             "timeout_seconds": binding.timeout_seconds, "secret_env": binding.secret_env,
-            "latency_ms": binding.latency_ms, "failure_rate": binding.failure_rate}, binding
+            "latency_ms": binding.latency_ms, "failure_rate": binding.failure_rate,
+            "base_revision": settings_revision(binding)}, binding
 
 
 def _settings_initial(environment: Environment) -> dict:
     return {"position": environment.position, "description": environment.description,
-            "protected": environment.protected}
+            "protected": environment.protected, "base_revision": settings_revision(environment)}
+
+
+def _rebased(form, revision: str):
+    """A refused form shown again on top of what is there now: what was typed, and the
+    revision it now starts from (so saving again applies it knowingly)."""
+    data = form.data.copy()
+    data["base_revision"] = revision
+    rebased = type(form)(data)
+    rebased.is_valid()
+    return rebased
 
 
 def _page(request, environment: Environment, *, settings_form=None, binding_form=None, refused=None,
@@ -115,6 +128,8 @@ def _page(request, environment: Environment, *, settings_form=None, binding_form
         editing = environment.service_bindings.filter(interface=key[0], name=key[1]).first()
     services = environment_services(environment)
     bindings = list(environment.service_bindings.all())
+    for binding in bindings:
+        binding.revision = settings_revision(binding)  # what its remove form is based on
     called = {(s.interface, s.name) for s in services}
     context = {
         "section": "environments", "environment": environment,
@@ -143,8 +158,17 @@ def environment(request, env):
     form = EnvironmentSettingsForm(request.POST)
     if not form.is_valid():
         return _page(request, environment, settings_form=form, status=400)
+    values = dict(form.cleaned_data)
+    base = values.pop("base_revision") or MISSING
     try:
-        environment = environment_update(environment=environment, actor=request.user, **form.cleaned_data)
+        environment = environment_update(environment=environment, actor=request.user, base_revision=base, **values)
+    except Stale as exc:
+        environment.refresh_from_db()
+        form = _rebased(form, exc.extra["revision"])
+        form.add_error(None, f"{exc.message} It now has: order {environment.position}, "
+                             f"{'protected' if environment.protected else 'not protected'}, description "
+                             f"“{environment.description or '(none)'}”. Your values are below.")
+        return _page(request, environment, settings_form=form, status=exc.status)
     except ServiceError as exc:
         _refusal_into(form, exc)
         return _page(request, environment, settings_form=form, status=exc.status)
@@ -160,9 +184,20 @@ def binding_set(request, env):
     if not form.is_valid():
         return _page(request, environment, binding_form=form, status=400)
     interface, name = form.cleaned_data["interface"], form.cleaned_data["name"]
+    base = form.cleaned_data["base_revision"]
     try:
+        # changing a binding names the revision it was drawn from; binding a service anew
+        # expects no binding there yet (one made meanwhile is not overwritten)
         binding = service_binding_set(environment=environment, interface=interface, name=name, actor=request.user,
-                                      reason=form.cleaned_data["reason"], **form.settings())
+                                      reason=form.cleaned_data["reason"], expect="existing" if base else "new",
+                                      base_revision=base or None, **form.settings())
+    except Stale as exc:
+        form = _rebased(form, exc.extra["revision"])
+        now = exc.extra.get("now", {})
+        form.add_error(None, f"{exc.message} It now calls "
+                             f"{now.get('url') or 'the simulated adapter'} ({now.get('kind')}). Your values are "
+                             f"below.")
+        return _page(request, environment, binding_form=form, status=exc.status)
     except ServiceError as exc:
         refused = _refusal_into(form, exc)
         return _page(request, environment, binding_form=form, refused=refused, status=exc.status)
@@ -189,7 +224,7 @@ def binding_remove(request, env, service):
         if not form.is_valid():
             raise ServiceError(" ".join(" ".join(errors) for errors in form.errors.values()))
         service_binding_remove(environment=environment, interface=key[0], name=key[1], actor=request.user,
-                               reason=reason)
+                               reason=reason, base_revision=form.cleaned_data["base_revision"] or MISSING)
     except ServiceError as exc:
         extra = exc.extra if isinstance(exc.extra, dict) else {}
         remove = {"service": f"{key[0]}:{key[1]}", "error": exc.message, "reason": reason,

@@ -61,9 +61,9 @@ def assert_error(response, status: int) -> dict:
 
 
 def etag(client, url: str) -> dict:
-    """If-Match for a write to `url`, with the ETag a read gives now: of the environment
-    for an override or toggle, of the resource itself otherwise."""
-    if "/environments/" in url:
+    """If-Match for a write to `url`, with the ETag a read gives now: of what the
+    environment runs for an override or toggle, of the resource itself otherwise."""
+    if "/pipelines/" in url and "/environments/" in url:  # an override or toggle: what the environment runs
         prefix, rest = url.split("/environments/", 1)
         url = f"{prefix}/environments/{rest.split('/', 1)[0]}/"
     response = client.get(url)

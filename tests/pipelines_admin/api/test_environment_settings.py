@@ -8,7 +8,7 @@ import pytest
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.models import Environment, ServiceBinding
-from tests.pipelines_admin.api.conftest import assert_error
+from tests.pipelines_admin.api.conftest import assert_error, etag
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +67,8 @@ def test_environments_create__existing_name_or_editor__409_or_403(token_client, 
 def test_environments_update__editor_on_development__200_only_the_sent_settings_change(token_client, editor,
                                                                                       environments):
     # Given development / When an editor sends a new order only
-    response = token_client(editor).patch(f"{ENVS}development/", {"position": 5}, format="json")
+    response = token_client(editor).patch(f"{ENVS}development/", {"position": 5}, format="json",
+                                          **etag(token_client(editor), f"{ENVS}development/"))
     # Then it changes, the rest is kept, and it is audited
     assert response.status_code == 200, response.content
     assert (response.json()["position"], response.json()["description"]) == (5, "Where changes are tried first.")
@@ -78,23 +79,26 @@ def test_environments_update__unprotect_production__editor_403_publisher_needs_r
                                                                                     publisher, environments):
     # Given production / When an editor unprotects it / Then 403
     assert_error(token_client(editor).patch(f"{ENVS}production/", {"protected": False, "reason": "x"},
-                                            format="json"), 403)
+                                            format="json", **etag(token_client(editor), f"{ENVS}production/")), 403)
     # When a publisher does without a reason / Then 400 at the reason, still protected
-    error = assert_error(token_client(publisher).patch(f"{ENVS}production/", {"protected": False}, format="json"),
+    error = assert_error(token_client(publisher).patch(f"{ENVS}production/", {"protected": False}, format="json",
+                                                       **etag(token_client(publisher), f"{ENVS}production/")),
                          400)
     assert "reason" in error["extra"]["fields"]
     assert Environment.objects.get(name="production").protected
     # When with a reason / Then unprotected
     response = token_client(publisher).patch(f"{ENVS}production/", {"protected": False, "reason": "retired"},
-                                             format="json")
+                                             format="json", **etag(token_client(publisher), f"{ENVS}production/"))
     assert response.status_code == 200 and response.json()["protected"] is False
 
 
 def test_environments_update__nothing_changed_or_unknown__400_or_404(token_client, editor, environments):
     # Given staging / When its own order is sent / Then 400: nothing changed
-    assert_error(token_client(editor).patch(f"{ENVS}staging/", {"position": 20}, format="json"), 400)
+    assert_error(token_client(editor).patch(f"{ENVS}staging/", {"position": 20}, format="json",
+                                            **etag(token_client(editor), f"{ENVS}staging/")), 400)
     # When an unknown environment is changed / Then 404
-    assert_error(token_client(editor).patch(f"{ENVS}nowhere/", {"position": 1}, format="json"), 404)
+    assert_error(token_client(editor).patch(f"{ENVS}nowhere/", {"position": 1}, format="json",
+                                            **etag(token_client(editor), f"{ENVS}nowhere/")), 404)
 
 
 def test_environments_retrieve__released_and_bound__live_bindings_and_called_services(token_client, viewer, editor,
@@ -168,12 +172,13 @@ def test_bindings_update_and_destroy__editor__changed_then_removed(token_client,
     client.post(DEV_BINDINGS, HTTP_KYC, format="json")
     # Given an HTTP binding / When it is replaced by a simulated one
     response = client.put(f"{DEV_BINDINGS}KYCService:jumio/", {"kind": "simulated", "latency_ms": 50},
-                          format="json")
+                          format="json", **etag(client, f"{DEV_BINDINGS}KYCService:jumio/"))
     # Then only the simulated settings remain
     assert response.status_code == 200, response.content
     assert (response.json()["kind"], response.json()["url"], response.json()["latency_ms"]) == ("simulated", "", 50)
     # When it is removed / Then 204, gone, and both changes audited
-    assert client.delete(f"{DEV_BINDINGS}KYCService:jumio/").status_code == 204
+    assert client.delete(f"{DEV_BINDINGS}KYCService:jumio/",
+                         **etag(client, f"{DEV_BINDINGS}KYCService:jumio/")).status_code == 204
     assert_error(client.get(f"{DEV_BINDINGS}KYCService:jumio/"), 404)
     assert list(AuditEvent.objects.filter(action__startswith="service_binding").values_list("action", flat=True)
                 .order_by("sequence")) == ["service_binding.set", "service_binding.set", "service_binding.removed"]
@@ -182,9 +187,11 @@ def test_bindings_update_and_destroy__editor__changed_then_removed(token_client,
 def test_bindings_update_or_destroy__missing_or_malformed__404(token_client, editor, environments):
     client = token_client(editor)
     # Given no binding / When changed, removed, or named wrongly / Then 404 in the error shape
-    assert_error(client.put(f"{DEV_BINDINGS}KYCService:jumio/", {"kind": "simulated"}, format="json"), 404)
-    assert_error(client.delete(f"{DEV_BINDINGS}KYCService:jumio/"), 404)
-    assert_error(client.delete(f"{DEV_BINDINGS}not-a-service/"), 404)
+    assert_error(client.put(f"{DEV_BINDINGS}KYCService:jumio/", {"kind": "simulated"}, format="json",
+                            **etag(client, f"{DEV_BINDINGS}KYCService:jumio/")), 404)
+    assert_error(client.delete(f"{DEV_BINDINGS}KYCService:jumio/",
+                               **etag(client, f"{DEV_BINDINGS}KYCService:jumio/")), 404)
+    assert_error(client.delete(f"{DEV_BINDINGS}not-a-service/", **etag(client, f"{DEV_BINDINGS}not-a-service/")), 404)
     assert not ServiceBinding.objects.exists()
 
 
@@ -197,5 +204,8 @@ def test_bindings_in_production__editor_403_publisher_needs_reason(token_client,
         "fields"]
     # When with one / Then 201; removing it needs a reason too
     assert token_client(publisher).post(prod, {**HTTP_KYC, "reason": "CAB-9"}, format="json").status_code == 201
-    assert_error(token_client(publisher).delete(f"{prod}KYCService:jumio/"), 400)
-    assert token_client(publisher).delete(f"{prod}KYCService:jumio/?reason=CAB-10").status_code == 204
+    assert_error(token_client(publisher).delete(f"{prod}KYCService:jumio/",
+                                                **etag(token_client(publisher), f"{prod}KYCService:jumio/")), 400)
+    removed = token_client(publisher).delete(f"{prod}KYCService:jumio/?reason=CAB-10",
+                                             **etag(token_client(publisher), f"{prod}KYCService:jumio/"))
+    assert removed.status_code == 204

@@ -223,8 +223,8 @@ ROUTES = {name: (converters, view) for name, _route, converters, view in api_rou
 
 def if_match(name: str, method: str, kwargs: dict) -> dict:
     """What a client that read the resource first sends with a change to it."""
-    from pipelines_admin.configs.models import Environment, Pipeline
-    from pipelines_admin.configs.selectors import environment_revision, release_live
+    from pipelines_admin.configs.models import Environment, Pipeline, ServiceBinding
+    from pipelines_admin.configs.selectors import environment_revision, release_live, settings_revision
     from pipelines_admin.testcases.models import TestCase
     from pipelines_admin.testcases.services import case_revision
 
@@ -235,6 +235,13 @@ def if_match(name: str, method: str, kwargs: dict) -> dict:
         return {"HTTP_IF_MATCH": f'"{environment_revision(live)}"'}
     if name == "api:test-case-detail":
         return {"HTTP_IF_MATCH": f'"{case_revision(TestCase.objects.get(pk=kwargs["case_id"]))}"'}
+    if name == "api:environment-detail":
+        return {"HTTP_IF_MATCH": f'"{settings_revision(Environment.objects.get(name=kwargs["env"]))}"'}
+    if name == "api:binding-detail":
+        interface, service_name = kwargs["service"].split(":")
+        binding = ServiceBinding.objects.filter(environment__name=kwargs["env"], interface=interface,
+                                                name=service_name).first()
+        return {"HTTP_IF_MATCH": f'"{settings_revision(binding)}"'} if binding else {}
     return {}
 
 

@@ -78,3 +78,36 @@ def test_test_case__read_then_stale_write__412_then_428_without(token_client, ed
     # and deleting needs If-Match too
     assert_error(alice.delete(url), 428)
     assert alice.delete(url, **etag(alice, url)).status_code == 204
+
+
+ENVS = "/api/v1/environments/"
+
+
+def test_environment_settings__stale_etag__412_nothing_written(token_client, editor, publisher, environments):
+    # Given two people who read staging's settings
+    alice, bob = token_client(editor), token_client(publisher)
+    alice_saw = etag(alice, f"{ENVS}staging/")
+    # When Bob moves it, then Alice changes its description from what she read
+    moved = bob.patch(f"{ENVS}staging/", {"position": 5}, format="json", **etag(bob, f"{ENVS}staging/"))
+    assert moved.status_code == 200
+    response = alice.patch(f"{ENVS}staging/", {"description": "mine"}, format="json", **alice_saw)
+    # Then 412 with the settings as they are now; her description is not written
+    body = assert_error(response, 412)
+    assert body["extra"]["now"]["position"] == 5
+    assert alice.get(f"{ENVS}staging/").json()["description"] != "mine"
+    assert_error(alice.patch(f"{ENVS}staging/", {"description": "mine"}, format="json"), 428)
+
+
+def test_binding__stale_etag__412_and_delete_needs_if_match(token_client, editor, publisher, environments):
+    alice, bob = token_client(editor), token_client(publisher)
+    bindings = f"{ENVS}development/bindings/"
+    assert alice.post(bindings, {"interface": "KYCService", "name": "jumio", "kind": "simulated"},
+                      format="json").status_code == 201
+    url = f"{bindings}KYCService:jumio/"
+    alice_saw = etag(alice, url)
+    assert bob.put(url, {"kind": "simulated", "latency_ms": 50}, format="json", **etag(bob, url)).status_code == 200
+    body = assert_error(alice.put(url, {"kind": "simulated", "failure_rate": 0.5}, format="json", **alice_saw), 412)
+    assert body["extra"]["now"]["latency_ms"] == 50
+    assert_error(alice.delete(url, **alice_saw), 412)
+    assert_error(alice.delete(url), 428)
+    assert alice.delete(url, **etag(alice, url)).status_code == 204

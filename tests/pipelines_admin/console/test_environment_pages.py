@@ -12,6 +12,7 @@ from django.urls import reverse
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services
 from pipelines_admin.configs.models import Environment, ServiceBinding
+from pipelines_admin.configs.selectors import settings_revision as revision
 
 pytestmark = pytest.mark.django_db
 
@@ -190,7 +191,7 @@ def test_binding_change_and_remove__editor__form_prefilled_then_removed(client, 
     # When it is removed / Then gone, the page says the simulated adapter serves it
     response = client.post(reverse("console:binding-remove", kwargs={"env": "development",
                                                                      "service": "KYCService:jumio"}),
-                           {"reason": "vendor contract ended"})
+                           {"reason": "vendor contract ended", "base_revision": revision(ServiceBinding.objects.get())})
     assert response.status_code == 302
     assert not ServiceBinding.objects.exists()
     assert "its rules call the simulated adapter now" in text(client.get("/environments/development/"))
@@ -204,7 +205,8 @@ def test_binding_remove__protected_without_reason__error_in_its_row_kept(client,
     client.force_login(publisher)
     # Given a binding in production / When removed without a reason
     response = client.post(reverse("console:binding-remove", kwargs={"env": "production",
-                                                                     "service": "KYCService:jumio"}), {"reason": ""})
+                                                                     "service": "KYCService:jumio"}),
+                           {"reason": "", "base_revision": revision(ServiceBinding.objects.get())})
     # Then refused, the reason asked for in the open remove form, the binding kept
     assert response.status_code == 400
     assert "production is protected: give a reason" in text(response)
@@ -227,14 +229,16 @@ def test_environment_settings__editor_on_staging__saved_and_cannot_protect(clien
     client.force_login(editor)
     # Given staging / When an editor changes its order and description
     response = client.post("/environments/staging/", {"position": "15", "description": "Release candidates",
-                                                      "protected": "", "reason": ""})
+                                                      "protected": "", "reason": "",
+                                                      "base_revision": revision(environments["staging"])})
     # Then saved
     assert response.status_code == 302
     staging = Environment.objects.get(name="staging")
     assert (staging.position, staging.description) == (15, "Release candidates")
     # When they tick protected (no checkbox is offered; posted anyway) / Then refused, unprotected
+    staging = Environment.objects.get(name="staging")
     response = client.post("/environments/staging/", {"position": "15", "description": "x", "protected": "on",
-                                                      "reason": "lock"})
+                                                      "reason": "lock", "base_revision": revision(staging)})
     assert response.status_code == 403 and not Environment.objects.get(name="staging").protected
 
 
@@ -242,7 +246,8 @@ def test_environment_settings__publisher_unprotects_without_reason__error_beside
                                                                                        environments):
     client.force_login(publisher)
     # Given production / When a publisher unticks protected without a reason
-    response = client.post("/environments/production/", {"position": "30", "description": "Live", "reason": ""})
+    response = client.post("/environments/production/", {"position": "30", "description": "Live", "reason": "",
+                                                         "base_revision": revision(environments["production"])})
     # Then the reason field says why, production stays protected
     assert response.status_code == 400
     assert "required" in error_beside(response, "reason")
@@ -252,3 +257,37 @@ def test_environment_settings__publisher_unprotects_without_reason__error_beside
 def test_environment_page__unknown__404(client, viewer, environments):
     client.force_login(viewer)
     assert client.get("/environments/nowhere/").status_code == 404
+
+
+def test_environment_settings__changed_by_someone_else_meanwhile__not_saved_what_it_is_now_shown(
+        client, editor, publisher, environments):
+    # Given an editor who opened staging's page, then a colleague who moved it
+    client.force_login(editor)
+    page = client.get("/environments/staging/").content.decode()
+    seen = re.search(r'name="base_revision" value="([^"]*)"', page).group(1)
+    services.environment_update(environment=environments["staging"], actor=publisher, protected=False,
+                                position=5, description="Release candidates")
+    # When she saves her description from the page she opened
+    response = client.post("/environments/staging/", {"position": "20", "description": "mine", "protected": "",
+                                                      "reason": "", "base_revision": seen})
+    # Then nothing is saved; the page says what it is now and keeps her values, based on it now
+    assert response.status_code == 412
+    assert Environment.objects.get(name="staging").description == "Release candidates"
+    assert "changed while you were editing" in text(response) and "It now has: order 5" in text(response)
+    assert 'value="mine"' in response.content.decode()
+    now = re.search(r'name="base_revision" value="([^"]*)"', response.content.decode()).group(1)
+    assert now == revision(Environment.objects.get(name="staging"))
+
+
+def test_binding_set__new_binding_made_by_someone_else_meanwhile__not_overwritten(client, editor, publisher,
+                                                                               environments):
+    # Given an editor binding KYC for the first time while a colleague just bound it
+    client.force_login(editor)
+    services.service_binding_set(environment=environments["development"], interface="KYCService", name="jumio",
+                                 actor=publisher, kind="simulated", latency_ms=40)
+    # When she saves hers (the form of a new binding carries no revision)
+    response = client.post(reverse("console:binding-set", kwargs={"env": "development"}), {**HTTP_KYC,
+                                                                                          "base_revision": ""})
+    # Then the colleague's binding stays and she is told it exists
+    assert response.status_code == 409 and "already binds service:KYCService:jumio" in text(response)
+    assert ServiceBinding.objects.get().latency_ms == 40

@@ -284,6 +284,17 @@ def case_revision(case) -> str:
     return revision(case)
 
 
+def settings_of(env: str, interface: str | None = None, name: str | None = None) -> str:
+    """The revision of an environment's settings, or of one of its bindings ("" when unbound)."""
+    from pipelines_admin.configs.models import Environment, ServiceBinding
+    from pipelines_admin.configs.selectors import settings_revision
+
+    if interface is None:
+        return settings_revision(Environment.objects.get(name=env))
+    binding = ServiceBinding.objects.filter(environment__name=env, interface=interface, name=name).first()
+    return settings_revision(binding) if binding else ""
+
+
 def live_revision(estate: dict, env: str) -> str:
     """The revision of what `env` runs now, as the page the form came from shows it."""
     from pipelines_admin.configs.models import Environment
@@ -346,12 +357,13 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
         return {"name": "uat", "position": "25", "description": "User acceptance"}
     if name == "console:environment":
         return {"position": "15", "description": "changed", "protected": "on" if env == "production" else "",
-                "reason": "tidy up"}
+                "reason": "tidy up", "base_revision": settings_of(env)}
     if name == "console:binding-set":
         return {"interface": "KYCService", "name": "jumio", "kind": "simulated", "latency_ms": "25",
-                "failure_rate": "0", "timeout_seconds": "5", "url": "", "secret_env": "", "reason": "slower vendor"}
+                "failure_rate": "0", "timeout_seconds": "5", "url": "", "secret_env": "", "reason": "slower vendor",
+                "base_revision": settings_of(env, "KYCService", "jumio")}
     if name == "console:binding-remove":
-        return {"reason": "not needed"}
+        return {"reason": "not needed", "base_revision": settings_of(env, "KYCService", "jumio")}
     if name == "login":
         return {"username": "eddie", "password": "not the password"}
     if name == "tokens:list":
