@@ -1,24 +1,6 @@
-"""Settings, all from environment variables, with safe development defaults.
-
-| variable              | default (development)                         |
-|-----------------------|-----------------------------------------------|
-| DEBUG                 | true                                          |
-| SECRET_KEY            | a random key kept in var/dev-secret-key (only while DEBUG) |
-| ALLOWED_HOSTS         | localhost,127.0.0.1,[::1]                     |
-| DATABASE_URL          | sqlite:///<repo>/var/db.sqlite3               |
-| CELERY_BROKER_URL     | filesystem:// (folders under var/broker)      |
-| CELERY_BROKER_FOLDER  | <repo>/var/broker (filesystem transport only) |
-| CELERY_RESULT_BACKEND | file://<repo>/var/celery-results              |
-| CSRF_TRUSTED_ORIGINS  | (none)                                        |
-| RUN_INPUT_KEYS        | a Fernet key kept in var/dev-run-input-key (only while DEBUG) |
-| SECURE_SSL_REDIRECT   | true when DEBUG is off (false behind a proxy that redirects itself) |
-| SECURE_HSTS_SECONDS   | 31536000 when DEBUG is off                    |
-| SECURE_HSTS_PRELOAD   | true when DEBUG is off                        |
-| SECURE_COOKIES        | true when DEBUG is off                        |
-| LOGIN_FAILURE_LIMIT   | 5 failed logins per username and address, then a lockout |
-| LOGIN_LOCKOUT_MINUTES | 15                                            |
-| METRICS_TOKEN         | (none: /metrics answers 404) the bearer token Prometheus sends |
-"""
+"""Settings. Everything that differs between installations comes from environment
+variables, read and type-checked in pipelines_admin.environment_variables (each with its
+default and meaning; the README lists them); the defaults are for development."""
 from __future__ import annotations
 
 import os
@@ -29,19 +11,11 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from pipelines_admin import environment_variables
+
+ENV = environment_variables.read()
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+VAR_DIR = Path(ENV.VAR_DIR) if ENV.VAR_DIR else BASE_DIR / "var"
 
 
 def development_secret_key() -> str:
@@ -66,21 +40,21 @@ def development_fernet_key() -> str:
     return path.read_text().strip()
 
 
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+DEBUG = ENV.DEBUG
+SECRET_KEY = ENV.SECRET_KEY
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = development_secret_key()
 # Keys (Fernet, comma-separated, newest first) that encrypt stored run inputs; older
 # keys still decrypt, so keys can be rotated.
-RUN_INPUT_KEYS = env_list("RUN_INPUT_KEYS", "")
+RUN_INPUT_KEYS = list(ENV.RUN_INPUT_KEYS)
 if not RUN_INPUT_KEYS:
     if not DEBUG:
         raise ImproperlyConfigured("RUN_INPUT_KEYS must be set when DEBUG is off.")
     RUN_INPUT_KEYS = [development_fernet_key()]
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+ALLOWED_HOSTS = list(ENV.ALLOWED_HOSTS)
+CSRF_TRUSTED_ORIGINS = list(ENV.CSRF_TRUSTED_ORIGINS)
 
 INSTALLED_APPS = [
     "pipelines_admin.core.admin_apps.ConsoleAdminConfig",  # django.contrib.admin, for superusers only
@@ -147,8 +121,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        ENV.DATABASE_URL or f"sqlite:///{VAR_DIR / 'db.sqlite3'}",
+        conn_max_age=ENV.DATABASE_CONN_MAX_AGE,
         conn_health_checks=True,
     )
 }
@@ -195,7 +169,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if env_bool("STATIC_MANIFEST", False)
+            if ENV.STATIC_MANIFEST
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
@@ -210,15 +184,15 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
-    SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
-    CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+    SESSION_COOKIE_SECURE = ENV.SECURE_COOKIES
+    CSRF_COOKIE_SECURE = ENV.SECURE_COOKIES
     # Off only where a proxy in front answers plain HTTP itself; /healthz stays reachable
     # over plain HTTP for the health checks of a container or load balancer.
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_SSL_REDIRECT = ENV.SECURE_SSL_REDIRECT
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SECURE_HSTS_SECONDS = ENV.SECURE_HSTS_SECONDS
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = ENV.SECURE_HSTS_INCLUDE_SUBDOMAINS
+    SECURE_HSTS_PRELOAD = ENV.SECURE_HSTS_PRELOAD
     # the proxy in front sets X-Forwarded-Proto (and must drop one sent by the client)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -249,19 +223,19 @@ AUTHENTICATION_BACKENDS = [
     "pipelines_admin.accounts.backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_ENABLED = env_bool("LOGIN_THROTTLE", True)
-AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_ENABLED = ENV.LOGIN_THROTTLE
+AXES_FAILURE_LIMIT = ENV.LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=ENV.LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Celery: the filesystem transport needs no server (development); Redis in production.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", f"file://{VAR_DIR / 'celery-results'}")
+CELERY_BROKER_URL = ENV.CELERY_BROKER_URL
+CELERY_RESULT_BACKEND = ENV.CELERY_RESULT_BACKEND or f"file://{VAR_DIR / 'celery-results'}"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # one folder both ways: the web server writes messages, the worker reads them
-    _broker_folder = Path(os.environ.get("CELERY_BROKER_FOLDER", VAR_DIR / "broker"))
+    _broker_folder = Path(ENV.CELERY_BROKER_FOLDER) if ENV.CELERY_BROKER_FOLDER else VAR_DIR / "broker"
     for _sub in ("queue", "processed", "control"):
         (_broker_folder / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -279,7 +253,7 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
                                        "interval_max": 0.5}
 if CELERY_RESULT_BACKEND.startswith("file://"):
     Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
-CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "pipelines")
+CELERY_TASK_DEFAULT_QUEUE = ENV.CELERY_TASK_DEFAULT_QUEUE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -288,36 +262,36 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
-    "sweep-runs": {"task": "runs.sweep", "schedule": float(os.environ.get("RUN_SWEEP_SECONDS", "60"))},
-    "sweep-suites": {"task": "testcases.sweep", "schedule": float(os.environ.get("RUN_SWEEP_SECONDS", "60"))},
-    "sweep-impact": {"task": "impact.sweep", "schedule": float(os.environ.get("RUN_SWEEP_SECONDS", "60"))},
+    "sweep-runs": {"task": "runs.sweep", "schedule": ENV.RUN_SWEEP_SECONDS},
+    "sweep-suites": {"task": "testcases.sweep", "schedule": ENV.RUN_SWEEP_SECONDS},
+    "sweep-impact": {"task": "impact.sweep", "schedule": ENV.RUN_SWEEP_SECONDS},
 }
 
 # Runs and batches
-RUN_INPUT_MAX_BYTES = int(os.environ.get("RUN_INPUT_MAX_BYTES", 64 * 1024))
-RUN_SOFT_TIME_LIMIT = int(os.environ.get("RUN_SOFT_TIME_LIMIT", "60"))
-RUN_TIME_LIMIT = int(os.environ.get("RUN_TIME_LIMIT", "90"))
-RUN_MAX_ATTEMPTS = int(os.environ.get("RUN_MAX_ATTEMPTS", "3"))
-RUN_REQUEUE_AFTER_SECONDS = int(os.environ.get("RUN_REQUEUE_AFTER_SECONDS", "120"))
-RUN_STUCK_AFTER_SECONDS = int(os.environ.get("RUN_STUCK_AFTER_SECONDS", RUN_TIME_LIMIT + 60))
-BATCH_MAX_BYTES = int(os.environ.get("BATCH_MAX_BYTES", 20 * 1024 * 1024))
-BATCH_CHUNK_SIZE = int(os.environ.get("BATCH_CHUNK_SIZE", "250"))
-BATCH_CHUNK_SOFT_TIME_LIMIT = int(os.environ.get("BATCH_CHUNK_SOFT_TIME_LIMIT", "600"))
-BATCH_CHUNK_TIME_LIMIT = int(os.environ.get("BATCH_CHUNK_TIME_LIMIT", "660"))
+RUN_INPUT_MAX_BYTES = ENV.RUN_INPUT_MAX_BYTES
+RUN_SOFT_TIME_LIMIT = ENV.RUN_SOFT_TIME_LIMIT
+RUN_TIME_LIMIT = ENV.RUN_TIME_LIMIT
+RUN_MAX_ATTEMPTS = ENV.RUN_MAX_ATTEMPTS
+RUN_REQUEUE_AFTER_SECONDS = ENV.RUN_REQUEUE_AFTER_SECONDS
+RUN_STUCK_AFTER_SECONDS = ENV.RUN_STUCK_AFTER_SECONDS or RUN_TIME_LIMIT + 60
+BATCH_MAX_BYTES = ENV.BATCH_MAX_BYTES
+BATCH_CHUNK_SIZE = ENV.BATCH_CHUNK_SIZE
+BATCH_CHUNK_SOFT_TIME_LIMIT = ENV.BATCH_CHUNK_SOFT_TIME_LIMIT
+BATCH_CHUNK_TIME_LIMIT = ENV.BATCH_CHUNK_TIME_LIMIT
 # Test suites and impact analysis
-SUITE_SOFT_TIME_LIMIT = int(os.environ.get("SUITE_SOFT_TIME_LIMIT", "600"))
-SUITE_TIME_LIMIT = int(os.environ.get("SUITE_TIME_LIMIT", "660"))
-IMPACT_MAX_RUNS = int(os.environ.get("IMPACT_MAX_RUNS", "100000"))
-IMPACT_CHUNK_SIZE = int(os.environ.get("IMPACT_CHUNK_SIZE", "500"))
-IMPACT_SAMPLE_SIZE = int(os.environ.get("IMPACT_SAMPLE_SIZE", "25"))
-IMPACT_CHUNK_SOFT_TIME_LIMIT = int(os.environ.get("IMPACT_CHUNK_SOFT_TIME_LIMIT", "600"))
-IMPACT_CHUNK_TIME_LIMIT = int(os.environ.get("IMPACT_CHUNK_TIME_LIMIT", "660"))
+SUITE_SOFT_TIME_LIMIT = ENV.SUITE_SOFT_TIME_LIMIT
+SUITE_TIME_LIMIT = ENV.SUITE_TIME_LIMIT
+IMPACT_MAX_RUNS = ENV.IMPACT_MAX_RUNS
+IMPACT_CHUNK_SIZE = ENV.IMPACT_CHUNK_SIZE
+IMPACT_SAMPLE_SIZE = ENV.IMPACT_SAMPLE_SIZE
+IMPACT_CHUNK_SOFT_TIME_LIMIT = ENV.IMPACT_CHUNK_SOFT_TIME_LIMIT
+IMPACT_CHUNK_TIME_LIMIT = ENV.IMPACT_CHUNK_TIME_LIMIT
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "2"))
+HEALTH_CHECK_TIMEOUT_SECONDS = ENV.HEALTH_CHECK_TIMEOUT_SECONDS
 # /metrics (pipelines_admin.metrics): Prometheus sends `Authorization: Bearer <METRICS_TOKEN>`;
 # while it is not set the endpoint answers 404 (off, never open).
-METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+METRICS_TOKEN = ENV.METRICS_TOKEN.strip()
 
 # REST API (pipelines_admin.api). Personal API tokens first: without credentials the
 # answer is 401 with `WWW-Authenticate: Bearer`. Throttling counts requests per user in
@@ -334,7 +308,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "pipelines_admin.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "pipelines_admin.api.schema.ApiAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["pipelines_admin.api.throttling.PerUserThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": os.environ.get("API_THROTTLE_USER", "600/minute")},
+    "DEFAULT_THROTTLE_RATES": {"user": ENV.API_THROTTLE_USER},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Rules console API",
@@ -366,5 +340,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": ENV.LOG_LEVEL},
 }

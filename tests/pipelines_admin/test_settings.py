@@ -1,12 +1,14 @@
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
-from pipelines_admin import settings as settings_module
+from pipelines_admin import environment_variables
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,15 +26,48 @@ def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
-def test_env_bool__common_spellings__parsed():
-    # Given the spellings people use / Then they read as booleans, blank as the default
-    assert settings_module.env_bool("NOT_SET_ANYWHERE_XYZ", True) is True
-    for word, expected in [("1", True), ("true", True), ("YES", True), ("off", False), ("0", False)]:
-        os.environ["SETTINGS_TEST_FLAG"] = word
-        try:
-            assert settings_module.env_bool("SETTINGS_TEST_FLAG", not expected) is expected
-        finally:
-            del os.environ["SETTINGS_TEST_FLAG"]
+@pytest.mark.parametrize("word, expected", [("1", True), ("true", True), ("YES", True), ("on", True),
+                                            ("off", False), ("0", False), ("false", False), ("", True)])
+def test_environment_variables__common_spellings_of_a_flag__parsed(monkeypatch, word, expected):
+    # Given the spellings people use for DEBUG (blank: the default)
+    monkeypatch.setenv("DEBUG", word)
+    # When the variables are read / Then they read as booleans
+    assert environment_variables.read().DEBUG is expected
+
+
+@pytest.mark.parametrize("name, value", [("DEBUG", "maybe"), ("RUN_MAX_ATTEMPTS", "three"),
+                                         ("LOGIN_LOCKOUT_MINUTES", "-5"), ("API_THROTTLE_USER", "lots"),
+                                         ("BATCH_CHUNK_SIZE", "0")])
+def test_settings__bad_value__start_up_stops_naming_the_variable(tmp_path, name, value):
+    # Given one variable with a value of the wrong type or range
+    # When the settings load in a fresh process
+    done = load_settings({"VAR_DIR": str(tmp_path), name: value})
+    # Then they refuse, naming the variable and what is wrong, without a long traceback of Django's
+    assert done.returncode != 0
+    assert "ImproperlyConfigured: Bad environment variables" in done.stderr and name in done.stderr
+
+
+def test_settings__bad_secret_like_value__not_repeated_in_the_message(monkeypatch):
+    # Given a variable whose value may be secret, with a value that does not parse
+    monkeypatch.setenv("DATABASE_CONN_MAX_AGE", "forever")
+    monkeypatch.setenv("METRICS_TOKEN", "s3cret-token")
+    monkeypatch.setattr(environment_variables, "SECRET_WORDS", ("CONN",))
+    # When read / Then the message names it without repeating its value
+    with pytest.raises(ImproperlyConfigured) as refused:
+        environment_variables.read()
+    assert "DATABASE_CONN_MAX_AGE" in str(refused.value) and "forever" not in str(refused.value)
+
+
+def test_readme__configuration_table__lists_every_variable_the_settings_read():
+    # Given the README's configuration table and the variables the settings read
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Configuration"):readme.index("## Metrics")]
+    listed = re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.M)
+    # Then they are the same, in the same order, each once
+    assert listed == list(environment_variables.EnvironmentVariables.model_fields)
+    # and the settings read no variable but through them
+    source = (REPO / "pipelines_admin" / "settings.py").read_text(encoding="utf-8")
+    assert "os.environ" not in source and "getenv" not in source
 
 
 def test_settings__no_environment__safe_development_defaults(tmp_path):
