@@ -81,6 +81,10 @@ def config_version_create(*, pipeline: Pipeline, document: dict, base_version: C
     message = (message or "").strip()
     if not message:
         raise InvalidInput("Say what changed: a version needs a message.", {"fields": {"message": ["required"]}})
+    limit = ConfigVersion._meta.get_field("message").max_length
+    if len(message) > limit:
+        raise InvalidInput(f"A version's message is at most {limit} characters; this one has {len(message)}.",
+                           {"fields": {"message": [f"at most {limit} characters"]}})
     pipeline = _locked(pipeline)
     latest = version_latest(pipeline)
     if latest is not None and (base_version is None or base_version.pk != latest.pk):

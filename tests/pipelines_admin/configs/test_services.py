@@ -70,6 +70,18 @@ def test_config_version_create__stale_base__conflict_with_diff_and_nothing_writt
     assert '+            "minimum_age": 21' in extra["text_diff"]
 
 
+def test_config_version_create__message_too_long__refused_nothing_written(pipeline, editor):
+    # Given a change with a message longer than a version keeps / When saved
+    # Then refused naming the field (not a database error on PostgreSQL), no version written
+    document = copy.deepcopy(pipeline.versions.get().document)
+    document["stages"]["data_quality"]["timeout_seconds"] = 20
+    with pytest.raises(InvalidInput, match="at most 500 characters") as refused:
+        services.config_version_create(pipeline=pipeline, document=document, base_version=pipeline.versions.get(),
+                                       author=editor, message="x" * 501)
+    assert refused.value.extra["fields"] == {"message": ["at most 500 characters"]}
+    assert pipeline.versions.count() == 1
+
+
 def test_config_version_create__invalid_document__every_problem_with_path(pipeline, editor):
     # Given a document with two problems: an unknown class and an unknown dependency
     v1 = pipeline.versions.get()
