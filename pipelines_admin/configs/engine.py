@@ -13,7 +13,7 @@ from rules_engine.compiler import config_hash
 from rules_engine.loading import InputError, load_config
 from rules_engine.rules import default_rule_registry
 from rules_engine.schema import pipeline_schema
-from rules_engine.services import registry_from_spec
+from rules_engine.services import HttpServiceAdapter, registry_from_spec
 from rules_engine.services import spec_problems as services_spec_problems
 from rules_engine.services.registry import ServiceRef
 from rules_engine.validation import MAX_DEPTH as DOCUMENT_MAX_DEPTH  # noqa: F401 - limits the editor applies too
@@ -67,7 +67,7 @@ def document_load(path) -> Any:
 
 def _binding_entry(b) -> dict[str, Any]:
     if b.kind == "http":
-        spec = {"type": "http", "url": b.url, "timeout_seconds": b.timeout_seconds}
+        spec = {"type": "http", "url": b.url, "timeout_seconds": b.timeout_seconds, "retries": b.retries}
         if b.secret_env:
             spec["secret_env"] = b.secret_env
         return spec
@@ -170,14 +170,25 @@ def _binding_time_problems(document: Any, bindings: Iterable) -> list[dict]:
     problems = []
     for use in document_service_uses(document):
         binding = http.get((use.ref.interface, use.ref.name))
-        if binding is None or not use.enabled or binding.timeout_seconds < use.time_limit:
+        if binding is None or not use.enabled:
             continue
+        longest = http_longest_call(binding)
+        if longest < use.time_limit:
+            continue
+        retries = f" with its {binding.retries} retr{'y' if binding.retries == 1 else 'ies'}" if binding.retries else ""
         problems.append({"path": use.path, "message": (
-            f"{use.reference} is bound to an HTTP endpoint that may take {binding.timeout_seconds:g} s, but rule "
+            f"{use.reference} is bound to an HTTP endpoint that may take {longest:g} s{retries}, but rule "
             f"'{use.rule}' gives up after {use.time_limit:g} s ({use.limit_source}): the call would be abandoned "
-            f"before the endpoint's own timeout. Give the binding a timeout under {use.time_limit:g} s, or the "
+            f"before the endpoint's own timeout. Give the binding a shorter timeout or fewer retries, or the "
             f"rule more time.")})
     return problems
+
+
+def http_longest_call(binding) -> float:
+    """How long a call through an HTTP binding may take: every attempt timing out, and
+    the waits between them (the engine's HTTP adapter's own figure)."""
+    return HttpServiceAdapter("KYCService", "probe", "http://probe", timeout_seconds=binding.timeout_seconds,
+                              retries=binding.retries).longest_call_seconds()
 
 
 def document_problems(document: Any, environment=None, bindings: Iterable | None = None) -> list[dict]:

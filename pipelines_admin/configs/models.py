@@ -186,7 +186,8 @@ class ServiceBinding(models.Model):
         HTTP = "http", "HTTP JSON endpoint"
 
     #: the settings each kind uses; the others keep their defaults
-    KIND_FIELDS = {"simulated": ("latency_ms", "failure_rate"), "http": ("url", "timeout_seconds", "secret_env")}
+    KIND_FIELDS = {"simulated": ("latency_ms", "failure_rate"),
+                   "http": ("url", "timeout_seconds", "retries", "secret_env")}
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="service_bindings")
     interface = models.CharField(max_length=64, validators=[identifier], choices=[(i, i) for i in INTERFACE_NAMES])
@@ -196,6 +197,10 @@ class ServiceBinding(models.Model):
                            help_text="The endpoint; each operation's name is appended to it.")
     timeout_seconds = models.FloatField(default=5.0, validators=[finite, MinValueValidator(0.01),
                                                                   MaxValueValidator(300)])
+    retries = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(5)],
+                                               help_text="Times a call that failed transiently (no answer, no "
+                                                         "connection, 429 or 5xx) is sent again, waiting 0.2 s, "
+                                                         "then twice as long each time.")
     secret_env = models.CharField(max_length=100, blank=True, validators=[env_var_name, not_a_console_secret],
                                   help_text="The NAME of the environment variable holding the API key (sent as "
                                             "a bearer token); the key itself is never stored.")

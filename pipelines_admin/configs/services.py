@@ -289,7 +289,7 @@ def release_rollback(*, pipeline: Pipeline, environment: Environment, to_release
 
 # -- environments and their service bindings ----------------------------------------------
 
-BINDING_FIELDS = ("kind", "url", "timeout_seconds", "secret_env", "latency_ms", "failure_rate")
+BINDING_FIELDS = ("kind", "url", "timeout_seconds", "retries", "secret_env", "latency_ms", "failure_rate")
 ENVIRONMENT_FIELDS = ("protected", "position", "description")
 
 

@@ -70,6 +70,9 @@ class BindingForm(forms.Form):
     timeout_seconds = forms.FloatField(label="Timeout (seconds)", min_value=0.01, max_value=300, initial=5.0,
                                        required=False,
                                        help_text="Shorter than the time limit of every rule calling it.")
+    retries = forms.IntegerField(label="Retries", min_value=0, max_value=5, initial=0, required=False,
+                                 help_text="Times a call that failed transiently (no answer, no connection, 429, "
+                                           "5xx) is sent again, waiting 0.2 s, then twice as long each time.")
     secret_env = forms.CharField(label="Secret from environment variable", max_length=100, required=False,
                                  help_text="The variable's NAME, like JUMIO_API_KEY: the key itself is never typed "
                                            "here, stored or shown. It is sent as a bearer token.",
@@ -87,7 +90,7 @@ class BindingForm(forms.Form):
         """The binding's settings, for service_binding_set (a number left empty: its default)."""
         data = self.cleaned_data
         defaults = {f: ServiceBinding._meta.get_field(f).get_default()
-                    for f in ("timeout_seconds", "latency_ms", "failure_rate")}
+                    for f in ("timeout_seconds", "retries", "latency_ms", "failure_rate")}
         return {"kind": data["kind"], "url": data["url"], "secret_env": data["secret_env"],
                 **{f: data[f] if data[f] is not None else default for f, default in defaults.items()}}
 

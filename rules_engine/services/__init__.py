@@ -98,6 +98,10 @@ SERVICES_SPEC_SCHEMA: dict[str, Any] = {
                                                  "description": "Environment variable holding the API key."},
                                   "headers": {"type": "object", "additionalProperties": {"type": "string"}},
                                   "append_operation": {"type": "boolean"},
+                                  "retries": {"type": "integer", "minimum": 0, "maximum": 5,
+                                              "description": "Times a call that failed transiently (no answer, "
+                                                             "no connection, 429, 5xx) is sent again."},
+                                  "retry_backoff_seconds": {"type": "number", "minimum": 0, "maximum": 10},
                               }}},
                 ],
             },

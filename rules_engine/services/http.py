@@ -10,7 +10,14 @@ The secret (an API key) is never stored: the adapter keeps the *name* of an
 environment variable, reads it at each call and sends it as
 ``Authorization: Bearer <secret>``. It appears in no message, log or repr.
 
-Failures raise, so the rule is reported as ``error`` and may be retried:
+With ``retries`` (0 by default, at most 5), a call that failed in a way that may pass
+on its own (no answer in time, no connection, HTTP 429 or 5xx) is sent again, up to
+that many more times, after ``retry_backoff_seconds`` doubling each time. Other
+failures (4xx, an answer that is not a JSON object, an unset secret) are not retried.
+The longest a call can take is :meth:`HttpServiceAdapter.longest_call_seconds`.
+
+Failures raise, so the rule is reported as ``error`` and may be retried by the rule's
+own ``retry`` settings too:
 
 - :class:`ServiceTimeout`: no answer within ``timeout_seconds``;
 - :class:`ServiceHTTPError` (a ServiceUnavailable): a non-2xx status;
@@ -23,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 import urllib.error
 import urllib.request
 from typing import Any, Callable, Mapping
@@ -39,6 +47,14 @@ from rules_engine.services.interfaces import (
 __all__ = ["HttpServiceAdapter"]
 
 USER_AGENT = "rules-engine-http-adapter/1"
+MAX_RETRIES = 5
+
+
+def _transient(error: Exception) -> bool:
+    """Whether a failed call may pass if sent again."""
+    if isinstance(error, ServiceHTTPError):
+        return error.status == 429 or error.status >= 500
+    return isinstance(error, (ServiceTimeout, ServiceUnavailable))
 
 
 class HttpServiceAdapter:
@@ -46,13 +62,19 @@ class HttpServiceAdapter:
 
     def __init__(self, interface: str, name: str, url: str, *, timeout_seconds: float = 5.0,
                  secret_env: str | None = None, headers: Mapping[str, str] | None = None,
-                 append_operation: bool = True):
+                 append_operation: bool = True, retries: int = 0, retry_backoff_seconds: float = 0.2):
         if interface not in INTERFACES:
             raise ValueError(f"unknown service interface {interface!r}; known: {', '.join(sorted(INTERFACES))}")
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"url {url!r} must start with http:// or https://")
         if timeout_seconds <= 0:
             raise ValueError("timeout_seconds must be positive")
+        if not 0 <= int(retries) <= MAX_RETRIES:
+            raise ValueError(f"retries must be between 0 and {MAX_RETRIES}")
+        if retry_backoff_seconds < 0:
+            raise ValueError("retry_backoff_seconds must not be negative")
+        self.retries = int(retries)
+        self.retry_backoff_seconds = float(retry_backoff_seconds)
         self.interface = interface
         self.name = name
         self.url = url.rstrip("/")
@@ -64,7 +86,14 @@ class HttpServiceAdapter:
 
     def __repr__(self) -> str:
         secret = f", secret_env={self.secret_env!r}" if self.secret_env else ""
-        return f"HttpServiceAdapter({self.interface}:{self.name}, {self.url!r}, timeout={self.timeout_seconds}{secret})"
+        retries = f", retries={self.retries}" if self.retries else ""
+        return (f"HttpServiceAdapter({self.interface}:{self.name}, {self.url!r}, timeout={self.timeout_seconds}"
+                f"{retries}{secret})")
+
+    def longest_call_seconds(self) -> float:
+        """How long a call may take at the most: every attempt timing out, and the waits."""
+        waits = sum(self.retry_backoff_seconds * 2 ** n for n in range(self.retries))
+        return self.timeout_seconds * (self.retries + 1) + waits
 
     def __getattr__(self, operation: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
         # Only called for attributes not found normally: the interface's operations.
@@ -77,7 +106,19 @@ class HttpServiceAdapter:
         return f"{self.url}/{operation}" if self.append_operation else self.url
 
     def call(self, operation: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """POST the operation and its payload; the JSON object answered."""
+        """POST the operation and its payload; the JSON object answered. A transient
+        failure is tried again up to ``retries`` times; the last failure is raised."""
+        attempt = 0
+        while True:
+            try:
+                return self._call_once(operation, payload)
+            except (ServiceTimeout, ServiceUnavailable) as error:
+                if attempt >= self.retries or not _transient(error):
+                    raise
+                time.sleep(self.retry_backoff_seconds * 2 ** attempt)
+                attempt += 1
+
+    def _call_once(self, operation: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         label = f"{self.interface}:{self.name} {operation}"
         headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": USER_AGENT,
                    **self.headers}

@@ -9,14 +9,17 @@ from pipelines_admin.api.serializers.common import ProblemSerializer
 from pipelines_admin.configs.models import ServiceBinding
 
 KIND_HELP = ("`simulated`: the deterministic simulated adapter, with `latency_ms` and `failure_rate`; `http`: a "
-             "JSON endpoint at `url`, with `timeout_seconds` and `secret_env`. Only the settings of the kind are "
+             "JSON endpoint at `url`, with `timeout_seconds`, `retries` and `secret_env`. Only the settings of the kind are "
              "kept; the others go back to their defaults.")
 SECRET_ENV_HELP = ("The NAME of the environment variable holding the vendor's API key (sent as `Authorization: "
                    "Bearer`), like `JUMIO_API_KEY`: upper-case letters, digits and underscores. The key itself is "
                    "never sent to, stored in or shown by the console; the console's own settings are refused.")
 URL_HELP = "http:// or https:// endpoint, no credentials, query or fragment; each operation's name is appended."
-TIMEOUT_HELP = ("Seconds the HTTP adapter waits for an answer (0.01 to 300); it must be shorter than the time "
-                "limit of every enabled rule calling the service. Retries are the rule's (its `retry` setting).")
+TIMEOUT_HELP = ("Seconds the HTTP adapter waits for an answer (0.01 to 300). With its retries and the waits "
+                "between them, it must be shorter than the time limit of every enabled rule calling the service.")
+RETRIES_HELP = ("HTTP: times (0 to 5) a call that failed transiently (no answer, no connection, 429, 5xx) is sent "
+                "again, waiting 0.2 s, then twice as long each time; 4xx answers are not retried. The rule's own "
+                "`retry` setting retries the whole rule on top of that.")
 
 
 class BindingSerializer(serializers.Serializer):
@@ -28,6 +31,7 @@ class BindingSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ServiceBinding.Kind.choices, help_text=KIND_HELP)
     url = serializers.CharField(allow_blank=True, help_text=URL_HELP)
     timeout_seconds = serializers.FloatField(help_text=TIMEOUT_HELP)
+    retries = serializers.IntegerField(help_text=RETRIES_HELP)
     secret_env = serializers.CharField(allow_blank=True, help_text=SECRET_ENV_HELP)
     latency_ms = serializers.IntegerField(help_text="Delay the simulated adapter adds to each call.")
     failure_rate = serializers.FloatField(help_text="Share of calls the simulated adapter fails (0 to 1).")

@@ -15,7 +15,7 @@ from pipelines_admin.api.base import ApiView
 from pipelines_admin.api.revisions import ETAG, IF_MATCH, REVISION_REQUIRED, STALE, base_revision, with_etag
 from pipelines_admin.api.schema import error_response
 from pipelines_admin.api.serializers.bindings import (
-    KIND_HELP, SECRET_ENV_HELP, TIMEOUT_HELP, URL_HELP, BindingRefusedSerializer, BindingSerializer,
+    KIND_HELP, RETRIES_HELP, SECRET_ENV_HELP, TIMEOUT_HELP, URL_HELP, BindingRefusedSerializer, BindingSerializer,
 )
 from pipelines_admin.api.views.environments import reason_field
 from pipelines_admin.configs import selectors, services
@@ -39,6 +39,7 @@ class BindingSettings(serializers.Serializer):
     url = serializers.CharField(max_length=500, required=False, default="", allow_blank=True, help_text=URL_HELP)
     timeout_seconds = serializers.FloatField(required=False, default=5.0, min_value=0.01, max_value=300,
                                              help_text=TIMEOUT_HELP)
+    retries = serializers.IntegerField(required=False, default=0, min_value=0, max_value=5, help_text=RETRIES_HELP)
     secret_env = serializers.CharField(max_length=100, required=False, default="", allow_blank=True,
                                        help_text=SECRET_ENV_HELP)
     latency_ms = serializers.IntegerField(required=False, default=0, min_value=0, max_value=60_000,

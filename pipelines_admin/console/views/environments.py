@@ -97,7 +97,7 @@ def _binding_initial(environment: Environment, service: str) -> tuple[dict, Serv
     if binding is None:
         return {"interface": key[0], "name": key[1]}, None
     return {"interface": binding.interface, "name": binding.name, "kind": binding.kind, "url": binding.url,
-            "timeout_seconds": binding.timeout_seconds, "secret_env": binding.secret_env,
+            "timeout_seconds": binding.timeout_seconds, "retries": binding.retries, "secret_env": binding.secret_env,
             "latency_ms": binding.latency_ms, "failure_rate": binding.failure_rate,
             "base_revision": settings_revision(binding)}, binding
 

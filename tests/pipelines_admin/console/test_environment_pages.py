@@ -291,3 +291,26 @@ def test_binding_set__new_binding_made_by_someone_else_meanwhile__not_overwritte
     # Then the colleague's binding stays and she is told it exists
     assert response.status_code == 409 and "already binds service:KYCService:jumio" in text(response)
     assert ServiceBinding.objects.get().latency_ms == 40
+
+
+def test_binding_set__http_with_retries__saved_shown_and_counted_against_the_rule_time_limit(client, editor,
+                                                                                             kyc_pipeline):
+    client.force_login(editor)
+    # Given the KYC rule giving up after 2 s / When the vendor is bound with a 0.5 s timeout and 1 retry
+    # (at most 0.5 + 0.2 + 0.5 = 1.2 s)
+    response = client.post(reverse("console:binding-set", kwargs={"env": "development"}),
+                           {**HTTP_KYC, "timeout_seconds": "0.5", "retries": "1"})
+    # Then it is saved, the engine's spec carries it, and the page says so
+    assert response.status_code == 302
+    binding = ServiceBinding.objects.get()
+    assert binding.retries == 1
+    from pipelines_admin.configs.engine import binding_spec
+    assert binding_spec(binding.environment)["bindings"]["KYCService:jumio"]["retries"] == 1
+    assert "1 retry" in text(client.get("/environments/development/"))
+    # When three retries would make a call last up to 0.5 * 4 + 0.2 + 0.4 + 0.8 = 3.4 s
+    refused = client.post(reverse("console:binding-set", kwargs={"env": "development"}),
+                          {**HTTP_KYC, "timeout_seconds": "0.5", "retries": "3",
+                           "base_revision": revision(binding)})
+    # Then refused: the rule would give up first; nothing changed
+    assert refused.status_code == 400 and "may take 3.4 s with its 3 retries" in text(refused)
+    assert ServiceBinding.objects.get().retries == 1

@@ -29,6 +29,14 @@ class _Handler(BaseHTTPRequestHandler):
                               "authorization": self.headers.get("Authorization"),
                               "content_type": self.headers.get("Content-Type")})
         kind = self.path.strip("/").split("/")[0]
+        if kind == "flaky":  # fails with 503 until it has been asked `n` times (the path's second part)
+            wanted = int(self.path.strip("/").split("/")[1])
+            if sum(1 for seen in _Handler.seen if seen["path"] == self.path) < wanted:
+                self._send(503, b'{"error": "busy"}')
+                return
+        if kind == "refuse":
+            self._send(400, b'{"error": "bad request"}')
+            return
         if kind == "slow":
             time.sleep(1.0)
         if kind == "error":
@@ -158,3 +166,40 @@ def test_http_adapter__bad_construction__raises_value_error(kwargs, message):
     # Given bad construction; When http adapter runs; Then it raises value error
     with pytest.raises(ValueError, match=message):
         HttpServiceAdapter(kwargs["interface"], "n", kwargs["url"])
+
+
+def test_http_adapter__retries__transient_failures_sent_again_until_an_answer(server):
+    # Given an endpoint that answers 503 twice, then 200, and an adapter allowed 2 retries
+    _Handler.seen.clear()
+    adapter = HttpServiceAdapter("KYCService", "vendor", f"{server}/flaky/3", append_operation=False, retries=2,
+                                 retry_backoff_seconds=0.01)
+    # When called / Then the third attempt's answer comes back
+    assert adapter.call("verify_identity", {"name": "A"})["verified"] is True
+    assert len(_Handler.seen) == 3
+
+
+def test_http_adapter__retries_used_up__last_failure_raised(server):
+    _Handler.seen.clear()
+    adapter = HttpServiceAdapter("KYCService", "vendor", f"{server}/flaky/9", append_operation=False, retries=1,
+                                 retry_backoff_seconds=0.01)
+    with pytest.raises(ServiceHTTPError, match="503"):
+        adapter.call("verify_identity", {})
+    assert len(_Handler.seen) == 2
+
+
+def test_http_adapter__client_error__not_retried(server):
+    # a 4xx says the request itself is wrong: sending it again changes nothing
+    _Handler.seen.clear()
+    adapter = HttpServiceAdapter("KYCService", "vendor", f"{server}/refuse", append_operation=False, retries=3,
+                                 retry_backoff_seconds=0.01)
+    with pytest.raises(ServiceHTTPError, match="400"):
+        adapter.call("verify_identity", {})
+    assert len(_Handler.seen) == 1
+
+
+def test_http_adapter__longest_call__every_attempt_timing_out_and_the_waits():
+    adapter = HttpServiceAdapter("KYCService", "vendor", "https://kyc.example.com", timeout_seconds=2, retries=2,
+                                 retry_backoff_seconds=0.5)
+    assert adapter.longest_call_seconds() == 2 * 3 + 0.5 + 1.0
+    with pytest.raises(ValueError, match="retries"):
+        HttpServiceAdapter("KYCService", "vendor", "https://kyc.example.com", retries=6)

@@ -113,3 +113,13 @@ def test_registry_from_file__unreadable_or_invalid__raises_value_error(tmp_path)
         registry_from_file(bad)
     with pytest.raises(ValueError, match="cannot read services file"):
         registry_from_file(tmp_path / "missing.json")
+
+
+def test_registry_from_spec__http_retries__passed_to_the_adapter():
+    from rules_engine.services import registry_from_spec
+    from rules_engine.services.registry import parse_service_ref
+
+    registry = registry_from_spec({"bindings": {"KYCService:jumio": {
+        "type": "http", "url": "https://kyc.example.com", "timeout_seconds": 1, "retries": 2}}})
+    adapter = registry.resolve(parse_service_ref("service:KYCService:jumio"))
+    assert (adapter.retries, adapter.longest_call_seconds()) == (2, 1 * 3 + 0.2 + 0.4)
