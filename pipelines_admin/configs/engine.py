@@ -176,11 +176,12 @@ def _binding_time_problems(document: Any, bindings: Iterable) -> list[dict]:
         if longest < use.time_limit:
             continue
         retries = f" with its {binding.retries} retr{'y' if binding.retries == 1 else 'ies'}" if binding.retries else ""
+        fix = (f"Give the binding a shorter timeout or fewer retries, so that a call ends in under "
+               f"{use.time_limit:g} s" if binding.retries else f"Give the binding a timeout under {use.time_limit:g} s")
         problems.append({"path": use.path, "message": (
             f"{use.reference} is bound to an HTTP endpoint that may take {longest:g} s{retries}, but rule "
             f"'{use.rule}' gives up after {use.time_limit:g} s ({use.limit_source}): the call would be abandoned "
-            f"before the endpoint's own timeout. Give the binding a shorter timeout or fewer retries, or the "
-            f"rule more time.")})
+            f"before the endpoint's own timeout. {fix}, or the rule more time.")})
     return problems
 
 

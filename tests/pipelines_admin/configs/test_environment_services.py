@@ -190,7 +190,7 @@ def test_service_binding_set__http_with_secret_name__stored_without_any_secret_a
         "http", "https://kyc.example.com/v1", "JUMIO_API_KEY", True)
     [event] = events("service_binding.set")
     assert event.diff == {"before": {}, "after": {"kind": "http", "url": "https://kyc.example.com/v1",
-                                                  "timeout_seconds": 4, "secret_env": "JUMIO_API_KEY",
+                                                  "timeout_seconds": 4, "retries": 0, "secret_env": "JUMIO_API_KEY",
                                                   "latency_ms": 0, "failure_rate": 0.0}}
     assert event.data == {"created": True}
     assert "the-real-secret" not in str(AuditEvent.objects.values_list("diff", "data"))
