@@ -77,12 +77,12 @@ from rules_engine.conditions import ConditionError
 
 _NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
 _ATOMIC = (str, int, float, bool, type(None))
+_ATOMIC_TYPES = frozenset(_ATOMIC)
 
 # Why a rule was skipped (see _Run.skip).
 OPEN = 0
 CONDITIONAL = 1
 DISABLED = 2
-_ATOMIC_TYPES = frozenset(_ATOMIC)
 
 
 # ------------------------------------------------------------------ per-run state
