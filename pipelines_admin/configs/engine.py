@@ -13,8 +13,9 @@ from rules_engine.compiler import config_hash
 from rules_engine.loading import InputError, load_config
 from rules_engine.rules import default_rule_registry
 from rules_engine.schema import pipeline_schema
-from rules_engine.services import HttpServiceAdapter, registry_from_spec
+from rules_engine.services import registry_from_spec
 from rules_engine.services import spec_problems as services_spec_problems
+from rules_engine.services.http import longest_call_seconds
 from rules_engine.services.registry import ServiceRef
 from rules_engine.validation import MAX_DEPTH as DOCUMENT_MAX_DEPTH  # noqa: F401 - limits the editor applies too
 from rules_engine.validation import MAX_VALUES as DOCUMENT_MAX_VALUES  # noqa: F401
@@ -188,8 +189,7 @@ def _binding_time_problems(document: Any, bindings: Iterable) -> list[dict]:
 def http_longest_call(binding) -> float:
     """How long a call through an HTTP binding may take: every attempt timing out, and
     the waits between them (the engine's HTTP adapter's own figure)."""
-    return HttpServiceAdapter("KYCService", "probe", "http://probe", timeout_seconds=binding.timeout_seconds,
-                              retries=binding.retries).longest_call_seconds()
+    return longest_call_seconds(binding.timeout_seconds, binding.retries)
 
 
 def document_problems(document: Any, environment=None, bindings: Iterable | None = None) -> list[dict]:

@@ -10,6 +10,7 @@ from pipelines_admin.configs.engine import document_service_uses
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
 from pipelines_admin.configs.overrides import apply_override, provenance
 from pipelines_admin.core.errors import NotFound
+from pipelines_admin.core.revisions import row_revision
 
 
 def pipeline_get(slug: str) -> Pipeline:
@@ -45,14 +46,26 @@ def release_live(pipeline: Pipeline | int, environment: Environment | int) -> Re
 
 
 def settings_revision(thing) -> str:
-    """The revision of an environment's settings or of a service binding (their
-    `updated_at` changes with every save)."""
-    return f"{type(thing).__name__.lower()}-{thing.pk}-{int(thing.updated_at.timestamp() * 1_000_000)}"
+    """The revision of an environment's settings or of a service binding."""
+    return row_revision(thing)
+
+
+RELEASE_REVISION = "release-"
 
 
 def environment_revision(release: Release | None) -> str:
     """The revision of what a pipeline runs in an environment: its live release."""
-    return f"release-{release.pk}" if release is not None else "unreleased"
+    return f"{RELEASE_REVISION}{release.pk}" if release is not None else "unreleased"
+
+
+def release_of_revision(pipeline: Pipeline, environment: Environment, revision: str) -> Release | None:
+    """The release an environment revision names (None: unreleased, or not a release of
+    this pipeline there)."""
+    number = revision.removeprefix(RELEASE_REVISION)
+    if not revision.startswith(RELEASE_REVISION) or not number.isdigit():
+        return None
+    return (Release.objects.filter(pk=int(number), pipeline=pipeline, environment=environment)
+            .select_related("version").first())
 
 
 def release_history(pipeline: Pipeline, environment: Environment | None = None):

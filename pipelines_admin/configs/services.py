@@ -19,7 +19,8 @@ from pipelines_admin.configs.engine import (
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
 from pipelines_admin.configs.overrides import apply_override, override_between, set_at
 from pipelines_admin.configs.selectors import (
-    environment_live_releases, environment_revision, release_live, settings_revision, version_latest,
+    environment_live_releases, environment_revision, release_live, release_of_revision, settings_revision,
+    version_latest,
 )
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotFound
 from pipelines_admin.core.revisions import MISSING, revision_check
@@ -110,10 +111,7 @@ def _release(*, pipeline: Pipeline, environment: Environment, version: ConfigVer
     With `base_revision` (what the editor saw, see selectors.environment_revision), a
     change made since is a Stale error saying what it changed."""
     require(actor, ENVIRONMENT_CHANGE, environment)
-    reason = (reason or "").strip()
-    if environment.protected and not reason:
-        raise InvalidInput(f"{environment.name} is protected: give a reason for this change.",
-                           {"fields": {"reason": ["required for protected environments"]}})
+    reason = _require_reason(environment, reason) if environment.protected else (reason or "").strip()
     if version.pipeline_id != pipeline.pk:
         raise NotFound(f"Version {version.number} does not belong to {pipeline.slug}.")
     if not isinstance(override, dict):
@@ -169,10 +167,7 @@ def _check_base(pipeline: Pipeline, environment: Environment, live: Release | No
         return
     if base_revision == MISSING:
         revision_check(base=base_revision, current=current, what=f"What {environment.name} runs")
-    seen = None
-    if base_revision.startswith("release-") and base_revision[8:].isdigit():
-        seen = Release.objects.filter(pk=int(base_revision[8:]), pipeline=pipeline,
-                                      environment=environment).select_related("version").first()
+    seen = release_of_revision(pipeline, environment, base_revision)
     before = apply_override(seen.version.document, seen.override) if seen else {}
     after = apply_override(live.version.document, live.override) if live else {}
     revision_check(base=base_revision, current=current, what=f"What {environment.name} runs", extra={

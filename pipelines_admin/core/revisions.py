@@ -10,6 +10,12 @@ from pipelines_admin.core.errors import RevisionRequired, Stale
 MISSING = ""
 
 
+def row_revision(row) -> str:
+    """The revision of a row that records when it was last saved (`updated_at`): its
+    model, its key and that moment, to the microsecond."""
+    return f"{type(row).__name__.lower()}-{row.pk}-{int(row.updated_at.timestamp() * 1_000_000)}"
+
+
 def revision_check(*, base: str | None, current: str, what: str, extra: dict | None = None) -> None:
     """Raise Stale when `base` (the revision the change started from) is given and is
     not `current`; RevisionRequired when it is MISSING. `base` None means the caller

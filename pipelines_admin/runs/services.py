@@ -188,7 +188,7 @@ def run_execute(run_id) -> Run | None:
             locked = Run.objects.select_for_update().get(pk=run.pk)
             if not locked.finished:
                 _finish(locked, status=Run.Status.ERROR, result=None, duration_ms=None,
-                        error=f"the config could not be compiled: {exc}")
+                        error=f"the config could not be compiled: {exc}", document=document)
         return locked
     status, result, duration_ms, error = execute_record(
         engine, record, stages=run.stages, context={"run_id": str(run.pk)})
@@ -197,12 +197,14 @@ def run_execute(run_id) -> Run | None:
         if locked.finished:  # another delivery of the same run finished first
             return locked
         masked = mask_result(result, record, locked.pipeline.masked_fields_for(document)) if result else None
-        _finish(locked, status=status, result=masked, duration_ms=duration_ms, error=error)
+        _finish(locked, status=status, result=masked, duration_ms=duration_ms, error=error, document=document)
     return locked
 
 
-def _finish(run: Run, *, status: str, result: dict | None, duration_ms: float | None, error: str) -> None:
-    """Store the outcome, its metrics and its audit event (inside the caller's transaction)."""
+def _finish(run: Run, *, status: str, result: dict | None, duration_ms: float | None, error: str,
+            document: dict | None = None) -> None:
+    """Store the outcome, its metrics and its audit event (inside the caller's transaction).
+    `document`: the config the run executed, when the caller has it already."""
     run.status, run.result, run.duration_ms, run.error_message = status, result, duration_ms, error
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "result", "duration_ms", "error_message", "finished_at"])
@@ -211,7 +213,7 @@ def _finish(run: Run, *, status: str, result: dict | None, duration_ms: float | 
                     status=status, result=result, duration_ms=duration_ms)
     metrics.flush()
     alerts_record([run])
-    if run.batch_id is None and runs_audited(run_document(run)):
+    if run.batch_id is None and runs_audited(document if document is not None else run_document(run)):
         audit_record(actor=run.submitted_by, action="run.completed", object_type="run", object_id=run.pk,
                      object_repr=f"run {run.pk}", pipeline=run.pipeline.slug, environment=run.environment.name,
                      data={"status": status, "config_version": run.config_version.number if run.config_version_id

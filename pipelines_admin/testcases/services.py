@@ -26,7 +26,7 @@ from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
 from pipelines_admin.configs.overrides import apply_override
 from pipelines_admin.configs.selectors import version_latest
 from pipelines_admin.core.errors import InvalidInput
-from pipelines_admin.core.revisions import revision_check
+from pipelines_admin.core.revisions import revision_check, row_revision
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
 from pipelines_admin.runs.metrics import recovery_count
@@ -118,14 +118,18 @@ def case_create(*, pipeline: Pipeline, name: str, record: Any, expected: Any, ac
 
 def case_revision(case: TestCase) -> str:
     """The test case's revision: it changes with every save (optimistic concurrency)."""
-    return f"case-{case.pk}-{int(case.updated_at.timestamp() * 1_000_000)}"
+    return row_revision(case)
 
 
 def _check_case_base(case: TestCase, base_revision: str | None) -> None:
-    """Stale when the case was changed since `base_revision` (the case row is locked)."""
+    """Stale when the case was changed since `base_revision` (the case row is locked),
+    saying who changed it and what it is now."""
+    current = case_revision(case)
+    if base_revision is None or base_revision == current:
+        return
     changer = (AuditEvent.objects.filter(object_type="test_case", object_id=str(case.pk))
                .order_by("-sequence").values_list("actor_name", flat=True).first())
-    revision_check(base=base_revision, current=case_revision(case), what=f"Test case {case.name!r}",
+    revision_check(base=base_revision, current=current, what=f"Test case {case.name!r}",
                    extra={"test_case": case.pk, "changed_by": changer, "changed_at": case.updated_at.isoformat(),
                           "now": {"name": case.name, "description": case.description,
                                   "expected": case.expected_masked, "input": case.input_masked}})

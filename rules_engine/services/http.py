@@ -44,10 +44,18 @@ from rules_engine.services.interfaces import (
     ServiceUnavailable,
 )
 
-__all__ = ["HttpServiceAdapter"]
+__all__ = ["HttpServiceAdapter", "longest_call_seconds"]
 
 USER_AGENT = "rules-engine-http-adapter/1"
 MAX_RETRIES = 5
+RETRY_BACKOFF_SECONDS = 0.2
+
+
+def longest_call_seconds(timeout_seconds: float, retries: int = 0,
+                         retry_backoff_seconds: float = RETRY_BACKOFF_SECONDS) -> float:
+    """How long a call may take at the most: every attempt timing out, and the waits."""
+    waits = sum(retry_backoff_seconds * 2 ** n for n in range(retries))
+    return timeout_seconds * (retries + 1) + waits
 
 
 def _transient(error: Exception) -> bool:
@@ -62,7 +70,8 @@ class HttpServiceAdapter:
 
     def __init__(self, interface: str, name: str, url: str, *, timeout_seconds: float = 5.0,
                  secret_env: str | None = None, headers: Mapping[str, str] | None = None,
-                 append_operation: bool = True, retries: int = 0, retry_backoff_seconds: float = 0.2):
+                 append_operation: bool = True, retries: int = 0,
+                 retry_backoff_seconds: float = RETRY_BACKOFF_SECONDS):
         if interface not in INTERFACES:
             raise ValueError(f"unknown service interface {interface!r}; known: {', '.join(sorted(INTERFACES))}")
         if not url.startswith(("http://", "https://")):
@@ -92,8 +101,7 @@ class HttpServiceAdapter:
 
     def longest_call_seconds(self) -> float:
         """How long a call may take at the most: every attempt timing out, and the waits."""
-        waits = sum(self.retry_backoff_seconds * 2 ** n for n in range(self.retries))
-        return self.timeout_seconds * (self.retries + 1) + waits
+        return longest_call_seconds(self.timeout_seconds, self.retries, self.retry_backoff_seconds)
 
     def __getattr__(self, operation: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
         # Only called for attributes not found normally: the interface's operations.
