@@ -16,6 +16,7 @@
    most 3.0 at 100 rules per stage; per-rule cost at 500 within 1.3 x of that at 20;
    --parallel no slower than 1.5 x sequential.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,21 +36,52 @@ from rules_engine.services.registry import ServiceRegistry  # noqa: E402
 
 ONBOARDING = "customer_onboarding_config.json"
 APPLICANTS = [
-    {"name": "Ann Marie Smith", "email": " Ann.Smith@Example.com ", "phone": "(212) 555-0100",
-     "address": "1 Main St", "city": "New York", "state": "NY", "zip_code": "10001",
-     "date_of_birth": "1990-04-01", "ssn": "123-45-6789", "annual_income": 90000, "country": "US"},
-    {"name": "Bob Jones", "email": "bob.jones@example.org", "phone": "415-555-0199", "address": "2 Market St",
-     "city": "San Francisco", "state": "CA", "zip_code": "94105", "date_of_birth": "1985-11-30",
-     "ssn": "987-65-4321", "annual_income": 120000, "country": "US"},
-    {"name": "Cy Young", "phone": "not a phone", "address": "3 Elm St", "city": "Austin", "state": "TX",
-     "zip_code": "73301", "date_of_birth": "2010-01-01", "country": "US"},
+    {
+        "name": "Ann Marie Smith",
+        "email": " Ann.Smith@Example.com ",
+        "phone": "(212) 555-0100",
+        "address": "1 Main St",
+        "city": "New York",
+        "state": "NY",
+        "zip_code": "10001",
+        "date_of_birth": "1990-04-01",
+        "ssn": "123-45-6789",
+        "annual_income": 90000,
+        "country": "US",
+    },
+    {
+        "name": "Bob Jones",
+        "email": "bob.jones@example.org",
+        "phone": "415-555-0199",
+        "address": "2 Market St",
+        "city": "San Francisco",
+        "state": "CA",
+        "zip_code": "94105",
+        "date_of_birth": "1985-11-30",
+        "ssn": "987-65-4321",
+        "annual_income": 120000,
+        "country": "US",
+    },
+    {
+        "name": "Cy Young",
+        "phone": "not a phone",
+        "address": "3 Elm St",
+        "city": "Austin",
+        "state": "TX",
+        "zip_code": "73301",
+        "date_of_birth": "2010-01-01",
+        "country": "US",
+    },
 ]
 
 
 def find_onboarding_config(seed_dir: Path | None) -> Path:
     """The seed's onboarding config: --seed-dir, then ../shared/seed, then the copy in the package."""
     candidates = [seed_dir / ONBOARDING] if seed_dir else []
-    candidates += [REPO.parent / "shared" / "seed" / ONBOARDING, REPO / "rules_engine" / "examples" / "customer_onboarding.json"]
+    candidates += [
+        REPO.parent / "shared" / "seed" / ONBOARDING,
+        REPO / "rules_engine" / "examples" / "customer_onboarding.json",
+    ]
     for path in candidates:
         if path.is_file():
             return path
@@ -68,6 +100,7 @@ def throughput(pipeline, records, seconds: float) -> float:
 
 
 # ------------------------------------------------------------------ critical paths
+
 
 class SleepyServiceRule(Rule):
     """Calls its service (which sleeps) and passes."""
@@ -96,7 +129,9 @@ def wall_times(pipeline, record, runs: int) -> list[float]:
 
 def synthetic_case(rules: dict, runs: int) -> list[float]:
     config = {"stages": {"svc": {"parallel_execution": True, "max_parallel_rules": 4, "rules": rules}}}
-    with rules_engine.compile_pipeline(config, sleepy_registry(0.05), rules={"SleepyServiceRule": SleepyServiceRule}) as p:
+    with rules_engine.compile_pipeline(
+        config, sleepy_registry(0.05), rules={"SleepyServiceRule": SleepyServiceRule}
+    ) as p:
         return wall_times(p, {}, runs)
 
 
@@ -121,13 +156,21 @@ def report_critical_paths(config: dict, runs: int) -> None:
     print("\n2. Parallel stages against the critical path (services take 50 ms)")
     four = {f"svc_{i}": {"class": "SleepyServiceRule"} for i in range(4)}
     times = synthetic_case(four, runs)
-    print(f"   a. 4 independent rules, max_parallel 4: median {statistics.median(times) * 1000:6.1f} ms "
-          f"(critical path 50 ms, ratio {statistics.median(times) / 0.05:.2f}, worst {max(times) / 0.05:.2f})")
-    chain = {"a": {"class": "SleepyServiceRule"}, "b": {"class": "SleepyServiceRule", "dependencies": ["a"]},
-             "c": {"class": "SleepyServiceRule"}, "d": {"class": "SleepyServiceRule"}}
+    print(
+        f"   a. 4 independent rules, max_parallel 4: median {statistics.median(times) * 1000:6.1f} ms "
+        f"(critical path 50 ms, ratio {statistics.median(times) / 0.05:.2f}, worst {max(times) / 0.05:.2f})"
+    )
+    chain = {
+        "a": {"class": "SleepyServiceRule"},
+        "b": {"class": "SleepyServiceRule", "dependencies": ["a"]},
+        "c": {"class": "SleepyServiceRule"},
+        "d": {"class": "SleepyServiceRule"},
+    }
     times = synthetic_case(chain, runs)
-    print(f"   b. chain of 2 beside 2 independent:      median {statistics.median(times) * 1000:6.1f} ms "
-          f"(critical path 100 ms, ratio {statistics.median(times) / 0.1:.2f}, worst {max(times) / 0.1:.2f})")
+    print(
+        f"   b. chain of 2 beside 2 independent:      median {statistics.median(times) * 1000:6.1f} ms "
+        f"(critical path 100 ms, ratio {statistics.median(times) / 0.1:.2f}, worst {max(times) / 0.1:.2f})"
+    )
 
     from rules_engine.services import simulated_registry
 
@@ -142,18 +185,31 @@ def report_critical_paths(config: dict, runs: int) -> None:
             walls.append(wall)
             paths.append(path)
             ratios.append(wall / path)
-        print(f"   c. onboarding pipeline, latency_ms=50:   median {statistics.median(walls):6.1f} ms per record, "
-              f"critical path {statistics.median(paths):6.1f} ms, ratio {statistics.median(ratios):.2f} "
-              f"(status {result['status']})")
+        print(
+            f"   c. onboarding pipeline, latency_ms=50:   median {statistics.median(walls):6.1f} ms per record, "
+            f"critical path {statistics.median(paths):6.1f} ms, ratio {statistics.median(ratios):.2f} "
+            f"(status {result['status']})"
+        )
 
 
 # ------------------------------------------------------------------ the shared benchmark
 
+
 def shared_bench(script: Path, rules_per_stage: int, parallel: bool) -> dict[str, float]:
-    command = [sys.executable, str(script), "--project", str(REPO), "--engines", "limit,project",
-               "--rules-per-stage", str(rules_per_stage)] + (["--parallel"] if parallel else [])
+    command = [
+        sys.executable,
+        str(script),
+        "--project",
+        str(REPO),
+        "--engines",
+        "limit,project",
+        "--rules-per-stage",
+        str(rules_per_stage),
+    ] + (["--parallel"] if parallel else [])
     output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=600).stdout
-    figures = {name: float(us) for name, us in re.findall(r"^(\w+)\s+\d+ records/s\s+([\d.]+) us/rule", output, re.M)}
+    figures = {
+        name: float(us) for name, us in re.findall(r"^(\w+)\s+\d+ records/s\s+([\d.]+) us/rule", output, re.M)
+    }
     figures["ratio"] = float(re.search(r"project/limit time ratio: ([\d.]+)", output).group(1))
     return figures
 
@@ -165,21 +221,33 @@ def report_shared(script: Path) -> None:
     for size in (20, 100, 500):
         for parallel in (False, True):
             figures = table[size, parallel] = shared_bench(script, size, parallel)
-            print(f"   {size:11d}  {'parallel' if parallel else 'sequential':10s}  {figures['limit']:13.2f}  "
-                  f"{figures['project']:15.2f}  {figures['ratio']:13.2f}")
+            print(
+                f"   {size:11d}  {'parallel' if parallel else 'sequential':10s}  {figures['limit']:13.2f}  "
+                f"{figures['project']:15.2f}  {figures['ratio']:13.2f}"
+            )
     print(f"   project/limit at 100 rules/stage (target <= 3.0): {table[100, False]['ratio']:.2f}")
-    print(f"   per-rule cost 500 vs 20 rules/stage (target <= 1.3): "
-          f"{table[500, False]['project'] / table[20, False]['project']:.2f}")
+    print(
+        f"   per-rule cost 500 vs 20 rules/stage (target <= 1.3): "
+        f"{table[500, False]['project'] / table[20, False]['project']:.2f}"
+    )
     for size in (20, 100, 500):
-        print(f"   parallel vs sequential at {size} rules/stage (target <= 1.5): "
-              f"{table[size, True]['project'] / table[size, False]['project']:.2f}")
+        print(
+            f"   parallel vs sequential at {size} rules/stage (target <= 1.5): "
+            f"{table[size, True]['project'] / table[size, False]['project']:.2f}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seed-dir", type=Path, default=None,
-                        help="folder holding the seed configs (default: ../shared/seed, else the package's copy)")
-    parser.add_argument("--shared-bench", type=Path, default=REPO.parent / "shared" / "bench" / "engine_bench.py")
+    parser.add_argument(
+        "--seed-dir",
+        type=Path,
+        default=None,
+        help="folder holding the seed configs (default: ../shared/seed, else the package's copy)",
+    )
+    parser.add_argument(
+        "--shared-bench", type=Path, default=REPO.parent / "shared" / "bench" / "engine_bench.py"
+    )
     parser.add_argument("--seconds", type=float, default=2.0, help="how long each throughput figure runs")
     parser.add_argument("--runs", type=int, default=20, help="records timed for each critical-path figure")
     parser.add_argument("--skip-shared", action="store_true", help="do not run the shared engine benchmark")

@@ -19,6 +19,7 @@ time of each family. For comparison it times what reading the rollups at scrape 
 would cost instead of the totals: the run and rule counts and histograms summed out of
 the rollups' JSON in SQL (one aggregate query per family).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,11 @@ def rollups_fill(pipeline, rows: int) -> tuple[int, float]:
     from pipelines_admin.runs.models import MetricRollup, MetricTotal
 
     document = pipeline.versions.order_by("-number").first().document
-    keys = [("", "")] + [(stage, "") for stage in document["stages"]] + [
-        (stage, rule) for stage, body in document["stages"].items() for rule in body.get("rules", {})]
+    keys = (
+        [("", "")]
+        + [(stage, "") for stage in document["stages"]]
+        + [(stage, rule) for stage, body in document["stages"].items() for rule in body.get("rules", {})]
+    )
     environments = list(Environment.objects.filter(name__in=["development", "staging", "production"]))
     per_bucket = len(keys) * len(environments)
     start = bucket_start(timezone.now()) - timedelta(days=1)  # older than the real batch's bucket
@@ -67,16 +71,34 @@ def rollups_fill(pipeline, rows: int) -> tuple[int, float]:
             for stage, rule in keys:
                 if written == rows:
                     break
-                counts = ({"passed": 300, "failed": 90, "undecided": 6, "error": 4} if not stage
-                          else {"passed": 390, "failed": 10} if not rule else {"pass": 380, "fail": 15, "skip": 5})
-                batch.append(MetricRollup(pipeline=pipeline, environment=environment, bucket_start=when, stage=stage,
-                                          rule=rule, counts=counts, histogram=histogram, total=400, sum_ms=1234.5))
+                counts = (
+                    {"passed": 300, "failed": 90, "undecided": 6, "error": 4}
+                    if not stage
+                    else {"passed": 390, "failed": 10}
+                    if not rule
+                    else {"pass": 380, "fail": 15, "skip": 5}
+                )
+                batch.append(
+                    MetricRollup(
+                        pipeline=pipeline,
+                        environment=environment,
+                        bucket_start=when,
+                        stage=stage,
+                        rule=rule,
+                        counts=counts,
+                        histogram=histogram,
+                        total=400,
+                        sum_ms=1234.5,
+                    )
+                )
                 written += 1
         if len(batch) >= 5000:
             MetricRollup.objects.bulk_create(batch, batch_size=5000)
             batch = []
     MetricRollup.objects.bulk_create(batch, batch_size=5000)
-    migration = importlib.import_module("pipelines_admin.runs.migrations.0003_metric_totals_and_sweep_recoveries")
+    migration = importlib.import_module(
+        "pipelines_admin.runs.migrations.0003_metric_totals_and_sweep_recoveries"
+    )
     started = time.perf_counter()
     MetricTotal.objects.all().delete()
     migration.totals_from_rollups(apps, None)
@@ -91,12 +113,25 @@ def runs_fill(pipeline, environment, admin, n: int) -> None:
     release = release_live(pipeline, environment)
     statuses = ["passed"] * 7 + ["failed"] * 2 + ["error"]
     for first in range(0, n + 100, 5000):
-        Run.objects.bulk_create([
-            Run(pipeline=pipeline, environment=environment, config_version_id=release.version_id, release=release,
-                effective_hash=release.effective_hash, source="api", submitted_by=admin,
-                status="queued" if i >= n else statuses[i % len(statuses)], input_encrypted="-", input_masked={},
-                duration_ms=None if i >= n else 3.0)
-            for i in range(first, min(first + 5000, n + 100))], batch_size=5000)
+        Run.objects.bulk_create(
+            [
+                Run(
+                    pipeline=pipeline,
+                    environment=environment,
+                    config_version_id=release.version_id,
+                    release=release,
+                    effective_hash=release.effective_hash,
+                    source="api",
+                    submitted_by=admin,
+                    status="queued" if i >= n else statuses[i % len(statuses)],
+                    input_encrypted="-",
+                    input_masked={},
+                    duration_ms=None if i >= n else 3.0,
+                )
+                for i in range(first, min(first + 5000, n + 100))
+            ],
+            batch_size=5000,
+        )
 
 
 def rollup_sums_in_sql() -> dict[str, float]:
@@ -110,16 +145,22 @@ def rollup_sums_in_sql() -> dict[str, float]:
     from pipelines_admin.runs.models import MetricRollup
 
     def sums(keys):
-        return {**{f"c_{k}": Sum(Cast(KeyTextTransform(k, "counts"), BigIntegerField())) for k in keys},
-                **{f"b{i}": Sum(Cast(KeyTextTransform(i, "histogram"), BigIntegerField())) for i in range(BUCKETS)},
-                "sum_ms": Sum("sum_ms")}
+        return {
+            **{f"c_{k}": Sum(Cast(KeyTextTransform(k, "counts"), BigIntegerField())) for k in keys},
+            **{
+                f"b{i}": Sum(Cast(KeyTextTransform(i, "histogram"), BigIntegerField()))
+                for i in range(BUCKETS)
+            },
+            "sum_ms": Sum("sum_ms"),
+        }
 
     queries = {
-        "runs (counts and histogram)": MetricRollup.objects.filter(stage="", rule="").values(
-            "pipeline_id", "environment_id").annotate(**sums(["passed", "failed", "undecided", "error"])),
-        "rules (counts and histograms)": MetricRollup.objects.exclude(rule="").values(
-            "pipeline_id", "environment_id", "stage", "rule").annotate(
-            **sums(["pass", "fail", "skip", "error", "timeout"])),
+        "runs (counts and histogram)": MetricRollup.objects.filter(stage="", rule="")
+        .values("pipeline_id", "environment_id")
+        .annotate(**sums(["passed", "failed", "undecided", "error"])),
+        "rules (counts and histograms)": MetricRollup.objects.exclude(rule="")
+        .values("pipeline_id", "environment_id", "stage", "rule")
+        .annotate(**sums(["pass", "fail", "skip", "error", "timeout"])),
     }
     timings = {}
     for name, queryset in queries.items():
@@ -130,7 +171,9 @@ def rollup_sums_in_sql() -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rollup-rows", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=200_000)
     parser.add_argument("--scrapes", type=int, default=20)
@@ -151,7 +194,6 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
-
     from prometheus_client import generate_latest
 
     from pipelines_admin.metrics.collectors import FAMILIES, REGISTRY, Scrape
@@ -161,11 +203,17 @@ def main() -> None:
     batch_in_process(pipeline, environment, applications(500), admin)
     rows, rebuild_seconds = rollups_fill(pipeline, args.rollup_rows)
     runs_fill(pipeline, environment, admin, args.runs)
-    BatchChunk.objects.filter(pk__in=BatchChunk.objects.values_list("pk", flat=True)[:3]).update(status="queued")
-    print(f"database: {connection.vendor}; filled in {time.perf_counter() - started:.1f} s: "
-          f"{MetricRollup.objects.count():,} rollup rows, {MetricTotal.objects.count():,} total rows, "
-          f"{Run.objects.count():,} runs")
-    print(f"totals rebuilt from {rows:,} rollup rows (the migration's work) in {rebuild_seconds * 1000:.0f} ms")
+    BatchChunk.objects.filter(pk__in=BatchChunk.objects.values_list("pk", flat=True)[:3]).update(
+        status="queued"
+    )
+    print(
+        f"database: {connection.vendor}; filled in {time.perf_counter() - started:.1f} s: "
+        f"{MetricRollup.objects.count():,} rollup rows, {MetricTotal.objects.count():,} total rows, "
+        f"{Run.objects.count():,} runs"
+    )
+    print(
+        f"totals rebuilt from {rows:,} rollup rows (the migration's work) in {rebuild_seconds * 1000:.0f} ms"
+    )
 
     client = Client(HTTP_HOST="localhost")
     client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")  # warm up: imports, connection
@@ -178,8 +226,10 @@ def main() -> None:
         assert response.status_code == 200, response.status_code
     body = response.content.decode()
     series = sum(1 for line in body.splitlines() if line and not line.startswith("#"))
-    print(f"/metrics, {args.scrapes} scrapes: median {statistics.median(times):.1f} ms, worst {max(times):.1f} ms; "
-          f"{len(queries.captured_queries)} queries, {series:,} series, {len(body):,} bytes")
+    print(
+        f"/metrics, {args.scrapes} scrapes: median {statistics.median(times):.1f} ms, worst {max(times):.1f} ms; "
+        f"{len(queries.captured_queries)} queries, {series:,} series, {len(body):,} bytes"
+    )
 
     t0 = time.perf_counter()
     generate_latest(REGISTRY)

@@ -1,5 +1,6 @@
 """The Celery application (`celery -A pipelines_admin worker`); configured from
 the CELERY_* settings."""
+
 from __future__ import annotations
 
 import os

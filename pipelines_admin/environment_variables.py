@@ -5,6 +5,7 @@ start-up with a message naming the variable and what it should be, instead of a
 traceback from deep inside Django or a setting silently falling back. The README's
 configuration table lists exactly these variables (a test compares the two).
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -27,63 +28,114 @@ class EnvironmentVariables(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", env_ignore_empty=True)
 
     # -- the basics
-    DEBUG: bool = Field(True, description="Development mode: generated keys under var/, detailed error pages. "
-                                          "Set false in production.")
-    SECRET_KEY: str = Field("", description="Django's signing key. Required when DEBUG is off; while DEBUG, one "
-                                            "is generated once into var/dev-secret-key.")
-    RUN_INPUT_KEYS: CommaList = Field([], description="Fernet keys, newest first, that encrypt stored run "
-                                                      "inputs (older ones still decrypt). Required when DEBUG is "
-                                                      "off; while DEBUG, one is generated into var/.")
-    ALLOWED_HOSTS: CommaList = Field(["localhost", "127.0.0.1", "[::1]"],
-                                     description="Host names the console answers to.")
-    CSRF_TRUSTED_ORIGINS: CommaList = Field([], description="Origins trusted for CSRF, like https://rules.example.com "
-                                                            "(needed behind a proxy on another origin).")
-    VAR_DIR: str = Field("", description="Folder for the development database, generated keys, the filesystem "
-                                         "broker and static files. Default: var/ in the project.")
-    STATIC_MANIFEST: bool = Field(False, description="Serve static files with hashed names and compression "
-                                                     "(after collectstatic), as the production image does.")
+    DEBUG: bool = Field(
+        True,
+        description="Development mode: generated keys under var/, detailed error pages. "
+        "Set false in production.",
+    )
+    SECRET_KEY: str = Field(
+        "",
+        description="Django's signing key. Required when DEBUG is off; while DEBUG, one "
+        "is generated once into var/dev-secret-key.",
+    )
+    RUN_INPUT_KEYS: CommaList = Field(
+        [],
+        description="Fernet keys, newest first, that encrypt stored run "
+        "inputs (older ones still decrypt). Required when DEBUG is "
+        "off; while DEBUG, one is generated into var/.",
+    )
+    ALLOWED_HOSTS: CommaList = Field(
+        ["localhost", "127.0.0.1", "[::1]"], description="Host names the console answers to."
+    )
+    CSRF_TRUSTED_ORIGINS: CommaList = Field(
+        [],
+        description="Origins trusted for CSRF, like https://rules.example.com "
+        "(needed behind a proxy on another origin).",
+    )
+    VAR_DIR: str = Field(
+        "",
+        description="Folder for the development database, generated keys, the filesystem "
+        "broker and static files. Default: var/ in the project.",
+    )
+    STATIC_MANIFEST: bool = Field(
+        False,
+        description="Serve static files with hashed names and compression "
+        "(after collectstatic), as the production image does.",
+    )
     LOG_LEVEL: str = Field("INFO", description="Level of the root logger (DEBUG, INFO, WARNING, ERROR).")
 
     # -- storage and broker
-    DATABASE_URL: str = Field("", description="The database, like postgres://user:pass@host:5432/db. Default: "
-                                              "SQLite at var/db.sqlite3.")
+    DATABASE_URL: str = Field(
+        "",
+        description="The database, like postgres://user:pass@host:5432/db. Default: "
+        "SQLite at var/db.sqlite3.",
+    )
     DATABASE_CONN_MAX_AGE: int = Field(60, ge=0, description="Seconds a PostgreSQL connection is kept open.")
-    CELERY_BROKER_URL: str = Field("filesystem://", description="The broker, like redis://host:6379/0. Default: "
-                                                                "Celery's filesystem transport under var/broker.")
-    CELERY_BROKER_FOLDER: str = Field("", description="The filesystem transport's folder (default var/broker).")
-    CELERY_RESULT_BACKEND: str = Field("", description="Where task results go, like redis://host:6379/1. "
-                                                       "Default: files under var/celery-results.")
+    CELERY_BROKER_URL: str = Field(
+        "filesystem://",
+        description="The broker, like redis://host:6379/0. Default: "
+        "Celery's filesystem transport under var/broker.",
+    )
+    CELERY_BROKER_FOLDER: str = Field(
+        "", description="The filesystem transport's folder (default var/broker)."
+    )
+    CELERY_RESULT_BACKEND: str = Field(
+        "",
+        description="Where task results go, like redis://host:6379/1. "
+        "Default: files under var/celery-results.",
+    )
     CELERY_TASK_DEFAULT_QUEUE: str = Field("pipelines", description="The queue tasks are sent to.")
 
     # -- HTTPS and login (production)
-    SECURE_SSL_REDIRECT: bool = Field(True, description="When DEBUG is off: redirect plain HTTP to HTTPS (false "
-                                                        "behind a proxy that does it itself).")
+    SECURE_SSL_REDIRECT: bool = Field(
+        True,
+        description="When DEBUG is off: redirect plain HTTP to HTTPS (false "
+        "behind a proxy that does it itself).",
+    )
     SECURE_HSTS_SECONDS: int = Field(365 * 24 * 3600, ge=0, description="When DEBUG is off: HSTS max-age.")
-    SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = Field(True, description="When DEBUG is off: HSTS for subdomains too.")
+    SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = Field(
+        True, description="When DEBUG is off: HSTS for subdomains too."
+    )
     SECURE_HSTS_PRELOAD: bool = Field(True, description="When DEBUG is off: HSTS preload.")
-    SECURE_COOKIES: bool = Field(True, description="When DEBUG is off: session and CSRF cookies over HTTPS only.")
+    SECURE_COOKIES: bool = Field(
+        True, description="When DEBUG is off: session and CSRF cookies over HTTPS only."
+    )
     LOGIN_THROTTLE: bool = Field(True, description="false turns login throttling (django-axes) off.")
-    LOGIN_FAILURE_LIMIT: int = Field(5, ge=1, description="Failed logins per username and address before a "
-                                                          "lockout.")
+    LOGIN_FAILURE_LIMIT: int = Field(
+        5, ge=1, description="Failed logins per username and address before a lockout."
+    )
     LOGIN_LOCKOUT_MINUTES: float = Field(15, gt=0, description="How long a lockout lasts.")
-    API_THROTTLE_USER: str = Field("600/minute", pattern=r"^\d+/(second|minute|hour|day)$",
-                                   description="API requests per user, like 600/minute.")
-    METRICS_TOKEN: str = Field("", description="The bearer token Prometheus sends to /metrics; unset, /metrics "
-                                               "answers 404.")
+    API_THROTTLE_USER: str = Field(
+        "600/minute",
+        pattern=r"^\d+/(second|minute|hour|day)$",
+        description="API requests per user, like 600/minute.",
+    )
+    METRICS_TOKEN: str = Field(
+        "", description="The bearer token Prometheus sends to /metrics; unset, /metrics answers 404."
+    )
 
     # -- runs and background work
-    RUN_SWEEP_SECONDS: float = Field(60, gt=0, description="How often the sweep re-sends lost runs, suites and "
-                                                           "analyses.")
+    RUN_SWEEP_SECONDS: float = Field(
+        60, gt=0, description="How often the sweep re-sends lost runs, suites and analyses."
+    )
     RUN_INPUT_MAX_BYTES: int = Field(64 * 1024, ge=1, description="Largest application accepted, in bytes.")
-    RUN_SOFT_TIME_LIMIT: int = Field(60, ge=1, description="Seconds a run may take before it is stopped softly.")
+    RUN_SOFT_TIME_LIMIT: int = Field(
+        60, ge=1, description="Seconds a run may take before it is stopped softly."
+    )
     RUN_TIME_LIMIT: int = Field(90, ge=1, description="Seconds a run may take before its worker is killed.")
-    RUN_MAX_ATTEMPTS: int = Field(3, ge=1, description="Deliveries of a run (or chunk, suite, analysis) before "
-                                                       "it is given up on as an error.")
-    RUN_REQUEUE_AFTER_SECONDS: int = Field(120, ge=1, description="A queued run not picked up after this long "
-                                                                  "is sent again.")
-    RUN_STUCK_AFTER_SECONDS: int | None = Field(None, ge=1, description="A running run not finished after this "
-                                                                        "long is sent again. Default: "
-                                                                        "RUN_TIME_LIMIT + 60.")
+    RUN_MAX_ATTEMPTS: int = Field(
+        3,
+        ge=1,
+        description="Deliveries of a run (or chunk, suite, analysis) before it is given up on as an error.",
+    )
+    RUN_REQUEUE_AFTER_SECONDS: int = Field(
+        120, ge=1, description="A queued run not picked up after this long is sent again."
+    )
+    RUN_STUCK_AFTER_SECONDS: int | None = Field(
+        None,
+        ge=1,
+        description="A running run not finished after this long is sent again. Default: RUN_TIME_LIMIT + 60.",
+    )
     BATCH_MAX_BYTES: int = Field(20 * 1024 * 1024, ge=1, description="Largest batch file accepted, in bytes.")
     BATCH_CHUNK_SIZE: int = Field(250, ge=1, description="Applications per batch chunk (one task each).")
     BATCH_CHUNK_SOFT_TIME_LIMIT: int = Field(600, ge=1, description="Seconds a batch chunk may take (soft).")
@@ -93,10 +145,13 @@ class EnvironmentVariables(BaseSettings):
     IMPACT_MAX_RUNS: int = Field(100_000, ge=1, description="Most past runs one impact analysis replays.")
     IMPACT_CHUNK_SIZE: int = Field(500, ge=1, description="Runs replayed per impact chunk (one task each).")
     IMPACT_SAMPLE_SIZE: int = Field(25, ge=0, description="Flipped applications an impact report keeps.")
-    IMPACT_CHUNK_SOFT_TIME_LIMIT: int = Field(600, ge=1, description="Seconds an impact chunk may take (soft).")
+    IMPACT_CHUNK_SOFT_TIME_LIMIT: int = Field(
+        600, ge=1, description="Seconds an impact chunk may take (soft)."
+    )
     IMPACT_CHUNK_TIME_LIMIT: int = Field(660, ge=1, description="Seconds an impact chunk may take (hard).")
-    HEALTH_CHECK_TIMEOUT_SECONDS: float = Field(2, gt=0, description="How long /healthz waits for the database "
-                                                                     "and the broker.")
+    HEALTH_CHECK_TIMEOUT_SECONDS: float = Field(
+        2, gt=0, description="How long /healthz waits for the database and the broker."
+    )
 
     @field_validator("RUN_INPUT_KEYS", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", mode="before")
     @classmethod

@@ -1,6 +1,7 @@
 """Settings. Everything that differs between installations comes from environment
 variables, read and type-checked in pipelines_admin.environment_variables (each with its
 default and meaning; the README lists them); the defaults are for development."""
+
 from __future__ import annotations
 
 import os
@@ -249,8 +250,12 @@ elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Sending a task to a Redis that is down gives up after one quick retry (the run or
     # chunk stays queued, the sweep sends it later) instead of holding the request for
     # six seconds of reconnection attempts.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
-                                       "interval_max": 0.5}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+    }
 if CELERY_RESULT_BACKEND.startswith("file://"):
     Path(CELERY_RESULT_BACKEND.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_DEFAULT_QUEUE = ENV.CELERY_TASK_DEFAULT_QUEUE

@@ -15,11 +15,22 @@ Plain data in and out; the rule classes (``rules=``) and the service adapters
 (``services=``) are passed in explicitly, defaulting to the built-in library and its
 simulated adapters. This package never imports Django.
 """
+
 from rules_engine.compiler import Pipeline, compile_pipeline
 from rules_engine.dependents import RuleRef, enabled_dependents, stage_rule_ids
 from rules_engine.loading import load_config
 from rules_engine.result import RunResult
 from rules_engine.validation import ConfigError, Problem, validate_config
 
-__all__ = ["validate_config", "compile_pipeline", "Pipeline", "RunResult", "Problem", "ConfigError", "load_config",
-           "RuleRef", "enabled_dependents", "stage_rule_ids"]
+__all__ = [
+    "validate_config",
+    "compile_pipeline",
+    "Pipeline",
+    "RunResult",
+    "Problem",
+    "ConfigError",
+    "load_config",
+    "RuleRef",
+    "enabled_dependents",
+    "stage_rule_ids",
+]

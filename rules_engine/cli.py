@@ -12,13 +12,14 @@ error, or undecided: a check did not run, as in every run of chosen stages); 2 i
 config, unreadable input or bad arguments (the reason on stderr); 3 internal error
 (a traceback only with ``--debug``).
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 import traceback
-from typing import Sequence
+from collections.abc import Sequence
 
 from rules_engine.loading import InputError, load_config, load_records, parse_json
 from rules_engine.validation import ConfigError, default_rules, validate_config
@@ -46,20 +47,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a config and list every problem")
     validate.add_argument("config", help="pipeline config (.json, .yaml or .yml)")
-    validate.add_argument("--services", metavar="FILE", help="service bindings (JSON or YAML) to check against")
+    validate.add_argument(
+        "--services", metavar="FILE", help="service bindings (JSON or YAML) to check against"
+    )
 
     run = commands.add_parser("run", help="run records through a pipeline and print each result as JSON")
     run.add_argument("config", help="pipeline config (.json, .yaml or .yml)")
-    run.add_argument("--input", required=True, metavar="FILE",
-                     help="records: .json (object or array), .jsonl, .csv, or - for JSON lines on stdin")
-    run.add_argument("--stage", action="append", metavar="NAME", dest="stages",
-                     help="run only this stage (repeat for several); the others are not_run and "
-                          "the run is partial: undecided at best, never passed")
+    run.add_argument(
+        "--input",
+        required=True,
+        metavar="FILE",
+        help="records: .json (object or array), .jsonl, .csv, or - for JSON lines on stdin",
+    )
+    run.add_argument(
+        "--stage",
+        action="append",
+        metavar="NAME",
+        dest="stages",
+        help="run only this stage (repeat for several); the others are not_run and "
+        "the run is partial: undecided at best, never passed",
+    )
     run.add_argument("--services", metavar="FILE", help="service bindings (JSON or YAML); default: simulated")
-    run.add_argument("--context", metavar="JSON", help="run context as a JSON object, e.g. '{\"now\": \"...\"}'")
+    run.add_argument(
+        "--context", metavar="JSON", help='run context as a JSON object, e.g. \'{"now": "..."}\''
+    )
     for sub in (validate, run):
-        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                         help="show a traceback on internal errors")
+        sub.add_argument(
+            "--debug",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show a traceback on internal errors",
+        )
     return parser
 
 
@@ -113,8 +131,9 @@ def _run(args) -> int:
         if args.stages:
             unknown = [name for name in args.stages if name not in pipeline.stage_index]
             if unknown:
-                raise _UsageError(f"no stage named {', '.join(unknown)}; the stages are: "
-                                  f"{', '.join(pipeline.stage_names)}.")
+                raise _UsageError(
+                    f"no stage named {', '.join(unknown)}; the stages are: {', '.join(pipeline.stage_names)}."
+                )
         records, single = load_records(args.input)
         all_passed = True
         for record in records:
@@ -146,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         else:
-            print(f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)",
-                  file=sys.stderr)
+            print(
+                f"internal error: {type(error).__name__}: {error} (run with --debug for the traceback)",
+                file=sys.stderr,
+            )
         return EXIT_INTERNAL

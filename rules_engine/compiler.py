@@ -6,6 +6,7 @@ ordering each stage's rules, compiling ``when`` conditions, working out timeouts
 retry policies. The result is a flat plan per stage that the executor walks for every
 record (see :mod:`rules_engine.executor`).
 """
+
 from __future__ import annotations
 
 import copy
@@ -13,14 +14,22 @@ import hashlib
 import json
 import math
 import threading
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from rules_engine.conditions import Condition
 from rules_engine.dependency_graph import topological_order
 from rules_engine.rule import ERROR, TIMEOUT, Rule
-from rules_engine.validation import (ConfigError, Problem, default_rules, default_services, pointer,
-                                     same_stage_dependencies, validate_config)
+from rules_engine.validation import (
+    ConfigError,
+    Problem,
+    default_rules,
+    default_services,
+    pointer,
+    same_stage_dependencies,
+    validate_config,
+)
 
 #: rules running at once in a parallel stage when neither the stage nor
 #: ``execution_settings`` says
@@ -41,8 +50,9 @@ class RetryPolicy(NamedTuple):
 
 
 #: what ``execution_settings.retry_failed_rules: true`` means for rules without ``retry``
-DEFAULT_RETRY = RetryPolicy(max_attempts=3, backoff_seconds=0.1, backoff_multiplier=2.0,
-                            retry_on=frozenset({ERROR, TIMEOUT}))
+DEFAULT_RETRY = RetryPolicy(
+    max_attempts=3, backoff_seconds=0.1, backoff_multiplier=2.0, retry_on=frozenset({ERROR, TIMEOUT})
+)
 
 
 def retry_policy(spec: Mapping[str, Any]) -> RetryPolicy:
@@ -58,12 +68,41 @@ def retry_policy(spec: Mapping[str, Any]) -> RetryPolicy:
 class CompiledRule:
     """One rule of the pipeline, ready to run."""
 
-    __slots__ = ("index", "rule_id", "stage_name", "stage_index", "rule", "evaluate", "deps", "severity", "counts", "timeout", "retry", "when", "enabled",
-                 "blocking", "simple", "plan_position")
+    __slots__ = (
+        "index",
+        "rule_id",
+        "stage_name",
+        "stage_index",
+        "rule",
+        "evaluate",
+        "deps",
+        "severity",
+        "counts",
+        "timeout",
+        "retry",
+        "when",
+        "enabled",
+        "blocking",
+        "simple",
+        "plan_position",
+    )
 
-    def __init__(self, *, index: int, rule_id: str, stage_name: str, stage_index: int, rule: Rule,
-                 deps: tuple[int, ...], severity: str, timeout: float,
-                 retry: RetryPolicy | None, when: Condition | None, enabled: bool, blocking: bool):
+    def __init__(
+        self,
+        *,
+        index: int,
+        rule_id: str,
+        stage_name: str,
+        stage_index: int,
+        rule: Rule,
+        deps: tuple[int, ...],
+        severity: str,
+        timeout: float,
+        retry: RetryPolicy | None,
+        when: Condition | None,
+        enabled: bool,
+        blocking: bool,
+    ):
         self.index = index
         self.rule_id = rule_id
         self.stage_name = stage_name
@@ -102,12 +141,36 @@ class CompiledRule:
 class CompiledStage:
     """One stage: its settings and its rules in execution order."""
 
-    __slots__ = ("index", "name", "enabled", "when", "fail_fast", "parallel", "timeout", "max_parallel",
-                 "first", "end", "plan", "has_blocking")
+    __slots__ = (
+        "index",
+        "name",
+        "enabled",
+        "when",
+        "fail_fast",
+        "parallel",
+        "timeout",
+        "max_parallel",
+        "first",
+        "end",
+        "plan",
+        "has_blocking",
+    )
 
-    def __init__(self, *, index: int, name: str, enabled: bool, when: Condition | None, fail_fast: bool,
-                 parallel: bool, timeout: float, max_parallel: int, first: int, end: int,
-                 rules_in_order: list[CompiledRule]):
+    def __init__(
+        self,
+        *,
+        index: int,
+        name: str,
+        enabled: bool,
+        when: Condition | None,
+        fail_fast: bool,
+        parallel: bool,
+        timeout: float,
+        max_parallel: int,
+        first: int,
+        end: int,
+        rules_in_order: list[CompiledRule],
+    ):
         self.index = index
         self.name = name
         self.enabled = enabled
@@ -131,7 +194,7 @@ class CompiledStage:
 
 
 def config_hash(config: Any) -> str:
-    """"sha256:" + the hex digest of the config's compact UTF-8 JSON, keys in the
+    """ "sha256:" + the hex digest of the config's compact UTF-8 JSON, keys in the
     document's own order: order is meaning here (stages run in document order, rules
     in dependency order then document order), so a reordered config is another config."""
     canonical = json.dumps(config, separators=(",", ":"), ensure_ascii=False)
@@ -156,7 +219,9 @@ def monitoring(settings: Mapping[str, Any]) -> Monitoring:
     if not isinstance(spec, Mapping) or spec.get("enabled", True) is False:
         return NO_MONITORING
     threshold = spec.get("slow_rule_threshold_ms")
-    return Monitoring(float(threshold) if threshold is not None else None, bool(spec.get("alert_on_timeout", False)))
+    return Monitoring(
+        float(threshold) if threshold is not None else None, bool(spec.get("alert_on_timeout", False))
+    )
 
 
 class Pipeline:
@@ -167,8 +232,16 @@ class Pipeline:
     once the runs in progress have finished; a closed pipeline runs nothing more.
     """
 
-    def __init__(self, *, config: dict, stages: list[CompiledStage], rules: list[CompiledRule],
-                 stop_on_stage_failure: bool, pool_size: int, monitoring: Monitoring = NO_MONITORING):
+    def __init__(
+        self,
+        *,
+        config: dict,
+        stages: list[CompiledStage],
+        rules: list[CompiledRule],
+        stop_on_stage_failure: bool,
+        pool_size: int,
+        monitoring: Monitoring = NO_MONITORING,
+    ):
         self.config = config
         self.config_hash = config_hash(config)
         #: the config's own label, shown in every result: its "name" and "version", when given
@@ -199,13 +272,18 @@ class Pipeline:
         if pool is None:
             with self._pool_lock:
                 if self._pool is None:
-                    self._pool = ThreadPoolExecutor(max_workers=self.pool_size,
-                                                    thread_name_prefix="rules-engine")
+                    self._pool = ThreadPoolExecutor(
+                        max_workers=self.pool_size, thread_name_prefix="rules-engine"
+                    )
                 pool = self._pool
         return pool
 
-    def run(self, record: Mapping[str, Any], stages: Iterable[str] | None = None,
-            context: Mapping[str, Any] | None = None):
+    def run(
+        self,
+        record: Mapping[str, Any],
+        stages: Iterable[str] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ):
         """Run ``record`` through the pipeline (``stages``: only these, by name) and
         return a RunResult. ``record`` is never changed; nothing carries over to the
         next run."""
@@ -244,7 +322,7 @@ class Pipeline:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def __enter__(self) -> "Pipeline":
+    def __enter__(self) -> Pipeline:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -254,7 +332,9 @@ class Pipeline:
         return f"<Pipeline {len(self.stages)} stages, {len(self.rules)} rules, {self.config_hash[:19]}>"
 
 
-def compile_pipeline(config: Any, services: Any = None, *, rules: Mapping[str, type] | None = None) -> Pipeline:
+def compile_pipeline(
+    config: Any, services: Any = None, *, rules: Mapping[str, type] | None = None
+) -> Pipeline:
     """Validate ``config`` and build its :class:`Pipeline`; raises ConfigError listing
     every problem. ``services``: a ServiceRegistry (default: the simulated adapters);
     ``rules``: rule classes by name (default: the built-in library)."""
@@ -300,48 +380,75 @@ class _PipelineBuilder:
             if self.problems:
                 continue
             stage_rules = compiled_rules[first:]
-            order = topological_order(list(own), {r: same_stage_dependencies(rc, own) for r, rc in own.items()})
+            order = topological_order(
+                list(own), {r: same_stage_dependencies(rc, own) for r, rc in own.items()}
+            )
             by_id = {rule.rule_id: rule for rule in stage_rules}
             max_parallel = int(stage.get("max_parallel_rules", self.default_max_parallel))
             parallel = bool(stage.get("parallel_execution", False))
             timeout = stage.get("timeout_seconds")
-            stages.append(CompiledStage(
-                index=stage_position, name=stage_name, enabled=bool(stage.get("enabled", True)),
-                when=Condition(stage["when"]) if "when" in stage else None,
-                fail_fast=bool(stage.get("fail_fast", False)), parallel=parallel,
-                timeout=float(timeout) if timeout is not None else math.inf, max_parallel=max_parallel,
-                first=first, end=len(compiled_rules), rules_in_order=[by_id[r] for r in order]))
+            stages.append(
+                CompiledStage(
+                    index=stage_position,
+                    name=stage_name,
+                    enabled=bool(stage.get("enabled", True)),
+                    when=Condition(stage["when"]) if "when" in stage else None,
+                    fail_fast=bool(stage.get("fail_fast", False)),
+                    parallel=parallel,
+                    timeout=float(timeout) if timeout is not None else math.inf,
+                    max_parallel=max_parallel,
+                    first=first,
+                    end=len(compiled_rules),
+                    rules_in_order=[by_id[r] for r in order],
+                )
+            )
             pool_size = max(pool_size, max_parallel if parallel else 1)
         if self.problems:
             raise ConfigError(self.problems)
         # headroom for calls abandoned at their timeout, which keep a worker until they return
-        return Pipeline(config=self.config, stages=stages, rules=compiled_rules,
-                        stop_on_stage_failure=bool(self.settings.get("stop_on_stage_failure", False)),
-                        monitoring=monitoring(self.settings),
-                        pool_size=2 * pool_size + 4)
+        return Pipeline(
+            config=self.config,
+            stages=stages,
+            rules=compiled_rules,
+            stop_on_stage_failure=bool(self.settings.get("stop_on_stage_failure", False)),
+            monitoring=monitoring(self.settings),
+            pool_size=2 * pool_size + 4,
+        )
 
-    def compile_rule(self, rule_id: str, rule_config: dict, stage_name: str, stage_position: int,
-                     index_of: dict[str, int]) -> CompiledRule | None:
+    def compile_rule(
+        self, rule_id: str, rule_config: dict, stage_name: str, stage_position: int, index_of: dict[str, int]
+    ) -> CompiledRule | None:
         rule_class = self.rule_classes[rule_config["class"]]
         params = rule_config.get("params", {})
         path = ["stages", stage_name, "rules", rule_id]
         try:
-            bound = {slot: self.services.resolve(ref) for slot, ref in rule_class.service_refs(params).items()}
+            bound = {
+                slot: self.services.resolve(ref) for slot, ref in rule_class.service_refs(params).items()
+            }
             rule = rule_class(rule_id, copy.deepcopy(params), bound)
             blocking = bool(rule.blocking)
         except Exception as error:  # noqa: BLE001 - a rule that cannot be built is a config problem
-            self.problems.append(Problem(pointer(path), f"The rule could not be set up: "
-                                                        f"{type(error).__name__}: {error}"))
+            self.problems.append(
+                Problem(pointer(path), f"The rule could not be set up: {type(error).__name__}: {error}")
+            )
             return None
-        deps = tuple(index_of[d] for d in (*rule_config.get("cross_stage_dependencies", ()),
-                                           *rule_config.get("dependencies", ())))
+        deps = tuple(
+            index_of[d]
+            for d in (*rule_config.get("cross_stage_dependencies", ()), *rule_config.get("dependencies", ()))
+        )
         timeout = rule_config.get("timeout_seconds")
         retry = rule_config.get("retry")
         return CompiledRule(
-            index=index_of[rule_id], rule_id=rule_id, stage_name=stage_name, stage_index=stage_position,
-            rule=rule, deps=tuple(dict.fromkeys(deps)),
+            index=index_of[rule_id],
+            rule_id=rule_id,
+            stage_name=stage_name,
+            stage_index=stage_position,
+            rule=rule,
+            deps=tuple(dict.fromkeys(deps)),
             severity=rule_config.get("severity", "error"),
             timeout=float(timeout) if timeout is not None else self.default_timeout,
             retry=retry_policy(retry) if retry is not None else self.default_retry,
             when=Condition(rule_config["when"]) if "when" in rule_config else None,
-            enabled=bool(rule_config.get("enabled", True)), blocking=blocking)
+            enabled=bool(rule_config.get("enabled", True)),
+            blocking=blocking,
+        )

@@ -11,10 +11,12 @@ be evaluated (a missing field, a type mismatch, a non-boolean result) raises
 "condition could not be evaluated: ..." and lists it under the run's warnings.
 Write ``has(record.amount) && record.amount > 1000`` to test optional fields.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import cel
 
@@ -23,13 +25,34 @@ VARIABLES = ("record", "context")
 
 #: Named functions and methods the CEL runtime provides (operators are spelled with
 #: ``_``, ``@`` or ``!`` and always allowed).
-BUILTIN_FUNCTIONS = frozenset({
-    "size", "contains", "startsWith", "endsWith", "matches",
-    "int", "uint", "double", "string", "bytes", "dyn", "type",
-    "timestamp", "duration",
-    "getFullYear", "getMonth", "getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear",
-    "getHours", "getMinutes", "getSeconds", "getMilliseconds",
-})
+BUILTIN_FUNCTIONS = frozenset(
+    {
+        "size",
+        "contains",
+        "startsWith",
+        "endsWith",
+        "matches",
+        "int",
+        "uint",
+        "double",
+        "string",
+        "bytes",
+        "dyn",
+        "type",
+        "timestamp",
+        "duration",
+        "getFullYear",
+        "getMonth",
+        "getDate",
+        "getDayOfMonth",
+        "getDayOfWeek",
+        "getDayOfYear",
+        "getHours",
+        "getMinutes",
+        "getSeconds",
+        "getMilliseconds",
+    }
+)
 
 #: The longest condition accepted. The CEL parser recurses once per level of nesting
 #: and overflows the C stack (killing the process) on expressions of some tens of
@@ -61,19 +84,20 @@ def _syntax_message(error: ValueError) -> str:
 def _compile(source: str) -> Any:
     """The compiled CEL program, or ConditionError with a plain explanation."""
     if len(source) > MAX_CONDITION_LENGTH:
-        raise ConditionError(f"it is {len(source):,} characters long; a condition may have at most "
-                             f"{MAX_CONDITION_LENGTH:,}.")
+        raise ConditionError(
+            f"it is {len(source):,} characters long; a condition may have at most {MAX_CONDITION_LENGTH:,}."
+        )
     try:
         program = cel.compile(source)
     except ValueError as error:
         raise ConditionError(_syntax_message(error)) from None
-    unknown = [name for name in program.functions()
-               if name[0] not in "_@!" and name not in BUILTIN_FUNCTIONS]
+    unknown = [name for name in program.functions() if name[0] not in "_@!" and name not in BUILTIN_FUNCTIONS]
     if unknown:
         names = ", ".join(f"'{name}'" for name in unknown)
         raise ConditionError(
             f"it uses {names}, which CEL conditions do not provide "
-            f"(available: {', '.join(sorted(BUILTIN_FUNCTIONS))}).")
+            f"(available: {', '.join(sorted(BUILTIN_FUNCTIONS))})."
+        )
     # Probe once with empty variables: a misspelt variable (``recod.x``) shows up as
     # "undefined", while a missing field of an empty record is fine here.
     try:
@@ -83,7 +107,8 @@ def _compile(source: str) -> Any:
         if match and match["name"] not in VARIABLES:
             raise ConditionError(
                 f"it refers to '{match['name']}', which is not defined; "
-                f"a condition can use {' and '.join(VARIABLES)}.") from None
+                f"a condition can use {' and '.join(VARIABLES)}."
+            ) from None
     except Exception:  # noqa: BLE001 - only the probe above matters at compile time
         pass
     return program

@@ -3,11 +3,13 @@
 Nodes are rule ids; ``depends_on[a]`` lists what ``a`` needs first. Both functions are
 deterministic: ties are broken by the order the nodes were given (document order).
 """
+
 from __future__ import annotations
 
 import heapq
 from collections import deque
-from typing import Hashable, Iterable, Mapping, Sequence, TypeVar
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 N = TypeVar("N", bound=Hashable)
 
@@ -45,8 +47,9 @@ def find_cycles(nodes: Sequence[N], depends_on: Mapping[N, Iterable[N]]) -> list
     ..., the last needs a), starting at the group's earliest node. Self-dependencies
     (``a`` needing ``a``) are not reported here."""
     position = {node: i for i, node in enumerate(nodes)}
-    edges = [[position[d] for d in dict.fromkeys(depends_on.get(n, ())) if d in position and d != n]
-             for n in nodes]
+    edges = [
+        [position[d] for d in dict.fromkeys(depends_on.get(n, ())) if d in position and d != n] for n in nodes
+    ]
     cycles = []
     for component in _strongly_connected(edges):
         if len(component) < 2:

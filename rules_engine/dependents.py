@@ -13,10 +13,12 @@ the seed configs write it). A rule is *enabled* when it and its stage are.
 The functions accept any document and ignore what is not shaped like a config, so the
 console can ask them about a config that is still invalid.
 """
+
 from __future__ import annotations
 
 from collections import deque
-from typing import Any, Iterable, Iterator, NamedTuple
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
 DEPENDENCY_KEYS = ("dependencies", "cross_stage_dependencies")
 
@@ -74,8 +76,10 @@ def rule_dependencies(config: Any) -> dict[str, tuple[str, ...]]:
     """Rule id -> the ids of the rules it depends on that exist in ``config``, in the
     order written (``cross_stage_dependencies`` after ``dependencies``)."""
     known = {rule_id for _, _, rule_id, _ in iter_rules(config)}
-    return {rule_id: tuple(dict.fromkeys(dep for _, _, dep in _named(rule) if dep in known and dep != rule_id))
-            for _, _, rule_id, rule in iter_rules(config)}
+    return {
+        rule_id: tuple(dict.fromkeys(dep for _, _, dep in _named(rule) if dep in known and dep != rule_id))
+        for _, _, rule_id, rule in iter_rules(config)
+    }
 
 
 def rule_refs(config: Any) -> dict[str, RuleRef]:
@@ -132,7 +136,12 @@ def disabled_dependencies(config: Any) -> list[DisabledDependency]:
             dep_stage, dep_stage_enabled, dep_enabled = home
             if dep_stage_enabled and dep_enabled:
                 continue
-            found.append(DisabledDependency(("stages", stage_name, "rules", rule_id, key, position),
-                                            RuleRef(stage_name, rule_id), RuleRef(dep_stage, dep),
-                                            stage_disabled=not dep_stage_enabled))
+            found.append(
+                DisabledDependency(
+                    ("stages", stage_name, "rules", rule_id, key, position),
+                    RuleRef(stage_name, rule_id),
+                    RuleRef(dep_stage, dep),
+                    stage_disabled=not dep_stage_enabled,
+                )
+            )
     return found

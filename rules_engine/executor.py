@@ -54,20 +54,30 @@ Decisions worth knowing:
 - Rules of a stage that does not run (not selected, disabled, ``when`` false, stopped)
   are ``skip``, so rules of later stages depending on them are skipped as well.
 """
+
 from __future__ import annotations
 
 import time
-from concurrent.futures import FIRST_COMPLETED, CancelledError, Future
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures import wait
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from math import inf
 from time import perf_counter
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from rules_engine.result import (ERRORED, FAILED, FAILURE_OUTCOMES, NOT_RUN, PASSED, SKIPPED, UNDECIDED,
-                                 RunResult, StageResult)
+from rules_engine.result import (
+    ERRORED,
+    FAILED,
+    FAILURE_OUTCOMES,
+    NOT_RUN,
+    PASSED,
+    SKIPPED,
+    UNDECIDED,
+    RunResult,
+    StageResult,
+)
 from rules_engine.rule import ERROR, FAIL, OUTCOMES, PASS, SKIP, TIMEOUT, RuleContext, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,6 +96,7 @@ DISABLED = 2
 
 
 # ------------------------------------------------------------------ per-run state
+
 
 class ResultsView(Mapping):
     """``ctx.results``: the verdicts of the rules finished so far, by rule id, in
@@ -124,14 +135,30 @@ class ResultsView(Mapping):
 class _Run:
     """Everything one run owns."""
 
-    __slots__ = ("pipeline", "data", "view", "context", "context_view", "verdicts", "durations", "attempts",
-                 "changes", "notes", "results", "ctx", "any_failed", "any_errored", "open_skips", "conditional")
+    __slots__ = (
+        "pipeline",
+        "data",
+        "view",
+        "context",
+        "context_view",
+        "verdicts",
+        "durations",
+        "attempts",
+        "changes",
+        "notes",
+        "results",
+        "ctx",
+        "any_failed",
+        "any_errored",
+        "open_skips",
+        "conditional",
+    )
 
-    def __init__(self, pipeline: "Pipeline", record: Mapping[str, Any], context: Mapping[str, Any] | None):
+    def __init__(self, pipeline: Pipeline, record: Mapping[str, Any], context: Mapping[str, Any] | None):
         self.pipeline = pipeline
         self.data = _working_copy(record)
         self.view = MappingProxyType(self.data)
-        run_context = {"now": datetime.now(timezone.utc).isoformat()}
+        run_context = {"now": datetime.now(UTC).isoformat()}
         if context:
             run_context.update(context)
         self.context = run_context
@@ -162,7 +189,7 @@ class _Run:
             results = ResultsView(list(self.verdicts), self.pipeline.rule_ids, self.pipeline.rule_index)
         return RuleContext(rule_id, self.context_view, results)
 
-    def record(self, rule: "CompiledRule", verdict: Verdict, duration: float, attempts: int) -> None:
+    def record(self, rule: CompiledRule, verdict: Verdict, duration: float, attempts: int) -> None:
         """The final verdict of ``rule``, with the failure bookkeeping."""
         index = rule.index
         self.verdicts[index] = verdict
@@ -177,8 +204,9 @@ class _Run:
             elif outcome == ERROR or outcome == TIMEOUT:
                 self.any_errored = True
 
-    def skip(self, rule: "CompiledRule", message: str, details: Mapping[str, Any] = _NO_DETAILS,
-             why: int = OPEN) -> None:
+    def skip(
+        self, rule: CompiledRule, message: str, details: Mapping[str, Any] = _NO_DETAILS, why: int = OPEN
+    ) -> None:
         """``rule`` did not run. ``why``: OPEN (a check that did not run), CONDITIONAL
         (a `when` said so) or DISABLED (the rule is switched off)."""
         index = rule.index
@@ -232,8 +260,13 @@ def _copy_shell(value: Any, stack: list) -> Any:
 
 # ------------------------------------------------------------------ pipeline level
 
-def run_pipeline(pipeline: "Pipeline", record: Mapping[str, Any], stages: Iterable[str] | None,
-                 context: Mapping[str, Any] | None) -> RunResult:
+
+def run_pipeline(
+    pipeline: Pipeline,
+    record: Mapping[str, Any],
+    stages: Iterable[str] | None,
+    context: Mapping[str, Any] | None,
+) -> RunResult:
     started = perf_counter()
     if type(record) is not dict and not isinstance(record, Mapping):
         raise TypeError(f"a record must be a mapping (a JSON object), not {type(record).__name__}")
@@ -246,26 +279,47 @@ def run_pipeline(pipeline: "Pipeline", record: Mapping[str, Any], stages: Iterab
     for stage in pipeline.stages:
         if stopped_by is not None:
             reason = f"stopped after stage {stopped_by} failed"
-            stage_results.append(_not_running(run, stage, NOT_RUN, reason,
-                                              f"Stage '{stage.name}' did not run: {reason}.", OPEN))
+            stage_results.append(
+                _not_running(
+                    run, stage, NOT_RUN, reason, f"Stage '{stage.name}' did not run: {reason}.", OPEN
+                )
+            )
             continue
         if not stage.enabled:
-            stage_results.append(_not_running(run, stage, SKIPPED, "disabled",
-                                              f"Stage '{stage.name}' was skipped: disabled.", DISABLED))
+            stage_results.append(
+                _not_running(
+                    run, stage, SKIPPED, "disabled", f"Stage '{stage.name}' was skipped: disabled.", DISABLED
+                )
+            )
             continue
         if selected is not None and stage.index not in selected:
-            stage_results.append(_not_running(run, stage, NOT_RUN, "not selected",
-                                              f"Stage '{stage.name}' did not run: not selected.", OPEN))
+            stage_results.append(
+                _not_running(
+                    run,
+                    stage,
+                    NOT_RUN,
+                    "not selected",
+                    f"Stage '{stage.name}' did not run: not selected.",
+                    OPEN,
+                )
+            )
             continue
         if stage.when is not None:
             stage_start = perf_counter()
             blocked = _condition_blocks(run, stage.when, stage.name, None)
             if blocked is not None:
                 reason, evaluated = blocked
-                stage_results.append(_not_running(run, stage, SKIPPED, reason,
-                                                  f"Stage '{stage.name}' was skipped: {reason}.",
-                                                  CONDITIONAL if evaluated else OPEN,
-                                                  perf_counter() - stage_start))
+                stage_results.append(
+                    _not_running(
+                        run,
+                        stage,
+                        SKIPPED,
+                        reason,
+                        f"Stage '{stage.name}' was skipped: {reason}.",
+                        CONDITIONAL if evaluated else OPEN,
+                        perf_counter() - stage_start,
+                    )
+                )
                 continue
         if stage.parallel:
             result = _ParallelStage(run, stage).run()
@@ -282,15 +336,27 @@ def run_pipeline(pipeline: "Pipeline", record: Mapping[str, Any], stages: Iterab
         status = UNDECIDED
     else:
         status = PASSED
-    partial = selected is not None and any(stage.enabled and stage.index not in selected
-                                           for stage in pipeline.stages)
-    return RunResult(pipeline=pipeline, status=status, stages=stage_results, verdicts=run.verdicts,
-                     durations=run.durations, attempts=run.attempts, data=run.data, changes=run.changes,
-                     notes=run.notes, context=run.context, duration=perf_counter() - started,
-                     conditional=run.conditional, partial=partial)
+    partial = selected is not None and any(
+        stage.enabled and stage.index not in selected for stage in pipeline.stages
+    )
+    return RunResult(
+        pipeline=pipeline,
+        status=status,
+        stages=stage_results,
+        verdicts=run.verdicts,
+        durations=run.durations,
+        attempts=run.attempts,
+        data=run.data,
+        changes=run.changes,
+        notes=run.notes,
+        context=run.context,
+        duration=perf_counter() - started,
+        conditional=run.conditional,
+        partial=partial,
+    )
 
 
-def _selected_stages(pipeline: "Pipeline", stages: Iterable[str] | None) -> set[int] | None:
+def _selected_stages(pipeline: Pipeline, stages: Iterable[str] | None) -> set[int] | None:
     if stages is None:
         return None
     if isinstance(stages, str):
@@ -304,11 +370,12 @@ def _selected_stages(pipeline: "Pipeline", stages: Iterable[str] | None) -> set[
     return selected
 
 
-def _not_running(run: _Run, stage: "CompiledStage", status: str, reason: str, message: str, why: int,
-                 duration: float = 0.0) -> StageResult:
+def _not_running(
+    run: _Run, stage: CompiledStage, status: str, reason: str, message: str, why: int, duration: float = 0.0
+) -> StageResult:
     """Every rule of ``stage`` skipped with ``message``; a disabled rule stays disabled."""
     skipped = Verdict(SKIP, message, _NO_DETAILS)
-    for rule in run.pipeline.rules[stage.first:stage.end]:
+    for rule in run.pipeline.rules[stage.first : stage.end]:
         run.verdicts[rule.index] = skipped
         run.attempts[rule.index] = 0
         if not rule.enabled:
@@ -338,21 +405,24 @@ def _condition_blocks(run: _Run, condition, stage_name: str, rule_id: str | None
         return reason, False
 
 
-def _stage_status(run: _Run, stage: "CompiledStage", failed_rule: str | None, timed_out: bool,
-                  duration: float) -> StageResult:
+def _stage_status(
+    run: _Run, stage: CompiledStage, failed_rule: str | None, timed_out: bool, duration: float
+) -> StageResult:
     """A stage that ran: failed when an error-severity rule failed, errored or timed out,
     or when the stage itself timed out (which also makes the run's status at least
     ``error``: its checks did not all happen)."""
     if timed_out:
         run.any_errored = True
-        return StageResult(stage.name, FAILED, f"timed out after {stage.timeout:g} s", duration,
-                           stage.first, stage.end)
+        return StageResult(
+            stage.name, FAILED, f"timed out after {stage.timeout:g} s", duration, stage.first, stage.end
+        )
     if failed_rule is None:
         return StageResult(stage.name, PASSED, None, duration, stage.first, stage.end)
     return StageResult(stage.name, FAILED, f"{failed_rule} failed", duration, stage.first, stage.end)
 
 
 # ------------------------------------------------------------------ verdict helpers
+
 
 def _raised(error: BaseException) -> Verdict:
     """The verdict of a rule that raised: error, with the exception's type and message."""
@@ -366,8 +436,13 @@ def _checked(verdict: Any) -> Verdict:
     is accepted; anything else is an error verdict."""
     if type(verdict) is Verdict and verdict[0] in OUTCOMES:
         return verdict
-    if isinstance(verdict, tuple) and 2 <= len(verdict) <= 3 and verdict[0] in OUTCOMES \
-            and isinstance(verdict[1], str) and (len(verdict) == 2 or isinstance(verdict[2], Mapping)):
+    if (
+        isinstance(verdict, tuple)
+        and 2 <= len(verdict) <= 3
+        and verdict[0] in OUTCOMES
+        and isinstance(verdict[1], str)
+        and (len(verdict) == 2 or isinstance(verdict[2], Mapping))
+    ):
         return Verdict(*verdict)
     shown = repr(verdict)
     if len(shown) > 80:
@@ -377,19 +452,24 @@ def _checked(verdict: Any) -> Verdict:
 
 def _rule_timeout_verdict(elapsed: float, limit: float, abandoned: bool = True) -> Verdict:
     if abandoned:  # a pool call we stopped waiting for
-        message = (f"No result within the rule's time limit of {limit:g} s; the rule was abandoned "
-                   f"and anything it returns later is ignored.")
+        message = (
+            f"No result within the rule's time limit of {limit:g} s; the rule was abandoned "
+            f"and anything it returns later is ignored."
+        )
     else:  # an inline rule that came back too late
         message = f"The rule took longer than its time limit of {limit:g} s; its result was discarded."
     return Verdict(TIMEOUT, message, {"timeout_seconds": limit, "elapsed_seconds": round(elapsed, 3)})
 
 
-def _stage_timeout_verdict(stage: "CompiledStage") -> Verdict:
-    return Verdict(TIMEOUT, f"Stage {stage.name} timed out after {stage.timeout:g} s while this rule was running.",
-                   {"stage_timeout_seconds": stage.timeout})
+def _stage_timeout_verdict(stage: CompiledStage) -> Verdict:
+    return Verdict(
+        TIMEOUT,
+        f"Stage {stage.name} timed out after {stage.timeout:g} s while this rule was running.",
+        {"stage_timeout_seconds": stage.timeout},
+    )
 
 
-def _stage_timed_out_skip(stage: "CompiledStage") -> str:
+def _stage_timed_out_skip(stage: CompiledStage) -> str:
     return f"Not run: stage {stage.name} timed out after {stage.timeout:g} s."
 
 
@@ -402,7 +482,7 @@ _WAIT = -2
 _DISABLED_SKIP = "Skipped: the rule is disabled."
 
 
-def _dependency_blocker(run: _Run, rule: "CompiledRule") -> int:
+def _dependency_blocker(run: _Run, rule: CompiledRule) -> int:
     """What the dependencies of ``rule`` say: _READY (all passed), _WAIT (some not
     finished, and nothing yet rules the rule out), or the index of the dependency to
     skip it for. A dependency that did not pass other than by a `when` is named first:
@@ -426,7 +506,7 @@ def _dependency_blocker(run: _Run, rule: "CompiledRule") -> int:
     return first_conditional
 
 
-def _dependency_skip(run: _Run, rule: "CompiledRule", dep: int | None = None) -> None:
+def _dependency_skip(run: _Run, rule: CompiledRule, dep: int | None = None) -> None:
     """Skip ``rule`` for its dependency ``dep`` (default: the one _dependency_blocker
     names; every dependency must have finished). Conditional when ``dep`` was skipped
     by a `when`: the author made that branch conditional; open otherwise. A disabled
@@ -439,11 +519,18 @@ def _dependency_skip(run: _Run, rule: "CompiledRule", dep: int | None = None) ->
     dep_id = run.pipeline.rule_ids[dep]
     outcome = run.verdicts[dep][0]
     if dep in run.conditional:
-        run.skip(rule, f"Skipped because {dep_id} was skipped by a condition.",
-                 {"dependency": dep_id, "dependency_outcome": outcome}, CONDITIONAL)
+        run.skip(
+            rule,
+            f"Skipped because {dep_id} was skipped by a condition.",
+            {"dependency": dep_id, "dependency_outcome": outcome},
+            CONDITIONAL,
+        )
     else:
-        run.skip(rule, f"Skipped because {dep_id} did not pass ({outcome}).",
-                 {"dependency": dep_id, "dependency_outcome": outcome})
+        run.skip(
+            rule,
+            f"Skipped because {dep_id} did not pass ({outcome}).",
+            {"dependency": dep_id, "dependency_outcome": outcome},
+        )
 
 
 def _apply_writes(run: _Run, rule_id: str, writes: Mapping[str, Any]) -> None:
@@ -466,13 +553,24 @@ def _apply_writes(run: _Run, rule_id: str, writes: Mapping[str, Any]) -> None:
 
 
 _MISSING = object()
-_CANCELLED = Verdict(ERROR, "The rule was cancelled because the pipeline was closed.", {"exception": "CancelledError"})
+_CANCELLED = Verdict(
+    ERROR, "The rule was cancelled because the pipeline was closed.", {"exception": "CancelledError"}
+)
 
 
 # ------------------------------------------------------------------ one rule, all attempts
 
-def _settle_attempt(run: _Run, rule: "CompiledRule", verdict: Any, writes: dict, elapsed: float,
-                    stage: "CompiledStage", finished_at: float, deadline: float) -> tuple[Verdict, dict, bool]:
+
+def _settle_attempt(
+    run: _Run,
+    rule: CompiledRule,
+    verdict: Any,
+    writes: dict,
+    elapsed: float,
+    stage: CompiledStage,
+    finished_at: float,
+    deadline: float,
+) -> tuple[Verdict, dict, bool]:
     """One attempt's outcome after the timeouts: (verdict, writes to keep, stage timed out).
     An attempt that finished after the stage deadline or over the rule's own limit is
     ``timeout`` and its writes are dropped."""
@@ -486,7 +584,7 @@ def _settle_attempt(run: _Run, rule: "CompiledRule", verdict: Any, writes: dict,
     return verdict, writes, False
 
 
-def _retry_delay(rule: "CompiledRule", verdict: Verdict, attempt: int, deadline: float) -> float | None:
+def _retry_delay(rule: CompiledRule, verdict: Verdict, attempt: int, deadline: float) -> float | None:
     """Seconds to wait before another attempt, or None when there is none: no policy,
     an outcome not retried, attempts used up, or the backoff would pass the stage deadline."""
     policy = rule.retry
@@ -507,7 +605,7 @@ def _pool_attempt(evaluate, data: Mapping[str, Any], ctx: RuleContext) -> tuple[
     return verdict, perf_counter()
 
 
-def _submit(run: _Run, rule: "CompiledRule") -> tuple[Future, RuleContext, float]:
+def _submit(run: _Run, rule: CompiledRule) -> tuple[Future, RuleContext, float]:
     """Start one attempt of a blocking rule on the pool, on a snapshot of the data."""
     ctx = run.fresh_context(rule.rule_id, snapshot=True)
     snapshot = MappingProxyType(dict(run.data))
@@ -516,7 +614,9 @@ def _submit(run: _Run, rule: "CompiledRule") -> tuple[Future, RuleContext, float
     return future, ctx, started
 
 
-def _wait_for_pool_attempt(future: Future, started: float, limit: float, deadline: float) -> tuple[Any, float]:
+def _wait_for_pool_attempt(
+    future: Future, started: float, limit: float, deadline: float
+) -> tuple[Any, float]:
     """Where a blocking rule's timeout is enforced in a sequential stage: wait until the
     earlier of its own deadline and the stage's, then abandon it (its late result is
     never looked at). Returns (verdict or None, finished_at)."""
@@ -530,7 +630,7 @@ def _wait_for_pool_attempt(future: Future, started: float, limit: float, deadlin
         return _CANCELLED, perf_counter()
 
 
-def _run_attempts(run: _Run, rule: "CompiledRule", stage: "CompiledStage", deadline: float) -> bool:
+def _run_attempts(run: _Run, rule: CompiledRule, stage: CompiledStage, deadline: float) -> bool:
     """Run ``rule`` to its final verdict in the calling thread: retries with backoff,
     blocking rules through the pool. Returns True when the stage deadline passed."""
     first_start = perf_counter()
@@ -555,8 +655,9 @@ def _run_attempts(run: _Run, rule: "CompiledRule", stage: "CompiledStage", deadl
                 verdict = _raised(error)
             finished_at = perf_counter()
             elapsed = finished_at - started
-        verdict, writes, stage_timed_out = _settle_attempt(run, rule, verdict, ctx.writes, elapsed, stage,
-                                                           finished_at, deadline)
+        verdict, writes, stage_timed_out = _settle_attempt(
+            run, rule, verdict, ctx.writes, elapsed, stage, finished_at, deadline
+        )
         if stage_timed_out:
             run.record(rule, verdict, perf_counter() - first_start, attempt)
             return True
@@ -569,7 +670,7 @@ def _run_attempts(run: _Run, rule: "CompiledRule", stage: "CompiledStage", deadl
         time.sleep(delay)
 
 
-def _gate(run: _Run, rule: "CompiledRule") -> bool:
+def _gate(run: _Run, rule: CompiledRule) -> bool:
     """Disabled rules and rules whose ``when`` does not hold are skipped here; True
     when the rule may run."""
     if not rule.enabled:
@@ -586,7 +687,8 @@ def _gate(run: _Run, rule: "CompiledRule") -> bool:
 
 # ------------------------------------------------------------------ sequential stages
 
-def _run_sequential_stage(run: _Run, stage: "CompiledStage") -> StageResult:
+
+def _run_sequential_stage(run: _Run, stage: CompiledStage) -> StageResult:
     """The stage's rules one at a time in dependency order. The loop is the hot path of
     the engine: a rule that only computes, passes and writes nothing costs one call,
     one clock reading and two list stores; everything else leaves the loop's fast
@@ -627,14 +729,21 @@ def _run_sequential_stage(run: _Run, stage: "CompiledStage") -> StageResult:
             now = clock()
             elapsed = now - before
             before = now
-            if type(verdict) is verdict_type and verdict[0] == passed and elapsed <= limit and now <= deadline \
-                    and not ctx.writes:
+            if (
+                type(verdict) is verdict_type
+                and verdict[0] == passed
+                and elapsed <= limit
+                and now <= deadline
+                and not ctx.writes
+            ):
                 verdicts[index] = verdict
                 durations[index] = elapsed
                 continue
             writes = ctx.writes
             ctx.writes = {}
-            verdict, writes, timed_out = _settle_attempt(run, rule, verdict, writes, elapsed, stage, now, deadline)
+            verdict, writes, timed_out = _settle_attempt(
+                run, rule, verdict, writes, elapsed, stage, now, deadline
+            )
             if writes:
                 _apply_writes(run, rule_id, writes)
             run.record(rule, verdict, elapsed, 1)
@@ -652,13 +761,14 @@ def _run_sequential_stage(run: _Run, stage: "CompiledStage") -> StageResult:
         if timed_out:
             stop_message = _stage_timed_out_skip(stage)
         if stop_message is not None:
-            for entry in stage.plan[rule.plan_position + 1:]:
+            for entry in stage.plan[rule.plan_position + 1 :]:
                 run.skip(entry[-1], stop_message)
             break
     return _stage_status(run, stage, failed_rule, timed_out, clock() - started)
 
 
 # ------------------------------------------------------------------ parallel stages
+
 
 class _InFlight:
     """A blocking rule's attempt running on the pool."""
@@ -697,10 +807,20 @@ class _ParallelStage:
     starts (retries included); what is in flight finishes or times out; the rest is
     skipped. When the stage deadline passes, what is in flight is ``timeout``."""
 
-    __slots__ = ("run_state", "stage", "started", "deadline", "failed_rule", "stop_message", "timed_out",
-                 "waiting", "in_flight", "retries")
+    __slots__ = (
+        "run_state",
+        "stage",
+        "started",
+        "deadline",
+        "failed_rule",
+        "stop_message",
+        "timed_out",
+        "waiting",
+        "in_flight",
+        "retries",
+    )
 
-    def __init__(self, run: _Run, stage: "CompiledStage"):
+    def __init__(self, run: _Run, stage: CompiledStage):
         self.run_state = run
         self.stage = stage
         self.started = perf_counter()
@@ -754,15 +874,21 @@ class _ParallelStage:
                 now = clock()
                 elapsed = now - before
                 before = now
-                if type(verdict) is verdict_type and verdict[0] == passed and elapsed <= limit and now <= deadline \
-                        and not ctx.writes:
+                if (
+                    type(verdict) is verdict_type
+                    and verdict[0] == passed
+                    and elapsed <= limit
+                    and now <= deadline
+                    and not ctx.writes
+                ):
                     verdicts[index] = verdict
                     durations[index] = elapsed
                     continue
                 writes = ctx.writes
                 ctx.writes = {}
-                verdict, writes, timed_out = _settle_attempt(run, rule, verdict, writes, elapsed, self.stage,
-                                                             now, deadline)
+                verdict, writes, timed_out = _settle_attempt(
+                    run, rule, verdict, writes, elapsed, self.stage, now, deadline
+                )
                 if writes:
                     _apply_writes(run, rule_id, writes)
                 run.record(rule, verdict, elapsed, 1)
@@ -771,7 +897,7 @@ class _ParallelStage:
                 self.start(entry)
                 before = clock()
             if self.stop_message is not None:
-                for later in self.stage.plan[rule.plan_position + 1:]:
+                for later in self.stage.plan[rule.plan_position + 1 :]:
                     run.skip(later[-1], self.stop_message)
                 break
         if waiting or self.in_flight or self.retries:
@@ -780,7 +906,7 @@ class _ParallelStage:
 
     # -- bookkeeping
 
-    def after_final(self, rule: "CompiledRule", stage_timed_out: bool) -> None:
+    def after_final(self, rule: CompiledRule, stage_timed_out: bool) -> None:
         """A rule has its final verdict: note failures, fail_fast, stage timeout."""
         if self.run_state.verdicts[rule.index][0] in FAILURE_OUTCOMES and rule.counts:
             if self.failed_rule is None:
@@ -800,8 +926,12 @@ class _ParallelStage:
         run = self.run_state
         for future, flight in list(self.in_flight.items()):
             future.cancel()
-            run.record(flight.rule, _stage_timeout_verdict(self.stage), perf_counter() - flight.first_start,
-                       flight.attempt)
+            run.record(
+                flight.rule,
+                _stage_timeout_verdict(self.stage),
+                perf_counter() - flight.first_start,
+                flight.attempt,
+            )
             self.after_final(flight.rule, False)
         self.in_flight.clear()
         self.drop_retries()
@@ -837,8 +967,15 @@ class _ParallelStage:
 
     def submit(self, entry: tuple, attempt: int, first_start: float | None) -> None:
         future, ctx, started = _submit(self.run_state, entry[-1])
-        self.in_flight[future] = _InFlight(entry, future, ctx, started, attempt,
-                                           started if first_start is None else first_start, self.deadline)
+        self.in_flight[future] = _InFlight(
+            entry,
+            future,
+            ctx,
+            started,
+            attempt,
+            started if first_start is None else first_start,
+            self.deadline,
+        )
 
     def start_ready(self) -> None:
         """Start due retries while there is pool room, then every waiting rule whose
@@ -923,13 +1060,21 @@ class _ParallelStage:
                 else:
                     verdict, writes, stage_timed_out = _rule_timeout_verdict(elapsed, rule.timeout), {}, False
             else:
-                verdict, writes, stage_timed_out = _settle_attempt(run, rule, verdict, flight.ctx.writes, elapsed,
-                                                                   self.stage, finished_at, self.deadline)
+                verdict, writes, stage_timed_out = _settle_attempt(
+                    run, rule, verdict, flight.ctx.writes, elapsed, self.stage, finished_at, self.deadline
+                )
             if not stage_timed_out and self.stop_message is None:
                 delay = _retry_delay(rule, verdict, flight.attempt, self.deadline)
                 if delay is not None:
-                    self.retries.append(_Retry(perf_counter() + delay, flight.entry, flight.attempt + 1,
-                                               flight.first_start, verdict))
+                    self.retries.append(
+                        _Retry(
+                            perf_counter() + delay,
+                            flight.entry,
+                            flight.attempt + 1,
+                            flight.first_start,
+                            verdict,
+                        )
+                    )
                     continue
             if writes:
                 _apply_writes(run, rule.rule_id, writes)

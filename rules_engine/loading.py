@@ -5,14 +5,16 @@ and, where it helps, the line: never a traceback. A key given twice in the same 
 is an error too (JSON and YAML parsers would otherwise keep the last one silently,
 and a rule would vanish without a word).
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -43,7 +45,9 @@ def parse_json(text: str, source: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
     except json.JSONDecodeError as error:
-        raise InputError(f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}.") from None
+        raise InputError(
+            f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}."
+        ) from None
     except _DuplicateKey as error:
         raise InputError(f"{source}: the key {error.key!r} appears twice in the same object.") from None
     except (ValueError, RecursionError) as error:
@@ -99,7 +103,8 @@ class _StrictYamlLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} appears twice in the same mapping", key_node.start_mark)
+                    None, None, f"the key {key!r} appears twice in the same mapping", key_node.start_mark
+                )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -180,7 +185,9 @@ def _jsonl_records(text: str, name: str) -> Iterator[dict]:
         try:
             record = json.loads(line, object_pairs_hook=_reject_duplicate_keys)
         except json.JSONDecodeError as error:
-            raise InputError(f"{name}: line {lineno} is not valid JSON (column {error.colno}: {error.msg}).") from None
+            raise InputError(
+                f"{name}: line {lineno} is not valid JSON (column {error.colno}: {error.msg})."
+            ) from None
         except _DuplicateKey as error:
             raise InputError(f"{name}: line {lineno} has the key {error.key!r} twice.") from None
         except (ValueError, RecursionError) as error:
@@ -201,7 +208,9 @@ def _csv_records(text: str, name: str) -> list[dict]:
     try:
         for row in reader:
             if None in row:
-                raise InputError(f"{name}: line {reader.line_num} has more values than the header has columns.")
+                raise InputError(
+                    f"{name}: line {reader.line_num} has more values than the header has columns."
+                )
             records.append({key: ("" if value is None else value) for key, value in row.items()})
     except csv.Error as error:
         raise InputError(f"{name}: line {reader.line_num} is not valid CSV ({error}).") from None

@@ -11,19 +11,37 @@ inputs, the console. One place, so every output masks the same way.
 - names: ``Maria`` -> ``M****`` (first letter kept)
 - anything else that is PII (address, document numbers): every letter and digit masked.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = ["DEFAULT_PII_FIELDS", "is_pii_field", "mask_value", "mask_record", "masked_fields"]
 
 MASK = "*"
 
-DEFAULT_PII_FIELDS: frozenset[str] = frozenset({
-    "ssn", "tax_id", "date_of_birth", "dob", "phone", "mobile", "email",
-    "name", "full_name", "first_name", "middle_name", "last_name",
-    "address", "street", "passport_number", "drivers_license_number", "account_number",
-})
+DEFAULT_PII_FIELDS: frozenset[str] = frozenset(
+    {
+        "ssn",
+        "tax_id",
+        "date_of_birth",
+        "dob",
+        "phone",
+        "mobile",
+        "email",
+        "name",
+        "full_name",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "address",
+        "street",
+        "passport_number",
+        "drivers_license_number",
+        "account_number",
+    }
+)
 
 _LAST_FOUR = frozenset({"ssn", "tax_id", "phone", "mobile", "account_number"})
 _FIRST_LETTER = frozenset({"name", "full_name", "first_name", "middle_name", "last_name"})

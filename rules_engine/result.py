@@ -36,6 +36,7 @@ A stage is ``failed`` when one of its error-severity rules ended fail, error or 
 ``skipped`` when disabled or its ``when`` is false; ``not_run`` when it was not selected
 or an earlier stage failed under ``stop_on_stage_failure``; ``passed`` otherwise.
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,7 +44,8 @@ import datetime as _dt
 import decimal
 import enum
 import math
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, NamedTuple
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rules_engine.rule import ERROR, FAIL, SKIP, TIMEOUT, Verdict
 
@@ -97,13 +99,40 @@ class RuleResult(NamedTuple):
 class RunResult:
     """What one ``Pipeline.run`` did. Cheap to build; ``to_dict()`` does the formatting."""
 
-    __slots__ = ("status", "stages", "data", "changes", "config_hash", "duration", "context", "partial",
-                 "_pipeline", "_verdicts", "_durations", "_attempts", "_notes", "_conditional")
+    __slots__ = (
+        "status",
+        "stages",
+        "data",
+        "changes",
+        "config_hash",
+        "duration",
+        "context",
+        "partial",
+        "_pipeline",
+        "_verdicts",
+        "_durations",
+        "_attempts",
+        "_notes",
+        "_conditional",
+    )
 
-    def __init__(self, *, pipeline: "Pipeline", status: str, stages: list[StageResult], verdicts: list[Verdict],
-                 durations: list[float], attempts: list[int], data: dict, changes: list[tuple],
-                 notes: list[dict], context: Mapping[str, Any], duration: float,
-                 conditional: frozenset[int] | set[int] = frozenset(), partial: bool = False):
+    def __init__(
+        self,
+        *,
+        pipeline: Pipeline,
+        status: str,
+        stages: list[StageResult],
+        verdicts: list[Verdict],
+        durations: list[float],
+        attempts: list[int],
+        data: dict,
+        changes: list[tuple],
+        notes: list[dict],
+        context: Mapping[str, Any],
+        duration: float,
+        conditional: frozenset[int] | set[int] = frozenset(),
+        partial: bool = False,
+    ):
         self.status = status
         #: a run of chosen stages that left out an enabled stage (never ``passed``)
         self.partial = partial
@@ -142,8 +171,16 @@ class RunResult:
     def _rule_result(self, index: int) -> RuleResult:
         compiled = self._pipeline.rules[index]
         verdict = self._verdicts[index]
-        return RuleResult(compiled.rule_id, compiled.stage_name, verdict.outcome, verdict.message,
-                          verdict.details, self._durations[index], self._attempts[index], compiled.severity)
+        return RuleResult(
+            compiled.rule_id,
+            compiled.stage_name,
+            verdict.outcome,
+            verdict.message,
+            verdict.details,
+            self._durations[index],
+            self._attempts[index],
+            compiled.severity,
+        )
 
     def warnings(self) -> list[dict[str, Any]]:
         """Warning-severity rules that did not pass, then conditions that could not be evaluated."""
@@ -152,8 +189,14 @@ class RunResult:
             verdict = self._verdicts[index]
             if verdict.outcome in FAILURE_OUTCOMES:
                 compiled = self._pipeline.rules[index]
-                found.append({"stage": compiled.stage_name, "rule": compiled.rule_id,
-                              "outcome": verdict.outcome, "message": verdict.message})
+                found.append(
+                    {
+                        "stage": compiled.stage_name,
+                        "rule": compiled.rule_id,
+                        "outcome": verdict.outcome,
+                        "message": verdict.message,
+                    }
+                )
         return found + [dict(note) for note in self._notes]
 
     def undecided(self) -> list[dict[str, Any]]:
@@ -172,13 +215,20 @@ class RunResult:
             if not open_skips:
                 continue
             if stage.status in (NOT_RUN, SKIPPED):
-                found.append({"stage": stage.name, "rule": None,
-                              "message": f"Stage '{stage.name}' did not run: {stage.reason}."})
+                found.append(
+                    {
+                        "stage": stage.name,
+                        "rule": None,
+                        "message": f"Stage '{stage.name}' did not run: {stage.reason}.",
+                    }
+                )
                 continue
             for index in open_skips:
                 verdict = self._verdicts[index]
                 entry = {"stage": stage.name, "rule": rules[index].rule_id, "message": verdict.message}
-                dependency = verdict.details.get("dependency") if isinstance(verdict.details, Mapping) else None
+                dependency = (
+                    verdict.details.get("dependency") if isinstance(verdict.details, Mapping) else None
+                )
                 if dependency is not None:
                     entry["dependency"] = dependency
                     entry["dependency_outcome"] = verdict.details.get("dependency_outcome")
@@ -188,8 +238,12 @@ class RunResult:
     def _open_skip(self, index: int) -> bool:
         """Whether rule ``index`` is an enabled rule skipped other than by a `when`."""
         verdict = self._verdicts[index]
-        return (verdict is not None and verdict.outcome == SKIP and index not in self._conditional
-                and self._pipeline.rules[index].enabled)
+        return (
+            verdict is not None
+            and verdict.outcome == SKIP
+            and index not in self._conditional
+            and self._pipeline.rules[index].enabled
+        )
 
     def slow_rules(self) -> list[dict[str, Any]]:
         """The rules that ran longer than the config's slow-rule threshold ([] without one)."""
@@ -198,18 +252,32 @@ class RunResult:
             return []
         limit = threshold / 1000.0
         rules = self._pipeline.rules
-        return [{"stage": rules[i].stage_name, "rule": rules[i].rule_id, "duration_ms": _ms(duration),
-                 "threshold_ms": threshold}
-                for i, duration in enumerate(self._durations) if duration > limit]
+        return [
+            {
+                "stage": rules[i].stage_name,
+                "rule": rules[i].rule_id,
+                "duration_ms": _ms(duration),
+                "threshold_ms": threshold,
+            }
+            for i, duration in enumerate(self._durations)
+            if duration > limit
+        ]
 
     def alerts(self) -> list[dict[str, Any]]:
         """With ``alert_on_timeout``: one alert per rule that timed out."""
         if not self._pipeline.monitoring.alert_on_timeout:
             return []
         rules = self._pipeline.rules
-        return [{"kind": "timeout", "stage": rules[i].stage_name, "rule": rules[i].rule_id,
-                 "message": verdict.message}
-                for i, verdict in enumerate(self._verdicts) if verdict is not None and verdict.outcome == TIMEOUT]
+        return [
+            {
+                "kind": "timeout",
+                "stage": rules[i].stage_name,
+                "rule": rules[i].rule_id,
+                "message": verdict.message,
+            }
+            for i, verdict in enumerate(self._verdicts)
+            if verdict is not None and verdict.outcome == TIMEOUT
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape; every value is JSON-serialisable (no NaN either)."""
@@ -222,13 +290,15 @@ class RunResult:
                 for rule in rules:
                     if rule["id"] in slow_ids:
                         rule["slow"] = True
-            stages.append({
-                "name": stage.name,
-                "status": stage.status,
-                "reason": stage.reason,
-                "duration_ms": _ms(stage.duration),
-                "rules": rules,
-            })
+            stages.append(
+                {
+                    "name": stage.name,
+                    "status": stage.status,
+                    "reason": stage.reason,
+                    "duration_ms": _ms(stage.duration),
+                    "rules": rules,
+                }
+            )
         return {
             "status": self.status,
             **({"config": dict(self._pipeline.label)} if self._pipeline.label else {}),
@@ -236,8 +306,10 @@ class RunResult:
             "undecided": to_jsonable(self.undecided()),
             "stages": stages,
             "data": to_jsonable(self.data),
-            "changes": [{"field": field, "before": to_jsonable(before), "after": to_jsonable(after), "rule": rule}
-                        for field, before, after, rule in self.changes],
+            "changes": [
+                {"field": field, "before": to_jsonable(before), "after": to_jsonable(after), "rule": rule}
+                for field, before, after, rule in self.changes
+            ],
             "warnings": to_jsonable(self.warnings()),
             "slow_rules": slow,
             "alerts": to_jsonable(self.alerts()),
@@ -271,7 +343,9 @@ def to_jsonable(value: Any) -> Any:
         source, target = stack.pop()
         if type(target) is dict:
             for k, v in source.items():
-                target[k if type(k) is str else str(k)] = v if type(v) in _AS_IS else _jsonable_shell(v, stack)
+                target[k if type(k) is str else str(k)] = (
+                    v if type(v) in _AS_IS else _jsonable_shell(v, stack)
+                )
         else:
             append = target.append
             for v in source:

@@ -10,9 +10,11 @@ writes through ``ctx.set`` (the executor applies the writes when the rule finish
 concurrent rules never write the same copy, and a retried or late attempt leaves no
 trace), and returns a :class:`Verdict`.
 """
+
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple
 
 from rules_engine.services.registry import ServiceRef, parse_service_ref
 
@@ -114,7 +116,7 @@ class Rule:
         self.services = dict(services or {})
 
     @classmethod
-    def service_refs(cls, params: Mapping[str, Any]) -> dict[str, "ServiceRef"]:
+    def service_refs(cls, params: Mapping[str, Any]) -> dict[str, ServiceRef]:
         """The services this rule needs for ``params`` (already valid against
         ``params_schema``), by slot. Override when a param names a service another way."""
         refs: dict[str, ServiceRef] = {}

@@ -25,15 +25,17 @@ and a plain sentence for the people who edit pipelines. Problems come back sorte
 path. :func:`validate_config` never raises for a bad config; ``compile_pipeline``
 raises :class:`ConfigError` carrying the same list.
 """
+
 from __future__ import annotations
 
 import difflib
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError, ValidationError, best_match
@@ -71,13 +73,16 @@ class ConfigError(ValueError):
 
 # --------------------------------------------------------------------------- pointers
 
+
 def pointer(parts: Iterable[Any]) -> str:
     """The JSON pointer (RFC 6901) of a path given as keys and list indexes."""
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
 def _sort_key(problem: Problem) -> tuple:
-    segments = tuple((0, int(s), "") if s.isascii() and s.isdigit() else (1, 0, s) for s in problem.path.split("/")[1:])
+    segments = tuple(
+        (0, int(s), "") if s.isascii() and s.isdigit() else (1, 0, s) for s in problem.path.split("/")[1:]
+    )
     return segments, problem.message
 
 
@@ -159,7 +164,10 @@ def _closest(word: str, candidates: Iterable[str]) -> str | None:
 
 # ------------------------------------------------------- JSON Schema errors -> problems
 
-def schema_problems(instance: Any, validator: Draft202012Validator, base: Sequence[Any] = ()) -> list[Problem]:
+
+def schema_problems(
+    instance: Any, validator: Draft202012Validator, base: Sequence[Any] = ()
+) -> list[Problem]:
     """Every JSON Schema error of ``instance``, as problems under the path ``base``."""
     problems = []
     for error in validator.iter_errors(instance):
@@ -175,20 +183,26 @@ def _error_problems(error: ValidationError, base: list[Any]) -> list[Problem]:
     subject = _subject(parts)
 
     if "propertyNames" in error.relative_schema_path:
-        return [Problem(pointer(parts), f"{_cap(_holder(parts))} has an entry named {_show(instance)}, which is "
-                                        f"not allowed. {_value_message(error, 'A name')}")]
+        return [
+            Problem(
+                pointer(parts),
+                f"{_cap(_holder(parts))} has an entry named {_show(instance)}, which is "
+                f"not allowed. {_value_message(error, 'A name')}",
+            )
+        ]
     in_params = len(parts) == 5 and parts[0] == "stages" and parts[4] == "params"
     noun = "param" if in_params else "setting"
     owner = f"rule '{parts[3]}'" if in_params else _holder(parts)
     if kind == "required":
         missing = [key for key in value if isinstance(instance, dict) and key not in instance]
-        return [Problem(pointer(parts + [key]), f"{_cap(owner)} is missing the required {noun} '{key}'.")
-                for key in missing]
+        return [
+            Problem(pointer(parts + [key]), f"{_cap(owner)} is missing the required {noun} '{key}'.")
+            for key in missing
+        ]
     if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
         allowed = list(error.schema.get("properties", {}))
         patterns = [re.compile(p) for p in error.schema.get("patternProperties", {})]
-        extras = [key for key in instance
-                  if key not in allowed and not any(p.search(key) for p in patterns)]
+        extras = [key for key in instance if key not in allowed and not any(p.search(key) for p in patterns)]
         problems = []
         for key in extras:
             message = f"'{key}' is not a {noun} {owner} can have."
@@ -231,11 +245,19 @@ def _value_message(error: ValidationError, subject: str) -> str:
     if kind == "multipleOf":
         return f"{subject} must be a multiple of {value}; it is {_show(instance)}."
     if kind == "minLength":
-        return f"{subject} must not be empty." if value == 1 else f"{subject} must be at least {value} characters long."
+        return (
+            f"{subject} must not be empty."
+            if value == 1
+            else f"{subject} must be at least {value} characters long."
+        )
     if kind == "maxLength":
         return f"{subject} must be at most {value} characters long."
     if kind == "minItems":
-        return f"{subject} must not be an empty list." if value == 1 else f"{subject} must list at least {value} items."
+        return (
+            f"{subject} must not be an empty list."
+            if value == 1
+            else f"{subject} must list at least {value} items."
+        )
     if kind == "maxItems":
         return f"{subject} must list at most {value} items; it lists {len(instance)}."
     if kind == "uniqueItems":
@@ -258,7 +280,13 @@ def _value_message(error: ValidationError, subject: str) -> str:
     if kind == "format":
         return f"{subject} is not a valid {value}: {_show(instance)}."
     if kind == "dependentRequired":
-        pairs = [(key, need) for key, needs in value.items() if key in instance for need in needs if need not in instance]
+        pairs = [
+            (key, need)
+            for key, needs in value.items()
+            if key in instance
+            for need in needs
+            if need not in instance
+        ]
         if pairs:
             key, need = pairs[0]
             return f"{subject}: when '{key}' is given, '{need}' must be given too."
@@ -267,7 +295,9 @@ def _value_message(error: ValidationError, subject: str) -> str:
         if context and all(sub.validator == "type" and not sub.relative_path for sub in context):
             types: list[str] = []
             for sub in context:
-                for t in ([sub.validator_value] if isinstance(sub.validator_value, str) else sub.validator_value):
+                for t in (
+                    [sub.validator_value] if isinstance(sub.validator_value, str) else sub.validator_value
+                ):
                     if t not in types:
                         types.append(t)
             return f"{subject} must be {' or '.join(_TYPE_WORDS.get(t, t) for t in types)}, but it is {_kind(instance)}."
@@ -275,7 +305,11 @@ def _value_message(error: ValidationError, subject: str) -> str:
             return f"{subject} matches more than one of the allowed forms; it must match exactly one."
         if context:
             best = best_match(context)
-            inner = _subject(list(error.absolute_path) + list(best.relative_path)) if best.relative_path else subject
+            inner = (
+                _subject(list(error.absolute_path) + list(best.relative_path))
+                if best.relative_path
+                else subject
+            )
             return _value_message(best, inner)
         return f"{subject} does not match any of the allowed forms."
     if kind == "not":
@@ -318,46 +352,86 @@ def plain_data_problems(config: Any) -> list[Problem]:
         value, parts = stack.pop()
         visited += 1
         if visited > MAX_VALUES:
-            return [Problem("", f"The config holds more than {MAX_VALUES:,} values; a config is never that large.")]
+            return [
+                Problem(
+                    "", f"The config holds more than {MAX_VALUES:,} values; a config is never that large."
+                )
+            ]
         if isinstance(value, (dict, list)) and len(parts) >= MAX_DEPTH:
-            problems.append(Problem(pointer(parts), f"This value nests lists and objects more than {MAX_DEPTH} levels "
-                                           "deep; a config is never that deep."))
+            problems.append(
+                Problem(
+                    pointer(parts),
+                    f"This value nests lists and objects more than {MAX_DEPTH} levels "
+                    "deep; a config is never that deep.",
+                )
+            )
         elif isinstance(value, dict):
             for key, child in value.items():
                 if not isinstance(key, str):
-                    problems.append(Problem(pointer(parts + (_printable(str(key)),)),
-                                            f"The name {_printable(repr(key))} is not text; names must be text."))
+                    problems.append(
+                        Problem(
+                            pointer(parts + (_printable(str(key)),)),
+                            f"The name {_printable(repr(key))} is not text; names must be text.",
+                        )
+                    )
                 elif _printable(key) != key:
-                    problems.append(Problem(pointer(parts + (_printable(key),)),
-                                            "This name is not valid Unicode text (it holds a lone surrogate)."))
+                    problems.append(
+                        Problem(
+                            pointer(parts + (_printable(key),)),
+                            "This name is not valid Unicode text (it holds a lone surrogate).",
+                        )
+                    )
                 elif "\x00" in key:
-                    problems.append(Problem(pointer(parts + (key,)),
-                                            "This name contains a NUL character, which databases cannot store."))
+                    problems.append(
+                        Problem(
+                            pointer(parts + (key,)),
+                            "This name contains a NUL character, which databases cannot store.",
+                        )
+                    )
                 else:
                     stack.append((child, parts + (key,)))
         elif isinstance(value, list):
             stack.extend((child, parts + (i,)) for i, child in enumerate(value))
         elif isinstance(value, str):
             if _printable(value) != value:
-                problems.append(Problem(pointer(parts), "This text is not valid Unicode (it holds a lone surrogate)."))
+                problems.append(
+                    Problem(pointer(parts), "This text is not valid Unicode (it holds a lone surrogate).")
+                )
             elif "\x00" in value:
-                problems.append(Problem(pointer(parts),
-                                        "This text contains a NUL character, which databases cannot store."))
+                problems.append(
+                    Problem(
+                        pointer(parts), "This text contains a NUL character, which databases cannot store."
+                    )
+                )
         elif isinstance(value, float):
             if not math.isfinite(value):
-                problems.append(Problem(pointer(parts), f"{_cap(_subject(parts))} is {value!r}, which is not a "
-                                                        "JSON number."))
+                problems.append(
+                    Problem(
+                        pointer(parts), f"{_cap(_subject(parts))} is {value!r}, which is not a JSON number."
+                    )
+                )
         elif isinstance(value, int) and not isinstance(value, bool):
             if not -MAX_INTEGER - 1 <= value <= MAX_INTEGER:
-                problems.append(Problem(pointer(parts), f"{_cap(_subject(parts))} is a number too large to use "
-                                                        f"(the largest is {MAX_INTEGER})."))
+                problems.append(
+                    Problem(
+                        pointer(parts),
+                        f"{_cap(_subject(parts))} is a number too large to use "
+                        f"(the largest is {MAX_INTEGER}).",
+                    )
+                )
         elif value is not None and not isinstance(value, bool):
-            problems.append(Problem(pointer(parts), f"{_cap(_subject(parts))} is {type(value).__name__}, which is "
-                                                    "not JSON data (text, number, true/false, null, list or object)."))
+            problems.append(
+                Problem(
+                    pointer(parts),
+                    f"{_cap(_subject(parts))} is {type(value).__name__}, which is "
+                    "not JSON data (text, number, true/false, null, list or object).",
+                )
+            )
     return problems
 
 
 # ------------------------------------------------------------------------ registries
+
 
 def default_rules() -> dict[str, type]:
     from rules_engine.rules import default_rule_registry
@@ -410,13 +484,18 @@ def _params_validator(rule_class: type) -> Draft202012Validator | SchemaError:
 
 # ------------------------------------------------------------------------ the checks
 
-def validate_config(config: Any, *, rules: Mapping[str, type] | None = None, services: Any = None) -> list[Problem]:
+
+def validate_config(
+    config: Any, *, rules: Mapping[str, type] | None = None, services: Any = None
+) -> list[Problem]:
     """Every problem with ``config``, sorted by path; an empty list means it compiles.
 
     ``rules``: rule classes by name (default: the built-in library);
     ``services``: a ServiceRegistry (default: the simulated adapters)."""
     if not isinstance(config, dict):
-        return [Problem("", f"The config must be an object with a 'stages' entry, but it is {_kind(config)}.")]
+        return [
+            Problem("", f"The config must be an object with a 'stages' entry, but it is {_kind(config)}.")
+        ]
     problems = plain_data_problems(config)
     if problems:
         return sorted(set(problems), key=_sort_key)
@@ -474,10 +553,14 @@ class _ConfigChecks:
         for position, stage_name, rule_id, _ in self.stage_rules():
             if rule_id in self.home:
                 first_stage = self.home[rule_id][1]
-                where = "earlier in the same stage" if first_stage == stage_name else f"in stage '{first_stage}'"
-                self.add(["stages", stage_name, "rules", rule_id],
-                         f"The rule id '{rule_id}' is already used {where}; rule ids must be unique across "
-                         f"the pipeline because cross-stage dependencies refer to them.")
+                where = (
+                    "earlier in the same stage" if first_stage == stage_name else f"in stage '{first_stage}'"
+                )
+                self.add(
+                    ["stages", stage_name, "rules", rule_id],
+                    f"The rule id '{rule_id}' is already used {where}; rule ids must be unique across "
+                    f"the pipeline because cross-stage dependencies refer to them.",
+                )
             else:
                 self.home[rule_id] = (position, stage_name)
         for stage_name, stage in self.stages.items():
@@ -501,9 +584,11 @@ class _ConfigChecks:
                 why, fix = f"which belongs to the disabled stage '{dep.stage}'", f"enable stage '{dep.stage}'"
             else:
                 why, fix = f"which is disabled (stage '{dep.stage}')", f"enable '{dep.rule}'"
-            self.add(list(found.parts),
-                     f"'{rule}' depends on '{dep.rule}', {why}: '{rule}' could never run, "
-                     f"so no application could pass. Disable '{rule}' too, or {fix}.")
+            self.add(
+                list(found.parts),
+                f"'{rule}' depends on '{dep.rule}', {why}: '{rule}' could never run, "
+                f"so no application could pass. Disable '{rule}' too, or {fix}.",
+            )
 
     def check_condition(self, parts: list[Any], source: str) -> None:
         if not source:
@@ -523,7 +608,9 @@ class _ConfigChecks:
             guess = _closest(class_name, known)
             if guess:
                 message += f" Did you mean '{guess}'?"
-            message += f" Available classes: {', '.join(known)}." if known else " No rule classes are available."
+            message += (
+                f" Available classes: {', '.join(known)}." if known else " No rule classes are available."
+            )
             self.add(base + ["class"], message)
             return
         params = rule.get("params", {})
@@ -531,8 +618,11 @@ class _ConfigChecks:
             return  # the document schema already reported it
         validator = _params_validator(rule_class)
         if isinstance(validator, SchemaError):
-            self.add(base + ["class"], f"The rule class '{class_name}' has a broken params schema (a bug in the "
-                                       f"rule library, not in this config): {validator.message}.")
+            self.add(
+                base + ["class"],
+                f"The rule class '{class_name}' has a broken params schema (a bug in the "
+                f"rule library, not in this config): {validator.message}.",
+            )
             return
         param_problems = schema_problems(params, validator, base + ["params"])
         if param_problems:
@@ -544,8 +634,11 @@ class _ConfigChecks:
         try:
             refs = rule_class.service_refs(params)
         except Exception as error:  # noqa: BLE001 - a rule class bug becomes a problem, not a crash
-            self.add(base + ["params"], f"The services of this rule could not be worked out from its params "
-                                        f"({type(error).__name__}: {error}).")
+            self.add(
+                base + ["params"],
+                f"The services of this rule could not be worked out from its params "
+                f"({type(error).__name__}: {error}).",
+            )
             return
         for slot, ref in refs.items():
             if self.services.is_bound(ref):
@@ -553,8 +646,9 @@ class _ConfigChecks:
             known = sorted(self.services.interfaces())
             message = f"No service is bound for '{ref}'."
             if ref.interface not in known:
-                message += (f" There is no adapter for the interface '{ref.interface}'"
-                            + (f"; interfaces with adapters: {', '.join(known)}." if known else "."))
+                message += f" There is no adapter for the interface '{ref.interface}'" + (
+                    f"; interfaces with adapters: {', '.join(known)}." if known else "."
+                )
             else:
                 message += f" The interface '{ref.interface}' has no adapter named '{ref.name}'."
             self.add(base + (["params", slot] if slot in params else []), message)
@@ -582,11 +676,17 @@ class _ConfigChecks:
             elif dep in self.home:
                 other_position, other_stage = self.home[dep]
                 if other_position < position:
-                    self.add(parts, f"'{dep}' belongs to stage '{other_stage}', not to this stage; "
-                                    f"list rules of earlier stages under cross_stage_dependencies.")
+                    self.add(
+                        parts,
+                        f"'{dep}' belongs to stage '{other_stage}', not to this stage; "
+                        f"list rules of earlier stages under cross_stage_dependencies.",
+                    )
                 else:
-                    self.add(parts, f"'{dep}' belongs to stage '{other_stage}', which runs after stage "
-                                    f"'{stage_name}'; a rule can only depend on rules of its own or earlier stages.")
+                    self.add(
+                        parts,
+                        f"'{dep}' belongs to stage '{other_stage}', which runs after stage "
+                        f"'{stage_name}'; a rule can only depend on rules of its own or earlier stages.",
+                    )
             else:
                 self.add(parts, self._unknown_rule(dep))
 
@@ -606,8 +706,11 @@ class _ConfigChecks:
             elif dep in self.home:
                 other_position, other_stage = self.home[dep]
                 if other_position > position:
-                    self.add(parts, f"'{dep}' belongs to stage '{other_stage}', which runs after stage "
-                                    f"'{stage_name}'; a rule can only depend on rules of earlier stages.")
+                    self.add(
+                        parts,
+                        f"'{dep}' belongs to stage '{other_stage}', which runs after stage "
+                        f"'{stage_name}'; a rule can only depend on rules of earlier stages.",
+                    )
             else:
                 self.add(parts, self._unknown_rule(dep))
 
@@ -619,7 +722,13 @@ class _ConfigChecks:
             graph = {rule_id: same_stage_dependencies(rule, rules) for rule_id, rule in rules.items()}
             for cycle in find_cycles(list(rules), graph):
                 first = rules[cycle[0]]
-                key = "dependencies" if cycle[1] in (first.get("dependencies") or ()) else "cross_stage_dependencies"
-                self.add(["stages", stage_name, "rules", cycle[0], key],
-                         f"These rules depend on each other in a circle, so none of them can run first: "
-                         f"{' -> '.join(cycle)}.")
+                key = (
+                    "dependencies"
+                    if cycle[1] in (first.get("dependencies") or ())
+                    else "cross_stage_dependencies"
+                )
+                self.add(
+                    ["stages", stage_name, "rules", cycle[0], key],
+                    f"These rules depend on each other in a circle, so none of them can run first: "
+                    f"{' -> '.join(cycle)}.",
+                )

@@ -1,4 +1,5 @@
 """Fixtures shared by the whole suite: a real Celery worker process."""
+
 from __future__ import annotations
 
 import os
@@ -41,10 +42,27 @@ class WorkerProcess:
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "pipelines_admin", "worker",
-             "--pool=solo", "--concurrency=1", "--loglevel=info", "-Q", queue,
-             "--hostname", f"test-{queue}@%h", "--without-gossip", "--without-mingle"],
-            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "pipelines_admin",
+                "worker",
+                "--pool=solo",
+                "--concurrency=1",
+                "--loglevel=info",
+                "-Q",
+                queue,
+                "--hostname",
+                f"test-{queue}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def log(self) -> str:
@@ -52,7 +70,9 @@ class WorkerProcess:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)  # cold shutdown: the tests wait for their tasks themselves
+            self.process.send_signal(
+                signal.SIGQUIT
+            )  # cold shutdown: the tests wait for their tasks themselves
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:

@@ -20,6 +20,7 @@ tasks. A response counts as an error when its status is not the expected one or 
 body is not what the page shows. The id of every run submitted is appended to
 LOAD_RUNS_FILE (when set), so that the driver can check that each one was decided.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -33,7 +34,9 @@ import gevent
 from locust import HttpUser, between, events, task
 
 REPO = Path(__file__).resolve().parent.parent.parent
-SAMPLES = [s["record"] for s in json.loads((REPO / "rules_engine/examples/applications.json").read_text("utf-8"))]
+SAMPLES = [
+    s["record"] for s in json.loads((REPO / "rules_engine/examples/applications.json").read_text("utf-8"))
+]
 PIPELINES = ("customer-onboarding", "basic-onboarding")
 ENVIRONMENT = os.environ.get("LOAD_ENVIRONMENT", "development")
 CREDENTIALS_FILE = os.environ.get("LOAD_CREDENTIALS_FILE", "")
@@ -72,7 +75,9 @@ def application() -> dict:
 
 class LoadUser(HttpUser):
     abstract = True
-    wait_time = between(float(os.environ.get("LOAD_WAIT_MIN", "0.5")), float(os.environ.get("LOAD_WAIT_MAX", "1.5")))
+    wait_time = between(
+        float(os.environ.get("LOAD_WAIT_MIN", "0.5")), float(os.environ.get("LOAD_WAIT_MAX", "1.5"))
+    )
 
     def on_start(self):
         self.account = CREDENTIALS[next(_user_numbers) % len(CREDENTIALS)]
@@ -148,7 +153,9 @@ class ConsoleUser(LoadUser):
 
     @task(1)
     def try_run_page(self):
-        self.page(f"/pipelines/{random.choice(PIPELINES)}/try/", "/pipelines/[slug]/try/", "csrfmiddlewaretoken")
+        self.page(
+            f"/pipelines/{random.choice(PIPELINES)}/try/", "/pipelines/[slug]/try/", "csrfmiddlewaretoken"
+        )
 
     @task(2)
     def try_run_submit(self):
@@ -157,11 +164,20 @@ class ConsoleUser(LoadUser):
         if form is None:
             return
         token = CSRF_INPUT.search(form.text)
-        data = {"csrfmiddlewaretoken": token.group(1) if token else "", "environment": ENVIRONMENT, "version": "",
-                "record": json.dumps(application())}
-        with self.client.post(f"/pipelines/{slug}/try/", name="/pipelines/[slug]/try/ (submit)", data=data,
-                              allow_redirects=False, catch_response=True,
-                              headers={"Referer": f"{self.client.base_url}/pipelines/{slug}/try/"}) as response:
+        data = {
+            "csrfmiddlewaretoken": token.group(1) if token else "",
+            "environment": ENVIRONMENT,
+            "version": "",
+            "record": json.dumps(application()),
+        }
+        with self.client.post(
+            f"/pipelines/{slug}/try/",
+            name="/pipelines/[slug]/try/ (submit)",
+            data=data,
+            allow_redirects=False,
+            catch_response=True,
+            headers={"Referer": f"{self.client.base_url}/pipelines/{slug}/try/"},
+        ) as response:
             if not self.expect(response, 302):
                 return
             match = RUN_PATH.search(response.headers.get("Location", ""))
@@ -174,9 +190,16 @@ class ConsoleUser(LoadUser):
         # the run page asks for its result every second (htmx) until the run is decided
         for attempt in range(1, POLL_LIMIT + 1):
             gevent.sleep(POLL_SECONDS)
-            with self.client.get(f"/runs/{run_id}/", name="/runs/[id]/ (htmx poll)", headers={"HX-Request": "true"},
-                                 catch_response=True) as response:
-                if not self.expect(response, 200, contains='id="run-result"') or STILL_POLLING not in response.text:
+            with self.client.get(
+                f"/runs/{run_id}/",
+                name="/runs/[id]/ (htmx poll)",
+                headers={"HX-Request": "true"},
+                catch_response=True,
+            ) as response:
+                if (
+                    not self.expect(response, 200, contains='id="run-result"')
+                    or STILL_POLLING not in response.text
+                ):
                     return
                 if attempt == POLL_LIMIT:
                     response.failure(f"run {run_id} still undecided after {POLL_LIMIT} polls")
@@ -194,16 +217,18 @@ class ApiUser(LoadUser):
     @task(3)
     def submit_and_follow(self):
         payload = {"pipeline": random.choice(PIPELINES), "environment": ENVIRONMENT, "record": application()}
-        with self.client.post("/api/v1/runs/", name="/api/v1/runs/ (submit)", json=payload,
-                              catch_response=True) as response:
+        with self.client.post(
+            "/api/v1/runs/", name="/api/v1/runs/ (submit)", json=payload, catch_response=True
+        ) as response:
             if not self.expect(response, 202):
                 return
             run = response.json()
         record_run(run["id"])
         for attempt in range(1, POLL_LIMIT + 1):
             gevent.sleep(POLL_SECONDS)
-            with self.client.get(f"/api/v1/runs/{run['id']}/", name="/api/v1/runs/[id]/",
-                                 catch_response=True) as response:
+            with self.client.get(
+                f"/api/v1/runs/{run['id']}/", name="/api/v1/runs/[id]/", catch_response=True
+            ) as response:
                 if not self.expect(response, 200) or response.json()["status"] not in {"queued", "running"}:
                     return
                 if attempt == POLL_LIMIT:
@@ -211,11 +236,14 @@ class ApiUser(LoadUser):
 
     @task(1)
     def list_runs(self):
-        with self.client.get(f"/api/v1/runs/?environment={ENVIRONMENT}", name="/api/v1/runs/",
-                             catch_response=True) as response:
+        with self.client.get(
+            f"/api/v1/runs/?environment={ENVIRONMENT}", name="/api/v1/runs/", catch_response=True
+        ) as response:
             self.expect(response, 200, contains='"results"')
 
     @task(1)
     def list_pipelines(self):
-        with self.client.get("/api/v1/pipelines/", name="/api/v1/pipelines/", catch_response=True) as response:
+        with self.client.get(
+            "/api/v1/pipelines/", name="/api/v1/pipelines/", catch_response=True
+        ) as response:
             self.expect(response, 200, contains="customer-onboarding")

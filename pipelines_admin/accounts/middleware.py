@@ -2,6 +2,7 @@
 one (a new account nobody has given a role yet) is refused every console page, as the
 API refuses it (403). Its own API tokens page, logging out and the admin (superusers only)
 stay open to it."""
+
 from __future__ import annotations
 
 from django.shortcuts import render
@@ -25,6 +26,11 @@ class ConsoleRoleRequiredMiddleware:
         user = request.user
         if not user.is_authenticated or can(user, READ):
             return None  # anonymous people are sent to the login page by LoginRequiredMiddleware
-        return render(request, "console/error.html", {
-            "message": "Your account has no console role yet: ask an administrator to give you one.",
-        }, status=403)
+        return render(
+            request,
+            "console/error.html",
+            {
+                "message": "Your account has no console role yet: ask an administrator to give you one.",
+            },
+            status=403,
+        )

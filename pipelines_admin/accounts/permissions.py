@@ -15,6 +15,7 @@ checked as changing a protected environment; test cases use VERSION_CREATE, suit
 and impact analyses RUN_SUBMIT; overriding the release gate takes no more than changing
 the environment, so publishers only in protected ones)
 """
+
 from __future__ import annotations
 
 from pipelines_admin.accounts.roles import EDITOR, PUBLISHER, VIEWER
@@ -66,8 +67,14 @@ def require(user, action: str, environment=None) -> None:
     if can(user, action, environment):
         return
     if action == ENVIRONMENT_CHANGE and environment is not None and environment.protected:
-        raise NotAllowed(f"Only publishers may change the protected environment {environment.name}.",
-                         {"action": action, "environment": environment.name})
-    wording = {READ: "read pipelines", VERSION_CREATE: "create config versions",
-               ENVIRONMENT_CHANGE: "change environments", RUN_SUBMIT: "submit runs"}[action]
+        raise NotAllowed(
+            f"Only publishers may change the protected environment {environment.name}.",
+            {"action": action, "environment": environment.name},
+        )
+    wording = {
+        READ: "read pipelines",
+        VERSION_CREATE: "create config versions",
+        ENVIRONMENT_CHANGE: "change environments",
+        RUN_SUBMIT: "submit runs",
+    }[action]
     raise NotAllowed(f"Your role does not allow you to {wording}.", {"action": action})

@@ -5,6 +5,7 @@
 - publisher: also releases to, and changes, protected environments.
 Superusers do everything.
 """
+
 VIEWER = "viewer"
 EDITOR = "editor"
 PUBLISHER = "publisher"

@@ -1,4 +1,5 @@
 """Reads of users."""
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
@@ -21,5 +22,6 @@ def acting_user(username: str | None):
     if not superusers:
         raise InvalidInput("There is no superuser to act as: name the user with --user USERNAME.")
     names = ", ".join(u.get_username() for u in superusers)
-    raise InvalidInput(f"There are {len(superusers)} superusers ({names}): name the one to act as with "
-                       "--user USERNAME.")
+    raise InvalidInput(
+        f"There are {len(superusers)} superusers ({names}): name the one to act as with --user USERNAME."
+    )

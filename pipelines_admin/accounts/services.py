@@ -1,4 +1,5 @@
 """Writes for users and roles."""
+
 from __future__ import annotations
 
 import os

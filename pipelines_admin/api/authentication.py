@@ -1,4 +1,5 @@
 """`Authorization: Bearer <token>` with a personal API token (see pipelines_admin.tokens)."""
+
 from __future__ import annotations
 
 from rest_framework.authentication import BaseAuthentication, get_authorization_header

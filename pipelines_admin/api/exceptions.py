@@ -9,6 +9,7 @@
   Retry-After: nothing is wrong with the request);
 - anything else is logged and answers 500 in the same shape, without internals.
 """
+
 from __future__ import annotations
 
 import logging
@@ -70,8 +71,11 @@ def _from_api_exception(exc: drf.APIException) -> tuple[int, dict, dict]:
         wait = math.ceil(exc.wait) if exc.wait is not None else None
         if wait is not None:
             headers["Retry-After"] = str(wait)
-        message = (f"Too many requests: try again in {wait} second{'s' if wait != 1 else ''}."
-                   if wait is not None else "Too many requests: slow down.")
+        message = (
+            f"Too many requests: try again in {wait} second{'s' if wait != 1 else ''}."
+            if wait is not None
+            else "Too many requests: slow down."
+        )
         return exc.status_code, error_body(message, {"retry_after": wait}), headers
     if isinstance(exc, drf.NotAuthenticated) and exc.status_code == 401:
         return 401, error_body("Log in, or send an API token as `Authorization: Bearer <token>`."), headers
@@ -89,21 +93,37 @@ def api_exception_handler(exc: Exception, context: dict) -> Response:
         status, body, headers = 403, error_body(str(exc) or "You do not have permission to do this."), {}
     elif isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        status, body, headers = 413, error_body(f"The request body is over the limit of {limit:,} bytes.",
-                                                {"limit_bytes": limit}), {}
+        status, body, headers = (
+            413,
+            error_body(f"The request body is over the limit of {limit:,} bytes.", {"limit_bytes": limit}),
+            {},
+        )
     elif isinstance(exc, SuspiciousOperation):
         status, body, headers = 400, error_body("The request was refused as malformed."), {}
     elif isinstance(exc, (OperationalError, InterfaceError)):  # locked, lock timeout, connection lost
         request = context.get("request")
-        logger.warning("API database unavailable on %s %s: %s", getattr(request, "method", "?"),
-                       getattr(request, "path", "?"), type(exc).__name__)
-        status, body, headers = 503, error_body("The database is busy or unreachable: try again in a few seconds.",
-                                                {"retry_after": DATABASE_RETRY_AFTER}), \
-            {"Retry-After": str(DATABASE_RETRY_AFTER)}
+        logger.warning(
+            "API database unavailable on %s %s: %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            type(exc).__name__,
+        )
+        status, body, headers = (
+            503,
+            error_body(
+                "The database is busy or unreachable: try again in a few seconds.",
+                {"retry_after": DATABASE_RETRY_AFTER},
+            ),
+            {"Retry-After": str(DATABASE_RETRY_AFTER)},
+        )
     else:
         request = context.get("request")
-        logger.error("API internal error on %s %s", getattr(request, "method", "?"),
-                     getattr(request, "path", "?"), exc_info=exc)
+        logger.error(
+            "API internal error on %s %s",
+            getattr(request, "method", "?"),
+            getattr(request, "path", "?"),
+            exc_info=exc,
+        )
         status, body, headers = 500, error_body("Internal error: it was logged; try again later."), {}
     set_rollback()
     return Response(body, status=status, headers=headers)

@@ -1,5 +1,6 @@
 """Content negotiation for downloads: the file's own type whatever `Accept` says, and
 errors still as JSON."""
+
 from __future__ import annotations
 
 from rest_framework.negotiation import BaseContentNegotiation

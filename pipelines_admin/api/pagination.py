@@ -1,4 +1,5 @@
 """Cursor pagination: stable pages while new runs and events keep arriving."""
+
 from __future__ import annotations
 
 from rest_framework.pagination import CursorPagination

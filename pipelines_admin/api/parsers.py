@@ -1,5 +1,6 @@
 """JSON bodies, bounded like Django's own forms: over DATA_UPLOAD_MAX_MEMORY_SIZE is 413.
 Text the databases cannot store (NUL characters, lone surrogates) is refused as 400."""
+
 from __future__ import annotations
 
 import io
@@ -54,7 +55,9 @@ class BoundedJSONParser(JSONParser):
             except ValueError:
                 declared = 0
             if declared > limit:
-                raise RequestTooLarge(f"The request body is {declared:,} bytes: over the limit of {limit:,} bytes.")
+                raise RequestTooLarge(
+                    f"The request body is {declared:,} bytes: over the limit of {limit:,} bytes."
+                )
         body = stream.read(limit + 1) if limit is not None else stream.read()
         if limit is not None and len(body) > limit:
             raise RequestTooLarge(f"The request body is over the limit of {limit:,} bytes.")

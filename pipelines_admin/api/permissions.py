@@ -1,5 +1,6 @@
 """Who may call the API at all. Reads need a console role (viewer, editor or
 publisher); what each write needs is checked by the service it calls."""
+
 from __future__ import annotations
 
 from rest_framework.permissions import BasePermission

@@ -1,5 +1,6 @@
 """Optimistic concurrency over HTTP: reads carry the thing's revision as an ETag, writes
 must send it back as If-Match (428 without it, 412 when it is no longer the newest)."""
+
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
@@ -10,14 +11,25 @@ from pipelines_admin.api.schema import error_response
 from pipelines_admin.core.revisions import MISSING
 
 IF_MATCH = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
     description="The ETag of the read this change is based on. Without it: 428. When something changed it "
-                "since: 412, with what changed in `extra`, and nothing is written.")
-STALE = error_response("Changed since the ETag sent in If-Match: nothing was written; `extra.revision` is the "
-                       "newest and `extra` says what changed. Read it again and redo the change.")
+    "since: 412, with what changed in `extra`, and nothing is written.",
+)
+STALE = error_response(
+    "Changed since the ETag sent in If-Match: nothing was written; `extra.revision` is the "
+    "newest and `extra` says what changed. Read it again and redo the change."
+)
 REVISION_REQUIRED = error_response("If-Match is missing: send the ETag of the read the change is based on.")
-ETAG = OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
-                        description="The revision: send it as If-Match to change what you read.")
+ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200],
+    description="The revision: send it as If-Match to change what you read.",
+)
 
 
 def etag(revision: str) -> str:

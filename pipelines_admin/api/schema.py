@@ -1,6 +1,7 @@
 """How the API describes itself (drf-spectacular): the token scheme, and the error
 responses every operation can give, in the one error shape, so clients and schema
 tests see every status the API answers with."""
+
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -11,11 +12,11 @@ from pipelines_admin.api.serializers.common import ErrorSerializer
 
 ERROR_DESCRIPTIONS = {
     "400": "Invalid input: `extra.fields` names each invalid field, `extra.problems` each problem of a "
-           "document with its JSON-pointer path.",
+    "document with its JSON-pointer path.",
     "401": "No credentials, or a token that is not valid (revoked, mistyped).",
     "403": "Your role does not allow this.",
     "404": "Not found: a pipeline, environment, version, run... named in the path, a filter or the body "
-           "does not exist (or the pagination cursor is not valid).",
+    "does not exist (or the pagination cursor is not valid).",
     "409": "Conflict: what you based the change on has changed since.",
     "413": "The request body or uploaded file is over its size limit.",
     "415": "Unsupported media type: send JSON (or multipart for uploads).",
@@ -23,7 +24,9 @@ ERROR_DESCRIPTIONS = {
 }
 HEADERS = {
     "401": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "How to authenticate."}},
-    "429": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}},
+    "429": {
+        "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}
+    },
 }
 
 
@@ -32,8 +35,11 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
     name = "apiToken"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer",
-                "description": "A personal API token (create one at /account/tokens/ or POST /api/v1/tokens/)."}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token (create one at /account/tokens/ or POST /api/v1/tokens/).",
+        }
 
 
 class ApiAutoSchema(AutoSchema):
@@ -72,8 +78,10 @@ class ApiAutoSchema(AutoSchema):
         for code in self.error_codes(operation):
             if code not in responses:
                 response = self._get_response_for_code(
-                    OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]), code,
-                    media_types=["application/json"])
+                    OpenApiResponse(ErrorSerializer, description=ERROR_DESCRIPTIONS[code]),
+                    code,
+                    media_types=["application/json"],
+                )
                 if code in HEADERS:
                     response = {"headers": HEADERS[code], **response}
                 responses[code] = response

@@ -1,4 +1,5 @@
 """Reads the API needs that the apps' selectors do not offer (in the same style)."""
+
 from __future__ import annotations
 
 from django.db.models import QuerySet
@@ -16,11 +17,16 @@ from pipelines_admin.testcases.models import SuiteRun, TestCase
 
 def release_get(pipeline: Pipeline, environment: Environment, release_id: int) -> Release:
     """One release of `pipeline` in `environment`."""
-    release = (Release.objects.select_related("version", "environment", "pipeline")
-               .filter(pk=release_id, pipeline=pipeline, environment=environment).first())
+    release = (
+        Release.objects.select_related("version", "environment", "pipeline")
+        .filter(pk=release_id, pipeline=pipeline, environment=environment)
+        .first()
+    )
     if release is None:
-        raise NotFound(f"Release {release_id} is not a release of {pipeline.slug} in {environment.name}.",
-                       {"release_id": release_id})
+        raise NotFound(
+            f"Release {release_id} is not a release of {pipeline.slug} in {environment.name}.",
+            {"release_id": release_id},
+        )
     return release
 
 
@@ -56,7 +62,9 @@ def suite_run_get(pipeline: Pipeline, suite_run_id: int) -> SuiteRun:
 
 def impact_report_get(pipeline: Pipeline, report_id: int) -> ImpactReport:
     if not _in_range(report_id):
-        raise NotFound(f"{pipeline.slug} has no impact report {report_id}.", {"impact_report": str(report_id)})
+        raise NotFound(
+            f"{pipeline.slug} has no impact report {report_id}.", {"impact_report": str(report_id)}
+        )
     return impact_selectors.impact_report_get(pipeline, report_id)
 
 

@@ -1,9 +1,25 @@
 """The REST API under /api/: version 1 of the operations, the OpenAPI schema, and its
 Swagger UI and ReDoc pages (served from local files by drf-spectacular-sidecar)."""
+
 from django.urls import include, path, re_path
 
-from pipelines_admin.api.views import (audit, batches, bindings, dashboards, docs, environments, fallback, impact,
-                                       pipelines, runs, suites, testcases, tokens, validation, versions)
+from pipelines_admin.api.views import (
+    audit,
+    batches,
+    bindings,
+    dashboards,
+    docs,
+    environments,
+    fallback,
+    impact,
+    pipelines,
+    runs,
+    suites,
+    testcases,
+    tokens,
+    validation,
+    versions,
+)
 
 app_name = "api"
 
@@ -14,44 +30,79 @@ v1 = [
     path("pipelines/", pipelines.PipelineListView.as_view(), name="pipeline-list"),
     path("pipelines/<slug:slug>/", pipelines.PipelineDetailView.as_view(), name="pipeline-detail"),
     path("pipelines/<slug:slug>/versions/", versions.VersionListView.as_view(), name="version-list"),
-    path("pipelines/<slug:slug>/versions/<int:number>/", versions.VersionDetailView.as_view(),
-         name="version-detail"),
-    path("pipelines/<slug:slug>/versions/<int:number>/diff/<int:other>/", versions.VersionDiffView.as_view(),
-         name="version-diff"),
+    path(
+        "pipelines/<slug:slug>/versions/<int:number>/",
+        versions.VersionDetailView.as_view(),
+        name="version-detail",
+    ),
+    path(
+        "pipelines/<slug:slug>/versions/<int:number>/diff/<int:other>/",
+        versions.VersionDiffView.as_view(),
+        name="version-diff",
+    ),
     path("validate/", validation.ValidateView.as_view(), name="validate"),
     path("environments/", environments.EnvironmentListView.as_view(), name="environment-list"),
     path("environments/<slug:env>/", environments.EnvironmentDetailView.as_view(), name="environment-detail"),
     path("environments/<slug:env>/bindings/", bindings.BindingListView.as_view(), name="binding-list"),
-    path("environments/<slug:env>/bindings/<str:service>/", bindings.BindingDetailView.as_view(),
-         name="binding-detail"),
+    path(
+        "environments/<slug:env>/bindings/<str:service>/",
+        bindings.BindingDetailView.as_view(),
+        name="binding-detail",
+    ),
     path(f"{ENV}/", environments.PipelineEnvironmentView.as_view(), name="pipeline-environment"),
     path(f"{ENV}/override/", environments.OverrideView.as_view(), name="override"),
     path(f"{ENV}/stages/<str:stage>/toggle/", environments.StageToggleView.as_view(), name="stage-toggle"),
-    path(f"{ENV}/rules/<str:stage>/<str:rule>/toggle/", environments.RuleToggleView.as_view(), name="rule-toggle"),
+    path(
+        f"{ENV}/rules/<str:stage>/<str:rule>/toggle/",
+        environments.RuleToggleView.as_view(),
+        name="rule-toggle",
+    ),
     path(f"{ENV}/releases/", environments.ReleaseListView.as_view(), name="release-list"),
     path(f"{ENV}/rollback/", environments.RollbackView.as_view(), name="rollback"),
     path(f"{ENV}/diff/<slug:other>/", environments.EnvironmentDiffView.as_view(), name="environment-diff"),
     path(f"{ENV}/gate/", environments.ReleaseGateView.as_view(), name="release-gate"),
     path(f"{PIPELINE}/test-cases/", testcases.TestCaseListView.as_view(), name="test-case-list"),
-    path(f"{PIPELINE}/test-cases/<int:case_id>/", testcases.TestCaseDetailView.as_view(), name="test-case-detail"),
+    path(
+        f"{PIPELINE}/test-cases/<int:case_id>/",
+        testcases.TestCaseDetailView.as_view(),
+        name="test-case-detail",
+    ),
     path(f"{PIPELINE}/suite-runs/", suites.SuiteRunListView.as_view(), name="suite-run-list"),
-    path(f"{PIPELINE}/suite-runs/<int:suite_run_id>/", suites.SuiteRunDetailView.as_view(), name="suite-run-detail"),
+    path(
+        f"{PIPELINE}/suite-runs/<int:suite_run_id>/",
+        suites.SuiteRunDetailView.as_view(),
+        name="suite-run-detail",
+    ),
     path(f"{PIPELINE}/coverage/", suites.CoverageView.as_view(), name="coverage"),
     path(f"{PIPELINE}/impact-reports/", impact.ImpactReportListView.as_view(), name="impact-report-list"),
-    path(f"{PIPELINE}/impact-reports/<int:report_id>/", impact.ImpactReportDetailView.as_view(),
-         name="impact-report-detail"),
-    path(f"{PIPELINE}/impact-reports/<int:report_id>/cancel/", impact.ImpactReportCancelView.as_view(),
-         name="impact-report-cancel"),
+    path(
+        f"{PIPELINE}/impact-reports/<int:report_id>/",
+        impact.ImpactReportDetailView.as_view(),
+        name="impact-report-detail",
+    ),
+    path(
+        f"{PIPELINE}/impact-reports/<int:report_id>/cancel/",
+        impact.ImpactReportCancelView.as_view(),
+        name="impact-report-cancel",
+    ),
     path("runs/", runs.RunListView.as_view(), name="run-list"),
     path("runs/<uuid:run_id>/", runs.RunDetailView.as_view(), name="run-detail"),
-    path("runs/<uuid:run_id>/save-as-test-case/", testcases.SaveRunAsTestCaseView.as_view(),
-         name="run-save-as-test-case"),
+    path(
+        "runs/<uuid:run_id>/save-as-test-case/",
+        testcases.SaveRunAsTestCaseView.as_view(),
+        name="run-save-as-test-case",
+    ),
     path("batches/", batches.BatchListView.as_view(), name="batch-list"),
     path("batches/<uuid:batch_id>/", batches.BatchDetailView.as_view(), name="batch-detail"),
     path("batches/<uuid:batch_id>/cancel/", batches.BatchCancelView.as_view(), name="batch-cancel"),
-    path("batches/<uuid:batch_id>/results.csv", batches.BatchResultsCsvView.as_view(), name="batch-results-csv"),
-    path("batches/<uuid:batch_id>/results.jsonl", batches.BatchResultsJsonlView.as_view(),
-         name="batch-results-jsonl"),
+    path(
+        "batches/<uuid:batch_id>/results.csv", batches.BatchResultsCsvView.as_view(), name="batch-results-csv"
+    ),
+    path(
+        "batches/<uuid:batch_id>/results.jsonl",
+        batches.BatchResultsJsonlView.as_view(),
+        name="batch-results-jsonl",
+    ),
     path("audit/", audit.AuditListView.as_view(), name="audit-list"),
     path("audit/export.jsonl", audit.AuditExportView.as_view(), name="audit-export"),
     path("dashboards/summary/", dashboards.DashboardSummaryView.as_view(), name="dashboard-summary"),

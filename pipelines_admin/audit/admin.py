@@ -1,4 +1,5 @@
 """The audit trail in the admin: read-only, as it is append-only everywhere."""
+
 from django.contrib import admin
 
 from pipelines_admin.audit.models import AuditChainHead, AuditEvent
@@ -8,7 +9,15 @@ from pipelines_admin.core.admin_site import ReadOnlyAdmin, console
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     console_label = "See it in the audit trail"
-    list_display = ("sequence", "occurred_at", "actor_name", "action", "pipeline", "environment", "object_repr")
+    list_display = (
+        "sequence",
+        "occurred_at",
+        "actor_name",
+        "action",
+        "pipeline",
+        "environment",
+        "object_repr",
+    )
     list_filter = ("action", "environment", "pipeline", "object_type")
     search_fields = ("actor_name", "action", "object_repr", "reason", "object_id")
     date_hierarchy = "occurred_at"

@@ -7,13 +7,14 @@ json.dumps(the line without "hash", sort_keys=True, separators=(",", ":"),
 ensure_ascii=False), and its prev_hash is the hash of the event before it
 (GENESIS_HASH before the first).
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Iterable, Iterator
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -25,8 +26,22 @@ from pipelines_admin.core.spreadsheet import csv_cell
 FORMATS = ("jsonl", "csv")
 
 #: The columns of the CSV export, in the order of the events' hashed fields.
-FIELDS = ("sequence", "occurred_at", "actor", "action", "object_type", "object_id", "object_repr", "pipeline",
-          "environment", "diff", "reason", "data", "prev_hash", "hash")
+FIELDS = (
+    "sequence",
+    "occurred_at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "pipeline",
+    "environment",
+    "diff",
+    "reason",
+    "data",
+    "prev_hash",
+    "hash",
+)
 
 
 def event_json(event: AuditEvent) -> dict:
@@ -46,8 +61,11 @@ def parse_since(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat((text or "").strip())
     except ValueError:
-        raise InvalidInput(f"{text!r} is not an ISO date or time: write 2026-03-01, 2026-03-01T09:30 or "
-                           "2026-03-01T09:30:00+01:00.", {"fields": {"since": ["an ISO 8601 date or time"]}}) from None
+        raise InvalidInput(
+            f"{text!r} is not an ISO date or time: write 2026-03-01, 2026-03-01T09:30 or "
+            "2026-03-01T09:30:00+01:00.",
+            {"fields": {"since": ["an ISO 8601 date or time"]}},
+        ) from None
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 

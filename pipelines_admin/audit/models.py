@@ -4,6 +4,7 @@ Editing or deleting an event breaks the chain, which `manage.py verify_audit` re
 `AuditChainHead` is a single row holding the last sequence number and hash; appending
 locks it, so concurrent writers queue instead of forking the chain.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -28,8 +29,9 @@ class AuditChainHead(models.Model):
 class AuditEvent(models.Model):
     sequence = models.BigIntegerField(unique=True)
     occurred_at = models.DateTimeField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="audit_events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
     actor_name = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=64, db_index=True)
     object_type = models.CharField(max_length=64)

@@ -1,4 +1,5 @@
 """Reads of the audit trail."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta

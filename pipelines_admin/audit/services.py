@@ -1,4 +1,5 @@
 """Writing and verifying the audit trail."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,18 +70,33 @@ def audit_verify(batch_size: int = 2000) -> tuple[int, list[ChainProblem]]:
     for event in events:
         checked += 1
         if event.sequence != expected_seq:
-            problems.append(ChainProblem(event.sequence, f"events {expected_seq} to {event.sequence - 1} are missing"))
+            problems.append(
+                ChainProblem(event.sequence, f"events {expected_seq} to {event.sequence - 1} are missing")
+            )
         if event.prev_hash != expected_prev:
-            problems.append(ChainProblem(event.sequence, "does not follow the event before it (an event was removed or changed)"))
+            problems.append(
+                ChainProblem(
+                    event.sequence, "does not follow the event before it (an event was removed or changed)"
+                )
+            )
         if event_hash(event) != event.hash:
-            problems.append(ChainProblem(event.sequence, "its content does not match its hash (it was edited)"))
+            problems.append(
+                ChainProblem(event.sequence, "its content does not match its hash (it was edited)")
+            )
         expected_prev, expected_seq = event.hash, event.sequence + 1
     head = AuditChainHead.objects.filter(id=1).first()
     if head is not None and head.sequence > expected_seq - 1:
-        problems.append(ChainProblem(head.sequence, f"the newest events after {expected_seq - 1} are missing"))
+        problems.append(
+            ChainProblem(head.sequence, f"the newest events after {expected_seq - 1} are missing")
+        )
     elif head is not None and head.sequence < expected_seq - 1:
-        problems.append(ChainProblem(expected_seq - 1, f"events after {head.sequence} were added outside the "
-                                                       "application (the chain head ends there)"))
+        problems.append(
+            ChainProblem(
+                expected_seq - 1,
+                f"events after {head.sequence} were added outside the "
+                "application (the chain head ends there)",
+            )
+        )
     elif head is not None and head.last_hash != expected_prev:
         problems.append(ChainProblem(head.sequence, "the newest event does not match the chain head"))
     return checked, problems

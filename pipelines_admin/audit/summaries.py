@@ -2,10 +2,11 @@
 outcome (a run's, a batch's or a suite run's status) and a few short lines holding the
 numbers and facts the event recorded, in words. Every action the code records has its
 own summary; an action without one (an older event, say) lists its data as it is."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from pipelines_admin.audit.models import AuditEvent
 
@@ -38,8 +39,10 @@ def _release(event: AuditEvent) -> EventSummary:
         lines.append("release gate overridden")
     dependents = event.data.get("disabled_dependents") or []
     if dependents:
-        lines.append("also turned off, as they depend on it: "
-                     + ", ".join(f"{d.get('stage')}/{d.get('rule')}" for d in dependents))
+        lines.append(
+            "also turned off, as they depend on it: "
+            + ", ".join(f"{d.get('stage')}/{d.get('rule')}" for d in dependents)
+        )
     return EventSummary(lines=tuple(line for line in lines if line))
 
 
@@ -51,8 +54,14 @@ def _version(event: AuditEvent) -> EventSummary:
     return EventSummary(lines=(_versions(event.diff),))
 
 
-BINDING_LABELS = {"kind": "kind", "url": "URL", "timeout_seconds": "timeout (s)", "secret_env": "secret from",
-                  "latency_ms": "latency (ms)", "failure_rate": "failure rate"}
+BINDING_LABELS = {
+    "kind": "kind",
+    "url": "URL",
+    "timeout_seconds": "timeout (s)",
+    "secret_env": "secret from",
+    "latency_ms": "latency (ms)",
+    "failure_rate": "failure rate",
+}
 
 
 def _binding(event: AuditEvent) -> EventSummary:
@@ -63,7 +72,9 @@ def _binding(event: AuditEvent) -> EventSummary:
         if value in ("", None) and before.get(field) in ("", None):
             continue
         if before and before.get(field) != value:
-            parts.append(f"{label} {before.get(field) if before.get(field) not in ('', None) else '–'} → {value}")
+            parts.append(
+                f"{label} {before.get(field) if before.get(field) not in ('', None) else '–'} → {value}"
+            )
         else:
             parts.append(f"{label} {value}")
     return EventSummary(lines=("; ".join(parts),) if parts else ())
@@ -71,9 +82,17 @@ def _binding(event: AuditEvent) -> EventSummary:
 
 def _binding_removed(event: AuditEvent) -> EventSummary:
     before = event.diff.get("before") or {}
-    parts = [f"{BINDING_LABELS.get(field, field)} {value}" for field, value in before.items() if value not in ("", None)]
-    return EventSummary(lines=("removed; it was: " + "; ".join(parts) if parts else "removed",
-                               "its rules call the simulated adapter now"))
+    parts = [
+        f"{BINDING_LABELS.get(field, field)} {value}"
+        for field, value in before.items()
+        if value not in ("", None)
+    ]
+    return EventSummary(
+        lines=(
+            "removed; it was: " + "; ".join(parts) if parts else "removed",
+            "its rules call the simulated adapter now",
+        )
+    )
 
 
 def _environment(event: AuditEvent) -> EventSummary:
@@ -91,7 +110,9 @@ def _environment_changed(event: AuditEvent) -> EventSummary:
     lines = []
     for field, value in after.items():
         if field == "protected":
-            lines.append("now protected: publishers only" if value else "no longer protected: editors may change it")
+            lines.append(
+                "now protected: publishers only" if value else "no longer protected: editors may change it"
+            )
         elif field == "description":
             lines.append(f"description: {value}" if value else "description removed")
         else:
@@ -101,9 +122,11 @@ def _environment_changed(event: AuditEvent) -> EventSummary:
 
 def _run(event: AuditEvent) -> EventSummary:
     data = event.data
-    facts = [f"version {data['config_version']}" if data.get("config_version") is not None else "",
-             f"from {data['source']}" if data.get("source") else "",
-             _plural(data["attempts"], "attempt") if data.get("attempts") is not None else ""]
+    facts = [
+        f"version {data['config_version']}" if data.get("config_version") is not None else "",
+        f"from {data['source']}" if data.get("source") else "",
+        _plural(data["attempts"], "attempt") if data.get("attempts") is not None else "",
+    ]
     lines = [", ".join(fact for fact in facts if fact)]
     if data.get("partial_stages"):
         lines.append(f"partial: only {', '.join(data['partial_stages'])} ran")
@@ -114,26 +137,36 @@ def _run(event: AuditEvent) -> EventSummary:
 
 def _batch_submitted(event: AuditEvent) -> EventSummary:
     data = event.data
-    return EventSummary(lines=(
-        f"{_plural(data.get('total', 0), 'application')} in {_plural(data.get('chunks', 0), 'chunk')}, "
-        f"{_plural(data.get('rejected_rows', 0), 'row')} rejected",
-        f"version {data.get('config_version')}",
-    ))
+    return EventSummary(
+        lines=(
+            f"{_plural(data.get('total', 0), 'application')} in {_plural(data.get('chunks', 0), 'chunk')}, "
+            f"{_plural(data.get('rejected_rows', 0), 'row')} rejected",
+            f"version {data.get('config_version')}",
+        )
+    )
 
 
 def _batch_completed(event: AuditEvent) -> EventSummary:
     data = event.data
-    return EventSummary(status="completed", lines=(
-        f"{_plural(data.get('total', 0), 'application')}: {data.get('passed', 0)} passed, "
-        f"{data.get('failed', 0)} failed, {data.get('undecided', 0)} undecided, "
-        f"{_plural(data.get('errored', 0), 'error')}",))
+    return EventSummary(
+        status="completed",
+        lines=(
+            f"{_plural(data.get('total', 0), 'application')}: {data.get('passed', 0)} passed, "
+            f"{data.get('failed', 0)} failed, {data.get('undecided', 0)} undecided, "
+            f"{_plural(data.get('errored', 0), 'error')}",
+        ),
+    )
 
 
 def _batch_cancelled(event: AuditEvent) -> EventSummary:
     data = event.data
-    return EventSummary(status="cancelled", lines=(
-        f"{data.get('processed', 0)} of {_plural(data.get('total', 0), 'application')} processed, "
-        f"{_plural(data.get('chunks_cancelled', 0), 'chunk')} not run",))
+    return EventSummary(
+        status="cancelled",
+        lines=(
+            f"{data.get('processed', 0)} of {_plural(data.get('total', 0), 'application')} processed, "
+            f"{_plural(data.get('chunks_cancelled', 0), 'chunk')} not run",
+        ),
+    )
 
 
 def _expects(expected: dict | None) -> str:
@@ -166,8 +199,10 @@ def _case_deleted(event: AuditEvent) -> EventSummary:
 
 def _suite_run(event: AuditEvent) -> EventSummary:
     data = event.data
-    lines = [f"{_plural(data.get('total', 0), 'test case')}: {data.get('passed', 0)} passed, "
-             f"{data.get('failed', 0)} failed"]
+    lines = [
+        f"{_plural(data.get('total', 0), 'test case')}: {data.get('passed', 0)} passed, "
+        f"{data.get('failed', 0)} failed"
+    ]
     if data.get("version") is not None:
         lines.append(f"on version {data['version']}")
     elif data.get("target"):  # events recorded before the version was kept
@@ -190,16 +225,21 @@ def _impact_started(event: AuditEvent) -> EventSummary:
 
 def _impact_completed(event: AuditEvent) -> EventSummary:
     data = event.data
-    return EventSummary(status="completed", lines=(
-        f"{_plural(data.get('replayed', 0), 'application')} replayed against {_candidate(data)}",
-        f"{data.get('flips_to_fail', 0)} would no longer pass, {data.get('flips_to_pass', 0)} would now pass",
-    ))
+    return EventSummary(
+        status="completed",
+        lines=(
+            f"{_plural(data.get('replayed', 0), 'application')} replayed against {_candidate(data)}",
+            f"{data.get('flips_to_fail', 0)} would no longer pass, {data.get('flips_to_pass', 0)} would now pass",
+        ),
+    )
 
 
 def _impact_cancelled(event: AuditEvent) -> EventSummary:
     data = event.data
-    return EventSummary(status="cancelled",
-                        lines=(f"{data.get('processed', 0)} of {_plural(data.get('total', 0), 'run')} replayed",))
+    return EventSummary(
+        status="cancelled",
+        lines=(f"{data.get('processed', 0)} of {_plural(data.get('total', 0), 'run')} replayed",),
+    )
 
 
 def _token_revoked(event: AuditEvent) -> EventSummary:
@@ -243,8 +283,11 @@ SUMMARIES: dict[str, Callable[[AuditEvent], EventSummary]] = {
 def _as_recorded(event: AuditEvent) -> EventSummary:
     """An action without a summary of its own: its plain values as they are."""
     data = event.data if isinstance(event.data, dict) else {}
-    parts = [f"{key} {value}" for key, value in data.items()
-             if isinstance(value, (str, int, float, bool)) and value not in ("", None)]
+    parts = [
+        f"{key} {value}"
+        for key, value in data.items()
+        if isinstance(value, (str, int, float, bool)) and value not in ("", None)
+    ]
     return EventSummary(status=str(data.get("status", "")), lines=("; ".join(parts),) if parts else ())
 
 

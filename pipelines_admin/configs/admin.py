@@ -1,6 +1,7 @@
 """Pipelines, versions, environments, releases and service bindings in the admin: shown,
 never changed here (the services check roles, protection, the release gate and
 validation, and record each change in the audit trail)."""
+
 from django.contrib import admin
 
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
@@ -43,7 +44,16 @@ class EnvironmentAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 @admin.register(Release)
 class ReleaseAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     console_label = "Release, roll back or override in the console"
-    list_display = ("id", "pipeline", "environment", "version", "kind", "released_by", "released_at", "reason")
+    list_display = (
+        "id",
+        "pipeline",
+        "environment",
+        "version",
+        "kind",
+        "released_by",
+        "released_at",
+        "reason",
+    )
     list_filter = ("environment", "kind", "pipeline")
     search_fields = ("pipeline__slug", "reason", "effective_hash")
     list_select_related = ("pipeline", "environment", "version", "released_by")

@@ -5,6 +5,7 @@ folder holding one file per pipeline, named by its slug (customer-onboarding.yam
 Every write goes through configs.services, as the console's do: the same role checks,
 validation, audit events and release gate.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,14 @@ from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, VERSION_CRE
 from pipelines_admin.configs.diffs import semantic_diff
 from pipelines_admin.configs.engine import DOCUMENT_SUFFIXES, document_hash, document_load, document_problems
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release
-from pipelines_admin.configs.selectors import (effective_config, environment_get, pipeline_get, release_live,
-                                               version_get, version_latest)
+from pipelines_admin.configs.selectors import (
+    effective_config,
+    environment_get,
+    pipeline_get,
+    release_live,
+    version_get,
+    version_latest,
+)
 from pipelines_admin.configs.services import config_version_create, pipeline_create, release_create
 from pipelines_admin.core.errors import InvalidInput, NotFound
 from pipelines_admin.testcases.gate import GateClosed, GateState, gate_state
@@ -52,9 +59,17 @@ def document_text(document: Any, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     if fmt == "yaml":
-        return yaml.dump(document, Dumper=_YamlDumper, sort_keys=False, allow_unicode=True,
-                         default_flow_style=False, width=100_000)
-    raise InvalidInput(f"Unknown format {fmt!r}: choose yaml or json.", {"fields": {"format": [f"one of {FORMATS}"]}})
+        return yaml.dump(
+            document,
+            Dumper=_YamlDumper,
+            sort_keys=False,
+            allow_unicode=True,
+            default_flow_style=False,
+            width=100_000,
+        )
+    raise InvalidInput(
+        f"Unknown format {fmt!r}: choose yaml or json.", {"fields": {"format": [f"one of {FORMATS}"]}}
+    )
 
 
 def format_for(path: str | Path | None, fmt: str | None) -> str:
@@ -117,14 +132,21 @@ class Imported:
     previous: int | None = None  # the latest version before
 
 
-NEW, CHANGED, UNCHANGED, INVALID, NOT_IN_FOLDER = "new", "changed", "unchanged", "invalid", "not in the folder"
+NEW, CHANGED, UNCHANGED, INVALID, NOT_IN_FOLDER = (
+    "new",
+    "changed",
+    "unchanged",
+    "invalid",
+    "not in the folder",
+)
 
 
 def _require_valid(document: Any, what: str = "The config") -> None:
     problems = document_problems(document)
     if problems:
-        raise InvalidInput(f"{what} has {len(problems)} problem{'s' if len(problems) != 1 else ''}.",
-                           {"problems": problems})
+        raise InvalidInput(
+            f"{what} has {len(problems)} problem{'s' if len(problems) != 1 else ''}.", {"problems": problems}
+        )
 
 
 @transaction.atomic
@@ -136,14 +158,24 @@ def pipeline_import(*, slug: str, document: Any, author, message: str = "", name
     pipeline = Pipeline.objects.filter(slug=slug).first()
     if pipeline is None:
         doc_name = document.get("name") if isinstance(document.get("name"), str) else ""
-        pipeline = pipeline_create(slug=slug, name=(name or doc_name or slug).strip(), document=document,
-                                   author=author, message=message or "First version")
+        pipeline = pipeline_create(
+            slug=slug,
+            name=(name or doc_name or slug).strip(),
+            document=document,
+            author=author,
+            message=message or "First version",
+        )
         return Imported(pipeline, version_latest(pipeline), NEW)
     latest = version_latest(pipeline)
     if latest is not None and latest.content_hash == document_hash(document):
         return Imported(pipeline, latest, UNCHANGED, latest.number)
-    version = config_version_create(pipeline=pipeline, document=document, base_version=latest, author=author,
-                                    message=message or "Imported")
+    version = config_version_create(
+        pipeline=pipeline,
+        document=document,
+        base_version=latest,
+        author=author,
+        message=message or "Imported",
+    )
     return Imported(pipeline, version, CHANGED, latest.number if latest else None)
 
 
@@ -154,8 +186,15 @@ class Released:
     gate: GateState
 
 
-def pipeline_release(*, slug: str, environment: str, actor, version: int | None = None, reason: str = "",
-                     gate_override: bool = False) -> Released:
+def pipeline_release(
+    *,
+    slug: str,
+    environment: str,
+    actor,
+    version: int | None = None,
+    reason: str = "",
+    gate_override: bool = False,
+) -> Released:
     """Release a version (the latest by default) through release_create: the role,
     protection and gate checks of the console. Releasing what already runs there does
     nothing (after the role check)."""
@@ -169,8 +208,14 @@ def pipeline_release(*, slug: str, environment: str, actor, version: int | None 
     if live is not None and live.version_id == chosen.pk:
         return Released(live, True, gate_state(pipeline, env, live.effective_hash))
     try:
-        release = release_create(pipeline=pipeline, environment=env, version=chosen, actor=actor, reason=reason,
-                                 gate_override=gate_override)
+        release = release_create(
+            pipeline=pipeline,
+            environment=env,
+            version=chosen,
+            actor=actor,
+            reason=reason,
+            gate_override=gate_override,
+        )
     except GateClosed as exc:
         exc.extra["version"] = chosen.number  # to say which version to run the test cases on
         raise
@@ -218,7 +263,7 @@ def _pipeline_files(folder: Path) -> dict[str, list[Path]]:
     for path in sorted(folder.iterdir()):
         if path.name.startswith(".") or not path.name.lower().endswith(DOCUMENT_SUFFIXES) or path.is_dir():
             continue
-        files.setdefault(path.name[:path.name.rindex(".")], []).append(path)
+        files.setdefault(path.name[: path.name.rindex(".")], []).append(path)
     return files
 
 
@@ -245,8 +290,15 @@ def folder_plan(folder: str | Path) -> FolderPlan:
         current = latest.get(slug)
         number = current.number if current else None
         if len(paths) > 1:
-            entries.append(PlanEntry(slug, INVALID, names, latest=number, problems=[
-                {"path": "", "message": f"one pipeline, several files ({names}): keep one"}]))
+            entries.append(
+                PlanEntry(
+                    slug,
+                    INVALID,
+                    names,
+                    latest=number,
+                    problems=[{"path": "", "message": f"one pipeline, several files ({names}): keep one"}],
+                )
+            )
             continue
         slug_problem = _slug_problem(slug)
         if slug_problem:
@@ -260,8 +312,16 @@ def folder_plan(folder: str | Path) -> FolderPlan:
         elif current.content_hash == document_hash(document):
             entries.append(PlanEntry(slug, UNCHANGED, names, document, latest=number))
         else:
-            entries.append(PlanEntry(slug, CHANGED, names, document, latest=number,
-                                     changes=semantic_diff(current.document, document)))
+            entries.append(
+                PlanEntry(
+                    slug,
+                    CHANGED,
+                    names,
+                    document,
+                    latest=number,
+                    changes=semantic_diff(current.document, document),
+                )
+            )
     for pipeline in Pipeline.objects.exclude(slug__in=list(files)).order_by("slug"):
         current = version_latest(pipeline)
         entries.append(PlanEntry(pipeline.slug, NOT_IN_FOLDER, latest=current.number if current else None))
@@ -273,8 +333,10 @@ class FolderInvalid(InvalidInput):
 
     def __init__(self, plan: FolderPlan):
         count = len(plan.invalid)
-        super().__init__(f"{count} file{'s are' if count != 1 else ' is'} invalid: nothing was stored.",
-                         {"files": [{"file": e.file, "problems": e.problems} for e in plan.invalid]})
+        super().__init__(
+            f"{count} file{'s are' if count != 1 else ' is'} invalid: nothing was stored.",
+            {"files": [{"file": e.file, "problems": e.problems} for e in plan.invalid]},
+        )
         self.plan = plan
 
 
@@ -293,8 +355,15 @@ class FolderApplied:
 
 
 @transaction.atomic
-def folder_apply(*, folder: str | Path, author, message: str = "", release_to: str | None = None,
-                 reason: str = "", gate_override: bool = False) -> FolderApplied:
+def folder_apply(
+    *,
+    folder: str | Path,
+    author,
+    message: str = "",
+    release_to: str | None = None,
+    reason: str = "",
+    gate_override: bool = False,
+) -> FolderApplied:
     """Make the versions the plan shows, all or nothing: any invalid file, refused role,
     conflict or refused release (with `release_to`: each new or changed pipeline is
     released there through the gate) leaves the database as it was."""
@@ -310,12 +379,22 @@ def folder_apply(*, folder: str | Path, author, message: str = "", release_to: s
         if entry.status not in (NEW, CHANGED):
             applied.append(AppliedEntry(entry))
             continue
-        imported = pipeline_import(slug=entry.slug, document=entry.document, author=author,
-                                   message=message or f"Applied from {entry.file}")
+        imported = pipeline_import(
+            slug=entry.slug,
+            document=entry.document,
+            author=author,
+            message=message or f"Applied from {entry.file}",
+        )
         release = None
         if environment is not None:
-            release = release_create(pipeline=imported.pipeline, environment=environment, version=imported.version,
-                                     actor=author, reason=reason, gate_override=gate_override)
+            release = release_create(
+                pipeline=imported.pipeline,
+                environment=environment,
+                version=imported.version,
+                actor=author,
+                reason=reason,
+                gate_override=gate_override,
+            )
         applied.append(AppliedEntry(entry, imported.version, release))
     return FolderApplied(plan, applied, environment)
 
@@ -339,8 +418,10 @@ def plan_lines(plan: FolderPlan) -> list[str]:
             lines.append(f"{e.slug}: not in the folder ({latest}; it stays)")
         lines.extend(f"    {c['summary']}" for c in e.changes)
         if e.status == CHANGED and not e.changes:
-            lines.append("    No value changed: only the order of keys, or how a number is written, differs "
-                         "(stages run in document order).")
+            lines.append(
+                "    No value changed: only the order of keys, or how a number is written, differs "
+                "(stages run in document order)."
+            )
     counts = [(len(plan.having(s)), s) for s in (NEW, CHANGED, UNCHANGED, INVALID, NOT_IN_FOLDER)]
     summary = ", ".join(f"{n} {s}" for n, s in counts if n)
     lines.append(f"Plan: {summary or f'no pipeline files in {plan.folder}'}.")

@@ -6,6 +6,7 @@ proposed override of production". The name describes what is live now, so it is 
 each time it is shown (config_label), never stored: a suite run or a report keeps the
 facts (environment, version, override, effective hash).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,44 +34,60 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        return config_label(self.environment, self.version.number, self.override, self.effective_hash, self.live)
+        return config_label(
+            self.environment, self.version.number, self.override, self.effective_hash, self.live
+        )
 
 
-def config_label(environment: Environment, version_number: int, override: dict, effective_hash: str,
-                 live: Release | None) -> str:
+def config_label(
+    environment: Environment, version_number: int, override: dict, effective_hash: str, live: Release | None
+) -> str:
     """`version_number` with `override` in `environment`, in words, against `live` (what
     runs there now, None when the pipeline has not been released there)."""
     name, v = environment.name, f"v{version_number}"
     if live is not None and live.effective_hash == effective_hash:
         return f"live in {name} ({v})"
     if live is None:
-        return (f"{v} with a proposed override of {name}" if override else f"{v} in {name}") + \
-            " (not released there)"
+        return (
+            f"{v} with a proposed override of {name}" if override else f"{v} in {name}"
+        ) + " (not released there)"
     if override == live.override:
         return f"{v} with {name}'s override" if override else f"{v} in {name}"
     return f"{v} with a proposed override of {name}" if override else f"{v} in {name} without its override"
 
 
-def candidate_resolve(pipeline: Pipeline, environment: Environment, *, version: ConfigVersion | None = None,
-                      override: dict | None = None) -> Candidate:
+def candidate_resolve(
+    pipeline: Pipeline,
+    environment: Environment,
+    *,
+    version: ConfigVersion | None = None,
+    override: dict | None = None,
+) -> Candidate:
     """The config `environment` would run with `version` (default: its live version) and
     `override` (default: its live override), validated against its service bindings."""
     live = release_live(pipeline, environment)
     if version is None:
         if live is None:
-            raise NotFound(f"{pipeline.slug} has not been released to {environment.name}: pick a version.",
-                           {"pipeline": pipeline.slug, "environment": environment.name})
+            raise NotFound(
+                f"{pipeline.slug} has not been released to {environment.name}: pick a version.",
+                {"pipeline": pipeline.slug, "environment": environment.name},
+            )
         version = live.version
     if version.pipeline_id != pipeline.pk:
         raise NotFound(f"Version {version.number} does not belong to {pipeline.slug}.")
     if override is None:
         override = live.override if live else {}
     if not isinstance(override, dict):
-        raise InvalidInput("An override must be a JSON object (a merge patch).",
-                           {"problems": [{"path": "", "message": "expected an object"}]})
+        raise InvalidInput(
+            "An override must be a JSON object (a merge patch).",
+            {"problems": [{"path": "", "message": "expected an object"}]},
+        )
     document = apply_override(version.document, override)
     problems = document_problems(document, environment)
     if problems:
-        raise InvalidInput(f"That config is not valid in {environment.name}: {len(problems)} problem"
-                           f"{'s' if len(problems) != 1 else ''}.", {"problems": problems})
+        raise InvalidInput(
+            f"That config is not valid in {environment.name}: {len(problems)} problem"
+            f"{'s' if len(problems) != 1 else ''}.",
+            {"problems": problems},
+        )
     return Candidate(pipeline, environment, version, override, document, document_hash(document), live)

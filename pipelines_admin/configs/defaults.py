@@ -13,4 +13,5 @@ def ensure_default_environments(Environment) -> None:
     migrations can pass their historical one)."""
     for name, position, protected, description in DEFAULT_ENVIRONMENTS:
         Environment.objects.get_or_create(
-            name=name, defaults={"position": position, "protected": protected, "description": description})
+            name=name, defaults={"position": position, "protected": protected, "description": description}
+        )

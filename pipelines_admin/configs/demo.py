@@ -7,6 +7,7 @@ seed turns the compliance stage off in development, which would leave the age, c
 and income checks (they need KYC) unable to run, so no application could be decided.
 Development keeps compliance on and binds its services to the simulated adapters
 instead (no vendor is called, which is what turning it off was for)."""
+
 from __future__ import annotations
 
 import json
@@ -26,27 +27,60 @@ from pipelines_admin.testcases.services import case_create, suite_run_now
 #: per environment: the override (a merge patch) and the services bound to the simulated adapters
 DEMO_ENVIRONMENTS = {
     "customer-onboarding": {
-        "development": ({"stages": {"business_rules": {"timeout_seconds": 5}}},
-                        ("KYCService:jumio", "SanctionsService:worldcheck", "PEPService:dowjones",
-                         "RiskEngine:quantexa")),
-        "staging": ({"execution_settings": {"stop_on_stage_failure": False},
-                     "stages": {"compliance": {"timeout_seconds": 15, "rules": {
-                         "kyc_identity_verification": {"params": {"verification_level": "basic"}}}}}}, ()),
-        "production": ({"execution_settings": {"performance_monitoring": {
-            "enabled": True, "slow_rule_threshold_ms": 3000, "alert_on_timeout": True}}}, ()),
+        "development": (
+            {"stages": {"business_rules": {"timeout_seconds": 5}}},
+            ("KYCService:jumio", "SanctionsService:worldcheck", "PEPService:dowjones", "RiskEngine:quantexa"),
+        ),
+        "staging": (
+            {
+                "execution_settings": {"stop_on_stage_failure": False},
+                "stages": {
+                    "compliance": {
+                        "timeout_seconds": 15,
+                        "rules": {"kyc_identity_verification": {"params": {"verification_level": "basic"}}},
+                    }
+                },
+            },
+            (),
+        ),
+        "production": (
+            {
+                "execution_settings": {
+                    "performance_monitoring": {
+                        "enabled": True,
+                        "slow_rule_threshold_ms": 3000,
+                        "alert_on_timeout": True,
+                    }
+                }
+            },
+            (),
+        ),
     },
     "basic-onboarding": {
         "development": ({"stages": {"business_rules": {"timeout_seconds": 5}}}, ()),
-        "staging": ({"execution_settings": {"stop_on_stage_failure": False},
-                     "stages": {"compliance": {"timeout_seconds": 15}}}, ()),
+        "staging": (
+            {
+                "execution_settings": {"stop_on_stage_failure": False},
+                "stages": {"compliance": {"timeout_seconds": 15}},
+            },
+            (),
+        ),
     },
 }
 
 DEMO_PIPELINES = (
-    ("customer-onboarding", "Customer onboarding", "customer_onboarding.json",
-     "Retail bank onboarding: preprocessing, data quality, KYC/sanctions/PEP/AML, business rules, post-processing."),
-    ("basic-onboarding", "Basic onboarding", "pipeline_config.json",
-     "A smaller onboarding pipeline: trimming, data quality, compliance and credit rules."),
+    (
+        "customer-onboarding",
+        "Customer onboarding",
+        "customer_onboarding.json",
+        "Retail bank onboarding: preprocessing, data quality, KYC/sanctions/PEP/AML, business rules, post-processing.",
+    ),
+    (
+        "basic-onboarding",
+        "Basic onboarding",
+        "pipeline_config.json",
+        "A smaller onboarding pipeline: trimming, data quality, compliance and credit rules.",
+    ),
 )
 
 
@@ -63,9 +97,14 @@ def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
     for slug, name, filename, description in DEMO_PIPELINES:
         if Pipeline.objects.filter(slug=slug).exists():
             continue
-        pipeline = services.pipeline_create(slug=slug, name=name, description=description,
-                                            document=example_document(filename), author=actor,
-                                            message="Imported from the example config")
+        pipeline = services.pipeline_create(
+            slug=slug,
+            name=name,
+            description=description,
+            document=example_document(filename),
+            author=actor,
+            message="Imported from the example config",
+        )
         version = pipeline.versions.get()
         environments = list(Environment.objects.all())
         per_environment = DEMO_ENVIRONMENTS.get(slug, {})
@@ -73,22 +112,43 @@ def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
             for reference in per_environment.get(environment.name, ({}, ()))[1]:
                 interface, name = reference.split(":")
                 if not environment.service_bindings.filter(interface=interface, name=name).exists():
-                    services.service_binding_set(environment=environment, interface=interface, name=name,
-                                                 actor=actor, kind="simulated",
-                                                 reason="Demo: simulated instead of the vendor")
+                    services.service_binding_set(
+                        environment=environment,
+                        interface=interface,
+                        name=name,
+                        actor=actor,
+                        kind="simulated",
+                        reason="Demo: simulated instead of the vendor",
+                    )
         for environment in environments:
             if not environment.protected:
-                services.release_create(pipeline=pipeline, environment=environment, version=version, actor=actor,
-                                        reason="Initial release of the demo pipeline",
-                                        override=per_environment.get(environment.name, ({}, ()))[0])
+                services.release_create(
+                    pipeline=pipeline,
+                    environment=environment,
+                    version=version,
+                    actor=actor,
+                    reason="Initial release of the demo pipeline",
+                    override=per_environment.get(environment.name, ({}, ()))[0],
+                )
         _sample_test_cases(pipeline, actor)
         for environment in environments:
             if environment.protected:
                 override = per_environment.get(environment.name, ({}, ()))[0]
-                suite_run_now(pipeline=pipeline, environment=environment, actor=actor, version=version,
-                              override=override)
-                services.release_create(pipeline=pipeline, environment=environment, version=version, actor=actor,
-                                        reason="Initial release of the demo pipeline", override=override)
+                suite_run_now(
+                    pipeline=pipeline,
+                    environment=environment,
+                    actor=actor,
+                    version=version,
+                    override=override,
+                )
+                services.release_create(
+                    pipeline=pipeline,
+                    environment=environment,
+                    version=version,
+                    actor=actor,
+                    reason="Initial release of the demo pipeline",
+                    override=override,
+                )
         created.append(pipeline)
     return created
 
@@ -100,5 +160,11 @@ def _sample_test_cases(pipeline: Pipeline, actor) -> None:
     engine = compiled_pipeline(document, None)
     for sample in samples_described(document):
         status, result, _, _ = execute_record(engine, sample["record"], stages=None, context={})
-        case_create(pipeline=pipeline, name=sample["name"], description=sample["description"],
-                    record=sample["record"], expected=expectation_from_result(status, result), actor=actor)
+        case_create(
+            pipeline=pipeline,
+            name=sample["name"],
+            description=sample["description"],
+            record=sample["record"],
+            expected=expectation_from_result(status, result),
+            actor=actor,
+        )

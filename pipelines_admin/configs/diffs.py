@@ -1,5 +1,6 @@
 """Differences between two pipeline configs: semantic (what a rules person changed)
 and textual (a unified diff of the pretty-printed JSON)."""
+
 from __future__ import annotations
 
 import difflib
@@ -17,7 +18,7 @@ def _fmt(value: Any) -> str:
 
 
 def _change_text(path: str, before: Any, after: Any) -> str:
-    """"minimum_score 650 → 700", "timeout_seconds set to 5", "when removed (was "x")"."""
+    """ "minimum_score 650 → 700", "timeout_seconds set to 5", "when removed (was "x")"."""
     if before is MISSING:
         return f"{path} set to {_fmt(after)}"
     if after is MISSING:
@@ -79,21 +80,53 @@ def semantic_diff(before: dict, after: dict) -> list[dict]:
         old_settings = {k: v for k, v in old_stages[name].items() if k != "rules"}
         new_settings = {k: v for k, v in new_stages[name].items() if k != "rules"}
         for path, b, a in _leaf_changes(old_settings, new_settings):
-            changes.append({"kind": "stage_setting_changed", "stage": name, "setting": path, "before": _plain(b),
-                            "after": _plain(a), "summary": f"Stage {name}: {_change_text(path, b, a)}."})
+            changes.append(
+                {
+                    "kind": "stage_setting_changed",
+                    "stage": name,
+                    "setting": path,
+                    "before": _plain(b),
+                    "after": _plain(a),
+                    "summary": f"Stage {name}: {_change_text(path, b, a)}.",
+                }
+            )
 
     for rid, stage in new_rule_stage.items():
         if rid not in old_rule_stage:
-            cls = _rules(new_stages[stage])[rid].get("class") if isinstance(_rules(new_stages[stage])[rid], dict) else None
-            changes.append({"kind": "rule_added", "stage": stage, "rule": rid, "class": cls,
-                            "summary": f"Rule {rid} ({cls}) added to {stage}."})
+            cls = (
+                _rules(new_stages[stage])[rid].get("class")
+                if isinstance(_rules(new_stages[stage])[rid], dict)
+                else None
+            )
+            changes.append(
+                {
+                    "kind": "rule_added",
+                    "stage": stage,
+                    "rule": rid,
+                    "class": cls,
+                    "summary": f"Rule {rid} ({cls}) added to {stage}.",
+                }
+            )
         elif old_rule_stage[rid] != stage:
-            changes.append({"kind": "rule_moved", "rule": rid, "from": old_rule_stage[rid], "to": stage,
-                            "summary": f"Rule {rid} moved from {old_rule_stage[rid]} to {stage}."})
+            changes.append(
+                {
+                    "kind": "rule_moved",
+                    "rule": rid,
+                    "from": old_rule_stage[rid],
+                    "to": stage,
+                    "summary": f"Rule {rid} moved from {old_rule_stage[rid]} to {stage}.",
+                }
+            )
     for rid, stage in old_rule_stage.items():
         if rid not in new_rule_stage:
-            changes.append({"kind": "rule_removed", "stage": stage, "rule": rid,
-                            "summary": f"Rule {rid} removed from {stage}."})
+            changes.append(
+                {
+                    "kind": "rule_removed",
+                    "stage": stage,
+                    "rule": rid,
+                    "summary": f"Rule {rid} removed from {stage}.",
+                }
+            )
 
     for rid, stage in new_rule_stage.items():
         if rid not in old_rule_stage:
@@ -107,25 +140,55 @@ def semantic_diff(before: dict, after: dict) -> list[dict]:
     old_exec = before.get("execution_settings", {}) if isinstance(before, dict) else {}
     new_exec = after.get("execution_settings", {}) if isinstance(after, dict) else {}
     for path, b, a in _leaf_changes(old_exec or {}, new_exec or {}):
-        changes.append({"kind": "execution_setting_changed", "setting": path, "before": _plain(b),
-                        "after": _plain(a), "summary": f"Execution setting {_change_text(path, b, a)}."})
+        changes.append(
+            {
+                "kind": "execution_setting_changed",
+                "setting": path,
+                "before": _plain(b),
+                "after": _plain(a),
+                "summary": f"Execution setting {_change_text(path, b, a)}.",
+            }
+        )
     for key in sorted(set(before or {}) | set(after or {})):
         b, a = (before or {}).get(key, MISSING), (after or {}).get(key, MISSING)
         if key not in ("stages", "execution_settings") and b != a:
-            changes.append({"kind": "document_setting_changed", "setting": key, "before": _plain(b),
-                            "after": _plain(a), "summary": f"{_change_text(key, b, a)}."})
+            changes.append(
+                {
+                    "kind": "document_setting_changed",
+                    "setting": key,
+                    "before": _plain(b),
+                    "after": _plain(a),
+                    "summary": f"{_change_text(key, b, a)}.",
+                }
+            )
     return changes
 
 
 def _rule_changes(stage: str, rid: str, old: dict, new: dict) -> list[dict]:
     changes = []
     if old.get("class") != new.get("class"):
-        changes.append({"kind": "rule_class_changed", "stage": stage, "rule": rid, "before": old.get("class"),
-                        "after": new.get("class"),
-                        "summary": f"Rule {rid}: class {old.get('class')} → {new.get('class')}."})
+        changes.append(
+            {
+                "kind": "rule_class_changed",
+                "stage": stage,
+                "rule": rid,
+                "before": old.get("class"),
+                "after": new.get("class"),
+                "summary": f"Rule {rid}: class {old.get('class')} → {new.get('class')}.",
+            }
+        )
     for path, b, a in _leaf_changes(old.get("params") or {}, new.get("params") or {}):
-        changes.append({"kind": "param_changed", "stage": stage, "rule": rid, "param": path, "before": _plain(b),
-                        "after": _plain(a), "summary": f"Rule {rid}: {_change_text(path, b, a)}."})
+        changes.append(
+            {
+                "kind": "param_changed",
+                "stage": stage,
+                "rule": rid,
+                "param": path,
+                "before": _plain(b),
+                "after": _plain(a),
+                "summary": f"Rule {rid}: {_change_text(path, b, a)}.",
+            }
+        )
     for key in ("dependencies", "cross_stage_dependencies"):
         b, a = old.get(key) or [], new.get(key) or []
         if b != a:
@@ -133,15 +196,33 @@ def _rule_changes(stage: str, rid: str, old: dict, new: dict) -> list[dict]:
             removed = [d for d in b if d not in a]
             label = "depends on" if key == "dependencies" else "depends across stages on"
             parts = ([f"now {label} {', '.join(added)}"] if added else []) + (
-                [f"no longer {label} {', '.join(removed)}"] if removed else [])
-            changes.append({"kind": "dependencies_changed", "stage": stage, "rule": rid, "field": key,
-                            "added": added, "removed": removed,
-                            "summary": f"Rule {rid}: {'; '.join(parts) or 'dependency order changed'}."})
+                [f"no longer {label} {', '.join(removed)}"] if removed else []
+            )
+            changes.append(
+                {
+                    "kind": "dependencies_changed",
+                    "stage": stage,
+                    "rule": rid,
+                    "field": key,
+                    "added": added,
+                    "removed": removed,
+                    "summary": f"Rule {rid}: {'; '.join(parts) or 'dependency order changed'}.",
+                }
+            )
     old_settings = {k: v for k, v in old.items() if k not in RULE_STRUCTURE_KEYS}
     new_settings = {k: v for k, v in new.items() if k not in RULE_STRUCTURE_KEYS}
     for path, b, a in _leaf_changes(old_settings, new_settings):
-        changes.append({"kind": "rule_setting_changed", "stage": stage, "rule": rid, "setting": path,
-                        "before": _plain(b), "after": _plain(a), "summary": f"Rule {rid}: {_change_text(path, b, a)}."})
+        changes.append(
+            {
+                "kind": "rule_setting_changed",
+                "stage": stage,
+                "rule": rid,
+                "setting": path,
+                "before": _plain(b),
+                "after": _plain(a),
+                "summary": f"Rule {rid}: {_change_text(path, b, a)}.",
+            }
+        )
     return changes
 
 

@@ -9,23 +9,50 @@ rule that does not exist, a rule id already taken).
 Key order is kept: the stages and the rules of a stage run and are shown in document
 order, so a changed setting stays where it was and a new one is added at the end.
 """
+
 from __future__ import annotations
 
 import copy
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 __all__ = [
-    "DocumentEditError", "RULE_SETTINGS", "STAGE_SETTINGS", "rule_get", "stage_get", "rule_ids",
-    "set_rule_params", "set_rule_settings", "add_rule", "remove_rule", "move_rule", "set_stage_settings",
+    "DocumentEditError",
+    "RULE_SETTINGS",
+    "STAGE_SETTINGS",
+    "rule_get",
+    "stage_get",
+    "rule_ids",
+    "set_rule_params",
+    "set_rule_settings",
+    "add_rule",
+    "remove_rule",
+    "move_rule",
+    "set_stage_settings",
     "merge_changes",
 ]
 
 #: the keys of a rule besides ``class`` and ``params``
-RULE_SETTINGS = ("description", "enabled", "severity", "timeout_seconds", "when", "dependencies",
-                 "cross_stage_dependencies", "retry")
+RULE_SETTINGS = (
+    "description",
+    "enabled",
+    "severity",
+    "timeout_seconds",
+    "when",
+    "dependencies",
+    "cross_stage_dependencies",
+    "retry",
+)
 #: the keys of a stage besides ``rules``
-STAGE_SETTINGS = ("description", "enabled", "fail_fast", "parallel_execution", "max_parallel_rules",
-                  "timeout_seconds", "when")
+STAGE_SETTINGS = (
+    "description",
+    "enabled",
+    "fail_fast",
+    "parallel_execution",
+    "max_parallel_rules",
+    "timeout_seconds",
+    "when",
+)
 
 
 class DocumentEditError(ValueError):
@@ -96,7 +123,9 @@ def set_rule_params(document: Mapping[str, Any], stage: str, rule: str, params: 
     if "params" in target:
         target["params"] = copy.deepcopy(dict(params))
     else:
-        changed["stages"][stage]["rules"][rule] = _insert_after(target, "class", "params", copy.deepcopy(dict(params)))
+        changed["stages"][stage]["rules"][rule] = _insert_after(
+            target, "class", "params", copy.deepcopy(dict(params))
+        )
     return changed
 
 
@@ -111,7 +140,9 @@ def _insert_after(mapping: Mapping[str, Any], after: str, key: str, value: Any) 
     return result
 
 
-def set_rule_settings(document: Mapping[str, Any], stage: str, rule: str, settings: Mapping[str, Any]) -> dict:
+def set_rule_settings(
+    document: Mapping[str, Any], stage: str, rule: str, settings: Mapping[str, Any]
+) -> dict:
     """The document with the rule's settings (every key of :data:`RULE_SETTINGS`)
     replaced by ``settings``: a setting missing from ``settings`` is removed."""
     current = rule_get(document, stage, rule)
@@ -120,8 +151,13 @@ def set_rule_settings(document: Mapping[str, Any], stage: str, rule: str, settin
     return changed
 
 
-def add_rule(document: Mapping[str, Any], stage: str, rule_id: str, rule: Mapping[str, Any],
-             position: int | None = None) -> dict:
+def add_rule(
+    document: Mapping[str, Any],
+    stage: str,
+    rule_id: str,
+    rule: Mapping[str, Any],
+    position: int | None = None,
+) -> dict:
     """The document with ``rule`` added to ``stage`` as ``rule_id``, at ``position``
     among the stage's rules (at the end when None). Rule ids are unique across the
     pipeline (cross-stage dependencies name them)."""

@@ -1,14 +1,18 @@
 """The one place where Django code talks to rules_engine: validating documents,
 building an environment's service registry from its bindings, compiling pipelines."""
+
 from __future__ import annotations
 
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import rules_engine
+from pipelines_admin.core.canonical import content_hash
+from pipelines_admin.core.errors import InvalidInput
 from rules_engine.compiler import config_hash
 from rules_engine.loading import InputError, load_config
 from rules_engine.rules import default_rule_registry
@@ -19,9 +23,6 @@ from rules_engine.services.http import longest_call_seconds
 from rules_engine.services.registry import ServiceRef
 from rules_engine.validation import MAX_DEPTH as DOCUMENT_MAX_DEPTH  # noqa: F401 - limits the editor applies too
 from rules_engine.validation import MAX_VALUES as DOCUMENT_MAX_VALUES  # noqa: F401
-
-from pipelines_admin.core.canonical import content_hash
-from pipelines_admin.core.errors import InvalidInput
 
 
 def config_dependents(document: dict, rule_ids) -> list:
@@ -58,8 +59,10 @@ def document_load(path) -> Any:
     given twice in one object is refused). Not validated: see document_problems.
     InvalidInput, its one problem at path "", when the file cannot be read as that."""
     if not str(path).lower().endswith(DOCUMENT_SUFFIXES):
-        raise InvalidInput(f"{path}: a pipeline file ends in .yaml, .yml or .json.",
-                           {"problems": [{"path": "", "message": "a pipeline file ends in .yaml, .yml or .json"}]})
+        raise InvalidInput(
+            f"{path}: a pipeline file ends in .yaml, .yml or .json.",
+            {"problems": [{"path": "", "message": "a pipeline file ends in .yaml, .yml or .json"}]},
+        )
     try:
         return load_config(path)
     except InputError as exc:
@@ -88,8 +91,10 @@ def binding_spec(environment, bindings: Iterable | None = None) -> dict:
 def binding_problems(binding) -> list[str]:
     """What the engine finds wrong with one binding (an unknown interface, a URL or a
     secret name it refuses...), as "message" lines; [] when it can use it."""
-    spec = {"defaults": {"type": "simulated"}, "bindings": {f"{binding.interface}:{binding.name}":
-                                                                 _binding_entry(binding)}}
+    spec = {
+        "defaults": {"type": "simulated"},
+        "bindings": {f"{binding.interface}:{binding.name}": _binding_entry(binding)},
+    }
     return [problem.split(": ", 1)[-1] for problem in services_spec_problems(spec)]
 
 
@@ -105,10 +110,10 @@ class ServiceUse:
     rule: str
     slot: str
     ref: ServiceRef
-    enabled: bool               # the rule and its stage are on
-    time_limit: float           # seconds: the rule's (or the default) time limit, within its stage's
-    limit_source: str           # what sets that limit, in words
-    path: str                   # JSON pointer of the param naming the service, else of the rule
+    enabled: bool  # the rule and its stage are on
+    time_limit: float  # seconds: the rule's (or the default) time limit, within its stage's
+    limit_source: str  # what sets that limit, in words
+    path: str  # JSON pointer of the param naming the service, else of the rule
 
     @property
     def reference(self) -> str:
@@ -130,7 +135,9 @@ def document_service_uses(document: Any) -> list[ServiceUse]:
     if not isinstance(document, dict) or not isinstance(document.get("stages"), dict):
         return []
     classes = rule_classes()
-    settings = document.get("execution_settings") if isinstance(document.get("execution_settings"), dict) else {}
+    settings = (
+        document.get("execution_settings") if isinstance(document.get("execution_settings"), dict) else {}
+    )
     default_limit = _seconds(settings.get("default_timeout"))
     uses = []
     for stage_name, stage in document["stages"].items():
@@ -148,15 +155,21 @@ def document_service_uses(document: Any) -> list[ServiceUse]:
                 continue
             own = _seconds(rule.get("timeout_seconds"))
             limit, source = math.inf, "no time limit"
-            for value, where in ((own, "the rule's time limit"),
-                                 (None if own is not None else default_limit, "the default rule time limit"),
-                                 (stage_limit, f"stage {stage_name}'s time limit")):
+            for value, where in (
+                (own, "the rule's time limit"),
+                (None if own is not None else default_limit, "the default rule time limit"),
+                (stage_limit, f"stage {stage_name}'s time limit"),
+            ):
                 if value is not None and value < limit:
                     limit, source = value, where
             enabled = bool(rule.get("enabled", True)) and bool(stage.get("enabled", True))
             for slot, ref in refs.items():
-                parts = ("stages", stage_name, "rules", rule_id) + (("params", slot) if slot in params else ())
-                uses.append(ServiceUse(stage_name, rule_id, slot, ref, enabled, limit, source, _pointer(*parts)))
+                parts = ("stages", stage_name, "rules", rule_id) + (
+                    ("params", slot) if slot in params else ()
+                )
+                uses.append(
+                    ServiceUse(stage_name, rule_id, slot, ref, enabled, limit, source, _pointer(*parts))
+                )
     return uses
 
 
@@ -176,13 +189,27 @@ def _binding_time_problems(document: Any, bindings: Iterable) -> list[dict]:
         longest = http_longest_call(binding)
         if longest < use.time_limit:
             continue
-        retries = f" with its {binding.retries} retr{'y' if binding.retries == 1 else 'ies'}" if binding.retries else ""
-        fix = (f"Give the binding a shorter timeout or fewer retries, so that a call ends in under "
-               f"{use.time_limit:g} s" if binding.retries else f"Give the binding a timeout under {use.time_limit:g} s")
-        problems.append({"path": use.path, "message": (
-            f"{use.reference} is bound to an HTTP endpoint that may take {longest:g} s{retries}, but rule "
-            f"'{use.rule}' gives up after {use.time_limit:g} s ({use.limit_source}): the call would be abandoned "
-            f"before the endpoint's own timeout. {fix}, or the rule more time.")})
+        retries = (
+            f" with its {binding.retries} retr{'y' if binding.retries == 1 else 'ies'}"
+            if binding.retries
+            else ""
+        )
+        fix = (
+            f"Give the binding a shorter timeout or fewer retries, so that a call ends in under "
+            f"{use.time_limit:g} s"
+            if binding.retries
+            else f"Give the binding a timeout under {use.time_limit:g} s"
+        )
+        problems.append(
+            {
+                "path": use.path,
+                "message": (
+                    f"{use.reference} is bound to an HTTP endpoint that may take {longest:g} s{retries}, but rule "
+                    f"'{use.rule}' gives up after {use.time_limit:g} s ({use.limit_source}): the call would be abandoned "
+                    f"before the endpoint's own timeout. {fix}, or the rule more time."
+                ),
+            }
+        )
     return problems
 
 
@@ -208,7 +235,7 @@ def document_problems(document: Any, environment=None, bindings: Iterable | None
 
 
 _COMPILED_LIMIT = 16
-_compiled: "OrderedDict[tuple[str, str], Any]" = OrderedDict()
+_compiled: OrderedDict[tuple[str, str], Any] = OrderedDict()
 _compiled_lock = threading.Lock()
 
 

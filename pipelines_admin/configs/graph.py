@@ -12,6 +12,7 @@ database):
 - `annotated_lines`: an effective config as pretty-printed JSON lines, each leaf
   marked with where its value came from (the version, the override, or removed by it).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,13 +27,13 @@ LANE_WIDTH = 204
 LANE_GAP = 24
 LANE_HEADER = 56
 LANE_FOOTER = 32
-GUTTER = 26           # left of the boxes, inside a lane: where same-stage arcs run
+GUTTER = 26  # left of the boxes, inside a lane: where same-stage arcs run
 NODE_WIDTH = LANE_WIDTH - GUTTER - 10
 NODE_HEIGHT = 44
 ROW_GAP = 12
-LABEL_CHARS = 30      # longer rule ids are shortened (the full id is in the box's title)
-LABEL_CHAR_WIDTH = 6.9   # average advance of a label character (12px, semi-bold), to fit labels in boxes
-CLASS_CHAR_WIDTH = 6.0   # the same for the class line (11px)
+LABEL_CHARS = 30  # longer rule ids are shortened (the full id is in the box's title)
+LABEL_CHAR_WIDTH = 6.9  # average advance of a label character (12px, semi-bold), to fit labels in boxes
+CLASS_CHAR_WIDTH = 6.0  # the same for the class line (11px)
 
 DEPENDENCY = "dependency"
 CROSS_STAGE = "cross_stage"
@@ -71,7 +72,7 @@ class Lane:
     height: int
     enabled: bool
     rule_count: int
-    settings: tuple[str, ...]   # short facts: "fail fast", "parallel", "when …"
+    settings: tuple[str, ...]  # short facts: "fail fast", "parallel", "when …"
 
     @property
     def label(self) -> str:
@@ -98,9 +99,9 @@ class Node:
     y: int
     width: int
     height: int
-    enabled: bool          # the rule's own flag
-    stage_enabled: bool    # its stage's flag
-    conditional: bool      # has a `when`
+    enabled: bool  # the rule's own flag
+    stage_enabled: bool  # its stage's flag
+    conditional: bool  # has a `when`
     severity: str
 
     @property
@@ -148,13 +149,13 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    source: str            # the rule depended on
-    target: str            # the rule that depends on it
-    kind: str              # DEPENDENCY (same stage) or CROSS_STAGE
+    source: str  # the rule depended on
+    target: str  # the rule that depends on it
+    kind: str  # DEPENDENCY (same stage) or CROSS_STAGE
     source_stage: str
     target_stage: str
-    path: str              # SVG path data, from source to target
-    active: bool           # both ends enabled
+    path: str  # SVG path data, from source to target
+    active: bool  # both ends enabled
 
     @property
     def is_cross_stage(self) -> bool:
@@ -256,12 +257,12 @@ def _curve(source: Node, target: Node) -> str:
 def pipeline_graph(document: Any) -> PipelineGraph:
     """Lay out the stages and rules of `document` (see the module docstring)."""
     stages = _stages(document)
-    home: dict[str, tuple[int, str]] = {}           # rule id -> (lane, stage); first occurrence wins
+    home: dict[str, tuple[int, str]] = {}  # rule id -> (lane, stage); first occurrence wins
     for index, (stage_name, stage) in enumerate(stages.items()):
         for rule_id in _rules(stage):
             home.setdefault(rule_id, (index, stage_name))
 
-    placed: list[tuple[int, str, str, Any, int, int]] = []    # lane, stage, rule id, rule, level, row
+    placed: list[tuple[int, str, str, Any, int, int]] = []  # lane, stage, rule id, rule, level, row
     same_stage_of: dict[tuple[str, str], list[str]] = {}
     max_rows = 1
     for index, (stage_name, stage) in enumerate(stages.items()):
@@ -280,22 +281,41 @@ def pipeline_graph(document: Any) -> PipelineGraph:
     lane_height = LANE_HEADER + max_rows * (NODE_HEIGHT + ROW_GAP) + LANE_FOOTER
     lanes = []
     for index, (stage_name, stage) in enumerate(stages.items()):
-        lanes.append(Lane(stage=stage_name, index=index, x=PADDING + index * (LANE_WIDTH + LANE_GAP), y=PADDING,
-                          width=LANE_WIDTH, height=lane_height, enabled=_enabled(stage),
-                          rule_count=len(_rules(stage)), settings=_stage_settings(stage)))
+        lanes.append(
+            Lane(
+                stage=stage_name,
+                index=index,
+                x=PADDING + index * (LANE_WIDTH + LANE_GAP),
+                y=PADDING,
+                width=LANE_WIDTH,
+                height=lane_height,
+                enabled=_enabled(stage),
+                rule_count=len(_rules(stage)),
+                settings=_stage_settings(stage),
+            )
+        )
 
     nodes: list[Node] = []
     by_key: dict[tuple[str, str], Node] = {}
     by_rule: dict[str, Node] = {}
     for index, stage_name, rule_id, rule, level, row in placed:
         lane = lanes[index]
-        node = Node(rule=rule_id, stage=stage_name,
-                    rule_class=rule.get("class", "") if isinstance(rule, dict) else "",
-                    lane=index, level=level, row=row, x=lane.x + GUTTER,
-                    y=lane.y + LANE_HEADER + row * (NODE_HEIGHT + ROW_GAP), width=NODE_WIDTH, height=NODE_HEIGHT,
-                    enabled=_enabled(rule), stage_enabled=lane.enabled,
-                    conditional=bool(isinstance(rule, dict) and rule.get("when")),
-                    severity=str(rule.get("severity", "error")) if isinstance(rule, dict) else "error")
+        node = Node(
+            rule=rule_id,
+            stage=stage_name,
+            rule_class=rule.get("class", "") if isinstance(rule, dict) else "",
+            lane=index,
+            level=level,
+            row=row,
+            x=lane.x + GUTTER,
+            y=lane.y + LANE_HEADER + row * (NODE_HEIGHT + ROW_GAP),
+            width=NODE_WIDTH,
+            height=NODE_HEIGHT,
+            enabled=_enabled(rule),
+            stage_enabled=lane.enabled,
+            conditional=bool(isinstance(rule, dict) and rule.get("when")),
+            severity=str(rule.get("severity", "error")) if isinstance(rule, dict) else "error",
+        )
         nodes.append(node)
         by_key[(stage_name, rule_id)] = node
         by_rule.setdefault(rule_id, node)
@@ -308,8 +328,17 @@ def pipeline_graph(document: Any) -> PipelineGraph:
             if dep == rule_id:
                 continue
             source = by_key[(stage_name, dep)]
-            edges.append(Edge(dep, rule_id, DEPENDENCY, stage_name, stage_name, _arc(source, target),
-                              source.active and target.active))
+            edges.append(
+                Edge(
+                    dep,
+                    rule_id,
+                    DEPENDENCY,
+                    stage_name,
+                    stage_name,
+                    _arc(source, target),
+                    source.active and target.active,
+                )
+            )
         declared = _dependency_list(rule, "dependencies") + _dependency_list(rule, "cross_stage_dependencies")
         for dep in dict.fromkeys(declared):
             if dep in same_stage_of[(stage_name, rule_id)] or dep == rule_id:
@@ -318,8 +347,17 @@ def pipeline_graph(document: Any) -> PipelineGraph:
                 dangling.append(Dangling(rule_id, stage_name, dep))
                 continue
             source = by_key[(home[dep][1], dep)]
-            edges.append(Edge(dep, rule_id, CROSS_STAGE, source.stage, stage_name, _curve(source, target),
-                              source.active and target.active))
+            edges.append(
+                Edge(
+                    dep,
+                    rule_id,
+                    CROSS_STAGE,
+                    source.stage,
+                    stage_name,
+                    _curve(source, target),
+                    source.active and target.active,
+                )
+            )
 
     width = PADDING * 2 + len(lanes) * LANE_WIDTH + max(len(lanes) - 1, 0) * LANE_GAP
     height = PADDING * 2 + lane_height
@@ -328,11 +366,12 @@ def pipeline_graph(document: Any) -> PipelineGraph:
 
 # -- the environment matrix ---------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class MatrixCell:
-    column: Any                # what the caller passed for this column (an environment and more)
-    present: bool              # the stage/rule exists in that column's document
-    enabled: bool = False      # its own `enabled` flag there
+    column: Any  # what the caller passed for this column (an environment and more)
+    present: bool  # the stage/rule exists in that column's document
+    enabled: bool = False  # its own `enabled` flag there
     stage_enabled: bool = True  # for rules: whether their stage is enabled there
 
     @property
@@ -343,7 +382,7 @@ class MatrixCell:
 @dataclass(frozen=True)
 class MatrixRow:
     stage: str
-    rule: str | None           # None: the stage's own row
+    rule: str | None  # None: the stage's own row
     cells: tuple[MatrixCell, ...]
 
     @property
@@ -374,28 +413,37 @@ def toggle_matrix(base: Any, columns: list[tuple[Any, Any]]) -> list[MatrixRow]:
         cells = []
         for column, document in columns:
             stage = _stages(document).get(stage_name)
-            cells.append(MatrixCell(column, stage is not None, _enabled(stage) if stage is not None else False))
+            cells.append(
+                MatrixCell(column, stage is not None, _enabled(stage) if stage is not None else False)
+            )
         rows.append(MatrixRow(stage_name, None, tuple(cells)))
         for rule_id in rule_ids:
             cells = []
             for column, document in columns:
                 stage = _stages(document).get(stage_name)
                 rule = _rules(stage).get(rule_id) if stage is not None else None
-                cells.append(MatrixCell(column, rule is not None, _enabled(rule) if rule is not None else False,
-                                        _enabled(stage) if stage is not None else False))
+                cells.append(
+                    MatrixCell(
+                        column,
+                        rule is not None,
+                        _enabled(rule) if rule is not None else False,
+                        _enabled(stage) if stage is not None else False,
+                    )
+                )
             rows.append(MatrixRow(stage_name, rule_id, tuple(cells)))
     return rows
 
 
 # -- an effective config, line by line ------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ConfigLine:
     depth: int
-    text: str                  # the line without its indentation
-    pointer: str               # JSON pointer of the value on this line ("" for the document)
-    origin: str | None         # "base", "override", "removed" (leaves and removed keys), None for brackets
-    value: str = ""            # a leaf's value as JSON
+    text: str  # the line without its indentation
+    pointer: str  # JSON pointer of the value on this line ("" for the document)
+    origin: str | None  # "base", "override", "removed" (leaves and removed keys), None for brackets
+    value: str = ""  # a leaf's value as JSON
 
     @property
     def indent(self) -> str:
@@ -423,16 +471,27 @@ def annotated_lines(document: Any, provenance: dict[str, str]) -> list[ConfigLin
             items = list(value.items())
             for i, (key, child) in enumerate(items):
                 last = i == len(items) - 1 and not removed
-                walk(child, f"{pointer}/{escape_pointer_token(key)}", depth + 1, f"{dump(str(key))}: ",
-                     "" if last else ",")
+                walk(
+                    child,
+                    f"{pointer}/{escape_pointer_token(key)}",
+                    depth + 1,
+                    f"{dump(str(key))}: ",
+                    "" if last else ",",
+                )
             for token in removed:
                 key = token.replace("~1", "/").replace("~0", "~")
-                lines.append(ConfigLine(depth + 1, f"{dump(key)}: removed by the override", f"{pointer}/{token}",
-                                        "removed"))
+                lines.append(
+                    ConfigLine(
+                        depth + 1, f"{dump(key)}: removed by the override", f"{pointer}/{token}", "removed"
+                    )
+                )
             lines.append(ConfigLine(depth, "}" + comma, pointer, None))
             return
-        lines.append(ConfigLine(depth, prefix + dump(value) + comma, pointer, provenance.get(pointer, "base"),
-                                dump(value)))
+        lines.append(
+            ConfigLine(
+                depth, prefix + dump(value) + comma, pointer, provenance.get(pointer, "base"), dump(value)
+            )
+        )
 
     walk(document, "", 0, "", "")
     return lines

@@ -6,6 +6,7 @@
   environment is live; the older ones are its history. Toggles, override changes and
   rollbacks are new releases too, so the history shows every state that ever ran.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,12 +42,16 @@ class Pipeline(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    pii_fields = models.JSONField(default=list, blank=True,
-                                  help_text="Fields masked wherever runs are shown; empty means the standard set "
-                                            "(ssn, date_of_birth, names, email, phone, address, ...).")
+    pii_fields = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Fields masked wherever runs are shown; empty means the standard set "
+        "(ssn, date_of_birth, names, email, phone, address, ...).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -76,9 +81,12 @@ class ConfigVersion(ImmutableModel):
     number = models.PositiveIntegerField()
     document = OrderedJSONField()
     content_hash = models.CharField(max_length=71)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="+")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     message = models.CharField(max_length=500)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -90,8 +98,10 @@ class ConfigVersion(ImmutableModel):
         return f"{self.pipeline.slug} v{self.number}"
 
 
-environment_name = RegexValidator(r"^[a-z0-9]+(-[a-z0-9]+)*$",
-                                  "Lower-case letters and digits, words joined by dashes, like uat or eu-production.")
+environment_name = RegexValidator(
+    r"^[a-z0-9]+(-[a-z0-9]+)*$",
+    "Lower-case letters and digits, words joined by dashes, like uat or eu-production.",
+)
 
 
 class Environment(models.Model):
@@ -99,8 +109,11 @@ class Environment(models.Model):
     runs and audit events, so it never changes once created."""
 
     name = models.SlugField(max_length=50, unique=True, validators=[environment_name])
-    position = models.PositiveSmallIntegerField(default=100, validators=[MaxValueValidator(10_000)],
-                                                help_text="Environments are listed by it, smallest first.")
+    position = models.PositiveSmallIntegerField(
+        default=100,
+        validators=[MaxValueValidator(10_000)],
+        help_text="Environments are listed by it, smallest first.",
+    )
     protected = models.BooleanField(default=False, help_text="Only publishers may release to or change it.")
     description = models.CharField(max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -127,8 +140,9 @@ class Release(ImmutableModel):
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RELEASE)
     previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reason = models.TextField(blank=True)
-    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                    related_name="+")
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     released_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -147,17 +161,28 @@ service_name = RegexValidator(r"^[A-Za-z0-9_.\-]+$", "Letters, digits, dots, das
 INTERFACE_NAMES = tuple(sorted(INTERFACES))
 
 #: the console's own settings: a binding may not send any of them to a vendor as its secret
-CONSOLE_SECRET_ENV = frozenset({
-    "SECRET_KEY", "RUN_INPUT_KEYS", "DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND",
-    "POSTGRES_PASSWORD", "DEMO_ADMIN_PASSWORD", "DEMO_EDITOR_PASSWORD", "DEMO_VIEWER_PASSWORD",
-})
+CONSOLE_SECRET_ENV = frozenset(
+    {
+        "SECRET_KEY",
+        "RUN_INPUT_KEYS",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "CELERY_RESULT_BACKEND",
+        "POSTGRES_PASSWORD",
+        "DEMO_ADMIN_PASSWORD",
+        "DEMO_EDITOR_PASSWORD",
+        "DEMO_VIEWER_PASSWORD",
+    }
+)
 CONSOLE_SECRET_ENV_PREFIXES = ("DJANGO_", "DEMO_", "POSTGRES_", "CELERY_")
 
 
 def not_a_console_secret(value: str) -> None:
     if value in CONSOLE_SECRET_ENV or value.startswith(CONSOLE_SECRET_ENV_PREFIXES):
-        raise ValidationError(f"{value} holds one of the console's own settings, not a vendor's secret: "
-                              f"name the variable that holds the vendor's API key.")
+        raise ValidationError(
+            f"{value} holds one of the console's own settings, not a vendor's secret: "
+            f"name the variable that holds the vendor's API key."
+        )
 
 
 def finite(value) -> None:
@@ -171,10 +196,13 @@ def endpoint_url(value: str) -> None:
     URLValidator(schemes=["http", "https"], message="Enter an http:// or https:// URL.")(value)
     parts = urlsplit(value)
     if parts.username is not None or parts.password is not None:
-        raise ValidationError("Leave credentials out of the URL: name the environment variable holding the "
-                              "secret instead.")
+        raise ValidationError(
+            "Leave credentials out of the URL: name the environment variable holding the secret instead."
+        )
     if parts.query or parts.fragment or value.endswith(("?", "#")):
-        raise ValidationError("The URL cannot have a query or a fragment: the operation's name is appended to it.")
+        raise ValidationError(
+            "The URL cannot have a query or a fragment: the operation's name is appended to it."
+        )
 
 
 class ServiceBinding(models.Model):
@@ -186,31 +214,52 @@ class ServiceBinding(models.Model):
         HTTP = "http", "HTTP JSON endpoint"
 
     #: the settings each kind uses; the others keep their defaults
-    KIND_FIELDS = {"simulated": ("latency_ms", "failure_rate"),
-                   "http": ("url", "timeout_seconds", "retries", "secret_env")}
+    KIND_FIELDS = {
+        "simulated": ("latency_ms", "failure_rate"),
+        "http": ("url", "timeout_seconds", "retries", "secret_env"),
+    }
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="service_bindings")
-    interface = models.CharField(max_length=64, validators=[identifier], choices=[(i, i) for i in INTERFACE_NAMES])
+    interface = models.CharField(
+        max_length=64, validators=[identifier], choices=[(i, i) for i in INTERFACE_NAMES]
+    )
     name = models.CharField(max_length=64, validators=[service_name])
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SIMULATED)
-    url = models.CharField("URL", max_length=500, blank=True, validators=[endpoint_url],
-                           help_text="The endpoint; each operation's name is appended to it.")
-    timeout_seconds = models.FloatField(default=5.0, validators=[finite, MinValueValidator(0.01),
-                                                                  MaxValueValidator(300)])
-    retries = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(5)],
-                                               help_text="Times a call that failed transiently (no answer, no "
-                                                         "connection, 429 or 5xx) is sent again, waiting 0.2 s, "
-                                                         "then twice as long each time.")
-    secret_env = models.CharField(max_length=100, blank=True, validators=[env_var_name, not_a_console_secret],
-                                  help_text="The NAME of the environment variable holding the API key (sent as "
-                                            "a bearer token); the key itself is never stored.")
+    url = models.CharField(
+        "URL",
+        max_length=500,
+        blank=True,
+        validators=[endpoint_url],
+        help_text="The endpoint; each operation's name is appended to it.",
+    )
+    timeout_seconds = models.FloatField(
+        default=5.0, validators=[finite, MinValueValidator(0.01), MaxValueValidator(300)]
+    )
+    retries = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(5)],
+        help_text="Times a call that failed transiently (no answer, no "
+        "connection, 429 or 5xx) is sent again, waiting 0.2 s, "
+        "then twice as long each time.",
+    )
+    secret_env = models.CharField(
+        max_length=100,
+        blank=True,
+        validators=[env_var_name, not_a_console_secret],
+        help_text="The NAME of the environment variable holding the API key (sent as "
+        "a bearer token); the key itself is never stored.",
+    )
     latency_ms = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(60_000)])
-    failure_rate = models.FloatField(default=0.0, validators=[finite, MinValueValidator(0.0), MaxValueValidator(1.0)])
+    failure_rate = models.FloatField(
+        default=0.0, validators=[finite, MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["environment", "interface", "name"]
-        constraints = [models.UniqueConstraint(fields=["environment", "interface", "name"], name="binding_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "interface", "name"], name="binding_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.environment.name}: service:{self.interface}:{self.name} ({self.kind})"

@@ -4,6 +4,7 @@ A null in the patch removes a key, objects merge, everything else (arrays includ
 replaces. The effective config is merge(version, override); `provenance` tells, for
 every value of it, whether it came from the version or from the override.
 """
+
 from __future__ import annotations
 
 import copy
@@ -41,10 +42,18 @@ def provenance(document: dict, override: dict | None) -> dict[str, str]:
                 child_patch = patch.get(key) if isinstance(patch, dict) else None
                 child_base = base.get(key, _missing) if isinstance(base, dict) else _missing
                 # the override set this value, or replaced a non-object with an object
-                replaced = isinstance(patch, dict) and key in patch and (
-                    not isinstance(child_patch, dict) or not isinstance(child_base, dict))
-                walk(child, child_base, child_patch, f"{pointer}/{escape_pointer_token(key)}",
-                     overridden or replaced)
+                replaced = (
+                    isinstance(patch, dict)
+                    and key in patch
+                    and (not isinstance(child_patch, dict) or not isinstance(child_base, dict))
+                )
+                walk(
+                    child,
+                    child_base,
+                    child_patch,
+                    f"{pointer}/{escape_pointer_token(key)}",
+                    overridden or replaced,
+                )
             if isinstance(patch, dict):
                 for key, child_patch in patch.items():
                     if child_patch is None and key not in value and isinstance(base, dict) and key in base:

@@ -1,26 +1,36 @@
 """Sample applications to start a test run from (shipped with rules_engine), each
 described against the config it would run on: the rules are found by class (ids differ
 between pipelines), their params read as the engine reads them, ages counted from today."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Callable
+from typing import Any
 
 from django.utils import timezone
 from django.utils.text import slugify
 
 from pipelines_admin.configs.models import ConfigVersion, Pipeline
-from pipelines_admin.configs.selectors import EffectiveConfig, effective_config, environment_get, version_latest
+from pipelines_admin.configs.selectors import (
+    EffectiveConfig,
+    effective_config,
+    environment_get,
+    version_latest,
+)
 from pipelines_admin.core.errors import NotFound
-
 from rules_engine.rule import Rule
 from rules_engine.rules import default_rule_registry
 from rules_engine.rules.business import (
-    AgeVerificationRule, CreditScoreRule, IncomeVerificationRule, age_on, parse_date,
+    AgeVerificationRule,
+    CreditScoreRule,
+    IncomeVerificationRule,
+    age_on,
+    parse_date,
 )
 from rules_engine.rules.compliance import SanctionsScreeningRule
 from rules_engine.rules.data_quality import RequiredFieldsRule
@@ -30,9 +40,18 @@ from rules_engine.rules.data_quality import RequiredFieldsRule
 def sample_applications() -> tuple[dict, ...]:
     """({"key", "name", "description", "record"}, ...) in the shipped order; the shipped
     description is fixed text (see `samples_described` for one that follows a config)."""
-    raw = json.loads(resources.files("rules_engine.examples").joinpath("applications.json").read_text("utf-8"))
-    return tuple({"key": slugify(s["name"]), "name": s["name"], "description": s.get("description", ""),
-                  "record": s["record"]} for s in raw)
+    raw = json.loads(
+        resources.files("rules_engine.examples").joinpath("applications.json").read_text("utf-8")
+    )
+    return tuple(
+        {
+            "key": slugify(s["name"]),
+            "name": s["name"],
+            "description": s.get("description", ""),
+            "record": s["record"],
+        }
+        for s in raw
+    )
 
 
 def sample_get(key: str) -> dict | None:
@@ -72,6 +91,7 @@ def samples_described(document: dict, today: date | None = None) -> list[dict]:
 
 # -- finding rules by class -------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class FoundRule:
     rule: Rule  # set up from its params, so their defaults apply as in a run
@@ -87,9 +107,9 @@ class _Config:
         registry = default_rule_registry()
         found = []
         stages = self.document.get("stages")
-        for stage in (stages.values() if isinstance(stages, dict) else []):
+        for stage in stages.values() if isinstance(stages, dict) else []:
             rules = stage.get("rules") if isinstance(stage, dict) else None
-            for rule_id, rule in (rules.items() if isinstance(rules, dict) else []):
+            for rule_id, rule in rules.items() if isinstance(rules, dict) else []:
                 cls = registry.get(rule.get("class")) if isinstance(rule, dict) else None
                 if cls is None or not issubclass(cls, base):
                     continue
@@ -118,6 +138,7 @@ def _money(amount: float) -> str:
 
 
 # -- one description per sample --------------------------------------------------------------
+
 
 def _applicant_age(record: dict, config: _Config, today: date) -> tuple[FoundRule | None, int | None, str]:
     """The age check, the applicant's age today, and "a 16-year-old applicant (born ...)"."""
@@ -154,15 +175,21 @@ def _good_applicant(config: _Config, record: dict, today: date) -> str:
         means.append(f"a declared credit score of {record['credit_score']}")
     if record.get("annual_income") is not None:
         means.append(f"an income of {_money(record['annual_income'])} a year")
-    text = (f"A complete, consistent application from {who}" + (f" in {record['state']}" if record.get("state") else "")
-            + (f" with {_and(means)}" if means else ""))
+    text = (
+        f"A complete, consistent application from {who}"
+        + (f" in {record['state']}" if record.get("state") else "")
+        + (f" with {_and(means)}" if means else "")
+    )
     credit, income = config.rule(CreditScoreRule), config.rule(IncomeVerificationRule)
     if not (check or credit or income):
         return f"{text}; this pipeline has no age, credit or income check."
     needs = [_age_requirement(check)] if check else []
     if credit:
-        needs.append(f"the credit check requires a score of {credit.rule.minimum}" if credit.enabled
-                     else "the credit check is turned off here")
+        needs.append(
+            f"the credit check requires a score of {credit.rule.minimum}"
+            if credit.enabled
+            else "the credit check is turned off here"
+        )
     if income:
         if not income.enabled:
             needs.append("income verification is turned off here")
@@ -183,13 +210,17 @@ def _missing_email(config: _Config, record: dict, today: date) -> str:
         return f"{text}; the required-fields check is turned off here."
     required = list(dict.fromkeys(f for c in on for f in c.rule.params.get("required_fields", [])))
     if "email" in required:
-        return f"{text}; the required-fields check asks for {_and(required)}, so it fails with “missing: email”."
+        return (
+            f"{text}; the required-fields check asks for {_and(required)}, so it fails with “missing: email”."
+        )
     return f"{text}; the required-fields check does not ask for one (it asks for {_and(required)})."
 
 
 def _sanctions_hit(config: _Config, record: dict, today: date) -> str:
     name = record.get("name") or "someone"
-    text = f"An applicant named “{name}”, close to a listed name on the fictional watch list shipped for demos"
+    text = (
+        f"An applicant named “{name}”, close to a listed name on the fictional watch list shipped for demos"
+    )
     screening = config.rule(SanctionsScreeningRule)
     if screening is None:
         return f"{text}; this pipeline has no sanctions screening."

@@ -1,4 +1,5 @@
 """Reads of pipelines, versions, releases and effective configs."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ def environment_get(name: str) -> Environment:
         return Environment.objects.get(name=name)
     except Environment.DoesNotExist:
         names = ", ".join(Environment.objects.values_list("name", flat=True))
-        raise NotFound(f"There is no environment {name!r} (there are: {names}).", {"environment": name}) from None
+        raise NotFound(
+            f"There is no environment {name!r} (there are: {names}).", {"environment": name}
+        ) from None
 
 
 def version_get(pipeline: Pipeline, number: int) -> ConfigVersion:
@@ -41,8 +44,12 @@ def version_latest(pipeline: Pipeline) -> ConfigVersion | None:
 
 def release_live(pipeline: Pipeline | int, environment: Environment | int) -> Release | None:
     """The release live in `environment` (objects or ids), None when never released there."""
-    return (Release.objects.filter(pipeline=pipeline, environment=environment)
-            .select_related("version", "released_by").order_by("-id").first())
+    return (
+        Release.objects.filter(pipeline=pipeline, environment=environment)
+        .select_related("version", "released_by")
+        .order_by("-id")
+        .first()
+    )
 
 
 def settings_revision(thing) -> str:
@@ -64,8 +71,11 @@ def release_of_revision(pipeline: Pipeline, environment: Environment, revision: 
     number = revision.removeprefix(RELEASE_REVISION)
     if not revision.startswith(RELEASE_REVISION) or not number.isdigit():
         return None
-    return (Release.objects.filter(pk=int(number), pipeline=pipeline, environment=environment)
-            .select_related("version").first())
+    return (
+        Release.objects.filter(pk=int(number), pipeline=pipeline, environment=environment)
+        .select_related("version")
+        .first()
+    )
 
 
 def release_history(pipeline: Pipeline, environment: Environment | None = None):
@@ -101,11 +111,14 @@ def effective_config(pipeline: Pipeline, environment: Environment) -> EffectiveC
     where each value came from."""
     release = release_live(pipeline, environment)
     if release is None:
-        raise NotFound(f"{pipeline.slug} has not been released to {environment.name} yet.",
-                       {"pipeline": pipeline.slug, "environment": environment.name})
+        raise NotFound(
+            f"{pipeline.slug} has not been released to {environment.name} yet.",
+            {"pipeline": pipeline.slug, "environment": environment.name},
+        )
     document = apply_override(release.version.document, release.override)
-    return EffectiveConfig(pipeline, environment, release, document,
-                           provenance(release.version.document, release.override))
+    return EffectiveConfig(
+        pipeline, environment, release, document, provenance(release.version.document, release.override)
+    )
 
 
 @dataclass(frozen=True)
@@ -120,14 +133,18 @@ def pipeline_overview() -> list[PipelineOverview]:
     (three queries whatever the number of pipelines)."""
     environments = list(Environment.objects.all())
     pipelines = Pipeline.objects.prefetch_related(
-        Prefetch("releases", queryset=Release.objects.select_related("version").order_by("-id"), to_attr="newest"),
+        Prefetch(
+            "releases", queryset=Release.objects.select_related("version").order_by("-id"), to_attr="newest"
+        ),
     ).annotate(latest_version=Max("versions__number"))
     rows = []
     for pipeline in pipelines:
         live: dict[int, Release] = {}
         for release in pipeline.newest:
             live.setdefault(release.environment_id, release)
-        rows.append(PipelineOverview(pipeline, pipeline.latest_version, [live.get(e.pk) for e in environments]))
+        rows.append(
+            PipelineOverview(pipeline, pipeline.latest_version, [live.get(e.pk) for e in environments])
+        )
     return rows
 
 
@@ -138,16 +155,20 @@ def environment_list():
 def environment_overview():
     """Every environment with how many pipelines were released there and how many
     services it binds (`pipeline_count`, `binding_count`)."""
-    return Environment.objects.annotate(pipeline_count=Count("releases__pipeline", distinct=True),
-                                        binding_count=Count("service_bindings", distinct=True)
-                                        ).order_by("position", "name")
+    return Environment.objects.annotate(
+        pipeline_count=Count("releases__pipeline", distinct=True),
+        binding_count=Count("service_bindings", distinct=True),
+    ).order_by("position", "name")
 
 
 def environment_live_releases(environment: Environment) -> list[Release]:
     """The release live in `environment` for every pipeline released there, by pipeline name."""
     live: dict[int, Release] = {}
-    for release in (Release.objects.filter(environment=environment)
-                    .select_related("pipeline", "version", "released_by").order_by("-id")):
+    for release in (
+        Release.objects.filter(environment=environment)
+        .select_related("pipeline", "version", "released_by")
+        .order_by("-id")
+    ):
         live.setdefault(release.pipeline_id, release)
     return sorted(live.values(), key=lambda r: (r.pipeline.name, r.pipeline.slug))
 
@@ -165,11 +186,16 @@ def binding_list(environment: Environment):
 def binding_get(environment: Environment, service: str) -> ServiceBinding:
     """The binding of "Interface:name" in `environment`."""
     key = parse_service(service)
-    binding = (environment.service_bindings.filter(interface=key[0], name=key[1]).first()
-               if key is not None else None)
+    binding = (
+        environment.service_bindings.filter(interface=key[0], name=key[1]).first()
+        if key is not None
+        else None
+    )
     if binding is None:
-        raise NotFound(f"{environment.name} has no binding for {service!r}: its rules call the simulated adapter.",
-                       {"environment": environment.name, "service": service})
+        raise NotFound(
+            f"{environment.name} has no binding for {service!r}: its rules call the simulated adapter.",
+            {"environment": environment.name, "service": service},
+        )
     return binding
 
 
@@ -225,8 +251,17 @@ def environment_services(environment: Environment) -> list[ReferencedService]:
         for use in document_service_uses(document):
             key = (use.ref.interface, use.ref.name)
             entry = found.setdefault(key, ReferencedService(*key, callers=[], binding=bindings.get(key)))
-            entry.callers.append(ServiceCaller(release.pipeline, release.version.number, use.stage, use.rule,
-                                               use.enabled, use.time_limit, use.path))
+            entry.callers.append(
+                ServiceCaller(
+                    release.pipeline,
+                    release.version.number,
+                    use.stage,
+                    use.rule,
+                    use.enabled,
+                    use.time_limit,
+                    use.path,
+                )
+            )
     return [found[key] for key in sorted(found)]
 
 
@@ -241,12 +276,20 @@ class ConfigDiff:
 def versions_diff(before: ConfigVersion, after: ConfigVersion) -> ConfigDiff:
     """What changed from one version to another, semantic and textual."""
     before_label, after_label = f"v{before.number}", f"v{after.number}"
-    return ConfigDiff(before_label, after_label, semantic_diff(before.document, after.document),
-                      text_diff(before.document, after.document, before_label, after_label))
+    return ConfigDiff(
+        before_label,
+        after_label,
+        semantic_diff(before.document, after.document),
+        text_diff(before.document, after.document, before_label, after_label),
+    )
 
 
 def environments_diff(pipeline: Pipeline, before: Environment, after: Environment) -> ConfigDiff:
     """How the effective config of one environment differs from another's."""
     a, b = effective_config(pipeline, before), effective_config(pipeline, after)
-    return ConfigDiff(before.name, after.name, semantic_diff(a.document, b.document),
-                      text_diff(a.document, b.document, before.name, after.name))
+    return ConfigDiff(
+        before.name,
+        after.name,
+        semantic_diff(a.document, b.document),
+        text_diff(a.document, b.document, before.name, after.name),
+    )

@@ -6,30 +6,50 @@ was submitted, builds the candidate document (that version with this one change)
 validates it whole with ``configs.engine.document_problems``, putting each problem
 beside the field it belongs to and listing the others on top.
 """
+
 from __future__ import annotations
 
 import inspect
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from pipelines_admin.configs.editing import (
-    RULE_SETTINGS, STAGE_SETTINGS, add_rule, rule_get, rule_ids, set_rule_params,
-    set_rule_settings, set_stage_settings, stage_get)
+    RULE_SETTINGS,
+    STAGE_SETTINGS,
+    add_rule,
+    rule_get,
+    rule_ids,
+    set_rule_params,
+    set_rule_settings,
+    set_stage_settings,
+    stage_get,
+)
 from pipelines_admin.configs.engine import (
-    DOCUMENT_MAX_DEPTH, DOCUMENT_MAX_VALUES, document_problems, document_schema, rule_classes)
+    DOCUMENT_MAX_DEPTH,
+    DOCUMENT_MAX_VALUES,
+    document_problems,
+    document_schema,
+    rule_classes,
+)
 from pipelines_admin.console.schema_forms import MISSING, SchemaForm
 
 # ---------------------------------------------------------------- the rule catalogue
 
-_GROUPS = (("preprocessing", "Preprocessing"), ("data_quality", "Data quality"), ("compliance", "Compliance"),
-           ("business", "Business rules"), ("post_processing", "Post-processing"))
+_GROUPS = (
+    ("preprocessing", "Preprocessing"),
+    ("data_quality", "Data quality"),
+    ("compliance", "Compliance"),
+    ("business", "Business rules"),
+    ("post_processing", "Post-processing"),
+)
 
 
 @dataclass(frozen=True)
@@ -86,8 +106,13 @@ def rule_catalogue() -> dict[str, RuleClassInfo]:
         schema = getattr(cls, "params_schema", None) or {"type": "object"}
         module = cls.__module__.rsplit(".", 1)[-1]
         catalogue[name] = RuleClassInfo(
-            name=name, title=str(schema.get("title") or name), summary=str(schema.get("description") or ""),
-            help=cls.describe(), group=labels.get(module, "Other"), schema=schema)
+            name=name,
+            title=str(schema.get("title") or name),
+            summary=str(schema.get("description") or ""),
+            help=cls.describe(),
+            group=labels.get(module, "Other"),
+            schema=schema,
+        )
     return catalogue
 
 
@@ -101,6 +126,7 @@ def rule_class_groups() -> list[tuple[str, list[RuleClassInfo]]]:
 
 # ----------------------------------------------------- schemas of rule and stage settings
 
+
 def _document_defs() -> dict:
     return document_schema()["$defs"]
 
@@ -112,8 +138,10 @@ def _resolved(fragment: Mapping[str, Any], defs: Mapping[str, Any]) -> dict:
     return dict(fragment)
 
 
-_WHEN_HELP = ("A condition in CEL over record (the application) and context, for example "
-              "record.country == \"US\" && record.amount > 1000. Leave empty to always run.")
+_WHEN_HELP = (
+    "A condition in CEL over record (the application) and context, for example "
+    'record.country == "US" && record.amount > 1000. Leave empty to always run.'
+)
 
 
 def rule_settings_schema(document: Mapping[str, Any], stage: str, rule_id: str | None) -> dict:
@@ -137,40 +165,77 @@ def rule_settings_schema(document: Mapping[str, Any], stage: str, rule_id: str |
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "description": text("Description", "What this rule is for, in a sentence (shown to other editors)."),
-            "enabled": {"type": "boolean", "title": "Enabled", "default": True,
-                        "description": "Untick to keep the rule in the config without running it."},
-            "severity": {"type": "string", "enum": rule_props["severity"]["enum"], "title": "Severity",
-                         "default": "error",
-                         "description": "error: a failure fails the stage. warning: a failure is reported "
-                                        "but does not fail the stage."},
-            "timeout_seconds": {**_resolved(rule_props["timeout_seconds"], defs), "title": "Timeout (seconds)",
-                                "description": "Give up on the rule after this long (outcome: timeout). Empty: "
-                                               "the stage's timeout applies.", "examples": [5]},
+            "description": text(
+                "Description", "What this rule is for, in a sentence (shown to other editors)."
+            ),
+            "enabled": {
+                "type": "boolean",
+                "title": "Enabled",
+                "default": True,
+                "description": "Untick to keep the rule in the config without running it.",
+            },
+            "severity": {
+                "type": "string",
+                "enum": rule_props["severity"]["enum"],
+                "title": "Severity",
+                "default": "error",
+                "description": "error: a failure fails the stage. warning: a failure is reported "
+                "but does not fail the stage.",
+            },
+            "timeout_seconds": {
+                **_resolved(rule_props["timeout_seconds"], defs),
+                "title": "Timeout (seconds)",
+                "description": "Give up on the rule after this long (outcome: timeout). Empty: "
+                "the stage's timeout applies.",
+                "examples": [5],
+            },
             "when": text("Run only when", _WHEN_HELP),
-            "dependencies": {"type": "array", "uniqueItems": True, "items": {"type": "string", "enum": same_stage},
-                             "title": "Runs after (this stage)",
-                             "description": "Rules of this stage that must pass first; when one does not, "
-                                            "this rule is skipped."},
+            "dependencies": {
+                "type": "array",
+                "uniqueItems": True,
+                "items": {"type": "string", "enum": same_stage},
+                "title": "Runs after (this stage)",
+                "description": "Rules of this stage that must pass first; when one does not, "
+                "this rule is skipped.",
+            },
             "cross_stage_dependencies": {
-                "type": "array", "uniqueItems": True, "items": {"type": "string", "enum": earlier},
+                "type": "array",
+                "uniqueItems": True,
+                "items": {"type": "string", "enum": earlier},
                 "title": "Runs after (earlier stages)",
                 "description": "Rules of earlier stages that must have passed; when one did not, this rule is "
-                               "skipped."},
+                "skipped.",
+            },
             "retry": {
-                "type": "object", "title": "Retries", "additionalProperties": False,
+                "type": "object",
+                "title": "Retries",
+                "additionalProperties": False,
                 "description": "Run the rule again when it errors or times out (and, if chosen, when it fails). "
-                               "Leave empty for no retries.",
+                "Leave empty for no retries.",
                 "properties": {
-                    "max_attempts": {**retry_props["max_attempts"], "title": "Attempts", "examples": [3],
-                                     "description": "How many times to run it at most, the first time included."},
-                    "backoff_seconds": {**retry_props["backoff_seconds"], "title": "Wait before retrying (seconds)",
-                                        "description": "The wait before the second attempt.", "examples": [0.5]},
-                    "backoff_multiplier": {**retry_props["backoff_multiplier"], "title": "Wait multiplier",
-                                           "description": "Each later wait is the previous one times this "
-                                                          "(2 doubles it).", "examples": [2]},
-                    "retry_on": {**retry_props["retry_on"], "title": "Retry on",
-                                 "description": "The outcomes that are retried (error and timeout when empty)."},
+                    "max_attempts": {
+                        **retry_props["max_attempts"],
+                        "title": "Attempts",
+                        "examples": [3],
+                        "description": "How many times to run it at most, the first time included.",
+                    },
+                    "backoff_seconds": {
+                        **retry_props["backoff_seconds"],
+                        "title": "Wait before retrying (seconds)",
+                        "description": "The wait before the second attempt.",
+                        "examples": [0.5],
+                    },
+                    "backoff_multiplier": {
+                        **retry_props["backoff_multiplier"],
+                        "title": "Wait multiplier",
+                        "description": "Each later wait is the previous one times this (2 doubles it).",
+                        "examples": [2],
+                    },
+                    "retry_on": {
+                        **retry_props["retry_on"],
+                        "title": "Retry on",
+                        "description": "The outcomes that are retried (error and timeout when empty).",
+                    },
                 },
             },
         },
@@ -185,22 +250,48 @@ def stage_settings_schema() -> dict:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "description": {"type": "string", "title": "Description",
-                            "description": "What this stage is for, in a sentence."},
-            "enabled": {"type": "boolean", "title": "Enabled", "default": True,
-                        "description": "Untick to skip the whole stage (its rules are reported as skipped)."},
-            "fail_fast": {"type": "boolean", "title": "Stop at the first failure", "default": False,
-                          "description": "When a rule fails, the rules of this stage not run yet are skipped."},
-            "parallel_execution": {"type": "boolean", "title": "Run rules in parallel", "default": False,
-                                   "description": "Run every rule whose dependencies are met at the same time."},
-            "max_parallel_rules": {**props["max_parallel_rules"], "title": "Rules at the same time",
-                                   "description": "With parallel execution: how many rules may run at once. "
-                                                  "Empty: the pipeline's execution setting.", "examples": [4]},
-            "timeout_seconds": {**_resolved(props["timeout_seconds"], defs), "title": "Timeout (seconds)",
-                                "description": "How long each rule of the stage may take (a rule's own timeout "
-                                               "wins). Empty: the pipeline's default timeout.", "examples": [10]},
-            "when": {"type": "string", "title": "Run only when",
-                     "description": _WHEN_HELP.replace("to always run", "to always run the stage")},
+            "description": {
+                "type": "string",
+                "title": "Description",
+                "description": "What this stage is for, in a sentence.",
+            },
+            "enabled": {
+                "type": "boolean",
+                "title": "Enabled",
+                "default": True,
+                "description": "Untick to skip the whole stage (its rules are reported as skipped).",
+            },
+            "fail_fast": {
+                "type": "boolean",
+                "title": "Stop at the first failure",
+                "default": False,
+                "description": "When a rule fails, the rules of this stage not run yet are skipped.",
+            },
+            "parallel_execution": {
+                "type": "boolean",
+                "title": "Run rules in parallel",
+                "default": False,
+                "description": "Run every rule whose dependencies are met at the same time.",
+            },
+            "max_parallel_rules": {
+                **props["max_parallel_rules"],
+                "title": "Rules at the same time",
+                "description": "With parallel execution: how many rules may run at once. "
+                "Empty: the pipeline's execution setting.",
+                "examples": [4],
+            },
+            "timeout_seconds": {
+                **_resolved(props["timeout_seconds"], defs),
+                "title": "Timeout (seconds)",
+                "description": "How long each rule of the stage may take (a rule's own timeout "
+                "wins). Empty: the pipeline's default timeout.",
+                "examples": [10],
+            },
+            "when": {
+                "type": "string",
+                "title": "Run only when",
+                "description": _WHEN_HELP.replace("to always run", "to always run the stage"),
+            },
         },
     }
 
@@ -218,8 +309,16 @@ class RuleForm:
     """The params and settings of one rule: an existing one (``rule_id``) or a new one
     of ``class_name`` (``adding``; its id comes from the submitted ``rule_id``)."""
 
-    def __init__(self, *, document: dict, stage: str, class_name: str, rule_id: str = "", data=None,
-                 adding: bool = False):
+    def __init__(
+        self,
+        *,
+        document: dict,
+        stage: str,
+        class_name: str,
+        rule_id: str = "",
+        data=None,
+        adding: bool = False,
+    ):
         self.document = document
         self.stage = stage
         self.adding = adding
@@ -238,8 +337,9 @@ class RuleForm:
         self.had_params = "params" in current
         self.params = SchemaForm(params_schema, current.get("params", MISSING), data, prefix="p")
         settings = {k: current[k] for k in RULE_SETTINGS if k in current}
-        self.settings = SchemaForm(rule_settings_schema(document, stage, None if adding else rule_id),
-                                   settings, data, prefix="s")
+        self.settings = SchemaForm(
+            rule_settings_schema(document, stage, None if adding else rule_id), settings, data, prefix="s"
+        )
         self.position: int | None = None  # where a new rule goes among the stage's rules (None: last)
         self.id_errors: list[str] = []
         self.problems: list[dict] = []
@@ -255,8 +355,10 @@ class RuleForm:
         elif not RULE_ID.match(self.rule_id):
             self.id_errors.append("Start with a letter; use letters, digits, _ and - only.")
         elif self.rule_id in taken:
-            self.id_errors.append(f"There is already a rule {self.rule_id} (in stage {taken[self.rule_id]}); "
-                                  "rule ids are unique across the pipeline.")
+            self.id_errors.append(
+                f"There is already a rule {self.rule_id} (in stage {taken[self.rule_id]}); "
+                "rule ids are unique across the pipeline."
+            )
         else:
             return self.rule_id
         stand_in, n = "new_rule", 1
@@ -313,6 +415,7 @@ def suggested_rule_id(document: Mapping[str, Any], class_name: str) -> str:
 
 # --------------------------------------------------------------------- stage form
 
+
 class StageForm:
     """The settings of one stage (its rules are edited one by one)."""
 
@@ -361,7 +464,11 @@ def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode,
             duplicate = False
         if duplicate:
             raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark, f"found the key {key!r} twice", key_node.start_mark)
+                "while reading a mapping",
+                node.start_mark,
+                f"found the key {key!r} twice",
+                key_node.start_mark,
+            )
         try:
             seen[key] = key_node
         except TypeError:
@@ -390,33 +497,47 @@ def _not_json(value: Any, path: str = "") -> dict | None:
         item, where, depth = stack.pop()
         visited += 1
         if visited > DOCUMENT_MAX_VALUES:
-            return {"path": "", "message": f"The document holds more than {DOCUMENT_MAX_VALUES:,} values (YAML "
-                                           "aliases count each time they are used); a config is never that large."}
+            return {
+                "path": "",
+                "message": f"The document holds more than {DOCUMENT_MAX_VALUES:,} values (YAML "
+                "aliases count each time they are used); a config is never that large.",
+            }
         if isinstance(item, (dict, list)) and depth >= DOCUMENT_MAX_DEPTH:
-            return {"path": where, "message": f"This value nests lists and objects more than {DOCUMENT_MAX_DEPTH} "
-                                              "levels deep; a config is never that deep."}
+            return {
+                "path": where,
+                "message": f"This value nests lists and objects more than {DOCUMENT_MAX_DEPTH} "
+                "levels deep; a config is never that deep.",
+            }
         if isinstance(item, dict):
             children = []
             for key, child in item.items():
                 if not isinstance(key, str):
                     return {"path": where, "message": f"The key {key!r} must be text: put it in quotes."}
                 if not _is_unicode(key):
-                    return {"path": where, "message": "A key here is not valid Unicode text (a lone surrogate)."}
+                    return {
+                        "path": where,
+                        "message": "A key here is not valid Unicode text (a lone surrogate).",
+                    }
                 children.append((child, f"{where}/{key.replace('~', '~0').replace('/', '~1')}", depth + 1))
             stack.extend(reversed(children))  # the first problem in document order is the one reported
         elif isinstance(item, list):
             stack.extend(reversed([(child, f"{where}/{i}", depth + 1) for i, child in enumerate(item)]))
         elif isinstance(item, str):
             if not _is_unicode(item):
-                return {"path": where, "message": "This text is not valid Unicode (it holds a lone surrogate)."}
+                return {
+                    "path": where,
+                    "message": "This text is not valid Unicode (it holds a lone surrogate).",
+                }
         elif item is None or isinstance(item, (bool, int)):
             continue
         elif isinstance(item, float):
             if item != item or item in (float("inf"), float("-inf")):
                 return {"path": where, "message": "Numbers must be finite (no .nan or .inf)."}
         else:
-            return {"path": where, "message": f"This value ({type(item).__name__}) is not JSON data: put it in "
-                                              "quotes."}
+            return {
+                "path": where,
+                "message": f"This value ({type(item).__name__}) is not JSON data: put it in quotes.",
+            }
     return None
 
 
@@ -435,8 +556,14 @@ def parse_document(text: str, fmt: str) -> tuple[Any, list[dict]]:
         try:
             return json.loads(text), []
         except json.JSONDecodeError as exc:
-            return None, [{"path": "", "line": exc.lineno, "column": exc.colno,
-                           "message": f"Not valid JSON: {exc.msg}."}]
+            return None, [
+                {
+                    "path": "",
+                    "line": exc.lineno,
+                    "column": exc.colno,
+                    "message": f"Not valid JSON: {exc.msg}.",
+                }
+            ]
         except RecursionError:
             return None, [{"path": "", "message": "Not valid JSON: it is nested too deeply."}]
         except ValueError:  # Python refuses integers of more than 4,300 digits
@@ -450,8 +577,9 @@ def parse_document(text: str, fmt: str) -> tuple[Any, list[dict]]:
         return None, [{"path": "", "message": f"Not valid YAML: {reason}."}]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        reason = " ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None))
-                          if part) or str(exc)
+        reason = " ".join(
+            str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part
+        ) or str(exc)
         problem = {"path": "", "message": f"Not valid YAML: {reason}."}
         if mark is not None:
             problem.update(line=mark.line + 1, column=mark.column + 1)
@@ -479,4 +607,3 @@ def check_text(text: str, fmt: str) -> RawCheck:
     if problems:
         return RawCheck(None, problems, readable=False)
     return RawCheck(document, document_problems(document), readable=True)
-

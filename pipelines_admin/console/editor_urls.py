@@ -1,4 +1,5 @@
 """Config editing pages: rule editor, stage settings, raw editor."""
+
 from django.urls import path
 
 from pipelines_admin.console.views import editor

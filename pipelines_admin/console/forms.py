@@ -8,10 +8,15 @@ class BatchUploadForm(forms.Form):
     """A file of applications for one pipeline in one environment. With several pipelines
     and none preselected (`initial`, e.g. from ?pipeline=), the pipeline must be chosen."""
 
-    pipeline = forms.ModelChoiceField(queryset=Pipeline.objects.all(), to_field_name="slug",
-                                      empty_label="Choose a pipeline")
-    environment = forms.ModelChoiceField(queryset=Environment.objects.all(), to_field_name="name", empty_label=None)
-    file = forms.FileField(help_text="A .csv file with a header row, or a .jsonl file with one JSON object per line.")
+    pipeline = forms.ModelChoiceField(
+        queryset=Pipeline.objects.all(), to_field_name="slug", empty_label="Choose a pipeline"
+    )
+    environment = forms.ModelChoiceField(
+        queryset=Environment.objects.all(), to_field_name="name", empty_label=None
+    )
+    file = forms.FileField(
+        help_text="A .csv file with a header row, or a .jsonl file with one JSON object per line."
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -36,33 +41,48 @@ class JSONObjectField(forms.CharField):
         except UnreadableJSON as exc:
             raise forms.ValidationError(str(exc)) from None
         if not isinstance(parsed, dict):
-            raise forms.ValidationError("The application must be a JSON object: { \"field\": value, ... }.")
+            raise forms.ValidationError('The application must be a JSON object: { "field": value, ... }.')
         return parsed
 
 
 class TryRunForm(forms.Form):
     """Submit one test application to a pipeline."""
 
-    environment = forms.ModelChoiceField(queryset=Environment.objects.all(), to_field_name="name", empty_label=None,
-                                         help_text="Its live config runs, with its service bindings.")
-    version = forms.TypedChoiceField(required=False, coerce=int, empty_value=None,
-                                     help_text="Or run a chosen version instead of the live config.")
-    stages = forms.MultipleChoiceField(required=False, widget=forms.CheckboxSelectMultiple,
-                                       help_text="Only these stages (none ticked: all). A run of some stages is "
-                                                 "partial: it shows what those stages do, never decides.")
+    environment = forms.ModelChoiceField(
+        queryset=Environment.objects.all(),
+        to_field_name="name",
+        empty_label=None,
+        help_text="Its live config runs, with its service bindings.",
+    )
+    version = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="Or run a chosen version instead of the live config.",
+    )
+    stages = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only these stages (none ticked: all). A run of some stages is "
+        "partial: it shows what those stages do, never decides.",
+    )
     record = JSONObjectField(label="Application (JSON)")
 
     def __init__(self, *args, pipeline, **kwargs):
         super().__init__(*args, **kwargs)
         numbers = list(pipeline.versions.order_by("-number").values_list("number", flat=True))
-        self.fields["version"].choices = [("", "the environment's live config")] + [(n, f"v{n}") for n in numbers]
+        self.fields["version"].choices = [("", "the environment's live config")] + [
+            (n, f"v{n}") for n in numbers
+        ]
         latest = pipeline.versions.order_by("-number").first()
         stages = list((latest.document if latest else {}).get("stages", {}))
         self.fields["stages"].choices = [(s, s) for s in stages]
 
 
 class RerunForm(forms.Form):
-    environment = forms.ModelChoiceField(queryset=Environment.objects.all(), to_field_name="name", empty_label=None)
+    environment = forms.ModelChoiceField(
+        queryset=Environment.objects.all(), to_field_name="name", empty_label=None
+    )
     version = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
 
     def __init__(self, *args, pipeline, **kwargs):

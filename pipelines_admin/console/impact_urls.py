@@ -1,4 +1,5 @@
 """Impact analysis pages of a pipeline: start one, list them, read a report."""
+
 from django.urls import path
 
 from pipelines_admin.console.views import impact

@@ -1,4 +1,5 @@
 """Pagination for console lists: page numbers, with the current filters kept in links."""
+
 from django.core.paginator import Paginator
 
 PAGE_SIZE = 25

@@ -2,6 +2,7 @@
 
 They only parse and check the shape of the input; whether the user may do it, and
 whether the result is a valid config, is for the services to say."""
+
 from django import forms
 
 from pipelines_admin.configs.models import Environment
@@ -19,13 +20,21 @@ class ReasonField(forms.CharField):
 
 
 def gate_override_field():
-    return forms.BooleanField(required=False, label="Release without a passing test suite",
-                              help_text="Publishers only; the reason is recorded in the audit trail.")
+    return forms.BooleanField(
+        required=False,
+        label="Release without a passing test suite",
+        help_text="Publishers only; the reason is recorded in the audit trail.",
+    )
 
 
 def environment_field(**kwargs):
-    return forms.ModelChoiceField(queryset=Environment.objects.all(), to_field_name="name", empty_label=None,
-                                  error_messages={"invalid_choice": "There is no such environment."}, **kwargs)
+    return forms.ModelChoiceField(
+        queryset=Environment.objects.all(),
+        to_field_name="name",
+        empty_label=None,
+        error_messages={"invalid_choice": "There is no such environment."},
+        **kwargs,
+    )
 
 
 class ToggleForm(forms.Form):
@@ -48,8 +57,10 @@ class ReleaseForm(forms.Form):
     of the environments where it is live)."""
 
     environment = environment_field(label="Environment")
-    reason = ReasonField(label="Reason", widget=forms.TextInput(
-        attrs={"placeholder": "Why? (required for protected environments)"}))
+    reason = ReasonField(
+        label="Reason",
+        widget=forms.TextInput(attrs={"placeholder": "Why? (required for protected environments)"}),
+    )
     gate_override = gate_override_field()
 
     def __init__(self, *args, allowed=None, version=None, running=(), **kwargs):
@@ -58,8 +69,9 @@ class ReleaseForm(forms.Form):
         self.running = set(running)
         self.pending = [e for e in self.allowed if e.name not in self.running]
         if allowed is not None:
-            self.fields["environment"].widget.choices = [(e.name, self._choice_label(e, version))
-                                                         for e in self.allowed]
+            self.fields["environment"].widget.choices = [
+                (e.name, self._choice_label(e, version)) for e in self.allowed
+            ]
         if self.pending:
             self.fields["environment"].initial = self.pending[0].name
 
@@ -82,7 +94,9 @@ class ReleaseForm(forms.Form):
     def _choice_label(self, environment, version) -> str:
         notes = (["protected"] if environment.protected else []) + (
             [f"runs v{version.number}" if version is not None else "runs it"]
-            if environment.name in self.running else [])
+            if environment.name in self.running
+            else []
+        )
         return f"{environment.name} ({', '.join(notes)})" if notes else environment.name
 
 
@@ -110,7 +124,9 @@ class OverrideField(forms.CharField):
         except UnreadableJSON as exc:
             raise forms.ValidationError(str(exc)) from None
         if not isinstance(parsed, dict):
-            raise forms.ValidationError("The override must be a JSON object (a merge patch): { \"stages\": ... }.")
+            raise forms.ValidationError(
+                'The override must be a JSON object (a merge patch): { "stages": ... }.'
+            )
         problem = unstorable(parsed)
         if problem:
             raise forms.ValidationError(f"The override cannot be stored: {problem}.")

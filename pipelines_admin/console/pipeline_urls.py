@@ -1,4 +1,5 @@
 """Pipeline pages: overview (graph and environment matrix), versions, environments."""
+
 from django.urls import path
 
 from pipelines_admin.console.views import pipeline_pages
@@ -12,5 +13,7 @@ urlpatterns: list = [
     path("versions/<int:number>/release/", pipeline_pages.version_release, name="version-release"),
     path("environments/diff/", pipeline_pages.environment_diff, name="environment-diff"),
     path("environments/<slug:env>/", pipeline_pages.environment_detail, name="environment-detail"),
-    path("environments/<slug:env>/rollback/<int:release_id>/", pipeline_pages.rollback, name="release-rollback"),
+    path(
+        "environments/<slug:env>/rollback/<int:release_id>/", pipeline_pages.rollback, name="release-rollback"
+    ),
 ]

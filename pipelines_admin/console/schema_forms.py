@@ -27,13 +27,16 @@ A field the user did not touch keeps its current value exactly (an absent option
 setting stays absent even if its default is shown), so saving a form changes only
 what was changed.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
-from dataclasses import dataclass, field as dc_field
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from typing import Any
 
 from pipelines_admin.core.json_data import UnreadableJSON, parse_json_text
 
@@ -83,7 +86,7 @@ class SchemaField:
     raw: str = ""  # what a text-like input shows
     checked: bool = False  # checkbox
     choices: list[Choice] = dc_field(default_factory=list)
-    children: list["SchemaField"] = dc_field(default_factory=list)
+    children: list[SchemaField] = dc_field(default_factory=list)
     item_kind: str = ""  # list: string / number / integer
     errors: list[str] = dc_field(default_factory=list)
     placeholder: str = ""
@@ -106,7 +109,11 @@ class SchemaField:
         how = {"list": "One per line.", "map": "One per line, as name: text.", "json": "Written as JSON."}
         parts = [how.get(self.kind, "")]
         if self.has_default and self.kind not in ("select", "checkbox", "object", "choices"):
-            shown = f" ({self.placeholder})" if self.kind in ("text", "number", "integer") and self.placeholder else ""
+            shown = (
+                f" ({self.placeholder})"
+                if self.kind in ("text", "number", "integer") and self.placeholder
+                else ""
+            )
             parts.append(f"Empty: the default applies{shown}.")
         return " ".join(p for p in parts if p)
 
@@ -138,6 +145,7 @@ class SchemaField:
 
 
 # ----------------------------------------------------------------------- rendering
+
 
 def _json_text(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
@@ -198,8 +206,12 @@ def kind_of(schema: Mapping[str, Any]) -> tuple[str, str]:
         extra = schema.get("additionalProperties")
         if schema.get("properties") and extra in (None, False):
             return "object", ""
-        if not schema.get("properties") and isinstance(extra, Mapping) and extra.get("type") == "string" \
-                and "enum" not in extra:
+        if (
+            not schema.get("properties")
+            and isinstance(extra, Mapping)
+            and extra.get("type") == "string"
+            and "enum" not in extra
+        ):
             return "map", ""
         return "json", ""
     return "json", ""
@@ -244,7 +256,15 @@ def _is_map_friendly(value: Any) -> bool:
     if not isinstance(value, Mapping):
         return False
     for k, v in value.items():
-        if not isinstance(v, str) or ":" in k or "\n" in k or "\n" in v or k != k.strip() or v != v.strip() or not k:
+        if (
+            not isinstance(v, str)
+            or ":" in k
+            or "\n" in k
+            or "\n" in v
+            or k != k.strip()
+            or v != v.strip()
+            or not k
+        ):
             return False
     return True
 
@@ -300,8 +320,16 @@ def _normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def build_field(schema: Mapping[str, Any], value: Any, *, key: str, path: tuple[str, ...], prefix: str,
-                required: bool, data=None) -> SchemaField:
+def build_field(
+    schema: Mapping[str, Any],
+    value: Any,
+    *,
+    key: str,
+    path: tuple[str, ...],
+    prefix: str,
+    required: bool,
+    data=None,
+) -> SchemaField:
     kind, item_kind = kind_of(schema)
     if kind == "map" and not _is_map_friendly(value):
         kind = "json"
@@ -309,10 +337,20 @@ def build_field(schema: Mapping[str, Any], value: Any, *, key: str, path: tuple[
         kind = "json"
     name = ".".join((prefix,) + path)
     f = SchemaField(
-        key=key, path=path, name=name, id="f-" + re.sub(r"[^A-Za-z0-9_-]", "-", name.replace(".", "-")),
-        kind=kind, item_kind=item_kind, label=str(schema.get("title") or _humanize(key)),
-        help=str(schema.get("description") or ""), required=required, schema=dict(schema),
-        value=value, default=schema.get("default", MISSING), bounds=_bounds(schema))
+        key=key,
+        path=path,
+        name=name,
+        id="f-" + re.sub(r"[^A-Za-z0-9_-]", "-", name.replace(".", "-")),
+        kind=kind,
+        item_kind=item_kind,
+        label=str(schema.get("title") or _humanize(key)),
+        help=str(schema.get("description") or ""),
+        required=required,
+        schema=dict(schema),
+        value=value,
+        default=schema.get("default", MISSING),
+        bounds=_bounds(schema),
+    )
     if kind == "list":
         f.bounds = _bounds(schema.get("items") or {})
     if kind == "object":
@@ -322,9 +360,15 @@ def build_field(schema: Mapping[str, Any], value: Any, *, key: str, path: tuple[
         shown_default = f.default if isinstance(f.default, Mapping) and value is MISSING else {}
         for child_key, child_schema in properties.items():
             child_value = current.get(child_key, MISSING)
-            child = build_field(child_schema if isinstance(child_schema, Mapping) else {}, child_value,
-                                key=child_key, path=path + (child_key,), prefix=prefix,
-                                required=child_key in needed, data=data)
+            child = build_field(
+                child_schema if isinstance(child_schema, Mapping) else {},
+                child_value,
+                key=child_key,
+                path=path + (child_key,),
+                prefix=prefix,
+                required=child_key in needed,
+                data=data,
+            )
             if child_value is MISSING and child_key in shown_default and child.default is MISSING:
                 child.default = shown_default[child_key]
             _describe_default(child)
@@ -340,7 +384,9 @@ def build_field(schema: Mapping[str, Any], value: Any, *, key: str, path: tuple[
         f.raw = shown
     _describe_default(f)
     lines = f.raw.count("\n") + 1 if f.raw else f.placeholder.count("\n") + 1
-    f.rows = min(max(lines + 1, 3 if kind in ("list", "map") or f.multiline else 6 if kind == "json" else 1), 24)
+    f.rows = min(
+        max(lines + 1, 3 if kind in ("list", "map") or f.multiline else 6 if kind == "json" else 1), 24
+    )
     return f
 
 
@@ -353,7 +399,9 @@ def example_value(schema: Mapping[str, Any]) -> Any:
         return schema["enum"][0]
     declared = _type_of(schema)
     if declared == "object":
-        return {k: example_value(v) for k, v in (schema.get("properties") or {}).items() if isinstance(v, Mapping)}
+        return {
+            k: example_value(v) for k, v in (schema.get("properties") or {}).items() if isinstance(v, Mapping)
+        }
     if declared == "array":
         items = schema.get("items")
         count = max(1, min(int(schema.get("minItems") or 1), 3))
@@ -373,8 +421,12 @@ def number_allowed(schema: Mapping[str, Any], value: Any, *, integer: bool = Fal
     """Whether ``schema``'s bounds (and type) allow the number ``value``."""
     if not _is_number(value) or (integer and value != int(value)):
         return False
-    checks = (("minimum", lambda b: value >= b), ("maximum", lambda b: value <= b),
-              ("exclusiveMinimum", lambda b: value > b), ("exclusiveMaximum", lambda b: value < b))
+    checks = (
+        ("minimum", lambda b: value >= b),
+        ("maximum", lambda b: value <= b),
+        ("exclusiveMinimum", lambda b: value > b),
+        ("exclusiveMaximum", lambda b: value < b),
+    )
     return all(check(schema[key]) for key, check in checks if _is_number(schema.get(key)))
 
 
@@ -403,8 +455,9 @@ def number_example(schema: Mapping[str, Any], *, integer: bool = False) -> int |
             value = min(value, min(highs))
         return value
     floor, floor_open = (low_x, True) if low_x is not None and (low is None or low_x >= low) else (low, False)
-    ceiling, ceiling_open = (high_x, True) if high_x is not None and (high is None or high_x <= high) \
-        else (high, False)
+    ceiling, ceiling_open = (
+        (high_x, True) if high_x is not None and (high is None or high_x <= high) else (high, False)
+    )
     if floor is not None and ceiling is not None:
         return (floor + ceiling) / 2
     value = 2.5
@@ -457,6 +510,7 @@ def _fill_choices(f: SchemaField, shown: Any) -> None:
 
 
 # ------------------------------------------------------------------------- parsing
+
 
 class _ParseError(ValueError):
     pass
@@ -571,6 +625,7 @@ def _parse(f: SchemaField, data) -> tuple[Any, bool]:
 
 # -------------------------------------------------------------------------- the form
 
+
 def _unescape(segment: str) -> str:
     return segment.replace("~1", "/").replace("~0", "~")
 
@@ -583,7 +638,9 @@ class SchemaForm:
         self.prefix = prefix
         self.data = data
         self.initial = initial if initial is not None else MISSING
-        self.root = build_field(schema, self.initial, key="", path=(), prefix=prefix, required=True, data=data)
+        self.root = build_field(
+            schema, self.initial, key="", path=(), prefix=prefix, required=True, data=data
+        )
         self._parsed = False
         self._value: Any = MISSING
 
@@ -648,13 +705,13 @@ class SchemaForm:
             if not path.startswith(base + "/") and not (path == base and self.root.kind != "object"):
                 others.append(problem)
                 continue
-            segments = [_unescape(s) for s in path[len(base):].split("/")[1:]]
+            segments = [_unescape(s) for s in path[len(base) :].split("/")[1:]]
             target = self.field_at(segments)
             if target is None:
                 others.append(problem)
                 continue
             labels = {f.key: f.label for f in self._siblings(target) + target.children if f.key}
-            message = worded(problem["message"], target, segments[len(target.path):], labels)
+            message = worded(problem["message"], target, segments[len(target.path) :], labels)
             if target.id not in unread and message not in target.errors:
                 target.errors.append(message)
         return others
@@ -671,11 +728,11 @@ def worded(message: str, target: SchemaField, rest: list[str], labels: Mapping[s
             if re.fullmatch(rf".* is missing the required (param|setting) '{re.escape(key)}'\.", message):
                 return f"{target.label} is required."
             if message.startswith(f"'{key}'"):
-                message = target.label + message[len(key) + 2:]
+                message = target.label + message[len(key) + 2 :]
         elif len(rest) == 1 and rest[0].isdigit():
             item = f"Item {int(rest[0]) + 1} of '{key}'"
             if message.startswith(item):
-                message = f"{target.label}: item {int(rest[0]) + 1}" + message[len(item):]
+                message = f"{target.label}: item {int(rest[0]) + 1}" + message[len(item) :]
     for name, label in labels.items():
         message = message.replace(f"'{name}'", label)
     return message

@@ -1,5 +1,6 @@
 """Forms of the test case pages: a test case (its application and what it expects) and
 the choice of config a suite runs against."""
+
 import json
 
 from django import forms
@@ -26,8 +27,9 @@ class ExpectedFieldsField(forms.CharField):
         except UnreadableJSON as exc:
             raise forms.ValidationError(str(exc)) from None
         if not isinstance(parsed, list):
-            raise forms.ValidationError('A JSON list: [{"field": "customer_id", "exists": true}, '
-                                        '{"field": "state", "equals": "NY"}].')
+            raise forms.ValidationError(
+                'A JSON list: [{"field": "customer_id", "exists": true}, {"field": "state", "equals": "NY"}].'
+            )
         return parsed
 
 
@@ -40,9 +42,11 @@ class CaseForm(forms.Form):
     record = JSONObjectField(label="Application (JSON)")
     status = forms.ChoiceField(label="Expected decision", choices=[(s, s) for s in STATUSES])
     fields_expected = ExpectedFieldsField(
-        label="Expected output fields", required=False,
+        label="Expected output fields",
+        required=False,
         help_text='Optional, JSON: [{"field": "customer_id", "exists": true}, {"field": "state", "equals": "NY"}]. '
-                  "A dotted path reads nested fields of the data after the rules.")
+        "A dotted path reads nested fields of the data after the rules.",
+    )
 
     def __init__(self, *args, document: dict, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,8 +55,9 @@ class CaseForm(forms.Form):
             names = []
             for rule in body.get("rules", {}):
                 name = f"{RULE_PREFIX}{stage}/{rule}"
-                self.fields[name] = forms.ChoiceField(label=rule, required=False,
-                                                      choices=[("", "any outcome")] + [(o, o) for o in OUTCOMES])
+                self.fields[name] = forms.ChoiceField(
+                    label=rule, required=False, choices=[("", "any outcome")] + [(o, o) for o in OUTCOMES]
+                )
                 names.append(name)
             self.rule_groups.append((stage, names))
 
@@ -76,10 +81,15 @@ class CaseForm(forms.Form):
 
     @staticmethod
     def initial_from(name: str, description: str, record: dict, expected: dict) -> dict:
-        initial = {"name": name, "description": description, "status": expected.get("status"),
-                   "record": json.dumps(record, indent=2, ensure_ascii=False),
-                   "fields_expected": json.dumps(expected["fields"], indent=2, ensure_ascii=False)
-                   if expected.get("fields") else ""}
+        initial = {
+            "name": name,
+            "description": description,
+            "status": expected.get("status"),
+            "record": json.dumps(record, indent=2, ensure_ascii=False),
+            "fields_expected": json.dumps(expected["fields"], indent=2, ensure_ascii=False)
+            if expected.get("fields")
+            else "",
+        }
         for item in expected.get("rules", []):
             initial[f"{RULE_PREFIX}{item['stage']}/{item['rule']}"] = item["outcome"]
         return initial
@@ -98,4 +108,5 @@ class SuiteRunForm(forms.Form):
         super().__init__(*args, **kwargs)
         numbers = list(pipeline.versions.order_by("-number").values_list("number", flat=True))
         self.fields["version"].choices = [("", "its live config")] + [
-            (n, f"v{n} with its override") for n in numbers]
+            (n, f"v{n} with its override") for n in numbers
+        ]

@@ -1,4 +1,5 @@
 """Test case pages of a pipeline: the list with coverage, a case's form, suite runs."""
+
 from django.urls import path
 
 from pipelines_admin.console.views import testcases

@@ -1,6 +1,14 @@
 from django.urls import include, path
 
-from pipelines_admin.console.views import audit, dashboards, environments, pipelines, runs, testcases, trial_runs
+from pipelines_admin.console.views import (
+    audit,
+    dashboards,
+    environments,
+    pipelines,
+    runs,
+    testcases,
+    trial_runs,
+)
 
 app_name = "console"
 urlpatterns = [
@@ -24,6 +32,9 @@ urlpatterns = [
     path("environments/", environments.environments, name="environments"),
     path("environments/<slug:env>/", environments.environment, name="environment"),
     path("environments/<slug:env>/bindings/", environments.binding_set, name="binding-set"),
-    path("environments/<slug:env>/bindings/<str:service>/remove/", environments.binding_remove,
-         name="binding-remove"),
+    path(
+        "environments/<slug:env>/bindings/<str:service>/remove/",
+        environments.binding_remove,
+        name="binding-remove",
+    ),
 ]

@@ -1,4 +1,5 @@
 """Django's admin app, with the console's admin site (superusers only) as its default site."""
+
 from django.contrib.admin.apps import AdminConfig
 
 

@@ -5,11 +5,12 @@ Every model of the project is registered (each app's admin.py). What a service g
 (roles, protection, the release gate, the audit trail) is read-only here: each object
 links to the console page that changes it. Users and groups (the console's roles) are
 Django's own and are changed here."""
+
 from __future__ import annotations
 
-from django.contrib.admin import AdminSite
 from urllib.parse import urlencode
 
+from django.contrib.admin import AdminSite
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 

@@ -1,4 +1,5 @@
 """Canonical JSON and content hashes: the same document always hashes the same."""
+
 from __future__ import annotations
 
 import hashlib

@@ -6,6 +6,7 @@ role does not allow it, the release gate is closed, someone saved a version in
 between); 2 invalid input (a file with problems, a name that does not exist, a bad
 argument). plan_pipelines has its own (0 nothing to change, 1 cannot plan, 2 changes).
 """
+
 from __future__ import annotations
 
 from django.core.management.base import CommandError

@@ -1,5 +1,6 @@
 """Errors raised by services and selectors; every interface maps them the same way
 (the console shows the message, the API answers {"message", "extra"} with the status)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Model fields."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """Whether a value parsed from JSON can be stored and run as it is, on every database the
 project runs on: the check behind run inputs and batch rows."""
+
 from __future__ import annotations
 
 import json

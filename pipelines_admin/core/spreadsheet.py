@@ -1,4 +1,5 @@
 """CSV cells that stay text when a spreadsheet opens them."""
+
 from __future__ import annotations
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -1,4 +1,5 @@
 """Views that belong to no section of the console."""
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponseRedirect
 from django.templatetags.static import static

@@ -1,4 +1,5 @@
 """Readiness checks of what the console needs: the database and the broker."""
+
 from __future__ import annotations
 
 import os

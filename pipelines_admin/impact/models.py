@@ -5,6 +5,7 @@ The replay reads each run's stored (encrypted) input; nothing it computes is sto
 unmasked, and it writes no runs, metrics or per-application audit events: only the
 report's tallies and a masked sample of flipped applications.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -26,10 +27,16 @@ class ImpactReport(models.Model):
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="impact_reports")
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
-    baseline_release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="+",
-                                         help_text="What was live when the analysis started.")
+    baseline_release = models.ForeignKey(
+        Release,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="What was live when the analysis started.",
+    )
     baseline_hash = models.CharField(max_length=71)
-    candidate_version = models.ForeignKey(ConfigVersion, on_delete=models.PROTECT, related_name="impact_reports")
+    candidate_version = models.ForeignKey(
+        ConfigVersion, on_delete=models.PROTECT, related_name="impact_reports"
+    )
     candidate_override = OrderedJSONField(default=dict, blank=True)
     candidate_hash = models.CharField(max_length=71)
     window = models.PositiveIntegerField(help_text="How many of the latest runs were asked for.")
@@ -38,8 +45,9 @@ class ImpactReport(models.Model):
     processed = models.PositiveIntegerField(default=0)
     tally = models.JSONField(default=dict, help_text="see impact.tally.ImpactTally")
     samples = models.JSONField(default=list, help_text="flipped applications, both results, PII masked")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -70,8 +78,13 @@ class ImpactReport(models.Model):
         """The candidate, in words, against what is live now."""
         from pipelines_admin.configs.candidates import config_label
 
-        return config_label(self.environment, self.candidate_version.number, self.candidate_override,
-                            self.candidate_hash, self.live_now)
+        return config_label(
+            self.environment,
+            self.candidate_version.number,
+            self.candidate_override,
+            self.candidate_hash,
+            self.live_now,
+        )
 
     @property
     def baseline_live(self) -> bool:
@@ -100,4 +113,8 @@ class ImpactChunk(models.Model):
         ordering = ["report", "index"]
         constraints = [models.UniqueConstraint(fields=["report", "index"], name="impact_chunk_index_unique")]
         # the chunks still to do (the sweep and the queue-depth metric count them)
-        indexes = [models.Index(fields=["status"], condition=models.Q(status="queued"), name="impact_chunk_queued_idx")]
+        indexes = [
+            models.Index(
+                fields=["status"], condition=models.Q(status="queued"), name="impact_chunk_queued_idx"
+            )
+        ]

@@ -1,4 +1,5 @@
 """Reads of impact reports, and the figures a report page shows."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,9 @@ from pipelines_admin.testcases.expectations import OUTCOMES, STATUSES
 
 
 def impact_report_list(pipeline: Pipeline, version: ConfigVersion | None = None) -> QuerySet[ImpactReport]:
-    qs = (pipeline.impact_reports.select_related("environment", "candidate_version", "baseline_release__version",
-                                                 "requested_by").defer("samples"))
+    qs = pipeline.impact_reports.select_related(
+        "environment", "candidate_version", "baseline_release__version", "requested_by"
+    ).defer("samples")
     if version is not None:
         qs = qs.filter(candidate_version=version)
     return qs.order_by("-created_at", "-id")
@@ -24,10 +26,16 @@ def impact_report_list(pipeline: Pipeline, version: ConfigVersion | None = None)
 def impact_report_get(pipeline: Pipeline, report_id) -> ImpactReport:
     try:
         return pipeline.impact_reports.select_related(
-            "pipeline", "environment", "candidate_version", "baseline_release__version", "requested_by",
+            "pipeline",
+            "environment",
+            "candidate_version",
+            "baseline_release__version",
+            "requested_by",
         ).get(pk=report_id)
     except (ImpactReport.DoesNotExist, ValueError, ValidationError):
-        raise NotFound(f"{pipeline.slug} has no impact report {report_id}.", {"impact_report": str(report_id)}) from None
+        raise NotFound(
+            f"{pipeline.slug} has no impact report {report_id}.", {"impact_report": str(report_id)}
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -46,8 +54,11 @@ class RuleImpact:
         return self.key.partition("/")[2]
 
     def pairs(self) -> list[tuple[str, int, int]]:
-        return [(o, self.before.get(o, 0), self.after.get(o, 0)) for o in OUTCOMES
-                if self.before.get(o) or self.after.get(o)]
+        return [
+            (o, self.before.get(o, 0), self.after.get(o, 0))
+            for o in OUTCOMES
+            if self.before.get(o) or self.after.get(o)
+        ]
 
 
 @dataclass(frozen=True)
@@ -56,8 +67,8 @@ class ImpactSummary:
     unchanged: int
     flips: dict[str, int]
     skipped: int
-    decisions: list[tuple[str, list[int]]]   # before status, counts per after status (STATUSES order)
-    rules: list[RuleImpact]                   # changed first
+    decisions: list[tuple[str, list[int]]]  # before status, counts per after status (STATUSES order)
+    rules: list[RuleImpact]  # changed first
     latency: dict[str, dict]
     statuses: tuple[str, ...] = STATUSES
 
@@ -68,11 +79,21 @@ class ImpactSummary:
 
 def impact_summary(report: ImpactReport) -> ImpactSummary:
     t = report.tally or {}
-    decisions = [(before, [t.get("decisions", {}).get(before, {}).get(after, 0) for after in STATUSES])
-                 for before in STATUSES]
-    rules = [RuleImpact(key, e.get("before", {}), e.get("after", {}), e.get("changed", 0))
-             for key, e in t.get("rules", {}).items()]
+    decisions = [
+        (before, [t.get("decisions", {}).get(before, {}).get(after, 0) for after in STATUSES])
+        for before in STATUSES
+    ]
+    rules = [
+        RuleImpact(key, e.get("before", {}), e.get("after", {}), e.get("changed", 0))
+        for key, e in t.get("rules", {}).items()
+    ]
     rules.sort(key=lambda r: (-r.changed, r.key))
-    return ImpactSummary(t.get("replayed", 0), t.get("unchanged", 0),
-                         {"to_fail": 0, "to_pass": 0, "other": 0, **t.get("flips", {})}, t.get("skipped", 0),
-                         decisions, rules, latency_summary(t))
+    return ImpactSummary(
+        t.get("replayed", 0),
+        t.get("unchanged", 0),
+        {"to_fail": 0, "to_pass": 0, "other": 0, **t.get("flips", {})},
+        t.get("skipped", 0),
+        decisions,
+        rules,
+        latency_summary(t),
+    )

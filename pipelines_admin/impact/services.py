@@ -6,6 +6,7 @@ chunk after commit. `impact_chunk_process` replays a chunk outside any transacti
 then adds its tallies and flipped samples to the report in one transaction; a chunk
 done twice (a redelivered task) is counted once. The last chunk completes the report.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,60 +36,118 @@ logger = logging.getLogger(__name__)
 
 def replay_window(pipeline: Pipeline, environment: Environment, last: int) -> list[str]:
     """Ids of the latest `last` finished runs of the whole pipeline (not of chosen stages), newest first."""
-    return [str(pk) for pk in Run.objects.filter(
-        pipeline=pipeline, environment=environment, status__in=Run.FINISHED, stages__isnull=True,
-    ).order_by("-created_at", "-id").values_list("pk", flat=True)[:last]]
+    return [
+        str(pk)
+        for pk in Run.objects.filter(
+            pipeline=pipeline,
+            environment=environment,
+            status__in=Run.FINISHED,
+            stages__isnull=True,
+        )
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)[:last]
+    ]
 
 
 def _create(*, pipeline, environment, actor, version, override, last) -> ImpactReport:
     require(actor, RUN_SUBMIT)
     if not isinstance(last, int) or not 1 <= last <= settings.IMPACT_MAX_RUNS:
-        raise InvalidInput(f"Replay between 1 and {settings.IMPACT_MAX_RUNS:,} past runs.",
-                           {"fields": {"last": [f"1 to {settings.IMPACT_MAX_RUNS}"]}})
+        raise InvalidInput(
+            f"Replay between 1 and {settings.IMPACT_MAX_RUNS:,} past runs.",
+            {"fields": {"last": [f"1 to {settings.IMPACT_MAX_RUNS}"]}},
+        )
     candidate = candidate_resolve(pipeline, environment, version=version, override=override)
     live = candidate.live
     if live is None:
-        raise NotFound(f"{pipeline.slug} has not been released to {environment.name}: there is nothing live "
-                       "to compare with.", {"pipeline": pipeline.slug, "environment": environment.name})
+        raise NotFound(
+            f"{pipeline.slug} has not been released to {environment.name}: there is nothing live "
+            "to compare with.",
+            {"pipeline": pipeline.slug, "environment": environment.name},
+        )
     if candidate.is_live:
-        raise InvalidInput(f"That is exactly what runs in {environment.name} now: pick another version or "
-                           "change the override.")
+        raise InvalidInput(
+            f"That is exactly what runs in {environment.name} now: pick another version or "
+            "change the override."
+        )
     ids = replay_window(pipeline, environment, last)
     if not ids:
         raise InvalidInput(f"{pipeline.name} has no finished runs in {environment.name} to replay yet.")
     report = ImpactReport.objects.create(
-        pipeline=pipeline, environment=environment, baseline_release=live, baseline_hash=live.effective_hash,
-        candidate_version=candidate.version, candidate_override=candidate.override,
-        candidate_hash=candidate.effective_hash, window=last, total=len(ids),
-        requested_by=actor if getattr(actor, "pk", None) else None)
+        pipeline=pipeline,
+        environment=environment,
+        baseline_release=live,
+        baseline_hash=live.effective_hash,
+        candidate_version=candidate.version,
+        candidate_override=candidate.override,
+        candidate_hash=candidate.effective_hash,
+        window=last,
+        total=len(ids),
+        requested_by=actor if getattr(actor, "pk", None) else None,
+    )
     size = settings.IMPACT_CHUNK_SIZE
-    ImpactChunk.objects.bulk_create([ImpactChunk(report=report, index=i // size, run_ids=ids[i:i + size])
-                                     for i in range(0, len(ids), size)])
-    audit_record(actor=actor, action="impact.started", object_type="impact_report", object_id=report.pk,
-                 object_repr=f"impact report #{report.pk}", pipeline=pipeline.slug, environment=environment.name,
-                 data={"candidate_version": candidate.version.number, "candidate_hash": candidate.effective_hash,
-                       "baseline_hash": live.effective_hash, "runs": len(ids)})
+    ImpactChunk.objects.bulk_create(
+        [
+            ImpactChunk(report=report, index=i // size, run_ids=ids[i : i + size])
+            for i in range(0, len(ids), size)
+        ]
+    )
+    audit_record(
+        actor=actor,
+        action="impact.started",
+        object_type="impact_report",
+        object_id=report.pk,
+        object_repr=f"impact report #{report.pk}",
+        pipeline=pipeline.slug,
+        environment=environment.name,
+        data={
+            "candidate_version": candidate.version.number,
+            "candidate_hash": candidate.effective_hash,
+            "baseline_hash": live.effective_hash,
+            "runs": len(ids),
+        },
+    )
     return report
 
 
 @transaction.atomic
-def impact_start(*, pipeline: Pipeline, environment: Environment, actor, last: int,
-                 version: ConfigVersion | None = None, override: dict | None = None) -> ImpactReport:
+def impact_start(
+    *,
+    pipeline: Pipeline,
+    environment: Environment,
+    actor,
+    last: int,
+    version: ConfigVersion | None = None,
+    override: dict | None = None,
+) -> ImpactReport:
     """Queue an analysis of `version` (default: live) with `override` (default: the
     environment's) against what is live, over the latest `last` runs there."""
-    report = _create(pipeline=pipeline, environment=environment, actor=actor, version=version,
-                     override=override, last=last)
+    report = _create(
+        pipeline=pipeline, environment=environment, actor=actor, version=version, override=override, last=last
+    )
     chunk_ids = list(report.chunks.values_list("pk", flat=True))
     transaction.on_commit(lambda: [chunk_enqueue(pk) for pk in chunk_ids])
     return report
 
 
-def impact_run_now(*, pipeline: Pipeline, environment: Environment, actor, last: int,
-                   version: ConfigVersion | None = None, override: dict | None = None) -> ImpactReport:
+def impact_run_now(
+    *,
+    pipeline: Pipeline,
+    environment: Environment,
+    actor,
+    last: int,
+    version: ConfigVersion | None = None,
+    override: dict | None = None,
+) -> ImpactReport:
     """Run the whole analysis in this process (the command line's way)."""
     with transaction.atomic():
-        report = _create(pipeline=pipeline, environment=environment, actor=actor, version=version,
-                         override=override, last=last)
+        report = _create(
+            pipeline=pipeline,
+            environment=environment,
+            actor=actor,
+            version=version,
+            override=override,
+            last=last,
+        )
     for chunk_id in report.chunks.values_list("pk", flat=True):
         impact_chunk_process(chunk_id)
     report.refresh_from_db()
@@ -114,7 +173,12 @@ def chunk_enqueue(chunk_id: int, recovery: str | None = None) -> bool:
 def impact_chunk_process(chunk_id: int) -> int:
     """Replay one chunk; returns how many applications it counted (0: nothing to do)."""
     with transaction.atomic():
-        chunk = ImpactChunk.objects.select_for_update(of=("self",)).select_related("report").filter(pk=chunk_id).first()
+        chunk = (
+            ImpactChunk.objects.select_for_update(of=("self",))
+            .select_related("report")
+            .filter(pk=chunk_id)
+            .first()
+        )
         if chunk is None or chunk.status != ImpactChunk.Status.QUEUED:
             return 0
         if chunk.report.status == ImpactReport.Status.CANCELLED:
@@ -125,10 +189,13 @@ def impact_chunk_process(chunk_id: int) -> int:
         chunk.started_at = timezone.now()
         chunk.save(update_fields=["attempts", "started_at"])
     report = ImpactReport.objects.select_related(
-        "pipeline", "environment", "baseline_release__version", "candidate_version").get(pk=chunk.report_id)
+        "pipeline", "environment", "baseline_release__version", "candidate_version"
+    ).get(pk=chunk.report_id)
     tally, samples = ImpactTally(), []
     if chunk.attempts <= settings.RUN_MAX_ATTEMPTS:
-        baseline_document = apply_override(report.baseline_release.version.document, report.baseline_release.override)
+        baseline_document = apply_override(
+            report.baseline_release.version.document, report.baseline_release.override
+        )
         candidate_document = apply_override(report.candidate_version.document, report.candidate_override)
         baseline = compiled_pipeline(baseline_document, report.environment)
         candidate = compiled_pipeline(candidate_document, report.environment)
@@ -142,21 +209,34 @@ def impact_chunk_process(chunk_id: int) -> int:
                 execute_record(baseline, record, stages=None, context=context)
                 execute_record(candidate, record, stages=None, context=context)
                 warmed = True
-            before_status, before, before_ms, _ = execute_record(baseline, record, stages=None, context=context)
+            before_status, before, before_ms, _ = execute_record(
+                baseline, record, stages=None, context=context
+            )
             after_status, after, after_ms, _ = execute_record(candidate, record, stages=None, context=context)
             direction = tally.add(before_status, before, before_ms, after_status, after, after_ms)
             if direction and len(samples) < settings.IMPACT_SAMPLE_SIZE:
-                samples.append({"run": str(run.pk), "direction": direction, "before_status": before_status,
-                                "after_status": after_status, "input": run.input_masked,
-                                "before": mask_result(before, record, fields) if before else None,
-                                "after": mask_result(after, record, fields) if after else None})
-    return _chunk_write(chunk.pk, report.pk, tally, samples, gave_up=chunk.attempts > settings.RUN_MAX_ATTEMPTS)
+                samples.append(
+                    {
+                        "run": str(run.pk),
+                        "direction": direction,
+                        "before_status": before_status,
+                        "after_status": after_status,
+                        "input": run.input_masked,
+                        "before": mask_result(before, record, fields) if before else None,
+                        "after": mask_result(after, record, fields) if after else None,
+                    }
+                )
+    return _chunk_write(
+        chunk.pk, report.pk, tally, samples, gave_up=chunk.attempts > settings.RUN_MAX_ATTEMPTS
+    )
 
 
 def _chunk_write(chunk_id: int, report_id: int, tally: ImpactTally, samples: list, *, gave_up: bool) -> int:
     now = timezone.now()
     with transaction.atomic():
-        report = ImpactReport.objects.select_for_update().get(pk=report_id)  # chunks of a report add up in turn
+        report = ImpactReport.objects.select_for_update().get(
+            pk=report_id
+        )  # chunks of a report add up in turn
         chunk = ImpactChunk.objects.select_for_update().get(pk=chunk_id)
         if chunk.status != ImpactChunk.Status.QUEUED:
             return 0
@@ -167,7 +247,7 @@ def _chunk_write(chunk_id: int, report_id: int, tally: ImpactTally, samples: lis
         chunk.status, chunk.finished_at = ImpactChunk.Status.DONE, now
         chunk.save(update_fields=["status", "finished_at"])
         report.tally = ImpactTally(report.tally).merge(tally.data).data
-        report.samples = (report.samples + samples)[:settings.IMPACT_SAMPLE_SIZE]
+        report.samples = (report.samples + samples)[: settings.IMPACT_SAMPLE_SIZE]
         counted = tally.data["replayed"]
         report.processed += len(chunk.run_ids)
         if gave_up:  # the worker died on this chunk every time: say so instead of trying forever
@@ -185,12 +265,22 @@ def _chunk_write(chunk_id: int, report_id: int, tally: ImpactTally, samples: lis
 
 def _report_completed(report: ImpactReport) -> None:
     flips = report.tally.get("flips", {})
-    audit_record(actor=report.requested_by, action="impact.completed", object_type="impact_report",
-                 object_id=report.pk, object_repr=f"impact report #{report.pk}", pipeline=report.pipeline.slug,
-                 environment=report.environment.name,
-                 data={"candidate_version": report.candidate_version.number, "candidate_hash": report.candidate_hash,
-                       "replayed": report.tally.get("replayed", 0),
-                       "flips_to_fail": flips.get("to_fail", 0), "flips_to_pass": flips.get("to_pass", 0)})
+    audit_record(
+        actor=report.requested_by,
+        action="impact.completed",
+        object_type="impact_report",
+        object_id=report.pk,
+        object_repr=f"impact report #{report.pk}",
+        pipeline=report.pipeline.slug,
+        environment=report.environment.name,
+        data={
+            "candidate_version": report.candidate_version.number,
+            "candidate_hash": report.candidate_hash,
+            "replayed": report.tally.get("replayed", 0),
+            "flips_to_fail": flips.get("to_fail", 0),
+            "flips_to_pass": flips.get("to_pass", 0),
+        },
+    )
 
 
 @transaction.atomic
@@ -202,9 +292,16 @@ def impact_cancel(*, report: ImpactReport, actor) -> ImpactReport:
     report.status, report.finished_at = ImpactReport.Status.CANCELLED, timezone.now()
     report.save(update_fields=["status", "finished_at"])
     report.chunks.filter(status=ImpactChunk.Status.QUEUED).update(status=ImpactChunk.Status.CANCELLED)
-    audit_record(actor=actor, action="impact.cancelled", object_type="impact_report", object_id=report.pk,
-                 object_repr=f"impact report #{report.pk}", pipeline=report.pipeline.slug,
-                 environment=report.environment.name, data={"processed": report.processed, "total": report.total})
+    audit_record(
+        actor=actor,
+        action="impact.cancelled",
+        object_type="impact_report",
+        object_id=report.pk,
+        object_repr=f"impact report #{report.pk}",
+        pipeline=report.pipeline.slug,
+        environment=report.environment.name,
+        data={"processed": report.processed, "total": report.total},
+    )
     return report
 
 
@@ -212,11 +309,16 @@ def impact_sweep(now=None) -> dict[str, int]:
     """Re-enqueue chunks that were never enqueued or whose task was lost."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.IMPACT_CHUNK_TIME_LIMIT + 60)
-    waiting = ImpactChunk.objects.filter(status=ImpactChunk.Status.QUEUED, report__status__in=[
-        ImpactReport.Status.QUEUED, ImpactReport.Status.RUNNING])
-    never_sent = waiting.filter(enqueued_at__isnull=True, report__created_at__lt=now - timedelta(
-        seconds=settings.RUN_REQUEUE_AFTER_SECONDS)).values_list("pk", flat=True)[:200]
+    waiting = ImpactChunk.objects.filter(
+        status=ImpactChunk.Status.QUEUED,
+        report__status__in=[ImpactReport.Status.QUEUED, ImpactReport.Status.RUNNING],
+    )
+    never_sent = waiting.filter(
+        enqueued_at__isnull=True,
+        report__created_at__lt=now - timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS),
+    ).values_list("pk", flat=True)[:200]
     lost = waiting.filter(enqueued_at__lt=stale).values_list("pk", flat=True)[:200]
-    sends = ([(pk, SweepRecovery.Action.ENQUEUED) for pk in never_sent]
-             + [(pk, SweepRecovery.Action.REQUEUED) for pk in lost])
+    sends = [(pk, SweepRecovery.Action.ENQUEUED) for pk in never_sent] + [
+        (pk, SweepRecovery.Action.REQUEUED) for pk in lost
+    ]
     return {"impact_chunks_requeued": sum(chunk_enqueue(pk, recovery=action) for pk, action in sends)}

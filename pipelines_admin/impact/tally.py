@@ -9,6 +9,7 @@
 Latency histograms use the dashboards' buckets (runs.metrics), so percentiles of a
 merged report are as good as those of one chunk.
 """
+
 from __future__ import annotations
 
 from pipelines_admin.runs.metrics import BUCKETS, latency_bucket, merge_histograms, quantile
@@ -17,12 +18,18 @@ PASSED = "passed"
 
 
 def empty() -> dict:
-    return {"replayed": 0, "unchanged": 0, "flips": {"to_fail": 0, "to_pass": 0, "other": 0}, "decisions": {},
-            "rules": {}, "latency": {side: {"histogram": [0] * BUCKETS, "sum_ms": 0.0} for side in ("before", "after")}}
+    return {
+        "replayed": 0,
+        "unchanged": 0,
+        "flips": {"to_fail": 0, "to_pass": 0, "other": 0},
+        "decisions": {},
+        "rules": {},
+        "latency": {side: {"histogram": [0] * BUCKETS, "sum_ms": 0.0} for side in ("before", "after")},
+    }
 
 
 def flip_direction(before: str, after: str) -> str | None:
-    """"to_fail" (an approval lost), "to_pass" (an approval gained), "other" (between
+    """ "to_fail" (an approval lost), "to_pass" (an approval gained), "other" (between
     failed, undecided and error) or None when the decision stands."""
     if before == after:
         return None
@@ -34,16 +41,26 @@ def flip_direction(before: str, after: str) -> str | None:
 
 
 def _rule_outcomes(result: dict | None) -> dict[str, str]:
-    return {f"{stage['name']}/{rule['id']}": rule["outcome"]
-            for stage in (result or {}).get("stages", []) for rule in stage.get("rules", [])}
+    return {
+        f"{stage['name']}/{rule['id']}": rule["outcome"]
+        for stage in (result or {}).get("stages", [])
+        for rule in stage.get("rules", [])
+    }
 
 
 class ImpactTally:
     def __init__(self, data: dict | None = None):
         self.data = data if data else empty()
 
-    def add(self, before_status: str, before_result: dict | None, before_ms: float,
-            after_status: str, after_result: dict | None, after_ms: float) -> str | None:
+    def add(
+        self,
+        before_status: str,
+        before_result: dict | None,
+        before_ms: float,
+        after_status: str,
+        after_result: dict | None,
+        after_ms: float,
+    ) -> str | None:
         """Count one replayed application; returns its flip direction (None: unchanged)."""
         d = self.data
         d["replayed"] += 1
@@ -68,7 +85,7 @@ class ImpactTally:
             d["latency"][side]["sum_ms"] += ms
         return direction
 
-    def merge(self, other: dict) -> "ImpactTally":
+    def merge(self, other: dict) -> ImpactTally:
         d = self.data
         for key in ("replayed", "unchanged"):
             d[key] += other.get(key, 0)
@@ -87,8 +104,9 @@ class ImpactTally:
         for side in ("before", "after"):
             theirs = other.get("latency", {}).get(side)
             if theirs:
-                d["latency"][side]["histogram"] = merge_histograms(d["latency"][side]["histogram"],
-                                                                   theirs["histogram"])
+                d["latency"][side]["histogram"] = merge_histograms(
+                    d["latency"][side]["histogram"], theirs["histogram"]
+                )
                 d["latency"][side]["sum_ms"] += theirs["sum_ms"]
         return self
 
@@ -99,6 +117,8 @@ def latency_summary(tally: dict) -> dict[str, dict[str, float | None]]:
     for side in ("before", "after"):
         latency = tally.get("latency", {}).get(side) or {"histogram": [], "sum_ms": 0.0}
         count = sum(latency["histogram"])
-        out[side] = {"mean": latency["sum_ms"] / count if count else None,
-                     **{f"p{q}": quantile(latency["histogram"], q / 100) for q in (50, 95, 99)}}
+        out[side] = {
+            "mean": latency["sum_ms"] / count if count else None,
+            **{f"p{q}": quantile(latency["histogram"], q / 100) for q in (50, 95, 99)},
+        }
     return out

@@ -14,6 +14,7 @@ FAMILIES lists them in the order they are served. Adding one is a function and a
 Latencies are in seconds, as Prometheus names them (`..._seconds`); the histograms'
 `le` bounds are the rollups' LATENCY_BOUNDS_MS in seconds.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -42,13 +43,19 @@ class Scrape:
     @cached_property
     def totals(self) -> list[dict]:
         """Every metric total row with its pipeline's slug and environment's name."""
-        return list(MetricTotal.objects.order_by("pipeline__slug", "environment__name", "stage", "rule").values(
-            "pipeline__slug", "environment__name", "stage", "rule", "counts", "histogram", "sum_ms"))
+        return list(
+            MetricTotal.objects.order_by("pipeline__slug", "environment__name", "stage", "rule").values(
+                "pipeline__slug", "environment__name", "stage", "rule", "counts", "histogram", "sum_ms"
+            )
+        )
 
     def level(self, level: str) -> list[dict]:
         """The total rows of whole runs ("run"), of stages ("stage") or of rules ("rule")."""
-        return [row for row in self.totals
-                if level == ("rule" if row["rule"] else "stage" if row["stage"] else "run")]
+        return [
+            row
+            for row in self.totals
+            if level == ("rule" if row["rule"] else "stage" if row["stage"] else "run")
+        ]
 
 
 def _where(row: dict) -> list[str]:
@@ -65,10 +72,14 @@ def _cumulative(histogram: list[int]) -> list[tuple[str, int]]:
     return buckets
 
 
-def _latency(name: str, what: str, labels: list[str], rows: list[dict],
-             label_values: Callable[[dict], list[str]]) -> HistogramMetricFamily:
-    family = HistogramMetricFamily(f"{PREFIX}_{name}_duration_seconds", f"How long {what} took, in seconds, by "
-                                   f"{', '.join(labels)} (buckets: the metric rollups' bounds).", labels=labels)
+def _latency(
+    name: str, what: str, labels: list[str], rows: list[dict], label_values: Callable[[dict], list[str]]
+) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(
+        f"{PREFIX}_{name}_duration_seconds",
+        f"How long {what} took, in seconds, by {', '.join(labels)} (buckets: the metric rollups' bounds).",
+        labels=labels,
+    )
     for row in rows:
         family.add_metric(label_values(row), _cumulative(row["histogram"]), row["sum_ms"] / 1000)
     return family
@@ -76,10 +87,14 @@ def _latency(name: str, what: str, labels: list[str], rows: list[dict],
 
 # -- the families ------------------------------------------------------------------------
 
+
 def runs(scrape: Scrape) -> Iterable[Metric]:
-    family = CounterMetricFamily(f"{PREFIX}_runs", "Runs finished, by pipeline, environment and status "
-                                 "(passed, failed, undecided, error); batch runs included.",
-                                 labels=["pipeline", "environment", "status"])
+    family = CounterMetricFamily(
+        f"{PREFIX}_runs",
+        "Runs finished, by pipeline, environment and status "
+        "(passed, failed, undecided, error); batch runs included.",
+        labels=["pipeline", "environment", "status"],
+    )
     for row in scrape.level("run"):
         for status in sorted({*Run.DECISIONS, *row["counts"]}):
             family.add_metric([*_where(row), status], row["counts"].get(status, 0))
@@ -87,19 +102,28 @@ def runs(scrape: Scrape) -> Iterable[Metric]:
 
 
 def rule_outcomes(scrape: Scrape) -> Iterable[Metric]:
-    family = CounterMetricFamily(f"{PREFIX}_rule_outcomes", "Rule outcomes of finished runs, by pipeline, "
-                                 "environment, stage, rule and outcome (pass, fail, skip, error, timeout).",
-                                 labels=["pipeline", "environment", "stage", "rule", "outcome"])
+    family = CounterMetricFamily(
+        f"{PREFIX}_rule_outcomes",
+        "Rule outcomes of finished runs, by pipeline, "
+        "environment, stage, rule and outcome (pass, fail, skip, error, timeout).",
+        labels=["pipeline", "environment", "stage", "rule", "outcome"],
+    )
     for row in scrape.level("rule"):
         for outcome in sorted({*RULE_OUTCOMES, *row["counts"]} - {SLOW}):
-            family.add_metric([*_where(row), row["stage"], row["rule"], outcome], row["counts"].get(outcome, 0))
+            family.add_metric(
+                [*_where(row), row["stage"], row["rule"], outcome], row["counts"].get(outcome, 0)
+            )
     yield family
 
 
 def slow_rules(scrape: Scrape) -> Iterable[Metric]:
-    family = CounterMetricFamily(f"{PREFIX}_slow_rules", "Times a rule ran past its config's slow-rule threshold "
-                                 "(execution_settings.performance_monitoring.slow_rule_threshold_ms), by pipeline, "
-                                 "environment, stage and rule.", labels=["pipeline", "environment", "stage", "rule"])
+    family = CounterMetricFamily(
+        f"{PREFIX}_slow_rules",
+        "Times a rule ran past its config's slow-rule threshold "
+        "(execution_settings.performance_monitoring.slow_rule_threshold_ms), by pipeline, "
+        "environment, stage and rule.",
+        labels=["pipeline", "environment", "stage", "rule"],
+    )
     for row in scrape.level("rule"):
         if row["counts"].get(SLOW):
             family.add_metric([*_where(row), row["stage"], row["rule"]], row["counts"][SLOW])
@@ -107,40 +131,73 @@ def slow_rules(scrape: Scrape) -> Iterable[Metric]:
 
 
 def alerts(scrape: Scrape) -> Iterable[Metric]:
-    family = CounterMetricFamily(f"{PREFIX}_alerts", "Alerts runs raised (kind timeout: a rule timed out where its "
-                                 "config sets performance_monitoring.alert_on_timeout), by pipeline, environment, "
-                                 "kind, stage and rule.", labels=["pipeline", "environment", "kind", "stage", "rule"])
-    rows = (Alert.objects.values("pipeline__slug", "environment__name", "kind", "stage", "rule")
-            .annotate(n=Count("id")).order_by("pipeline__slug", "environment__name", "kind", "stage", "rule"))
+    family = CounterMetricFamily(
+        f"{PREFIX}_alerts",
+        "Alerts runs raised (kind timeout: a rule timed out where its "
+        "config sets performance_monitoring.alert_on_timeout), by pipeline, environment, "
+        "kind, stage and rule.",
+        labels=["pipeline", "environment", "kind", "stage", "rule"],
+    )
+    rows = (
+        Alert.objects.values("pipeline__slug", "environment__name", "kind", "stage", "rule")
+        .annotate(n=Count("id"))
+        .order_by("pipeline__slug", "environment__name", "kind", "stage", "rule")
+    )
     for row in rows:
-        family.add_metric([row["pipeline__slug"], row["environment__name"], row["kind"], row["stage"], row["rule"]],
-                          row["n"])
+        family.add_metric(
+            [row["pipeline__slug"], row["environment__name"], row["kind"], row["stage"], row["rule"]],
+            row["n"],
+        )
     yield family
 
 
 def run_latency(scrape: Scrape) -> Iterable[Metric]:
-    yield _latency("run", "runs (not those that never ran, such as runs given up on)", ["pipeline", "environment"],
-                   scrape.level("run"), _where)
+    yield _latency(
+        "run",
+        "runs (not those that never ran, such as runs given up on)",
+        ["pipeline", "environment"],
+        scrape.level("run"),
+        _where,
+    )
 
 
 def stage_latency(scrape: Scrape) -> Iterable[Metric]:
-    yield _latency("stage", "the stages of runs", ["pipeline", "environment", "stage"], scrape.level("stage"),
-                   lambda row: [*_where(row), row["stage"]])
+    yield _latency(
+        "stage",
+        "the stages of runs",
+        ["pipeline", "environment", "stage"],
+        scrape.level("stage"),
+        lambda row: [*_where(row), row["stage"]],
+    )
 
 
 def rule_latency(scrape: Scrape) -> Iterable[Metric]:
-    yield _latency("rule", "the rules of runs (not skipped ones)", ["pipeline", "environment", "stage", "rule"],
-                   scrape.level("rule"), lambda row: [*_where(row), row["stage"], row["rule"]])
+    yield _latency(
+        "rule",
+        "the rules of runs (not skipped ones)",
+        ["pipeline", "environment", "stage", "rule"],
+        scrape.level("rule"),
+        lambda row: [*_where(row), row["stage"], row["rule"]],
+    )
 
 
 def batches(scrape: Scrape) -> Iterable[Metric]:
-    waiting = Batch.objects.filter(status__in=[Batch.Status.QUEUED, Batch.Status.RUNNING]).values(
-        "pipeline__slug", "environment__name", "status").annotate(
-        n=Count("id"), left=Sum(F("total") - F("processed"))).order_by("pipeline__slug", "environment__name", "status")
-    count = GaugeMetricFamily(f"{PREFIX}_batches", "Batches not finished yet, by pipeline, environment and status "
-                              "(queued, running).", labels=["pipeline", "environment", "status"])
-    left = GaugeMetricFamily(f"{PREFIX}_batch_applications_left", "Applications of unfinished batches not run yet, "
-                             "by pipeline and environment.", labels=["pipeline", "environment"])
+    waiting = (
+        Batch.objects.filter(status__in=[Batch.Status.QUEUED, Batch.Status.RUNNING])
+        .values("pipeline__slug", "environment__name", "status")
+        .annotate(n=Count("id"), left=Sum(F("total") - F("processed")))
+        .order_by("pipeline__slug", "environment__name", "status")
+    )
+    count = GaugeMetricFamily(
+        f"{PREFIX}_batches",
+        "Batches not finished yet, by pipeline, environment and status (queued, running).",
+        labels=["pipeline", "environment", "status"],
+    )
+    left = GaugeMetricFamily(
+        f"{PREFIX}_batch_applications_left",
+        "Applications of unfinished batches not run yet, by pipeline and environment.",
+        labels=["pipeline", "environment"],
+    )
     lefts: dict[tuple[str, str], int] = {}
     for row in waiting:
         where = (row["pipeline__slug"], row["environment__name"])
@@ -153,9 +210,12 @@ def batches(scrape: Scrape) -> Iterable[Metric]:
 
 
 def queue_depth(scrape: Scrape) -> Iterable[Metric]:
-    family = GaugeMetricFamily(f"{PREFIX}_queue_depth", "Work waiting for a worker, or being done, by queue: runs "
-                               "(queued), batch_chunks and impact_chunks (not written yet), suite_runs (queued).",
-                               labels=["queue"])
+    family = GaugeMetricFamily(
+        f"{PREFIX}_queue_depth",
+        "Work waiting for a worker, or being done, by queue: runs "
+        "(queued), batch_chunks and impact_chunks (not written yet), suite_runs (queued).",
+        labels=["queue"],
+    )
     family.add_metric(["runs"], Run.objects.filter(status=Run.Status.QUEUED).count())
     family.add_metric(["batch_chunks"], BatchChunk.objects.filter(status=BatchChunk.Status.QUEUED).count())
     family.add_metric(["suite_runs"], SuiteRun.objects.filter(status=SuiteRun.Status.QUEUED).count())
@@ -164,10 +224,13 @@ def queue_depth(scrape: Scrape) -> Iterable[Metric]:
 
 
 def sweep_recoveries(scrape: Scrape) -> Iterable[Metric]:
-    family = CounterMetricFamily(f"{PREFIX}_sweep_recoveries", "Lost work the sweeps recovered, by kind (run, "
-                                 "batch_chunk, suite_run, impact_chunk) and action (enqueued: never reached the "
-                                 "broker; requeued: lost, sent again; gave_up: out of attempts, recorded as an error).",
-                                 labels=["kind", "action"])
+    family = CounterMetricFamily(
+        f"{PREFIX}_sweep_recoveries",
+        "Lost work the sweeps recovered, by kind (run, "
+        "batch_chunk, suite_run, impact_chunk) and action (enqueued: never reached the "
+        "broker; requeued: lost, sent again; gave_up: out of attempts, recorded as an error).",
+        labels=["kind", "action"],
+    )
     counts = {(row.kind, row.action): row.count for row in SweepRecovery.objects.all()}
     for kind in SweepRecovery.Kind.values:
         for action in SweepRecovery.Action.values:
@@ -176,29 +239,54 @@ def sweep_recoveries(scrape: Scrape) -> Iterable[Metric]:
 
 
 def gate_overrides(scrape: Scrape) -> Iterable[Metric]:
-    family = CounterMetricFamily(f"{PREFIX}_release_gate_overrides", "Changes made to a protected environment "
-                                 "without a passing test suite (release_gate.overridden audit events), by pipeline "
-                                 "and environment.", labels=["pipeline", "environment"])
-    rows = (AuditEvent.objects.filter(action="release_gate.overridden").values("pipeline", "environment")
-            .annotate(n=Count("id")).order_by("pipeline", "environment"))
+    family = CounterMetricFamily(
+        f"{PREFIX}_release_gate_overrides",
+        "Changes made to a protected environment "
+        "without a passing test suite (release_gate.overridden audit events), by pipeline "
+        "and environment.",
+        labels=["pipeline", "environment"],
+    )
+    rows = (
+        AuditEvent.objects.filter(action="release_gate.overridden")
+        .values("pipeline", "environment")
+        .annotate(n=Count("id"))
+        .order_by("pipeline", "environment")
+    )
     for row in rows:
         family.add_metric([row["pipeline"], row["environment"]], row["n"])
     yield family
 
 
 def suite_runs(scrape: Scrape) -> Iterable[Metric]:
-    family = CounterMetricFamily(f"{PREFIX}_suite_runs", "Test suite runs finished, by pipeline, environment and "
-                                 "status (passed, failed, error).", labels=["pipeline", "environment", "status"])
-    rows = (SuiteRun.objects.filter(status__in=SuiteRun.FINISHED).values("pipeline__slug", "environment__name", "status")
-            .annotate(n=Count("id")).order_by("pipeline__slug", "environment__name", "status"))
+    family = CounterMetricFamily(
+        f"{PREFIX}_suite_runs",
+        "Test suite runs finished, by pipeline, environment and status (passed, failed, error).",
+        labels=["pipeline", "environment", "status"],
+    )
+    rows = (
+        SuiteRun.objects.filter(status__in=SuiteRun.FINISHED)
+        .values("pipeline__slug", "environment__name", "status")
+        .annotate(n=Count("id"))
+        .order_by("pipeline__slug", "environment__name", "status")
+    )
     for row in rows:
         family.add_metric([row["pipeline__slug"], row["environment__name"], row["status"]], row["n"])
     yield family
 
 
 FAMILIES: list[Callable[[Scrape], Iterable[Metric]]] = [
-    runs, rule_outcomes, slow_rules, run_latency, stage_latency, rule_latency, batches, queue_depth,
-    sweep_recoveries, gate_overrides, suite_runs, alerts,
+    runs,
+    rule_outcomes,
+    slow_rules,
+    run_latency,
+    stage_latency,
+    rule_latency,
+    batches,
+    queue_depth,
+    sweep_recoveries,
+    gate_overrides,
+    suite_runs,
+    alerts,
 ]
 
 

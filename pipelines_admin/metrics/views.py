@@ -30,11 +30,17 @@ def metrics(request):
     log in). 404 while METRICS_TOKEN is not set: the endpoint is off, never open."""
     expected = settings.METRICS_TOKEN
     if not expected:
-        return HttpResponse("Not found: metrics are off until METRICS_TOKEN is set.\n", status=404,
-                            content_type="text/plain; charset=utf-8")
+        return HttpResponse(
+            "Not found: metrics are off until METRICS_TOKEN is set.\n",
+            status=404,
+            content_type="text/plain; charset=utf-8",
+        )
     if not bearer_token_valid(request, expected):
-        response = HttpResponse("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n", status=401,
-                                content_type="text/plain; charset=utf-8")
+        response = HttpResponse(
+            "Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n",
+            status=401,
+            content_type="text/plain; charset=utf-8",
+        )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     # the format the scraper asks for (Prometheus text, or OpenMetrics), as prometheus-client serves it

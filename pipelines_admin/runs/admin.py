@@ -1,16 +1,34 @@
 """Runs, batches, alerts and metrics in the admin: read-only. Inputs are shown masked
 only; the encrypted input and batch chunks are never decrypted nor shown."""
+
 from django.contrib import admin
 
 from pipelines_admin.core.admin_site import ReadOnlyAdmin, console
-from pipelines_admin.runs.models import Alert, Batch, BatchChunk, MetricRollup, MetricTotal, Run, SweepRecovery
+from pipelines_admin.runs.models import (
+    Alert,
+    Batch,
+    BatchChunk,
+    MetricRollup,
+    MetricTotal,
+    Run,
+    SweepRecovery,
+)
 
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     console_label = "See it in the console"
-    list_display = ("id", "pipeline", "environment", "config_version", "status", "source", "submitted_by",
-                    "created_at", "duration_ms")
+    list_display = (
+        "id",
+        "pipeline",
+        "environment",
+        "config_version",
+        "status",
+        "source",
+        "submitted_by",
+        "created_at",
+        "duration_ms",
+    )
     list_filter = ("status", "environment", "source", "pipeline")
     search_fields = ("id", "pipeline__slug", "error_message")
     list_select_related = ("pipeline", "environment", "config_version", "submitted_by")
@@ -24,8 +42,21 @@ class RunAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 @admin.register(Batch)
 class BatchAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     console_label = "See it (or cancel it) in the console"
-    list_display = ("id", "pipeline", "environment", "filename", "status", "total", "processed", "passed", "failed",
-                    "undecided", "errored", "submitted_by", "created_at")
+    list_display = (
+        "id",
+        "pipeline",
+        "environment",
+        "filename",
+        "status",
+        "total",
+        "processed",
+        "passed",
+        "failed",
+        "undecided",
+        "errored",
+        "submitted_by",
+        "created_at",
+    )
     list_filter = ("status", "environment", "pipeline")
     search_fields = ("id", "filename", "pipeline__slug")
     list_select_related = ("pipeline", "environment", "submitted_by")

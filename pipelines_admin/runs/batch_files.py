@@ -3,6 +3,7 @@
 Rows that cannot be read are reported with their line numbers and a reason that
 quotes no content (it may be personal data); every good row is kept.
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,7 +38,9 @@ def file_format(filename: str) -> str:
         return "csv"
     if name.endswith((".jsonl", ".ndjson")):
         return "jsonl"
-    raise UnreadableFile("Upload a .csv file (with a header row) or a .jsonl file (one JSON object per line).")
+    raise UnreadableFile(
+        "Upload a .csv file (with a header row) or a .jsonl file (one JSON object per line)."
+    )
 
 
 def _decoded_lines(data: bytes, parsed: ParsedFile) -> list[tuple[int, str]]:
@@ -125,8 +128,10 @@ def parse_csv(data: bytes) -> ParsedFile:
                 raise UnreadableFile(f"Line {start}: the header row must name every column once.")
             continue
         if len(row) != len(header):
-            parsed.reject(start, f"has {len(row)} value{'s' if len(row) != 1 else ''}; "
-                                 f"the header has {len(header)} columns")
+            parsed.reject(
+                start,
+                f"has {len(row)} value{'s' if len(row) != 1 else ''}; the header has {len(header)} columns",
+            )
             continue
         parsed.records.append((start, {k: v for k, v in zip(header, row) if v != ""}))
     if header is None:

@@ -7,11 +7,12 @@ writes all its runs, their metric rollups and the batch counters in one transact
 a chunk done twice (a redelivered task) is written once. Cancelling stops the chunks
 not yet written.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
-from typing import Iterator
 
 from django.conf import settings
 from django.db import transaction
@@ -35,34 +36,70 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def batch_create(*, pipeline: Pipeline, environment: Environment, filename: str, data: bytes, actor,
-                 source: str = Run.Source.BROWSER) -> Batch:
+def batch_create(
+    *,
+    pipeline: Pipeline,
+    environment: Environment,
+    filename: str,
+    data: bytes,
+    actor,
+    source: str = Run.Source.BROWSER,
+) -> Batch:
     require(actor, RUN_SUBMIT)
     if len(data) > settings.BATCH_MAX_BYTES:
-        raise TooLarge(f"The file is {len(data):,} bytes; the limit is {settings.BATCH_MAX_BYTES:,}.",
-                       {"limit_bytes": settings.BATCH_MAX_BYTES})
+        raise TooLarge(
+            f"The file is {len(data):,} bytes; the limit is {settings.BATCH_MAX_BYTES:,}.",
+            {"limit_bytes": settings.BATCH_MAX_BYTES},
+        )
     try:
         parsed = parse_batch_file(filename, data)
     except UnreadableFile as exc:
         raise InvalidInput(str(exc)) from None
     if not parsed.records:
-        raise InvalidInput("The file holds no application that could be read.",
-                           {"rejected_rows": parsed.rejected, "rejected_count": parsed.rejected_count})
+        raise InvalidInput(
+            "The file holds no application that could be read.",
+            {"rejected_rows": parsed.rejected, "rejected_count": parsed.rejected_count},
+        )
     release, version, document = resolve_config(pipeline, environment, None)
     batch = Batch.objects.create(
-        pipeline=pipeline, environment=environment, release=release, effective_hash=document_hash(document),
-        filename=filename[:255], source=source, submitted_by=actor if getattr(actor, "pk", None) else None,
-        total=len(parsed.records), rejected_rows=parsed.rejected)
+        pipeline=pipeline,
+        environment=environment,
+        release=release,
+        effective_hash=document_hash(document),
+        filename=filename[:255],
+        source=source,
+        submitted_by=actor if getattr(actor, "pk", None) else None,
+        total=len(parsed.records),
+        rejected_rows=parsed.rejected,
+    )
     size = settings.BATCH_CHUNK_SIZE
-    chunks = [BatchChunk(batch=batch, index=i // size, first_line=parsed.records[i][0],
-                         records_encrypted=encrypt_json(parsed.records[i:i + size]),
-                         size=len(parsed.records[i:i + size]))
-              for i in range(0, len(parsed.records), size)]
+    chunks = [
+        BatchChunk(
+            batch=batch,
+            index=i // size,
+            first_line=parsed.records[i][0],
+            records_encrypted=encrypt_json(parsed.records[i : i + size]),
+            size=len(parsed.records[i : i + size]),
+        )
+        for i in range(0, len(parsed.records), size)
+    ]
     BatchChunk.objects.bulk_create(chunks)
-    audit_record(actor=actor, action="batch.submitted", object_type="batch", object_id=batch.pk,
-                 object_repr=batch.filename, pipeline=pipeline.slug, environment=environment.name,
-                 data={"total": batch.total, "rejected_rows": parsed.rejected_count, "chunks": len(chunks),
-                       "config_version": version.number, "effective_hash": batch.effective_hash})
+    audit_record(
+        actor=actor,
+        action="batch.submitted",
+        object_type="batch",
+        object_id=batch.pk,
+        object_repr=batch.filename,
+        pipeline=pipeline.slug,
+        environment=environment.name,
+        data={
+            "total": batch.total,
+            "rejected_rows": parsed.rejected_count,
+            "chunks": len(chunks),
+            "config_version": version.number,
+            "effective_hash": batch.effective_hash,
+        },
+    )
     chunk_ids = list(batch.chunks.values_list("pk", flat=True))
     transaction.on_commit(lambda: [chunk_enqueue(pk) for pk in chunk_ids])
     return batch
@@ -87,7 +124,12 @@ def chunk_enqueue(chunk_id: int, recovery: str | None = None) -> bool:
 def batch_chunk_process(chunk_id: int) -> int:
     """Run one chunk; returns how many runs it wrote (0 when there was nothing to do)."""
     with transaction.atomic():
-        chunk = BatchChunk.objects.select_for_update(of=("self",)).select_related("batch").filter(pk=chunk_id).first()
+        chunk = (
+            BatchChunk.objects.select_for_update(of=("self",))
+            .select_related("batch")
+            .filter(pk=chunk_id)
+            .first()
+        )
         if chunk is None or chunk.status != BatchChunk.Status.QUEUED:
             return 0
         if chunk.batch.status == Batch.Status.CANCELLED:
@@ -108,17 +150,23 @@ def batch_chunk_process(chunk_id: int) -> int:
     else:
         engine = compiled_pipeline(document, batch.environment)
         for line, record in records:
-            status, result, ms, error = execute_record(engine, record, stages=None,
-                                                       context={"batch_id": str(batch.pk), "line": line})
-            outcomes.append((line, record, status, mask_result(result, record, fields) if result else None, ms, error))
+            status, result, ms, error = execute_record(
+                engine, record, stages=None, context={"batch_id": str(batch.pk), "line": line}
+            )
+            outcomes.append(
+                (line, record, status, mask_result(result, record, fields) if result else None, ms, error)
+            )
     return _chunk_write(chunk.pk, batch, outcomes, fields, gave_up=chunk.attempts > settings.RUN_MAX_ATTEMPTS)
 
 
-def _chunk_write(chunk_id: int, batch: Batch, outcomes: list, fields: frozenset[str], *,
-                 gave_up: bool = False) -> int:
+def _chunk_write(
+    chunk_id: int, batch: Batch, outcomes: list, fields: frozenset[str], *, gave_up: bool = False
+) -> int:
     now = timezone.now()
     with transaction.atomic():
-        locked_batch = Batch.objects.select_for_update().get(pk=batch.pk)  # chunks of one batch commit in turn
+        locked_batch = Batch.objects.select_for_update().get(
+            pk=batch.pk
+        )  # chunks of one batch commit in turn
         chunk = BatchChunk.objects.select_for_update().get(pk=chunk_id)
         if chunk.status != BatchChunk.Status.QUEUED:
             return 0
@@ -126,28 +174,57 @@ def _chunk_write(chunk_id: int, batch: Batch, outcomes: list, fields: frozenset[
             chunk.status = BatchChunk.Status.CANCELLED
             chunk.save(update_fields=["status"])
             return 0
-        runs = [Run(pipeline_id=batch.pipeline_id, environment_id=batch.environment_id,
-                    config_version_id=batch.release.version_id, release_id=batch.release_id,
-                    effective_hash=batch.effective_hash, source=Run.Source.BATCH, submitted_by_id=batch.submitted_by_id,
-                    status=status, input_encrypted=encrypt_json(record), input_masked=mask_input(record, fields),
-                    result=result, duration_ms=ms, error_message=error, attempts=1, batch_id=batch.pk,
-                    line_number=line, enqueued_at=chunk.enqueued_at, started_at=chunk.started_at, finished_at=now)
-                for line, record, status, result, ms, error in outcomes]
+        runs = [
+            Run(
+                pipeline_id=batch.pipeline_id,
+                environment_id=batch.environment_id,
+                config_version_id=batch.release.version_id,
+                release_id=batch.release_id,
+                effective_hash=batch.effective_hash,
+                source=Run.Source.BATCH,
+                submitted_by_id=batch.submitted_by_id,
+                status=status,
+                input_encrypted=encrypt_json(record),
+                input_masked=mask_input(record, fields),
+                result=result,
+                duration_ms=ms,
+                error_message=error,
+                attempts=1,
+                batch_id=batch.pk,
+                line_number=line,
+                enqueued_at=chunk.enqueued_at,
+                started_at=chunk.started_at,
+                finished_at=now,
+            )
+            for line, record, status, result, ms, error in outcomes
+        ]
         Run.objects.bulk_create(runs, batch_size=500)
         metrics = RollupAccumulator()
         for run in runs:
-            metrics.add_run(pipeline_id=run.pipeline_id, environment_id=run.environment_id, finished_at=now,
-                            status=run.status, result=run.result, duration_ms=run.duration_ms)
+            metrics.add_run(
+                pipeline_id=run.pipeline_id,
+                environment_id=run.environment_id,
+                finished_at=now,
+                status=run.status,
+                result=run.result,
+                duration_ms=run.duration_ms,
+            )
         metrics.flush()
         alerts_record(runs)
         chunk.status, chunk.finished_at = BatchChunk.Status.DONE, now
         chunk.save(update_fields=["status", "finished_at"])
         if gave_up:
             recovery_count(SweepRecovery.Kind.BATCH_CHUNK, SweepRecovery.Action.GAVE_UP)
-        counters = {field: F(field) + sum(1 for r in runs if r.status == status)
-                    for status, field in Batch.COUNTERS.items()}
+        counters = {
+            field: F(field) + sum(1 for r in runs if r.status == status)
+            for status, field in Batch.COUNTERS.items()
+        }
         Batch.objects.filter(pk=batch.pk).update(
-            processed=F("processed") + len(runs), **counters, status=Batch.Status.RUNNING, started_at=locked_batch.started_at or chunk.started_at or now)
+            processed=F("processed") + len(runs),
+            **counters,
+            status=Batch.Status.RUNNING,
+            started_at=locked_batch.started_at or chunk.started_at or now,
+        )
         if not BatchChunk.objects.filter(batch_id=batch.pk, status=BatchChunk.Status.QUEUED).exists():
             _batch_complete(batch.pk, now)
     return len(runs)
@@ -156,9 +233,16 @@ def _chunk_write(chunk_id: int, batch: Batch, outcomes: list, fields: frozenset[
 def _batch_complete(batch_id, now) -> None:
     Batch.objects.filter(pk=batch_id).update(status=Batch.Status.COMPLETED, finished_at=now)
     batch = Batch.objects.select_related("pipeline", "environment", "submitted_by").get(pk=batch_id)
-    audit_record(actor=batch.submitted_by, action="batch.completed", object_type="batch", object_id=batch.pk,
-                 object_repr=batch.filename, pipeline=batch.pipeline.slug, environment=batch.environment.name,
-                 data={"total": batch.total, **{field: getattr(batch, field) for field in Batch.COUNTERS.values()}})
+    audit_record(
+        actor=batch.submitted_by,
+        action="batch.completed",
+        object_type="batch",
+        object_id=batch.pk,
+        object_repr=batch.filename,
+        pipeline=batch.pipeline.slug,
+        environment=batch.environment.name,
+        data={"total": batch.total, **{field: getattr(batch, field) for field in Batch.COUNTERS.values()}},
+    )
 
 
 @transaction.atomic
@@ -169,27 +253,43 @@ def batch_cancel(*, batch: Batch, actor) -> Batch:
         raise InvalidInput(f"The batch is already {batch.status}.")
     batch.status, batch.finished_at = Batch.Status.CANCELLED, timezone.now()
     batch.save(update_fields=["status", "finished_at"])
-    cancelled = batch.chunks.filter(status=BatchChunk.Status.QUEUED).update(status=BatchChunk.Status.CANCELLED)
-    audit_record(actor=actor, action="batch.cancelled", object_type="batch", object_id=batch.pk,
-                 object_repr=batch.filename, pipeline=batch.pipeline.slug, environment=batch.environment.name,
-                 data={"processed": batch.processed, "total": batch.total, "chunks_cancelled": cancelled})
+    cancelled = batch.chunks.filter(status=BatchChunk.Status.QUEUED).update(
+        status=BatchChunk.Status.CANCELLED
+    )
+    audit_record(
+        actor=actor,
+        action="batch.cancelled",
+        object_type="batch",
+        object_id=batch.pk,
+        object_repr=batch.filename,
+        pipeline=batch.pipeline.slug,
+        environment=batch.environment.name,
+        data={"processed": batch.processed, "total": batch.total, "chunks_cancelled": cancelled},
+    )
     return batch
 
 
 def chunks_sweep(now) -> dict[str, int]:
     """Re-enqueue chunks that were never enqueued or whose task was lost."""
     stale = now - timedelta(seconds=settings.BATCH_CHUNK_TIME_LIMIT + 60)
-    waiting = BatchChunk.objects.filter(status=BatchChunk.Status.QUEUED, batch__status__in=[
-        Batch.Status.QUEUED, Batch.Status.RUNNING])
-    never_sent = waiting.filter(enqueued_at__isnull=True, batch__created_at__lt=now - timedelta(
-        seconds=settings.RUN_REQUEUE_AFTER_SECONDS)).values_list("pk", flat=True)[:200]
+    waiting = BatchChunk.objects.filter(
+        status=BatchChunk.Status.QUEUED, batch__status__in=[Batch.Status.QUEUED, Batch.Status.RUNNING]
+    )
+    never_sent = waiting.filter(
+        enqueued_at__isnull=True,
+        batch__created_at__lt=now - timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS),
+    ).values_list("pk", flat=True)[:200]
     lost = waiting.filter(enqueued_at__lt=stale).values_list("pk", flat=True)[:200]
-    sends = ([(pk, SweepRecovery.Action.ENQUEUED) for pk in never_sent]
-             + [(pk, SweepRecovery.Action.REQUEUED) for pk in lost])
+    sends = [(pk, SweepRecovery.Action.ENQUEUED) for pk in never_sent] + [
+        (pk, SweepRecovery.Action.REQUEUED) for pk in lost
+    ]
     return {"chunks_requeued": sum(chunk_enqueue(pk, recovery=action) for pk, action in sends)}
 
 
 def batch_results(batch: Batch) -> Iterator[Run]:
     """The batch's runs in file order (masked input and result only)."""
-    return (batch.runs.order_by("line_number").only("id", "line_number", "status", "input_masked", "result",
-                                                     "error_message", "duration_ms").iterator(chunk_size=500))
+    return (
+        batch.runs.order_by("line_number")
+        .only("id", "line_number", "status", "input_masked", "result", "error_message", "duration_ms")
+        .iterator(chunk_size=500)
+    )

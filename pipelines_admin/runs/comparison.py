@@ -1,4 +1,5 @@
 """Two results of the same application side by side, rule by rule."""
+
 from __future__ import annotations
 
 
@@ -16,6 +17,13 @@ def compare_results(a: dict | None, b: dict | None) -> list[dict]:
         stage_b, rule_b = rules_b.get(rule_id, (None, None))
         outcome_a = rule_a["outcome"] if rule_a else None
         outcome_b = rule_b["outcome"] if rule_b else None
-        rows.append({"stage": stage_a or stage_b, "rule": rule_id, "a": rule_a, "b": rule_b,
-                     "changed": outcome_a != outcome_b})
+        rows.append(
+            {
+                "stage": stage_a or stage_b,
+                "rule": rule_id,
+                "a": rule_a,
+                "b": rule_b,
+                "changed": outcome_a != outcome_b,
+            }
+        )
     return rows

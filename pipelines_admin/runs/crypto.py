@@ -2,6 +2,7 @@
 
 RUN_INPUT_KEYS lists keys newest first: the first encrypts, all of them decrypt, so a
 new key can be put in front and old inputs still read."""
+
 from __future__ import annotations
 
 import json

@@ -1,10 +1,11 @@
 """Batch results as CSV or JSON Lines, streamed, masked."""
+
 from __future__ import annotations
 
 import csv
 import io
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from pipelines_admin.core.spreadsheet import csv_cell
 from pipelines_admin.runs.batches import batch_results
@@ -14,8 +15,12 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson; cha
 
 
 def failed_rules(result: dict | None) -> list[str]:
-    return [r["id"] for s in (result or {}).get("stages", []) for r in s.get("rules", [])
-            if r.get("outcome") in ("fail", "error", "timeout")]
+    return [
+        r["id"]
+        for s in (result or {}).get("stages", [])
+        for r in s.get("rules", [])
+        if r.get("outcome") in ("fail", "error", "timeout")
+    ]
 
 
 def checks_not_run(result: dict | None) -> list[str]:
@@ -36,13 +41,23 @@ def _csv_rows(batch: Batch) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    writer.writerow(["line", "run_id", "status", "failed_rules", "checks_not_run", "duration_ms", "error", "input"])
+    writer.writerow(
+        ["line", "run_id", "status", "failed_rules", "checks_not_run", "duration_ms", "error", "input"]
+    )
     yield flush()
     for run in batch_results(batch):
-        row([run.line_number, run.pk, run.status, " ".join(failed_rules(run.result)),
-             " ".join(checks_not_run(run.result)),
-             f"{run.duration_ms:.3f}" if run.duration_ms is not None else "", run.error_message,
-             json.dumps(run.input_masked, ensure_ascii=False, sort_keys=True)])
+        row(
+            [
+                run.line_number,
+                run.pk,
+                run.status,
+                " ".join(failed_rules(run.result)),
+                " ".join(checks_not_run(run.result)),
+                f"{run.duration_ms:.3f}" if run.duration_ms is not None else "",
+                run.error_message,
+                json.dumps(run.input_masked, ensure_ascii=False, sort_keys=True),
+            ]
+        )
         yield flush()
     for rejected in batch.rejected_rows:
         row([rejected["line"], "", "rejected", "", "", "", rejected["reason"], ""])
@@ -51,9 +66,20 @@ def _csv_rows(batch: Batch) -> Iterator[str]:
 
 def _jsonl_rows(batch: Batch) -> Iterator[str]:
     for run in batch_results(batch):
-        yield json.dumps({"line": run.line_number, "run_id": str(run.pk), "status": run.status,
-                          "input": run.input_masked, "result": run.result, "error": run.error_message or None},
-                         ensure_ascii=False) + "\n"
+        yield (
+            json.dumps(
+                {
+                    "line": run.line_number,
+                    "run_id": str(run.pk),
+                    "status": run.status,
+                    "input": run.input_masked,
+                    "result": run.result,
+                    "error": run.error_message or None,
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+        )
     for row in batch.rejected_rows:
         yield json.dumps({"line": row["line"], "status": "rejected", "error": row["reason"]}) + "\n"
 

@@ -5,9 +5,11 @@ Fields named as PII are masked where they appear (the record, the transformed da
 malformed"), every PII value of the input and output is also replaced wherever it
 appears inside any other string of the result.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from rules_engine.masking import mask_record, mask_value
 
@@ -68,8 +70,11 @@ def mask_result(result: Mapping[str, Any], record: Mapping[str, Any], fields: It
                 if isinstance(change.get(side), str) and len(change[side]) >= MIN_QUOTED_LENGTH:
                     values[change[side]] = mask_value(change["field"], change[side])
     replacements = sorted(values.items(), key=lambda kv: -len(kv[0]))  # longest first
-    masked = {key: _scrub(value, replacements) for key, value in result.items()
-              if key not in ("stages", "data", "changes")}
+    masked = {
+        key: _scrub(value, replacements)
+        for key, value in result.items()
+        if key not in ("stages", "data", "changes")
+    }
     masked["data"] = mask_record(result.get("data") or {}, fields)
     masked["changes"] = []
     for change in result.get("changes") or []:
@@ -82,8 +87,11 @@ def mask_result(result: Mapping[str, Any], record: Mapping[str, Any], fields: It
     for stage in result.get("stages") or []:
         stage_copy = {k: (_scrub(v, replacements) if k != "rules" else v) for k, v in stage.items()}
         stage_copy["rules"] = [
-            {k: (_mask_details(v, replacements, fields) if k == "details" else _scrub(v, replacements))
-             for k, v in rule.items()}
-            for rule in stage.get("rules") or []]
+            {
+                k: (_mask_details(v, replacements, fields) if k == "details" else _scrub(v, replacements))
+                for k, v in rule.items()
+            }
+            for rule in stage.get("rules") or []
+        ]
         masked["stages"].append(stage_copy)
     return masked

@@ -3,6 +3,7 @@ environment, stage, rule and five-minute bucket, written in the same transaction
 the runs they count, with their all-time totals (MetricTotal, what /metrics reads).
 Percentiles come from the histograms, never from raw runs. Also the sweep's recovery
 counters."""
+
 from __future__ import annotations
 
 import bisect
@@ -69,7 +70,7 @@ class _Cell:
             self.histogram[latency_bucket(ms)] += 1
             self.sum_ms += ms
 
-    def merge(self, other: "_Cell") -> None:
+    def merge(self, other: _Cell) -> None:
         for outcome, n in other.counts.items():
             self.counts[outcome] += n
         self.histogram = merge_histograms(self.histogram, other.histogram)
@@ -78,7 +79,9 @@ class _Cell:
 
     def write_to(self, model, **key) -> None:
         """Add this cell to the row of `model` with `key` (created empty if missing), locked."""
-        row, _ = model.objects.select_for_update().get_or_create(**key, defaults={"counts": {}, "histogram": [0] * BUCKETS})
+        row, _ = model.objects.select_for_update().get_or_create(
+            **key, defaults={"counts": {}, "histogram": [0] * BUCKETS}
+        )
         counts = dict(row.counts)
         for outcome, n in self.counts.items():
             counts[outcome] = counts.get(outcome, 0) + n
@@ -97,18 +100,29 @@ class RollupAccumulator:
     def __init__(self) -> None:
         self._cells: dict[tuple, _Cell] = defaultdict(_Cell)
 
-    def add_run(self, *, pipeline_id: int, environment_id: int, finished_at: datetime, status: str,
-                result: dict | None, duration_ms: float | None) -> None:
+    def add_run(
+        self,
+        *,
+        pipeline_id: int,
+        environment_id: int,
+        finished_at: datetime,
+        status: str,
+        result: dict | None,
+        duration_ms: float | None,
+    ) -> None:
         bucket = bucket_start(finished_at)
         self._cells[(pipeline_id, environment_id, bucket, "", "")].add(status, duration_ms)
         for stage in (result or {}).get("stages", []):
             name = stage.get("name", "")
             self._cells[(pipeline_id, environment_id, bucket, name, "")].add(
-                stage.get("status", "unknown"), stage.get("duration_ms"))
+                stage.get("status", "unknown"), stage.get("duration_ms")
+            )
             for rule in stage.get("rules", []):
                 cell = self._cells[(pipeline_id, environment_id, bucket, name, rule.get("id", ""))]
-                cell.add(rule.get("outcome", "unknown"),
-                         rule.get("duration_ms") if rule.get("outcome") not in ("skip",) else None)
+                cell.add(
+                    rule.get("outcome", "unknown"),
+                    rule.get("duration_ms") if rule.get("outcome") not in ("skip",) else None,
+                )
                 if rule.get("slow"):
                     cell.counts[SLOW] += 1
 
@@ -119,13 +133,20 @@ class RollupAccumulator:
         for key in keys:
             pipeline_id, environment_id, bucket, stage, rule = key
             cell = self._cells[key]
-            cell.write_to(MetricRollup, pipeline_id=pipeline_id, environment_id=environment_id, bucket_start=bucket,
-                          stage=stage, rule=rule)
+            cell.write_to(
+                MetricRollup,
+                pipeline_id=pipeline_id,
+                environment_id=environment_id,
+                bucket_start=bucket,
+                stage=stage,
+                rule=rule,
+            )
             totals[(pipeline_id, environment_id, stage, rule)].merge(cell)
         for key in sorted(totals):
             pipeline_id, environment_id, stage, rule = key
-            totals[key].write_to(MetricTotal, pipeline_id=pipeline_id, environment_id=environment_id, stage=stage,
-                                 rule=rule)
+            totals[key].write_to(
+                MetricTotal, pipeline_id=pipeline_id, environment_id=environment_id, stage=stage, rule=rule
+            )
         self._cells.clear()
         return len(keys)
 

@@ -3,6 +3,7 @@
 A run's input is stored encrypted (so it can be replayed) and, separately, masked
 (what every page, API response and export shows). Its result is stored masked too.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -35,15 +36,26 @@ class Run(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="runs")
-    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="runs",
-                                    help_text="Whose live config (unless a version is pinned) and service bindings ran.")
+    environment = models.ForeignKey(
+        Environment,
+        on_delete=models.PROTECT,
+        related_name="runs",
+        help_text="Whose live config (unless a version is pinned) and service bindings ran.",
+    )
     config_version = models.ForeignKey(ConfigVersion, on_delete=models.PROTECT, related_name="runs")
-    release = models.ForeignKey("configs.Release", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="runs", help_text="The live release it ran; empty when a version was pinned.")
+    release = models.ForeignKey(
+        "configs.Release",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="runs",
+        help_text="The live release it ran; empty when a version was pinned.",
+    )
     effective_hash = models.CharField(max_length=71, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.BROWSER)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stages = models.JSONField(null=True, blank=True, help_text="Only these stages, when set.")
     input_encrypted = models.TextField()
@@ -95,8 +107,9 @@ class Batch(models.Model):
     effective_hash = models.CharField(max_length=71)
     filename = models.CharField(max_length=255)
     source = models.CharField(max_length=16, choices=Run.Source.choices, default=Run.Source.BROWSER)
-    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
@@ -113,8 +126,12 @@ class Batch(models.Model):
         ordering = ["-created_at"]
 
     #: the counter of each decision
-    COUNTERS = {Run.Status.PASSED: "passed", Run.Status.FAILED: "failed", Run.Status.UNDECIDED: "undecided",
-                Run.Status.ERROR: "errored"}
+    COUNTERS = {
+        Run.Status.PASSED: "passed",
+        Run.Status.FAILED: "failed",
+        Run.Status.UNDECIDED: "undecided",
+        Run.Status.ERROR: "errored",
+    }
 
     def __str__(self) -> str:
         return f"batch {self.filename} ({self.processed}/{self.total})"
@@ -148,7 +165,9 @@ class BatchChunk(models.Model):
         constraints = [models.UniqueConstraint(fields=["batch", "index"], name="chunk_index_unique")]
         # the chunks still to do: the sweep and the queue-depth metric count them without
         # reading the done ones (a partial index, as small as the queue)
-        indexes = [models.Index(fields=["status"], condition=models.Q(status="queued"), name="chunk_queued_idx")]
+        indexes = [
+            models.Index(fields=["status"], condition=models.Q(status="queued"), name="chunk_queued_idx")
+        ]
 
 
 class MetricRollup(models.Model):
@@ -161,14 +180,21 @@ class MetricRollup(models.Model):
     bucket_start = models.DateTimeField()
     stage = models.CharField(max_length=100, blank=True)
     rule = models.CharField(max_length=100, blank=True)
-    counts = models.JSONField(default=dict, help_text="outcome -> count; a rule's also 'slow' -> runs flagged slow")
-    histogram = models.JSONField(default=list, help_text="count per latency bucket (see runs.metrics.LATENCY_BOUNDS_MS)")
+    counts = models.JSONField(
+        default=dict, help_text="outcome -> count; a rule's also 'slow' -> runs flagged slow"
+    )
+    histogram = models.JSONField(
+        default=list, help_text="count per latency bucket (see runs.metrics.LATENCY_BOUNDS_MS)"
+    )
     total = models.PositiveBigIntegerField(default=0)
     sum_ms = models.FloatField(default=0.0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["pipeline", "environment", "bucket_start", "stage", "rule"],
-                                               name="rollup_key_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pipeline", "environment", "bucket_start", "stage", "rule"], name="rollup_key_unique"
+            )
+        ]
         indexes = [models.Index(fields=["pipeline", "bucket_start"], name="rollup_pipeline_time_idx")]
 
 
@@ -207,13 +233,18 @@ class MetricTotal(models.Model):
     stage = models.CharField(max_length=100, blank=True)
     rule = models.CharField(max_length=100, blank=True)
     counts = models.JSONField(default=dict, help_text="outcome -> count")
-    histogram = models.JSONField(default=list, help_text="count per latency bucket (see runs.metrics.LATENCY_BOUNDS_MS)")
+    histogram = models.JSONField(
+        default=list, help_text="count per latency bucket (see runs.metrics.LATENCY_BOUNDS_MS)"
+    )
     total = models.PositiveBigIntegerField(default=0)
     sum_ms = models.FloatField(default=0.0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["pipeline", "environment", "stage", "rule"],
-                                               name="metric_total_key_unique")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pipeline", "environment", "stage", "rule"], name="metric_total_key_unique"
+            )
+        ]
 
 
 class SweepRecovery(models.Model):

@@ -1,4 +1,5 @@
 """Reads of runs, batches and the dashboards (which read metric rollups only)."""
+
 from __future__ import annotations
 
 import uuid
@@ -11,7 +12,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from pipelines_admin.core.errors import NotFound
-from pipelines_admin.runs.metrics import BUCKET_SECONDS, BUCKETS, SLOW, bucket_start, merge_histograms, quantile
+from pipelines_admin.runs.metrics import (
+    BUCKET_SECONDS,
+    BUCKETS,
+    SLOW,
+    bucket_start,
+    merge_histograms,
+    quantile,
+)
 from pipelines_admin.runs.models import Alert, Batch, MetricRollup, Run
 
 RUN_FILTERS = ("pipeline", "environment", "status", "source", "batch")
@@ -21,7 +29,8 @@ def run_list(filters: dict | None = None) -> QuerySet[Run]:
     """Runs, newest first, filtered by pipeline slug, environment name, status, source or batch id."""
     filters = filters or {}
     qs = Run.objects.select_related("pipeline", "environment", "config_version", "submitted_by").defer(
-        "input_encrypted", "result")
+        "input_encrypted", "result"
+    )
     if filters.get("pipeline"):
         qs = qs.filter(pipeline__slug=filters["pipeline"])
     if filters.get("environment"):
@@ -40,16 +49,18 @@ def run_list(filters: dict | None = None) -> QuerySet[Run]:
 
 def run_get(run_id) -> Run:
     try:
-        return Run.objects.select_related("pipeline", "environment", "config_version", "submitted_by", "batch").get(
-            pk=run_id)
+        return Run.objects.select_related(
+            "pipeline", "environment", "config_version", "submitted_by", "batch"
+        ).get(pk=run_id)
     except (Run.DoesNotExist, ValidationError, ValueError):  # a malformed id is no run either
         raise NotFound("There is no such run.", {"run": str(run_id)}) from None
 
 
 def batch_get(batch_id) -> Batch:
     try:
-        return Batch.objects.select_related("pipeline", "environment", "release__version", "submitted_by").get(
-            pk=batch_id)
+        return Batch.objects.select_related(
+            "pipeline", "environment", "release__version", "submitted_by"
+        ).get(pk=batch_id)
     except (Batch.DoesNotExist, ValidationError, ValueError):
         raise NotFound("There is no such batch.", {"batch": str(batch_id)}) from None
 
@@ -60,17 +71,22 @@ def batch_list() -> QuerySet[Batch]:
 
 @dataclass(frozen=True)
 class BatchOutcome:
-    field: str   # the Batch counter
+    field: str  # the Batch counter
     label: str
     status: str  # the status class it is shown with
 
 
-_OUTCOME_LABELS = {Run.Status.PASSED: "Passed", Run.Status.FAILED: "Failed", Run.Status.UNDECIDED: "Undecided",
-                   Run.Status.ERROR: "Errors"}
+_OUTCOME_LABELS = {
+    Run.Status.PASSED: "Passed",
+    Run.Status.FAILED: "Failed",
+    Run.Status.UNDECIDED: "Undecided",
+    Run.Status.ERROR: "Errors",
+}
 
 #: A batch's outcome counters (Batch.COUNTERS), in the order they are shown.
-BATCH_OUTCOMES = tuple(BatchOutcome(field, _OUTCOME_LABELS[status], str(status))
-                       for status, field in Batch.COUNTERS.items())
+BATCH_OUTCOMES = tuple(
+    BatchOutcome(field, _OUTCOME_LABELS[status], str(status)) for status, field in Batch.COUNTERS.items()
+)
 
 
 def batch_outcome_counts(batch: Batch) -> list[tuple[BatchOutcome, int]]:
@@ -104,11 +120,22 @@ def batch_progress(batch: Batch, now=None) -> BatchProgress:
         if rate and batch.status == Batch.Status.RUNNING:
             left = (batch.total - batch.processed) / rate
     percent = 100.0 * batch.processed / batch.total if batch.total else 100.0
-    return BatchProgress(batch.total, batch.processed, batch.passed, batch.failed, batch.undecided, batch.errored,
-                         round(percent, 1), rate, left, batch.status)
+    return BatchProgress(
+        batch.total,
+        batch.processed,
+        batch.passed,
+        batch.failed,
+        batch.undecided,
+        batch.errored,
+        round(percent, 1),
+        rate,
+        left,
+        batch.status,
+    )
 
 
 # --- dashboards -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RuleStats:
@@ -164,7 +191,9 @@ def dashboard(*, pipeline=None, environment=None, hours: int = 24, now=None) -> 
     run_counts: dict[str, int] = defaultdict(int)
     run_hist = [0] * BUCKETS
     rules: dict[tuple[str, str], dict] = {}
-    for row in rows.values("bucket_start", "stage", "rule", "counts", "histogram", "total", "sum_ms").iterator():
+    for row in rows.values(
+        "bucket_start", "stage", "rule", "counts", "histogram", "total", "sum_ms"
+    ).iterator():
         if not row["stage"] and not row["rule"]:
             for status, n in row["counts"].items():
                 series[row["bucket_start"]][status] += n
@@ -172,7 +201,9 @@ def dashboard(*, pipeline=None, environment=None, hours: int = 24, now=None) -> 
             run_hist = merge_histograms(run_hist, row["histogram"])
         elif row["rule"]:
             key = (row["stage"], row["rule"])
-            agg = rules.setdefault(key, {"counts": defaultdict(int), "hist": [0] * BUCKETS, "total": 0, "sum": 0.0})
+            agg = rules.setdefault(
+                key, {"counts": defaultdict(int), "hist": [0] * BUCKETS, "total": 0, "sum": 0.0}
+            )
             for outcome, n in row["counts"].items():
                 agg["counts"][outcome] += n
             agg["hist"] = merge_histograms(agg["hist"], row["histogram"])
@@ -181,21 +212,43 @@ def dashboard(*, pipeline=None, environment=None, hours: int = 24, now=None) -> 
     rule_stats = []
     for (stage, rule), agg in rules.items():
         timed = sum(agg["hist"])
-        rule_stats.append(RuleStats(stage, rule, agg["total"], dict(agg["counts"]), quantile(agg["hist"], .5),
-                                    quantile(agg["hist"], .95), quantile(agg["hist"], .99),
-                                    agg["sum"] / timed if timed else None))
+        rule_stats.append(
+            RuleStats(
+                stage,
+                rule,
+                agg["total"],
+                dict(agg["counts"]),
+                quantile(agg["hist"], 0.5),
+                quantile(agg["hist"], 0.95),
+                quantile(agg["hist"], 0.99),
+                agg["sum"] / timed if timed else None,
+            )
+        )
     total = sum(run_counts.values())
     slots = _slots(since, now, series)
     return {
-        "since": since, "hours": hours, "total_runs": total, "counts": dict(run_counts),
+        "since": since,
+        "hours": hours,
+        "total_runs": total,
+        "counts": dict(run_counts),
         "failure_rate": (run_counts.get("failed", 0) + run_counts.get("error", 0)) / total if total else 0.0,
-        "latency": {"p50": quantile(run_hist, .5), "p95": quantile(run_hist, .95), "p99": quantile(run_hist, .99)},
-        "series": {"labels": [slot.isoformat() for slot in slots],
-                   **{status: [series[slot].get(status, 0) if slot in series else 0 for slot in slots]
-                      for status in SERIES_STATUSES}},
+        "latency": {
+            "p50": quantile(run_hist, 0.5),
+            "p95": quantile(run_hist, 0.95),
+            "p99": quantile(run_hist, 0.99),
+        },
+        "series": {
+            "labels": [slot.isoformat() for slot in slots],
+            **{
+                status: [series[slot].get(status, 0) if slot in series else 0 for slot in slots]
+                for status in SERIES_STATUSES
+            },
+        },
         "slowest_rules": sorted((r for r in rule_stats if r.p95 is not None), key=lambda r: -r.p95)[:10],
         "flagged_slow": sorted((r for r in rule_stats if r.slow), key=lambda r: (-r.slow, r.stage, r.rule)),
-        "failing_rules": sorted((r for r in rule_stats if r.failure_rate > 0), key=lambda r: -r.failure_rate)[:10],
+        "failing_rules": sorted((r for r in rule_stats if r.failure_rate > 0), key=lambda r: -r.failure_rate)[
+            :10
+        ],
         **_alerts(pipeline, environment, since),
     }
 
@@ -207,8 +260,10 @@ def _alerts(pipeline, environment, since) -> dict:
         alerts = alerts.filter(pipeline=pipeline)
     if environment is not None:
         alerts = alerts.filter(environment=environment)
-    return {"alert_count": alerts.count(),
-            "recent_alerts": list(alerts.select_related("pipeline", "environment")[:10])}
+    return {
+        "alert_count": alerts.count(),
+        "recent_alerts": list(alerts.select_related("pipeline", "environment")[:10]),
+    }
 
 
 def recent_runs_by_pipeline(pipeline_ids, per_pipeline: int = 5) -> dict[int, list[Run]]:
@@ -216,11 +271,14 @@ def recent_runs_by_pipeline(pipeline_ids, per_pipeline: int = 5) -> dict[int, li
     from django.db.models import F, Window
     from django.db.models.functions import RowNumber
 
-    ranked = (Run.objects.filter(pipeline_id__in=list(pipeline_ids))
-              .annotate(rank=Window(RowNumber(), partition_by=F("pipeline_id"), order_by=F("created_at").desc()))
-              .filter(rank__lte=per_pipeline)
-              .select_related("environment").only("id", "pipeline_id", "status", "stages", "created_at", "environment__name")
-              .order_by("pipeline_id", "-created_at"))
+    ranked = (
+        Run.objects.filter(pipeline_id__in=list(pipeline_ids))
+        .annotate(rank=Window(RowNumber(), partition_by=F("pipeline_id"), order_by=F("created_at").desc()))
+        .filter(rank__lte=per_pipeline)
+        .select_related("environment")
+        .only("id", "pipeline_id", "status", "stages", "created_at", "environment__name")
+        .order_by("pipeline_id", "-created_at")
+    )
     recent: dict[int, list[Run]] = {}
     for run in ranked:
         recent.setdefault(run.pipeline_id, []).append(run)

@@ -8,6 +8,7 @@ queued; a worker that dies leaves it running; `runs_sweep` re-enqueues both, and
 up (status error) after a bounded number of attempts. Each recovery is counted
 (SweepRecovery, runs.metrics.recovery_count) in the transaction that records it.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,10 +47,20 @@ def runs_audited(document: dict) -> bool:
 def alerts_record(runs: list[Run]) -> int:
     """An Alert for each alert in the runs' results (the config's
     performance_monitoring.alert_on_timeout), in the caller's transaction."""
-    alerts = [Alert(pipeline_id=run.pipeline_id, environment_id=run.environment_id, run_id=run.pk,
-                    kind=str(entry.get("kind", "")), stage=str(entry.get("stage", "")), rule=str(entry.get("rule", "")),
-                    message=str(entry.get("message", ""))[:1000])
-              for run in runs for entry in (run.result or {}).get("alerts", []) if isinstance(entry, dict)]
+    alerts = [
+        Alert(
+            pipeline_id=run.pipeline_id,
+            environment_id=run.environment_id,
+            run_id=run.pk,
+            kind=str(entry.get("kind", "")),
+            stage=str(entry.get("stage", "")),
+            rule=str(entry.get("rule", "")),
+            message=str(entry.get("message", ""))[:1000],
+        )
+        for run in runs
+        for entry in (run.result or {}).get("alerts", [])
+        if isinstance(entry, dict)
+    ]
     Alert.objects.bulk_create(alerts)
     return len(alerts)
 
@@ -61,8 +72,9 @@ def run_document(run: Run) -> dict:
     return run.config_version.document
 
 
-def resolve_config(pipeline: Pipeline, environment: Environment,
-                   version: ConfigVersion | None) -> tuple[Release | None, ConfigVersion, dict]:
+def resolve_config(
+    pipeline: Pipeline, environment: Environment, version: ConfigVersion | None
+) -> tuple[Release | None, ConfigVersion, dict]:
     """(release, version, document) a new run of `pipeline` in `environment` executes."""
     if version is not None:
         if version.pipeline_id != pipeline.pk:
@@ -70,15 +82,20 @@ def resolve_config(pipeline: Pipeline, environment: Environment,
         return None, version, version.document
     release = release_live(pipeline, environment)
     if release is None:
-        raise NotFound(f"{pipeline.slug} has not been released to {environment.name}: release a version or "
-                       "choose one to run.", {"pipeline": pipeline.slug, "environment": environment.name})
+        raise NotFound(
+            f"{pipeline.slug} has not been released to {environment.name}: release a version or "
+            "choose one to run.",
+            {"pipeline": pipeline.slug, "environment": environment.name},
+        )
     return release, release.version, apply_override(release.version.document, release.override)
 
 
 def validate_record(record: Any, *, where: str = "The application") -> dict:
     if not isinstance(record, dict):
-        raise InvalidInput(f"{where} must be a JSON object of field names and values.",
-                           {"problems": [{"path": "", "message": "expected an object"}]})
+        raise InvalidInput(
+            f"{where} must be a JSON object of field names and values.",
+            {"problems": [{"path": "", "message": "expected an object"}]},
+        )
     problem = unstorable(record)  # before encoding: it also guards the encoder against deep nesting
     if problem:
         raise InvalidInput(f"{where} is not valid JSON data: {problem}.")
@@ -99,26 +116,46 @@ def validate_stages(stages: list[str] | None, document: dict) -> list[str] | Non
     known = document.get("stages", {})
     unknown = [s for s in stages if s not in known]
     if unknown:
-        raise InvalidInput(f"Unknown stage{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)} "
-                           f"(the pipeline has {', '.join(known)}).", {"stages": unknown})
-    enabled = [name for name, stage in known.items() if not isinstance(stage, dict) or stage.get("enabled", True)]
+        raise InvalidInput(
+            f"Unknown stage{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)} "
+            f"(the pipeline has {', '.join(known)}).",
+            {"stages": unknown},
+        )
+    enabled = [
+        name for name, stage in known.items() if not isinstance(stage, dict) or stage.get("enabled", True)
+    ]
     if set(enabled) <= set(stages):
         return None
     return list(dict.fromkeys(stages))
 
 
 @transaction.atomic
-def run_submit(*, pipeline: Pipeline, environment: Environment, record: Any, actor, source: str = Run.Source.BROWSER,
-               version: ConfigVersion | None = None, stages: list[str] | None = None) -> Run:
+def run_submit(
+    *,
+    pipeline: Pipeline,
+    environment: Environment,
+    record: Any,
+    actor,
+    source: str = Run.Source.BROWSER,
+    version: ConfigVersion | None = None,
+    stages: list[str] | None = None,
+) -> Run:
     """Store a run of `record` and enqueue it once this transaction commits."""
     require(actor, RUN_SUBMIT)
     record = validate_record(record)
     release, version, document = resolve_config(pipeline, environment, version)
     run = Run.objects.create(
-        pipeline=pipeline, environment=environment, config_version=version, release=release,
-        effective_hash=document_hash(document), source=source, submitted_by=actor if getattr(actor, "pk", None) else None,
-        stages=validate_stages(stages, document), input_encrypted=encrypt_json(record),
-        input_masked=mask_input(record, pipeline.masked_fields_for(document)))
+        pipeline=pipeline,
+        environment=environment,
+        config_version=version,
+        release=release,
+        effective_hash=document_hash(document),
+        source=source,
+        submitted_by=actor if getattr(actor, "pk", None) else None,
+        stages=validate_stages(stages, document),
+        input_encrypted=encrypt_json(record),
+        input_masked=mask_input(record, pipeline.masked_fields_for(document)),
+    )
     run_id = run.pk
     transaction.on_commit(lambda: run_enqueue(run_id))
     return run
@@ -148,13 +185,22 @@ def _claim(run_id) -> Run | None:
         # of=self: lock the run's row only. FOR UPDATE on the join would also lock the
         # pipeline and environment rows that every new run and metric row points to,
         # and concurrent submissions and workers would deadlock on them.
-        run = (Run.objects.select_for_update(of=("self",)).select_related("pipeline", "environment")
-               .filter(pk=run_id).first())
+        run = (
+            Run.objects.select_for_update(of=("self",))
+            .select_related("pipeline", "environment")
+            .filter(pk=run_id)
+            .first()
+        )
         if run is None or run.finished:
             return None
         if run.attempts >= settings.RUN_MAX_ATTEMPTS:
-            _finish(run, status=Run.Status.ERROR, result=None, duration_ms=None,
-                    error=f"gave up after {run.attempts} attempts (the worker stopped each time)")
+            _finish(
+                run,
+                status=Run.Status.ERROR,
+                result=None,
+                duration_ms=None,
+                error=f"gave up after {run.attempts} attempts (the worker stopped each time)",
+            )
             recovery_count(SweepRecovery.Kind.RUN, SweepRecovery.Action.GAVE_UP)
             return None
         run.status = Run.Status.RUNNING
@@ -164,13 +210,20 @@ def _claim(run_id) -> Run | None:
         return run
 
 
-def execute_record(pipeline_engine, record: dict, *, stages, context: dict) -> tuple[str, dict | None, float, str]:
+def execute_record(
+    pipeline_engine, record: dict, *, stages, context: dict
+) -> tuple[str, dict | None, float, str]:
     """Run one record; (status, result dict, wall ms, error message). Never raises."""
     started = time.perf_counter()
     try:
         result = pipeline_engine.run(record, stages=stages, context=context).to_dict()
     except Exception as exc:
-        return Run.Status.ERROR, None, (time.perf_counter() - started) * 1000, f"internal error: {type(exc).__name__}"
+        return (
+            Run.Status.ERROR,
+            None,
+            (time.perf_counter() - started) * 1000,
+            f"internal error: {type(exc).__name__}",
+        )
     return result["status"], result, (time.perf_counter() - started) * 1000, ""
 
 
@@ -187,11 +240,18 @@ def run_execute(run_id) -> Run | None:
         with transaction.atomic():
             locked = Run.objects.select_for_update().get(pk=run.pk)
             if not locked.finished:
-                _finish(locked, status=Run.Status.ERROR, result=None, duration_ms=None,
-                        error=f"the config could not be compiled: {exc}", document=document)
+                _finish(
+                    locked,
+                    status=Run.Status.ERROR,
+                    result=None,
+                    duration_ms=None,
+                    error=f"the config could not be compiled: {exc}",
+                    document=document,
+                )
         return locked
     status, result, duration_ms, error = execute_record(
-        engine, record, stages=run.stages, context={"run_id": str(run.pk)})
+        engine, record, stages=run.stages, context={"run_id": str(run.pk)}
+    )
     with transaction.atomic():
         locked = Run.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=run.pk)
         if locked.finished:  # another delivery of the same run finished first
@@ -201,25 +261,50 @@ def run_execute(run_id) -> Run | None:
     return locked
 
 
-def _finish(run: Run, *, status: str, result: dict | None, duration_ms: float | None, error: str,
-            document: dict | None = None) -> None:
+def _finish(
+    run: Run,
+    *,
+    status: str,
+    result: dict | None,
+    duration_ms: float | None,
+    error: str,
+    document: dict | None = None,
+) -> None:
     """Store the outcome, its metrics and its audit event (inside the caller's transaction).
     `document`: the config the run executed, when the caller has it already."""
     run.status, run.result, run.duration_ms, run.error_message = status, result, duration_ms, error
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "result", "duration_ms", "error_message", "finished_at"])
     metrics = RollupAccumulator()
-    metrics.add_run(pipeline_id=run.pipeline_id, environment_id=run.environment_id, finished_at=run.finished_at,
-                    status=status, result=result, duration_ms=duration_ms)
+    metrics.add_run(
+        pipeline_id=run.pipeline_id,
+        environment_id=run.environment_id,
+        finished_at=run.finished_at,
+        status=status,
+        result=result,
+        duration_ms=duration_ms,
+    )
     metrics.flush()
     alerts_record([run])
     if run.batch_id is None and runs_audited(document if document is not None else run_document(run)):
-        audit_record(actor=run.submitted_by, action="run.completed", object_type="run", object_id=run.pk,
-                     object_repr=f"run {run.pk}", pipeline=run.pipeline.slug, environment=run.environment.name,
-                     data={"status": status, "config_version": run.config_version.number if run.config_version_id
-                           else None, "effective_hash": run.effective_hash, "source": run.source,
-                           "attempts": run.attempts, "error": error,
-                           **({"partial_stages": run.stages} if run.partial else {})})
+        audit_record(
+            actor=run.submitted_by,
+            action="run.completed",
+            object_type="run",
+            object_id=run.pk,
+            object_repr=f"run {run.pk}",
+            pipeline=run.pipeline.slug,
+            environment=run.environment.name,
+            data={
+                "status": status,
+                "config_version": run.config_version.number if run.config_version_id else None,
+                "effective_hash": run.effective_hash,
+                "source": run.source,
+                "attempts": run.attempts,
+                "error": error,
+                **({"partial_stages": run.stages} if run.partial else {}),
+            },
+        )
 
 
 def runs_sweep(now=None) -> dict[str, int]:
@@ -234,14 +319,25 @@ def runs_sweep(now=None) -> dict[str, int]:
     for run_id in waiting.filter(enqueued_at__lt=stale_queue).values_list("pk", flat=True)[:500]:
         counts["requeued"] += run_enqueue(run_id, recovery=SweepRecovery.Action.REQUEUED)
     stuck_before = now - timedelta(seconds=settings.RUN_STUCK_AFTER_SECONDS)
-    for run_id in Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=stuck_before).values_list("pk", flat=True)[:500]:
+    for run_id in Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=stuck_before).values_list(
+        "pk", flat=True
+    )[:500]:
         with transaction.atomic():
-            run = Run.objects.select_for_update(of=("self",)).select_related("pipeline", "environment").get(pk=run_id)
+            run = (
+                Run.objects.select_for_update(of=("self",))
+                .select_related("pipeline", "environment")
+                .get(pk=run_id)
+            )
             if run.status != Run.Status.RUNNING:
                 continue
             if run.attempts >= settings.RUN_MAX_ATTEMPTS:
-                _finish(run, status=Run.Status.ERROR, result=None, duration_ms=None,
-                        error=f"gave up after {run.attempts} attempts (the worker stopped each time)")
+                _finish(
+                    run,
+                    status=Run.Status.ERROR,
+                    result=None,
+                    duration_ms=None,
+                    error=f"gave up after {run.attempts} attempts (the worker stopped each time)",
+                )
                 recovery_count(SweepRecovery.Kind.RUN, SweepRecovery.Action.GAVE_UP)
                 counts["gave_up"] += 1
                 continue
@@ -262,8 +358,17 @@ def run_input(run: Run) -> dict:
 def run_time_limit_exceeded(run_id) -> None:
     """The worker's soft time limit stopped the run: record it as an error."""
     with transaction.atomic():
-        run = (Run.objects.select_for_update(of=("self",)).select_related("pipeline", "environment")
-               .filter(pk=run_id).first())
+        run = (
+            Run.objects.select_for_update(of=("self",))
+            .select_related("pipeline", "environment")
+            .filter(pk=run_id)
+            .first()
+        )
         if run is not None and not run.finished:
-            _finish(run, status=Run.Status.ERROR, result=None, duration_ms=None,
-                    error=f"stopped after the time limit of {settings.RUN_SOFT_TIME_LIMIT} s")
+            _finish(
+                run,
+                status=Run.Status.ERROR,
+                result=None,
+                duration_ms=None,
+                error=f"stopped after the time limit of {settings.RUN_SOFT_TIME_LIMIT} s",
+            )

@@ -4,6 +4,7 @@ Their outcome is in the database, never in Celery's result backend: ignore_resul
 sending a task from touching that backend. (With Redis as the result backend, sending
 a task that keeps its result subscribes to it first: while Redis is down, that holds
 the sender, a web request, for about twenty seconds before it fails.)"""
+
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -11,8 +12,14 @@ from django.conf import settings
 from pipelines_admin.runs import batches, services
 
 
-@shared_task(name="runs.execute", acks_late=True, reject_on_worker_lost=True, ignore_result=True,
-             soft_time_limit=settings.RUN_SOFT_TIME_LIMIT, time_limit=settings.RUN_TIME_LIMIT)
+@shared_task(
+    name="runs.execute",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=settings.RUN_SOFT_TIME_LIMIT,
+    time_limit=settings.RUN_TIME_LIMIT,
+)
 def execute_run(run_id: str) -> str | None:
     try:
         run = services.run_execute(run_id)
@@ -22,8 +29,14 @@ def execute_run(run_id: str) -> str | None:
     return run.status if run else None
 
 
-@shared_task(name="runs.process_batch_chunk", acks_late=True, reject_on_worker_lost=True, ignore_result=True,
-             soft_time_limit=settings.BATCH_CHUNK_SOFT_TIME_LIMIT, time_limit=settings.BATCH_CHUNK_TIME_LIMIT)
+@shared_task(
+    name="runs.process_batch_chunk",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    soft_time_limit=settings.BATCH_CHUNK_SOFT_TIME_LIMIT,
+    time_limit=settings.BATCH_CHUNK_TIME_LIMIT,
+)
 def process_batch_chunk(chunk_id: int) -> int:
     return batches.batch_chunk_process(chunk_id)
 

@@ -1,5 +1,6 @@
 """Test cases and suite runs in the admin: read-only; applications and expectations are
 shown masked only (never decrypted)."""
+
 from django.contrib import admin
 
 from pipelines_admin.core.admin_site import ReadOnlyAdmin, console
@@ -21,8 +22,18 @@ class TestCaseAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 @admin.register(SuiteRun)
 class SuiteRunAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     console_label = "See it in the console"
-    list_display = ("id", "pipeline", "environment", "version", "status", "total", "passed", "failed",
-                    "requested_by", "created_at")
+    list_display = (
+        "id",
+        "pipeline",
+        "environment",
+        "version",
+        "status",
+        "total",
+        "passed",
+        "failed",
+        "requested_by",
+        "created_at",
+    )
     list_filter = ("status", "environment", "pipeline")
     search_fields = ("pipeline__slug", "effective_hash")
     list_select_related = ("pipeline", "environment", "version", "requested_by")

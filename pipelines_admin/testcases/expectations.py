@@ -9,6 +9,7 @@ An expectation is JSON:
 `rules` and `fields` are optional. A field path is dotted (`address.zip`); `exists`
 instead of `equals` checks only that the field is present (true) or absent (false).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,16 +27,36 @@ EXPECTATION_SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "status": {"enum": list(STATUSES)},
-        "rules": {"type": "array", "maxItems": 500, "items": {
-            "type": "object", "required": ["stage", "rule", "outcome"], "additionalProperties": False,
-            "properties": {"stage": {"type": "string", "minLength": 1, "maxLength": 100},
-                           "rule": {"type": "string", "minLength": 1, "maxLength": 100},
-                           "outcome": {"enum": list(OUTCOMES)}}}},
-        "fields": {"type": "array", "maxItems": 200, "items": {
-            "type": "object", "required": ["field"], "additionalProperties": False,
-            "minProperties": 2, "maxProperties": 2,
-            "properties": {"field": {"type": "string", "minLength": 1, "maxLength": 200},
-                           "equals": {}, "exists": {"type": "boolean"}}}},
+        "rules": {
+            "type": "array",
+            "maxItems": 500,
+            "items": {
+                "type": "object",
+                "required": ["stage", "rule", "outcome"],
+                "additionalProperties": False,
+                "properties": {
+                    "stage": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "rule": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "outcome": {"enum": list(OUTCOMES)},
+                },
+            },
+        },
+        "fields": {
+            "type": "array",
+            "maxItems": 200,
+            "items": {
+                "type": "object",
+                "required": ["field"],
+                "additionalProperties": False,
+                "minProperties": 2,
+                "maxProperties": 2,
+                "properties": {
+                    "field": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "equals": {},
+                    "exists": {"type": "boolean"},
+                },
+            },
+        },
     },
 }
 _validator = jsonschema.Draft202012Validator(EXPECTATION_SCHEMA)
@@ -44,19 +65,26 @@ _validator = jsonschema.Draft202012Validator(EXPECTATION_SCHEMA)
 def expectation_problems(expected: Any, document: dict | None = None) -> list[dict]:
     """Every problem of an expectation, each {"path", "message"}; with the pipeline's
     document, rules it does not have are problems too."""
-    problems = [{"path": "/" + "/".join(str(p) for p in error.absolute_path), "message": error.message}
-                for error in sorted(_validator.iter_errors(expected), key=lambda e: list(e.absolute_path))]
+    problems = [
+        {"path": "/" + "/".join(str(p) for p in error.absolute_path), "message": error.message}
+        for error in sorted(_validator.iter_errors(expected), key=lambda e: list(e.absolute_path))
+    ]
     if problems or document is None:
         return problems
     stages = document.get("stages", {})
     for index, item in enumerate(expected.get("rules", [])):
         stage = stages.get(item["stage"])
         if stage is None:
-            problems.append({"path": f"/rules/{index}/stage",
-                             "message": f"the pipeline has no stage {item['stage']!r}"})
+            problems.append(
+                {"path": f"/rules/{index}/stage", "message": f"the pipeline has no stage {item['stage']!r}"}
+            )
         elif item["rule"] not in stage.get("rules", {}):
-            problems.append({"path": f"/rules/{index}/rule",
-                             "message": f"stage {item['stage']!r} has no rule {item['rule']!r}"})
+            problems.append(
+                {
+                    "path": f"/rules/{index}/rule",
+                    "message": f"stage {item['stage']!r} has no rule {item['rule']!r}",
+                }
+            )
     return problems
 
 
@@ -78,8 +106,11 @@ def field_value(data: Any, path: str) -> Any:
 
 def rule_outcomes(result: dict | None) -> dict[tuple[str, str], dict]:
     """(stage, rule id) -> the rule's entry in an engine result."""
-    return {(stage["name"], rule["id"]): rule
-            for stage in (result or {}).get("stages", []) for rule in stage.get("rules", [])}
+    return {
+        (stage["name"], rule["id"]): rule
+        for stage in (result or {}).get("stages", [])
+        for rule in stage.get("rules", [])
+    }
 
 
 def judge(expected: dict, status: str, result: dict | None, *, shown: dict | None = None) -> list[dict]:
@@ -89,32 +120,56 @@ def judge(expected: dict, status: str, result: dict | None, *, shown: dict | Non
     failures = []
     shown_rules = rule_outcomes(shown) if shown is not None else None
     if status != expected["status"]:
-        failures.append({"what": "status", "expected": expected["status"], "actual": status,
-                         "message": f"the application {status}, expected {expected['status']}"})
+        failures.append(
+            {
+                "what": "status",
+                "expected": expected["status"],
+                "actual": status,
+                "message": f"the application {status}, expected {expected['status']}",
+            }
+        )
     rules = rule_outcomes(result)
     for item in expected.get("rules", []):
         entry = rules.get((item["stage"], item["rule"]))
         actual = entry["outcome"] if entry else None
         if actual != item["outcome"]:
             what = f"{item['stage']}/{item['rule']}"
-            quoted = (shown_rules.get((item["stage"], item["rule"]), {}) if shown_rules is not None else entry) or {}
+            quoted = (
+                shown_rules.get((item["stage"], item["rule"]), {}) if shown_rules is not None else entry
+            ) or {}
             said = f"{actual}: {quoted.get('message', '')}" if entry else "the rule did not run"
-            failures.append({"what": what, "expected": item["outcome"], "actual": actual,
-                             "message": f"rule {what} expected {item['outcome']}, got {said}"})
+            failures.append(
+                {
+                    "what": what,
+                    "expected": item["outcome"],
+                    "actual": actual,
+                    "message": f"rule {what} expected {item['outcome']}, got {said}",
+                }
+            )
     data = (result or {}).get("data", {})
     for item in expected.get("fields", []):
         actual = field_value(data, item["field"])
         if "exists" in item:
             present = actual is not _MISSING
             if present != item["exists"]:
-                failures.append({"what": f"field {item['field']}", "expected": "present" if item["exists"]
-                                 else "absent", "actual": "present" if present else "absent",
-                                 "message": f"field {item['field']} is {'present' if present else 'absent'}"})
+                failures.append(
+                    {
+                        "what": f"field {item['field']}",
+                        "expected": "present" if item["exists"] else "absent",
+                        "actual": "present" if present else "absent",
+                        "message": f"field {item['field']} is {'present' if present else 'absent'}",
+                    }
+                )
         elif actual is _MISSING or actual != item["equals"]:
-            failures.append({"what": f"field {item['field']}", "expected": item["equals"],
-                             "actual": None if actual is _MISSING else actual,
-                             "message": f"field {item['field']} is "
-                                        f"{'absent' if actual is _MISSING else _as_json(actual)}"})
+            failures.append(
+                {
+                    "what": f"field {item['field']}",
+                    "expected": item["equals"],
+                    "actual": None if actual is _MISSING else actual,
+                    "message": f"field {item['field']} is "
+                    f"{'absent' if actual is _MISSING else _as_json(actual)}",
+                }
+            )
     return failures
 
 
@@ -127,6 +182,8 @@ def expectation_from_result(status: str, result: dict | None, *, rules: bool = F
     """The expectation a run's outcome meets: its status, and with `rules` every rule's outcome."""
     expected: dict[str, Any] = {"status": status if status in STATUSES else "error"}
     if rules:
-        expected["rules"] = [{"stage": stage, "rule": rule, "outcome": entry["outcome"]}
-                             for (stage, rule), entry in rule_outcomes(result).items()]
+        expected["rules"] = [
+            {"stage": stage, "rule": rule, "outcome": entry["outcome"]}
+            for (stage, rule), entry in rule_outcomes(result).items()
+        ]
     return expected

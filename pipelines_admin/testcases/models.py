@@ -6,6 +6,7 @@ masked copy for display. A suite run records the effective-config hash it ran an
 fingerprint of the test cases it ran, so a release gate can tell whether a pass still
 holds: any change to the config or to the test cases voids it.
 """
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -26,10 +27,17 @@ class TestCase(models.Model):
     input_masked = models.JSONField(default=dict)
     expected_encrypted = models.TextField()
     expected_masked = models.JSONField(default=dict, help_text="status, rules and fields, PII masked")
-    source_run = models.ForeignKey("runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                   help_text="The run it was saved from, if any.")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
+    source_run = models.ForeignKey(
+        "runs.Run",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The run it was saved from, if any.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -52,8 +60,12 @@ class SuiteRun(models.Model):
     FINISHED = (Status.PASSED, Status.FAILED, Status.ERROR)
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="suite_runs")
-    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+",
-                                    help_text="Whose service bindings ran, and whose release the config is or would be.")
+    environment = models.ForeignKey(
+        Environment,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Whose service bindings ran, and whose release the config is or would be.",
+    )
     version = models.ForeignKey(ConfigVersion, on_delete=models.PROTECT, related_name="suite_runs")
     override = OrderedJSONField(default=dict, blank=True, help_text="The merge patch applied to the version.")
     effective_hash = models.CharField(max_length=71, db_index=True)
@@ -67,8 +79,9 @@ class SuiteRun(models.Model):
     coverage = models.JSONField(default=dict, help_text="stage/rule -> outcome -> how many test cases")
     error_message = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -76,9 +89,11 @@ class SuiteRun(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["pipeline", "effective_hash", "status"], name="suite_gate_idx"),
-                   # the suite runs waiting (the sweep and the queue-depth metric count them)
-                   models.Index(fields=["status"], condition=models.Q(status="queued"), name="suite_queued_idx")]
+        indexes = [
+            models.Index(fields=["pipeline", "effective_hash", "status"], name="suite_gate_idx"),
+            # the suite runs waiting (the sweep and the queue-depth metric count them)
+            models.Index(fields=["status"], condition=models.Q(status="queued"), name="suite_queued_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"suite run #{self.pk} of {self.pipeline.slug} ({self.status})"
@@ -97,5 +112,10 @@ class SuiteRun(models.Model):
         from pipelines_admin.configs.candidates import config_label
         from pipelines_admin.configs.selectors import release_live
 
-        return config_label(self.environment, self.version.number, self.override, self.effective_hash,
-                            release_live(self.pipeline_id, self.environment_id))
+        return config_label(
+            self.environment,
+            self.version.number,
+            self.override,
+            self.effective_hash,
+            release_live(self.pipeline_id, self.environment_id),
+        )

@@ -1,4 +1,5 @@
 """Reads of test cases, suite runs and coverage."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,21 +25,32 @@ def case_get(pipeline: Pipeline, case_id) -> TestCase:
 
 
 def suite_run_list(pipeline: Pipeline) -> QuerySet[SuiteRun]:
-    return (pipeline.suite_runs.select_related("environment", "version", "requested_by")
-            .defer("results", "coverage").order_by("-created_at", "-id"))
+    return (
+        pipeline.suite_runs.select_related("environment", "version", "requested_by")
+        .defer("results", "coverage")
+        .order_by("-created_at", "-id")
+    )
 
 
 def suite_run_get(pipeline: Pipeline, suite_id) -> SuiteRun:
     try:
-        return pipeline.suite_runs.select_related("pipeline", "environment", "version", "requested_by").get(pk=suite_id)
+        return pipeline.suite_runs.select_related("pipeline", "environment", "version", "requested_by").get(
+            pk=suite_id
+        )
     except (SuiteRun.DoesNotExist, ValueError, ValidationError):
-        raise NotFound(f"{pipeline.slug} has no suite run {suite_id}.", {"suite_run": str(suite_id)}) from None
+        raise NotFound(
+            f"{pipeline.slug} has no suite run {suite_id}.", {"suite_run": str(suite_id)}
+        ) from None
 
 
 def suite_run_latest(pipeline: Pipeline) -> SuiteRun | None:
     """The newest suite run that ran its cases (passed or failed)."""
-    return (pipeline.suite_runs.filter(status__in=[SuiteRun.Status.PASSED, SuiteRun.Status.FAILED])
-            .select_related("environment", "version").order_by("-finished_at", "-id").first())
+    return (
+        pipeline.suite_runs.filter(status__in=[SuiteRun.Status.PASSED, SuiteRun.Status.FAILED])
+        .select_related("environment", "version")
+        .order_by("-finished_at", "-id")
+        .first()
+    )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ judges each result against its expectation and stores the masked outcome, the co
 and an audit event. A suite run the broker never got, or whose worker died, is picked
 up by `suites_sweep`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -44,6 +45,7 @@ PROGRESS_EVERY_SECONDS = 0.5
 
 # -- test cases ---------------------------------------------------------------------------
 
+
 def _leaf(path: str) -> str:
     return path.rsplit(".", 1)[-1].lower()
 
@@ -52,9 +54,12 @@ def mask_expected(expected: dict, fields: frozenset[str]) -> dict:
     """The expectation with the expected values of PII fields masked."""
     masked = dict(expected)
     if "fields" in expected:
-        masked["fields"] = [{**item, "equals": mask_value(_leaf(item["field"]), item["equals"])}
-                            if "equals" in item and _leaf(item["field"]) in fields else item
-                            for item in expected["fields"]]
+        masked["fields"] = [
+            {**item, "equals": mask_value(_leaf(item["field"]), item["equals"])}
+            if "equals" in item and _leaf(item["field"]) in fields
+            else item
+            for item in expected["fields"]
+        ]
     return masked
 
 
@@ -63,9 +68,12 @@ def _mask_failures(failures: list[dict], fields: frozenset[str]) -> list[dict]:
     for failure in failures:
         name = failure["what"].removeprefix("field ")
         if failure["what"].startswith("field ") and _leaf(name) in fields:
-            failure = {**failure, "expected": mask_value(_leaf(name), failure["expected"]),
-                       "actual": mask_value(_leaf(name), failure["actual"]),
-                       "message": f"field {name} is not the expected value"}
+            failure = {
+                **failure,
+                "expected": mask_value(_leaf(name), failure["expected"]),
+                "actual": mask_value(_leaf(name), failure["actual"]),
+                "message": f"field {name} is not the expected value",
+            }
         masked.append(failure)
     return masked
 
@@ -73,13 +81,17 @@ def _mask_failures(failures: list[dict], fields: frozenset[str]) -> list[dict]:
 def _clean(pipeline: Pipeline, name: str, record: Any, expected: Any) -> tuple[str, dict, dict]:
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise InvalidInput("A test case needs a name of 1 to 200 characters.", {"fields": {"name": ["required"]}})
+        raise InvalidInput(
+            "A test case needs a name of 1 to 200 characters.", {"fields": {"name": ["required"]}}
+        )
     record = validate_record(record, where="The test application")
     latest = version_latest(pipeline)
     problems = expectation_problems(expected, latest.document if latest else None)
     if problems:
-        raise InvalidInput(f"The expectation has {len(problems)} problem{'s' if len(problems) != 1 else ''}.",
-                           {"problems": problems})
+        raise InvalidInput(
+            f"The expectation has {len(problems)} problem{'s' if len(problems) != 1 else ''}.",
+            {"problems": problems},
+        )
     return name, record, expected
 
 
@@ -95,25 +107,48 @@ def _save_unique(case: TestCase) -> None:
         with transaction.atomic():
             case.save()
     except IntegrityError:
-        raise InvalidInput(f"{case.pipeline.slug} already has a test case named {case.name!r}.",
-                           {"fields": {"name": ["already used"]}}) from None
+        raise InvalidInput(
+            f"{case.pipeline.slug} already has a test case named {case.name!r}.",
+            {"fields": {"name": ["already used"]}},
+        ) from None
 
 
 @transaction.atomic
-def case_create(*, pipeline: Pipeline, name: str, record: Any, expected: Any, actor, description: str = "",
-                     source_run: Run | None = None) -> TestCase:
+def case_create(
+    *,
+    pipeline: Pipeline,
+    name: str,
+    record: Any,
+    expected: Any,
+    actor,
+    description: str = "",
+    source_run: Run | None = None,
+) -> TestCase:
     require(actor, VERSION_CREATE)
     name, record, expected = _clean(pipeline, name, record, expected)
-    case = TestCase(pipeline=pipeline, name=name, description=description.strip(), source_run=source_run,
-                    created_by=actor if getattr(actor, "pk", None) else None)
+    case = TestCase(
+        pipeline=pipeline,
+        name=name,
+        description=description.strip(),
+        source_run=source_run,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )
     _store(case, record, expected)
     _save_unique(case)
-    audit_record(actor=actor, action="test_case.created", object_type="test_case", object_id=case.pk,
-                 object_repr=case.name, pipeline=pipeline.slug,
-                 data={"expected": case.expected_masked, "input": case.input_masked,
-                       "source_run": str(source_run.pk) if source_run else None})
+    audit_record(
+        actor=actor,
+        action="test_case.created",
+        object_type="test_case",
+        object_id=case.pk,
+        object_repr=case.name,
+        pipeline=pipeline.slug,
+        data={
+            "expected": case.expected_masked,
+            "input": case.input_masked,
+            "source_run": str(source_run.pk) if source_run else None,
+        },
+    )
     return case
-
 
 
 def case_revision(case: TestCase) -> str:
@@ -127,17 +162,41 @@ def _check_case_base(case: TestCase, base_revision: str | None) -> None:
     current = case_revision(case)
     if base_revision is None or base_revision == current:
         return
-    changer = (AuditEvent.objects.filter(object_type="test_case", object_id=str(case.pk))
-               .order_by("-sequence").values_list("actor_name", flat=True).first())
-    revision_check(base=base_revision, current=current, what=f"Test case {case.name!r}",
-                   extra={"test_case": case.pk, "changed_by": changer, "changed_at": case.updated_at.isoformat(),
-                          "now": {"name": case.name, "description": case.description,
-                                  "expected": case.expected_masked, "input": case.input_masked}})
+    changer = (
+        AuditEvent.objects.filter(object_type="test_case", object_id=str(case.pk))
+        .order_by("-sequence")
+        .values_list("actor_name", flat=True)
+        .first()
+    )
+    revision_check(
+        base=base_revision,
+        current=current,
+        what=f"Test case {case.name!r}",
+        extra={
+            "test_case": case.pk,
+            "changed_by": changer,
+            "changed_at": case.updated_at.isoformat(),
+            "now": {
+                "name": case.name,
+                "description": case.description,
+                "expected": case.expected_masked,
+                "input": case.input_masked,
+            },
+        },
+    )
 
 
 @transaction.atomic
-def case_update(*, case: TestCase, name: str, record: Any, expected: Any, actor,
-                     description: str = "", base_revision: str | None = None) -> TestCase:
+def case_update(
+    *,
+    case: TestCase,
+    name: str,
+    record: Any,
+    expected: Any,
+    actor,
+    description: str = "",
+    base_revision: str | None = None,
+) -> TestCase:
     require(actor, VERSION_CREATE)
     case = TestCase.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=case.pk)
     _check_case_base(case, base_revision)
@@ -146,12 +205,19 @@ def case_update(*, case: TestCase, name: str, record: Any, expected: Any, actor,
     case.description = description.strip()
     _store(case, record, expected)
     _save_unique(case)
-    audit_record(actor=actor, action="test_case.changed", object_type="test_case", object_id=case.pk,
-                 object_repr=case.name, pipeline=case.pipeline.slug,
-                 diff={"before": before, "after": {"name": case.name, "expected": case.expected_masked,
-                                                   "input": case.input_masked}})
+    audit_record(
+        actor=actor,
+        action="test_case.changed",
+        object_type="test_case",
+        object_id=case.pk,
+        object_repr=case.name,
+        pipeline=case.pipeline.slug,
+        diff={
+            "before": before,
+            "after": {"name": case.name, "expected": case.expected_masked, "input": case.input_masked},
+        },
+    )
     return case
-
 
 
 @transaction.atomic
@@ -159,16 +225,21 @@ def case_delete(*, case: TestCase, actor, base_revision: str | None = None) -> N
     require(actor, VERSION_CREATE)
     case = TestCase.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=case.pk)
     _check_case_base(case, base_revision)
-    audit_record(actor=actor, action="test_case.deleted", object_type="test_case", object_id=case.pk,
-                 object_repr=case.name, pipeline=case.pipeline.slug, data={"expected": case.expected_masked})
+    audit_record(
+        actor=actor,
+        action="test_case.deleted",
+        object_type="test_case",
+        object_id=case.pk,
+        object_repr=case.name,
+        pipeline=case.pipeline.slug,
+        data={"expected": case.expected_masked},
+    )
     case.delete()
-
 
 
 def case_content(case: TestCase) -> tuple[dict, dict]:
     """(application, expectation) decrypted: for running and editing, never for display."""
     return decrypt_json(case.input_encrypted), decrypt_json(case.expected_encrypted)
-
 
 
 @transaction.atomic
@@ -177,28 +248,45 @@ def case_from_run(*, run: Run, actor, name: str = "") -> TestCase:
     if not run.finished:
         raise InvalidInput("The run has not finished yet: save it as a test case once it has.")
     if run.partial:
-        raise InvalidInput("This run is partial: it ran only some stages, so its decision is not the pipeline's. "
-                           "Run the application through every stage, then save that run as a test case.")
+        raise InvalidInput(
+            "This run is partial: it ran only some stages, so its decision is not the pipeline's. "
+            "Run the application through every stage, then save that run as a test case."
+        )
     base = name.strip() or f"{run.status.capitalize()} application from run {str(run.pk)[:8]}"
-    taken = set(TestCase.objects.filter(pipeline=run.pipeline, name__startswith=base).values_list("name", flat=True))
+    taken = set(
+        TestCase.objects.filter(pipeline=run.pipeline, name__startswith=base).values_list("name", flat=True)
+    )
     unique, n = base, 2
     while unique in taken:
         unique, n = f"{base} ({n})", n + 1
-    return case_create(pipeline=run.pipeline, name=unique, record=run_input(run), actor=actor,
-                            expected=expectation_from_result(run.status, run.result),
-                            description=f"Saved from run {run.pk}.", source_run=run)
-
+    return case_create(
+        pipeline=run.pipeline,
+        name=unique,
+        record=run_input(run),
+        actor=actor,
+        expected=expectation_from_result(run.status, run.result),
+        description=f"Saved from run {run.pk}.",
+        source_run=run,
+    )
 
 
 # -- suite runs ---------------------------------------------------------------------------
 
+
 @transaction.atomic
-def suite_start(*, pipeline: Pipeline, environment: Environment, actor, version: ConfigVersion | None = None,
-                override: dict | None = None) -> SuiteRun:
+def suite_start(
+    *,
+    pipeline: Pipeline,
+    environment: Environment,
+    actor,
+    version: ConfigVersion | None = None,
+    override: dict | None = None,
+) -> SuiteRun:
     """Queue a run of every test case of `pipeline` against `version` (default: live)
     with `override` (default: the environment's) in `environment`."""
-    suite = _suite_create(pipeline=pipeline, environment=environment, actor=actor, version=version,
-                          override=override)
+    suite = _suite_create(
+        pipeline=pipeline, environment=environment, actor=actor, version=version, override=override
+    )
     transaction.on_commit(lambda: suite_enqueue(suite.pk))
     return suite
 
@@ -210,9 +298,15 @@ def _suite_create(*, pipeline, environment, actor, version, override) -> SuiteRu
     if total == 0:
         raise InvalidInput(f"{pipeline.name} has no test cases yet: add one, or save a run as a test case.")
     return SuiteRun.objects.create(
-        pipeline=pipeline, environment=environment, version=candidate.version, override=candidate.override,
-        effective_hash=candidate.effective_hash, cases_fingerprint=cases_fingerprint(pipeline),
-        total=total, requested_by=actor if getattr(actor, "pk", None) else None)
+        pipeline=pipeline,
+        environment=environment,
+        version=candidate.version,
+        override=candidate.override,
+        effective_hash=candidate.effective_hash,
+        cases_fingerprint=cases_fingerprint(pipeline),
+        total=total,
+        requested_by=actor if getattr(actor, "pk", None) else None,
+    )
 
 
 def suite_enqueue(suite_id: int, recovery: str | None = None) -> bool:
@@ -231,24 +325,38 @@ def suite_enqueue(suite_id: int, recovery: str | None = None) -> bool:
     return True
 
 
-def suite_run_now(*, pipeline: Pipeline, environment: Environment, actor, version: ConfigVersion | None = None,
-                  override: dict | None = None) -> SuiteRun:
+def suite_run_now(
+    *,
+    pipeline: Pipeline,
+    environment: Environment,
+    actor,
+    version: ConfigVersion | None = None,
+    override: dict | None = None,
+) -> SuiteRun:
     """Run the suite in this process and return the finished suite run (the command line's way)."""
     with transaction.atomic():
-        suite = _suite_create(pipeline=pipeline, environment=environment, actor=actor, version=version,
-                              override=override)
+        suite = _suite_create(
+            pipeline=pipeline, environment=environment, actor=actor, version=version, override=override
+        )
     return suite_execute(suite.pk)
 
 
 def _claim(suite_id: int) -> SuiteRun | None:
     with transaction.atomic():
-        suite = (SuiteRun.objects.select_for_update(of=("self",)).select_related("pipeline", "environment", "version")
-                 .filter(pk=suite_id).first())
+        suite = (
+            SuiteRun.objects.select_for_update(of=("self",))
+            .select_related("pipeline", "environment", "version")
+            .filter(pk=suite_id)
+            .first()
+        )
         if suite is None or suite.finished:
             return None
         if suite.attempts >= settings.RUN_MAX_ATTEMPTS:
-            _finish(suite, SuiteRun.Status.ERROR, error=f"gave up after {suite.attempts} attempts "
-                                                          "(the worker stopped each time)")
+            _finish(
+                suite,
+                SuiteRun.Status.ERROR,
+                error=f"gave up after {suite.attempts} attempts (the worker stopped each time)",
+            )
             recovery_count(SweepRecovery.Kind.SUITE_RUN, SweepRecovery.Action.GAVE_UP)
             return None
         suite.status, suite.started_at = SuiteRun.Status.RUNNING, timezone.now()
@@ -261,26 +369,48 @@ def _claim(suite_id: int) -> SuiteRun | None:
 def suite_time_limit_exceeded(suite_id: int) -> None:
     """The worker's soft time limit stopped the suite run: record it as an error."""
     with transaction.atomic():
-        suite = (SuiteRun.objects.select_for_update(of=("self",)).select_related("pipeline", "environment")
-                 .get(pk=suite_id))
+        suite = (
+            SuiteRun.objects.select_for_update(of=("self",))
+            .select_related("pipeline", "environment")
+            .get(pk=suite_id)
+        )
         if not suite.finished:
-            _finish(suite, SuiteRun.Status.ERROR,
-                    error=f"stopped after the time limit of {settings.SUITE_SOFT_TIME_LIMIT} s")
+            _finish(
+                suite,
+                SuiteRun.Status.ERROR,
+                error=f"stopped after the time limit of {settings.SUITE_SOFT_TIME_LIMIT} s",
+            )
 
 
 def _finish(suite: SuiteRun, status: str, *, error: str = "") -> None:
     suite.status, suite.error_message, suite.finished_at = status, error, timezone.now()
     suite.save()
-    audit_record(actor=suite.requested_by, action="suite_run.completed", object_type="suite_run", object_id=suite.pk,
-                 object_repr=f"suite run #{suite.pk}", pipeline=suite.pipeline.slug,
-                 environment=suite.environment.name,
-                 data={"status": status, "version": suite.version.number, "effective_hash": suite.effective_hash,
-                       "total": suite.total, "passed": suite.passed, "failed": suite.failed, "error": error})
+    audit_record(
+        actor=suite.requested_by,
+        action="suite_run.completed",
+        object_type="suite_run",
+        object_id=suite.pk,
+        object_repr=f"suite run #{suite.pk}",
+        pipeline=suite.pipeline.slug,
+        environment=suite.environment.name,
+        data={
+            "status": status,
+            "version": suite.version.number,
+            "effective_hash": suite.effective_hash,
+            "total": suite.total,
+            "passed": suite.passed,
+            "failed": suite.failed,
+            "error": error,
+        },
+    )
 
 
 def _coverage_start(document: dict) -> dict[str, dict[str, int]]:
-    return {f"{stage}/{rule}": {} for stage, body in document.get("stages", {}).items()
-            for rule in body.get("rules", {})}
+    return {
+        f"{stage}/{rule}": {}
+        for stage, body in document.get("stages", {}).items()
+        for rule in body.get("rules", {})
+    }
 
 
 def suite_execute(suite_id: int) -> SuiteRun | None:
@@ -293,8 +423,11 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
         engine = compiled_pipeline(document, suite.environment)
     except Exception as exc:
         with transaction.atomic():
-            _finish(SuiteRun.objects.select_for_update().get(pk=suite.pk), SuiteRun.Status.ERROR,
-                    error=f"the config could not be compiled: {exc}")
+            _finish(
+                SuiteRun.objects.select_for_update().get(pk=suite.pk),
+                SuiteRun.Status.ERROR,
+                error=f"the config could not be compiled: {exc}",
+            )
         return SuiteRun.objects.get(pk=suite.pk)
     fields = suite.pipeline.masked_fields_for(document)
     cases = list(TestCase.objects.filter(pipeline=suite.pipeline).order_by("name", "pk"))
@@ -303,8 +436,9 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
     results, passed, last_report = [], 0, time.monotonic()
     for index, case in enumerate(cases, 1):
         record, expected = case_content(case)
-        status, result, ms, error = execute_record(engine, record, stages=None,
-                                                   context={"suite_run": suite.pk, "test_case": case.pk})
+        status, result, ms, error = execute_record(
+            engine, record, stages=None, context={"suite_run": suite.pk, "test_case": case.pk}
+        )
         masked = mask_result(result, record, fields) if result else None
         failures = judge(expected, status, result, shown=masked)
         outcomes = []
@@ -315,16 +449,28 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
                 counts[rule["outcome"]] = counts.get(rule["outcome"], 0) + 1
                 outcomes.append([stage["name"], rule["id"], rule["outcome"]])
         passed += not failures
-        results.append({"case": case.pk, "name": case.name, "passed": not failures, "status": status,
-                        "error": error, "duration_ms": round(ms, 3), "failures": _mask_failures(failures, fields),
-                        "outcomes": outcomes,
-                        "result": masked if failures else None})
+        results.append(
+            {
+                "case": case.pk,
+                "name": case.name,
+                "passed": not failures,
+                "status": status,
+                "error": error,
+                "duration_ms": round(ms, 3),
+                "failures": _mask_failures(failures, fields),
+                "outcomes": outcomes,
+                "result": masked if failures else None,
+            }
+        )
         if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
             SuiteRun.objects.filter(pk=suite.pk).update(processed=index, passed=passed, failed=index - passed)
             last_report = time.monotonic()
     with transaction.atomic():
-        locked = (SuiteRun.objects.select_for_update(of=("self",)).select_related("pipeline", "environment")
-                  .get(pk=suite.pk))
+        locked = (
+            SuiteRun.objects.select_for_update(of=("self",))
+            .select_related("pipeline", "environment")
+            .get(pk=suite.pk)
+        )
         if locked.finished:
             return locked
         locked.results, locked.coverage, locked.cases_fingerprint = results, coverage, fingerprint
@@ -342,12 +488,21 @@ def suites_sweep(now=None) -> dict[str, int]:
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS)
     stuck = now - timedelta(seconds=settings.SUITE_TIME_LIMIT + 60)
-    waiting = list(SuiteRun.objects.filter(status=SuiteRun.Status.QUEUED, created_at__lt=stale)
-                   .values_list("pk", "enqueued_at")[:100])
-    running = list(SuiteRun.objects.filter(status=SuiteRun.Status.RUNNING, started_at__lt=stuck)
-                   .values_list("pk", flat=True)[:100])
-    SuiteRun.objects.filter(pk__in=running, status=SuiteRun.Status.RUNNING).update(status=SuiteRun.Status.QUEUED)
-    sends = ([(pk, SweepRecovery.Action.REQUEUED if enqueued_at else SweepRecovery.Action.ENQUEUED)
-              for pk, enqueued_at in waiting]
-             + [(pk, SweepRecovery.Action.REQUEUED) for pk in running])
+    waiting = list(
+        SuiteRun.objects.filter(status=SuiteRun.Status.QUEUED, created_at__lt=stale).values_list(
+            "pk", "enqueued_at"
+        )[:100]
+    )
+    running = list(
+        SuiteRun.objects.filter(status=SuiteRun.Status.RUNNING, started_at__lt=stuck).values_list(
+            "pk", flat=True
+        )[:100]
+    )
+    SuiteRun.objects.filter(pk__in=running, status=SuiteRun.Status.RUNNING).update(
+        status=SuiteRun.Status.QUEUED
+    )
+    sends = [
+        (pk, SweepRecovery.Action.REQUEUED if enqueued_at else SweepRecovery.Action.ENQUEUED)
+        for pk, enqueued_at in waiting
+    ] + [(pk, SweepRecovery.Action.REQUEUED) for pk in running]
     return {"suites_requeued": sum(suite_enqueue(pk, recovery=action) for pk, action in sends)}

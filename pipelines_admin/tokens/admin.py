@@ -1,5 +1,6 @@
 """API tokens in the admin: read-only, never their secret (only its hash is stored, and
 not shown). Their owner revokes them on the API tokens page."""
+
 from django.contrib import admin
 from django.urls import reverse
 

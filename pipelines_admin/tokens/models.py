@@ -3,6 +3,7 @@
 A token acts as its user, with the user's roles; it is revoked, never deleted, so the
 audit trail keeps pointing at something.
 """
+
 from __future__ import annotations
 
 import uuid

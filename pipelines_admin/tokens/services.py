@@ -4,6 +4,7 @@ The secret is `rcp_` followed by 43 random URL-safe characters (256 bits). Only 
 SHA-256 is stored: a random secret of that length needs no slow hash, and a lookup by
 hash needs no comparison in Python, so it leaks no timing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,8 +44,10 @@ def token_create(*, user, name: str) -> CreatedToken:
         raise NotAllowed("Only active users can have API tokens.")
     name = (name or "").strip()
     if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= MAX_ACTIVE_TOKENS:
-        raise InvalidInput(f"You have {MAX_ACTIVE_TOKENS} active tokens: revoke one you no longer use first.",
-                           {"limit": MAX_ACTIVE_TOKENS})
+        raise InvalidInput(
+            f"You have {MAX_ACTIVE_TOKENS} active tokens: revoke one you no longer use first.",
+            {"limit": MAX_ACTIVE_TOKENS},
+        )
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, prefix=secret[:PREFIX_LENGTH], secret_hash=secret_hash(secret))
     try:
@@ -52,8 +55,14 @@ def token_create(*, user, name: str) -> CreatedToken:
     except ValidationError as exc:
         raise InvalidInput("The token's details are not valid.", {"fields": exc.message_dict}) from None
     token.save()
-    audit_record(actor=user, action="api_token.created", object_type="api_token", object_id=token.pk,
-                 object_repr=f"{token.name} ({token.prefix}…)", data={"prefix": token.prefix})
+    audit_record(
+        actor=user,
+        action="api_token.created",
+        object_type="api_token",
+        object_id=token.pk,
+        object_repr=f"{token.name} ({token.prefix}…)",
+        data={"prefix": token.prefix},
+    )
     return CreatedToken(token, secret)
 
 
@@ -67,9 +76,14 @@ def token_revoke(*, token: ApiToken, actor) -> ApiToken:
         raise InvalidInput("The token is already revoked.", {"revoked_at": token.revoked_at.isoformat()})
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    audit_record(actor=actor, action="api_token.revoked", object_type="api_token", object_id=token.pk,
-                 object_repr=f"{token.name} ({token.prefix}…)",
-                 data={"prefix": token.prefix, "owner": token.user.get_username()})
+    audit_record(
+        actor=actor,
+        action="api_token.revoked",
+        object_type="api_token",
+        object_id=token.pk,
+        object_repr=f"{token.name} ({token.prefix}…)",
+        data={"prefix": token.prefix, "owner": token.user.get_username()},
+    )
     return token
 
 

@@ -1,4 +1,5 @@
 """The console page where users create, see and revoke their API tokens."""
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST

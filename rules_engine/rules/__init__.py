@@ -11,6 +11,7 @@ One module per concern, in pipeline order:
 ``default_rule_registry()`` returns a new dict on every call (the executor receives an
 explicit registry; nothing here is a mutable module-level global).
 """
+
 from __future__ import annotations
 
 from rules_engine.rule import Rule

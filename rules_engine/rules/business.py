@@ -8,10 +8,12 @@ Details other rules read (``ctx.find_detail``):
 - ``monthly_income`` (income verification): used by the debt-to-income rule.
 - ``geographic_risk`` (0..1, geographic eligibility): used by the risk score.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 
 from rules_engine.geography import COUNTRY_LISTS, US_STATE_CODES, country_code, state_code
 from rules_engine.rule import Rule, RuleContext, Verdict, failed, passed, skipped
@@ -22,8 +24,13 @@ from rules_engine.rules.service_responses import call_service, require_bool, req
 from rules_engine.services.registry import ServiceRef
 
 __all__ = [
-    "AgeVerificationRule", "CreditScoreRule", "CreditScoreValidationRule", "IncomeVerificationRule",
-    "DebtToIncomeRule", "GeographicEligibilityRule", "RULE_CLASSES",
+    "AgeVerificationRule",
+    "CreditScoreRule",
+    "CreditScoreValidationRule",
+    "IncomeVerificationRule",
+    "DebtToIncomeRule",
+    "GeographicEligibilityRule",
+    "RULE_CLASSES",
 ]
 
 
@@ -32,6 +39,7 @@ def _money(amount: float) -> str:
 
 
 # ---------------------------------------------------------------- age
+
 
 def parse_date(value: Any) -> date | None:
     """A date from an ISO 8601 date or timestamp (text) or a date object; None otherwise."""
@@ -71,16 +79,30 @@ class AgeVerificationRule(Rule):
     """
 
     params_schema = p.rule_schema(
-        "Age verification", "Check the applicant is old enough.",
+        "Age verification",
+        "Check the applicant is old enough.",
         {
-            "minimum_age": p.prop("integer", "Minimum age", "The youngest age accepted, in whole years.",
-                                  minimum=0, maximum=130, default=18),
-            "date_field": p.field_name("Date of birth field", "The record field holding the date of birth "
-                                       "(YYYY-MM-DD).", default="date_of_birth"),
-            "verification_strict": p.prop("boolean", "Strict",
-                                          "Fail when the date of birth is missing or unreadable (otherwise "
-                                          "the rule is skipped, and the application stays undecided: its age "
-                                          "was not checked).", default=True),
+            "minimum_age": p.prop(
+                "integer",
+                "Minimum age",
+                "The youngest age accepted, in whole years.",
+                minimum=0,
+                maximum=130,
+                default=18,
+            ),
+            "date_field": p.field_name(
+                "Date of birth field",
+                "The record field holding the date of birth (YYYY-MM-DD).",
+                default="date_of_birth",
+            ),
+            "verification_strict": p.prop(
+                "boolean",
+                "Strict",
+                "Fail when the date of birth is missing or unreadable (otherwise "
+                "the rule is skipped, and the application stays undecided: its age "
+                "was not checked).",
+                default=True,
+            ),
         },
     )
 
@@ -101,15 +123,21 @@ class AgeVerificationRule(Rule):
             return self._unusable(f"{field} is missing", "missing")
         born = parse_date(value)
         if born is None:
-            return self._unusable(f"{field} {shown(value)} is not an ISO date (YYYY-MM-DD)", "not an ISO date")
+            return self._unusable(
+                f"{field} {shown(value)} is not an ISO date (YYYY-MM-DD)", "not an ISO date"
+            )
         today = run_now(ctx.run_context).date()
         if born > today:
-            return failed(f"{field} {born.isoformat()} is in the future", {"field": field, "reason": "future date"})
+            return failed(
+                f"{field} {born.isoformat()} is in the future", {"field": field, "reason": "future date"}
+            )
         age = age_on(born, today)
         details = {"age": age, "minimum_age": self.minimum_age}
         if age > 130:
-            return failed(f"{field} {born.isoformat()} gives an impossible age of {age}",
-                          {**details, "reason": "implausible age"})
+            return failed(
+                f"{field} {born.isoformat()} gives an impossible age of {age}",
+                {**details, "reason": "implausible age"},
+            )
         if age < self.minimum_age:
             return failed(f"applicant is {age}, younger than the minimum age {self.minimum_age}", details)
         return passed(f"applicant is {age}, at least {self.minimum_age}", details)
@@ -119,14 +147,36 @@ class AgeVerificationRule(Rule):
 
 SCORE_MODELS = ["FICO_8", "FICO_9", "FICO_10", "VantageScore_3", "VantageScore_4"]
 BUREAUS = ["experian", "equifax", "transunion"]
-_CREDIT_FIELDS = ("first_name", "middle_name", "last_name", "name", "ssn", "date_of_birth", "address", "city",
-                  "state", "zip_code", "credit_score")
+_CREDIT_FIELDS = (
+    "first_name",
+    "middle_name",
+    "last_name",
+    "name",
+    "ssn",
+    "date_of_birth",
+    "address",
+    "city",
+    "state",
+    "zip_code",
+    "credit_score",
+)
 
 _CREDIT_PROPERTIES = {
-    "minimum_score": p.prop("integer", "Minimum score", "The lowest credit score accepted (300 to 850).",
-                            minimum=300, maximum=850, default=650),
-    "score_model": p.prop("string", "Score model", "The scoring model to request from the bureau.",
-                          enum=SCORE_MODELS, default="FICO_8"),
+    "minimum_score": p.prop(
+        "integer",
+        "Minimum score",
+        "The lowest credit score accepted (300 to 850).",
+        minimum=300,
+        maximum=850,
+        default=650,
+    ),
+    "score_model": p.prop(
+        "string",
+        "Score model",
+        "The scoring model to request from the bureau.",
+        enum=SCORE_MODELS,
+        default="FICO_8",
+    ),
 }
 
 
@@ -142,9 +192,12 @@ class CreditScoreRule(Rule):
 
     service_params = {"credit_bureau": "CreditBureau"}
     params_schema = p.rule_schema(
-        "Credit score", "Check the applicant's credit score reaches the minimum.",
-        {"credit_bureau": p.service_ref("CreditBureau", "Credit bureau", "The credit bureau to ask."),
-         **_CREDIT_PROPERTIES},
+        "Credit score",
+        "Check the applicant's credit score reaches the minimum.",
+        {
+            "credit_bureau": p.service_ref("CreditBureau", "Credit bureau", "The credit bureau to ask."),
+            **_CREDIT_PROPERTIES,
+        },
     )
 
     def __init__(self, rule_id: str, params: Mapping[str, Any], services: Mapping[str, Any] | None = None):
@@ -154,14 +207,24 @@ class CreditScoreRule(Rule):
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         label = "the credit bureau"
-        result = call_service(self.services["credit_bureau"], "credit_report",
-                              {"applicant": pick(data, _CREDIT_FIELDS), "score_model": self.model}, label)
+        result = call_service(
+            self.services["credit_bureau"],
+            "credit_report",
+            {"applicant": pick(data, _CREDIT_FIELDS), "score_model": self.model},
+            label,
+        )
         bureau = str(result.get("bureau") or "the credit bureau")
         if not require_bool(result, "file_found", label):
-            return failed(f"no credit file found at {bureau}", {"bureau": bureau, "minimum_score": self.minimum})
+            return failed(
+                f"no credit file found at {bureau}", {"bureau": bureau, "minimum_score": self.minimum}
+            )
         score = int(require_number(result, "score", label, 300, 850))
-        details = {"credit_score": score, "minimum_score": self.minimum,
-                   "score_model": result.get("model", self.model), "bureau": bureau}
+        details = {
+            "credit_score": score,
+            "minimum_score": self.minimum,
+            "score_model": result.get("model", self.model),
+            "bureau": bureau,
+        }
         if score < self.minimum:
             return failed(f"credit score {score} is below the minimum {self.minimum}", details)
         return passed(f"credit score {score} meets the minimum {self.minimum}", details)
@@ -169,14 +232,23 @@ class CreditScoreRule(Rule):
 
 class CreditScoreValidationRule(CreditScoreRule):
     __doc__ = alias_doc(CreditScoreRule, "Credit score validation") + (
-        " The bureau is named by ``bureau`` (experian, equifax or transunion) instead of a service reference.")
+        " The bureau is named by ``bureau`` (experian, equifax or transunion) instead of a service reference."
+    )
 
     service_params: dict[str, str] = {}
     params_schema = p.rule_schema(
-        "Credit score validation", "Check the applicant's credit score reaches the minimum.",
-        {"bureau": p.prop("string", "Credit bureau", "The credit bureau to ask (its CreditBureau binding).",
-                          enum=BUREAUS, default="experian"),
-         **_CREDIT_PROPERTIES},
+        "Credit score validation",
+        "Check the applicant's credit score reaches the minimum.",
+        {
+            "bureau": p.prop(
+                "string",
+                "Credit bureau",
+                "The credit bureau to ask (its CreditBureau binding).",
+                enum=BUREAUS,
+                default="experian",
+            ),
+            **_CREDIT_PROPERTIES,
+        },
     )
 
     @classmethod
@@ -186,8 +258,17 @@ class CreditScoreValidationRule(CreditScoreRule):
 
 # ---------------------------------------------------------------- income and debt
 
-_INCOME_FIELDS = ("first_name", "last_name", "name", "ssn", "date_of_birth", "employer", "occupation",
-                  "annual_income", "monthly_income")
+_INCOME_FIELDS = (
+    "first_name",
+    "last_name",
+    "name",
+    "ssn",
+    "date_of_birth",
+    "employer",
+    "occupation",
+    "annual_income",
+    "monthly_income",
+)
 
 
 class IncomeVerificationRule(Rule):
@@ -207,19 +288,31 @@ class IncomeVerificationRule(Rule):
 
     service_params = {"verification_service": "IncomeService"}
     params_schema = p.rule_schema(
-        "Income verification", "Verify the applicant's income and check it reaches the minimum.",
+        "Income verification",
+        "Verify the applicant's income and check it reaches the minimum.",
         {
-            "verification_service": p.service_ref("IncomeService", "Income service",
-                                                  "The income verification service."),
-            "verification_method": p.prop("string", "Verification method", "How to verify the income.",
-                                          enum=p.VERIFICATION_METHODS),
-            "verification_methods": p.prop("array", "Verification methods",
-                                           "Acceptable ways to verify the income, in order of preference.",
-                                           items={"type": "string", "enum": p.VERIFICATION_METHODS},
-                                           minItems=1, uniqueItems=True),
-            "minimum_monthly_income": p.prop("number", "Minimum monthly income",
-                                             "The lowest verified monthly income accepted, in dollars.",
-                                             minimum=0, default=0, examples=[3000]),
+            "verification_service": p.service_ref(
+                "IncomeService", "Income service", "The income verification service."
+            ),
+            "verification_method": p.prop(
+                "string", "Verification method", "How to verify the income.", enum=p.VERIFICATION_METHODS
+            ),
+            "verification_methods": p.prop(
+                "array",
+                "Verification methods",
+                "Acceptable ways to verify the income, in order of preference.",
+                items={"type": "string", "enum": p.VERIFICATION_METHODS},
+                minItems=1,
+                uniqueItems=True,
+            ),
+            "minimum_monthly_income": p.prop(
+                "number",
+                "Minimum monthly income",
+                "The lowest verified monthly income accepted, in dollars.",
+                minimum=0,
+                default=0,
+                examples=[3000],
+            ),
         },
     )
 
@@ -234,19 +327,30 @@ class IncomeVerificationRule(Rule):
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         label = "the income service"
-        result = call_service(self.services["verification_service"], "verify_income",
-                              {"applicant": pick(data, _INCOME_FIELDS), "methods": self.methods}, label)
+        result = call_service(
+            self.services["verification_service"],
+            "verify_income",
+            {"applicant": pick(data, _INCOME_FIELDS), "methods": self.methods},
+            label,
+        )
         if not require_bool(result, "verified", label):
             reason = result.get("reason") or "no reason given"
-            return failed(f"income could not be verified: {reason}",
-                          {"reason": reason, "minimum_monthly_income": self.minimum})
+            return failed(
+                f"income could not be verified: {reason}",
+                {"reason": reason, "minimum_monthly_income": self.minimum},
+            )
         income = round(float(require_number(result, "monthly_income", label, 0)), 2)
         method = result.get("method") or self.methods[0]
-        details = {"monthly_income": income, "verification_method": method,
-                   "minimum_monthly_income": self.minimum}
+        details = {
+            "monthly_income": income,
+            "verification_method": method,
+            "minimum_monthly_income": self.minimum,
+        }
         if income < self.minimum:
-            return failed(f"verified monthly income {_money(income)} is below the minimum {_money(self.minimum)}",
-                          details)
+            return failed(
+                f"verified monthly income {_money(income)} is below the minimum {_money(self.minimum)}",
+                details,
+            )
         return passed(f"verified monthly income {_money(income)} ({method})", details)
 
 
@@ -274,16 +378,26 @@ class DebtToIncomeRule(Rule):
     transforms = False
     service_params = {"debt_service": "DebtService"}
     params_schema = p.rule_schema(
-        "Debt-to-income ratio", "Check monthly debt payments are at most a share of monthly income.",
+        "Debt-to-income ratio",
+        "Check monthly debt payments are at most a share of monthly income.",
         {
-            "maximum_ratio": p.prop("number", "Maximum ratio", "The highest debt-to-income ratio accepted "
-                                    "(0 to 1; 0.43 means 43%).", minimum=0, maximum=1, default=0.43),
-            "max_ratio": p.prop("number", "Maximum ratio (older name)", "Same as maximum_ratio.",
-                                minimum=0, maximum=1),
-            "include_mortgage": p.prop("boolean", "Include mortgage",
-                                       "Count mortgage payments as debt.", default=True),
-            "debt_service": p.service_ref("DebtService", "Debt service",
-                                          "The service reporting the applicant's monthly debt payments."),
+            "maximum_ratio": p.prop(
+                "number",
+                "Maximum ratio",
+                "The highest debt-to-income ratio accepted (0 to 1; 0.43 means 43%).",
+                minimum=0,
+                maximum=1,
+                default=0.43,
+            ),
+            "max_ratio": p.prop(
+                "number", "Maximum ratio (older name)", "Same as maximum_ratio.", minimum=0, maximum=1
+            ),
+            "include_mortgage": p.prop(
+                "boolean", "Include mortgage", "Count mortgage payments as debt.", default=True
+            ),
+            "debt_service": p.service_ref(
+                "DebtService", "Debt service", "The service reporting the applicant's monthly debt payments."
+            ),
         },
     )
 
@@ -307,25 +421,38 @@ class DebtToIncomeRule(Rule):
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         income, source = self._monthly_income(data, ctx)
         if income is None:
-            return skipped("monthly income is unknown (no income verification result, no declared income); "
-                           "ratio not computed", {"maximum_ratio": self.maximum})
+            return skipped(
+                "monthly income is unknown (no income verification result, no declared income); "
+                "ratio not computed",
+                {"maximum_ratio": self.maximum},
+            )
         label = "the debt service"
-        result = call_service(self.services["debt_service"], "monthly_debt",
-                              {"applicant": pick(data, _DEBT_FIELDS), "include_mortgage": self.include_mortgage},
-                              label)
+        result = call_service(
+            self.services["debt_service"],
+            "monthly_debt",
+            {"applicant": pick(data, _DEBT_FIELDS), "include_mortgage": self.include_mortgage},
+            label,
+        )
         debt = round(float(require_number(result, "monthly_debt", label, 0)), 2)
-        details: dict[str, Any] = {"monthly_debt": debt, "monthly_income": round(income, 2),
-                                   "income_source": source, "maximum_ratio": self.maximum,
-                                   "debt_breakdown": dict(result.get("breakdown") or {})}
+        details: dict[str, Any] = {
+            "monthly_debt": debt,
+            "monthly_income": round(income, 2),
+            "income_source": source,
+            "maximum_ratio": self.maximum,
+            "debt_breakdown": dict(result.get("breakdown") or {}),
+        }
         if income <= 0:
             return failed(f"monthly income is {_money(income)}; no debt-to-income ratio can be met", details)
         ratio = round(debt / income, 4)
         details["debt_to_income_ratio"] = ratio
         figures = f"(monthly debt {_money(debt)} / income {_money(income)})"
         if ratio > self.maximum:
-            return failed(f"debt-to-income ratio {ratio:.2f} is above the maximum {self.maximum:.2f} {figures}",
-                          details)
-        return passed(f"debt-to-income ratio {ratio:.2f} is within the maximum {self.maximum:.2f} {figures}", details)
+            return failed(
+                f"debt-to-income ratio {ratio:.2f} is above the maximum {self.maximum:.2f} {figures}", details
+            )
+        return passed(
+            f"debt-to-income ratio {ratio:.2f} is within the maximum {self.maximum:.2f} {figures}", details
+        )
 
 
 # ---------------------------------------------------------------- geography
@@ -351,21 +478,38 @@ class GeographicEligibilityRule(Rule):
     """
 
     params_schema = p.rule_schema(
-        "Geographic eligibility", "Check the applicant lives where the product is offered.",
+        "Geographic eligibility",
+        "Check the applicant lives where the product is offered.",
         {
-            "allowed_states": p.prop("array", "Eligible states",
-                                     "US states (USPS codes) where the product is offered. Omit to allow all.",
-                                     items={"type": "string", "enum": US_STATE_CODES}, minItems=1,
-                                     uniqueItems=True),
+            "allowed_states": p.prop(
+                "array",
+                "Eligible states",
+                "US states (USPS codes) where the product is offered. Omit to allow all.",
+                items={"type": "string", "enum": US_STATE_CODES},
+                minItems=1,
+                uniqueItems=True,
+            ),
             "restricted_countries": p.prop(
-                "array", "Restricted countries",
-                "ISO 3166-1 country codes (e.g. IR), or named lists: " + ", ".join(sorted(COUNTRY_LISTS)) + ".",
-                items={"type": "string", "pattern": _COUNTRY_ITEM_PATTERN}, uniqueItems=True, default=[]),
-            "address_field": p.field_name("Address field", "The record field holding the address; when it is "
-                                          "an object its state and country are used.", default="address"),
-            "state_field": p.field_name("State field", "The record field holding the state.", default="state"),
-            "country_field": p.field_name("Country field", "The record field holding the country.",
-                                          default="country"),
+                "array",
+                "Restricted countries",
+                "ISO 3166-1 country codes (e.g. IR), or named lists: "
+                + ", ".join(sorted(COUNTRY_LISTS))
+                + ".",
+                items={"type": "string", "pattern": _COUNTRY_ITEM_PATTERN},
+                uniqueItems=True,
+                default=[],
+            ),
+            "address_field": p.field_name(
+                "Address field",
+                "The record field holding the address; when it is an object its state and country are used.",
+                default="address",
+            ),
+            "state_field": p.field_name(
+                "State field", "The record field holding the state.", default="state"
+            ),
+            "country_field": p.field_name(
+                "Country field", "The record field holding the country.", default="country"
+            ),
         },
     )
 
@@ -395,13 +539,18 @@ class GeographicEligibilityRule(Rule):
         assumed = is_missing(country_raw)
         country = "US" if assumed else country_code(country_raw)
         if country is None:
-            return failed(f"country {shown(country_raw)} is not a recognised country code; eligibility cannot be "
-                          "determined", {"country": country_raw, "reason": "unknown country"})
+            return failed(
+                f"country {shown(country_raw)} is not a recognised country code; eligibility cannot be "
+                "determined",
+                {"country": country_raw, "reason": "unknown country"},
+            )
         if country in self.restricted:
             source = self.restricted[country]
             why = f" ({source})" if source != country else ""
-            return failed(f"country {country} is restricted{why}",
-                          {"country": country, "reason": "restricted country", "geographic_risk": 1.0})
+            return failed(
+                f"country {country} is restricted{why}",
+                {"country": country, "reason": "restricted country", "geographic_risk": 1.0},
+            )
         risk = 0.1 if country == "US" else 0.5
         details: dict[str, Any] = {"country": country, "country_assumed": assumed, "geographic_risk": risk}
         if self.allowed is None:
@@ -409,22 +558,35 @@ class GeographicEligibilityRule(Rule):
             details["state"] = state
             return passed(f"country {country} is not restricted", details)
         if country != "US":
-            return failed(f"country {country} is outside the United States; only residents of "
-                          f"{', '.join(self.allowed)} are eligible", {**details, "reason": "outside the US"})
+            return failed(
+                f"country {country} is outside the United States; only residents of "
+                f"{', '.join(self.allowed)} are eligible",
+                {**details, "reason": "outside the US"},
+            )
         if is_missing(state_raw):
-            return failed("state is missing; eligibility cannot be determined", {**details, "reason": "missing state"})
+            return failed(
+                "state is missing; eligibility cannot be determined", {**details, "reason": "missing state"}
+            )
         state = state_code(state_raw)
         if state is None:
-            return failed(f"state {shown(state_raw)} is not a US state", {**details, "reason": "unknown state"})
+            return failed(
+                f"state {shown(state_raw)} is not a US state", {**details, "reason": "unknown state"}
+            )
         details["state"] = state
         if state not in self.allowed_set:
-            return failed(f"state {state} is not an eligible state (eligible: {', '.join(self.allowed)})",
-                          {**details, "reason": "state not eligible"})
+            return failed(
+                f"state {state} is not an eligible state (eligible: {', '.join(self.allowed)})",
+                {**details, "reason": "state not eligible"},
+            )
         suffix = " (country not given; taken as US)" if assumed else ""
         return passed(f"{state}, {country} is eligible{suffix}", details)
 
 
 RULE_CLASSES = (
-    AgeVerificationRule, CreditScoreRule, CreditScoreValidationRule, IncomeVerificationRule, DebtToIncomeRule,
+    AgeVerificationRule,
+    CreditScoreRule,
+    CreditScoreValidationRule,
+    IncomeVerificationRule,
+    DebtToIncomeRule,
     GeographicEligibilityRule,
 )

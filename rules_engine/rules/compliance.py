@@ -13,9 +13,11 @@ Details other rules read (``ctx.find_detail``):
 - ``manual_review`` (true) with ``review_reason``: a compliance rule asks for a person
   to look at the application; the notification rule then sends the review template.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rules_engine.rule import Rule, RuleContext, Verdict, failed, passed, skipped
 from rules_engine.rules import params as p
@@ -25,8 +27,13 @@ from rules_engine.rules.service_responses import call_service, require_bool, req
 from rules_engine.services.registry import ServiceRef
 
 __all__ = [
-    "KYCIdentityRule", "KYCComplianceRule", "SanctionsScreeningRule", "OFACSanctionsRule",
-    "PEPScreeningRule", "AMLRiskRule", "RULE_CLASSES",
+    "KYCIdentityRule",
+    "KYCComplianceRule",
+    "SanctionsScreeningRule",
+    "OFACSanctionsRule",
+    "PEPScreeningRule",
+    "AMLRiskRule",
+    "RULE_CLASSES",
 ]
 
 VERIFICATION_LEVELS = ["basic", "standard", "enhanced"]
@@ -38,19 +45,44 @@ _NAME_FIELDS = ("name", "first_name", "middle_name", "last_name")
 
 _KYC_PROPERTIES = {
     "verification_level": p.prop(
-        "string", "Verification level",
+        "string",
+        "Verification level",
         "basic: name and SSN; standard: also date of birth and address; enhanced: also an identity "
-        "document check.", enum=VERIFICATION_LEVELS, default="standard"),
+        "document check.",
+        enum=VERIFICATION_LEVELS,
+        default="standard",
+    ),
     "document_types": p.prop(
-        "array", "Accepted documents", "The identity documents the applicant may present.",
-        items={"type": "string", "enum": DOCUMENT_TYPES}, minItems=1, uniqueItems=True,
-        default=["drivers_license"]),
+        "array",
+        "Accepted documents",
+        "The identity documents the applicant may present.",
+        items={"type": "string", "enum": DOCUMENT_TYPES},
+        minItems=1,
+        uniqueItems=True,
+        default=["drivers_license"],
+    ),
     "minimum_confidence": p.probability(
-        "Minimum confidence", "The lowest identity-match confidence (0 to 1) accepted as verified.", default=0.7),
+        "Minimum confidence",
+        "The lowest identity-match confidence (0 to 1) accepted as verified.",
+        default=0.7,
+    ),
 }
 
-_KYC_FIELDS = ("first_name", "middle_name", "last_name", "name", "date_of_birth", "ssn", "address",
-               "city", "state", "zip_code", "country", "document_type", "document_number")
+_KYC_FIELDS = (
+    "first_name",
+    "middle_name",
+    "last_name",
+    "name",
+    "date_of_birth",
+    "ssn",
+    "address",
+    "city",
+    "state",
+    "zip_code",
+    "country",
+    "document_type",
+    "document_number",
+)
 
 
 class KYCIdentityRule(Rule):
@@ -67,9 +99,12 @@ class KYCIdentityRule(Rule):
 
     service_params = {"kyc_service": "KYCService"}
     params_schema = p.rule_schema(
-        "Identity verification (KYC)", "Verify the applicant's identity through the KYC service.",
-        {"kyc_service": p.service_ref("KYCService", "KYC service", "The identity verification service."),
-         **_KYC_PROPERTIES},
+        "Identity verification (KYC)",
+        "Verify the applicant's identity through the KYC service.",
+        {
+            "kyc_service": p.service_ref("KYCService", "KYC service", "The identity verification service."),
+            **_KYC_PROPERTIES,
+        },
     )
 
     def __init__(self, rule_id: str, params: Mapping[str, Any], services: Mapping[str, Any] | None = None):
@@ -80,11 +115,16 @@ class KYCIdentityRule(Rule):
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         label = "the KYC service"
-        result = call_service(self.services["kyc_service"], "verify_identity", {
-            "applicant": pick(data, _KYC_FIELDS),
-            "verification_level": self.level,
-            "document_types": self.documents,
-        }, label)
+        result = call_service(
+            self.services["kyc_service"],
+            "verify_identity",
+            {
+                "applicant": pick(data, _KYC_FIELDS),
+                "verification_level": self.level,
+                "document_types": self.documents,
+            },
+            label,
+        )
         verified = require_bool(result, "verified", label)
         confidence = require_number(result, "confidence", label, 0, 1)
         reasons = [str(reason) for reason in result.get("reasons") or []]
@@ -97,23 +137,36 @@ class KYCIdentityRule(Rule):
         if not verified:
             return failed("identity not verified: " + ("; ".join(reasons) or "no reason given"), details)
         if confidence < self.minimum_confidence:
-            return failed(f"identity verified with confidence {confidence:.2f}, below the minimum "
-                          f"{self.minimum_confidence:.2f}", details)
-        return passed(f"identity verified (confidence {confidence:.2f}, reference {details['verification_id']})",
-                      details)
+            return failed(
+                f"identity verified with confidence {confidence:.2f}, below the minimum "
+                f"{self.minimum_confidence:.2f}",
+                details,
+            )
+        return passed(
+            f"identity verified (confidence {confidence:.2f}, reference {details['verification_id']})",
+            details,
+        )
 
 
 class KYCComplianceRule(KYCIdentityRule):
     __doc__ = alias_doc(KYCIdentityRule, "KYC compliance") + (
-        " The KYC service is named by ``service_name`` (the binding's name) instead of a service reference.")
+        " The KYC service is named by ``service_name`` (the binding's name) instead of a service reference."
+    )
 
     service_params: dict[str, str] = {}
     params_schema = p.rule_schema(
-        "KYC compliance", "Verify the applicant's identity through the KYC service.",
-        {"service_name": p.prop("string", "KYC service name",
-                                "The name of the KYCService binding to call, for example 'primary_kyc'.",
-                                pattern=r"^[A-Za-z0-9_.\-]+$", default="default"),
-         **_KYC_PROPERTIES},
+        "KYC compliance",
+        "Verify the applicant's identity through the KYC service.",
+        {
+            "service_name": p.prop(
+                "string",
+                "KYC service name",
+                "The name of the KYCService binding to call, for example 'primary_kyc'.",
+                pattern=r"^[A-Za-z0-9_.\-]+$",
+                default="default",
+            ),
+            **_KYC_PROPERTIES,
+        },
     )
 
     @classmethod
@@ -155,22 +208,40 @@ class SanctionsScreeningRule(Rule):
     service_params = {"screening_service": "SanctionsService"}
     default_lists: tuple[str, ...] | None = None  # None: every list the service holds
     params_schema = p.rule_schema(
-        "Sanctions screening", "Screen the applicant's name against sanctions lists.",
+        "Sanctions screening",
+        "Screen the applicant's name against sanctions lists.",
         {
-            "screening_service": p.service_ref("SanctionsService", "Sanctions service",
-                                               "The sanctions screening service."),
+            "screening_service": p.service_ref(
+                "SanctionsService", "Sanctions service", "The sanctions screening service."
+            ),
             "screening_level": p.prop(
-                "string", "Screening level",
+                "string",
+                "Screening level",
                 "basic: names only, threshold 0.95; standard: names and aliases, 0.90; enhanced: names and "
                 "aliases, 0.85. An explicit match threshold overrides the level's.",
-                enum=list(_LEVEL_THRESHOLDS), default="standard"),
+                enum=list(_LEVEL_THRESHOLDS),
+                default="standard",
+            ),
             "match_threshold": p.probability(
-                "Match threshold", "The name-similarity score (0 to 1) from which a listed name counts as a "
-                "match. Defaults to the screening level's threshold.", examples=[0.9]),
-            "include_historical": p.prop("boolean", "Include delisted entries",
-                                         "Also screen entries since removed from their list.", default=False),
-            "lists": p.prop("array", "Lists", "The sanctions lists to screen against. Default: every list.",
-                            items={"type": "string", "minLength": 1}, minItems=1, uniqueItems=True),
+                "Match threshold",
+                "The name-similarity score (0 to 1) from which a listed name counts as a "
+                "match. Defaults to the screening level's threshold.",
+                examples=[0.9],
+            ),
+            "include_historical": p.prop(
+                "boolean",
+                "Include delisted entries",
+                "Also screen entries since removed from their list.",
+                default=False,
+            ),
+            "lists": p.prop(
+                "array",
+                "Lists",
+                "The sanctions lists to screen against. Default: every list.",
+                items={"type": "string", "minLength": 1},
+                minItems=1,
+                uniqueItems=True,
+            ),
         },
     )
 
@@ -185,17 +256,24 @@ class SanctionsScreeningRule(Rule):
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         name = full_name(data)
         if name is None:
-            return skipped("no name to screen; manual review needed",
-                           {"manual_review": True, "review_reason": "no name to screen against sanctions lists"})
+            return skipped(
+                "no name to screen; manual review needed",
+                {"manual_review": True, "review_reason": "no name to screen against sanctions lists"},
+            )
         label = "the sanctions service"
-        result = call_service(self.services["screening_service"], "screen", {
-            "applicant": pick(data, _SCREEN_FIELDS),
-            "name": name,
-            "lists": self.lists,
-            "include_aliases": self.level != "basic",
-            "include_historical": self.include_historical,
-            "min_score": round(max(self.threshold - REVIEW_BAND, 0.0), 4),
-        }, label)
+        result = call_service(
+            self.services["screening_service"],
+            "screen",
+            {
+                "applicant": pick(data, _SCREEN_FIELDS),
+                "name": name,
+                "lists": self.lists,
+                "include_aliases": self.level != "basic",
+                "include_historical": self.include_historical,
+                "min_score": round(max(self.threshold - REVIEW_BAND, 0.0), 4),
+            },
+            label,
+        )
         matches = require_list(result, "matches", label)
         for match in matches:
             require_number(match, "score", label, 0, 1)
@@ -214,14 +292,18 @@ class SanctionsScreeningRule(Rule):
         if near:
             details["manual_review"] = True
             details["review_reason"] = f"near sanctions match {_match_text(near[0])}"
-            return passed(f"no sanctions match at threshold {self.threshold:.2f}; near match "
-                          f"{_match_text(near[0])} flagged for manual review", details)
+            return passed(
+                f"no sanctions match at threshold {self.threshold:.2f}; near match "
+                f"{_match_text(near[0])} flagged for manual review",
+                details,
+            )
         return passed(f"no sanctions match at threshold {self.threshold:.2f}", details)
 
 
 class OFACSanctionsRule(SanctionsScreeningRule):
     __doc__ = alias_doc(SanctionsScreeningRule, "OFAC sanctions screening") + (
-        " By default it screens the OFAC SDN list only (param ``lists`` changes that).")
+        " By default it screens the OFAC SDN list only (param ``lists`` changes that)."
+    )
 
     default_lists = ("OFAC-SDN",)
     params_schema = {
@@ -230,9 +312,15 @@ class OFACSanctionsRule(SanctionsScreeningRule):
         "description": "Screen the applicant's name against the OFAC sanctions list.",
         "properties": {
             **SanctionsScreeningRule.params_schema["properties"],
-            "lists": p.prop("array", "Lists", "The sanctions lists to screen against. Default: OFAC-SDN.",
-                            items={"type": "string", "minLength": 1}, minItems=1, uniqueItems=True,
-                            default=["OFAC-SDN"]),
+            "lists": p.prop(
+                "array",
+                "Lists",
+                "The sanctions lists to screen against. Default: OFAC-SDN.",
+                items={"type": "string", "minLength": 1},
+                minItems=1,
+                uniqueItems=True,
+                default=["OFAC-SDN"],
+            ),
         },
     }
 
@@ -263,21 +351,36 @@ class PEPScreeningRule(Rule):
 
     service_params = {"pep_service": "PEPService"}
     params_schema = p.rule_schema(
-        "PEP screening", "Screen the applicant against politically exposed persons.",
+        "PEP screening",
+        "Screen the applicant against politically exposed persons.",
         {
             "pep_service": p.service_ref("PEPService", "PEP service", "The PEP screening service."),
-            "risk_threshold": p.prop("string", "Lowest category that matters",
-                                     "PEP matches in this category or higher count. Ignored when risk "
-                                     "categories are given.", enum=list(_CATEGORY_RANK), default="medium"),
-            "risk_categories": p.prop("array", "Categories that matter",
-                                      "The PEP categories whose matches count.",
-                                      items={"type": "string", "enum": list(_CATEGORY_RANK)},
-                                      minItems=1, uniqueItems=True),
-            "include_associates": p.prop("boolean", "Include relatives and associates",
-                                         "Also match relatives and close associates of PEPs.", default=False),
-            "match_threshold": p.probability("Match threshold",
-                                             "The name-similarity score (0 to 1) from which a name counts as "
-                                             "a match.", default=0.85),
+            "risk_threshold": p.prop(
+                "string",
+                "Lowest category that matters",
+                "PEP matches in this category or higher count. Ignored when risk categories are given.",
+                enum=list(_CATEGORY_RANK),
+                default="medium",
+            ),
+            "risk_categories": p.prop(
+                "array",
+                "Categories that matter",
+                "The PEP categories whose matches count.",
+                items={"type": "string", "enum": list(_CATEGORY_RANK)},
+                minItems=1,
+                uniqueItems=True,
+            ),
+            "include_associates": p.prop(
+                "boolean",
+                "Include relatives and associates",
+                "Also match relatives and close associates of PEPs.",
+                default=False,
+            ),
+            "match_threshold": p.probability(
+                "Match threshold",
+                "The name-similarity score (0 to 1) from which a name counts as a match.",
+                default=0.85,
+            ),
         },
     )
 
@@ -295,41 +398,67 @@ class PEPScreeningRule(Rule):
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         name = full_name(data)
         if name is None:
-            return skipped("no name to screen; manual review needed",
-                           {"manual_review": True, "review_reason": "no name to screen against PEP lists"})
+            return skipped(
+                "no name to screen; manual review needed",
+                {"manual_review": True, "review_reason": "no name to screen against PEP lists"},
+            )
         label = "the PEP service"
-        result = call_service(self.services["pep_service"], "screen", {
-            "applicant": pick(data, _SCREEN_FIELDS),
-            "name": name,
-            "include_associates": self.include_associates,
-            "min_score": self.threshold,
-        }, label)
+        result = call_service(
+            self.services["pep_service"],
+            "screen",
+            {
+                "applicant": pick(data, _SCREEN_FIELDS),
+                "name": name,
+                "include_associates": self.include_associates,
+                "min_score": self.threshold,
+            },
+            label,
+        )
         matches = require_list(result, "matches", label)
         for match in matches:
             require_number(match, "score", label, 0, 1)
-        matches = sorted((dict(m) for m in matches if m["score"] >= self.threshold), key=lambda m: -m["score"])
+        matches = sorted(
+            (dict(m) for m in matches if m["score"] >= self.threshold), key=lambda m: -m["score"]
+        )
         counted = [m for m in matches if m.get("category") in self.categories]
         ignored = [m for m in matches if m.get("category") not in self.categories]
-        details = {"pep_matches": counted, "ignored_pep_matches": ignored, "considered_categories": self.categories}
+        details = {
+            "pep_matches": counted,
+            "ignored_pep_matches": ignored,
+            "considered_categories": self.categories,
+        }
         if counted:
             top = counted[0]
             who = top.get("matched_name") or top.get("name")
             relation = top.get("relationship") or "self"
             role = "" if relation == "self" else f" ({relation})"
-            return failed(f"PEP match: {name!r} ~ {who!r}{role}, {top.get('position')} "
-                          f"({top.get('country')}), category {top.get('category')}, score {top.get('score')}",
-                          details)
+            return failed(
+                f"PEP match: {name!r} ~ {who!r}{role}, {top.get('position')} "
+                f"({top.get('country')}), category {top.get('category')}, score {top.get('score')}",
+                details,
+            )
         if ignored:
-            return passed(f"no PEP match in categories {', '.join(self.categories)}; "
-                          f"{len(ignored)} match(es) in other categories ignored", details)
+            return passed(
+                f"no PEP match in categories {', '.join(self.categories)}; "
+                f"{len(ignored)} match(es) in other categories ignored",
+                details,
+            )
         return passed(f"no PEP match in categories {', '.join(self.categories)}", details)
 
 
 # ---------------------------------------------------------------- AML
 
 AML_FACTORS = ["geographic_risk", "occupation_risk", "transaction_patterns", "pep_exposure"]
-_AML_FIELDS = ("state", "country", "nationality", "occupation", "employer", "annual_income",
-               "expected_monthly_deposits", "source_of_funds")
+_AML_FIELDS = (
+    "state",
+    "country",
+    "nationality",
+    "occupation",
+    "employer",
+    "annual_income",
+    "expected_monthly_deposits",
+    "source_of_funds",
+)
 
 
 class AMLRiskRule(Rule):
@@ -350,50 +479,79 @@ class AMLRiskRule(Rule):
 
     service_params = {"risk_engine": "RiskEngine"}
     params_schema = p.rule_schema(
-        "AML risk assessment", "Score the applicant's money-laundering risk through the risk engine.",
+        "AML risk assessment",
+        "Score the applicant's money-laundering risk through the risk engine.",
         {
             "risk_engine": p.service_ref("RiskEngine", "Risk engine", "The AML risk scoring service."),
-            "risk_factors": p.prop("array", "Risk factors", "The factors the risk score combines.",
-                                   items={"type": "string", "enum": AML_FACTORS}, minItems=1, uniqueItems=True,
-                                   default=["geographic_risk", "occupation_risk", "transaction_patterns"]),
-            "max_risk_score": p.probability("Maximum risk score",
-                                            "Scores at or above this fail (0 to 1).", default=0.7),
-            "review_threshold": p.probability("Manual review from",
-                                              "Scores at or above this (but below the maximum) pass and are "
-                                              "flagged for manual review.", default=0.4),
+            "risk_factors": p.prop(
+                "array",
+                "Risk factors",
+                "The factors the risk score combines.",
+                items={"type": "string", "enum": AML_FACTORS},
+                minItems=1,
+                uniqueItems=True,
+                default=["geographic_risk", "occupation_risk", "transaction_patterns"],
+            ),
+            "max_risk_score": p.probability(
+                "Maximum risk score", "Scores at or above this fail (0 to 1).", default=0.7
+            ),
+            "review_threshold": p.probability(
+                "Manual review from",
+                "Scores at or above this (but below the maximum) pass and are flagged for manual review.",
+                default=0.4,
+            ),
         },
     )
 
     def __init__(self, rule_id: str, params: Mapping[str, Any], services: Mapping[str, Any] | None = None):
         super().__init__(rule_id, params, services)
-        self.factors = list(self.params.get("risk_factors",
-                                            ["geographic_risk", "occupation_risk", "transaction_patterns"]))
+        self.factors = list(
+            self.params.get("risk_factors", ["geographic_risk", "occupation_risk", "transaction_patterns"])
+        )
         self.maximum = float(self.params.get("max_risk_score", 0.7))
         self.review = float(self.params.get("review_threshold", 0.4))
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         label = "the risk engine"
         pep_matches = ctx.find_detail("pep_matches") or []
-        result = call_service(self.services["risk_engine"], "assess", {
-            "applicant": pick(data, _AML_FIELDS),
-            "factors": self.factors,
-            "pep_match_count": len(pep_matches) if isinstance(pep_matches, list) else 0,
-        }, label)
+        result = call_service(
+            self.services["risk_engine"],
+            "assess",
+            {
+                "applicant": pick(data, _AML_FIELDS),
+                "factors": self.factors,
+                "pep_match_count": len(pep_matches) if isinstance(pep_matches, list) else 0,
+            },
+            label,
+        )
         score = round(require_number(result, "risk_score", label, 0, 1), 4)
         factors = result.get("factors") if isinstance(result.get("factors"), Mapping) else {}
         level = "high" if score >= self.maximum else "medium" if score >= self.review else "low"
-        details: dict[str, Any] = {"aml_risk_score": score, "aml_risk_level": level, "aml_factors": dict(factors)}
+        details: dict[str, Any] = {
+            "aml_risk_score": score,
+            "aml_risk_level": level,
+            "aml_factors": dict(factors),
+        }
         top = max(factors.items(), key=lambda item: item[1], default=None) if factors else None
         top_text = f" (highest: {top[0]} {top[1]})" if top else ""
         if level == "high":
-            return failed(f"AML risk score {score:.2f} is at or above the limit {self.maximum:.2f}{top_text}", details)
+            return failed(
+                f"AML risk score {score:.2f} is at or above the limit {self.maximum:.2f}{top_text}", details
+            )
         if level == "medium":
             details["manual_review"] = True
             details["review_reason"] = f"AML risk score {score:.2f} needs review"
-            return passed(f"AML risk score {score:.2f} (medium){top_text}; flagged for manual review", details)
+            return passed(
+                f"AML risk score {score:.2f} (medium){top_text}; flagged for manual review", details
+            )
         return passed(f"AML risk score {score:.2f} (low)", details)
 
 
 RULE_CLASSES = (
-    KYCIdentityRule, KYCComplianceRule, SanctionsScreeningRule, OFACSanctionsRule, PEPScreeningRule, AMLRiskRule,
+    KYCIdentityRule,
+    KYCComplianceRule,
+    SanctionsScreeningRule,
+    OFACSanctionsRule,
+    PEPScreeningRule,
+    AMLRiskRule,
 )

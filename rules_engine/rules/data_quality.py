@@ -2,10 +2,12 @@
 consistent. They only read the record (no changes) and call no outside service,
 except the optional, opt-in MX look-up of the email format rule.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import phonenumbers
 import zipcodes
@@ -18,8 +20,14 @@ from rules_engine.rules.preprocessing import phone_parse_reason
 from rules_engine.rules.record_values import as_text, is_missing, network_allowed, shown, type_name
 
 __all__ = [
-    "RequiredFieldsRule", "DataCompletenessRule", "EmailFormatRule", "EmailFormatValidationRule",
-    "PhoneFormatRule", "PhoneFormatValidationRule", "DataConsistencyRule", "DISPOSABLE_EMAIL_DOMAINS",
+    "RequiredFieldsRule",
+    "DataCompletenessRule",
+    "EmailFormatRule",
+    "EmailFormatValidationRule",
+    "PhoneFormatRule",
+    "PhoneFormatValidationRule",
+    "DataConsistencyRule",
+    "DISPOSABLE_EMAIL_DOMAINS",
     "RULE_CLASSES",
 ]
 
@@ -48,13 +56,17 @@ class RequiredFieldsRule(Rule):
     """
 
     params_schema = p.rule_schema(
-        "Required fields", "Check that every listed field has a value.",
+        "Required fields",
+        "Check that every listed field has a value.",
         {
             "required_fields": p.field_list("Required fields", "The fields every record must have."),
             "field_descriptions": p.prop(
-                "object", "Field descriptions",
+                "object",
+                "Field descriptions",
                 "Optional plain-language description of each field, reported with the missing ones.",
-                additionalProperties={"type": "string"}, default={}),
+                additionalProperties={"type": "string"},
+                default={},
+            ),
         },
         required=["required_fields"],
     )
@@ -91,8 +103,9 @@ class RequiredFieldsRule(Rule):
         missing = [field for field in self._fields if is_missing(data.get(field))]
         details: dict[str, Any] = {"missing": missing}
         if self._descriptions:
-            details["descriptions"] = {field: self._descriptions[field]
-                                       for field in missing if field in self._descriptions}
+            details["descriptions"] = {
+                field: self._descriptions[field] for field in missing if field in self._descriptions
+            }
         return failed(f"missing: {', '.join(missing)}", details)
 
 
@@ -103,12 +116,32 @@ class DataCompletenessRule(RequiredFieldsRule):
 # ---------------------------------------------------------------- email
 
 #: A small list of well-known disposable (throw-away) email providers.
-DISPOSABLE_EMAIL_DOMAINS: frozenset[str] = frozenset({
-    "mailinator.com", "guerrillamail.com", "guerrillamail.net", "sharklasers.com", "10minutemail.com",
-    "tempmail.com", "temp-mail.org", "yopmail.com", "trashmail.com", "getnada.com", "dispostable.com",
-    "throwawaymail.com", "maildrop.cc", "fakeinbox.com", "mintemail.com", "spamgourmet.com",
-    "mailnesia.com", "moakt.com", "emailondeck.com", "burnermail.io", "tempail.com", "mohmal.com",
-})
+DISPOSABLE_EMAIL_DOMAINS: frozenset[str] = frozenset(
+    {
+        "mailinator.com",
+        "guerrillamail.com",
+        "guerrillamail.net",
+        "sharklasers.com",
+        "10minutemail.com",
+        "tempmail.com",
+        "temp-mail.org",
+        "yopmail.com",
+        "trashmail.com",
+        "getnada.com",
+        "dispostable.com",
+        "throwawaymail.com",
+        "maildrop.cc",
+        "fakeinbox.com",
+        "mintemail.com",
+        "spamgourmet.com",
+        "mailnesia.com",
+        "moakt.com",
+        "emailondeck.com",
+        "burnermail.io",
+        "tempail.com",
+        "mohmal.com",
+    }
+)
 
 
 def is_disposable(domain: str) -> bool:
@@ -136,16 +169,25 @@ class EmailFormatRule(Rule):
     """
 
     params_schema = p.rule_schema(
-        "Email format", "Check that an email address is well formed.",
+        "Email format",
+        "Check that an email address is well formed.",
         {
-            "field_name": p.field_name("Field", "The record field holding the email address.", default="email"),
-            "allow_disposable": p.prop("boolean", "Allow disposable addresses",
-                                       "Accept addresses at throw-away providers such as mailinator.com.",
-                                       default=True),
-            "check_mx_record": p.prop("boolean", "Check the domain receives mail",
-                                      "Look up the domain's mail (MX) records. Only done when the run "
-                                      "allows network look-ups (run context allow_network).",
-                                      default=False),
+            "field_name": p.field_name(
+                "Field", "The record field holding the email address.", default="email"
+            ),
+            "allow_disposable": p.prop(
+                "boolean",
+                "Allow disposable addresses",
+                "Accept addresses at throw-away providers such as mailinator.com.",
+                default=True,
+            ),
+            "check_mx_record": p.prop(
+                "boolean",
+                "Check the domain receives mail",
+                "Look up the domain's mail (MX) records. Only done when the run "
+                "allows network look-ups (run context allow_network).",
+                default=False,
+            ),
         },
     )
 
@@ -166,22 +208,30 @@ class EmailFormatRule(Rule):
         if is_missing(value):
             return skipped(f"{field} is absent; nothing to check", {"field": field})
         if not isinstance(value, str):
-            return failed(f"{field} {shown(value)} is malformed: it is not text ({type_name(value)})",
-                          {"field": field, "value": value, "reason": "not text"})
+            return failed(
+                f"{field} {shown(value)} is malformed: it is not text ({type_name(value)})",
+                {"field": field, "value": value, "reason": "not text"},
+            )
         check_mx = self.check_mx and network_allowed(ctx.run_context)
         try:
             email = validate_email(value, check_deliverability=check_mx, timeout=5)
         except EmailNotValidError as error:
-            return failed(f"{field} {shown(value)} is malformed: {error}",
-                          {"field": field, "value": value, "reason": str(error)})
+            return failed(
+                f"{field} {shown(value)} is malformed: {error}",
+                {"field": field, "value": value, "reason": str(error)},
+            )
         if not self.allow_disposable and is_disposable(email.domain):
-            return failed(f"{field} {shown(value)} uses the disposable-address provider {email.domain}",
-                          {"field": field, "value": value, "reason": "disposable", "domain": email.domain})
+            return failed(
+                f"{field} {shown(value)} uses the disposable-address provider {email.domain}",
+                {"field": field, "value": value, "reason": "disposable", "domain": email.domain},
+            )
         message = f"{field} is well formed"
         if check_mx:
             message += "; its domain accepts mail"
         elif self.check_mx:
-            message += "; MX record not checked: network look-ups are off for this run (run context allow_network)"
+            message += (
+                "; MX record not checked: network look-ups are off for this run (run context allow_network)"
+            )
         return passed(message, {"field": field, "domain": email.domain, "mx_checked": check_mx})
 
 
@@ -191,8 +241,11 @@ class EmailFormatValidationRule(EmailFormatRule):
 
 # ---------------------------------------------------------------- phone
 
-_PHONE_TYPES = {value: name.lower() for name, value in vars(phonenumbers.PhoneNumberType).items()
-                if name.isupper() and isinstance(value, int)}
+_PHONE_TYPES = {
+    value: name.lower()
+    for name, value in vars(phonenumbers.PhoneNumberType).items()
+    if name.isupper() and isinstance(value, int)
+}
 
 
 class PhoneFormatRule(Rule):
@@ -207,14 +260,21 @@ class PhoneFormatRule(Rule):
     """
 
     params_schema = p.rule_schema(
-        "Phone format", "Check that a phone number is a valid, dialable number.",
+        "Phone format",
+        "Check that a phone number is a valid, dialable number.",
         {
-            "field_name": p.field_name("Field", "The record field holding the phone number.", default="phone"),
+            "field_name": p.field_name(
+                "Field", "The record field holding the phone number.", default="phone"
+            ),
             "country_code": p.phone_region(
-                "Default country", "ISO 3166-1 country code used for numbers written without a + prefix."),
-            "allow_extensions": p.prop("boolean", "Allow extensions",
-                                       "Accept numbers with an extension such as 'x12' or 'ext. 12'.",
-                                       default=True),
+                "Default country", "ISO 3166-1 country code used for numbers written without a + prefix."
+            ),
+            "allow_extensions": p.prop(
+                "boolean",
+                "Allow extensions",
+                "Accept numbers with an extension such as 'x12' or 'ext. 12'.",
+                default=True,
+            ),
         },
     )
 
@@ -231,27 +291,44 @@ class PhoneFormatRule(Rule):
             return skipped(f"{field} is absent; nothing to check", {"field": field})
         text = as_text(value)
         if text is None:
-            return failed(f"{field} {shown(value)} is malformed: it is not text ({type_name(value)})",
-                          {"field": field, "value": value, "reason": "not text"})
+            return failed(
+                f"{field} {shown(value)} is malformed: it is not text ({type_name(value)})",
+                {"field": field, "value": value, "reason": "not text"},
+            )
         try:
             number = phonenumbers.parse(text, self.region)
         except phonenumbers.NumberParseException as error:
             reason = phone_parse_reason(error)
-            return failed(f"{field} {shown(value)} is malformed: {reason}",
-                          {"field": field, "value": value, "reason": reason})
+            return failed(
+                f"{field} {shown(value)} is malformed: {reason}",
+                {"field": field, "value": value, "reason": reason},
+            )
         if not phonenumbers.is_valid_number(number):
-            reason = ("it has the wrong number of digits" if not phonenumbers.is_possible_number(number)
-                      else "no such country, area code or number range")
-            return failed(f"{field} {shown(value)} is not a valid phone number: {reason}",
-                          {"field": field, "value": value, "reason": reason})
+            reason = (
+                "it has the wrong number of digits"
+                if not phonenumbers.is_possible_number(number)
+                else "no such country, area code or number range"
+            )
+            return failed(
+                f"{field} {shown(value)} is not a valid phone number: {reason}",
+                {"field": field, "value": value, "reason": reason},
+            )
         if number.extension and not self.allow_extensions:
-            return failed(f"{field} {shown(value)} has an extension ({number.extension}), which is not allowed",
-                          {"field": field, "value": value, "reason": "extension not allowed"})
+            return failed(
+                f"{field} {shown(value)} has an extension ({number.extension}), which is not allowed",
+                {"field": field, "value": value, "reason": "extension not allowed"},
+            )
         region = phonenumbers.region_code_for_number(number)
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        return passed(f"{field} is a valid {region} number",
-                      {"field": field, "e164": e164, "region": region,
-                       "number_type": _PHONE_TYPES.get(phonenumbers.number_type(number), "unknown")})
+        return passed(
+            f"{field} is a valid {region} number",
+            {
+                "field": field,
+                "e164": e164,
+                "region": region,
+                "number_type": _PHONE_TYPES.get(phonenumbers.number_type(number), "unknown"),
+            },
+        )
 
 
 class PhoneFormatValidationRule(PhoneFormatRule):
@@ -259,6 +336,7 @@ class PhoneFormatValidationRule(PhoneFormatRule):
 
 
 # ---------------------------------------------------------------- consistency
+
 
 @lru_cache(maxsize=8192)
 def zip_states(zip_code: str) -> tuple[str, ...]:
@@ -292,7 +370,10 @@ def _state_zip(data: Mapping[str, Any], state_field: str, zip_field: str) -> Che
         return "fail", f"{state_field} {shown(state)} is not a US state"
     if code in states:
         return "pass", f"{zip_field} {zip_text} is in {code}"
-    return "fail", f"{state_field} {shown(state)} does not match {zip_field} {zip_text}, which is in {'/'.join(states)}"
+    return (
+        "fail",
+        f"{state_field} {shown(state)} does not match {zip_field} {zip_text}, which is in {'/'.join(states)}",
+    )
 
 
 def _area_code(data: Mapping[str, Any], area_field: str, phone_field: str) -> Check:
@@ -344,10 +425,13 @@ class DataConsistencyRule(Rule):
     """
 
     params_schema = p.rule_schema(
-        "Data consistency", "Check that related fields agree with each other.",
+        "Data consistency",
+        "Check that related fields agree with each other.",
         {
             "validation_rules": p.prop(
-                "array", "Checks", "The consistency checks to run, in order.",
+                "array",
+                "Checks",
+                "The consistency checks to run, in order.",
                 minItems=1,
                 items={
                     "type": "object",
@@ -356,27 +440,37 @@ class DataConsistencyRule(Rule):
                     "required": ["fields", "validator"],
                     "properties": {
                         "fields": p.prop(
-                            "array", "Fields",
+                            "array",
+                            "Fields",
                             "The two fields compared: [state, ZIP code] for state_zip_consistency; "
                             "[area code, phone] for area_code_consistency.",
-                            items={"type": "string", "minLength": 1}, minItems=2, maxItems=2),
-                        "validator": p.prop("string", "Check", "Which consistency check to run.",
-                                            enum=list(_VALIDATORS)),
+                            items={"type": "string", "minLength": 1},
+                            minItems=2,
+                            maxItems=2,
+                        ),
+                        "validator": p.prop(
+                            "string", "Check", "Which consistency check to run.", enum=list(_VALIDATORS)
+                        ),
                     },
-                }),
+                },
+            ),
         },
         required=["validation_rules"],
     )
 
     def __init__(self, rule_id: str, params: Mapping[str, Any], services: Mapping[str, Any] | None = None):
         super().__init__(rule_id, params, services)
-        self.checks = tuple((item["validator"], tuple(item["fields"])) for item in self.params["validation_rules"])
+        self.checks = tuple(
+            (item["validator"], tuple(item["fields"])) for item in self.params["validation_rules"]
+        )
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         checks: list[dict[str, Any]] = []
         for validator, fields in self.checks:
             result, message = _VALIDATORS[validator](data, fields[0], fields[1])
-            checks.append({"validator": validator, "fields": list(fields), "result": result, "message": message})
+            checks.append(
+                {"validator": validator, "fields": list(fields), "result": result, "message": message}
+            )
         failures = [c for c in checks if c["result"] == "fail"]
         skips = [c for c in checks if c["result"] == "skip"]
         details = {"checks": checks}
@@ -390,6 +484,11 @@ class DataConsistencyRule(Rule):
 
 
 RULE_CLASSES = (
-    RequiredFieldsRule, DataCompletenessRule, EmailFormatRule, EmailFormatValidationRule,
-    PhoneFormatRule, PhoneFormatValidationRule, DataConsistencyRule,
+    RequiredFieldsRule,
+    DataCompletenessRule,
+    EmailFormatRule,
+    EmailFormatValidationRule,
+    PhoneFormatRule,
+    PhoneFormatValidationRule,
+    DataConsistencyRule,
 )

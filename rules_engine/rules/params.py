@@ -4,6 +4,7 @@ Every property carries a ``title`` and a ``description`` (the console generates 
 parameter forms from them) and, where one applies, a documented ``default``. Every
 schema is strict: ``additionalProperties: false``.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -19,8 +20,9 @@ VERIFICATION_METHODS = ["bank_statements", "pay_stubs", "tax_returns", "employer
 RISK_CATEGORIES = ["low", "medium", "high"]
 
 
-def rule_schema(title: str, description: str, properties: dict[str, Any], required: list[str] | None = None,
-                **extra: Any) -> dict[str, Any]:
+def rule_schema(
+    title: str, description: str, properties: dict[str, Any], required: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
     """A strict object schema for a rule's params."""
     schema: dict[str, Any] = {
         "$schema": SCHEMA_DIALECT,
@@ -51,14 +53,22 @@ def field_name(title: str, description: str, default: str | None = None) -> dict
 
 def field_list(title: str, description: str, **extra: Any) -> dict[str, Any]:
     """A non-empty list of distinct record field names."""
-    return prop("array", title, description, items={"type": "string", "minLength": 1},
-                minItems=1, uniqueItems=True, **extra)
+    return prop(
+        "array",
+        title,
+        description,
+        items={"type": "string", "minLength": 1},
+        minItems=1,
+        uniqueItems=True,
+        **extra,
+    )
 
 
 def service_ref(interface: str, title: str, description: str) -> dict[str, Any]:
     """A ``service:Interface:name`` reference to an outside service of ``interface``."""
     return prop(
-        "string", title,
+        "string",
+        title,
         f"{description} Written service:{interface}:<name>; the name selects the binding "
         f"(vendor or environment). When omitted, the binding named 'default' is used.",
         pattern=rf"^service:{interface}:[A-Za-z0-9_.\-]+$",
@@ -70,8 +80,9 @@ def phone_region(title: str, description: str, default: str = "US") -> dict[str,
     return prop("string", title, description, enum=PHONE_REGIONS, default=default)
 
 
-def probability(title: str, description: str, default: float | None = None,
-                examples: list[float] | None = None) -> dict[str, Any]:
+def probability(
+    title: str, description: str, default: float | None = None, examples: list[float] | None = None
+) -> dict[str, Any]:
     extra: dict[str, Any] = {"minimum": 0, "maximum": 1}
     if default is not None:
         extra["default"] = default

@@ -4,12 +4,14 @@ A customer id, an audit record, a composite risk score, and the notification to 
 applicant. The risk score reads the details earlier rules left (see the docstrings of
 :mod:`.compliance` and :mod:`.business`).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timezone
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC
+from typing import Any
 
 from rules_engine.masking import DEFAULT_PII_FIELDS, mask_record, mask_value, masked_fields
 from rules_engine.rule import ERROR, FAIL, SKIP, TIMEOUT, Rule, RuleContext, Verdict, passed, skipped
@@ -19,12 +21,17 @@ from rules_engine.rules.service_responses import call_service
 from rules_engine.services.interfaces import ServiceResponseError
 
 __all__ = [
-    "CustomerIDGenerationRule", "AuditTrailRule", "RiskScoreAggregationRule", "NotificationRule",
-    "RISK_FACTORS", "RULE_CLASSES",
+    "CustomerIDGenerationRule",
+    "AuditTrailRule",
+    "RiskScoreAggregationRule",
+    "NotificationRule",
+    "RISK_FACTORS",
+    "RULE_CLASSES",
 ]
 
 
 # ---------------------------------------------------------------- customer id
+
 
 class CustomerIDGenerationRule(Rule):
     """Customer id: gives the applicant a customer id built from ``id_format``, where
@@ -39,14 +46,24 @@ class CustomerIDGenerationRule(Rule):
 
     transforms = True
     params_schema = p.rule_schema(
-        "Customer id", "Generate the applicant's customer id.",
+        "Customer id",
+        "Generate the applicant's customer id.",
         {
-            "id_format": p.prop("string", "Id format",
-                                "The id's shape; {timestamp} and {hash} are replaced, other text is kept.",
-                                pattern=r"^(?:[^{}]|\{timestamp\}|\{hash\})+$", default="CUST-{timestamp}-{hash}"),
-            "hash_fields": p.field_list("Fingerprint fields", "The fields whose values make the {hash} part.",
-                                        default=["email", "phone", "ssn"]),
-            "id_field": p.field_name("Id field", "The record field the id is written to.", default="customer_id"),
+            "id_format": p.prop(
+                "string",
+                "Id format",
+                "The id's shape; {timestamp} and {hash} are replaced, other text is kept.",
+                pattern=r"^(?:[^{}]|\{timestamp\}|\{hash\})+$",
+                default="CUST-{timestamp}-{hash}",
+            ),
+            "hash_fields": p.field_list(
+                "Fingerprint fields",
+                "The fields whose values make the {hash} part.",
+                default=["email", "phone", "ssn"],
+            ),
+            "id_field": p.field_name(
+                "Id field", "The record field the id is written to.", default="customer_id"
+            ),
         },
     )
 
@@ -62,17 +79,23 @@ class CustomerIDGenerationRule(Rule):
             return passed(f"{self.id_field} already set; kept", {"customer_id": existing, "generated": False})
         present = [field for field in self.hash_fields if not is_missing(data.get(field))]
         if not present:
-            return skipped(f"none of {', '.join(self.hash_fields)} has a value; no stable id can be made",
-                           {"generated": False})
+            return skipped(
+                f"none of {', '.join(self.hash_fields)} has a value; no stable id can be made",
+                {"generated": False},
+            )
         values = [data.get(field) for field in self.hash_fields]
         values = [v.strip() if isinstance(v, str) else v for v in values]
-        fingerprint = json.dumps(values, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":"))
+        fingerprint = json.dumps(
+            values, ensure_ascii=False, sort_keys=True, default=str, separators=(",", ":")
+        )
         digest = hashlib.sha256(fingerprint.encode("utf-8")).hexdigest()[:12].upper()
-        stamp = run_now(ctx.run_context).astimezone(timezone.utc).strftime("%Y%m%d%H%M%S")
+        stamp = run_now(ctx.run_context).astimezone(UTC).strftime("%Y%m%d%H%M%S")
         customer_id = self.id_format.replace("{timestamp}", stamp).replace("{hash}", digest)
         ctx.set(self.id_field, customer_id)
-        return passed(f"generated {self.id_field} {customer_id}",
-                      {"customer_id": customer_id, "generated": True, "hash_fields_used": present})
+        return passed(
+            f"generated {self.id_field} {customer_id}",
+            {"customer_id": customer_id, "generated": True, "hash_fields_used": present},
+        )
 
 
 # ---------------------------------------------------------------- audit
@@ -97,19 +120,34 @@ class AuditTrailRule(Rule):
 
     service_params = {"audit_service": "AuditService"}
     params_schema = p.rule_schema(
-        "Audit trail", "Write an audit record of the application.",
+        "Audit trail",
+        "Write an audit record of the application.",
         {
-            "audit_service": p.service_ref("AuditService", "Audit service", "Where audit records are stored."),
-            "include_pii": p.prop("boolean", "Include personal data",
-                                  "Store personal data in clear text. Off by default: it is masked.",
-                                  default=False),
-            "retention_days": p.prop("integer", "Retention (days)",
-                                     "How long the audit record must be kept (2555 days is 7 years).",
-                                     minimum=1, maximum=36500, default=2555),
-            "pii_fields": p.prop("array", "Personal data fields",
-                                 "The fields masked when personal data is not included.",
-                                 items={"type": "string", "minLength": 1}, uniqueItems=True,
-                                 default=sorted(DEFAULT_PII_FIELDS)),
+            "audit_service": p.service_ref(
+                "AuditService", "Audit service", "Where audit records are stored."
+            ),
+            "include_pii": p.prop(
+                "boolean",
+                "Include personal data",
+                "Store personal data in clear text. Off by default: it is masked.",
+                default=False,
+            ),
+            "retention_days": p.prop(
+                "integer",
+                "Retention (days)",
+                "How long the audit record must be kept (2555 days is 7 years).",
+                minimum=1,
+                maximum=36500,
+                default=2555,
+            ),
+            "pii_fields": p.prop(
+                "array",
+                "Personal data fields",
+                "The fields masked when personal data is not included.",
+                items={"type": "string", "minLength": 1},
+                uniqueItems=True,
+                default=sorted(DEFAULT_PII_FIELDS),
+            ),
         },
     )
 
@@ -123,27 +161,47 @@ class AuditTrailRule(Rule):
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         if self.include_pii:
             record, masked = dict(data), []
-            results = [{"rule": rule_id, "outcome": v.outcome, "message": v.message}
-                       for rule_id, v in ctx.results.items()]
+            results = [
+                {"rule": rule_id, "outcome": v.outcome, "message": v.message}
+                for rule_id, v in ctx.results.items()
+            ]
         else:
             record, masked = mask_record(data, self.pii_fields), masked_fields(data, self.pii_fields)
             results = [{"rule": rule_id, "outcome": v.outcome} for rule_id, v in ctx.results.items()]
         run = {key: ctx.run_context[key] for key in _RUN_KEYS if ctx.run_context and key in ctx.run_context}
-        result = call_service(self.services["audit_service"], "record", {
-            "rule_id": ctx.rule_id, "run": run, "record": record, "results": results,
-            "retention_days": self.retention_days, "pii_included": self.include_pii,
-        }, "the audit service")
+        result = call_service(
+            self.services["audit_service"],
+            "record",
+            {
+                "rule_id": ctx.rule_id,
+                "run": run,
+                "record": record,
+                "results": results,
+                "retention_days": self.retention_days,
+                "pii_included": self.include_pii,
+            },
+            "the audit service",
+        )
         audit_id = result.get("audit_id")
         if not isinstance(audit_id, str) or not audit_id:
             raise ServiceResponseError("the audit service answer lacks an 'audit_id'")
-        details = {"audit_id": audit_id, "pii_included": self.include_pii, "masked_fields": masked,
-                   "retention_days": self.retention_days, "rules_recorded": len(results)}
-        how = "personal data included" if self.include_pii else (
-            f"masked: {', '.join(masked)}" if masked else "no personal data present")
+        details = {
+            "audit_id": audit_id,
+            "pii_included": self.include_pii,
+            "masked_fields": masked,
+            "retention_days": self.retention_days,
+            "rules_recorded": len(results),
+        }
+        how = (
+            "personal data included"
+            if self.include_pii
+            else (f"masked: {', '.join(masked)}" if masked else "no personal data present")
+        )
         return passed(f"audit record {audit_id} written ({how})", details)
 
 
 # ---------------------------------------------------------------- risk score
+
 
 def _clamp(value: float) -> float:
     return min(max(value, 0.0), 1.0)
@@ -151,12 +209,22 @@ def _clamp(value: float) -> float:
 
 #: factor -> (the detail key an earlier rule emits, how its value becomes a 0..1 risk)
 RISK_FACTORS: dict[str, tuple[str, Callable[[float], float], str]] = {
-    "credit_score": ("credit_score", lambda score: _clamp((850 - score) / 550),
-                     "credit score from the credit score rule; 850 is no risk, 300 full risk"),
+    "credit_score": (
+        "credit_score",
+        lambda score: _clamp((850 - score) / 550),
+        "credit score from the credit score rule; 850 is no risk, 300 full risk",
+    ),
     "aml_risk": ("aml_risk_score", _clamp, "AML risk score (0..1) from the AML risk assessment"),
-    "geographic_risk": ("geographic_risk", _clamp, "geographic risk (0..1) from the geographic eligibility rule"),
-    "identity_confidence": ("identity_confidence", lambda confidence: _clamp(1 - confidence),
-                            "identity confidence (0..1) from the KYC rule; full confidence is no risk"),
+    "geographic_risk": (
+        "geographic_risk",
+        _clamp,
+        "geographic risk (0..1) from the geographic eligibility rule",
+    ),
+    "identity_confidence": (
+        "identity_confidence",
+        lambda confidence: _clamp(1 - confidence),
+        "identity confidence (0..1) from the KYC rule; full confidence is no risk",
+    ),
 }
 _DEFAULT_WEIGHTS = {"credit_score": 0.4, "aml_risk": 0.3, "geographic_risk": 0.2, "identity_confidence": 0.1}
 _BANDS = ((0.3, "low"), (0.7, "medium"))
@@ -184,18 +252,35 @@ class RiskScoreAggregationRule(Rule):
 
     transforms = True
     params_schema = p.rule_schema(
-        "Risk score", "Combine earlier rules' risk signals into one score and band.",
+        "Risk score",
+        "Combine earlier rules' risk signals into one score and band.",
         {
-            "scoring_model": p.prop("string", "Scoring model",
-                                    "composite_v2: weighted average of the available factors, weights of missing "
-                                    "factors shared among the others.", enum=["composite_v2"],
-                                    default="composite_v2"),
+            "scoring_model": p.prop(
+                "string",
+                "Scoring model",
+                "composite_v2: weighted average of the available factors, weights of missing "
+                "factors shared among the others.",
+                enum=["composite_v2"],
+                default="composite_v2",
+            ),
             "weight_factors": p.prop(
-                "object", "Weights", "How much each factor counts (relative weights, 0 to 1).",
-                properties={name: p.prop("number", name.replace("_", " ").capitalize(), f"Weight of the {text}.",
-                                         minimum=0, maximum=1)
-                            for name, (_, _, text) in RISK_FACTORS.items()},
-                additionalProperties=False, minProperties=1, default=_DEFAULT_WEIGHTS),
+                "object",
+                "Weights",
+                "How much each factor counts (relative weights, 0 to 1).",
+                properties={
+                    name: p.prop(
+                        "number",
+                        name.replace("_", " ").capitalize(),
+                        f"Weight of the {text}.",
+                        minimum=0,
+                        maximum=1,
+                    )
+                    for name, (_, _, text) in RISK_FACTORS.items()
+                },
+                additionalProperties=False,
+                minProperties=1,
+                default=_DEFAULT_WEIGHTS,
+            ),
         },
     )
 
@@ -216,19 +301,31 @@ class RiskScoreAggregationRule(Rule):
             found[name] = (value, to_risk(float(value)))
         total = sum(self.weights[name] for name in found)
         if not found or total <= 0:
-            return skipped(f"no risk factor available ({', '.join(missing)} missing); risk score not computed",
-                           {"missing_factors": missing})
+            return skipped(
+                f"no risk factor available ({', '.join(missing)} missing); risk score not computed",
+                {"missing_factors": missing},
+            )
         score = round(sum(risk * self.weights[name] for name, (_, risk) in found.items()) / total, 4)
         band = next((label for limit, label in _BANDS if score < limit), "high")
         ctx.set("risk_score", score)
         ctx.set("risk_band", band)
-        factors = {name: {"value": value, "risk": round(risk, 4), "weight": round(self.weights[name] / total, 4)}
-                   for name, (value, risk) in found.items()}
+        factors = {
+            name: {"value": value, "risk": round(risk, 4), "weight": round(self.weights[name] / total, 4)}
+            for name, (value, risk) in found.items()
+        }
         message = f"risk score {score:.2f} ({band}) from {', '.join(found)}"
         if missing:
             message += f"; missing {', '.join(missing)} (weight shared among the others)"
-        return passed(message, {"risk_score": score, "risk_band": band, "scoring_model": self.model,
-                                "factors": factors, "missing_factors": missing})
+        return passed(
+            message,
+            {
+                "risk_score": score,
+                "risk_band": band,
+                "scoring_model": self.model,
+                "factors": factors,
+                "missing_factors": missing,
+            },
+        )
 
 
 # ---------------------------------------------------------------- notification
@@ -257,23 +354,43 @@ class NotificationRule(Rule):
 
     service_params = {"notification_service": "NotificationService"}
     params_schema = p.rule_schema(
-        "Notification", "Notify the applicant with the template matching the outcome.",
+        "Notification",
+        "Notify the applicant with the template matching the outcome.",
         {
-            "notification_service": p.service_ref("NotificationService", "Notification service",
-                                                  "The service that sends messages."),
+            "notification_service": p.service_ref(
+                "NotificationService", "Notification service", "The service that sends messages."
+            ),
             "templates": p.prop(
-                "object", "Templates", "The template sent for each outcome.",
-                properties={key: p.prop("string", key.replace("_", " ").capitalize(),
-                                        f"Template name sent on {key.replace('_', ' ')}.", minLength=1)
-                            for key in _TEMPLATE_KEYS},
-                required=list(_TEMPLATE_KEYS), additionalProperties=False),
-            "channel": p.prop("string", "Channel", "How to send the notification.", enum=["email", "sms"],
-                              default="email"),
-            "recipient_field": p.field_name("Recipient field", "The record field holding the address to send "
-                                            "to. Default: email for email, phone for SMS."),
-            "review_rules": p.prop("array", "Rules that trigger review",
-                                   "Rule ids whose failure or skip means manual review rather than failure.",
-                                   items={"type": "string", "minLength": 1}, uniqueItems=True, default=[]),
+                "object",
+                "Templates",
+                "The template sent for each outcome.",
+                properties={
+                    key: p.prop(
+                        "string",
+                        key.replace("_", " ").capitalize(),
+                        f"Template name sent on {key.replace('_', ' ')}.",
+                        minLength=1,
+                    )
+                    for key in _TEMPLATE_KEYS
+                },
+                required=list(_TEMPLATE_KEYS),
+                additionalProperties=False,
+            ),
+            "channel": p.prop(
+                "string", "Channel", "How to send the notification.", enum=["email", "sms"], default="email"
+            ),
+            "recipient_field": p.field_name(
+                "Recipient field",
+                "The record field holding the address to send to. Default: email for email, phone for SMS.",
+            ),
+            "review_rules": p.prop(
+                "array",
+                "Rules that trigger review",
+                "Rule ids whose failure or skip means manual review rather than failure.",
+                items={"type": "string", "minLength": 1},
+                uniqueItems=True,
+                default=[],
+            ),
         },
         required=["templates"],
     )
@@ -282,7 +399,9 @@ class NotificationRule(Rule):
         super().__init__(rule_id, params, services)
         self.templates = dict(self.params["templates"])
         self.channel = self.params.get("channel", "email")
-        self.recipient_field = self.params.get("recipient_field", "phone" if self.channel == "sms" else "email")
+        self.recipient_field = self.params.get(
+            "recipient_field", "phone" if self.channel == "sms" else "email"
+        )
         self.review_rules = frozenset(self.params.get("review_rules", []))
 
     def choose(self, ctx: RuleContext) -> tuple[str, list[str]]:
@@ -310,12 +429,24 @@ class NotificationRule(Rule):
         details: dict[str, Any] = {"template_key": key, "template": template, "because": because}
         recipient = data.get(self.recipient_field)
         if is_missing(recipient):
-            return skipped(f"no {self.recipient_field} to send {template!r} ({key}) to; nothing sent", details)
-        variables = {k: data[k] for k in ("first_name", "last_name", "customer_id") if not is_missing(data.get(k))}
+            return skipped(
+                f"no {self.recipient_field} to send {template!r} ({key}) to; nothing sent", details
+            )
+        variables = {
+            k: data[k] for k in ("first_name", "last_name", "customer_id") if not is_missing(data.get(k))
+        }
         variables["outcome"] = key
-        result = call_service(self.services["notification_service"], "send", {
-            "channel": self.channel, "recipient": recipient, "template": template, "variables": variables,
-        }, "the notification service")
+        result = call_service(
+            self.services["notification_service"],
+            "send",
+            {
+                "channel": self.channel,
+                "recipient": recipient,
+                "template": template,
+                "variables": variables,
+            },
+            "the notification service",
+        )
         message_id = result.get("message_id")
         if not isinstance(message_id, str) or not message_id:
             raise ServiceResponseError("the notification service answer lacks a 'message_id'")

@@ -5,10 +5,12 @@ can normalise they normalise (outcome ``pass``), what they cannot they leave as 
 (outcome ``skip``, with a message saying why). Judging a value belongs to the
 data-quality rules.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -20,8 +22,13 @@ from rules_engine.rules.record_values import as_text, is_missing, shown, type_na
 from rules_engine.services.interfaces import ServiceResponseError
 
 __all__ = [
-    "TrimWhitespaceRule", "MultiFieldTrimRule", "PhoneNormalizationRule",
-    "AddressNormalizationRule", "NameParsingRule", "EmailNormalizationRule", "RULE_CLASSES",
+    "TrimWhitespaceRule",
+    "MultiFieldTrimRule",
+    "PhoneNormalizationRule",
+    "AddressNormalizationRule",
+    "NameParsingRule",
+    "EmailNormalizationRule",
+    "RULE_CLASSES",
 ]
 
 # Unicode whitespace plus the invisible zero-width characters that copy-paste brings along.
@@ -45,7 +52,8 @@ class TrimWhitespaceRule(Rule):
 
     transforms = True
     params_schema = p.rule_schema(
-        "Trim whitespace", "Trim leading and trailing whitespace from one text field.",
+        "Trim whitespace",
+        "Trim leading and trailing whitespace from one text field.",
         {"field_name": p.field_name("Field", "The record field to trim, for example 'name'.")},
         required=["field_name"],
     )
@@ -53,15 +61,21 @@ class TrimWhitespaceRule(Rule):
     def __init__(self, rule_id: str, params: Mapping[str, Any], services: Mapping[str, Any] | None = None):
         super().__init__(rule_id, params, services)
         self.field = self.params["field_name"]
-        self._changed = passed(f"trimmed whitespace around {self.field}", {"field": self.field, "changed": True})
-        self._unchanged = passed(f"{self.field} had no surrounding whitespace", {"field": self.field, "changed": False})
+        self._changed = passed(
+            f"trimmed whitespace around {self.field}", {"field": self.field, "changed": True}
+        )
+        self._unchanged = passed(
+            f"{self.field} had no surrounding whitespace", {"field": self.field, "changed": False}
+        )
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         value = data.get(self.field)
         if value is None:
             return skipped(f"{self.field} is absent; nothing to trim", {"field": self.field})
         if not isinstance(value, str):
-            return skipped(f"{self.field} is not text ({type_name(value)}); left unchanged", {"field": self.field})
+            return skipped(
+                f"{self.field} is not text ({type_name(value)}); left unchanged", {"field": self.field}
+            )
         trimmed = trim(value)
         if trimmed == value:
             return self._unchanged
@@ -81,7 +95,8 @@ class MultiFieldTrimRule(Rule):
 
     transforms = True
     params_schema = p.rule_schema(
-        "Trim whitespace in several fields", "Trim leading and trailing whitespace from each listed text field.",
+        "Trim whitespace in several fields",
+        "Trim leading and trailing whitespace from each listed text field.",
         {"fields": p.field_list("Fields", "The record fields to trim, for example name, email, address.")},
         required=["fields"],
     )
@@ -159,15 +174,23 @@ class PhoneNormalizationRule(Rule):
 
     transforms = True
     params_schema = p.rule_schema(
-        "Normalise phone number", "Rewrite a phone number in one standard format.",
+        "Normalise phone number",
+        "Rewrite a phone number in one standard format.",
         {
-            "field_name": p.field_name("Field", "The record field holding the phone number.", default="phone"),
+            "field_name": p.field_name(
+                "Field", "The record field holding the phone number.", default="phone"
+            ),
             "country_code": p.phone_region(
-                "Default country", "ISO 3166-1 country code used for numbers written without a + prefix."),
-            "format": p.prop("string", "Format",
-                             "E164: +12125550147; INTERNATIONAL: +1 212-555-0147; NATIONAL: (212) 555-0147; "
-                             "RFC3966: tel:+1-212-555-0147.",
-                             enum=list(_PHONE_FORMATS), default="E164"),
+                "Default country", "ISO 3166-1 country code used for numbers written without a + prefix."
+            ),
+            "format": p.prop(
+                "string",
+                "Format",
+                "E164: +12125550147; INTERNATIONAL: +1 212-555-0147; NATIONAL: (212) 555-0147; "
+                "RFC3966: tel:+1-212-555-0147.",
+                enum=list(_PHONE_FORMATS),
+                default="E164",
+            ),
         },
     )
 
@@ -190,24 +213,33 @@ class PhoneNormalizationRule(Rule):
             number = phonenumbers.parse(text, self.region)
         except phonenumbers.NumberParseException as error:
             reason = phone_parse_reason(error)
-            return skipped(f"{field} {shown(value)} could not be parsed; left unchanged",
-                           {"field": field, "value": value, "reason": reason})
+            return skipped(
+                f"{field} {shown(value)} could not be parsed; left unchanged",
+                {"field": field, "value": value, "reason": reason},
+            )
         possibility = phonenumbers.is_possible_number_with_reason(number)
         if possibility not in (phonenumbers.ValidationResult.IS_POSSIBLE,):
             reason = _POSSIBILITY.get(possibility, "it is not a possible number")
-            return skipped(f"{field} {shown(value)} could not be normalised: {reason}; left unchanged",
-                           {"field": field, "value": value, "reason": reason})
+            return skipped(
+                f"{field} {shown(value)} could not be normalised: {reason}; left unchanged",
+                {"field": field, "value": value, "reason": reason},
+            )
         if number.extension and self.format_name == "E164":
             return skipped(
                 f"{field} {shown(value)} has extension {number.extension}, which E.164 cannot hold; left unchanged",
-                {"field": field, "value": value, "reason": "extension"})
+                {"field": field, "value": value, "reason": "extension"},
+            )
         formatted = phonenumbers.format_number(number, self.format)
         if formatted == value:
-            return passed(f"{field} is already in {self.format_name} format",
-                          {"field": field, "format": self.format_name, "changed": False})
+            return passed(
+                f"{field} is already in {self.format_name} format",
+                {"field": field, "format": self.format_name, "changed": False},
+            )
         ctx.set(field, formatted)
-        return passed(f"normalised {field} to {self.format_name}: {formatted!r}",
-                      {"field": field, "format": self.format_name, "changed": True})
+        return passed(
+            f"normalised {field} to {self.format_name}: {formatted!r}",
+            {"field": field, "format": self.format_name, "changed": True},
+        )
 
 
 class AddressNormalizationRule(Rule):
@@ -226,16 +258,22 @@ class AddressNormalizationRule(Rule):
     transforms = True
     service_params = {"address_service": "AddressService"}
     params_schema = p.rule_schema(
-        "Standardise address", "Standardise the postal address through the address service.",
+        "Standardise address",
+        "Standardise the postal address through the address service.",
         {
-            "address_service": p.service_ref("AddressService", "Address service",
-                                             "The address standardisation service to call."),
-            "address_field": p.field_name("Street field", "The record field holding the street line.",
-                                          default="address"),
+            "address_service": p.service_ref(
+                "AddressService", "Address service", "The address standardisation service to call."
+            ),
+            "address_field": p.field_name(
+                "Street field", "The record field holding the street line.", default="address"
+            ),
             "city_field": p.field_name("City field", "The record field holding the city.", default="city"),
-            "state_field": p.field_name("State field", "The record field holding the state.", default="state"),
-            "zip_field": p.field_name("ZIP code field", "The record field holding the ZIP code.",
-                                      default="zip_code"),
+            "state_field": p.field_name(
+                "State field", "The record field holding the state.", default="state"
+            ),
+            "zip_field": p.field_name(
+                "ZIP code field", "The record field holding the ZIP code.", default="zip_code"
+            ),
         },
     )
 
@@ -254,8 +292,9 @@ class AddressNormalizationRule(Rule):
         if is_missing(street):
             return skipped(f"{street_field} is absent; nothing to standardise", {"field": street_field})
         if not isinstance(street, str):
-            return skipped(f"{street_field} is not text ({type_name(street)}); left unchanged",
-                           {"field": street_field})
+            return skipped(
+                f"{street_field} is not text ({type_name(street)}); left unchanged", {"field": street_field}
+            )
         payload = {key: data.get(field) for key, field in self.targets.items()}
         payload["country"] = data.get("country")
         result = self.services["address_service"].normalize_address(payload)
@@ -264,8 +303,10 @@ class AddressNormalizationRule(Rule):
         notes = [str(note) for note in result.get("notes") or []]
         if not result.get("standardized"):
             reason = "; ".join(notes) or "no reason given"
-            return skipped(f"the address service could not standardise the address ({reason}); left unchanged",
-                           {"notes": notes})
+            return skipped(
+                f"the address service could not standardise the address ({reason}); left unchanged",
+                {"notes": notes},
+            )
         changed: list[str] = []
         for key, field in self.targets.items():
             new = result.get(key)
@@ -279,8 +320,12 @@ class AddressNormalizationRule(Rule):
 
 
 _NAME_PARTS = {
-    "first_name": "first", "middle_name": "middle", "last_name": "last",
-    "title": "title", "suffix": "suffix", "nickname": "nickname",
+    "first_name": "first",
+    "middle_name": "middle",
+    "last_name": "last",
+    "title": "title",
+    "suffix": "suffix",
+    "nickname": "nickname",
 }
 
 
@@ -298,18 +343,25 @@ class NameParsingRule(Rule):
 
     transforms = True
     params_schema = p.rule_schema(
-        "Split full name", "Split a full name into first, middle and last name fields.",
+        "Split full name",
+        "Split a full name into first, middle and last name fields.",
         {
             "field_name": p.field_name("Field", "The record field holding the full name.", default="name"),
             "extract_fields": p.prop(
-                "array", "Parts to write",
+                "array",
+                "Parts to write",
                 "Which parts to write, each to the field of the same name.",
                 items={"type": "string", "enum": list(_NAME_PARTS)},
-                minItems=1, uniqueItems=True, default=["first_name", "middle_name", "last_name"]),
+                minItems=1,
+                uniqueItems=True,
+                default=["first_name", "middle_name", "last_name"],
+            ),
             "overwrite_existing": p.prop(
-                "boolean", "Overwrite existing parts",
+                "boolean",
+                "Overwrite existing parts",
                 "Replace a part the record already has (for example a first_name typed separately).",
-                default=False),
+                default=False,
+            ),
         },
     )
 
@@ -328,7 +380,9 @@ class NameParsingRule(Rule):
             return skipped(f"{field} is not text ({type_name(value)}); left unchanged", {"field": field})
         name = HumanName(" ".join(value.split()))
         if not (name.first or name.last):
-            return skipped(f"{field} {shown(value)} holds no first or last name; nothing written", {"field": field})
+            return skipped(
+                f"{field} {shown(value)} holds no first or last name; nothing written", {"field": field}
+            )
         components: dict[str, str] = {}
         not_found: list[str] = []
         kept: list[str] = []
@@ -350,8 +404,9 @@ class NameParsingRule(Rule):
             message += f"; kept the existing {', '.join(kept)}"
         if not_found:
             message += f"; not found: {', '.join(not_found)}"
-        return passed(message, {"field": field, "components": components, "not_found": not_found,
-                                "kept_existing": kept})
+        return passed(
+            message, {"field": field, "components": components, "not_found": not_found, "kept_existing": kept}
+        )
 
 
 _DOTLESS_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
@@ -371,16 +426,25 @@ class EmailNormalizationRule(Rule):
 
     transforms = True
     params_schema = p.rule_schema(
-        "Standardise email", "Write an email address in its standard form.",
+        "Standardise email",
+        "Write an email address in its standard form.",
         {
-            "field_name": p.field_name("Field", "The record field holding the email address.", default="email"),
-            "lowercase": p.prop("boolean", "Lower-case the whole address",
-                                "Also lower-case the part before the @ (the domain is always lower-cased).",
-                                default=True),
-            "remove_dots": p.prop("boolean", "Remove Gmail dots",
-                                  "Remove dots before the @ for gmail.com and googlemail.com addresses, "
-                                  "which Gmail ignores (other providers treat dots as significant).",
-                                  default=False),
+            "field_name": p.field_name(
+                "Field", "The record field holding the email address.", default="email"
+            ),
+            "lowercase": p.prop(
+                "boolean",
+                "Lower-case the whole address",
+                "Also lower-case the part before the @ (the domain is always lower-cased).",
+                default=True,
+            ),
+            "remove_dots": p.prop(
+                "boolean",
+                "Remove Gmail dots",
+                "Remove dots before the @ for gmail.com and googlemail.com addresses, "
+                "which Gmail ignores (other providers treat dots as significant).",
+                default=False,
+            ),
         },
     )
 
@@ -400,8 +464,10 @@ class EmailNormalizationRule(Rule):
         try:
             email = validate_email(trim(value), check_deliverability=False)
         except EmailNotValidError as error:
-            return skipped(f"{field} {shown(value)} could not be standardised: {error}; left unchanged",
-                           {"field": field, "value": value, "reason": str(error)})
+            return skipped(
+                f"{field} {shown(value)} could not be standardised: {error}; left unchanged",
+                {"field": field, "value": value, "reason": str(error)},
+            )
         local, domain = email.local_part, email.domain.lower()
         if self.lowercase:
             local = local.lower()
@@ -415,6 +481,10 @@ class EmailNormalizationRule(Rule):
 
 
 RULE_CLASSES = (
-    TrimWhitespaceRule, MultiFieldTrimRule, PhoneNormalizationRule,
-    AddressNormalizationRule, NameParsingRule, EmailNormalizationRule,
+    TrimWhitespaceRule,
+    MultiFieldTrimRule,
+    PhoneNormalizationRule,
+    AddressNormalizationRule,
+    NameParsingRule,
+    EmailNormalizationRule,
 )

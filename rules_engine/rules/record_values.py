@@ -1,8 +1,10 @@
 """Reading values out of a record and the run context, the same way in every rule."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
 
 
 def is_missing(value: Any) -> bool:
@@ -76,7 +78,7 @@ def run_now(run_context: Mapping[str, Any]) -> datetime:
     else the current time in UTC. A naive timestamp is taken as UTC."""
     now = run_context.get("now") if run_context else None
     if now is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     if isinstance(now, datetime):
         moment = now
     elif isinstance(now, date):
@@ -89,7 +91,7 @@ def run_now(run_context: Mapping[str, Any]) -> datetime:
     else:
         raise ValueError(f"run context 'now' must be an ISO 8601 timestamp, not {type_name(now)}")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment
 
 

@@ -4,9 +4,11 @@ A service that fails raises (ServiceError and its kinds) and the executor report
 rule as ``error``/``timeout``; an answer that breaks the interface's promise raises
 :class:`ServiceResponseError` here, never a silent ``fail``.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rules_engine.services.interfaces import ServiceResponseError
 
@@ -15,7 +17,9 @@ def call_service(adapter: Any, operation: str, payload: Mapping[str, Any], label
     """``adapter.operation(payload)``, checked to be a JSON object."""
     result = getattr(adapter, operation)(dict(payload))
     if not isinstance(result, Mapping):
-        raise ServiceResponseError(f"{label} answered {operation} with {type(result).__name__}, not an object")
+        raise ServiceResponseError(
+            f"{label} answered {operation} with {type(result).__name__}, not an object"
+        )
     return result
 
 
@@ -26,8 +30,13 @@ def require_bool(result: Mapping[str, Any], key: str, label: str) -> bool:
     return value
 
 
-def require_number(result: Mapping[str, Any], key: str, label: str,
-                   minimum: float | None = None, maximum: float | None = None) -> float:
+def require_number(
+    result: Mapping[str, Any],
+    key: str,
+    label: str,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float:
     value = result.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ServiceResponseError(f"{label} answer lacks a numeric '{key}'")

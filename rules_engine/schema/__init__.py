@@ -1,4 +1,5 @@
 """The JSON Schema (draft 2020-12) of a pipeline config, shipped as package data."""
+
 from __future__ import annotations
 
 import json

@@ -16,10 +16,12 @@ audit, notification), and how configs reach them.
   inherits the defaults' latency, failure rate and seed unless it sets its own.
   Secrets are named by environment variable, never written in the file.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
@@ -37,9 +39,22 @@ from rules_engine.services.registry import ServiceRef, ServiceRegistry, UnboundS
 from rules_engine.services.simulated import SIMULATED_ADAPTERS, simulated_adapter, simulated_registry
 
 __all__ = [
-    "default_registry", "registry_from_spec", "registry_from_file", "simulated_registry", "SERVICES_SPEC_SCHEMA",
-    "ServiceRegistry", "ServiceRef", "parse_service_ref", "UnboundService", "HttpServiceAdapter", "INTERFACES",
-    "ServiceError", "ServiceUnavailable", "ServiceTimeout", "ServiceHTTPError", "ServiceResponseError",
+    "default_registry",
+    "registry_from_spec",
+    "registry_from_file",
+    "simulated_registry",
+    "SERVICES_SPEC_SCHEMA",
+    "ServiceRegistry",
+    "ServiceRef",
+    "parse_service_ref",
+    "UnboundService",
+    "HttpServiceAdapter",
+    "INTERFACES",
+    "ServiceError",
+    "ServiceUnavailable",
+    "ServiceTimeout",
+    "ServiceHTTPError",
+    "ServiceResponseError",
     "ServiceConfigurationError",
 ]
 
@@ -50,10 +65,18 @@ def default_registry() -> ServiceRegistry:
 
 
 _SIMULATED_OPTIONS = {
-    "latency_ms": {"type": "number", "minimum": 0, "maximum": 600000,
-                   "description": "Delay added to every call, in milliseconds."},
-    "failure_rate": {"type": "number", "minimum": 0, "maximum": 1,
-                     "description": "Share of calls that fail with ServiceUnavailable (0 to 1)."},
+    "latency_ms": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 600000,
+        "description": "Delay added to every call, in milliseconds.",
+    },
+    "failure_rate": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "description": "Share of calls that fail with ServiceUnavailable (0 to 1).",
+    },
     "seed": {"type": "integer", "description": "Seed that decides which calls fail."},
 }
 
@@ -70,8 +93,10 @@ SERVICES_SPEC_SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
             "description": "How references without an explicit binding are served.",
             "properties": {
-                "type": {"enum": ["simulated", "none"],
-                         "description": "simulated: a simulated adapter; none: left unbound."},
+                "type": {
+                    "enum": ["simulated", "none"],
+                    "description": "simulated: a simulated adapter; none: left unbound.",
+                },
                 **_SIMULATED_OPTIONS,
             },
         },
@@ -84,25 +109,44 @@ SERVICES_SPEC_SCHEMA: dict[str, Any] = {
                 "required": ["type"],
                 "properties": {"type": {"enum": ["simulated", "http"]}},
                 "allOf": [
-                    {"if": {"properties": {"type": {"const": "simulated"}}},
-                     "then": {"additionalProperties": False,
-                              "properties": {"type": {"const": "simulated"}, **_SIMULATED_OPTIONS}}},
-                    {"if": {"properties": {"type": {"const": "http"}}},
-                     "then": {"additionalProperties": False, "required": ["url"],
-                              "properties": {
-                                  "type": {"const": "http"},
-                                  "url": {"type": "string", "pattern": r"^https?://\S+$",
-                                          "description": "Endpoint; the operation name is appended."},
-                                  "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
-                                  "secret_env": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
-                                                 "description": "Environment variable holding the API key."},
-                                  "headers": {"type": "object", "additionalProperties": {"type": "string"}},
-                                  "append_operation": {"type": "boolean"},
-                                  "retries": {"type": "integer", "minimum": 0, "maximum": 5,
-                                              "description": "Times a call that failed transiently (no answer, "
-                                                             "no connection, 429, 5xx) is sent again."},
-                                  "retry_backoff_seconds": {"type": "number", "minimum": 0, "maximum": 10},
-                              }}},
+                    {
+                        "if": {"properties": {"type": {"const": "simulated"}}},
+                        "then": {
+                            "additionalProperties": False,
+                            "properties": {"type": {"const": "simulated"}, **_SIMULATED_OPTIONS},
+                        },
+                    },
+                    {
+                        "if": {"properties": {"type": {"const": "http"}}},
+                        "then": {
+                            "additionalProperties": False,
+                            "required": ["url"],
+                            "properties": {
+                                "type": {"const": "http"},
+                                "url": {
+                                    "type": "string",
+                                    "pattern": r"^https?://\S+$",
+                                    "description": "Endpoint; the operation name is appended.",
+                                },
+                                "timeout_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 600},
+                                "secret_env": {
+                                    "type": "string",
+                                    "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                    "description": "Environment variable holding the API key.",
+                                },
+                                "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+                                "append_operation": {"type": "boolean"},
+                                "retries": {
+                                    "type": "integer",
+                                    "minimum": 0,
+                                    "maximum": 5,
+                                    "description": "Times a call that failed transiently (no answer, "
+                                    "no connection, 429, 5xx) is sent again.",
+                                },
+                                "retry_backoff_seconds": {"type": "number", "minimum": 0, "maximum": 10},
+                            },
+                        },
+                    },
                 ],
             },
         },
@@ -117,14 +161,18 @@ def _pointer(path: Any) -> str:
 
 def spec_problems(spec: Any) -> list[str]:
     """Every problem of a services spec, as "/json/pointer: message" lines."""
-    problems = [f"{_pointer(error.absolute_path)}: {error.message}"
-                for error in sorted(_SPEC_VALIDATOR.iter_errors(spec), key=lambda e: list(map(str, e.absolute_path)))]
+    problems = [
+        f"{_pointer(error.absolute_path)}: {error.message}"
+        for error in sorted(_SPEC_VALIDATOR.iter_errors(spec), key=lambda e: list(map(str, e.absolute_path)))
+    ]
     if isinstance(spec, Mapping) and isinstance(spec.get("bindings"), Mapping):
         for key in spec["bindings"]:
             interface = str(key).removeprefix("service:").split(":", 1)[0]
             if interface not in INTERFACES:
-                problems.append(f"{_pointer(['bindings', key])}: unknown interface {interface!r}; "
-                                f"known: {', '.join(sorted(INTERFACES))}")
+                problems.append(
+                    f"{_pointer(['bindings', key])}: unknown interface {interface!r}; "
+                    f"known: {', '.join(sorted(INTERFACES))}"
+                )
     return problems
 
 
@@ -164,8 +212,9 @@ def registry_from_file(path: str | Path) -> ServiceRegistry:
 
             spec = json.loads(text)
     except Exception as error:  # a parse error of either format
-        raise ValueError(f"services file {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: "
-                         f"{error}") from None
+        raise ValueError(
+            f"services file {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {error}"
+        ) from None
     return registry_from_spec(spec)
 
 

@@ -25,6 +25,7 @@ own ``retry`` settings too:
 - :class:`ServiceResponseError`: the body is not JSON, or not a JSON object;
 - :class:`ServiceConfigurationError`: the secret variable is not set.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,8 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from rules_engine.services.interfaces import (
     INTERFACES,
@@ -51,10 +53,11 @@ MAX_RETRIES = 5
 RETRY_BACKOFF_SECONDS = 0.2
 
 
-def longest_call_seconds(timeout_seconds: float, retries: int = 0,
-                         retry_backoff_seconds: float = RETRY_BACKOFF_SECONDS) -> float:
+def longest_call_seconds(
+    timeout_seconds: float, retries: int = 0, retry_backoff_seconds: float = RETRY_BACKOFF_SECONDS
+) -> float:
     """How long a call may take at the most: every attempt timing out, and the waits."""
-    waits = sum(retry_backoff_seconds * 2 ** n for n in range(retries))
+    waits = sum(retry_backoff_seconds * 2**n for n in range(retries))
     return timeout_seconds * (retries + 1) + waits
 
 
@@ -68,12 +71,23 @@ def _transient(error: Exception) -> bool:
 class HttpServiceAdapter:
     """Calls one vendor endpoint over HTTP with JSON, for one service interface."""
 
-    def __init__(self, interface: str, name: str, url: str, *, timeout_seconds: float = 5.0,
-                 secret_env: str | None = None, headers: Mapping[str, str] | None = None,
-                 append_operation: bool = True, retries: int = 0,
-                 retry_backoff_seconds: float = RETRY_BACKOFF_SECONDS):
+    def __init__(
+        self,
+        interface: str,
+        name: str,
+        url: str,
+        *,
+        timeout_seconds: float = 5.0,
+        secret_env: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        append_operation: bool = True,
+        retries: int = 0,
+        retry_backoff_seconds: float = RETRY_BACKOFF_SECONDS,
+    ):
         if interface not in INTERFACES:
-            raise ValueError(f"unknown service interface {interface!r}; known: {', '.join(sorted(INTERFACES))}")
+            raise ValueError(
+                f"unknown service interface {interface!r}; known: {', '.join(sorted(INTERFACES))}"
+            )
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"url {url!r} must start with http:// or https://")
         if timeout_seconds <= 0:
@@ -96,8 +110,10 @@ class HttpServiceAdapter:
     def __repr__(self) -> str:
         secret = f", secret_env={self.secret_env!r}" if self.secret_env else ""
         retries = f", retries={self.retries}" if self.retries else ""
-        return (f"HttpServiceAdapter({self.interface}:{self.name}, {self.url!r}, timeout={self.timeout_seconds}"
-                f"{retries}{secret})")
+        return (
+            f"HttpServiceAdapter({self.interface}:{self.name}, {self.url!r}, timeout={self.timeout_seconds}"
+            f"{retries}{secret})"
+        )
 
     def longest_call_seconds(self) -> float:
         """How long a call may take at the most: every attempt timing out, and the waits."""
@@ -106,8 +122,9 @@ class HttpServiceAdapter:
     def __getattr__(self, operation: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
         # Only called for attributes not found normally: the interface's operations.
         if operation.startswith("_") or operation not in self.__dict__.get("operations", ()):
-            raise AttributeError(f"{type(self).__name__} for {self.__dict__.get('interface')} has no "
-                                 f"operation {operation!r}")
+            raise AttributeError(
+                f"{type(self).__name__} for {self.__dict__.get('interface')} has no operation {operation!r}"
+            )
         return lambda payload: self.call(operation, payload)
 
     def _endpoint(self, operation: str) -> str:
@@ -123,18 +140,23 @@ class HttpServiceAdapter:
             except (ServiceTimeout, ServiceUnavailable) as error:
                 if attempt >= self.retries or not _transient(error):
                     raise
-                time.sleep(self.retry_backoff_seconds * 2 ** attempt)
+                time.sleep(self.retry_backoff_seconds * 2**attempt)
                 attempt += 1
 
     def _call_once(self, operation: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         label = f"{self.interface}:{self.name} {operation}"
-        headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": USER_AGENT,
-                   **self.headers}
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+            **self.headers,
+        }
         if self.secret_env:
             secret = os.environ.get(self.secret_env)
             if not secret:
                 raise ServiceConfigurationError(
-                    f"{label}: environment variable {self.secret_env} (the service's secret) is not set")
+                    f"{label}: environment variable {self.secret_env} (the service's secret) is not set"
+                )
             headers["Authorization"] = f"Bearer {secret}"
         body = json.dumps({"operation": operation, "payload": payload}, default=str).encode("utf-8")
         request = urllib.request.Request(self._endpoint(operation), data=body, headers=headers, method="POST")
@@ -147,8 +169,10 @@ class HttpServiceAdapter:
         except urllib.error.URLError as error:
             if isinstance(error.reason, (TimeoutError, socket.timeout)):
                 raise ServiceTimeout(f"{label}: no answer within {self.timeout_seconds:g}s") from None
-            raise ServiceUnavailable(f"{label}: cannot reach {self._endpoint(operation)}: {error.reason}") from None
-        except (TimeoutError, socket.timeout):
+            raise ServiceUnavailable(
+                f"{label}: cannot reach {self._endpoint(operation)}: {error.reason}"
+            ) from None
+        except TimeoutError:
             raise ServiceTimeout(f"{label}: no answer within {self.timeout_seconds:g}s") from None
         except (ConnectionError, OSError) as error:
             raise ServiceUnavailable(f"{label}: connection failed: {error}") from None

@@ -28,6 +28,7 @@ NotificationService           send                   message_id, status
 A rule raises (it never returns ``fail``) when its service fails, so the executor
 reports ``error`` or ``timeout`` and may retry.
 """
+
 from __future__ import annotations
 
 INTERFACES: dict[str, tuple[str, ...]] = {

@@ -9,10 +9,12 @@ An interface may also have a *factory*: a callable ``factory(name) -> adapter`` 
 for any name without an explicit binding (the simulated adapters work that way, so
 any vendor name of a known interface runs out of the box).
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 _REF = re.compile(r"^service:(?P<interface>[A-Za-z_][A-Za-z0-9_]*):(?P<name>[A-Za-z0-9_.\-]+)$")
 
@@ -44,11 +46,11 @@ class ServiceRegistry:
         self._bindings: dict[ServiceRef, Any] = {}
         self._factories: dict[str, Callable[[str], Any]] = {}
 
-    def bind(self, interface: str, name: str, adapter: Any) -> "ServiceRegistry":
+    def bind(self, interface: str, name: str, adapter: Any) -> ServiceRegistry:
         self._bindings[ServiceRef(interface, name)] = adapter
         return self
 
-    def bind_factory(self, interface: str, factory: Callable[[str], Any]) -> "ServiceRegistry":
+    def bind_factory(self, interface: str, factory: Callable[[str], Any]) -> ServiceRegistry:
         self._factories[interface] = factory
         return self
 

@@ -42,6 +42,7 @@ Simulation rules (the demo applications rely on them):
 - NotificationService.send: stores the message (the last 1,000) and returns a
   message id derived from its content; nothing is sent.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,9 +51,10 @@ import threading
 import time
 import unicodedata
 from collections import deque
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import zipcodes
 from rapidfuzz import fuzz
@@ -63,10 +65,21 @@ from rules_engine.services.interfaces import ServiceUnavailable
 from rules_engine.services.registry import ServiceRegistry
 
 __all__ = [
-    "SimulatedService", "SimulatedKYCService", "SimulatedSanctionsService", "SimulatedPEPService",
-    "SimulatedRiskEngine", "SimulatedCreditBureau", "SimulatedIncomeService", "SimulatedDebtService",
-    "SimulatedAddressService", "SimulatedAuditService", "SimulatedNotificationService",
-    "SIMULATED_ADAPTERS", "simulated_registry", "load_watchlist", "name_similarity",
+    "SimulatedService",
+    "SimulatedKYCService",
+    "SimulatedSanctionsService",
+    "SimulatedPEPService",
+    "SimulatedRiskEngine",
+    "SimulatedCreditBureau",
+    "SimulatedIncomeService",
+    "SimulatedDebtService",
+    "SimulatedAddressService",
+    "SimulatedAuditService",
+    "SimulatedNotificationService",
+    "SIMULATED_ADAPTERS",
+    "simulated_registry",
+    "load_watchlist",
+    "name_similarity",
 ]
 
 WATCHLIST_PATH = Path(__file__).with_name("data") / "watchlist.json"
@@ -103,7 +116,9 @@ def _applicant_name(applicant: Mapping[str, Any]) -> str:
     name = _text(applicant.get("name"))
     if name:
         return name
-    return " ".join(filter(None, (_text(applicant.get(k)) for k in ("first_name", "middle_name", "last_name"))))
+    return " ".join(
+        filter(None, (_text(applicant.get(k)) for k in ("first_name", "middle_name", "last_name")))
+    )
 
 
 def normalise_name(name: str) -> str:
@@ -130,7 +145,9 @@ class SimulatedService:
 
     interface: ClassVar[str] = ""
 
-    def __init__(self, name: str = "default", *, latency_ms: float = 0, failure_rate: float = 0.0, seed: int = 0):
+    def __init__(
+        self, name: str = "default", *, latency_ms: float = 0, failure_rate: float = 0.0, seed: int = 0
+    ):
         if latency_ms < 0:
             raise ValueError("latency_ms must be at least 0")
         if not 0.0 <= failure_rate <= 1.0:
@@ -143,8 +160,10 @@ class SimulatedService:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self.name!r}, latency_ms={self.latency_ms}, "
-                f"failure_rate={self.failure_rate}, seed={self.seed})")
+        return (
+            f"{type(self).__name__}({self.name!r}, latency_ms={self.latency_ms}, "
+            f"failure_rate={self.failure_rate}, seed={self.seed})"
+        )
 
     @property
     def calls(self) -> int:
@@ -158,8 +177,10 @@ class SimulatedService:
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         if self.failure_rate and _unit(self.seed, self.interface, self.name, call) < self.failure_rate:
-            raise ServiceUnavailable(f"simulated outage of {self.interface}:{self.name} during {operation} "
-                                     f"(call {call}, failure_rate {self.failure_rate})")
+            raise ServiceUnavailable(
+                f"simulated outage of {self.interface}:{self.name} during {operation} "
+                f"(call {call}, failure_rate {self.failure_rate})"
+            )
 
     def _answer(self, **fields: Any) -> dict[str, Any]:
         return {**fields, "simulated": True, "service": f"{self.interface}:{self.name}"}
@@ -200,9 +221,14 @@ class SimulatedKYCService(SimulatedService):
         key = _digest(ssn, normalise_name(name), applicant.get("date_of_birth"))
         verified = not reasons
         confidence = round(0.80 + int(key[:8], 16) % 20 / 100, 2) if verified else 0.0
-        return self._answer(verified=verified, verification_id=f"KYC-{key[:10].upper()}",
-                            confidence=confidence, reasons=reasons, verification_level=level,
-                            document_type=documents[0])
+        return self._answer(
+            verified=verified,
+            verification_id=f"KYC-{key[:10].upper()}",
+            confidence=confidence,
+            reasons=reasons,
+            verification_level=level,
+            document_type=documents[0],
+        )
 
 
 class _ListScreening(SimulatedService):
@@ -240,12 +266,20 @@ class SimulatedSanctionsService(_ListScreening):
                 continue
             score, (matched, _, _) = best
             dob = applicant.get("date_of_birth")
-            matches.append({
-                "entry_id": entry["id"], "name": entry["name"], "matched_name": matched, "list": entry["list"],
-                "program": entry["program"], "status": entry.get("status", "active"), "score": round(score, 3),
-                "date_of_birth_match": (dob == entry.get("date_of_birth")) if dob and entry.get("date_of_birth")
-                else None,
-            })
+            matches.append(
+                {
+                    "entry_id": entry["id"],
+                    "name": entry["name"],
+                    "matched_name": matched,
+                    "list": entry["list"],
+                    "program": entry["program"],
+                    "status": entry.get("status", "active"),
+                    "score": round(score, 3),
+                    "date_of_birth_match": (dob == entry.get("date_of_birth"))
+                    if dob and entry.get("date_of_birth")
+                    else None,
+                }
+            )
         matches.sort(key=lambda m: -m["score"])
         return self._answer(matches=matches, lists_checked=sorted({e["list"] for e in entries}))
 
@@ -265,24 +299,47 @@ class SimulatedPEPService(_ListScreening):
         for entry in load_watchlist()["peps"]:
             candidates = self._candidates(entry, True)
             if include_associates:
-                candidates += [(a["name"], a["name"], f"{a['relationship']} of {entry['name']}")
-                               for a in entry.get("associates") or []]
+                candidates += [
+                    (a["name"], a["name"], f"{a['relationship']} of {entry['name']}")
+                    for a in entry.get("associates") or []
+                ]
             best = self._best(name, candidates) if name else None
             if best is None or best[0] < min_score:
                 continue
             score, (matched, person, relationship) = best
-            matches.append({
-                "entry_id": entry["id"], "name": person, "matched_name": matched, "pep_name": entry["name"],
-                "position": entry["position"], "country": entry["country"], "category": entry["category"],
-                "relationship": relationship, "score": round(score, 3),
-            })
+            matches.append(
+                {
+                    "entry_id": entry["id"],
+                    "name": person,
+                    "matched_name": matched,
+                    "pep_name": entry["name"],
+                    "position": entry["position"],
+                    "country": entry["country"],
+                    "category": entry["category"],
+                    "relationship": relationship,
+                    "score": round(score, 3),
+                }
+            )
         matches.sort(key=lambda m: -m["score"])
         return self._answer(matches=matches)
 
 
 HIGH_RISK_OCCUPATIONS = (
-    "casino", "gambling", "money service", "money transfer", "currency exchange", "pawn", "precious metal",
-    "jewel", "arms", "weapons", "crypto", "virtual currency", "cash-intensive", "car dealer", "art dealer",
+    "casino",
+    "gambling",
+    "money service",
+    "money transfer",
+    "currency exchange",
+    "pawn",
+    "precious metal",
+    "jewel",
+    "arms",
+    "weapons",
+    "crypto",
+    "virtual currency",
+    "cash-intensive",
+    "car dealer",
+    "art dealer",
 )
 
 
@@ -299,16 +356,25 @@ class SimulatedRiskEngine(SimulatedService):
         for factor in factors:
             if factor == "geographic_risk":
                 country = country_code(applicant.get("country")) or "US"
-                scores[factor] = 1.0 if country in COUNTRY_LISTS["sanctioned_countries"] else (
-                    0.1 if country == "US" else 0.5)
+                scores[factor] = (
+                    1.0
+                    if country in COUNTRY_LISTS["sanctioned_countries"]
+                    else (0.1 if country == "US" else 0.5)
+                )
             elif factor == "occupation_risk":
                 occupation = _text(applicant.get("occupation")).lower()
-                scores[factor] = 0.3 if not occupation else (
-                    0.8 if any(word in occupation for word in HIGH_RISK_OCCUPATIONS) else 0.1)
+                scores[factor] = (
+                    0.3
+                    if not occupation
+                    else (0.8 if any(word in occupation for word in HIGH_RISK_OCCUPATIONS) else 0.1)
+                )
             elif factor == "transaction_patterns":
                 deposits = _number(applicant.get("expected_monthly_deposits"))
-                scores[factor] = 0.2 if deposits is None else (
-                    0.9 if deposits > 50_000 else 0.5 if deposits > 10_000 else 0.1)
+                scores[factor] = (
+                    0.2
+                    if deposits is None
+                    else (0.9 if deposits > 50_000 else 0.5 if deposits > 10_000 else 0.1)
+                )
             elif factor == "pep_exposure":
                 scores[factor] = 0.8 if payload.get("pep_match_count") else 0.0
         risk = round(sum(scores.values()) / len(scores), 4) if scores else 0.0
@@ -327,15 +393,21 @@ class SimulatedCreditBureau(SimulatedService):
         model = payload.get("score_model") or "FICO_8"
         declared = _number(applicant.get("credit_score"))
         if declared is not None:
-            return self._answer(file_found=True, score=int(min(max(round(declared), 300), 850)), model=model,
-                                bureau=self.name, source="record credit_score")
+            return self._answer(
+                file_found=True,
+                score=int(min(max(round(declared), 300), 850)),
+                model=model,
+                bureau=self.name,
+                source="record credit_score",
+            )
         ssn = "".join(ch for ch in str(applicant.get("ssn") or "") if ch.isdigit())
         name = _applicant_name(applicant)
         if not ssn and not name:
             return self._answer(file_found=False, score=None, model=model, bureau=self.name)
         key = _digest(ssn) if ssn else _digest(normalise_name(name), applicant.get("date_of_birth"))
-        return self._answer(file_found=True, score=300 + int(key[:8], 16) % 551, model=model, bureau=self.name,
-                            source="hash")
+        return self._answer(
+            file_found=True, score=300 + int(key[:8], 16) % 551, model=model, bureau=self.name, source="hash"
+        )
 
 
 class SimulatedIncomeService(SimulatedService):
@@ -352,11 +424,13 @@ class SimulatedIncomeService(SimulatedService):
             annual = _number(applicant.get("annual_income"))
             monthly = annual / 12 if annual is not None else None
         if monthly is None:
-            return self._answer(verified=False, monthly_income=None, method=None,
-                                reason="no income declared to verify")
+            return self._answer(
+                verified=False, monthly_income=None, method=None, reason="no income declared to verify"
+            )
         if monthly <= 0:
-            return self._answer(verified=False, monthly_income=monthly, method=None,
-                                reason="declared income is not positive")
+            return self._answer(
+                verified=False, monthly_income=monthly, method=None, reason="declared income is not positive"
+            )
         return self._answer(verified=True, monthly_income=round(monthly, 2), method=methods[0], reason=None)
 
 
@@ -378,13 +452,48 @@ class SimulatedDebtService(SimulatedService):
 
 
 _STREET_WORDS = {
-    "street": "St", "st": "St", "avenue": "Ave", "ave": "Ave", "av": "Ave", "road": "Rd", "rd": "Rd",
-    "boulevard": "Blvd", "blvd": "Blvd", "drive": "Dr", "dr": "Dr", "lane": "Ln", "ln": "Ln",
-    "court": "Ct", "ct": "Ct", "place": "Pl", "pl": "Pl", "terrace": "Ter", "parkway": "Pkwy",
-    "highway": "Hwy", "circle": "Cir", "square": "Sq", "trail": "Trl", "way": "Way",
-    "apartment": "Apt", "apt": "Apt", "suite": "Ste", "ste": "Ste", "unit": "Unit", "floor": "Fl",
-    "north": "N", "south": "S", "east": "E", "west": "W", "northeast": "NE", "northwest": "NW",
-    "southeast": "SE", "southwest": "SW", "n": "N", "s": "S", "e": "E", "w": "W",
+    "street": "St",
+    "st": "St",
+    "avenue": "Ave",
+    "ave": "Ave",
+    "av": "Ave",
+    "road": "Rd",
+    "rd": "Rd",
+    "boulevard": "Blvd",
+    "blvd": "Blvd",
+    "drive": "Dr",
+    "dr": "Dr",
+    "lane": "Ln",
+    "ln": "Ln",
+    "court": "Ct",
+    "ct": "Ct",
+    "place": "Pl",
+    "pl": "Pl",
+    "terrace": "Ter",
+    "parkway": "Pkwy",
+    "highway": "Hwy",
+    "circle": "Cir",
+    "square": "Sq",
+    "trail": "Trl",
+    "way": "Way",
+    "apartment": "Apt",
+    "apt": "Apt",
+    "suite": "Ste",
+    "ste": "Ste",
+    "unit": "Unit",
+    "floor": "Fl",
+    "north": "N",
+    "south": "S",
+    "east": "E",
+    "west": "W",
+    "northeast": "NE",
+    "northwest": "NW",
+    "southeast": "SE",
+    "southwest": "SW",
+    "n": "N",
+    "s": "S",
+    "e": "E",
+    "w": "W",
 }
 
 
@@ -413,8 +522,11 @@ class SimulatedAddressService(SimulatedService):
         city = " ".join(w[:1].upper() + w[1:].lower() for w in city.split()) if city else ""
         state = state_code(payload.get("state")) or _text(payload.get("state"))
         zip_raw = payload.get("zip_code")
-        zip_code = (str(zip_raw).zfill(5) if isinstance(zip_raw, int) and not isinstance(zip_raw, bool)
-                    else _text(zip_raw))
+        zip_code = (
+            str(zip_raw).zfill(5)
+            if isinstance(zip_raw, int) and not isinstance(zip_raw, bool)
+            else _text(zip_raw)
+        )
         if zip_code and (not city or not state):
             try:
                 found = zipcodes.matching(zip_code)
@@ -428,8 +540,14 @@ class SimulatedAddressService(SimulatedService):
                 if not state:
                     state = found[0]["state"]
                     notes.append("state filled in from the ZIP code")
-        return self._answer(standardized=True, address=standard_street, city=city or None, state=state or None,
-                            zip_code=zip_code or None, notes=notes)
+        return self._answer(
+            standardized=True,
+            address=standard_street,
+            city=city or None,
+            state=state or None,
+            zip_code=zip_code or None,
+            notes=notes,
+        )
 
 
 class SimulatedAuditService(SimulatedService):
@@ -461,23 +579,34 @@ class SimulatedNotificationService(SimulatedService):
 
     def send(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         self._enter("send")
-        message_id = "MSG-" + _digest(payload.get("channel"), payload.get("recipient"),
-                                      payload.get("template"))[:12].upper()
+        message_id = (
+            "MSG-"
+            + _digest(payload.get("channel"), payload.get("recipient"), payload.get("template"))[:12].upper()
+        )
         self.sent.append({"message_id": message_id, **payload})
         return self._answer(message_id=message_id, status="queued")
 
 
 SIMULATED_ADAPTERS: dict[str, type[SimulatedService]] = {
-    cls.interface: cls for cls in (
-        SimulatedKYCService, SimulatedSanctionsService, SimulatedPEPService, SimulatedRiskEngine,
-        SimulatedCreditBureau, SimulatedIncomeService, SimulatedDebtService, SimulatedAddressService,
-        SimulatedAuditService, SimulatedNotificationService,
+    cls.interface: cls
+    for cls in (
+        SimulatedKYCService,
+        SimulatedSanctionsService,
+        SimulatedPEPService,
+        SimulatedRiskEngine,
+        SimulatedCreditBureau,
+        SimulatedIncomeService,
+        SimulatedDebtService,
+        SimulatedAddressService,
+        SimulatedAuditService,
+        SimulatedNotificationService,
     )
 }
 
 
-def simulated_adapter(interface: str, name: str = "default", *, latency_ms: float = 0, failure_rate: float = 0.0,
-                      seed: int = 0) -> SimulatedService:
+def simulated_adapter(
+    interface: str, name: str = "default", *, latency_ms: float = 0, failure_rate: float = 0.0, seed: int = 0
+) -> SimulatedService:
     """A new simulated adapter for ``interface``; KeyError for an unknown interface."""
     return SIMULATED_ADAPTERS[interface](name, latency_ms=latency_ms, failure_rate=failure_rate, seed=seed)
 
@@ -486,6 +615,8 @@ def simulated_registry(latency_ms: float = 0, failure_rate: float = 0.0, seed: i
     """A registry where every known interface, under any name, is a simulated adapter."""
     registry = ServiceRegistry()
     for interface, cls in SIMULATED_ADAPTERS.items():
-        registry.bind_factory(interface, lambda name, cls=cls: cls(name, latency_ms=latency_ms,
-                                                                  failure_rate=failure_rate, seed=seed))
+        registry.bind_factory(
+            interface,
+            lambda name, cls=cls: cls(name, latency_ms=latency_ms, failure_rate=failure_rate, seed=seed),
+        )
     return registry

@@ -12,8 +12,18 @@ from pipelines_admin.configs.models import Environment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DOCUMENT = {"stages": {"data_quality": {"rules": {
-    "required_fields": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", "email"]}}}}}}
+DOCUMENT = {
+    "stages": {
+        "data_quality": {
+            "rules": {
+                "required_fields": {
+                    "class": "RequiredFieldsRule",
+                    "params": {"required_fields": ["name", "email"]},
+                }
+            }
+        }
+    }
+}
 
 
 def user(django_user_model, username, *roles):
@@ -34,9 +44,16 @@ def trail(django_user_model):
     document = json.loads(json.dumps(DOCUMENT))
     for n in range(1, 9):
         document["stages"]["data_quality"]["rules"][f"check_{n}"] = {
-            "class": "RequiredFieldsRule", "params": {"required_fields": ["name"]}}
-    config_services.config_version_create(pipeline=pipeline, document=document, base_version=pipeline.versions.get(),
-                                          author=editor, message="Eight more checks")
+            "class": "RequiredFieldsRule",
+            "params": {"required_fields": ["name"]},
+        }
+    config_services.config_version_create(
+        pipeline=pipeline,
+        document=document,
+        base_version=pipeline.versions.get(),
+        author=editor,
+        message="Eight more checks",
+    )
     config_services.environment_create(name="sandbox", actor=publisher)
     return pipeline
 
@@ -58,7 +75,8 @@ def test_audit__long_change_list__opens_in_place_and_closes_again(login, live_se
 
 
 def test_audit__filter_by_person_and_date__table_replaced_in_place_with_the_filters_in_the_address(
-        login, live_server, page, trail):
+    login, live_server, page, trail
+):
     # Given a viewer on the audit page
     login("vince", "correct horse battery")
     page.goto(f"{live_server.url}/audit/")

@@ -10,22 +10,40 @@ from pipelines_admin.configs.models import Environment
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
-DOCUMENT = {"stages": {"data_quality": {"rules": {
-    "required_fields": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", "email"]}},
-    "email_format": {"class": "EmailFormatRule", "params": {"field_name": "email"},
-                     "dependencies": ["required_fields"]}}}}}
+DOCUMENT = {
+    "stages": {
+        "data_quality": {
+            "rules": {
+                "required_fields": {
+                    "class": "RequiredFieldsRule",
+                    "params": {"required_fields": ["name", "email"]},
+                },
+                "email_format": {
+                    "class": "EmailFormatRule",
+                    "params": {"field_name": "email"},
+                    "dependencies": ["required_fields"],
+                },
+            }
+        }
+    }
+}
 
 
 def test_batch_upload__real_worker__progress_bar_fills_without_reloading(
-        login, live_server, django_user_model, celery_worker_process, tmp_path, settings):
+    login, live_server, django_user_model, celery_worker_process, tmp_path, settings
+):
     # Given an editor, a released pipeline, and a file of 40 applications (3 without email)
     settings.BATCH_CHUNK_SIZE = 10
     ensure_default_environments(Environment)
     editor = django_user_model.objects.create_user("erin", password="correct horse battery")
     editor.groups.set([Group.objects.get_or_create(name=r)[0] for r in ("viewer", "editor")])
     pipeline = config_services.pipeline_create(slug="signup", name="Signup", document=DOCUMENT, author=editor)
-    config_services.release_create(pipeline=pipeline, environment=Environment.objects.get(name="development"),
-                                   version=pipeline.versions.get(), actor=editor)
+    config_services.release_create(
+        pipeline=pipeline,
+        environment=Environment.objects.get(name="development"),
+        version=pipeline.versions.get(),
+        actor=editor,
+    )
     rows = [{"name": f"Applicant {i}", "email": f"applicant{i}@example.com"} for i in range(37)]
     rows += [{"name": "No Email"}] * 3
     upload = tmp_path / "applications.jsonl"

@@ -29,21 +29,28 @@ def finished_runs(django_user_model, monkeypatch):
     ensure_default_environments(Environment)
     editor = django_user_model.objects.create_user("erin", password="correct horse battery")
     editor.groups.set([Group.objects.get_or_create(name=r)[0] for r in ("viewer", "editor")])
-    pipeline = config_services.pipeline_create(slug="customer-onboarding", name="Customer onboarding",
-                                               document=example_document("customer_onboarding.json"), author=editor)
+    pipeline = config_services.pipeline_create(
+        slug="customer-onboarding",
+        name="Customer onboarding",
+        document=example_document("customer_onboarding.json"),
+        author=editor,
+    )
     development = Environment.objects.get(name="development")
-    config_services.release_create(pipeline=pipeline, environment=development, version=pipeline.versions.get(),
-                                   actor=editor)
+    config_services.release_create(
+        pipeline=pipeline, environment=development, version=pipeline.versions.get(), actor=editor
+    )
     for sample in sample_applications():
-        run = run_services.run_submit(pipeline=pipeline, environment=development, record=sample["record"],
-                                      actor=editor)
+        run = run_services.run_submit(
+            pipeline=pipeline, environment=development, record=sample["record"], actor=editor
+        )
         run_services.run_execute(run.pk)
     return pipeline
 
 
 @pytest.mark.parametrize("width,height", [(1366, 768), (1920, 1080)])
 def test_dashboards__finished_runs__every_table_fits_its_card_without_page_overflow(
-        login, live_server, page, finished_runs, width, height):
+    login, live_server, page, finished_runs, width, height
+):
     # Given runs with passing and failing rules, and a window as wide as a laptop's or a desktop's
     page.set_viewport_size({"width": width, "height": height})
     login("erin", "correct horse battery")

@@ -1,6 +1,7 @@
 """The Environments area as a publisher meets it: a new environment, a service bound to
 a vendor's HTTP endpoint with its secret named by environment variable, seen from the
 pipeline's environment page; and a binding refused because it would break a live config."""
+
 import copy
 
 import pytest
@@ -21,16 +22,30 @@ def kyc_pipeline(django_user_model):
     ensure_default_environments(Environment)
     publisher = user(django_user_model, "paula", "viewer", "editor", "publisher")
     document = copy.deepcopy(DOCUMENT)
-    document["stages"]["compliance"] = {"rules": {"kyc": {
-        "class": "KYCIdentityRule", "params": {"kyc_service": "service:KYCService:jumio"}, "timeout_seconds": 2}}}
-    pipeline = config_services.pipeline_create(slug="signup", name="Signup", document=document, author=publisher)
-    config_services.release_create(pipeline=pipeline, environment=Environment.objects.get(name="development"),
-                                   version=pipeline.versions.get(), actor=publisher)
+    document["stages"]["compliance"] = {
+        "rules": {
+            "kyc": {
+                "class": "KYCIdentityRule",
+                "params": {"kyc_service": "service:KYCService:jumio"},
+                "timeout_seconds": 2,
+            }
+        }
+    }
+    pipeline = config_services.pipeline_create(
+        slug="signup", name="Signup", document=document, author=publisher
+    )
+    config_services.release_create(
+        pipeline=pipeline,
+        environment=Environment.objects.get(name="development"),
+        version=pipeline.versions.get(),
+        actor=publisher,
+    )
     return pipeline
 
 
 def test_environments__create_bind_http_then_refused_binding__bound_where_valid_problems_where_not(
-        login, live_server, kyc_pipeline):
+    login, live_server, kyc_pipeline
+):
     # Given a publisher on the Environments page, reached from the header
     page = login("paula", "correct horse battery")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Environments").click()
@@ -60,7 +75,8 @@ def test_environments__create_bind_http_then_refused_binding__bound_where_valid_
     form.get_by_role("button", name="Bind the service").click()
     # Then it is listed with its endpoint and the variable's name
     expect(page.locator(".messages")).to_contain_text(
-        "service:KYCService:jumio in uat now calls https://kyc-test.example.com/v1, its secret from JUMIO_API_KEY")
+        "service:KYCService:jumio in uat now calls https://kyc-test.example.com/v1, its secret from JUMIO_API_KEY"
+    )
     row = page.locator("#bindings tbody tr").first
     expect(row).to_contain_text("service:KYCService:jumio")
     expect(row).to_contain_text("secret from JUMIO_API_KEY")

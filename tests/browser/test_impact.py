@@ -13,14 +13,32 @@ from pipelines_admin.runs.models import Run
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
-DOCUMENT = {"stages": {
-    "data_quality": {"rules": {
-        "required_fields": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", "email"]}},
-        "email_format": {"class": "EmailFormatRule", "params": {"field_name": "email"},
-                         "dependencies": ["required_fields"]}}},
-    "business_rules": {"rules": {
-        "age_verification": {"class": "AgeVerificationRule", "params": {"minimum_age": 18},
-                             "cross_stage_dependencies": ["required_fields"]}}}}}
+DOCUMENT = {
+    "stages": {
+        "data_quality": {
+            "rules": {
+                "required_fields": {
+                    "class": "RequiredFieldsRule",
+                    "params": {"required_fields": ["name", "email"]},
+                },
+                "email_format": {
+                    "class": "EmailFormatRule",
+                    "params": {"field_name": "email"},
+                    "dependencies": ["required_fields"],
+                },
+            }
+        },
+        "business_rules": {
+            "rules": {
+                "age_verification": {
+                    "class": "AgeVerificationRule",
+                    "params": {"minimum_age": 18},
+                    "cross_stage_dependencies": ["required_fields"],
+                }
+            }
+        },
+    }
+}
 
 
 def born(years_ago: int) -> str:
@@ -29,7 +47,8 @@ def born(years_ago: int) -> str:
 
 
 def test_impact__editor_analyses_a_stricter_version__report_with_chart_and_masked_samples(
-        login, live_server, django_user_model, celery_worker_process, page):
+    login, live_server, django_user_model, celery_worker_process, page
+):
     # Given an editor, Signup v1 live in development with 10 past runs there (4 of them 19 or 20 years old),
     # and a v2 raising the minimum age to 21
     ensure_default_environments(Environment)
@@ -37,16 +56,42 @@ def test_impact__editor_analyses_a_stricter_version__report_with_chart_and_maske
     editor.groups.set([Group.objects.get_or_create(name=r)[0] for r in ("viewer", "editor")])
     pipeline = config_services.pipeline_create(slug="signup", name="Signup", document=DOCUMENT, author=editor)
     development = Environment.objects.get(name="development")
-    config_services.release_create(pipeline=pipeline, environment=development, version=pipeline.versions.get(),
-                                   actor=editor)
+    config_services.release_create(
+        pipeline=pipeline, environment=development, version=pipeline.versions.get(), actor=editor
+    )
     for i, age in enumerate([35, 19, 42, 20, 61, 19, 28, 20, 50, 33]):
-        run_services.run_submit(pipeline=pipeline, environment=development, actor=editor,
-                                record={"name": f"Applicant {i}", "email": f"applicant{i}@example.com",
-                                        "date_of_birth": born(age), "ssn": f"123-45-{6700 + i}"})
-    stricter = {**DOCUMENT, "stages": {**DOCUMENT["stages"], "business_rules": {"rules": {"age_verification": {
-        **DOCUMENT["stages"]["business_rules"]["rules"]["age_verification"], "params": {"minimum_age": 21}}}}}}
-    config_services.config_version_create(pipeline=pipeline, document=stricter, base_version=pipeline.versions.get(),
-                                          author=editor, message="Minimum age 21")
+        run_services.run_submit(
+            pipeline=pipeline,
+            environment=development,
+            actor=editor,
+            record={
+                "name": f"Applicant {i}",
+                "email": f"applicant{i}@example.com",
+                "date_of_birth": born(age),
+                "ssn": f"123-45-{6700 + i}",
+            },
+        )
+    stricter = {
+        **DOCUMENT,
+        "stages": {
+            **DOCUMENT["stages"],
+            "business_rules": {
+                "rules": {
+                    "age_verification": {
+                        **DOCUMENT["stages"]["business_rules"]["rules"]["age_verification"],
+                        "params": {"minimum_age": 21},
+                    }
+                }
+            },
+        },
+    }
+    config_services.config_version_create(
+        pipeline=pipeline,
+        document=stricter,
+        base_version=pipeline.versions.get(),
+        author=editor,
+        message="Minimum age 21",
+    )
     deadline = time.monotonic() + 60
     while Run.objects.exclude(status__in=Run.FINISHED).exists():  # the worker runs the past applications
         assert time.monotonic() < deadline, celery_worker_process.log()

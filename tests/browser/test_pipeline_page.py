@@ -10,14 +10,32 @@ from pipelines_admin.configs.selectors import effective_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DOCUMENT = {"stages": {
-    "data_quality": {"rules": {
-        "required_fields": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", "email"]}},
-        "email_format": {"class": "EmailFormatRule", "params": {"field_name": "email"},
-                         "dependencies": ["required_fields"]}}},
-    "business_rules": {"rules": {
-        "age_verification": {"class": "AgeVerificationRule", "params": {"minimum_age": 18},
-                             "cross_stage_dependencies": ["required_fields"]}}}}}
+DOCUMENT = {
+    "stages": {
+        "data_quality": {
+            "rules": {
+                "required_fields": {
+                    "class": "RequiredFieldsRule",
+                    "params": {"required_fields": ["name", "email"]},
+                },
+                "email_format": {
+                    "class": "EmailFormatRule",
+                    "params": {"field_name": "email"},
+                    "dependencies": ["required_fields"],
+                },
+            }
+        },
+        "business_rules": {
+            "rules": {
+                "age_verification": {
+                    "class": "AgeVerificationRule",
+                    "params": {"minimum_age": 18},
+                    "cross_stage_dependencies": ["required_fields"],
+                }
+            }
+        },
+    }
+}
 
 
 def user(django_user_model, username, *roles):
@@ -31,15 +49,24 @@ def released(django_user_model):
     """A pipeline released to every environment (production by a publisher)."""
     ensure_default_environments(Environment)
     publisher = user(django_user_model, "paula", "viewer", "editor", "publisher")
-    pipeline = config_services.pipeline_create(slug="signup", name="Signup", document=DOCUMENT, author=publisher)
+    pipeline = config_services.pipeline_create(
+        slug="signup", name="Signup", document=DOCUMENT, author=publisher
+    )
     for environment in Environment.objects.all():
-        config_services.release_create(pipeline=pipeline, environment=environment, version=pipeline.versions.get(),
-                                       actor=publisher, reason="first release", gate_override=True)
+        config_services.release_create(
+            pipeline=pipeline,
+            environment=environment,
+            version=pipeline.versions.get(),
+            actor=publisher,
+            reason="first release",
+            gate_override=True,
+        )
     return pipeline
 
 
 def test_matrix__publisher_toggles_stage_in_production__asked_for_a_reason_and_matrix_updated_in_place(
-        login, live_server, released):
+    login, live_server, released
+):
     # Given a publisher on the pipeline page
     page = login("paula", "correct horse battery")
     page.goto(f"{live_server.url}/pipelines/signup/")
@@ -59,7 +86,9 @@ def test_matrix__publisher_toggles_stage_in_production__asked_for_a_reason_and_m
     matrix.get_by_role("button", name="Turn off", exact=True).click()
     # Then the release gate stops it (no test suite passed on that config), asking again with her reason
     expect(matrix.locator("details[open]").get_by_role("alert")).to_contain_text("Release gate:")
-    expect(matrix.get_by_label("Why turn off business_rules in production?")).to_have_value("credit bureau outage")
+    expect(matrix.get_by_label("Why turn off business_rules in production?")).to_have_value(
+        "credit bureau outage"
+    )
     # When she releases it anyway
     matrix.locator("details[open] input[name=gate_override]").check()
     matrix.get_by_role("button", name="Turn off", exact=True).click()
@@ -86,11 +115,16 @@ def test_matrix__viewer__sees_states_read_only(login, live_server, released, dja
     expect(matrix.get_by_text("read-only")).to_have_count(3)
     # and the graph links each rule to its editor
     expect(page.locator('a.node[data-rule="email_format"]')).to_have_attribute(
-        "href", reverse("console:rule-edit", kwargs={"slug": "signup", "stage": "data_quality", "rule": "email_format"}))
+        "href",
+        reverse(
+            "console:rule-edit", kwargs={"slug": "signup", "stage": "data_quality", "rule": "email_format"}
+        ),
+    )
 
 
-def test_matrix__stage_others_depend_on__consequences_listed_then_cancel_or_turn_all_off(login, live_server,
-                                                                                        released):
+def test_matrix__stage_others_depend_on__consequences_listed_then_cancel_or_turn_all_off(
+    login, live_server, released
+):
     # Given a publisher on the pipeline page, where age_verification needs data_quality's required_fields
     page = login("paula", "correct horse battery")
     page.goto(f"{live_server.url}/pipelines/signup/")
@@ -112,7 +146,8 @@ def test_matrix__stage_others_depend_on__consequences_listed_then_cancel_or_turn
     matrix.get_by_role("button", name="Turn off data_quality and this rule").click()
     # Then one release turns off both, said in place, without a reload
     expect(matrix.locator(".notice")).to_contain_text(
-        "Stage data_quality turned off in development, with business_rules/age_verification")
+        "Stage data_quality turned off in development, with business_rules/age_verification"
+    )
     stages = effective_config(released, Environment.objects.get(name="development")).document["stages"]
     assert stages["data_quality"]["enabled"] is False
     assert stages["business_rules"]["rules"]["age_verification"]["enabled"] is False

@@ -1,4 +1,5 @@
 """The release gate as a publisher meets it: a test case, a refused release, the suite, the release."""
+
 import json
 
 import pytest
@@ -19,10 +20,20 @@ def test_release_gate__refused_then_tested_then_released(login, live_server, rel
     publisher = released.versions.get().author
     document = json.loads(json.dumps(released.versions.get().document))
     document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 21
-    config_services.config_version_create(pipeline=released, document=document, base_version=released.versions.get(),
-                                          author=publisher, message="minimum age 21")
-    testcase_services.case_create(pipeline=released, name="adult", actor=publisher, expected={"status": "passed"},
-                                  record={"name": "Ann Lee", "email": "ann@example.com", "date_of_birth": "1980-01-01"})
+    config_services.config_version_create(
+        pipeline=released,
+        document=document,
+        base_version=released.versions.get(),
+        author=publisher,
+        message="minimum age 21",
+    )
+    testcase_services.case_create(
+        pipeline=released,
+        name="adult",
+        actor=publisher,
+        expected={"status": "passed"},
+        record={"name": "Ann Lee", "email": "ann@example.com", "date_of_birth": "1980-01-01"},
+    )
     page = login("paula", "correct horse battery")
     page.goto(f"{live_server.url}/pipelines/signup/versions/2/")
     gate = page.locator("#gate")
@@ -34,11 +45,17 @@ def test_release_gate__refused_then_tested_then_released(login, live_server, rel
     page.locator("#release input[name=reason]").fill("raise the minimum age")
     page.locator("#release").get_by_role("button", name="Release").click()
     expect(page.locator("#release .error").first).to_contain_text("Release gate:")
-    assert release_live(released, released.releases.first().environment.__class__.objects.get(
-        name="production")).version.number == 1
+    assert (
+        release_live(
+            released, released.releases.first().environment.__class__.objects.get(name="production")
+        ).version.number
+        == 1
+    )
 
     # the suite runs (the worker's work done here), the gate opens, the release goes through
-    page.locator("#gate").get_by_role("button", name="Run the test cases on v2 as production would run it").click()
+    page.locator("#gate").get_by_role(
+        "button", name="Run the test cases on v2 as production would run it"
+    ).click()
     suite = SuiteRun.objects.get()
     testcase_services.suite_execute(suite.pk)
     expect(page.locator("#progress")).to_contain_text("1 of 1 test cases run", timeout=10_000)

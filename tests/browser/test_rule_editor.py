@@ -11,13 +11,18 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_rule_editor__out_of_bounds_minimum_typed_then_fixed__error_beside_field_then_new_version(
-        login, live_server, django_user_model):
+    login, live_server, django_user_model
+):
     # Given an editor and the customer onboarding pipeline (credit score minimum 650, allowed 300 to 850)
     ensure_default_environments(Environment)
     editor = django_user_model.objects.create_user("erin", password="correct horse battery")
     editor.groups.set([Group.objects.get_or_create(name=r)[0] for r in ("viewer", "editor")])
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding", author=editor,
-                                               document=example_document("customer_onboarding.json"))
+    pipeline = config_services.pipeline_create(
+        slug="onboarding",
+        name="Onboarding",
+        author=editor,
+        document=example_document("customer_onboarding.json"),
+    )
     page = login("erin", "correct horse battery")
     # When she opens the credit score rule from the config editor
     page.goto(f"{live_server.url}/pipelines/onboarding/edit/")
@@ -44,21 +49,31 @@ def test_rule_editor__out_of_bounds_minimum_typed_then_fixed__error_beside_field
     page.locator("#message").fill("Raise the minimum credit score to 700")
     page.get_by_role("button", name="Save as new version").click()
     # Then she is back on the pipeline, told the new version's number, and version 2 has the new minimum
-    expect(page.locator(".messages")).to_contain_text("Saved version 2: Raise the minimum credit score to 700")
+    expect(page.locator(".messages")).to_contain_text(
+        "Saved version 2: Raise the minimum credit score to 700"
+    )
     version = pipeline.versions.order_by("-number").first()
     assert version.number == 2 and version.author == editor
     assert version.document["stages"]["business_rules"]["rules"]["credit_score_check"]["params"] == {
-        "credit_bureau": "service:CreditBureau:experian", "minimum_score": 700, "score_model": "FICO_8"}
+        "credit_bureau": "service:CreditBureau:experian",
+        "minimum_score": 700,
+        "score_model": "FICO_8",
+    }
 
 
 def test_rule_editor__bad_ages_typed_then_saved_without_message__labels_in_errors_and_not_saved_status(
-        login, live_server, django_user_model):
+    login, live_server, django_user_model
+):
     # Given an editor on the age rule of the customer onboarding pipeline (minimum age 18, allowed 0 to 130)
     ensure_default_environments(Environment)
     editor = django_user_model.objects.create_user("erin", password="correct horse battery")
     editor.groups.set([Group.objects.get_or_create(name=r)[0] for r in ("viewer", "editor")])
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding", author=editor,
-                                               document=example_document("customer_onboarding.json"))
+    pipeline = config_services.pipeline_create(
+        slug="onboarding",
+        name="Onboarding",
+        author=editor,
+        document=example_document("customer_onboarding.json"),
+    )
     page = login("erin", "correct horse battery")
     page.goto(f"{live_server.url}/pipelines/onboarding/stages/business_rules/rules/age_verification/edit/")
     age = page.get_by_label("Minimum age")
@@ -89,5 +104,9 @@ def test_rule_editor__bad_ages_typed_then_saved_without_message__labels_in_error
     expect(page.locator("#err-message")).to_have_text("")
     page.get_by_role("button", name="Save as new version").click()
     expect(page.locator(".messages")).to_contain_text("Saved version 2: Minimum age 20")
-    assert pipeline.versions.order_by("-number").first().document["stages"]["business_rules"]["rules"][
-        "age_verification"]["params"]["minimum_age"] == 20
+    assert (
+        pipeline.versions.order_by("-number")
+        .first()
+        .document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"]
+        == 20
+    )

@@ -10,9 +10,19 @@ from pipelines_admin.runs.services import run_execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DOCUMENT = {"stages": {"data_quality": {"rules": {
-    "required_fields": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", "email"]}},
-    "trim_occupation": {"class": "TrimWhitespaceRule", "params": {"field_name": "occupation"}}}}}}
+DOCUMENT = {
+    "stages": {
+        "data_quality": {
+            "rules": {
+                "required_fields": {
+                    "class": "RequiredFieldsRule",
+                    "params": {"required_fields": ["name", "email"]},
+                },
+                "trim_occupation": {"class": "TrimWhitespaceRule", "params": {"field_name": "occupation"}},
+            }
+        }
+    }
+}
 
 
 @pytest.fixture
@@ -21,19 +31,27 @@ def editor(django_user_model):
     ensure_default_environments(Environment)
     account = django_user_model.objects.create_user("erin", password="correct horse battery")
     account.groups.set([Group.objects.get_or_create(name=r)[0] for r in ("viewer", "editor")])
-    pipeline = config_services.pipeline_create(slug="signup", name="Signup", document=DOCUMENT, author=account)
-    config_services.release_create(pipeline=pipeline, environment=Environment.objects.get(name="development"),
-                                   version=pipeline.versions.get(), actor=account)
+    pipeline = config_services.pipeline_create(
+        slug="signup", name="Signup", document=DOCUMENT, author=account
+    )
+    config_services.release_create(
+        pipeline=pipeline,
+        environment=Environment.objects.get(name="development"),
+        version=pipeline.versions.get(),
+        actor=account,
+    )
     return account
 
 
 def test_run_page__result_arrives_while_open__data_after_the_rules_and_save_card_appear_without_reload(
-        login, live_server, editor):
+    login, live_server, editor
+):
     # Given an editor who submits an application from the try page (no worker has taken it yet)
     page = login("erin", "correct horse battery")
     page.goto(f"{live_server.url}/pipelines/signup/try/")
     page.get_by_label("Application (JSON)").fill(
-        '{"name": "Ann Lee", "email": "ann@example.com", "occupation": "  Nurse ", "newsletter": true}')
+        '{"name": "Ann Lee", "email": "ann@example.com", "occupation": "  Nurse ", "newsletter": true}'
+    )
     page.get_by_role("button", name="Run on the worker").click()
     expect(page.get_by_text("Waiting for the worker")).to_be_visible()
     after = page.locator("section", has=page.get_by_role("heading", name="After the rules"))
@@ -60,11 +78,19 @@ def test_runs_page__filter_changed__table_replaced_in_place_once(login, live_ser
     from pipelines_admin.runs.services import run_submit
 
     pipeline, development = Pipeline.objects.get(), Environment.objects.get(name="development")
-    done = run_submit(pipeline=pipeline, environment=development, record={"name": "A", "email": "a@example.com"},
-                      actor=editor)
+    done = run_submit(
+        pipeline=pipeline,
+        environment=development,
+        record={"name": "A", "email": "a@example.com"},
+        actor=editor,
+    )
     run_execute(done.pk)
-    run_submit(pipeline=pipeline, environment=development, record={"name": "B", "email": "b@example.com"},
-               actor=editor)
+    run_submit(
+        pipeline=pipeline,
+        environment=development,
+        record={"name": "B", "email": "b@example.com"},
+        actor=editor,
+    )
     page = login("erin", "correct horse battery")
     page.goto(f"{live_server.url}/runs/")
     expect(page.locator("#run-table tbody tr")).to_have_count(2)
@@ -82,17 +108,32 @@ def test_run_page__partial_run__undecided_with_the_checks_that_did_not_run(login
     from pipelines_admin.configs.models import Pipeline
 
     pipeline = Pipeline.objects.get()
-    document = {"stages": {**DOCUMENT["stages"], "post": {"rules": {
-        "trim_name": {"class": "TrimWhitespaceRule", "params": {"field_name": "name"}}}}}}
-    version = config_services.config_version_create(pipeline=pipeline, document=document,
-                                                    base_version=pipeline.versions.get(), author=editor,
-                                                    message="A second stage")
-    config_services.release_create(pipeline=pipeline, environment=Environment.objects.get(name="development"),
-                                   version=version, actor=editor)
+    document = {
+        "stages": {
+            **DOCUMENT["stages"],
+            "post": {
+                "rules": {"trim_name": {"class": "TrimWhitespaceRule", "params": {"field_name": "name"}}}
+            },
+        }
+    }
+    version = config_services.config_version_create(
+        pipeline=pipeline,
+        document=document,
+        base_version=pipeline.versions.get(),
+        author=editor,
+        message="A second stage",
+    )
+    config_services.release_create(
+        pipeline=pipeline,
+        environment=Environment.objects.get(name="development"),
+        version=version,
+        actor=editor,
+    )
     page = login("erin", "correct horse battery")
     page.goto(f"{live_server.url}/pipelines/signup/try/")
-    page.get_by_label("Application (JSON)").fill('{"name": "Ann Lee", "email": "ann@example.com", '
-                                                 '"occupation": "Nurse"}')
+    page.get_by_label("Application (JSON)").fill(
+        '{"name": "Ann Lee", "email": "ann@example.com", "occupation": "Nurse"}'
+    )
     page.get_by_label("data_quality").check()
     page.get_by_role("button", name="Run on the worker").click()
     expect(page.get_by_text("Waiting for the worker")).to_be_visible()

@@ -1,4 +1,5 @@
 """Users in each role, and a small valid pipeline document."""
+
 import copy
 
 import pytest
@@ -11,19 +12,33 @@ SMALL_PIPELINE = {
     "version": "1.0",
     "stages": {
         "data_quality": {
-            "enabled": True, "fail_fast": True, "parallel_execution": False, "timeout_seconds": 10,
+            "enabled": True,
+            "fail_fast": True,
+            "parallel_execution": False,
+            "timeout_seconds": 10,
             "rules": {
-                "required_fields": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", "email"]}},
-                "email_format": {"class": "EmailFormatRule", "params": {"field_name": "email"},
-                                 "dependencies": ["required_fields"]},
+                "required_fields": {
+                    "class": "RequiredFieldsRule",
+                    "params": {"required_fields": ["name", "email"]},
+                },
+                "email_format": {
+                    "class": "EmailFormatRule",
+                    "params": {"field_name": "email"},
+                    "dependencies": ["required_fields"],
+                },
             },
         },
         "business_rules": {
-            "enabled": True, "fail_fast": False, "parallel_execution": False, "timeout_seconds": 10,
+            "enabled": True,
+            "fail_fast": False,
+            "parallel_execution": False,
+            "timeout_seconds": 10,
             "rules": {
-                "age_verification": {"class": "AgeVerificationRule",
-                                     "params": {"minimum_age": 18, "date_field": "date_of_birth"},
-                                     "cross_stage_dependencies": ["required_fields"]},
+                "age_verification": {
+                    "class": "AgeVerificationRule",
+                    "params": {"minimum_age": 18, "date_field": "date_of_birth"},
+                    "cross_stage_dependencies": ["required_fields"],
+                },
             },
         },
     },
@@ -39,8 +54,9 @@ def small_pipeline_document():
 def make_user(django_user_model, username, *roles, superuser=False):
     # transactional tests flush the data migrations' rows: make sure the groups exist
     groups = [Group.objects.get_or_create(name=role)[0] for role in roles]
-    user = django_user_model.objects.create_user(username, password=f"{username}-password-1",
-                                                 is_superuser=superuser, is_staff=superuser)
+    user = django_user_model.objects.create_user(
+        username, password=f"{username}-password-1", is_superuser=superuser, is_staff=superuser
+    )
     user.groups.set(groups)
     return user
 
@@ -76,15 +92,25 @@ def released(editor, small_pipeline_document, environments):
     """The small pipeline, version 1 live in development."""
     from pipelines_admin.configs import services as config_services
 
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
-                                               document=small_pipeline_document, author=editor)
-    config_services.release_create(pipeline=pipeline, environment=environments["development"],
-                                   version=pipeline.versions.get(), actor=editor)
+    pipeline = config_services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
+    )
+    config_services.release_create(
+        pipeline=pipeline,
+        environment=environments["development"],
+        version=pipeline.versions.get(),
+        actor=editor,
+    )
     return pipeline
 
+
 # -- test cases ------------------------------------------------------------------------
-ADULT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12",
-         "ssn": "123-45-6789"}
+ADULT = {
+    "name": "Maria Garcia",
+    "email": "maria.garcia@example.com",
+    "date_of_birth": "1990-04-12",
+    "ssn": "123-45-6789",
+}
 MINOR = {"name": "Tim Young", "email": "tim.young@example.com", "date_of_birth": "2015-01-01"}
 BAD_EMAIL = {"name": "Ann Lee", "email": "not-an-email", "date_of_birth": "1980-01-01"}
 
@@ -96,13 +122,32 @@ def cases(released, editor):
 
     make = services.case_create
     return [
-        make(pipeline=released, name="adult passes", record=ADULT, actor=editor,
-             expected={"status": "passed", "rules": [
-                 {"stage": "business_rules", "rule": "age_verification", "outcome": "pass"}],
-                 "fields": [{"field": "email", "equals": "maria.garcia@example.com"}]}),
-        make(pipeline=released, name="minor fails", record=MINOR, actor=editor,
-             expected={"status": "failed", "rules": [
-                 {"stage": "business_rules", "rule": "age_verification", "outcome": "fail"}]}),
-        make(pipeline=released, name="bad email fails", record=BAD_EMAIL, actor=editor,
-             expected={"status": "failed"}),
+        make(
+            pipeline=released,
+            name="adult passes",
+            record=ADULT,
+            actor=editor,
+            expected={
+                "status": "passed",
+                "rules": [{"stage": "business_rules", "rule": "age_verification", "outcome": "pass"}],
+                "fields": [{"field": "email", "equals": "maria.garcia@example.com"}],
+            },
+        ),
+        make(
+            pipeline=released,
+            name="minor fails",
+            record=MINOR,
+            actor=editor,
+            expected={
+                "status": "failed",
+                "rules": [{"stage": "business_rules", "rule": "age_verification", "outcome": "fail"}],
+            },
+        ),
+        make(
+            pipeline=released,
+            name="bad email fails",
+            record=BAD_EMAIL,
+            actor=editor,
+            expected={"status": "failed"},
+        ),
     ]

@@ -1,6 +1,7 @@
 """Django's admin: superusers only; every model of the project registered, with lists to
 filter and search; what a service governs is read-only (no add, change or delete) and
 links to the console page that changes it; personal data only masked."""
+
 import json
 
 import pytest
@@ -21,8 +22,12 @@ from tests.pipelines_admin.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
-APPLICANT = {"name": "Quentin Zabriskie", "email": "quentin.zabriskie@example.org", "ssn": "523-71-8846",
-             "date_of_birth": "1979-11-23"}
+APPLICANT = {
+    "name": "Quentin Zabriskie",
+    "email": "quentin.zabriskie@example.org",
+    "ssn": "523-71-8846",
+    "date_of_birth": "1979-11-23",
+}
 #: models people change in the admin: accounts and roles (Django's own, no service governs them)
 CHANGED_HERE = {"auth.User", "auth.Group"}
 
@@ -36,24 +41,52 @@ def everything(released, editor, publisher, environments):
     """One object or more of every model: a binding, a run, a batch, a test case, a suite
     run, an impact analysis, a token; the audit trail of it all; metric rollups."""
     dev = environments["development"]
-    config_services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
-                                        kind="http", url="https://kyc.example.com/v1", timeout_seconds=2,
-                                        secret_env="JUMIO_API_KEY")
+    config_services.service_binding_set(
+        environment=dev,
+        interface="KYCService",
+        name="jumio",
+        actor=editor,
+        kind="http",
+        url="https://kyc.example.com/v1",
+        timeout_seconds=2,
+        secret_env="JUMIO_API_KEY",
+    )
     run_execute(run_submit(pipeline=released, environment=dev, record=APPLICANT, actor=editor).pk)
-    batch = batch_create(pipeline=released, environment=dev, filename="apps.jsonl",
-                         data=json.dumps(APPLICANT).encode(), actor=editor)
+    batch = batch_create(
+        pipeline=released,
+        environment=dev,
+        filename="apps.jsonl",
+        data=json.dumps(APPLICANT).encode(),
+        actor=editor,
+    )
     for chunk in batch.chunks.all():
         batch_chunk_process(chunk.pk)
-    case_create(pipeline=released, name="an adult passes", record=APPLICANT, expected={"status": "passed"},
-                actor=editor)
+    case_create(
+        pipeline=released,
+        name="an adult passes",
+        record=APPLICANT,
+        expected={"status": "passed"},
+        actor=editor,
+    )
     suite_run_now(pipeline=released, environment=dev, actor=editor)
-    impact_start(pipeline=released, environment=dev, actor=editor, last=10,
-                 override={"stages": {"data_quality": {"fail_fast": False}}})
+    impact_start(
+        pipeline=released,
+        environment=dev,
+        actor=editor,
+        last=10,
+        override={"stages": {"data_quality": {"fail_fast": False}}},
+    )
     token_create(user=editor, name="ci job")
     # a rule timing out where the config alerts on timeouts, and a recovery the sweep counted
-    config_services.override_set(pipeline=released, environment=dev, actor=editor, override={
-        "execution_settings": {"performance_monitoring": {"alert_on_timeout": True}},
-        "stages": {"business_rules": {"timeout_seconds": 0.000001}}})
+    config_services.override_set(
+        pipeline=released,
+        environment=dev,
+        actor=editor,
+        override={
+            "execution_settings": {"performance_monitoring": {"alert_on_timeout": True}},
+            "stages": {"business_rules": {"timeout_seconds": 0.000001}},
+        },
+    )
     run_execute(run_submit(pipeline=released, environment=dev, record=APPLICANT, actor=editor).pk)
     recovery_count(SweepRecovery.Kind.RUN, SweepRecovery.Action.REQUEUED)
 
@@ -69,8 +102,9 @@ def test_admin__every_model_of_every_app__registered(superuser):
         assert model_admin.search_fields or model_admin.list_filter, model._meta.label
 
 
-def test_admin__superuser__every_list_and_object_page_opens_read_only_with_a_console_link(client, superuser,
-                                                                                          everything):
+def test_admin__superuser__every_list_and_object_page_opens_read_only_with_a_console_link(
+    client, superuser, everything
+):
     # Given a superuser and an object of every model
     client.force_login(superuser)
     index = client.get("/admin/").content.decode()
@@ -106,16 +140,28 @@ def test_admin__read_only_models__add_change_delete_refused(client, superuser, e
         obj = model.objects.first()
         model_admin = admin.site._registry[model]
         request = type("Request", (), {"user": superuser})()
-        assert not (model_admin.has_add_permission(request) or model_admin.has_change_permission(request, obj)
-                    or model_admin.has_delete_permission(request, obj)), model._meta.label
+        assert not (
+            model_admin.has_add_permission(request)
+            or model_admin.has_change_permission(request, obj)
+            or model_admin.has_delete_permission(request, obj)
+        ), model._meta.label
         before = model.objects.count()
         add = client.post(reverse("admin:%s_%s_add" % info), {})
         delete = client.post(reverse("admin:%s_%s_delete" % info, args=[obj.pk]), {"post": "yes"})
-        bulk = client.post(reverse("admin:%s_%s_changelist" % info),
-                           {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"})
+        bulk = client.post(
+            reverse("admin:%s_%s_changelist" % info),
+            {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"},
+        )
         # Then each is refused, and nothing is gone
-        refused.append((model._meta.label, add.status_code, delete.status_code, model.objects.count() == before,
-                        bulk.status_code in (200, 302)))
+        refused.append(
+            (
+                model._meta.label,
+                add.status_code,
+                delete.status_code,
+                model.objects.count() == before,
+                bulk.status_code in (200, 302),
+            )
+        )
     assert [r for r in refused if r[1:] != (403, 403, True, True)] == []
 
 
@@ -134,11 +180,15 @@ def test_admin__run_and_test_case__masked_input_only_never_decrypted(client, sup
 
     client.force_login(superuser)
     run = Run.objects.filter(batch=None).first()
-    pages = [client.get(reverse("admin:runs_run_change", args=[run.pk])).content.decode(),
-             client.get(reverse("admin:testcases_testcase_change",
-                                args=[TestCase.objects.first().pk])).content.decode(),
-             client.get(reverse("admin:runs_batchchunk_change",
-                                args=[run.pipeline.batches.first().chunks.first().pk])).content.decode()]
+    pages = [
+        client.get(reverse("admin:runs_run_change", args=[run.pk])).content.decode(),
+        client.get(
+            reverse("admin:testcases_testcase_change", args=[TestCase.objects.first().pk])
+        ).content.decode(),
+        client.get(
+            reverse("admin:runs_batchchunk_change", args=[run.pipeline.batches.first().chunks.first().pk])
+        ).content.decode(),
+    ]
     # Then the masked input is shown, never the clear values nor the encrypted text
     assert "Input masked" in pages[0]
     for html in pages:
@@ -168,8 +218,12 @@ def test_admin__staff_not_superuser__sent_to_login_sees_nothing(client, django_u
         user.user_permissions.set(Permission.objects.all())
     client.force_login(user)
     # When they open the admin, a list, an object, or log in to the admin
-    for path in ["/admin/", reverse("admin:configs_environment_changelist"),
-                 reverse("admin:auth_user_changelist"), reverse("admin:configs_environment_change", args=[1])]:
+    for path in [
+        "/admin/",
+        reverse("admin:configs_environment_changelist"),
+        reverse("admin:auth_user_changelist"),
+        reverse("admin:configs_environment_change", args=[1]),
+    ]:
         response = client.get(path)
         # Then they are sent to the admin's login page
         assert response.status_code == 302 and response["Location"].startswith("/admin/login/"), path

@@ -3,6 +3,7 @@ lists each key of rules_engine's document schema, and each has a behaviour here 
 differs with its value (in the run result, the stored run, the audit trail or a page).
 A key added to the schema without one fails this test; a key that does nothing belongs
 out of the schema, where validation refuses it."""
+
 from __future__ import annotations
 
 import copy
@@ -25,6 +26,7 @@ SERVICES = services_for_tests()
 
 
 # ------------------------------------------------------------------ the schema's keys
+
 
 def schema_keys(schema: dict) -> set[str]:
     """Every key the document schema accepts, as a path ("*" for a stage or rule id)."""
@@ -53,6 +55,7 @@ def schema_keys(schema: dict) -> set[str]:
 
 
 # ------------------------------------------------------------------ running configs
+
 
 def run(config: dict, record: dict | None = None, **kwargs) -> dict:
     with rules_engine.compile_pipeline(config, SERVICES, rules=RULES) as pipeline:
@@ -93,13 +96,16 @@ def attempts_context() -> dict:
 
 # ------------------------------------------------------------------ engine behaviours
 
+
 def version_label():
     assert run({"version": "2.1.0", **one_rule({"class": "OutcomeRule"})})["config"] == {"version": "2.1.0"}
     assert "config" not in run(one_rule({"class": "OutcomeRule"}))
 
 
 def name_label():
-    assert run({"name": "Onboarding", **one_rule({"class": "OutcomeRule"})})["config"] == {"name": "Onboarding"}
+    assert run({"name": "Onboarding", **one_rule({"class": "OutcomeRule"})})["config"] == {
+        "name": "Onboarding"
+    }
 
 
 def stages_run():
@@ -107,16 +113,24 @@ def stages_run():
 
 
 def stop_on_stage_failure():
-    config = {"stages": {"a": {"rules": {"x": {"class": "OutcomeRule", "params": {"outcome": "fail"}}}},
-                         "b": {"rules": {"y": {"class": "OutcomeRule"}}}}}
+    config = {
+        "stages": {
+            "a": {"rules": {"x": {"class": "OutcomeRule", "params": {"outcome": "fail"}}}},
+            "b": {"rules": {"y": {"class": "OutcomeRule"}}},
+        }
+    }
     on = run(with_setting(config, ["execution_settings", "stop_on_stage_failure"], True))
     off = run(with_setting(config, ["execution_settings", "stop_on_stage_failure"], False))
     assert (on["stages"][1]["status"], off["stages"][1]["status"]) == ("not_run", "passed")
 
 
 def max_parallel_rules_setting():
-    two = run(with_setting(barrier_pair(parallel_execution=True), ["execution_settings", "max_parallel_rules"], 2))
-    one = run(with_setting(barrier_pair(parallel_execution=True), ["execution_settings", "max_parallel_rules"], 1))
+    two = run(
+        with_setting(barrier_pair(parallel_execution=True), ["execution_settings", "max_parallel_rules"], 2)
+    )
+    one = run(
+        with_setting(barrier_pair(parallel_execution=True), ["execution_settings", "max_parallel_rules"], 1)
+    )
     assert (two["status"], one["status"]) == ("passed", "error")
 
 
@@ -127,8 +141,13 @@ def default_timeout():
 
 
 def retry_failed_rules():
-    on = run(with_setting(flaky(1), ["execution_settings", "retry_failed_rules"], True), context=attempts_context())
-    off = run(with_setting(flaky(1), ["execution_settings", "retry_failed_rules"], False), context=attempts_context())
+    on = run(
+        with_setting(flaky(1), ["execution_settings", "retry_failed_rules"], True), context=attempts_context()
+    )
+    off = run(
+        with_setting(flaky(1), ["execution_settings", "retry_failed_rules"], False),
+        context=attempts_context(),
+    )
     assert (on["status"], rule_of(on, "r")["attempts"], off["status"]) == ("passed", 2, "error")
 
 
@@ -136,8 +155,11 @@ MONITORING = ["execution_settings", "performance_monitoring"]
 
 
 def monitoring_enabled():
-    config = with_setting(one_rule({"class": "OutcomeRule", "params": {"sleep": 0.01}}),
-                          MONITORING, {"slow_rule_threshold_ms": 1})
+    config = with_setting(
+        one_rule({"class": "OutcomeRule", "params": {"sleep": 0.01}}),
+        MONITORING,
+        {"slow_rule_threshold_ms": 1},
+    )
     assert [s["rule"] for s in run(config)["slow_rules"]] == ["r"]
     assert run(with_setting(config, MONITORING + ["enabled"], False))["slow_rules"] == []
 
@@ -163,8 +185,16 @@ def stage_enabled():
 
 
 def stage_fail_fast():
-    config = {"stages": {"s": {"rules": {"x": {"class": "OutcomeRule", "params": {"outcome": "fail"}},
-                                         "y": {"class": "OutcomeRule"}}}}}
+    config = {
+        "stages": {
+            "s": {
+                "rules": {
+                    "x": {"class": "OutcomeRule", "params": {"outcome": "fail"}},
+                    "y": {"class": "OutcomeRule"},
+                }
+            }
+        }
+    }
     fast = run(with_setting(config, ["stages", "s", "fail_fast"], True))
     slow = run(with_setting(config, ["stages", "s", "fail_fast"], False))
     assert (rule_of(fast, "y")["outcome"], rule_of(slow, "y")["outcome"]) == ("skip", "pass")
@@ -212,16 +242,32 @@ def rule_params():
 
 
 def rule_dependencies():
-    config = {"stages": {"s": {"rules": {"x": {"class": "OutcomeRule", "params": {"outcome": "fail"}},
-                                         "y": {"class": "OutcomeRule"}}}}}
-    assert rule_of(run(with_setting(config, ["stages", "s", "rules", "y", "dependencies"], ["x"])), "y")[
-        "outcome"] == "skip"
+    config = {
+        "stages": {
+            "s": {
+                "rules": {
+                    "x": {"class": "OutcomeRule", "params": {"outcome": "fail"}},
+                    "y": {"class": "OutcomeRule"},
+                }
+            }
+        }
+    }
+    assert (
+        rule_of(run(with_setting(config, ["stages", "s", "rules", "y", "dependencies"], ["x"])), "y")[
+            "outcome"
+        ]
+        == "skip"
+    )
     assert rule_of(run(config), "y")["outcome"] == "pass"
 
 
 def rule_cross_stage_dependencies():
-    config = {"stages": {"a": {"rules": {"x": {"class": "OutcomeRule", "params": {"outcome": "fail"}}}},
-                         "b": {"rules": {"y": {"class": "OutcomeRule"}}}}}
+    config = {
+        "stages": {
+            "a": {"rules": {"x": {"class": "OutcomeRule", "params": {"outcome": "fail"}}}},
+            "b": {"rules": {"y": {"class": "OutcomeRule"}}},
+        }
+    }
     needs = with_setting(config, ["stages", "b", "rules", "y", "cross_stage_dependencies"], ["x"])
     assert (rule_of(run(needs), "y")["outcome"], rule_of(run(config), "y")["outcome"]) == ("skip", "pass")
 
@@ -269,17 +315,25 @@ def retry_backoff_multiplier():
 
 
 def retry_retry_on():
-    on_fail = run(flaky(1, "fail", retry={"max_attempts": 2, "backoff_seconds": 0, "retry_on": ["fail"]}),
-                  context=attempts_context())
-    not_on_fail = run(flaky(1, "fail", retry={"max_attempts": 2, "backoff_seconds": 0, "retry_on": ["error"]}),
-                      context=attempts_context())
+    on_fail = run(
+        flaky(1, "fail", retry={"max_attempts": 2, "backoff_seconds": 0, "retry_on": ["fail"]}),
+        context=attempts_context(),
+    )
+    not_on_fail = run(
+        flaky(1, "fail", retry={"max_attempts": 2, "backoff_seconds": 0, "retry_on": ["error"]}),
+        context=attempts_context(),
+    )
     assert (on_fail["status"], not_on_fail["status"]) == ("passed", "failed")
 
 
 # ------------------------------------------------------------------ console and storage behaviours
 
-APPLICANT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12",
-             "occupation": "Air traffic controller"}
+APPLICANT = {
+    "name": "Maria Garcia",
+    "email": "maria.garcia@example.com",
+    "date_of_birth": "1990-04-12",
+    "occupation": "Air traffic controller",
+}
 
 
 def _release(released, editor, environments, change) -> None:
@@ -287,15 +341,18 @@ def _release(released, editor, environments, change) -> None:
     latest = released.versions.order_by("-number").first()
     document = copy.deepcopy(latest.document)
     change(document)
-    version = config_services.config_version_create(pipeline=released, document=document, base_version=latest,
-                                                    author=editor, message="setting under test")
-    config_services.release_create(pipeline=released, environment=environments["development"], version=version,
-                                   actor=editor)
+    version = config_services.config_version_create(
+        pipeline=released, document=document, base_version=latest, author=editor, message="setting under test"
+    )
+    config_services.release_create(
+        pipeline=released, environment=environments["development"], version=version, actor=editor
+    )
 
 
 def _run(released, editor, environments, record=APPLICANT):
-    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=record,
-                                  actor=editor)
+    run = run_services.run_submit(
+        pipeline=released, environment=environments["development"], record=record, actor=editor
+    )
     return run_services.run_execute(run.pk)
 
 
@@ -303,7 +360,9 @@ def description_shown(client, editor, released, environments, **_):
     _release(released, editor, environments, lambda d: d.update(description="Retail onboarding, EU branch"))
     client.force_login(editor)
     latest = released.versions.order_by("-number").first()
-    page = client.get(reverse("console:version-detail", kwargs={"slug": released.slug, "number": latest.number}))
+    page = client.get(
+        reverse("console:version-detail", kwargs={"slug": released.slug, "number": latest.number})
+    )
     assert "Retail onboarding, EU branch" in page.content.decode()
 
 
@@ -319,8 +378,12 @@ def pii_fields(client, editor, released, environments, **_):
 def enable_audit_logging(client, editor, released, environments, **_):
     _run(released, editor, environments)
     before = AuditEvent.objects.filter(action="run.completed").count()
-    _release(released, editor, environments,
-             lambda d: d.setdefault("execution_settings", {}).update(enable_audit_logging=False))
+    _release(
+        released,
+        editor,
+        environments,
+        lambda d: d.setdefault("execution_settings", {}).update(enable_audit_logging=False),
+    )
     versions = AuditEvent.objects.filter(action="config_version.created").count()
     _run(released, editor, environments)
     assert before == 1 and AuditEvent.objects.filter(action="run.completed").count() == 1
@@ -331,6 +394,7 @@ def alert_recorded(client, editor, released, environments, **_):
     def slow_age_check(document):
         document.setdefault("execution_settings", {})["performance_monitoring"] = {"alert_on_timeout": True}
         document["stages"]["business_rules"]["timeout_seconds"] = 0.000001
+
     _run(released, editor, environments)
     assert not Alert.objects.exists()
     _release(released, editor, environments, slow_age_check)
@@ -342,19 +406,31 @@ def alert_recorded(client, editor, released, environments, **_):
 
 
 def stage_description(client, editor, released, environments, **_):
-    _release(released, editor, environments,
-             lambda d: d["stages"]["data_quality"].update(description="Is the application complete?"))
+    _release(
+        released,
+        editor,
+        environments,
+        lambda d: d["stages"]["data_quality"].update(description="Is the application complete?"),
+    )
     client.force_login(editor)
     page = client.get(reverse("console:stage-edit", kwargs={"slug": released.slug, "stage": "data_quality"}))
     assert "Is the application complete?" in page.content.decode()
 
 
 def rule_description(client, editor, released, environments, **_):
-    _release(released, editor, environments,
-             lambda d: d["stages"]["data_quality"]["rules"]["email_format"].update(description="Mail must parse"))
+    _release(
+        released,
+        editor,
+        environments,
+        lambda d: d["stages"]["data_quality"]["rules"]["email_format"].update(description="Mail must parse"),
+    )
     client.force_login(editor)
-    page = client.get(reverse("console:rule-edit", kwargs={"slug": released.slug, "stage": "data_quality",
-                                                          "rule": "email_format"}))
+    page = client.get(
+        reverse(
+            "console:rule-edit",
+            kwargs={"slug": released.slug, "stage": "data_quality", "rule": "email_format"},
+        )
+    )
     assert "Mail must parse" in page.content.decode()
 
 
@@ -406,7 +482,9 @@ def test_schema__every_key__has_a_behaviour_here():
     # Given every key the document schema accepts / Then each is shown to take effect below
     missing = [key for key in KEYS if key not in ENGINE and key not in CONSOLE and key not in CONTAINERS]
     assert missing == [], f"keys the schema accepts with no behaviour shown here: {missing}"
-    assert set(ENGINE) | set(CONSOLE) | CONTAINERS == set(KEYS), "behaviours for keys the schema no longer has"
+    assert set(ENGINE) | set(CONSOLE) | CONTAINERS == set(KEYS), (
+        "behaviours for keys the schema no longer has"
+    )
     for container in CONTAINERS:
         assert any(key.startswith(container + "/") for key in ENGINE), container
 
@@ -427,9 +505,15 @@ def test_setting__changed__what_is_stored_or_shown_changes(key, client, editor, 
 def test_validate__a_key_that_does_nothing__refused():
     # Given keys the schema does not accept: an editor hint, and a setting the seed article's
     # production override names but nothing implements
-    for config in ({"$schema": "https://example.com/x.json", "stages": {"s": {"rules": {}}}},
-                   {"stages": {"s": {"rules": {}}},
-                    "execution_settings": {"performance_monitoring": {"detailed_metrics": True}}}):
+    for config in (
+        {"$schema": "https://example.com/x.json", "stages": {"s": {"rules": {}}}},
+        {
+            "stages": {"s": {"rules": {}}},
+            "execution_settings": {"performance_monitoring": {"detailed_metrics": True}},
+        },
+    ):
         # When validated / Then refused with its path
         problems = rules_engine.validate_config(config, rules=RULES, services=SERVICES)
-        assert problems and all("not" in p.message.lower() or "unknown" in p.message.lower() for p in problems), problems
+        assert problems and all(
+            "not" in p.message.lower() or "unknown" in p.message.lower() for p in problems
+        ), problems

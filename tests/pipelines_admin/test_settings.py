@@ -22,12 +22,29 @@ def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
         "'BROKER': s.CELERY_BROKER_URL, 'SESSION_COOKIE_SECURE': getattr(s, 'SESSION_COOKIE_SECURE', False)}))"
     )
     base = {"PATH": os.environ["PATH"], "VAR_DIR": env.pop("VAR_DIR")}
-    return subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**base, **env},
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("word, expected", [("1", True), ("true", True), ("YES", True), ("on", True),
-                                            ("off", False), ("0", False), ("false", False), ("", True)])
+@pytest.mark.parametrize(
+    "word, expected",
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        ("on", True),
+        ("off", False),
+        ("0", False),
+        ("false", False),
+        ("", True),
+    ],
+)
 def test_environment_variables__common_spellings_of_a_flag__parsed(monkeypatch, word, expected):
     # Given the spellings people use for DEBUG (blank: the default)
     monkeypatch.setenv("DEBUG", word)
@@ -35,9 +52,16 @@ def test_environment_variables__common_spellings_of_a_flag__parsed(monkeypatch, 
     assert environment_variables.read().DEBUG is expected
 
 
-@pytest.mark.parametrize("name, value", [("DEBUG", "maybe"), ("RUN_MAX_ATTEMPTS", "three"),
-                                         ("LOGIN_LOCKOUT_MINUTES", "-5"), ("API_THROTTLE_USER", "lots"),
-                                         ("BATCH_CHUNK_SIZE", "0")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("DEBUG", "maybe"),
+        ("RUN_MAX_ATTEMPTS", "three"),
+        ("LOGIN_LOCKOUT_MINUTES", "-5"),
+        ("API_THROTTLE_USER", "lots"),
+        ("BATCH_CHUNK_SIZE", "0"),
+    ],
+)
 def test_settings__bad_value__start_up_stops_naming_the_variable(tmp_path, name, value):
     # Given one variable with a value of the wrong type or range
     # When the settings load in a fresh process
@@ -61,7 +85,7 @@ def test_settings__bad_secret_like_value__not_repeated_in_the_message(monkeypatc
 def test_readme__configuration_table__lists_every_variable_the_settings_read():
     # Given the README's configuration table and the variables the settings read
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Configuration"):readme.index("## Metrics")]
+    section = readme[readme.index("## Configuration") : readme.index("## Metrics")]
     listed = re.findall(r"^\| `([A-Z_]+)` \|", section, flags=re.M)
     # Then they are the same, in the same order, each once
     assert listed == list(environment_variables.EnvironmentVariables.model_fields)
@@ -76,6 +100,7 @@ def test_settings__no_environment__safe_development_defaults(tmp_path):
     # Then the console runs on SQLite and the filesystem broker, on loopback hosts only
     assert out.returncode == 0, out.stderr
     import json
+
     values = json.loads(out.stdout)
     assert values["DEBUG"] is True
     assert values["DB"] == "django.db.backends.sqlite3"
@@ -89,15 +114,21 @@ def test_settings__no_environment__safe_development_defaults(tmp_path):
 
 def test_settings__production_variables__used(tmp_path):
     # Given production-style environment variables
-    out = load_settings({
-        "VAR_DIR": str(tmp_path), "DEBUG": "false", "SECRET_KEY": "x" * 50,
-        "RUN_INPUT_KEYS": "p2DJYXc7KzRAu1Ts3SRn1VN6PF4T4GGkXb4C3UNqrGc=",
-        "DATABASE_URL": "postgres://u:p@db.example:5432/rules", "CELERY_BROKER_URL": "redis://cache:6379/0",
-        "ALLOWED_HOSTS": "rules.example, console.example",
-    })
+    out = load_settings(
+        {
+            "VAR_DIR": str(tmp_path),
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 50,
+            "RUN_INPUT_KEYS": "p2DJYXc7KzRAu1Ts3SRn1VN6PF4T4GGkXb4C3UNqrGc=",
+            "DATABASE_URL": "postgres://u:p@db.example:5432/rules",
+            "CELERY_BROKER_URL": "redis://cache:6379/0",
+            "ALLOWED_HOSTS": "rules.example, console.example",
+        }
+    )
     # Then the settings follow them, with secure cookies
     assert out.returncode == 0, out.stderr
     import json
+
     values = json.loads(out.stdout)
     assert values["DEBUG"] is False
     assert values["DB"] == "django.db.backends.postgresql"

@@ -1,5 +1,6 @@
 """Row counts of every table the project writes: a refused request or a failed write
 must leave them as they were."""
+
 from __future__ import annotations
 
 from django.apps import apps
@@ -8,8 +9,11 @@ from django.apps import apps
 def row_counts() -> dict[str, int]:
     """Rows of every model of the project's own apps (runs, batches and their chunks,
     versions, releases, audit events, tokens, ... and those of apps added later)."""
-    return {model._meta.label: model._default_manager.count() for model in apps.get_models()
-            if model.__module__.startswith("pipelines_admin.")}
+    return {
+        model._meta.label: model._default_manager.count()
+        for model in apps.get_models()
+        if model.__module__.startswith("pipelines_admin.")
+    }
 
 
 def changed(before: dict[str, int], after: dict[str, int]) -> dict[str, tuple[int, int]]:

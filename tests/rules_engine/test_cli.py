@@ -1,4 +1,5 @@
 """``python -m rules_engine``, run as a real process: every exit code, every input format."""
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,17 @@ from tests.rules_engine.test_golden import library_missing_reason
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "rules_engine" / "examples"
-CONFIG = {"version": "1", "stages": {
-    "pre": {"rules": {"trim": {"class": "MultiFieldTrimRule", "params": {"fields": ["name", "email"]}}}},
-    "dq": {"rules": {"required": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", "email"]}}}}}}
+CONFIG = {
+    "version": "1",
+    "stages": {
+        "pre": {"rules": {"trim": {"class": "MultiFieldTrimRule", "params": {"fields": ["name", "email"]}}}},
+        "dq": {
+            "rules": {
+                "required": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", "email"]}}
+            }
+        },
+    },
+}
 YAML_CONFIG = """\
 version: "1"
 stages:
@@ -33,14 +42,22 @@ GOOD = {"name": " Ann ", "email": "ann@example.com"}
 BAD = {"name": "Bob"}
 NOW = '{"now": "2024-01-15T12:00:00+00:00"}'
 
-pytestmark = pytest.mark.skipif(library_missing_reason() is not None,
-                                reason=library_missing_reason() or "the rule library is present")
+pytestmark = pytest.mark.skipif(
+    library_missing_reason() is not None, reason=library_missing_reason() or "the rule library is present"
+)
 
 
 def cli(*args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "rules_engine", *args], cwd=REPO, input=stdin,
-                          capture_output=True, text=True, env=environment, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "rules_engine", *args],
+        cwd=REPO,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -62,6 +79,7 @@ def assert_no_traceback(done: subprocess.CompletedProcess) -> None:
 
 # ------------------------------------------------------------------ validate
 
+
 @pytest.mark.parametrize("name", ["customer_onboarding.json", "pipeline_config.json"])
 def test_cli_validate__seed_config__exits_0(name):
     # Given a seed config shipped in the package, validated by the CLI
@@ -82,8 +100,17 @@ def test_cli_validate__yaml_config__exits_0(tmp_path):
 
 def test_cli_validate__invalid_config__exits_2_listing_every_problem(tmp_path):
     # Given a config with three problems
-    config = {"stages": {"dq": {"fail_fast": "yes", "rules": {
-        "a": {"class": "RequiredFieldRule"}, "b": {"class": "RequiredFieldsRule", "dependancies": []}}}}}
+    config = {
+        "stages": {
+            "dq": {
+                "fail_fast": "yes",
+                "rules": {
+                    "a": {"class": "RequiredFieldRule"},
+                    "b": {"class": "RequiredFieldsRule", "dependancies": []},
+                },
+            }
+        }
+    }
     # When it is validated
     done = cli("validate", str(write(tmp_path, "bad.json", json.dumps(config))))
     # Then exit 2, each problem as "path: message" on stderr
@@ -91,18 +118,25 @@ def test_cli_validate__invalid_config__exits_2_listing_every_problem(tmp_path):
     lines = done.stderr.splitlines()
     assert lines[0] == "The config has 4 problems:"
     assert lines[1] == "/stages/dq/fail_fast: 'fail_fast' must be true or false, but it is text."
-    assert lines[2].startswith("/stages/dq/rules/a/class: There is no rule class named 'RequiredFieldRule'. "
-                               "Did you mean 'RequiredFieldsRule'?")
+    assert lines[2].startswith(
+        "/stages/dq/rules/a/class: There is no rule class named 'RequiredFieldRule'. "
+        "Did you mean 'RequiredFieldsRule'?"
+    )
     assert lines[3].startswith("/stages/dq/rules/b/dependancies: 'dependancies' is not a setting")
-    assert lines[4] == "/stages/dq/rules/b/params/required_fields: Rule 'b' is missing the required param " \
-                       "'required_fields'."
+    assert (
+        lines[4] == "/stages/dq/rules/b/params/required_fields: Rule 'b' is missing the required param "
+        "'required_fields'."
+    )
     assert_no_traceback(done)
 
 
-@pytest.mark.parametrize("name, text, expected", [
-    ("broken.json", '{"stages": {\n  "a": }', "broken.json: not valid JSON at line 2, column 8"),
-    ("broken.yaml", "stages:\n  a: [\n", "broken.yaml: not valid YAML at line 3"),
-])
+@pytest.mark.parametrize(
+    "name, text, expected",
+    [
+        ("broken.json", '{"stages": {\n  "a": }', "broken.json: not valid JSON at line 2, column 8"),
+        ("broken.yaml", "stages:\n  a: [\n", "broken.yaml: not valid YAML at line 3"),
+    ],
+)
 def test_cli_validate__unparsable_config__exits_2_with_the_line(tmp_path, name, text, expected):
     # Given a config file that does not parse, validated by the CLI
     # When the CLI runs
@@ -124,11 +158,14 @@ def test_cli_validate__missing_file__exits_2(tmp_path):
 
 # ------------------------------------------------------------------ run: formats and exit codes
 
+
 def test_cli_run__single_json_object__prints_one_object_exit_0(tmp_path, config_file):
     # Given a .json input holding one passing record, run with a fixed context
     # When the CLI runs
     # Then one JSON object is printed, with the transformed data and the context, and the exit is 0
-    done = cli("run", str(config_file), "--input", str(write(tmp_path, "r.json", json.dumps(GOOD))), "--context", NOW)
+    done = cli(
+        "run", str(config_file), "--input", str(write(tmp_path, "r.json", json.dumps(GOOD))), "--context", NOW
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["status"] == "passed"
@@ -171,7 +208,9 @@ def test_cli_run__csv__prints_one_line_per_row(tmp_path, config_file):
     # Given a CSV file whose second row lacks an email, run by the CLI
     # When the CLI runs
     # Then one line per row comes out, the second failed
-    done = cli("run", str(config_file), "--input", str(write(tmp_path, "r.csv", "name,email\nAnn,a@x.com\nBob,\n")))
+    done = cli(
+        "run", str(config_file), "--input", str(write(tmp_path, "r.csv", "name,email\nAnn,a@x.com\nBob,\n"))
+    )
     assert done.returncode == 1
     statuses = [json.loads(line)["status"] for line in done.stdout.splitlines()]
     assert statuses == ["passed", "failed"]
@@ -181,7 +220,9 @@ def test_cli_run__stdin__reads_json_lines(config_file):
     # Given two JSON lines on stdin (--input -), run by the CLI
     # When the CLI runs
     # Then two results come out
-    done = cli("run", str(config_file), "--input", "-", stdin=json.dumps(GOOD) + "\n" + json.dumps(GOOD) + "\n")
+    done = cli(
+        "run", str(config_file), "--input", "-", stdin=json.dumps(GOOD) + "\n" + json.dumps(GOOD) + "\n"
+    )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 2
 
@@ -190,8 +231,12 @@ def test_cli_run__yaml_config__runs(tmp_path):
     # Given a YAML config and a passing record, run by the CLI
     # When the CLI runs
     # Then it exits 0
-    done = cli("run", str(write(tmp_path, "p.yml", YAML_CONFIG)), "--input",
-               str(write(tmp_path, "r.json", json.dumps(GOOD))))
+    done = cli(
+        "run",
+        str(write(tmp_path, "p.yml", YAML_CONFIG)),
+        "--input",
+        str(write(tmp_path, "r.json", json.dumps(GOOD))),
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -199,21 +244,34 @@ def test_cli_run__stage_option__runs_only_those_stages_partial_exit_1(tmp_path, 
     # Given a failing record run with --stage pre only
     # When the CLI runs
     # Then only pre ran (dq is not_run); the run is partial and undecided, never passed: exit 1
-    done = cli("run", str(config_file), "--input", str(write(tmp_path, "r.json", json.dumps(BAD))), "--stage", "pre")
+    done = cli(
+        "run", str(config_file), "--input", str(write(tmp_path, "r.json", json.dumps(BAD))), "--stage", "pre"
+    )
     assert done.returncode == 1, done.stderr
     result = json.loads(done.stdout)
     assert [(s["name"], s["status"]) for s in result["stages"]] == [("pre", "passed"), ("dq", "not_run")]
     assert (result["status"], result["partial"]) == ("undecided", True)
-    assert result["undecided"] == [{"stage": "dq", "rule": None, "message": "Stage 'dq' did not run: not selected."}]
+    assert result["undecided"] == [
+        {"stage": "dq", "rule": None, "message": "Stage 'dq' did not run: not selected."}
+    ]
 
 
 def test_cli_run__undecided_record__exits_1(tmp_path):
     # Given a pipeline whose only rule skips itself (no phone to normalise)
-    config = {"stages": {"pre": {"rules": {"phone": {"class": "PhoneNormalizationRule",
-                                                      "params": {"field_name": "phone"}}}}}}
+    config = {
+        "stages": {
+            "pre": {
+                "rules": {"phone": {"class": "PhoneNormalizationRule", "params": {"field_name": "phone"}}}
+            }
+        }
+    }
     # When the CLI runs a record without a phone
-    done = cli("run", str(write(tmp_path, "p.json", json.dumps(config))), "--input",
-               str(write(tmp_path, "r.json", json.dumps({"name": "Ann"}))))
+    done = cli(
+        "run",
+        str(write(tmp_path, "p.json", json.dumps(config))),
+        "--input",
+        str(write(tmp_path, "r.json", json.dumps({"name": "Ann"}))),
+    )
     # Then the record is undecided, naming the rule, and the exit is 1
     assert done.returncode == 1, done.stderr
     result = json.loads(done.stdout)
@@ -223,12 +281,27 @@ def test_cli_run__undecided_record__exits_1(tmp_path):
 
 def test_cli_run__services_file__is_used(tmp_path):
     # Given a pipeline with a service rule and a services file giving it 10 ms latency
-    config = {"stages": {"compliance": {"rules": {"ofac": {"class": "OFACSanctionsRule", "params": {
-        "screening_service": "service:SanctionsService:worldcheck"}}}}}}
+    config = {
+        "stages": {
+            "compliance": {
+                "rules": {
+                    "ofac": {
+                        "class": "OFACSanctionsRule",
+                        "params": {"screening_service": "service:SanctionsService:worldcheck"},
+                    }
+                }
+            }
+        }
+    }
     services = {"bindings": {"SanctionsService:worldcheck": {"type": "simulated", "latency_ms": 10}}}
-    done = cli("run", str(write(tmp_path, "p.json", json.dumps(config))), "--input",
-               str(write(tmp_path, "r.json", json.dumps(GOOD))), "--services",
-               str(write(tmp_path, "s.json", json.dumps(services))))
+    done = cli(
+        "run",
+        str(write(tmp_path, "p.json", json.dumps(config))),
+        "--input",
+        str(write(tmp_path, "r.json", json.dumps(GOOD))),
+        "--services",
+        str(write(tmp_path, "s.json", json.dumps(services))),
+    )
     # Then the rule ran through it
     assert done.returncode in (0, 1), done.stderr
     rule = json.loads(done.stdout)["stages"][0]["rules"][0]
@@ -237,11 +310,15 @@ def test_cli_run__services_file__is_used(tmp_path):
 
 # ------------------------------------------------------------------ run: exit 2
 
-@pytest.mark.parametrize("name, text, expected", [
-    ("r.json", '{"name": ', "r.json: not valid JSON at line 1"),
-    ("r.json", "[1, 2]", "r.json: record 1 is a number, not an object."),
-    ("r.jsonl", '{"a": 1}\nnot json\n', "r.jsonl: line 2 is not valid JSON"),
-])
+
+@pytest.mark.parametrize(
+    "name, text, expected",
+    [
+        ("r.json", '{"name": ', "r.json: not valid JSON at line 1"),
+        ("r.json", "[1, 2]", "r.json: record 1 is a number, not an object."),
+        ("r.jsonl", '{"a": 1}\nnot json\n', "r.jsonl: line 2 is not valid JSON"),
+    ],
+)
 def test_cli_run__unreadable_input__exits_2(tmp_path, config_file, name, text, expected):
     # Given an input file that is not valid records, run by the CLI
     # When the CLI runs
@@ -264,18 +341,25 @@ def test_cli_run__invalid_config__exits_2_with_problems(tmp_path):
     # Given an invalid config, run by the CLI
     # When the CLI runs
     # Then it exits 2 listing the problem as path: message
-    done = cli("run", str(write(tmp_path, "p.json", '{"stages": {"s": {"rules": {"a": {"class": "Nope"}}}}}')),
-               "--input", str(write(tmp_path, "r.json", "{}")))
+    done = cli(
+        "run",
+        str(write(tmp_path, "p.json", '{"stages": {"s": {"rules": {"a": {"class": "Nope"}}}}}')),
+        "--input",
+        str(write(tmp_path, "r.json", "{}")),
+    )
     assert done.returncode == 2
     assert "/stages/s/rules/a/class: There is no rule class named 'Nope'." in done.stderr
     assert_no_traceback(done)
 
 
-@pytest.mark.parametrize("extra, expected", [
-    (["--stage", "nope"], "no stage named nope; the stages are: pre, dq."),
-    (["--context", "[1]"], "--context must be a JSON object."),
-    (["--context", "{bad"], "--context: not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        (["--stage", "nope"], "no stage named nope; the stages are: pre, dq."),
+        (["--context", "[1]"], "--context must be a JSON object."),
+        (["--context", "{bad"], "--context: not valid JSON"),
+    ],
+)
 def test_cli_run__bad_options__exit_2(tmp_path, config_file, extra, expected):
     # Given an unknown --stage or a --context that is not a JSON object
     # When the CLI runs
@@ -290,8 +374,14 @@ def test_cli_run__invalid_services_file__exits_2(tmp_path, config_file):
     # Given a services file binding an unknown interface
     # When the CLI runs
     # Then it exits 2 naming the interface
-    done = cli("run", str(config_file), "--input", str(write(tmp_path, "r.json", "{}")),
-               "--services", str(write(tmp_path, "s.json", '{"bindings": {"Nope:x": {"type": "simulated"}}}')))
+    done = cli(
+        "run",
+        str(config_file),
+        "--input",
+        str(write(tmp_path, "r.json", "{}")),
+        "--services",
+        str(write(tmp_path, "s.json", '{"bindings": {"Nope:x": {"type": "simulated"}}}')),
+    )
     assert done.returncode == 2 and "unknown interface 'Nope'" in done.stderr
     assert_no_traceback(done)
 
@@ -307,6 +397,7 @@ def test_cli__no_command_or_unknown_option__exits_2():
 
 # ------------------------------------------------------------------ run: exit 3
 
+
 @pytest.fixture
 def broken_engine(tmp_path) -> dict:
     """An environment whose Python makes the executor crash (an internal bug)."""
@@ -316,7 +407,8 @@ def broken_engine(tmp_path) -> dict:
         "import rules_engine.executor as executor\n"
         "def crash(*args, **kwargs):\n"
         "    raise AssertionError('invariant broken')\n"
-        "executor.run_pipeline = crash\n")
+        "executor.run_pipeline = crash\n"
+    )
     return {"PYTHONPATH": f"{site}{os.pathsep}{REPO}"}
 
 
@@ -326,7 +418,9 @@ def test_cli_run__internal_error__exits_3_without_traceback(tmp_path, config_fil
     # Then the CLI exits 3 with one line on stderr and no traceback
     done = cli("run", str(config_file), "--input", str(write(tmp_path, "r.json", "{}")), env=broken_engine)
     assert done.returncode == 3
-    assert "internal error: AssertionError: invariant broken (run with --debug for the traceback)" in done.stderr
+    assert (
+        "internal error: AssertionError: invariant broken (run with --debug for the traceback)" in done.stderr
+    )
     assert_no_traceback(done)
 
 
@@ -334,7 +428,9 @@ def test_cli_run__internal_error_with_debug__shows_the_traceback(tmp_path, confi
     # Given the same crash with --debug
     # When the CLI runs
     # Then the CLI exits 3 and prints the traceback
-    done = cli("--debug", "run", str(config_file), "--input", str(write(tmp_path, "r.json", "{}")), env=broken_engine)
+    done = cli(
+        "--debug", "run", str(config_file), "--input", str(write(tmp_path, "r.json", "{}")), env=broken_engine
+    )
     assert done.returncode == 3
     assert "Traceback" in done.stderr and "invariant broken" in done.stderr
 
@@ -342,8 +438,10 @@ def test_cli_run__internal_error_with_debug__shows_the_traceback(tmp_path, confi
 def test_cli_validate__key_that_does_nothing__exits_2_naming_it(tmp_path):
     # Given a config carrying a setting nothing implements (the seed article's production
     # override asks for detailed_metrics)
-    config = {"stages": {"s": {"rules": {}}},
-              "execution_settings": {"performance_monitoring": {"enabled": True, "detailed_metrics": True}}}
+    config = {
+        "stages": {"s": {"rules": {}}},
+        "execution_settings": {"performance_monitoring": {"enabled": True, "detailed_metrics": True}},
+    }
     # When validated from the command line
     done = cli("validate", str(write(tmp_path, "p.json", json.dumps(config))))
     # Then it is refused, naming the key and its path

@@ -1,4 +1,5 @@
 """compile_pipeline: what is done once, and the Pipeline object."""
+
 from __future__ import annotations
 
 import copy
@@ -35,16 +36,24 @@ def test_config_hash__is_sha256_of_compact_json_in_document_order():
     compact = json.dumps(config, separators=(",", ":"), ensure_ascii=False)
     assert config_hash(config) == "sha256:" + hashlib.sha256(compact.encode()).hexdigest()
     # and the same stages in another order (which run in another order) hash differently
-    assert config_hash({"stages": {"a": {"rules": {"é": {"class": "X"}}}, "b": {"rules": {}}}}) != config_hash(config)
+    assert config_hash(
+        {"stages": {"a": {"rules": {"é": {"class": "X"}}}, "b": {"rules": {}}}}
+    ) != config_hash(config)
     assert config_hash(json.loads(json.dumps(config))) == config_hash(config)
 
 
 def test_compile__rules__are_built_once_not_per_record():
     # Given three rules of a class that counts its instances
     CountingRule.built = 0
-    config = {"stages": {"s": {"rules": {f"r{i}": {"class": "CountingRule"} for i in range(3)}},
-                         "t": {"rules": {"x": {"class": "CountingRule"}}}}}
-    pipeline = rules_engine.compile_pipeline(config, services_for_tests(), rules={"CountingRule": CountingRule})
+    config = {
+        "stages": {
+            "s": {"rules": {f"r{i}": {"class": "CountingRule"} for i in range(3)}},
+            "t": {"rules": {"x": {"class": "CountingRule"}}},
+        }
+    }
+    pipeline = rules_engine.compile_pipeline(
+        config, services_for_tests(), rules={"CountingRule": CountingRule}
+    )
     # When many records run
     for _ in range(10):
         pipeline.run({})
@@ -66,12 +75,18 @@ def test_compile__config__is_copied_so_later_edits_do_not_leak_in():
 
 def test_compile__settings__resolve_defaults():
     # Given execution settings and a stage without its own values
-    config = {"stages": {
-        "plain": {"rules": {"a": {"class": "OutcomeRule"}}},
-        "par": {"parallel_execution": True, "timeout_seconds": 5, "max_parallel_rules": 2,
-                "rules": {"b": {"class": "OutcomeRule", "timeout_seconds": 1,
-                                "retry": {"max_attempts": 4}}}}},
-        "execution_settings": {"default_timeout": 9, "retry_failed_rules": True, "max_parallel_rules": 7}}
+    config = {
+        "stages": {
+            "plain": {"rules": {"a": {"class": "OutcomeRule"}}},
+            "par": {
+                "parallel_execution": True,
+                "timeout_seconds": 5,
+                "max_parallel_rules": 2,
+                "rules": {"b": {"class": "OutcomeRule", "timeout_seconds": 1, "retry": {"max_attempts": 4}}},
+            },
+        },
+        "execution_settings": {"default_timeout": 9, "retry_failed_rules": True, "max_parallel_rules": 7},
+    }
     pipeline = rules_engine.compile_pipeline(config, services_for_tests(), rules=rules_for_tests())
     plain, par = pipeline.stages
     a, b = pipeline.rules
@@ -88,10 +103,17 @@ def test_compile__plan__follows_dependencies_then_document_order():
     # Given rules listed before the rules they depend on
     # When it is compiled (and run)
     # Then the stage plan runs dependencies first, results keep document order
-    config = {"stages": {"s": {"rules": {
-        "c": {"class": "OutcomeRule", "dependencies": ["b"]},
-        "b": {"class": "OutcomeRule"},
-        "a": {"class": "OutcomeRule", "cross_stage_dependencies": ["c"]}}}}}
+    config = {
+        "stages": {
+            "s": {
+                "rules": {
+                    "c": {"class": "OutcomeRule", "dependencies": ["b"]},
+                    "b": {"class": "OutcomeRule"},
+                    "a": {"class": "OutcomeRule", "cross_stage_dependencies": ["c"]},
+                }
+            }
+        }
+    }
     pipeline = rules_engine.compile_pipeline(config, services_for_tests(), rules=rules_for_tests())
     assert [entry[1] for entry in pipeline.stages[0].plan] == ["b", "c", "a"]
     assert pipeline.rule_ids == ("c", "b", "a")
@@ -101,7 +123,13 @@ def test_compile__services__bound_into_the_rule():
     # Given a rule naming service:EchoService:loud
     # When it is compiled (and run)
     # Then the adapter is bound into the rule at compile time, which makes it blocking
-    config = {"stages": {"s": {"rules": {"e": {"class": "ServiceEchoRule", "params": {"echo": "service:EchoService:loud"}}}}}}
+    config = {
+        "stages": {
+            "s": {
+                "rules": {"e": {"class": "ServiceEchoRule", "params": {"echo": "service:EchoService:loud"}}}
+            }
+        }
+    }
     pipeline = rules_engine.compile_pipeline(config, services_for_tests(), rules=rules_for_tests())
     rule = pipeline.rules[0]
     assert rule.blocking and rule.rule.services["echo"]({}) == "ECHO"
@@ -113,9 +141,15 @@ def test_compile__invalid_config__raises_config_error_and_never_half_builds():
     # When it is compiled (and run)
     # Then compile_pipeline raises ConfigError naming both
     with pytest.raises(rules_engine.ConfigError) as caught:
-        rules_engine.compile_pipeline({"stages": {"s": {"rules": {"a": {"class": "BrokenSetupRule"},
-                                                                  "b": {"class": "BrokenSetupRule"}}}}},
-                                      services_for_tests(), rules=rules_for_tests())
+        rules_engine.compile_pipeline(
+            {
+                "stages": {
+                    "s": {"rules": {"a": {"class": "BrokenSetupRule"}, "b": {"class": "BrokenSetupRule"}}}
+                }
+            },
+            services_for_tests(),
+            rules=rules_for_tests(),
+        )
     assert [p.path for p in caught.value.problems] == ["/stages/s/rules/a", "/stages/s/rules/b"]
 
 
@@ -123,7 +157,9 @@ def test_compile__config_not_copied_by_reference_into_params():
     # Given a rule whose params hold a list, compiled and run
     # When it is compiled (and run)
     # Then the caller's config is unchanged
-    config = {"stages": {"s": {"rules": {"a": {"class": "SetFieldRule", "params": {"field": "x", "value": [1]}}}}}}
+    config = {
+        "stages": {"s": {"rules": {"a": {"class": "SetFieldRule", "params": {"field": "x", "value": [1]}}}}}
+    }
     snapshot = copy.deepcopy(config)
     pipeline = rules_engine.compile_pipeline(config, services_for_tests(), rules=rules_for_tests())
     pipeline.run({})
@@ -134,11 +170,21 @@ def test_pipeline__public_api__names():
     # Given the package and an empty-stage pipeline
     # When it is compiled (and run)
     # Then __all__ keeps the documented names and the pipeline describes itself
-    assert set(rules_engine.__all__) == {"validate_config", "compile_pipeline", "Pipeline", "RunResult", "Problem",
-                                         "ConfigError", "load_config", "RuleRef", "enabled_dependents",
-                                         "stage_rule_ids"}
-    with rules_engine.compile_pipeline({"stages": {"s": {"rules": {}}}}, services_for_tests(),
-                                       rules=rules_for_tests()) as pipeline:
+    assert set(rules_engine.__all__) == {
+        "validate_config",
+        "compile_pipeline",
+        "Pipeline",
+        "RunResult",
+        "Problem",
+        "ConfigError",
+        "load_config",
+        "RuleRef",
+        "enabled_dependents",
+        "stage_rule_ids",
+    }
+    with rules_engine.compile_pipeline(
+        {"stages": {"s": {"rules": {}}}}, services_for_tests(), rules=rules_for_tests()
+    ) as pipeline:
         assert repr(pipeline).startswith("<Pipeline 1 stages, 0 rules, sha256:")
         assert pipeline.stage_names == ("s",)
         assert pipeline.run({}).to_dict()["stages"][0]["rules"] == []

@@ -5,6 +5,7 @@ stages or rules are switched off and whatever stages are chosen, unless the age 
 itself was switched off explicitly. Each config either fails validation (an enabled
 rule depends on a disabled one) or runs to a decision that is not ``passed``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -16,12 +17,26 @@ from hypothesis import strategies as st
 
 import rules_engine
 
-ONBOARDING = json.loads(resources.files("rules_engine.examples").joinpath("customer_onboarding.json")
-                        .read_text(encoding="utf-8"))
-MINOR = {"name": "Emily Rose Chen", "email": "emily.chen@example.com", "phone": "(415) 555-0123",
-         "area_code": "415", "address": "1 dr carlton b goodlett place", "city": "San Francisco", "state": "CA",
-         "zip_code": "94102", "country": "US", "date_of_birth": "2010-06-01", "ssn": "547-21-3309",
-         "occupation": "Student", "annual_income": 42000, "monthly_debt": 0, "credit_score": 680}
+ONBOARDING = json.loads(
+    resources.files("rules_engine.examples").joinpath("customer_onboarding.json").read_text(encoding="utf-8")
+)
+MINOR = {
+    "name": "Emily Rose Chen",
+    "email": "emily.chen@example.com",
+    "phone": "(415) 555-0123",
+    "area_code": "415",
+    "address": "1 dr carlton b goodlett place",
+    "city": "San Francisco",
+    "state": "CA",
+    "zip_code": "94102",
+    "country": "US",
+    "date_of_birth": "2010-06-01",
+    "ssn": "547-21-3309",
+    "occupation": "Student",
+    "annual_income": 42000,
+    "monthly_debt": 0,
+    "credit_score": 680,
+}
 NOW = {"now": "2026-12-02T12:00:00+00:00"}
 STAGES = list(ONBOARDING["stages"])
 RULES = [(stage, rule) for stage in STAGES for rule in ONBOARDING["stages"][stage]["rules"]]
@@ -29,7 +44,10 @@ RULES = [(stage, rule) for stage in STAGES for rule in ONBOARDING["stages"][stag
 
 def _switched_off(config: dict, stage: str, rule: str) -> bool:
     stage_config = config["stages"][stage]
-    return stage_config.get("enabled", True) is False or stage_config["rules"][rule].get("enabled", True) is False
+    return (
+        stage_config.get("enabled", True) is False
+        or stage_config["rules"][rule].get("enabled", True) is False
+    )
 
 
 def test_run__compliance_off_in_one_click__is_refused_naming_the_checks_that_need_it():
@@ -51,7 +69,12 @@ def test_run__compliance_and_its_dependents_off_explicitly__minor_passes_only_th
     # Given compliance turned off together with every rule that needs it (an explicit choice)
     config = copy.deepcopy(ONBOARDING)
     config["stages"]["compliance"]["enabled"] = False
-    for rule in ("age_verification", "credit_score_check", "income_verification", "debt_to_income_calculation"):
+    for rule in (
+        "age_verification",
+        "credit_score_check",
+        "income_verification",
+        "debt_to_income_calculation",
+    ):
         config["stages"]["business_rules"]["rules"][rule]["enabled"] = False
     # When the minor runs
     assert rules_engine.validate_config(config) == []
@@ -63,9 +86,14 @@ def test_run__compliance_and_its_dependents_off_explicitly__minor_passes_only_th
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(stages_off=st.sets(st.sampled_from(STAGES)), rules_off=st.sets(st.sampled_from(RULES), max_size=8),
-       chosen=st.none() | st.sets(st.sampled_from(STAGES), min_size=1))
-def test_run__any_toggles_or_stage_choice__minor_never_passes_unless_age_check_is_off(stages_off, rules_off, chosen):
+@given(
+    stages_off=st.sets(st.sampled_from(STAGES)),
+    rules_off=st.sets(st.sampled_from(RULES), max_size=8),
+    chosen=st.none() | st.sets(st.sampled_from(STAGES), min_size=1),
+)
+def test_run__any_toggles_or_stage_choice__minor_never_passes_unless_age_check_is_off(
+    stages_off, rules_off, chosen
+):
     # Given the onboarding pipeline with any stages and rules switched off
     config = copy.deepcopy(ONBOARDING)
     for stage in stages_off:

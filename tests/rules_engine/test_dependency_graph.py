@@ -1,4 +1,5 @@
 """Execution order and cycles."""
+
 from __future__ import annotations
 
 import pytest
@@ -32,7 +33,9 @@ def test_find_cycles__names_each_cycle_from_its_first_node():
     # Given two independent cycles
     # When the graph is ordered or searched
     # Then each is named once, from its earliest node, in document order
-    cycles = find_cycles(["x", "a", "b", "c", "y"], {"a": ["b"], "b": ["c"], "c": ["a"], "x": ["y"], "y": ["x"]})
+    cycles = find_cycles(
+        ["x", "a", "b", "c", "y"], {"a": ["b"], "b": ["c"], "c": ["a"], "x": ["y"], "y": ["x"]}
+    )
     assert cycles == [["x", "y", "x"], ["a", "b", "c", "a"]]
 
 

@@ -1,4 +1,5 @@
 """The executor: what golden files cannot show (threads, timing, isolation between runs)."""
+
 from __future__ import annotations
 
 import copy
@@ -18,8 +19,10 @@ def compile_test_pipeline(config: dict) -> rules_engine.Pipeline:
 
 
 def sleepers(count: int, seconds: float, **extra) -> dict:
-    return {f"svc_{i}": {"class": "OutcomeRule", "params": {"sleep": seconds, "blocking": True}, **extra}
-            for i in range(count)}
+    return {
+        f"svc_{i}": {"class": "OutcomeRule", "params": {"sleep": seconds, "blocking": True}, **extra}
+        for i in range(count)
+    }
 
 
 class ThreadRecordingRule(Rule):
@@ -46,8 +49,9 @@ class StatefulLookingRule(Rule):
 
 def test_run__parallel_independent_blocking_rules__take_about_one_rule_time():
     # Given four independent 100 ms blocking rules in a parallel stage with room for four
-    pipeline = compile_test_pipeline({"stages": {"s": {"parallel_execution": True, "max_parallel_rules": 4,
-                                                       "rules": sleepers(4, 0.1)}}})
+    pipeline = compile_test_pipeline(
+        {"stages": {"s": {"parallel_execution": True, "max_parallel_rules": 4, "rules": sleepers(4, 0.1)}}}
+    )
     with pipeline:
         pipeline.run({})  # warm the pool's threads
         # When a record runs
@@ -65,8 +69,9 @@ def test_run__parallel_chain_of_two__takes_about_two_rule_times():
     rules = sleepers(2, 0.1)
     rules["a"] = {"class": "OutcomeRule", "params": {"sleep": 0.1, "blocking": True}}
     rules["b"] = {"class": "OutcomeRule", "params": {"sleep": 0.1, "blocking": True}, "dependencies": ["a"]}
-    pipeline = compile_test_pipeline({"stages": {"s": {"parallel_execution": True, "max_parallel_rules": 4,
-                                                       "rules": rules}}})
+    pipeline = compile_test_pipeline(
+        {"stages": {"s": {"parallel_execution": True, "max_parallel_rules": 4, "rules": rules}}}
+    )
     with pipeline:
         pipeline.run({})
         # When a record runs
@@ -79,8 +84,9 @@ def test_run__parallel_chain_of_two__takes_about_two_rule_times():
 
 def test_run__more_blocking_rules_than_max_parallel__runs_in_waves():
     # Given four 100 ms blocking rules but room for two at a time
-    pipeline = compile_test_pipeline({"stages": {"s": {"parallel_execution": True, "max_parallel_rules": 2,
-                                                       "rules": sleepers(4, 0.1)}}})
+    pipeline = compile_test_pipeline(
+        {"stages": {"s": {"parallel_execution": True, "max_parallel_rules": 2, "rules": sleepers(4, 0.1)}}}
+    )
     with pipeline:
         # When a record runs
         started = time.perf_counter()
@@ -103,11 +109,20 @@ def test_run__sequential_blocking_rules__run_one_after_another():
 
 def test_run__computing_rules__run_inline_and_blocking_rules_on_the_pool():
     # Given a parallel stage with a computing rule and a blocking one
-    config = {"stages": {"s": {"parallel_execution": True, "rules": {
-        "inline": {"class": "ThreadRecordingRule"},
-        "pooled": {"class": "ThreadRecordingRule", "params": {"blocking": True}}}}}}
-    pipeline = rules_engine.compile_pipeline(config, services_for_tests(),
-                                             rules={"ThreadRecordingRule": ThreadRecordingRule})
+    config = {
+        "stages": {
+            "s": {
+                "parallel_execution": True,
+                "rules": {
+                    "inline": {"class": "ThreadRecordingRule"},
+                    "pooled": {"class": "ThreadRecordingRule", "params": {"blocking": True}},
+                },
+            }
+        }
+    }
+    pipeline = rules_engine.compile_pipeline(
+        config, services_for_tests(), rules={"ThreadRecordingRule": ThreadRecordingRule}
+    )
     with pipeline:
         # When it runs
         result = pipeline.run({})
@@ -152,9 +167,14 @@ def test_pipeline__closed_while_a_run_is_in_progress__lets_that_run_finish():
 
 def test_pipeline__only_computing_rules__never_creates_a_pool():
     # Given a pipeline of computing rules, parallel or not
-    pipeline = compile_test_pipeline({"stages": {
-        "a": {"parallel_execution": True, "rules": {"x": {"class": "OutcomeRule"}}},
-        "b": {"rules": {"y": {"class": "OutcomeRule"}}}}})
+    pipeline = compile_test_pipeline(
+        {
+            "stages": {
+                "a": {"parallel_execution": True, "rules": {"x": {"class": "OutcomeRule"}}},
+                "b": {"rules": {"y": {"class": "OutcomeRule"}}},
+            }
+        }
+    )
     # When it runs
     pipeline.run({})
     # Then no thread pool was needed
@@ -163,9 +183,21 @@ def test_pipeline__only_computing_rules__never_creates_a_pool():
 
 def test_run__timed_out_rule_finishing_late__leaves_no_trace():
     # Given a blocking rule that writes a field but overruns its timeout
-    pipeline = compile_test_pipeline({"stages": {"s": {"rules": {
-        "late": {"class": "SetFieldRule", "params": {"field": "x", "value": "late", "sleep": 0.15, "blocking": True},
-                 "timeout_seconds": 0.03}}}}})
+    pipeline = compile_test_pipeline(
+        {
+            "stages": {
+                "s": {
+                    "rules": {
+                        "late": {
+                            "class": "SetFieldRule",
+                            "params": {"field": "x", "value": "late", "sleep": 0.15, "blocking": True},
+                            "timeout_seconds": 0.03,
+                        }
+                    }
+                }
+            }
+        }
+    )
     with pipeline:
         # When it runs and we wait until the abandoned call has returned
         result = pipeline.run({"x": "original"})
@@ -180,9 +212,21 @@ def test_run__record__is_never_mutated():
     # Given a record with nested values and rules that transform fields
     record = {"name": "ann", "tags": ["a", {"deep": [1, 2]}], "address": {"city": "paris"}}
     snapshot = copy.deepcopy(record)
-    pipeline = compile_test_pipeline({"stages": {"pre": {"rules": {
-        "upper": {"class": "SetFieldRule", "params": {"field": "name", "upper": True}},
-        "replace": {"class": "SetFieldRule", "params": {"field": "address", "value": {"city": "PARIS"}}}}}}})
+    pipeline = compile_test_pipeline(
+        {
+            "stages": {
+                "pre": {
+                    "rules": {
+                        "upper": {"class": "SetFieldRule", "params": {"field": "name", "upper": True}},
+                        "replace": {
+                            "class": "SetFieldRule",
+                            "params": {"field": "address", "value": {"city": "PARIS"}},
+                        },
+                    }
+                }
+            }
+        }
+    )
     # When it runs
     result = pipeline.run(record)
     result.data["tags"][1]["deep"].append(3)  # even changing the result's data
@@ -193,10 +237,20 @@ def test_run__record__is_never_mutated():
 
 def test_run__results__do_not_leak_between_runs():
     # Given a dependency on a rule that passes for record 1 only
-    pipeline = rules_engine.compile_pipeline({"stages": {
-        "dq": {"rules": {"is_one": {"class": "StatefulLookingRule"}}},
-        "next": {"rules": {"needs_one": {"class": "StatefulLookingRule", "cross_stage_dependencies": ["is_one"]}}}}},
-        services_for_tests(), rules={"StatefulLookingRule": StatefulLookingRule})
+    pipeline = rules_engine.compile_pipeline(
+        {
+            "stages": {
+                "dq": {"rules": {"is_one": {"class": "StatefulLookingRule"}}},
+                "next": {
+                    "rules": {
+                        "needs_one": {"class": "StatefulLookingRule", "cross_stage_dependencies": ["is_one"]}
+                    }
+                },
+            }
+        },
+        services_for_tests(),
+        rules={"StatefulLookingRule": StatefulLookingRule},
+    )
     # When record 1 then record 2 run
     first = pipeline.run({"id": 1})
     second = pipeline.run({"id": 2})
@@ -208,10 +262,20 @@ def test_run__results__do_not_leak_between_runs():
 
 def test_run__concurrent_callers__get_their_own_results():
     # Given one pipeline shared by several threads, with a blocking rule and a transformation
-    pipeline = compile_test_pipeline({"stages": {"s": {"parallel_execution": True, "rules": {
-        "svc": {"class": "OutcomeRule", "params": {"sleep": 0.01, "blocking": True}},
-        "upper": {"class": "SetFieldRule", "params": {"field": "name", "upper": True}},
-        "check": {"class": "CheckFieldRule", "params": {"field": "id"}}}}}})
+    pipeline = compile_test_pipeline(
+        {
+            "stages": {
+                "s": {
+                    "parallel_execution": True,
+                    "rules": {
+                        "svc": {"class": "OutcomeRule", "params": {"sleep": 0.01, "blocking": True}},
+                        "upper": {"class": "SetFieldRule", "params": {"field": "name", "upper": True}},
+                        "check": {"class": "CheckFieldRule", "params": {"field": "id"}},
+                    },
+                }
+            }
+        }
+    )
     with pipeline, ThreadPoolExecutor(max_workers=8) as callers:
         # When 40 records run at once
         results = list(callers.map(lambda i: pipeline.run({"id": i, "name": f"n{i}"}), range(1, 41)))
@@ -254,9 +318,21 @@ def test_run__record_not_a_mapping__raises_type_error(record):
 
 def test_run__retry_backoff__grows_exponentially():
     # Given a rule failing twice with 0.05 s backoff doubling (waits 0.05 then 0.1)
-    pipeline = compile_test_pipeline({"stages": {"s": {"rules": {"flaky": {
-        "class": "FlakyRule", "params": {"failures": 2},
-        "retry": {"max_attempts": 3, "backoff_seconds": 0.05, "backoff_multiplier": 2}}}}}})
+    pipeline = compile_test_pipeline(
+        {
+            "stages": {
+                "s": {
+                    "rules": {
+                        "flaky": {
+                            "class": "FlakyRule",
+                            "params": {"failures": 2},
+                            "retry": {"max_attempts": 3, "backoff_seconds": 0.05, "backoff_multiplier": 2},
+                        }
+                    }
+                }
+            }
+        }
+    )
     # When it runs
     started = time.perf_counter()
     result = pipeline.run({}, context={"attempts": {}})
@@ -268,9 +344,22 @@ def test_run__retry_backoff__grows_exponentially():
 
 def test_run__retry_backoff_past_stage_deadline__stops_retrying():
     # Given a long backoff in a stage that has little time
-    pipeline = compile_test_pipeline({"stages": {"s": {"timeout_seconds": 0.2, "rules": {"flaky": {
-        "class": "FlakyRule", "params": {"failures": 5},
-        "retry": {"max_attempts": 5, "backoff_seconds": 1}}}}}})
+    pipeline = compile_test_pipeline(
+        {
+            "stages": {
+                "s": {
+                    "timeout_seconds": 0.2,
+                    "rules": {
+                        "flaky": {
+                            "class": "FlakyRule",
+                            "params": {"failures": 5},
+                            "retry": {"max_attempts": 5, "backoff_seconds": 1},
+                        }
+                    },
+                }
+            }
+        }
+    )
     # When it runs
     started = time.perf_counter()
     result = pipeline.run({}, context={"attempts": {}})
@@ -282,11 +371,22 @@ def test_run__retry_backoff_past_stage_deadline__stops_retrying():
 
 def test_run__parallel_fail_fast__starts_nothing_after_the_failure():
     # Given room for one rule at a time: a failing rule, then two more
-    pipeline = compile_test_pipeline({"stages": {"s": {"parallel_execution": True, "fail_fast": True,
-                                                       "max_parallel_rules": 1, "rules": {
-        "fails": {"class": "OutcomeRule", "params": {"outcome": "fail", "blocking": True}},
-        "second": {"class": "OutcomeRule", "params": {"blocking": True}},
-        "third": {"class": "OutcomeRule", "params": {"blocking": True}}}}}})
+    pipeline = compile_test_pipeline(
+        {
+            "stages": {
+                "s": {
+                    "parallel_execution": True,
+                    "fail_fast": True,
+                    "max_parallel_rules": 1,
+                    "rules": {
+                        "fails": {"class": "OutcomeRule", "params": {"outcome": "fail", "blocking": True}},
+                        "second": {"class": "OutcomeRule", "params": {"blocking": True}},
+                        "third": {"class": "OutcomeRule", "params": {"blocking": True}},
+                    },
+                }
+            }
+        }
+    )
     with pipeline:
         # When it runs, tracing which rules started
         trace: list[str] = []
@@ -298,9 +398,20 @@ def test_run__parallel_fail_fast__starts_nothing_after_the_failure():
 
 def test_run__rule_results_view__shows_earlier_results_only():
     # Given a peeking rule after two others, and one after it
-    pipeline = compile_test_pipeline({"stages": {"s": {"rules": {
-        "a": {"class": "OutcomeRule"}, "b": {"class": "OutcomeRule", "params": {"outcome": "fail"}},
-        "peek": {"class": "PeekResultsRule"}, "after": {"class": "OutcomeRule"}}}}})
+    pipeline = compile_test_pipeline(
+        {
+            "stages": {
+                "s": {
+                    "rules": {
+                        "a": {"class": "OutcomeRule"},
+                        "b": {"class": "OutcomeRule", "params": {"outcome": "fail"}},
+                        "peek": {"class": "PeekResultsRule"},
+                        "after": {"class": "OutcomeRule"},
+                    }
+                }
+            }
+        }
+    )
     # When it runs
     result = pipeline.run({})
     # Then the peeking rule saw exactly a and b
@@ -311,8 +422,14 @@ def test_result__rules_and_outcome__give_every_rule():
     # Given a run with a disabled stage
     # When it runs
     # Then rules() lists every rule, skipped ones included
-    pipeline = compile_test_pipeline({"stages": {"s": {"rules": {"a": {"class": "OutcomeRule"}}},
-                                                 "t": {"enabled": False, "rules": {"b": {"class": "OutcomeRule"}}}}})
+    pipeline = compile_test_pipeline(
+        {
+            "stages": {
+                "s": {"rules": {"a": {"class": "OutcomeRule"}}},
+                "t": {"enabled": False, "rules": {"b": {"class": "OutcomeRule"}}},
+            }
+        }
+    )
     result = pipeline.run({})
     assert [(r.id, r.stage, r.outcome) for r in result.rules()] == [("a", "s", "pass"), ("b", "t", "skip")]
     assert result.passed and repr(result).startswith("<RunResult passed")

@@ -20,6 +20,7 @@ where the problems (from ``validate_config``, or from ``compile_pipeline`` when
 validation finds none) must be exactly as many as listed and match in order (sorted
 by path). A run's context gets ``now`` = 2024-01-15T12:00:00+00:00 unless it gives one.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,14 +60,17 @@ def assert_subset(expected: Any, actual: Any, where: str = "$") -> None:
         return
     if isinstance(expected, list):
         assert isinstance(actual, list), f"{where}: expected a list, got {actual!r}"
-        assert len(expected) == len(actual), \
+        assert len(expected) == len(actual), (
             f"{where}: expected {len(expected)} items, got {len(actual)}: {json.dumps(actual)[:800]}"
+        )
         for i, (exp, act) in enumerate(zip(expected, actual)):
             assert_subset(exp, act, f"{where}[{i}]")
         return
-    assert type(expected) is type(actual) or (isinstance(expected, (int, float)) and isinstance(actual, (int, float))
-                                               and not isinstance(actual, bool)), \
-        f"{where}: expected {expected!r}, got {actual!r}"
+    assert type(expected) is type(actual) or (
+        isinstance(expected, (int, float))
+        and isinstance(actual, (int, float))
+        and not isinstance(actual, bool)
+    ), f"{where}: expected {expected!r}, got {actual!r}"
     assert expected == actual, f"{where}: expected {expected!r}, got {actual!r}"
 
 
@@ -119,9 +123,12 @@ def test_golden__case__matches_expected(path: Path) -> None:
         shown = "\n".join(str(p) for p in problems)
         assert len(problems) == len(case["expected_problems"]), f"got {len(problems)} problems:\n{shown}"
         for problem, expected in zip(problems, case["expected_problems"]):
-            assert problem.path == expected["path"], f"expected a problem at {expected['path']}, got:\n{shown}"
-            assert expected.get("message_contains", "") in problem.message, \
+            assert problem.path == expected["path"], (
+                f"expected a problem at {expected['path']}, got:\n{shown}"
+            )
+            assert expected.get("message_contains", "") in problem.message, (
                 f"{problem.path}: {problem.message!r} does not contain {expected['message_contains']!r}"
+            )
         return
 
     # When its input is run

@@ -1,4 +1,5 @@
 """Reading configs and records."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,16 +15,27 @@ def test_load_config__json_and_yaml__give_the_same_document(tmp_path):
     (tmp_path / "p.yaml").write_text("stages:\n  s:\n    rules: {}\n")
     (tmp_path / "p.yml").write_text("stages:\n  s:\n    rules: {}\n")
     expected = {"stages": {"s": {"rules": {}}}}
-    assert load_config(tmp_path / "p.json") == load_config(tmp_path / "p.yaml") == load_config(tmp_path / "p.yml") \
+    assert (
+        load_config(tmp_path / "p.json")
+        == load_config(tmp_path / "p.yaml")
+        == load_config(tmp_path / "p.yml")
         == expected
+    )
 
 
-@pytest.mark.parametrize("name, text, expected", [
-    ("bad.json", '{\n  "stages": {,\n}', r"bad.json: not valid JSON at line 2, column 14"),
-    ("dup.json", '{"stages": {"s": {"rules": {"a": {}, "a": {}}}}}', "the key 'a' appears twice"),
-    ("bad.yaml", "stages:\n  s: [\n", r"bad.yaml: not valid YAML at line 3"),
-    ("dup.yaml", "stages:\n  s: {}\n  s: {}\n", r"not valid YAML at line 3, column 3: the key 's' appears twice"),
-])
+@pytest.mark.parametrize(
+    "name, text, expected",
+    [
+        ("bad.json", '{\n  "stages": {,\n}', r"bad.json: not valid JSON at line 2, column 14"),
+        ("dup.json", '{"stages": {"s": {"rules": {"a": {}, "a": {}}}}}', "the key 'a' appears twice"),
+        ("bad.yaml", "stages:\n  s: [\n", r"bad.yaml: not valid YAML at line 3"),
+        (
+            "dup.yaml",
+            "stages:\n  s: {}\n  s: {}\n",
+            r"not valid YAML at line 3, column 3: the key 's' appears twice",
+        ),
+    ],
+)
 def test_load_config__broken_file__says_where(tmp_path, name, text, expected):
     # Given a config that does not parse or repeats a key
     # When it is loaded
@@ -63,14 +75,17 @@ def test_load_records__json_array_jsonl_csv__are_lists_in_order(tmp_path):
     assert load_records(tmp_path / "r.csv") == ([{"a": "1", "b": "x"}, {"a": "2", "b": ""}], False)
 
 
-@pytest.mark.parametrize("name, text, expected", [
-    ("r.json", "[1, {}]", "record 1 is a number, not an object"),
-    ("r.json", '"text"', "expected an object or an array of objects, found text"),
-    ("r.jsonl", '{"a": 1}\n{"a": \n', "line 2 is not valid JSON"),
-    ("r.jsonl", '{"a": 1}\n[1]\n', "line 2 is an array, not an object"),
-    ("r.csv", "a,b\n1,2,3\n", "line 2 has more values than the header has columns"),
-    ("r.csv", "a,a\n1,2\n", "the header names a column twice"),
-])
+@pytest.mark.parametrize(
+    "name, text, expected",
+    [
+        ("r.json", "[1, {}]", "record 1 is a number, not an object"),
+        ("r.json", '"text"', "expected an object or an array of objects, found text"),
+        ("r.jsonl", '{"a": 1}\n{"a": \n', "line 2 is not valid JSON"),
+        ("r.jsonl", '{"a": 1}\n[1]\n', "line 2 is an array, not an object"),
+        ("r.csv", "a,b\n1,2,3\n", "line 2 has more values than the header has columns"),
+        ("r.csv", "a,a\n1,2\n", "the header names a column twice"),
+    ],
+)
 def test_load_records__bad_input__says_which_record(tmp_path, name, text, expected):
     # Given inputs with a non-object record, bad JSON or a ragged CSV
     # When it is loaded

@@ -1,4 +1,5 @@
 """Masking personal data (rules_engine.masking), shared by the audit rule and the console."""
+
 from __future__ import annotations
 
 from hypothesis import given
@@ -9,16 +10,31 @@ from rules_engine.masking import DEFAULT_PII_FIELDS, mask_record, mask_value, ma
 
 def test_mask_record__onboarding_record__masks_pii_and_keeps_the_rest():
     # Given a record with PII and non-PII fields, one nested
-    record = {"name": "Maria Elena Garcia", "ssn": "123-45-6789", "email": "maria@example.com",
-              "phone": "+12125550147", "date_of_birth": "1988-07-21", "state": "NY", "annual_income": 96000,
-              "employment": {"employer": "Acme", "phone": "212-555-0100"}, "middle_name": None}
+    record = {
+        "name": "Maria Elena Garcia",
+        "ssn": "123-45-6789",
+        "email": "maria@example.com",
+        "phone": "+12125550147",
+        "date_of_birth": "1988-07-21",
+        "state": "NY",
+        "annual_income": 96000,
+        "employment": {"employer": "Acme", "phone": "212-555-0100"},
+        "middle_name": None,
+    }
     # When masked
     masked = mask_record(record)
     # Then PII is masked (nested too), the rest is untouched, and the input is not changed
-    assert masked == {"name": "M**** E**** G*****", "ssn": "***-**-6789", "email": "m****@example.com",
-                      "phone": "+*******0147", "date_of_birth": "****-**-**", "state": "NY",
-                      "annual_income": 96000, "employment": {"employer": "Acme", "phone": "***-***-0100"},
-                      "middle_name": None}
+    assert masked == {
+        "name": "M**** E**** G*****",
+        "ssn": "***-**-6789",
+        "email": "m****@example.com",
+        "phone": "+*******0147",
+        "date_of_birth": "****-**-**",
+        "state": "NY",
+        "annual_income": 96000,
+        "employment": {"employer": "Acme", "phone": "***-***-0100"},
+        "middle_name": None,
+    }
     assert record["ssn"] == "123-45-6789"
 
 

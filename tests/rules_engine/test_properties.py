@@ -1,4 +1,5 @@
 """Properties that must hold for any config and any record (hypothesis)."""
+
 from __future__ import annotations
 
 import copy
@@ -16,15 +17,29 @@ RULES = rules_for_tests()
 SERVICES = services_for_tests()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-                         st.text(max_size=8))
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)), max_leaves=12)
-records = st.dictionaries(st.sampled_from(["name", "email", "phone", "x", "y", "nested"]) | st.text(max_size=5),
-                          json_values, max_size=6)
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+records = st.dictionaries(
+    st.sampled_from(["name", "email", "phone", "x", "y", "nested"]) | st.text(max_size=5),
+    json_values,
+    max_size=6,
+)
 
 
 # ------------------------------------------------------------------ random DAGs
+
 
 @st.composite
 def dag_pipelines(draw):
@@ -32,7 +47,9 @@ def dag_pipelines(draw):
     listed in a shuffled order; some rules fail, some are blocking."""
     stage_count = draw(st.integers(1, 3))
     rule_count = draw(st.integers(1, 12))
-    stage_of = sorted(draw(st.lists(st.integers(0, stage_count - 1), min_size=rule_count, max_size=rule_count)))
+    stage_of = sorted(
+        draw(st.lists(st.integers(0, stage_count - 1), min_size=rule_count, max_size=rule_count))
+    )
     parallel = [draw(st.booleans()) for _ in range(stage_count)]
     rules = []
     for i in range(rule_count):
@@ -40,13 +57,20 @@ def dag_pipelines(draw):
         deps = draw(st.lists(st.sampled_from(earlier), unique=True, max_size=3)) if earlier else []
         outcome = draw(st.sampled_from(["pass", "pass", "pass", "fail", "skip"]))
         blocking = draw(st.booleans())
-        rules.append({"id": f"r{i}", "stage": stage_of[i], "deps": deps, "outcome": outcome, "blocking": blocking})
+        rules.append(
+            {"id": f"r{i}", "stage": stage_of[i], "deps": deps, "outcome": outcome, "blocking": blocking}
+        )
     order = draw(st.permutations(range(rule_count)))
-    stages = {f"s{s}": {"parallel_execution": parallel[s], "max_parallel_rules": 3, "rules": {}}
-              for s in range(stage_count)}
+    stages = {
+        f"s{s}": {"parallel_execution": parallel[s], "max_parallel_rules": 3, "rules": {}}
+        for s in range(stage_count)
+    }
     for i in order:
         rule = rules[i]
-        config = {"class": "OutcomeRule", "params": {"outcome": rule["outcome"], "blocking": rule["blocking"]}}
+        config = {
+            "class": "OutcomeRule",
+            "params": {"outcome": rule["outcome"], "blocking": rule["blocking"]},
+        }
         same = [f"r{d}" for d in rule["deps"] if rules[d]["stage"] == rule["stage"]]
         cross = [f"r{d}" for d in rule["deps"] if rules[d]["stage"] != rule["stage"]]
         if same:
@@ -85,12 +109,15 @@ def test_run__random_dag__rules_run_only_after_their_dependencies_passed(case):
 
 # ------------------------------------------------------------------ cycles
 
+
 @st.composite
 def random_graphs(draw):
     count = draw(st.integers(2, 8))
     ids = [f"r{i}" for i in range(count)]
-    edges = {rule_id: draw(st.lists(st.sampled_from([o for o in ids if o != rule_id]), unique=True, max_size=3))
-             for rule_id in ids}
+    edges = {
+        rule_id: draw(st.lists(st.sampled_from([o for o in ids if o != rule_id]), unique=True, max_size=3))
+        for rule_id in ids
+    }
     return edges
 
 
@@ -98,8 +125,15 @@ def random_graphs(draw):
 @given(random_graphs())
 def test_validate__random_dependency_graph__reports_a_cycle_exactly_when_there_is_one(edges):
     # Given a stage whose rules depend on each other at random
-    config = {"stages": {"s": {"rules": {rule_id: {"class": "OutcomeRule", "dependencies": deps}
-                                         for rule_id, deps in edges.items()}}}}
+    config = {
+        "stages": {
+            "s": {
+                "rules": {
+                    rule_id: {"class": "OutcomeRule", "dependencies": deps} for rule_id, deps in edges.items()
+                }
+            }
+        }
+    }
     # When it is validated
     problems = rules_engine.validate_config(config, rules=RULES, services=SERVICES)
     reported = [p for p in problems if "in a circle" in p.message]
@@ -120,15 +154,31 @@ def test_validate__random_dependency_graph__reports_a_cycle_exactly_when_there_i
 
 # ------------------------------------------------------------------ records
 
-PIPELINE = rules_engine.compile_pipeline({"stages": {
-    "pre": {"rules": {
-        "upper": {"class": "SetFieldRule", "params": {"field": "name", "upper": True}},
-        "nest": {"class": "SetFieldRule", "params": {"field": "nested", "value": {"a": [1, 2.5, None]}}}}},
-    "dq": {"parallel_execution": True, "rules": {
-        "email": {"class": "CheckFieldRule", "params": {"field": "email"}},
-        "peek": {"class": "PeekResultsRule", "params": {"blocking": True}},
-        "when": {"class": "OutcomeRule", "when": "has(record.x) && record.x == 1"}}}}},
-    SERVICES, rules=RULES)
+PIPELINE = rules_engine.compile_pipeline(
+    {
+        "stages": {
+            "pre": {
+                "rules": {
+                    "upper": {"class": "SetFieldRule", "params": {"field": "name", "upper": True}},
+                    "nest": {
+                        "class": "SetFieldRule",
+                        "params": {"field": "nested", "value": {"a": [1, 2.5, None]}},
+                    },
+                }
+            },
+            "dq": {
+                "parallel_execution": True,
+                "rules": {
+                    "email": {"class": "CheckFieldRule", "params": {"field": "email"}},
+                    "peek": {"class": "PeekResultsRule", "params": {"blocking": True}},
+                    "when": {"class": "OutcomeRule", "when": "has(record.x) && record.x == 1"},
+                },
+            },
+        }
+    },
+    SERVICES,
+    rules=RULES,
+)
 
 
 @SETTINGS
@@ -139,7 +189,9 @@ def test_run__any_record__is_never_mutated_and_gives_plain_json(record):
     # When it runs through a pipeline that transforms fields
     result = PIPELINE.run(record)
     # Then the input is untouched and the result is strict JSON
-    assert json.dumps(record, sort_keys=True, default=repr) == json.dumps(snapshot, sort_keys=True, default=repr)
+    assert json.dumps(record, sort_keys=True, default=repr) == json.dumps(
+        snapshot, sort_keys=True, default=repr
+    )
     out = result.to_dict()
     text = json.dumps(out, allow_nan=False)
     assert json.loads(text)["status"] in ("passed", "failed", "error")
@@ -147,24 +199,77 @@ def test_run__any_record__is_never_mutated_and_gives_plain_json(record):
 
 # ------------------------------------------------------------------ junk configs
 
-KEYS = ["class", "params", "dependencies", "cross_stage_dependencies", "severity", "timeout_seconds", "retry",
-        "when", "enabled", "rules", "fail_fast", "parallel_execution", "max_parallel_rules", "stages",
-        "execution_settings", "dependancies", "version"]
+KEYS = [
+    "class",
+    "params",
+    "dependencies",
+    "cross_stage_dependencies",
+    "severity",
+    "timeout_seconds",
+    "retry",
+    "when",
+    "enabled",
+    "rules",
+    "fail_fast",
+    "parallel_execution",
+    "max_parallel_rules",
+    "stages",
+    "execution_settings",
+    "dependancies",
+    "version",
+]
 junk_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(allow_nan=True), st.sampled_from(
-        ["", "CheckFieldRule", "OutcomeRule", "r1", "r2", "s1", "error", "warning", "record.x == 1", "((",
-         "service:EchoService:x"])),
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(st.sampled_from(KEYS) | st.sampled_from(["r1", "r2", "s1", "a/b~"]),
-                                            inner, max_size=4)),
-    max_leaves=20)
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-3, 3),
+        st.floats(allow_nan=True),
+        st.sampled_from(
+            [
+                "",
+                "CheckFieldRule",
+                "OutcomeRule",
+                "r1",
+                "r2",
+                "s1",
+                "error",
+                "warning",
+                "record.x == 1",
+                "((",
+                "service:EchoService:x",
+            ]
+        ),
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(
+            st.sampled_from(KEYS) | st.sampled_from(["r1", "r2", "s1", "a/b~"]), inner, max_size=4
+        ),
+    ),
+    max_leaves=20,
+)
 junk_configs = st.one_of(
     junk_values,
-    st.fixed_dictionaries({"stages": st.dictionaries(st.sampled_from(["s1", "s2"]), st.fixed_dictionaries(
-        {"rules": st.dictionaries(st.sampled_from(["r1", "r2", "r3"]), st.dictionaries(
-            st.sampled_from(KEYS), junk_values, max_size=4), max_size=3)}, optional={"when": junk_values,
-                                                                                      "fail_fast": junk_values}),
-        max_size=2)}, optional={"execution_settings": junk_values}))
+    st.fixed_dictionaries(
+        {
+            "stages": st.dictionaries(
+                st.sampled_from(["s1", "s2"]),
+                st.fixed_dictionaries(
+                    {
+                        "rules": st.dictionaries(
+                            st.sampled_from(["r1", "r2", "r3"]),
+                            st.dictionaries(st.sampled_from(KEYS), junk_values, max_size=4),
+                            max_size=3,
+                        )
+                    },
+                    optional={"when": junk_values, "fail_fast": junk_values},
+                ),
+                max_size=2,
+            )
+        },
+        optional={"execution_settings": junk_values},
+    ),
+)
 
 
 @SETTINGS
@@ -193,6 +298,7 @@ def test_compile__junk_config__raises_only_config_error_with_pointer_paths(confi
 
 # ------------------------------------------------------------------ decisions
 
+
 @st.composite
 def decision_pipelines(draw):
     """A random DAG of rules in 1-3 stages, each rule passing, failing (error or warning
@@ -200,18 +306,29 @@ def decision_pipelines(draw):
     together with every rule that depends on them (as validation requires)."""
     stage_count = draw(st.integers(1, 3))
     rule_count = draw(st.integers(1, 10))
-    stage_of = sorted(draw(st.lists(st.integers(0, stage_count - 1), min_size=rule_count, max_size=rule_count)))
+    stage_of = sorted(
+        draw(st.lists(st.integers(0, stage_count - 1), min_size=rule_count, max_size=rule_count))
+    )
     rules = []
     for i in range(rule_count):
         deps = draw(st.lists(st.sampled_from(range(i)), unique=True, max_size=3)) if i else []
-        rules.append({"id": f"r{i}", "stage": stage_of[i], "deps": deps,
-                      "behaviour": draw(st.sampled_from(["pass", "pass", "pass", "fail", "warn", "skip", "when"])),
-                      "blocking": draw(st.booleans()), "disabled": draw(st.booleans()) and draw(st.booleans())})
+        rules.append(
+            {
+                "id": f"r{i}",
+                "stage": stage_of[i],
+                "deps": deps,
+                "behaviour": draw(st.sampled_from(["pass", "pass", "pass", "fail", "warn", "skip", "when"])),
+                "blocking": draw(st.booleans()),
+                "disabled": draw(st.booleans()) and draw(st.booleans()),
+            }
+        )
     for rule in rules:  # a rule depending on a disabled one is disabled too
         if any(rules[d]["disabled"] for d in rule["deps"]):
             rule["disabled"] = True
-    stages = {f"s{s}": {"parallel_execution": draw(st.booleans()), "max_parallel_rules": 2, "rules": {}}
-              for s in range(stage_count)}
+    stages = {
+        f"s{s}": {"parallel_execution": draw(st.booleans()), "max_parallel_rules": 2, "rules": {}}
+        for s in range(stage_count)
+    }
     for i in draw(st.permutations(range(rule_count))):
         rule = rules[i]
         outcome = {"fail": "fail", "warn": "fail", "skip": "skip"}.get(rule["behaviour"], "pass")
@@ -245,8 +362,13 @@ def expected_status(rules: list[dict]) -> tuple[str, set[str]]:
         elif "conditional" in dep_kinds:
             kind[i] = "conditional"
         else:
-            kind[i] = {"pass": "pass", "fail": "failed", "warn": "warned", "skip": "open",
-                       "when": "conditional"}[rule["behaviour"]]
+            kind[i] = {
+                "pass": "pass",
+                "fail": "failed",
+                "warn": "warned",
+                "skip": "open",
+                "when": "conditional",
+            }[rule["behaviour"]]
     open_rules = {rules[i]["id"] for i, k in kind.items() if k == "open"}
     if "failed" in kind.values():
         return "failed", open_rules

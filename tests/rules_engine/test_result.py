@@ -1,4 +1,5 @@
 """RunResult.to_dict and turning values into plain JSON."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,10 +21,18 @@ def test_to_jsonable__odd_values__become_plain_json():
     # Given values JSON cannot hold (dates, decimals, sets, bytes, NaN...)
     # When it is converted
     # Then to_jsonable turns each into plain, strict JSON
-    value = {1: {"when": dt.datetime(2024, 1, 2, 3, 4, tzinfo=dt.timezone.utc), "day": dt.date(2024, 1, 2)},
-             "money": decimal.Decimal("1.10"), "tags": {"b", "a"}, "pair": (1, 2), "raw": b"\x00\x01",
-             "nan": math.nan, "inf": -math.inf, "colour": Colour.RED, "gap": dt.timedelta(seconds=90),
-             "other": object}
+    value = {
+        1: {"when": dt.datetime(2024, 1, 2, 3, 4, tzinfo=dt.UTC), "day": dt.date(2024, 1, 2)},
+        "money": decimal.Decimal("1.10"),
+        "tags": {"b", "a"},
+        "pair": (1, 2),
+        "raw": b"\x00\x01",
+        "nan": math.nan,
+        "inf": -math.inf,
+        "colour": Colour.RED,
+        "gap": dt.timedelta(seconds=90),
+        "other": object,
+    }
     plain = to_jsonable(value)
     json.dumps(plain, allow_nan=False)
     assert plain["1"] == {"when": "2024-01-02T03:04:00+00:00", "day": "2024-01-02"}
@@ -35,10 +44,25 @@ def test_to_jsonable__odd_values__become_plain_json():
 def test_to_dict__has_the_documented_shape():
     # Given a small pipeline run
     pipeline = rules_engine.compile_pipeline(
-        {"stages": {"pre": {"rules": {"up": {"class": "SetFieldRule", "params": {"field": "name", "upper": True}}}},
-                    "dq": {"rules": {"email": {"class": "CheckFieldRule", "params": {"field": "email"},
-                                               "severity": "warning"}}}}},
-        services_for_tests(), rules=rules_for_tests())
+        {
+            "stages": {
+                "pre": {
+                    "rules": {"up": {"class": "SetFieldRule", "params": {"field": "name", "upper": True}}}
+                },
+                "dq": {
+                    "rules": {
+                        "email": {
+                            "class": "CheckFieldRule",
+                            "params": {"field": "email"},
+                            "severity": "warning",
+                        }
+                    }
+                },
+            }
+        },
+        services_for_tests(),
+        rules=rules_for_tests(),
+    )
     result = pipeline.run({"name": "ann", "score": math.nan}, context={"now": "2024-01-01T00:00:00+00:00"})
     # When it is turned into a dict
     out = result.to_dict()
@@ -54,5 +78,7 @@ def test_to_dict__has_the_documented_shape():
     assert isinstance(rule["duration_ms"], float) and rule["attempts"] == 1
     assert out["data"] == {"name": "ANN", "score": "NaN"}
     assert out["changes"] == [{"field": "name", "before": "ann", "after": "ANN", "rule": "up"}]
-    assert out["warnings"] == [{"stage": "dq", "rule": "email", "outcome": "fail", "message": "email is missing."}]
+    assert out["warnings"] == [
+        {"stage": "dq", "rule": "email", "outcome": "fail", "message": "email is missing."}
+    ]
     assert out["context"] == {"now": "2024-01-01T00:00:00+00:00"}

@@ -1,4 +1,5 @@
 """The seed article's two configs (rules_engine/examples/) validate and run as written."""
+
 from __future__ import annotations
 
 import json
@@ -12,14 +13,23 @@ from tests.rules_engine.test_golden import library_missing_reason
 EXAMPLES = Path(rules_engine.__file__).parent / "examples"
 SEEDS = ["customer_onboarding.json", "pipeline_config.json"]
 GOOD_APPLICANT = {
-    "name": "Ann Marie Smith", "email": " Ann.Smith@Example.com ", "phone": "(212) 555-0100",
-    "address": "1 Main St", "city": "New York", "state": "NY", "zip_code": "10001",
-    "date_of_birth": "1990-04-01", "ssn": "123-45-6789", "annual_income": 90000, "country": "US",
+    "name": "Ann Marie Smith",
+    "email": " Ann.Smith@Example.com ",
+    "phone": "(212) 555-0100",
+    "address": "1 Main St",
+    "city": "New York",
+    "state": "NY",
+    "zip_code": "10001",
+    "date_of_birth": "1990-04-01",
+    "ssn": "123-45-6789",
+    "annual_income": 90000,
+    "country": "US",
 }
 CONTEXT = {"now": "2024-01-15T12:00:00+00:00"}
 
-pytestmark = pytest.mark.skipif(library_missing_reason() is not None,
-                                reason=library_missing_reason() or "the rule library is present")
+pytestmark = pytest.mark.skipif(
+    library_missing_reason() is not None, reason=library_missing_reason() or "the rule library is present"
+)
 
 
 @pytest.mark.parametrize("name", SEEDS)
@@ -46,7 +56,9 @@ def test_seed_config__good_applicant__passes_every_stage(name):
         assert [rule["id"] for rule in stage["rules"]] == list(config["stages"][stage["name"]]["rules"])
         assert stage["status"] == "passed", stage
     assert result["status"] == "passed"
-    assert any(change["field"] == "phone" and change["after"] == "+12125550100" for change in result["changes"])
+    assert any(
+        change["field"] == "phone" and change["after"] == "+12125550100" for change in result["changes"]
+    )
 
 
 def test_seed_onboarding__applicant_without_email__stops_after_data_quality():

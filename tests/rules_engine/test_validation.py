@@ -1,4 +1,5 @@
 """Config validation: the API, the messages, and what golden files do not cover."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,9 @@ from tests.rules_engine.testing_rules import rules_for_tests, services_for_tests
 
 
 def problems_of(config, rules=None, services=None):
-    return validate_config(config, rules=rules or rules_for_tests(), services=services or services_for_tests())
+    return validate_config(
+        config, rules=rules or rules_for_tests(), services=services or services_for_tests()
+    )
 
 
 def test_problem__to_dict_and_str__are_plain():
@@ -22,7 +25,10 @@ def test_problem__to_dict_and_str__are_plain():
     # When it is validated (or formatted)
     # Then it turns into a dict and a 'path: message' line, and cannot be changed
     problem = Problem("/stages/a", "Stage 'a' is missing the required setting 'rules'.")
-    assert problem.to_dict() == {"path": "/stages/a", "message": "Stage 'a' is missing the required setting 'rules'."}
+    assert problem.to_dict() == {
+        "path": "/stages/a",
+        "message": "Stage 'a' is missing the required setting 'rules'.",
+    }
     assert str(problem) == "/stages/a: Stage 'a' is missing the required setting 'rules'."
     assert str(Problem("", "bad")) == "(config): bad"
     with pytest.raises(AttributeError):
@@ -31,12 +37,17 @@ def test_problem__to_dict_and_str__are_plain():
 
 def test_config_error__carries_every_problem():
     # Given a config with two problems
-    config = {"stages": {"s": {"rules": {"a": {"class": "Nope"}, "b": {"class": "OutcomeRule", "severity": "x"}}}}}
+    config = {
+        "stages": {"s": {"rules": {"a": {"class": "Nope"}, "b": {"class": "OutcomeRule", "severity": "x"}}}}
+    }
     # When it is compiled
     with pytest.raises(rules_engine.ConfigError) as caught:
         rules_engine.compile_pipeline(config, services_for_tests(), rules=rules_for_tests())
     # Then the error lists both, in its message too
-    assert [p.path for p in caught.value.problems] == ["/stages/s/rules/a/class", "/stages/s/rules/b/severity"]
+    assert [p.path for p in caught.value.problems] == [
+        "/stages/s/rules/a/class",
+        "/stages/s/rules/b/severity",
+    ]
     assert "2 problems" in str(caught.value) and "/stages/s/rules/a/class" in str(caught.value)
     assert isinstance(caught.value, ValueError)
 
@@ -63,26 +74,73 @@ def test_validate__valid_config__has_no_problems():
     # Given a config using every documented setting
     # When it is validated (or formatted)
     # Then validation finds nothing
-    config = {"version": "1", "stages": {"s": {"enabled": True, "fail_fast": False, "parallel_execution": True,
-                                               "timeout_seconds": 5, "max_parallel_rules": 2,
-                                               "when": "has(record.x)", "description": "d", "rules": {
-        "a": {"class": "OutcomeRule", "params": {}, "severity": "warning", "timeout_seconds": 1,
-              "retry": {"max_attempts": 2, "backoff_seconds": 0, "backoff_multiplier": 1, "retry_on": ["fail"]},
-              "when": "true", "enabled": False, "description": "x"}}}},
-              "execution_settings": {"stop_on_stage_failure": True, "enable_audit_logging": True,
-                                     "max_parallel_rules": 3, "default_timeout": 10, "retry_failed_rules": True,
-                                     "performance_monitoring": {"enabled": True, "slow_rule_threshold_ms": 5,
-                                                                "alert_on_timeout": False}},
-              "pii_fields": ["ssn"]}
+    config = {
+        "version": "1",
+        "stages": {
+            "s": {
+                "enabled": True,
+                "fail_fast": False,
+                "parallel_execution": True,
+                "timeout_seconds": 5,
+                "max_parallel_rules": 2,
+                "when": "has(record.x)",
+                "description": "d",
+                "rules": {
+                    "a": {
+                        "class": "OutcomeRule",
+                        "params": {},
+                        "severity": "warning",
+                        "timeout_seconds": 1,
+                        "retry": {
+                            "max_attempts": 2,
+                            "backoff_seconds": 0,
+                            "backoff_multiplier": 1,
+                            "retry_on": ["fail"],
+                        },
+                        "when": "true",
+                        "enabled": False,
+                        "description": "x",
+                    }
+                },
+            }
+        },
+        "execution_settings": {
+            "stop_on_stage_failure": True,
+            "enable_audit_logging": True,
+            "max_parallel_rules": 3,
+            "default_timeout": 10,
+            "retry_failed_rules": True,
+            "performance_monitoring": {
+                "enabled": True,
+                "slow_rule_threshold_ms": 5,
+                "alert_on_timeout": False,
+            },
+        },
+        "pii_fields": ["ssn"],
+    }
     assert problems_of(config) == []
 
 
 def test_validate__messages__never_show_jsonschema_dumps():
     # Given a config broken in many structural ways
-    config = {"stages": {"s": {"rules": {"a": {"class": ["x"], "params": "p", "dependencies": "a",
-                                               "retry": {"retry_on": []}, "when": ""}}},
-                         "t": [], "u": {"rules": {}, "timeout_seconds": "1"}},
-              "execution_settings": {"performance_monitoring": {"enabled": "yes", "other": 1}}}
+    config = {
+        "stages": {
+            "s": {
+                "rules": {
+                    "a": {
+                        "class": ["x"],
+                        "params": "p",
+                        "dependencies": "a",
+                        "retry": {"retry_on": []},
+                        "when": "",
+                    }
+                }
+            },
+            "t": [],
+            "u": {"rules": {}, "timeout_seconds": "1"},
+        },
+        "execution_settings": {"performance_monitoring": {"enabled": "yes", "other": 1}},
+    }
     problems = problems_of(config)
     # Then every message is a sentence without Python reprs of the schema
     assert len(problems) >= 8
@@ -96,16 +154,24 @@ def test_validate__messages__never_show_jsonschema_dumps():
 def test_validate__params_any_of__explains_the_alternatives():
     # Given a rule class whose param may be text or a whole number
     class Flexible(Rule):
-        params_schema = {"type": "object", "properties": {"limit": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
-                                                          "mode": {"oneOf": [{"const": "a"}, {"const": "b"}]}}}
+        params_schema = {
+            "type": "object",
+            "properties": {
+                "limit": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+                "mode": {"oneOf": [{"const": "a"}, {"const": "b"}]},
+            },
+        }
 
     # When it gets a list and an unknown mode
-    problems = validate_config({"stages": {"s": {"rules": {"r": {"class": "Flexible", "params": {
-        "limit": [1], "mode": "c"}}}}}}, rules={"Flexible": Flexible}, services=ServiceRegistry())
+    problems = validate_config(
+        {"stages": {"s": {"rules": {"r": {"class": "Flexible", "params": {"limit": [1], "mode": "c"}}}}}},
+        rules={"Flexible": Flexible},
+        services=ServiceRegistry(),
+    )
     # Then the messages say what is allowed
     assert [str(p) for p in problems] == [
         "/stages/s/rules/r/params/limit: 'limit' must be text or a whole number, but it is a list.",
-        "/stages/s/rules/r/params/mode: 'mode' must be \"a\"; it is \"c\".",
+        '/stages/s/rules/r/params/mode: \'mode\' must be "a"; it is "c".',
     ]
 
 
@@ -116,8 +182,11 @@ def test_validate__broken_params_schema__is_reported_as_a_library_bug():
     class Broken(Rule):
         params_schema = {"type": "object", "properties": {"x": {"type": "nonsense"}}}
 
-    problems = validate_config({"stages": {"s": {"rules": {"r": {"class": "Broken"}}}}},
-                               rules={"Broken": Broken}, services=ServiceRegistry())
+    problems = validate_config(
+        {"stages": {"s": {"rules": {"r": {"class": "Broken"}}}}},
+        rules={"Broken": Broken},
+        services=ServiceRegistry(),
+    )
     assert len(problems) == 1 and "broken params schema" in problems[0].message
 
 
@@ -130,11 +199,13 @@ def test_validate__service_refs_raising__is_a_problem_not_a_crash():
         def service_refs(cls, params):
             raise RuntimeError("confused")
 
-    problems = validate_config({"stages": {"s": {"rules": {"r": {"class": "Odd"}}}}},
-                               rules={"Odd": Odd}, services=ServiceRegistry())
+    problems = validate_config(
+        {"stages": {"s": {"rules": {"r": {"class": "Odd"}}}}}, rules={"Odd": Odd}, services=ServiceRegistry()
+    )
     assert [str(p) for p in problems] == [
         "/stages/s/rules/r/params: The services of this rule could not be worked out from its params "
-        "(RuntimeError: confused)."]
+        "(RuntimeError: confused)."
+    ]
 
 
 def test_validate__default_service_slot__is_reported_at_the_rule():
@@ -142,8 +213,11 @@ def test_validate__default_service_slot__is_reported_at_the_rule():
     class NeedsAudit(Rule):
         default_services = {"audit": "AuditService"}
 
-    problems = validate_config({"stages": {"s": {"rules": {"r": {"class": "NeedsAudit"}}}}},
-                               rules={"NeedsAudit": NeedsAudit}, services=ServiceRegistry())
+    problems = validate_config(
+        {"stages": {"s": {"rules": {"r": {"class": "NeedsAudit"}}}}},
+        rules={"NeedsAudit": NeedsAudit},
+        services=ServiceRegistry(),
+    )
     # Then the problem points at the rule, naming the reference
     assert [p.path for p in problems] == ["/stages/s/rules/r"]
     assert "'service:AuditService:default'" in problems[0].message
@@ -157,7 +231,9 @@ def test_validate__service_bound_by_factory__is_fine():
         service_params = {"svc": "KYCService"}
 
     registry = ServiceRegistry().bind_factory("KYCService", lambda name: object())
-    config = {"stages": {"s": {"rules": {"r": {"class": "Uses", "params": {"svc": "service:KYCService:any"}}}}}}
+    config = {
+        "stages": {"s": {"rules": {"r": {"class": "Uses", "params": {"svc": "service:KYCService:any"}}}}}
+    }
     assert validate_config(config, rules={"Uses": Uses}, services=registry) == []
 
 
@@ -165,8 +241,16 @@ def test_validate__never_mutates_the_config():
     # Given a config with a cycle
     # When it is validated (or formatted)
     # Then validating it leaves the document unchanged
-    config = {"stages": {"s": {"rules": {"a": {"class": "OutcomeRule", "dependencies": ["b"]},
-                                         "b": {"class": "OutcomeRule", "dependencies": ["a"]}}}}}
+    config = {
+        "stages": {
+            "s": {
+                "rules": {
+                    "a": {"class": "OutcomeRule", "dependencies": ["b"]},
+                    "b": {"class": "OutcomeRule", "dependencies": ["a"]},
+                }
+            }
+        }
+    }
     before = json.dumps(config, sort_keys=True)
     problems_of(config)
     assert json.dumps(config, sort_keys=True) == before

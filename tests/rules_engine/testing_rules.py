@@ -5,11 +5,13 @@ Golden files select them with ``"rules": "testing"``; tests pass
 ``blocking`` (runs on the pool, where its timeout can abandon it) when its params say
 ``"blocking": true``.
 """
+
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rules_engine.rule import ERROR, FAIL, OUTCOMES, PASS, Rule, RuleContext, Verdict, failed, passed
 
@@ -65,8 +67,9 @@ class OutcomeRule(_TestRule):
         if self.params.get("sleep"):
             time.sleep(self.params["sleep"])
         outcome = self.params.get("outcome", PASS)
-        return Verdict(outcome, self.params.get("message", f"{self.rule_id}: {outcome}"),
-                       self.params.get("details", {}))
+        return Verdict(
+            outcome, self.params.get("message", f"{self.rule_id}: {outcome}"), self.params.get("details", {})
+        )
 
 
 class RaiseRule(_TestRule):
@@ -74,14 +77,18 @@ class RaiseRule(_TestRule):
 
     params_schema = {
         "type": "object",
-        "properties": {"message": {"type": "string"}, "exception": {"enum": ["ValueError", "KeyError", "RuntimeError"]},
-                       "blocking": {"type": "boolean"}},
+        "properties": {
+            "message": {"type": "string"},
+            "exception": {"enum": ["ValueError", "KeyError", "RuntimeError"]},
+            "blocking": {"type": "boolean"},
+        },
         "additionalProperties": False,
     }
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         kind = {"ValueError": ValueError, "KeyError": KeyError, "RuntimeError": RuntimeError}[
-            self.params.get("exception", "ValueError")]
+            self.params.get("exception", "ValueError")
+        ]
         raise kind(self.params.get("message", "boom"))
 
 
@@ -159,17 +166,30 @@ class SetFieldRule(_TestRule):
 class PeekResultsRule(_TestRule):
     """Passes, reporting the outcomes of the rules finished before it (``ctx.results``)."""
 
-    params_schema = {"type": "object", "properties": {"blocking": {"type": "boolean"}}, "additionalProperties": False}
+    params_schema = {
+        "type": "object",
+        "properties": {"blocking": {"type": "boolean"}},
+        "additionalProperties": False,
+    }
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
-        return passed("peeked", {"seen": {rule_id: verdict.outcome for rule_id, verdict in ctx.results.items()},
-                                 "now": ctx.run_context.get("now")})
+        return passed(
+            "peeked",
+            {
+                "seen": {rule_id: verdict.outcome for rule_id, verdict in ctx.results.items()},
+                "now": ctx.run_context.get("now"),
+            },
+        )
 
 
 class BadReturnRule(_TestRule):
     """Returns something that is not a verdict."""
 
-    params_schema = {"type": "object", "properties": {"blocking": {"type": "boolean"}}, "additionalProperties": False}
+    params_schema = {
+        "type": "object",
+        "properties": {"blocking": {"type": "boolean"}},
+        "additionalProperties": False,
+    }
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Any:
         return {"ok": True}
@@ -178,7 +198,11 @@ class BadReturnRule(_TestRule):
 class ServiceEchoRule(Rule):
     """Calls its ``echo`` service (``service:EchoService:<name>``) and passes with the reply."""
 
-    params_schema = {"type": "object", "properties": {"echo": {"type": "string"}}, "additionalProperties": False}
+    params_schema = {
+        "type": "object",
+        "properties": {"echo": {"type": "string"}},
+        "additionalProperties": False,
+    }
     service_params = {"echo": "EchoService"}
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
@@ -201,8 +225,11 @@ class BarrierRule(_TestRule):
 
     params_schema = {
         "type": "object",
-        "properties": {"group": {"type": "string"}, "parties": {"type": "integer", "minimum": 1},
-                       "wait": {"type": "number", "minimum": 0}},
+        "properties": {
+            "group": {"type": "string"},
+            "parties": {"type": "integer", "minimum": 1},
+            "wait": {"type": "number", "minimum": 0},
+        },
         "required": ["group", "parties"],
         "additionalProperties": False,
     }
@@ -215,15 +242,29 @@ class BarrierRule(_TestRule):
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         with self._lock:
-            barrier = self._barriers.setdefault(self.params["group"], threading.Barrier(self.params["parties"]))
+            barrier = self._barriers.setdefault(
+                self.params["group"], threading.Barrier(self.params["parties"])
+            )
         barrier.wait(timeout=self.params.get("wait", 1.0))
         return passed("met the others")
 
 
 def rules_for_tests() -> dict[str, type[Rule]]:
-    return {cls.__name__: cls for cls in (CheckFieldRule, OutcomeRule, RaiseRule, FlakyRule, SetFieldRule,
-                                          PeekResultsRule, BadReturnRule, ServiceEchoRule, BrokenSetupRule,
-                                          BarrierRule)}
+    return {
+        cls.__name__: cls
+        for cls in (
+            CheckFieldRule,
+            OutcomeRule,
+            RaiseRule,
+            FlakyRule,
+            SetFieldRule,
+            PeekResultsRule,
+            BadReturnRule,
+            ServiceEchoRule,
+            BrokenSetupRule,
+            BarrierRule,
+        )
+    }
 
 
 def services_for_tests():

@@ -1,4 +1,5 @@
 """Audit events."""
+
 from __future__ import annotations
 
 from rest_framework import serializers

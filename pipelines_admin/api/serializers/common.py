@@ -1,4 +1,5 @@
 """Fields and shapes used across the API: the error body, JSON objects, users."""
+
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
@@ -14,12 +15,16 @@ class ErrorSerializer(serializers.Serializer):
     (problems with their JSON-pointer paths, invalid fields, the conflicting versions...)."""
 
     message = serializers.CharField()
-    extra = serializers.DictField(help_text="Details: `problems` [{path, message}], `fields` {name: [errors]}, "
-                                            "or what the operation documents.")
+    extra = serializers.DictField(
+        help_text="Details: `problems` [{path, message}], `fields` {name: [errors]}, "
+        "or what the operation documents."
+    )
 
 
 class ProblemSerializer(serializers.Serializer):
-    path = serializers.CharField(allow_blank=True, help_text="JSON pointer into the document; empty for the whole.")
+    path = serializers.CharField(
+        allow_blank=True, help_text="JSON pointer into the document; empty for the whole."
+    )
     message = serializers.CharField()
 
 

@@ -1,4 +1,5 @@
 """Impact reports: past applications replayed against what is live and a candidate."""
+
 from __future__ import annotations
 
 from rest_framework import serializers
@@ -48,7 +49,9 @@ class FlipsSerializer(serializers.Serializer):
 class RuleImpactSerializer(serializers.Serializer):
     stage = serializers.CharField()
     rule = serializers.CharField()
-    before = serializers.DictField(child=serializers.IntegerField(), help_text="outcome -> count, live config.")
+    before = serializers.DictField(
+        child=serializers.IntegerField(), help_text="outcome -> count, live config."
+    )
     after = serializers.DictField(child=serializers.IntegerField(), help_text="outcome -> count, candidate.")
     changed = serializers.IntegerField(help_text="Applications whose outcome of this rule changed.")
 
@@ -71,9 +74,13 @@ class ImpactFiguresSerializer(serializers.Serializer):
     replayed = serializers.IntegerField()
     unchanged = serializers.IntegerField()
     flips = FlipsSerializer()
-    skipped = serializers.IntegerField(help_text="Runs that could not be replayed (the worker gave up on them).")
-    decisions = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()),
-                                      help_text="decision before -> decision after -> count.")
+    skipped = serializers.IntegerField(
+        help_text="Runs that could not be replayed (the worker gave up on them)."
+    )
+    decisions = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text="decision before -> decision after -> count.",
+    )
     rules = RuleImpactSerializer(many=True, help_text="Rules whose outcome changed most first.")
     latency_ms = LatencyPairSerializer()
 

@@ -1,4 +1,5 @@
 """Pipelines, their versions and the environments they run in."""
+
 from __future__ import annotations
 
 from rest_framework import serializers
@@ -24,16 +25,19 @@ class LiveReleaseSummarySerializer(serializers.Serializer):
 class PipelineEnvironmentSerializer(serializers.Serializer):
     environment = serializers.CharField(source="environment.name")
     protected = serializers.BooleanField(source="environment.protected")
-    live = LiveReleaseSummarySerializer(allow_null=True, help_text="The release that runs there; null before the "
-                                                                   "first release.")
+    live = LiveReleaseSummarySerializer(
+        allow_null=True, help_text="The release that runs there; null before the first release."
+    )
 
 
 class PipelineSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
-    pii_fields = serializers.ListField(child=serializers.CharField(),
-                                       help_text="Fields masked wherever runs are shown; empty: the standard set.")
+    pii_fields = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Fields masked wherever runs are shown; empty: the standard set.",
+    )
     created_at = serializers.DateTimeField()
     created_by = UsernameField()
     latest_version = serializers.IntegerField(allow_null=True)
@@ -44,8 +48,9 @@ class PipelineSerializer(serializers.Serializer):
 class VersionSummarySerializer(serializers.Serializer):
     number = serializers.IntegerField()
     content_hash = serializers.CharField()
-    parent = serializers.IntegerField(source="parent.number", allow_null=True,
-                                      help_text="The version this one was made from.")
+    parent = serializers.IntegerField(
+        source="parent.number", allow_null=True, help_text="The version this one was made from."
+    )
     author = UsernameField()
     message = serializers.CharField()
     created_at = serializers.DateTimeField()

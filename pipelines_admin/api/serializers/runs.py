@@ -1,4 +1,5 @@
 """Runs and batches."""
+
 from __future__ import annotations
 
 from rest_framework import serializers
@@ -13,16 +14,22 @@ class RunSummarySerializer(serializers.Serializer):
     pipeline = serializers.SlugField(source="pipeline.slug")
     environment = serializers.CharField(source="environment.name")
     version = serializers.IntegerField(source="config_version.number")
-    release = serializers.IntegerField(source="release_id", allow_null=True,
-                                       help_text="The live release it ran; null when a version was pinned.")
+    release = serializers.IntegerField(
+        source="release_id",
+        allow_null=True,
+        help_text="The live release it ran; null when a version was pinned.",
+    )
     effective_hash = serializers.CharField(allow_blank=True)
     source = serializers.ChoiceField(choices=Run.Source.choices)
-    status = serializers.ChoiceField(choices=Run.Status.choices,
-                                     help_text="queued and running until the worker is done; then the decision: "
-                                               "passed, failed, undecided (no rule failed, but a check did not "
-                                               "run: never an approval; `result.undecided` names each), or error.")
-    partial = serializers.BooleanField(help_text="Only some stages ran: the decision is not the pipeline's, and "
-                                                 "never an approval.")
+    status = serializers.ChoiceField(
+        choices=Run.Status.choices,
+        help_text="queued and running until the worker is done; then the decision: "
+        "passed, failed, undecided (no rule failed, but a check did not "
+        "run: never an approval; `result.undecided` names each), or error.",
+    )
+    partial = serializers.BooleanField(
+        help_text="Only some stages ran: the decision is not the pipeline's, and never an approval."
+    )
     submitted_by = UsernameField()
     batch = serializers.UUIDField(source="batch_id", allow_null=True)
     line_number = serializers.IntegerField(allow_null=True)
@@ -33,12 +40,18 @@ class RunSummarySerializer(serializers.Serializer):
 
 
 class RunSerializer(RunSummarySerializer):
-    stages = serializers.ListField(child=serializers.CharField(), allow_null=True,
-                                   help_text="Only these stages ran, when set: the run is partial, never passed.")
+    stages = serializers.ListField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="Only these stages ran, when set: the run is partial, never passed.",
+    )
     input = JsonObjectField(source="input_masked", help_text="The application, PII masked.")
-    result = JsonObjectField(allow_null=True, help_text="The engine's result (PII masked) once finished: status, "
-                                                        "partial, undecided (the checks that did not run), stages "
-                                                        "with each rule's outcome and message, data, changes.")
+    result = JsonObjectField(
+        allow_null=True,
+        help_text="The engine's result (PII masked) once finished: status, "
+        "partial, undecided (the checks that did not run), stages "
+        "with each rule's outcome and message, data, changes.",
+    )
     error = serializers.CharField(source="error_message", allow_blank=True)
     enqueued_at = serializers.DateTimeField(allow_null=True)
     started_at = serializers.DateTimeField(allow_null=True)

@@ -1,4 +1,5 @@
 """Test cases, suite runs, coverage and the release gate."""
+
 from __future__ import annotations
 
 from rest_framework import serializers
@@ -10,7 +11,8 @@ EXPECTED_HELP = (
     'What the application must get: `{"status": "passed"|"failed"|"undecided"|"error", "rules": [{"stage", "rule", '
     '"outcome": "pass"|"fail"|"skip"|"error"|"timeout"}], "fields": [{"field": "dotted.path", "equals": value} '
     'or {"field", "exists": true|false}]}`; `rules` and `fields` are optional, `fields` are paths into the '
-    "result's data. Every problem is a 400 with its JSON-pointer path in `extra.problems`.")
+    "result's data. Every problem is a 400 with its JSON-pointer path in `extra.problems`."
+)
 
 
 class TestCaseSerializer(serializers.Serializer):
@@ -21,18 +23,27 @@ class TestCaseSerializer(serializers.Serializer):
     pipeline = serializers.SlugField(source="pipeline.slug")
     name = serializers.CharField()
     description = serializers.CharField(allow_blank=True)
-    input_masked = JsonObjectField(help_text="The application, PII masked. The API never shows it in clear: to "
-                                             "change it, send the whole new application.")
-    expected_masked = JsonObjectField(help_text="The expectation, with the expected values of PII fields masked.")
-    source_run = serializers.UUIDField(source="source_run_id", allow_null=True,
-                                       help_text="The run it was saved from, if any.")
+    input_masked = JsonObjectField(
+        help_text="The application, PII masked. The API never shows it in clear: to "
+        "change it, send the whole new application."
+    )
+    expected_masked = JsonObjectField(
+        help_text="The expectation, with the expected values of PII fields masked."
+    )
+    source_run = serializers.UUIDField(
+        source="source_run_id", allow_null=True, help_text="The run it was saved from, if any."
+    )
     created_by = UsernameField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     latest_outcome = serializers.ChoiceField(
-        choices=["passed", "failed"], allow_null=True,
-        help_text="How it did in the pipeline's newest suite run; null when it was not in it (or none ran).")
-    latest_suite_run = serializers.IntegerField(allow_null=True, help_text="That suite run; null with the outcome.")
+        choices=["passed", "failed"],
+        allow_null=True,
+        help_text="How it did in the pipeline's newest suite run; null when it was not in it (or none ran).",
+    )
+    latest_suite_run = serializers.IntegerField(
+        allow_null=True, help_text="That suite run; null with the outcome."
+    )
 
 
 class TaskProgressSerializer(serializers.Serializer):
@@ -44,17 +55,22 @@ class SuiteRunSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.URLField()
     pipeline = serializers.SlugField(source="pipeline.slug")
-    environment = serializers.CharField(source="environment.name",
-                                        help_text="Whose service bindings ran (and whose release the config is or "
-                                                  "would be).")
+    environment = serializers.CharField(
+        source="environment.name",
+        help_text="Whose service bindings ran (and whose release the config is or would be).",
+    )
     version = serializers.IntegerField(source="version.number")
     override = JsonObjectField(help_text="The merge patch applied to the version.")
-    effective_hash = serializers.CharField(help_text="The exact config tested: what the release gate compares.")
+    effective_hash = serializers.CharField(
+        help_text="The exact config tested: what the release gate compares."
+    )
     target = serializers.CharField(help_text="What was tested, in words, against what is live there now.")
-    status = serializers.ChoiceField(choices=SuiteRun.Status.choices,
-                                     help_text="queued and running until the worker is done; passed when every "
-                                               "test case met its expectation, failed when some did not, error "
-                                               "when the suite could not run.")
+    status = serializers.ChoiceField(
+        choices=SuiteRun.Status.choices,
+        help_text="queued and running until the worker is done; passed when every "
+        "test case met its expectation, failed when some did not, error "
+        "when the suite could not run.",
+    )
     total = serializers.IntegerField()
     processed = serializers.IntegerField()
     passed = serializers.IntegerField()
@@ -82,15 +98,21 @@ class CaseResultSerializer(serializers.Serializer):
     error = serializers.CharField(allow_blank=True)
     duration_ms = serializers.FloatField()
     failures = FailureSerializer(many=True, help_text="Each expectation it did not meet (PII masked).")
-    outcomes = serializers.ListField(child=serializers.ListField(child=serializers.CharField()),
-                                     help_text="[stage, rule, outcome] of every rule that ran.")
-    result = JsonObjectField(allow_null=True, help_text="The engine's result, PII masked, for a case that failed.")
+    outcomes = serializers.ListField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="[stage, rule, outcome] of every rule that ran.",
+    )
+    result = JsonObjectField(
+        allow_null=True, help_text="The engine's result, PII masked, for a case that failed."
+    )
 
 
 class SuiteRunSerializer(SuiteRunSummarySerializer):
     results = CaseResultSerializer(many=True, help_text="One entry per test case, once finished.")
-    coverage = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()),
-                                     help_text="`stage/rule` -> outcome -> how many test cases got it.")
+    coverage = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text="`stage/rule` -> outcome -> how many test cases got it.",
+    )
 
 
 class RuleRefSerializer(serializers.Serializer):
@@ -99,21 +121,27 @@ class RuleRefSerializer(serializers.Serializer):
 
 
 class CoverageRowSerializer(RuleRefSerializer):
-    counts = serializers.DictField(child=serializers.IntegerField(), help_text="outcome -> how many test cases.")
-    exercised = serializers.BooleanField(help_text="Some test case makes the rule pass or fail (a skip or an "
-                                                   "error tests nothing).")
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="outcome -> how many test cases."
+    )
+    exercised = serializers.BooleanField(
+        help_text="Some test case makes the rule pass or fail (a skip or an error tests nothing)."
+    )
 
 
 class GateStateSerializer(serializers.Serializer):
-    required = serializers.BooleanField(help_text="The environment is protected: a passing suite run is needed.")
+    required = serializers.BooleanField(
+        help_text="The environment is protected: a passing suite run is needed."
+    )
     open = serializers.BooleanField(help_text="The config may be released without a gate override.")
     message = serializers.CharField(help_text="Why, in a sentence.")
-    passing_suite_run = serializers.IntegerField(allow_null=True,
-                                                 help_text="The suite run that passed on this exact config with "
-                                                           "the test cases as they are now.")
-    latest_suite_run = serializers.IntegerField(allow_null=True,
-                                                help_text="The newest suite run on this exact config, whatever "
-                                                          "its status.")
+    passing_suite_run = serializers.IntegerField(
+        allow_null=True,
+        help_text="The suite run that passed on this exact config with the test cases as they are now.",
+    )
+    latest_suite_run = serializers.IntegerField(
+        allow_null=True, help_text="The newest suite run on this exact config, whatever its status."
+    )
 
 
 class GateClosedExtraSerializer(serializers.Serializer):

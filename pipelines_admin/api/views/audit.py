@@ -1,4 +1,5 @@
 """The audit trail: list with filters (cursor-paginated) and a streamed JSON Lines export."""
+
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
@@ -21,9 +22,13 @@ class AuditFilters(serializers.Serializer):
     actor = serializers.CharField(max_length=150, required=False, help_text="Username.")
     since = serializers.DateTimeField(required=False, help_text="Events at or after this time (ISO 8601).")
     until = serializers.DateTimeField(required=False, help_text="Events before this time (ISO 8601).")
-    after_sequence = serializers.IntegerField(min_value=0, max_value=2**62, required=False,
-                                              help_text="Only events after this sequence number: what a tool "
-                                                        "pulling the trail regularly has not seen yet.")
+    after_sequence = serializers.IntegerField(
+        min_value=0,
+        max_value=2**62,
+        required=False,
+        help_text="Only events after this sequence number: what a tool "
+        "pulling the trail regularly has not seen yet.",
+    )
 
     def validate(self, attrs):
         if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
@@ -40,9 +45,13 @@ def _filters(request) -> dict:
 class AuditListView(ApiView):
     pagination_class = AuditPagination
 
-    @extend_schema(operation_id="audit_list", summary="List audit events",
-                   description="Newest first, cursor-paginated (follow `next`).",
-                   parameters=[AuditFilters], responses={200: AuditEventSerializer(many=True)})
+    @extend_schema(
+        operation_id="audit_list",
+        summary="List audit events",
+        description="Newest first, cursor-paginated (follow `next`).",
+        parameters=[AuditFilters],
+        responses={200: AuditEventSerializer(many=True)},
+    )
     def get(self, request):
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(selectors.audit_events(_filters(request)), request, view=self)
@@ -52,14 +61,19 @@ class AuditListView(ApiView):
 class AuditExportView(ApiView):
     content_negotiation_class = IgnoreAcceptNegotiation
 
-    @extend_schema(operation_id="audit_export", summary="Export audit events as JSON Lines",
-                   description="Oldest first (chain order), streamed, one event per line with `prev_hash` and "
-                               "`hash`, so the chain can be verified outside. Same filters as the list.",
-                   parameters=[AuditFilters], responses={(200, "application/x-ndjson"): OpenApiTypes.STR})
+    @extend_schema(
+        operation_id="audit_export",
+        summary="Export audit events as JSON Lines",
+        description="Oldest first (chain order), streamed, one event per line with `prev_hash` and "
+        "`hash`, so the chain can be verified outside. Same filters as the list.",
+        parameters=[AuditFilters],
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+    )
     def get(self, request):
         events = selectors.audit_events(_filters(request)).order_by("sequence")
 
-        response = StreamingHttpResponse(audit_jsonl(events.iterator(chunk_size=1000)),
-                                         content_type="application/x-ndjson; charset=utf-8")
+        response = StreamingHttpResponse(
+            audit_jsonl(events.iterator(chunk_size=1000)), content_type="application/x-ndjson; charset=utf-8"
+        )
         response["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
         return response

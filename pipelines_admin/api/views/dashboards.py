@@ -1,5 +1,6 @@
 """Dashboard summaries: throughput, outcomes, latency and rule statistics, from the
 metric rollups (never from raw runs)."""
+
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
@@ -15,15 +16,19 @@ class RuleStatsSerializer(serializers.Serializer):
     stage = serializers.CharField()
     rule = serializers.CharField()
     total = serializers.IntegerField()
-    counts = serializers.DictField(child=serializers.IntegerField(),
-                                   help_text="outcome -> count; also 'slow': runs it was flagged slow in")
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="outcome -> count; also 'slow': runs it was flagged slow in",
+    )
     p50 = serializers.FloatField(allow_null=True)
     p95 = serializers.FloatField(allow_null=True)
     p99 = serializers.FloatField(allow_null=True)
     mean_ms = serializers.FloatField(allow_null=True)
     failure_rate = serializers.FloatField()
-    slow = serializers.IntegerField(help_text="Runs in which it ran past its config's slow-rule threshold "
-                                              "(execution_settings.performance_monitoring).")
+    slow = serializers.IntegerField(
+        help_text="Runs in which it ran past its config's slow-rule threshold "
+        "(execution_settings.performance_monitoring)."
+    )
 
 
 class AlertSerializer(serializers.Serializer):
@@ -44,9 +49,13 @@ class LatencySerializer(serializers.Serializer):
 
 
 class SeriesSerializer(serializers.Serializer):
-    labels = serializers.ListField(child=serializers.CharField(), help_text=(
-        "The start (ISO 8601) of every five-minute bucket in the window, oldest first; the counts of a "
-        "bucket without runs are zero."))
+    labels = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=(
+            "The start (ISO 8601) of every five-minute bucket in the window, oldest first; the counts of a "
+            "bucket without runs are zero."
+        ),
+    )
     passed = serializers.ListField(child=serializers.IntegerField())
     failed = serializers.ListField(child=serializers.IntegerField())
     undecided = serializers.ListField(child=serializers.IntegerField())
@@ -55,11 +64,15 @@ class SeriesSerializer(serializers.Serializer):
 
 class DashboardSummaryView(ApiView):
     class Filters(serializers.Serializer):
-        pipeline = serializers.SlugField(max_length=80, required=False, help_text="Pipeline slug; all by default.")
-        environment = serializers.SlugField(max_length=50, required=False,
-                                            help_text="Environment name; all by default.")
-        hours = serializers.IntegerField(min_value=1, max_value=24 * 90, required=False, default=24,
-                                         help_text="How far back, in hours.")
+        pipeline = serializers.SlugField(
+            max_length=80, required=False, help_text="Pipeline slug; all by default."
+        )
+        environment = serializers.SlugField(
+            max_length=50, required=False, help_text="Environment name; all by default."
+        )
+        hours = serializers.IntegerField(
+            min_value=1, max_value=24 * 90, required=False, default=24, help_text="How far back, in hours."
+        )
 
     class Output(serializers.Serializer):
         pipeline = serializers.CharField(allow_null=True)
@@ -72,20 +85,30 @@ class DashboardSummaryView(ApiView):
         latency = LatencySerializer(help_text="Run latency percentiles, in ms.")
         series = SeriesSerializer(help_text="Runs per time bucket and status.")
         slowest_rules = RuleStatsSerializer(many=True)
-        flagged_slow = RuleStatsSerializer(many=True, help_text="Rules flagged slow at least once, most often first.")
+        flagged_slow = RuleStatsSerializer(
+            many=True, help_text="Rules flagged slow at least once, most often first."
+        )
         failing_rules = RuleStatsSerializer(many=True)
-        alert_count = serializers.IntegerField(help_text="Alerts raised in the window (timeouts, where the config "
-                                                         "sets performance_monitoring.alert_on_timeout).")
+        alert_count = serializers.IntegerField(
+            help_text="Alerts raised in the window (timeouts, where the config "
+            "sets performance_monitoring.alert_on_timeout)."
+        )
         recent_alerts = AlertSerializer(many=True, help_text="The newest ten.")
 
-    @extend_schema(operation_id="dashboards_summary", summary="Dashboard summary",
-                   parameters=[Filters], responses={200: Output})
+    @extend_schema(
+        operation_id="dashboards_summary",
+        summary="Dashboard summary",
+        parameters=[Filters],
+        responses={200: Output},
+    )
     def get(self, request):
         filters = self.Filters(data=request.query_params)
         filters.is_valid(raise_exception=True)
         values = filters.validated_data
         pipeline = config_selectors.pipeline_get(values["pipeline"]) if values.get("pipeline") else None
-        environment = config_selectors.environment_get(values["environment"]) if values.get("environment") else None
+        environment = (
+            config_selectors.environment_get(values["environment"]) if values.get("environment") else None
+        )
         summary = selectors.dashboard(pipeline=pipeline, environment=environment, hours=values["hours"])
         summary["pipeline"] = pipeline.slug if pipeline else None
         summary["environment"] = environment.name if environment else None

@@ -5,11 +5,12 @@ people without a session are sent to the login page instead of getting a 401.
 Both readers live under the Content-Security-Policy: Swagger UI's start-up script is
 served as a file (`?script`), not inline; ReDoc styles itself with injected <style>
 elements, so its page alone allows inline styles (never inline scripts)."""
+
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
-from csp.decorators import csp_update
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -46,4 +47,5 @@ class RedocView(_LoginRedirect, SpectacularRedocView):
     def as_view(cls, **initkwargs):
         # ReDoc's search runs in a worker it makes from a blob: URL
         return csp_update({"style-src": ["'unsafe-inline'"], "worker-src": ["'self'", "blob:"]})(
-            super().as_view(**initkwargs))
+            super().as_view(**initkwargs)
+        )

@@ -1,4 +1,5 @@
 """Any other path under /api/: 404 in the API's error shape (not the console's HTML page)."""
+
 from __future__ import annotations
 
 from django.urls import Resolver404, resolve

@@ -1,4 +1,5 @@
 """Runs: submit an application (202, then poll), get one, list them."""
+
 from __future__ import annotations
 
 from django.urls import reverse
@@ -40,19 +41,32 @@ class RunListView(ApiView):
 
     class SubmitInput(serializers.Serializer):
         pipeline = serializers.SlugField(max_length=80)
-        environment = serializers.SlugField(max_length=50,
-                                            help_text="Runs the config live there, with its service bindings.")
+        environment = serializers.SlugField(
+            max_length=50, help_text="Runs the config live there, with its service bindings."
+        )
         record = JsonObjectField(help_text="The application: field names and values.")
-        version = serializers.IntegerField(min_value=1, max_value=MAX_INT, required=False,
-                                           help_text="Run this version instead of the live release.")
-        stages = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=100,
-                                       help_text="Run only these stages: the run is partial (undecided at best, "
-                                                 "never passed) unless every enabled stage is chosen.")
+        version = serializers.IntegerField(
+            min_value=1,
+            max_value=MAX_INT,
+            required=False,
+            help_text="Run this version instead of the live release.",
+        )
+        stages = serializers.ListField(
+            child=serializers.CharField(max_length=100),
+            required=False,
+            max_length=100,
+            help_text="Run only these stages: the run is partial (undecided at best, "
+            "never passed) unless every enabled stage is chosen.",
+        )
 
-    @extend_schema(operation_id="runs_list", summary="List runs",
-                   description="Newest first, cursor-paginated (follow `next`). Inputs and results are left out: "
-                               "get a run for them.",
-                   parameters=[Filters], responses={200: RunSummarySerializer(many=True)})
+    @extend_schema(
+        operation_id="runs_list",
+        summary="List runs",
+        description="Newest first, cursor-paginated (follow `next`). Inputs and results are left out: "
+        "get a run for them.",
+        parameters=[Filters],
+        responses={200: RunSummarySerializer(many=True)},
+    )
     def get(self, request):
         filters = self.Filters(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -61,16 +75,28 @@ class RunListView(ApiView):
         return paginator.get_paginated_response(RunSummarySerializer(with_url(self, page), many=True).data)
 
     @extend_schema(
-        operation_id="runs_submit", summary="Submit an application",
+        operation_id="runs_submit",
+        summary="Submit an application",
         description="Editors and publishers. The run is queued for the worker: the answer is 202 with the run "
-                    "(status `queued`) and its URL in `Location` and `url`; poll it until `status` is passed, "
-                    "failed or error.",
+        "(status `queued`) and its URL in `Location` and `url`; poll it until `status` is passed, "
+        "failed or error.",
         request=SubmitInput,
-        responses={202: OpenApiResponse(RunSerializer, description="Queued."),
-                   404: error_response("No such pipeline, environment or version, or the pipeline is not "
-                                       "released there.")},
-        parameters=[OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[202],
-                                     description="The run's URL.")])
+        responses={
+            202: OpenApiResponse(RunSerializer, description="Queued."),
+            404: error_response(
+                "No such pipeline, environment or version, or the pipeline is not released there."
+            ),
+        },
+        parameters=[
+            OpenApiParameter(
+                "Location",
+                OpenApiTypes.URI,
+                OpenApiParameter.HEADER,
+                response=[202],
+                description="The run's URL.",
+            )
+        ],
+    )
     def post(self, request):
         data = self.SubmitInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -78,17 +104,28 @@ class RunListView(ApiView):
         pipeline = config_selectors.pipeline_get(values["pipeline"])
         environment = config_selectors.environment_get(values["environment"])
         version = get_version(pipeline, values["version"]) if "version" in values else None
-        run = services.run_submit(pipeline=pipeline, environment=environment, record=values["record"],
-                                  actor=request.user, source=Run.Source.API, version=version,
-                                  stages=values.get("stages"))
+        run = services.run_submit(
+            pipeline=pipeline,
+            environment=environment,
+            record=values["record"],
+            actor=request.user,
+            source=Run.Source.API,
+            version=version,
+            stages=values.get("stages"),
+        )
         run = selectors.run_get(run.pk)
         run.url = run_url(self, run)
-        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED, headers={"Location": run.url})
+        return Response(
+            RunSerializer(run).data, status=status.HTTP_202_ACCEPTED, headers={"Location": run.url}
+        )
 
 
 class RunDetailView(ApiView):
-    @extend_schema(operation_id="runs_retrieve", summary="Get a run: its status and, once done, the decision",
-                   responses={200: RunSerializer})
+    @extend_schema(
+        operation_id="runs_retrieve",
+        summary="Get a run: its status and, once done, the decision",
+        responses={200: RunSerializer},
+    )
     def get(self, request, run_id):
         run = selectors.run_get(run_id)
         run.url = run_url(self, run)

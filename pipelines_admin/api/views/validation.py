@@ -1,4 +1,5 @@
 """Validate a pipeline document without saving it."""
+
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
@@ -21,17 +22,25 @@ class ValidateView(ApiView):
     class Input(serializers.Serializer):
         document = AnyDocumentField(help_text="A pipeline config, as JSON.")
         environment = serializers.SlugField(
-            max_length=50, required=False,
-            help_text="Also check that every service the document names is bound in this environment.")
+            max_length=50,
+            required=False,
+            help_text="Also check that every service the document names is bound in this environment.",
+        )
 
     class Output(serializers.Serializer):
         valid = serializers.BooleanField()
-        problems = ProblemSerializer(many=True, help_text="Every problem at once, each with its JSON-pointer path.")
+        problems = ProblemSerializer(
+            many=True, help_text="Every problem at once, each with its JSON-pointer path."
+        )
 
-    @extend_schema(operation_id="validate", summary="Validate a document without saving it",
-                   description="Any role. 200 whether or not the document is valid: `valid` says which, "
-                               "`problems` lists every problem with the JSON pointer of where it is.",
-                   request=Input, responses={200: Output})
+    @extend_schema(
+        operation_id="validate",
+        summary="Validate a document without saving it",
+        description="Any role. 200 whether or not the document is valid: `valid` says which, "
+        "`problems` lists every problem with the JSON pointer of where it is.",
+        request=Input,
+        responses={200: Output},
+    )
     def post(self, request):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)

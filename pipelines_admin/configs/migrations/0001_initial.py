@@ -9,7 +9,6 @@ import pipelines_admin.core.fields
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,98 +17,285 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Environment',
+            name="Environment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.SlugField(unique=True)),
-                ('position', models.PositiveSmallIntegerField(default=100)),
-                ('protected', models.BooleanField(default=False, help_text='Only publishers may release to or change it.')),
-                ('description', models.CharField(blank=True, max_length=300)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.SlugField(unique=True)),
+                ("position", models.PositiveSmallIntegerField(default=100)),
+                (
+                    "protected",
+                    models.BooleanField(
+                        default=False, help_text="Only publishers may release to or change it."
+                    ),
+                ),
+                ("description", models.CharField(blank=True, max_length=300)),
             ],
             options={
-                'ordering': ['position', 'name'],
+                "ordering": ["position", "name"],
             },
         ),
         migrations.CreateModel(
-            name='Pipeline',
+            name="Pipeline",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=80, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('pii_fields', models.JSONField(blank=True, default=list, help_text='Fields masked wherever runs are shown; empty means the standard set (ssn, date_of_birth, names, email, phone, address, ...).')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=80, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "pii_fields",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Fields masked wherever runs are shown; empty means the standard set (ssn, date_of_birth, names, email, phone, address, ...).",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ConfigVersion',
+            name="ConfigVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('document', pipelines_admin.core.fields.OrderedJSONField()),
-                ('content_hash', models.CharField(max_length=71)),
-                ('message', models.CharField(max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='configs.configversion')),
-                ('pipeline', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='configs.pipeline')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("document", pipelines_admin.core.fields.OrderedJSONField()),
+                ("content_hash", models.CharField(max_length=71)),
+                ("message", models.CharField(max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="configs.configversion",
+                    ),
+                ),
+                (
+                    "pipeline",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="configs.pipeline",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pipeline', '-number'],
+                "ordering": ["pipeline", "-number"],
             },
         ),
         migrations.CreateModel(
-            name='Release',
+            name="Release",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('override', pipelines_admin.core.fields.OrderedJSONField(blank=True, default=dict)),
-                ('effective_hash', models.CharField(max_length=71)),
-                ('kind', models.CharField(choices=[('release', 'release'), ('rollback', 'rollback'), ('override', 'override change'), ('toggle', 'toggle')], default='release', max_length=16)),
-                ('reason', models.TextField(blank=True)),
-                ('released_at', models.DateTimeField(auto_now_add=True)),
-                ('environment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='configs.environment')),
-                ('pipeline', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='configs.pipeline')),
-                ('previous', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='configs.release')),
-                ('released_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='configs.configversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("override", pipelines_admin.core.fields.OrderedJSONField(blank=True, default=dict)),
+                ("effective_hash", models.CharField(max_length=71)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("release", "release"),
+                            ("rollback", "rollback"),
+                            ("override", "override change"),
+                            ("toggle", "toggle"),
+                        ],
+                        default="release",
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.TextField(blank=True)),
+                ("released_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="releases",
+                        to="configs.environment",
+                    ),
+                ),
+                (
+                    "pipeline",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="releases",
+                        to="configs.pipeline",
+                    ),
+                ),
+                (
+                    "previous",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="configs.release",
+                    ),
+                ),
+                (
+                    "released_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="releases",
+                        to="configs.configversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='ServiceBinding',
+            name="ServiceBinding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('interface', models.CharField(max_length=64, validators=[django.core.validators.RegexValidator('^[A-Za-z_][A-Za-z0-9_]*$', 'Letters, digits and underscores only.')])),
-                ('name', models.CharField(max_length=64, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9_.\\-]+$', 'Letters, digits, dots, dashes and underscores only.')])),
-                ('kind', models.CharField(choices=[('simulated', 'simulated'), ('http', 'HTTP JSON endpoint')], default='simulated', max_length=16)),
-                ('url', models.URLField(blank=True)),
-                ('timeout_seconds', models.FloatField(default=5.0, validators=[django.core.validators.MinValueValidator(0.01), django.core.validators.MaxValueValidator(300)])),
-                ('secret_env', models.CharField(blank=True, max_length=100, validators=[django.core.validators.RegexValidator('^[A-Z_][A-Z0-9_]*$', 'Use an environment variable name, like KYC_API_KEY.')])),
-                ('latency_ms', models.PositiveIntegerField(default=0)),
-                ('failure_rate', models.FloatField(default=0.0, validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(1.0)])),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('environment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='service_bindings', to='configs.environment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "interface",
+                    models.CharField(
+                        max_length=64,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z_][A-Za-z0-9_]*$", "Letters, digits and underscores only."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        max_length=64,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9_.\\-]+$", "Letters, digits, dots, dashes and underscores only."
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("simulated", "simulated"), ("http", "HTTP JSON endpoint")],
+                        default="simulated",
+                        max_length=16,
+                    ),
+                ),
+                ("url", models.URLField(blank=True)),
+                (
+                    "timeout_seconds",
+                    models.FloatField(
+                        default=5.0,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.01),
+                            django.core.validators.MaxValueValidator(300),
+                        ],
+                    ),
+                ),
+                (
+                    "secret_env",
+                    models.CharField(
+                        blank=True,
+                        max_length=100,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z_][A-Z0-9_]*$", "Use an environment variable name, like KYC_API_KEY."
+                            )
+                        ],
+                    ),
+                ),
+                ("latency_ms", models.PositiveIntegerField(default=0)),
+                (
+                    "failure_rate",
+                    models.FloatField(
+                        default=0.0,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.0),
+                            django.core.validators.MaxValueValidator(1.0),
+                        ],
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="service_bindings",
+                        to="configs.environment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['environment', 'interface', 'name'],
+                "ordering": ["environment", "interface", "name"],
             },
         ),
         migrations.AddConstraint(
-            model_name='configversion',
-            constraint=models.UniqueConstraint(fields=('pipeline', 'number'), name='version_number_unique'),
+            model_name="configversion",
+            constraint=models.UniqueConstraint(fields=("pipeline", "number"), name="version_number_unique"),
         ),
         migrations.AddIndex(
-            model_name='release',
-            index=models.Index(fields=['pipeline', 'environment', '-id'], name='release_live_idx'),
+            model_name="release",
+            index=models.Index(fields=["pipeline", "environment", "-id"], name="release_live_idx"),
         ),
         migrations.AddConstraint(
-            model_name='servicebinding',
-            constraint=models.UniqueConstraint(fields=('environment', 'interface', 'name'), name='binding_unique'),
+            model_name="servicebinding",
+            constraint=models.UniqueConstraint(
+                fields=("environment", "interface", "name"), name="binding_unique"
+            ),
         ),
     ]

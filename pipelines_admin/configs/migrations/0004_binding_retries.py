@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('configs', '0003_environment_updated_at_binding_checks'),
+        ("configs", "0003_environment_updated_at_binding_checks"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='servicebinding',
-            name='retries',
-            field=models.PositiveSmallIntegerField(default=0, help_text='Times a call that failed transiently (no answer, no connection, 429 or 5xx) is sent again, waiting 0.2 s, then twice as long each time.', validators=[django.core.validators.MaxValueValidator(5)]),
+            model_name="servicebinding",
+            name="retries",
+            field=models.PositiveSmallIntegerField(
+                default=0,
+                help_text="Times a call that failed transiently (no answer, no connection, 429 or 5xx) is sent again, waiting 0.2 s, then twice as long each time.",
+                validators=[django.core.validators.MaxValueValidator(5)],
+            ),
         ),
     ]

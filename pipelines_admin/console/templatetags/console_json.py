@@ -1,4 +1,5 @@
 """Record data as the console shows it: pretty-printed JSON, never Python's repr."""
+
 import json
 
 from django import template

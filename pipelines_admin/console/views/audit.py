@@ -12,8 +12,16 @@ def audit(request):
     filters = {k: request.GET.get(k, "") for k in AUDIT_FILTERS}
     page, query = paginate(request, audit_event_list(filters), per_page=30)
     rows = [(event, event_summary(event)) for event in page.object_list]
-    context = {"section": "audit", "page": page, "rows": rows, "query": query, "filters": filters,
-               "actions": audit_actions(), "actors": audit_actors(), "pipelines": Pipeline.objects.all(),
-               "environments": Environment.objects.all()}
+    context = {
+        "section": "audit",
+        "page": page,
+        "rows": rows,
+        "query": query,
+        "filters": filters,
+        "actions": audit_actions(),
+        "actors": audit_actors(),
+        "pipelines": Pipeline.objects.all(),
+        "environments": Environment.objects.all(),
+    }
     template = "console/audit.html#event-table" if request.htmx else "console/audit.html"
     return render(request, template, context)

@@ -11,7 +11,17 @@ def dashboards(request):
     environment = Environment.objects.filter(name=request.GET.get("environment", "")).first()
     hours = WINDOWS.get(request.GET.get("hours", "24"), 24)
     data = dashboard(pipeline=pipeline, environment=environment, hours=hours)
-    return render(request, "console/dashboards.html", {
-        "section": "dashboards", "data": data, "pipeline": pipeline, "environment": environment, "hours": hours,
-        "pipelines": Pipeline.objects.all(), "environments": Environment.objects.all(), "windows": WINDOWS,
-    })
+    return render(
+        request,
+        "console/dashboards.html",
+        {
+            "section": "dashboards",
+            "data": data,
+            "pipeline": pipeline,
+            "environment": environment,
+            "hours": hours,
+            "pipelines": Pipeline.objects.all(),
+            "environments": Environment.objects.all(),
+            "windows": WINDOWS,
+        },
+    )

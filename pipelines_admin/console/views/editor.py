@@ -8,6 +8,7 @@ which refuses a stale base (Conflict): the page then shows what changed since an
 keeps what the user typed, and offers to apply the user's change to the newest
 version. Every write is checked by the service; the permission check here only
 decides what to offer."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -21,15 +22,33 @@ from django.views.decorators.http import require_http_methods, require_POST
 from pipelines_admin.accounts.permissions import VERSION_CREATE, can
 from pipelines_admin.configs.diffs import semantic_diff
 from pipelines_admin.configs.editing import (
-    RULE_SETTINGS, STAGE_SETTINGS, DocumentEditError, merge_changes, move_rule, remove_rule, rule_get,
-    set_rule_params, set_rule_settings, set_stage_settings, stage_get)
+    RULE_SETTINGS,
+    STAGE_SETTINGS,
+    DocumentEditError,
+    merge_changes,
+    move_rule,
+    remove_rule,
+    rule_get,
+    set_rule_params,
+    set_rule_settings,
+    set_stage_settings,
+    stage_get,
+)
 from pipelines_admin.configs.engine import document_problems
 from pipelines_admin.configs.models import ConfigVersion, Pipeline
 from pipelines_admin.configs.selectors import pipeline_get, version_get, version_latest
 from pipelines_admin.configs.services import config_version_create
 from pipelines_admin.console.editor_forms import (
-    FORMATS, RuleForm, StageForm, check_text, document_text, parse_document, rule_catalogue, rule_class_groups,
-    suggested_rule_id)
+    FORMATS,
+    RuleForm,
+    StageForm,
+    check_text,
+    document_text,
+    parse_document,
+    rule_catalogue,
+    rule_class_groups,
+    suggested_rule_id,
+)
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed, NotFound, ServiceError
 
 # -- shared -----------------------------------------------------------------------------
@@ -71,9 +90,16 @@ def _saved(request, pipeline: Pipeline, version: ConfigVersion):
 
 def _page(request, pipeline: Pipeline, base: ConfigVersion, **context) -> dict:
     latest = version_latest(pipeline)
-    return {"section": "pipelines", "pipeline": pipeline, "tab": "edit", "base": base, "latest": latest,
-            "stale": latest is not None and latest.pk != base.pk, "can_save": can(request.user, VERSION_CREATE),
-            **context}
+    return {
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "tab": "edit",
+        "base": base,
+        "latest": latest,
+        "stale": latest is not None and latest.pk != base.pk,
+        "can_save": can(request.user, VERSION_CREATE),
+        **context,
+    }
 
 
 def _save(request, *, pipeline, document, base, message, state: dict) -> ConfigVersion | None:
@@ -83,8 +109,9 @@ def _save(request, *, pipeline, document, base, message, state: dict) -> ConfigV
         state.update(message_error=MESSAGE_MISSING, status=400)
         return None
     try:
-        return config_version_create(pipeline=pipeline, document=document, base_version=base,
-                                     author=request.user, message=message)
+        return config_version_create(
+            pipeline=pipeline, document=document, base_version=base, author=request.user, message=message
+        )
     except Conflict as exc:
         state.update(conflict=exc.extra, status=409)
     except NotAllowed as exc:
@@ -100,8 +127,14 @@ def _save_or_show(request, *, pipeline, base, document, show):
     ``show(status=..., **why_not)``."""
     state: dict = {"status": 400}
     if document is not None:
-        version = _save(request, pipeline=pipeline, document=document, base=base,
-                        message=request.POST.get("message", "").strip(), state=state)
+        version = _save(
+            request,
+            pipeline=pipeline,
+            document=document,
+            base=base,
+            message=request.POST.get("message", "").strip(),
+            state=state,
+        )
         if version is not None:
             return _saved(request, pipeline, version)
     status = state.pop("status")
@@ -149,14 +182,25 @@ def _structure(document: dict) -> list[dict]:
         for index, (rid, rule) in enumerate(rules):
             info = catalogue.get(rule.get("class"))
             after = list(rule.get("dependencies") or []) + list(rule.get("cross_stage_dependencies") or [])
-            rows.append({"id": rid, "rule": rule, "title": info.title if info else rule.get("class"),
-                         "known": info is not None, "first": index == 0, "last": index == len(rules) - 1,
-                         "after": after})
-        stages.append({"name": name, "stage": stage, "summary": summary, "when": stage.get("when"), "rules": rows})
+            rows.append(
+                {
+                    "id": rid,
+                    "rule": rule,
+                    "title": info.title if info else rule.get("class"),
+                    "known": info is not None,
+                    "first": index == 0,
+                    "last": index == len(rules) - 1,
+                    "after": after,
+                }
+            )
+        stages.append(
+            {"name": name, "stage": stage, "summary": summary, "when": stage.get("when"), "rules": rows}
+        )
     return stages
 
 
 # -- the whole config -------------------------------------------------------------------
+
 
 @require_http_methods(["GET", "POST"])
 def config_edit(request, slug):
@@ -165,9 +209,19 @@ def config_edit(request, slug):
     if request.method == "GET":
         base = _latest_or_404(pipeline)
         fmt = request.GET.get("format") if request.GET.get("format") in FORMATS else "yaml"
-        return render(request, "console/config_edit.html", _page(
-            request, pipeline, base, fmt=fmt, text=document_text(base.document, fmt), message="",
-            structure=_structure(base.document)))
+        return render(
+            request,
+            "console/config_edit.html",
+            _page(
+                request,
+                pipeline,
+                base,
+                fmt=fmt,
+                text=document_text(base.document, fmt),
+                message="",
+                structure=_structure(base.document),
+            ),
+        )
 
     base = _posted_version(pipeline, request.POST.get("base_version"))
     fmt = request.POST.get("format") if request.POST.get("format") in FORMATS else "yaml"
@@ -191,8 +245,12 @@ def config_edit(request, slug):
             readable = isinstance(document, dict)
             merged = merge_changes(base.document, document, into.document) if readable else document
             base, text = into, document_text(merged, fmt)
-            state.update(merged=True, merged_changes=semantic_diff(into.document, merged) if readable else [],
-                         problems=document_problems(merged), checked=True)
+            state.update(
+                merged=True,
+                merged_changes=semantic_diff(into.document, merged) if readable else [],
+                problems=document_problems(merged),
+                checked=True,
+            )
     else:
         check = check_text(text, fmt)
         state.update(problems=check.problems, checked=True, status=200 if check.valid else 400)
@@ -200,17 +258,31 @@ def config_edit(request, slug):
             context = _page(request, pipeline, base, **state, fmt=fmt)
             return render(request, "console/config_edit.html#raw-result", context)
         if action == "save" and check.valid:
-            version = _save(request, pipeline=pipeline, document=check.document, base=base, message=message,
-                            state=state)
+            version = _save(
+                request, pipeline=pipeline, document=check.document, base=base, message=message, state=state
+            )
             if version is not None:
                 return _saved(request, pipeline, version)
     status = state.pop("status")
-    return render(request, "console/config_edit.html", _page(
-        request, pipeline, base, fmt=fmt, text=text, message=message, structure=_structure(base.document),
-        **state), status=status)
+    return render(
+        request,
+        "console/config_edit.html",
+        _page(
+            request,
+            pipeline,
+            base,
+            fmt=fmt,
+            text=text,
+            message=message,
+            structure=_structure(base.document),
+            **state,
+        ),
+        status=status,
+    )
 
 
 # -- one rule ---------------------------------------------------------------------------
+
 
 def _rule_form(document: dict, stage: str, **kwargs) -> RuleForm:
     try:
@@ -221,9 +293,17 @@ def _rule_form(document: dict, stage: str, **kwargs) -> RuleForm:
 
 def _rule_page(request, pipeline, base, form: RuleForm, status=200, **context):
     document = form.document
-    context = _page(request, pipeline, base, form=form, stage=form.stage, rule_id=form.rule_id,
-                    dependents=_dependents(document, form.rule_id), message=request.POST.get("message", "").strip(),
-                    **context)
+    context = _page(
+        request,
+        pipeline,
+        base,
+        form=form,
+        stage=form.stage,
+        rule_id=form.rule_id,
+        dependents=_dependents(document, form.rule_id),
+        message=request.POST.get("message", "").strip(),
+        **context,
+    )
     return render(request, "console/rule_edit.html", context, status=status)
 
 
@@ -233,15 +313,22 @@ def rule_edit(request, slug, stage, rule):
     pipeline = _pipeline_or_404(slug)
     if request.method == "GET":
         base = _latest_or_404(pipeline)
-        return _rule_page(request, pipeline, base, _rule_form(base.document, stage, class_name="", rule_id=rule))
+        return _rule_page(
+            request, pipeline, base, _rule_form(base.document, stage, class_name="", rule_id=rule)
+        )
 
     base = _posted_version(pipeline, request.POST.get("base_version"))
     if request.POST.get("action") == "merge":
         return _rule_merge(request, pipeline, base, stage, rule)
     form = _rule_form(base.document, stage, class_name="", rule_id=rule, data=request.POST)
     document = form.validate()
-    return _save_or_show(request, pipeline=pipeline, base=base, document=document,
-                         show=partial(_rule_page, request, pipeline, base, form))
+    return _save_or_show(
+        request,
+        pipeline=pipeline,
+        base=base,
+        document=document,
+        show=partial(_rule_page, request, pipeline, base, form),
+    )
 
 
 def _rule_merge(request, pipeline, base, stage, rule):
@@ -254,9 +341,17 @@ def _rule_merge(request, pipeline, base, stage, rule):
         theirs = rule_get(into.document, stage, rule)
     except DocumentEditError:
         mine.validate()
-        return _rule_page(request, pipeline, base, mine, status=409, merge_failed=(
-            f"Version {into.number} no longer has rule {rule} in stage {stage}: it was removed or moved. "
-            "Your values are still here; add the rule again if it is still needed."))
+        return _rule_page(
+            request,
+            pipeline,
+            base,
+            mine,
+            status=409,
+            merge_failed=(
+                f"Version {into.number} no longer has rule {rule} in stage {stage}: it was removed or moved. "
+                "Your values are still here; add the rule again if it is still needed."
+            ),
+        )
     merged = merge_changes(rule_get(base.document, stage, rule), rule_get(candidate, stage, rule), theirs)
     document = into.document
     if "params" in merged:
@@ -264,8 +359,9 @@ def _rule_merge(request, pipeline, base, stage, rule):
     document = set_rule_settings(document, stage, rule, {k: merged[k] for k in RULE_SETTINGS if k in merged})
     form = _rule_form(document, stage, class_name="", rule_id=rule)
     form.validate()
-    return _rule_page(request, pipeline, into, form, merged=True,
-                      merged_changes=semantic_diff(into.document, document))
+    return _rule_page(
+        request, pipeline, into, form, merged=True, merged_changes=semantic_diff(into.document, document)
+    )
 
 
 @require_POST
@@ -278,8 +374,14 @@ def rule_validate(request, slug, stage):
     class_name = request.POST.get("class", "")
     if adding and class_name not in rule_catalogue():
         return HttpResponseBadRequest("Choose a rule class first.")
-    form = _rule_form(base.document, stage, class_name=class_name, rule_id=request.POST.get("rule", ""),
-                      data=request.POST, adding=adding)
+    form = _rule_form(
+        base.document,
+        stage,
+        class_name=class_name,
+        rule_id=request.POST.get("rule", ""),
+        data=request.POST,
+        adding=adding,
+    )
     form.validate()
     return render(request, "console/rule_edit.html#validation", {"form": form, **_typing_state(request)})
 
@@ -301,12 +403,17 @@ def rule_remove(request, slug, stage, rule):
         remove["problems"] = problems
     else:
         state: dict = {}
-        version = _save(request, pipeline=pipeline, document=document, base=base, message=message, state=state)
+        version = _save(
+            request, pipeline=pipeline, document=document, base=base, message=message, state=state
+        )
         if version is not None:
             return _saved(request, pipeline, version)
         status = state["status"]
-        remove.update(problems=state.get("save_problems"), conflict=state.get("conflict"),
-                      error=state.get("message_error") or state.get("refused"))
+        remove.update(
+            problems=state.get("save_problems"),
+            conflict=state.get("conflict"),
+            error=state.get("message_error") or state.get("refused"),
+        )
         if remove["conflict"]:  # show the newest version: the rule may have changed there
             base = _latest_or_404(pipeline)
     form = _rule_form(base.document, stage, class_name="", rule_id=rule)
@@ -326,8 +433,13 @@ def rule_move(request, slug, stage, rule):
     except DocumentEditError as exc:
         raise Http404(str(exc))
     try:
-        version = config_version_create(pipeline=pipeline, document=document, base_version=base, author=request.user,
-                                        message=f"Move rule {rule} {direction} in stage {stage}")
+        version = config_version_create(
+            pipeline=pipeline,
+            document=document,
+            base_version=base,
+            author=request.user,
+            message=f"Move rule {rule} {direction} in stage {stage}",
+        )
         messages.success(request, f"Saved version {version.number}: rule {rule} moved {direction}.")
     except ServiceError as exc:
         messages.error(request, f"Rule {rule} was not moved: {exc.message}")
@@ -336,16 +448,31 @@ def rule_move(request, slug, stage, rule):
 
 # -- a new rule -------------------------------------------------------------------------
 
+
 def _add_page(request, pipeline, base, stage, form: RuleForm | None, status=200, **context):
     try:
         stage_doc = stage_get(base.document, stage)
     except DocumentEditError as exc:
         raise Http404(str(exc))
-    context = _page(request, pipeline, base, stage=stage, form=form, groups=rule_class_groups(),
-                    chosen=form.info if form else None, stage_rules=list(stage_doc.get("rules") or {}),
-                    position=request.POST.get("position", ""), message=request.POST.get("message", "").strip(),
-                    discard_url=f"{request.path}?class={form.class_name}" if form else request.path, **context)
-    template = "console/rule_add.html#new-rule" if request.htmx and request.method == "GET" else "console/rule_add.html"
+    context = _page(
+        request,
+        pipeline,
+        base,
+        stage=stage,
+        form=form,
+        groups=rule_class_groups(),
+        chosen=form.info if form else None,
+        stage_rules=list(stage_doc.get("rules") or {}),
+        position=request.POST.get("position", ""),
+        message=request.POST.get("message", "").strip(),
+        discard_url=f"{request.path}?class={form.class_name}" if form else request.path,
+        **context,
+    )
+    template = (
+        "console/rule_add.html#new-rule"
+        if request.htmx and request.method == "GET"
+        else "console/rule_add.html"
+    )
     return render(request, template, context, status=status)
 
 
@@ -365,8 +492,9 @@ def rule_add(request, slug, stage):
     base = _posted_version(pipeline, request.POST.get("base_version"))
     class_name = request.POST.get("class", "")
     if class_name not in rule_catalogue():
-        return _add_page(request, pipeline, base, stage, None, status=400,
-                         class_error="Choose the kind of rule to add.")
+        return _add_page(
+            request, pipeline, base, stage, None, status=400, class_error="Choose the kind of rule to add."
+        )
     if request.POST.get("action") == "merge":  # the new rule goes into the newer version as it is
         base = _posted_version(pipeline, request.POST.get("merge_into"))
         form = _rule_form(base.document, stage, class_name=class_name, data=request.POST, adding=True)
@@ -375,8 +503,13 @@ def rule_add(request, slug, stage):
     form = _rule_form(base.document, stage, class_name=class_name, data=request.POST, adding=True)
     form.position = _position(request.POST.get("position"))
     document = form.validate()
-    return _save_or_show(request, pipeline=pipeline, base=base, document=document,
-                         show=partial(_add_page, request, pipeline, base, stage, form))
+    return _save_or_show(
+        request,
+        pipeline=pipeline,
+        base=base,
+        document=document,
+        show=partial(_add_page, request, pipeline, base, stage, form),
+    )
 
 
 def _position(value: str | None) -> int | None:
@@ -388,6 +521,7 @@ def _position(value: str | None) -> int | None:
 
 # -- a stage ----------------------------------------------------------------------------
 
+
 def _stage_form(document: dict, stage: str, data=None) -> StageForm:
     try:
         return StageForm(document=document, stage=stage, data=data)
@@ -397,8 +531,16 @@ def _stage_form(document: dict, stage: str, data=None) -> StageForm:
 
 def _stage_page(request, pipeline, base, form: StageForm, status=200, **context):
     structure = [s for s in _structure(form.document) if s["name"] == form.stage]
-    context = _page(request, pipeline, base, form=form, stage=form.stage, stage_info=structure[0],
-                    message=request.POST.get("message", "").strip(), **context)
+    context = _page(
+        request,
+        pipeline,
+        base,
+        form=form,
+        stage=form.stage,
+        stage_info=structure[0],
+        message=request.POST.get("message", "").strip(),
+        **context,
+    )
     return render(request, "console/stage_edit.html", context, status=status)
 
 
@@ -418,20 +560,34 @@ def stage_edit(request, slug, stage):
             theirs = stage_get(into.document, stage)
         except DocumentEditError:
             mine.validate()
-            return _stage_page(request, pipeline, base, mine, status=409, merge_failed=(
-                f"Version {into.number} no longer has stage {stage}. Your values are still here."))
+            return _stage_page(
+                request,
+                pipeline,
+                base,
+                mine,
+                status=409,
+                merge_failed=(
+                    f"Version {into.number} no longer has stage {stage}. Your values are still here."
+                ),
+            )
         mine_settings = mine.settings.parse()
         before = {k: v for k, v in stage_get(base.document, stage).items() if k in STAGE_SETTINGS}
         now = {k: v for k, v in theirs.items() if k in STAGE_SETTINGS}
         document = set_stage_settings(into.document, stage, merge_changes(before, mine_settings, now))
         form = _stage_form(document, stage)
         form.validate()
-        return _stage_page(request, pipeline, into, form, merged=True,
-                           merged_changes=semantic_diff(into.document, document))
+        return _stage_page(
+            request, pipeline, into, form, merged=True, merged_changes=semantic_diff(into.document, document)
+        )
     form = _stage_form(base.document, stage, request.POST)
     document = form.validate()
-    return _save_or_show(request, pipeline=pipeline, base=base, document=document,
-                         show=partial(_stage_page, request, pipeline, base, form))
+    return _save_or_show(
+        request,
+        pipeline=pipeline,
+        base=base,
+        document=document,
+        show=partial(_stage_page, request, pipeline, base, form),
+    )
 
 
 @require_POST

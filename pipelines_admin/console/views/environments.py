@@ -6,6 +6,7 @@ binding).
 Every write goes through pipelines_admin.configs.services, which checks the role, the
 fields, and that no live config there would become invalid; the permission checks here
 only decide what to offer."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -17,14 +18,24 @@ from django.views.decorators.http import require_http_methods, require_POST
 from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, can, role_needed
 from pipelines_admin.configs.models import Environment, ServiceBinding
 from pipelines_admin.configs.selectors import (
-    environment_get, environment_live_releases, environment_overview, environment_services, parse_service,
+    environment_get,
+    environment_live_releases,
+    environment_overview,
+    environment_services,
+    parse_service,
     settings_revision,
 )
 from pipelines_admin.configs.services import (
-    environment_create, environment_update, service_binding_remove, service_binding_set,
+    environment_create,
+    environment_update,
+    service_binding_remove,
+    service_binding_set,
 )
 from pipelines_admin.console.environment_forms import (
-    BindingForm, BindingRemoveForm, EnvironmentCreateForm, EnvironmentSettingsForm,
+    BindingForm,
+    BindingRemoveForm,
+    EnvironmentCreateForm,
+    EnvironmentSettingsForm,
 )
 from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
@@ -63,6 +74,7 @@ def _refusal_into(form, exc: ServiceError) -> list[dict]:
 
 # -- the list ------------------------------------------------------------------------------
 
+
 @require_http_methods(["GET", "POST"])
 def environments(request):
     """Every environment; publishers add one here."""
@@ -77,15 +89,23 @@ def environments(request):
                 _refusal_into(form, exc)
                 status = exc.status
             else:
-                messages.success(request, f"Environment {environment.name} created. Bind the services its "
-                                          f"pipelines will call, then release pipelines to it.")
+                messages.success(
+                    request,
+                    f"Environment {environment.name} created. Bind the services its "
+                    f"pipelines will call, then release pipelines to it.",
+                )
                 return redirect("console:environment", env=environment.name)
-    context = {"section": "environments", "environments": environment_overview(), "form": form,
-               "can_create": _may_protect(request.user)}
+    context = {
+        "section": "environments",
+        "environments": environment_overview(),
+        "form": form,
+        "can_create": _may_protect(request.user),
+    }
     return render(request, "console/environments.html", context, status=status)
 
 
 # -- one environment -----------------------------------------------------------------------
+
 
 def _binding_initial(environment: Environment, service: str) -> tuple[dict, ServiceBinding | None]:
     """The binding form's values for ?service=Interface:name: the binding's own when there
@@ -96,15 +116,27 @@ def _binding_initial(environment: Environment, service: str) -> tuple[dict, Serv
     binding = environment.service_bindings.filter(interface=key[0], name=key[1]).first()
     if binding is None:
         return {"interface": key[0], "name": key[1]}, None
-    return {"interface": binding.interface, "name": binding.name, "kind": binding.kind, "url": binding.url,
-            "timeout_seconds": binding.timeout_seconds, "retries": binding.retries, "secret_env": binding.secret_env,
-            "latency_ms": binding.latency_ms, "failure_rate": binding.failure_rate,
-            "base_revision": settings_revision(binding)}, binding
+    return {
+        "interface": binding.interface,
+        "name": binding.name,
+        "kind": binding.kind,
+        "url": binding.url,
+        "timeout_seconds": binding.timeout_seconds,
+        "retries": binding.retries,
+        "secret_env": binding.secret_env,
+        "latency_ms": binding.latency_ms,
+        "failure_rate": binding.failure_rate,
+        "base_revision": settings_revision(binding),
+    }, binding
 
 
 def _settings_initial(environment: Environment) -> dict:
-    return {"position": environment.position, "description": environment.description,
-            "protected": environment.protected, "base_revision": settings_revision(environment)}
+    return {
+        "position": environment.position,
+        "description": environment.description,
+        "protected": environment.protected,
+        "base_revision": settings_revision(environment),
+    }
 
 
 def _rebased(form, revision: str):
@@ -117,8 +149,16 @@ def _rebased(form, revision: str):
     return rebased
 
 
-def _page(request, environment: Environment, *, settings_form=None, binding_form=None, refused=None,
-          remove=None, status=200):
+def _page(
+    request,
+    environment: Environment,
+    *,
+    settings_form=None,
+    binding_form=None,
+    refused=None,
+    remove=None,
+    status=200,
+):
     editing = None
     if binding_form is None:
         initial, editing = _binding_initial(environment, request.GET.get("service", ""))
@@ -132,10 +172,16 @@ def _page(request, environment: Environment, *, settings_form=None, binding_form
         binding.revision = settings_revision(binding)  # what its remove form is based on
     called = {(s.interface, s.name) for s in services}
     context = {
-        "section": "environments", "environment": environment,
+        "section": "environments",
+        "environment": environment,
         "settings_form": settings_form or EnvironmentSettingsForm(initial=_settings_initial(environment)),
-        "binding_form": binding_form, "editing": editing, "refused": refused or [], "remove": remove or {},
-        "bindings": bindings, "services": services, "live": environment_live_releases(environment),
+        "binding_form": binding_form,
+        "editing": editing,
+        "refused": refused or [],
+        "remove": remove or {},
+        "bindings": bindings,
+        "services": services,
+        "live": environment_live_releases(environment),
         "uncalled": [b for b in bindings if (b.interface, b.name) not in called],
         "called_names": sorted({s.name for s in services}),
         "can_change": can(request.user, ENVIRONMENT_CHANGE, environment),
@@ -161,13 +207,18 @@ def environment(request, env):
     values = dict(form.cleaned_data)
     base = values.pop("base_revision") or MISSING
     try:
-        environment = environment_update(environment=environment, actor=request.user, base_revision=base, **values)
+        environment = environment_update(
+            environment=environment, actor=request.user, base_revision=base, **values
+        )
     except Stale as exc:
         environment.refresh_from_db()
         form = _rebased(form, exc.extra["revision"])
-        form.add_error(None, f"{exc.message} It now has: order {environment.position}, "
-                             f"{'protected' if environment.protected else 'not protected'}, description "
-                             f"“{environment.description or '(none)'}”. Your values are below.")
+        form.add_error(
+            None,
+            f"{exc.message} It now has: order {environment.position}, "
+            f"{'protected' if environment.protected else 'not protected'}, description "
+            f"“{environment.description or '(none)'}”. Your values are below.",
+        )
         return _page(request, environment, settings_form=form, status=exc.status)
     except ServiceError as exc:
         _refusal_into(form, exc)
@@ -188,26 +239,42 @@ def binding_set(request, env):
     try:
         # changing a binding names the revision it was drawn from; binding a service anew
         # expects no binding there yet (one made meanwhile is not overwritten)
-        binding = service_binding_set(environment=environment, interface=interface, name=name, actor=request.user,
-                                      reason=form.cleaned_data["reason"], expect="existing" if base else "new",
-                                      base_revision=base or None, **form.settings())
+        binding = service_binding_set(
+            environment=environment,
+            interface=interface,
+            name=name,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            expect="existing" if base else "new",
+            base_revision=base or None,
+            **form.settings(),
+        )
     except Stale as exc:
         form = _rebased(form, exc.extra["revision"])
         now = exc.extra.get("now", {})
-        form.add_error(None, f"{exc.message} It now calls "
-                             f"{now.get('url') or 'the simulated adapter'} ({now.get('kind')}). Your values are "
-                             f"below.")
+        form.add_error(
+            None,
+            f"{exc.message} It now calls "
+            f"{now.get('url') or 'the simulated adapter'} ({now.get('kind')}). Your values are "
+            f"below.",
+        )
         return _page(request, environment, binding_form=form, status=exc.status)
     except ServiceError as exc:
         refused = _refusal_into(form, exc)
         return _page(request, environment, binding_form=form, refused=refused, status=exc.status)
     if not binding.changed:
-        messages.info(request, f"Nothing changed: {binding.reference} was already bound so in {environment.name}.")
+        messages.info(
+            request, f"Nothing changed: {binding.reference} was already bound so in {environment.name}."
+        )
     elif binding.kind == ServiceBinding.Kind.HTTP:
         secret = f", its secret from {binding.secret_env}" if binding.secret_env else ""
-        messages.success(request, f"{binding.reference} in {environment.name} now calls {binding.url}{secret}.")
+        messages.success(
+            request, f"{binding.reference} in {environment.name} now calls {binding.url}{secret}."
+        )
     else:
-        messages.success(request, f"{binding.reference} in {environment.name} now calls the simulated adapter.")
+        messages.success(
+            request, f"{binding.reference} in {environment.name} now calls the simulated adapter."
+        )
     return _back(environment, "#bindings")
 
 
@@ -223,13 +290,26 @@ def binding_remove(request, env, service):
     try:
         if not form.is_valid():
             raise ServiceError(" ".join(" ".join(errors) for errors in form.errors.values()))
-        service_binding_remove(environment=environment, interface=key[0], name=key[1], actor=request.user,
-                               reason=reason, base_revision=form.cleaned_data["base_revision"] or MISSING)
+        service_binding_remove(
+            environment=environment,
+            interface=key[0],
+            name=key[1],
+            actor=request.user,
+            reason=reason,
+            base_revision=form.cleaned_data["base_revision"] or MISSING,
+        )
     except ServiceError as exc:
         extra = exc.extra if isinstance(exc.extra, dict) else {}
-        remove = {"service": f"{key[0]}:{key[1]}", "error": exc.message, "reason": reason,
-                  "pipelines": extra.get("pipelines") or []}
+        remove = {
+            "service": f"{key[0]}:{key[1]}",
+            "error": exc.message,
+            "reason": reason,
+            "pipelines": extra.get("pipelines") or [],
+        }
         return _page(request, environment, remove=remove, status=exc.status)
-    messages.success(request, f"Binding of service:{key[0]}:{key[1]} removed from {environment.name}: its rules "
-                              f"call the simulated adapter now.")
+    messages.success(
+        request,
+        f"Binding of service:{key[0]}:{key[1]} removed from {environment.name}: its rules "
+        f"call the simulated adapter now.",
+    )
     return _back(environment, "#bindings")

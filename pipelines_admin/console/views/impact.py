@@ -5,6 +5,7 @@ applications side by side.
 
 The services (pipelines_admin.impact.services) check roles and the candidate; the
 permission check here only decides what to offer."""
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,7 @@ from pipelines_admin.impact.tally import flip_direction
 from pipelines_admin.runs.comparison import compare_results
 
 REPORTS_PER_PAGE = 15
-CHART_RULES = 25          # the chart shows at most this many changed rules (the table shows all)
+CHART_RULES = 25  # the chart shows at most this many changed rules (the table shows all)
 DEFAULT_ENVIRONMENT = "production"
 FAILING = {"fail", "error", "timeout"}
 DIRECTION_LABELS = {"to_fail": "would no longer pass", "to_pass": "would now pass", "other": "other change"}
@@ -53,6 +54,7 @@ def _problems(exc: ServiceError) -> list[dict]:
 
 # -- start one, list them -------------------------------------------------------------------
 
+
 def _initial(request, pipeline: Pipeline) -> dict:
     """?environment=NAME&version=N prefill the form (unknown values fall back to the defaults)."""
     names = [e.name for e in environment_list()]
@@ -61,17 +63,28 @@ def _initial(request, pipeline: Pipeline) -> dict:
         environment = DEFAULT_ENVIRONMENT if DEFAULT_ENVIRONMENT in names else (names[0] if names else "")
     numbers = list(pipeline.versions.order_by("-number").values_list("number", flat=True))
     version = request.GET.get("version", "")
-    version = int(version) if version.isdigit() and int(version) in numbers else (numbers[0] if numbers else None)
+    version = (
+        int(version) if version.isdigit() and int(version) in numbers else (numbers[0] if numbers else None)
+    )
     return {"environment": environment, "version": version, "last": default_last()}
 
 
 def _impact_page(request, pipeline: Pipeline, form: ImpactForm, *, status: int = 200, problems=None):
     page, query = paginate(request, impact_report_list(pipeline), per_page=REPORTS_PER_PAGE)
-    context = {"section": "pipelines", "pipeline": pipeline, "form": form, "problems": problems or [],
-               "page": page, "query": query, "has_versions": pipeline.versions.exists(),
-               "can_start": can(request.user, RUN_SUBMIT),
-               "polling": any(not r.finished for r in page)}
-    template = "console/impact.html#reports" if request.htmx and request.method == "GET" else "console/impact.html"
+    context = {
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "form": form,
+        "problems": problems or [],
+        "page": page,
+        "query": query,
+        "has_versions": pipeline.versions.exists(),
+        "can_start": can(request.user, RUN_SUBMIT),
+        "polling": any(not r.finished for r in page),
+    }
+    template = (
+        "console/impact.html#reports" if request.htmx and request.method == "GET" else "console/impact.html"
+    )
     return render(request, template, context, status=status)
 
 
@@ -80,61 +93,90 @@ def impact(request, slug):
     pipeline = _pipeline_or_404(slug)
     live = live_releases(pipeline)
     if request.method != "POST":
-        return _impact_page(request, pipeline, ImpactForm(pipeline=pipeline, live=live,
-                                                          initial=_initial(request, pipeline)))
+        return _impact_page(
+            request, pipeline, ImpactForm(pipeline=pipeline, live=live, initial=_initial(request, pipeline))
+        )
     form = ImpactForm(request.POST, pipeline=pipeline, live=live)
     if not form.is_valid():
         return _impact_page(request, pipeline, form, status=400)
     data = form.cleaned_data
     try:
-        report = impact_start(pipeline=pipeline, environment=data["environment"], actor=request.user,
-                              last=data["last"],
-                              version=version_get(pipeline, data["version"]) if data["version"] else None,
-                              override=data["override"])
+        report = impact_start(
+            pipeline=pipeline,
+            environment=data["environment"],
+            actor=request.user,
+            last=data["last"],
+            version=version_get(pipeline, data["version"]) if data["version"] else None,
+            override=data["override"],
+        )
     except ServiceError as exc:
         form.add_error(None, exc.message)
         return _impact_page(request, pipeline, form, status=exc.status, problems=_problems(exc))
-    messages.success(request, f"Impact analysis queued: {report.total:,} past run{'s' if report.total != 1 else ''} "
-                              f"of {report.environment.name} are being replayed.")
+    messages.success(
+        request,
+        f"Impact analysis queued: {report.total:,} past run{'s' if report.total != 1 else ''} "
+        f"of {report.environment.name} are being replayed.",
+    )
     return redirect("console:impact-report", slug=slug, report_id=report.pk)
 
 
 # -- one report -----------------------------------------------------------------------------
 
+
 def _decision_rows(summary) -> list[dict]:
     """Before status rows x after status columns, each cell saying what kind of change it is."""
     rows = []
     for before, counts in summary.decisions:
-        cells = [{"after": after, "count": n, "kind": flip_direction(before, after) or "same"}
-                 for after, n in zip(summary.statuses, counts)]
+        cells = [
+            {"after": after, "count": n, "kind": flip_direction(before, after) or "same"}
+            for after, n in zip(summary.statuses, counts)
+        ]
         rows.append({"before": before, "cells": cells, "total": sum(counts)})
     totals = [sum(row["cells"][i]["count"] for row in rows) for i in range(len(summary.statuses))]
-    return rows + [{"before": None, "cells": [{"count": n, "kind": "total"} for n in totals],
-                    "total": sum(totals)}]
+    return rows + [
+        {"before": None, "cells": [{"count": n, "kind": "total"} for n in totals], "total": sum(totals)}
+    ]
 
 
 def _rule_rows(summary) -> list[dict]:
-    return [{"rule": r, "pairs": [{"outcome": o, "before": b, "after": a, "delta": a - b} for o, b, a in r.pairs()]}
-            for r in summary.rules]
+    return [
+        {
+            "rule": r,
+            "pairs": [{"outcome": o, "before": b, "after": a, "delta": a - b} for o, b, a in r.pairs()],
+        }
+        for r in summary.rules
+    ]
 
 
 def _chart_data(summary) -> dict:
     """The changed rules, with each outcome's change in count (after - before), for a
     diverging horizontal bar chart."""
     changed = [r for r in summary.rules if r.changed][:CHART_RULES]
-    outcomes = [o for o in ("pass", "fail", "skip", "error", "timeout")
-                if any(r.after.get(o, 0) != r.before.get(o, 0) for r in changed)]
-    return {"labels": [f"{r.stage} / {r.rule}" for r in changed], "changed": [r.changed for r in changed],
-            "outcomes": outcomes,
-            "deltas": {o: [r.after.get(o, 0) - r.before.get(o, 0) for r in changed] for o in outcomes}}
+    outcomes = [
+        o
+        for o in ("pass", "fail", "skip", "error", "timeout")
+        if any(r.after.get(o, 0) != r.before.get(o, 0) for r in changed)
+    ]
+    return {
+        "labels": [f"{r.stage} / {r.rule}" for r in changed],
+        "changed": [r.changed for r in changed],
+        "outcomes": outcomes,
+        "deltas": {o: [r.after.get(o, 0) - r.before.get(o, 0) for r in changed] for o in outcomes},
+    }
 
 
 def _latency_rows(summary) -> list[dict]:
     rows = []
     for key, label in (("mean", "mean"), ("p50", "p50"), ("p95", "p95"), ("p99", "p99")):
         before, after = summary.latency["before"].get(key), summary.latency["after"].get(key)
-        rows.append({"label": label, "before": before, "after": after,
-                     "delta": after - before if before is not None and after is not None else None})
+        rows.append(
+            {
+                "label": label,
+                "before": before,
+                "after": after,
+                "delta": after - before if before is not None and after is not None else None,
+            }
+        )
     return rows
 
 
@@ -145,24 +187,45 @@ def _samples(report: ImpactReport) -> list[dict]:
     for sample in report.samples or []:
         rows = compare_results(sample.get("before"), sample.get("after"))
         changed = [r for r in rows if r["changed"]]
-        samples.append({**sample, "label": DIRECTION_LABELS.get(sample.get("direction"), "changed"),
-                        "changed_rows": changed, "same_rows": [r for r in rows if not r["changed"]],
-                        # the rules that decide it: those failing on one side only (not the ones skipped after)
-                        "key_rules": [r["rule"] for r in changed
-                                      if {(r["a"] or {}).get("outcome"), (r["b"] or {}).get("outcome")} & FAILING]})
+        samples.append(
+            {
+                **sample,
+                "label": DIRECTION_LABELS.get(sample.get("direction"), "changed"),
+                "changed_rows": changed,
+                "same_rows": [r for r in rows if not r["changed"]],
+                # the rules that decide it: those failing on one side only (not the ones skipped after)
+                "key_rules": [
+                    r["rule"]
+                    for r in changed
+                    if {(r["a"] or {}).get("outcome"), (r["b"] or {}).get("outcome")} & FAILING
+                ],
+            }
+        )
     return samples
 
 
 def _report_context(request, pipeline: Pipeline, report: ImpactReport, **extra) -> dict:
     summary = impact_summary(report)
-    context = {"section": "pipelines", "pipeline": pipeline, "report": report, "summary": summary,
-               "can_cancel": can(request.user, RUN_SUBMIT) and not report.finished,
-               "override_json": json.dumps(report.candidate_override, indent=2, ensure_ascii=False)
-               if report.candidate_override else "", **extra}
+    context = {
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "report": report,
+        "summary": summary,
+        "can_cancel": can(request.user, RUN_SUBMIT) and not report.finished,
+        "override_json": json.dumps(report.candidate_override, indent=2, ensure_ascii=False)
+        if report.candidate_override
+        else "",
+        **extra,
+    }
     if report.finished:
-        context.update(decision_rows=_decision_rows(summary), rule_rows=_rule_rows(summary),
-                       changed_rules=sum(1 for r in summary.rules if r.changed),
-                       chart=_chart_data(summary), latency_rows=_latency_rows(summary), samples=_samples(report))
+        context.update(
+            decision_rows=_decision_rows(summary),
+            rule_rows=_rule_rows(summary),
+            changed_rules=sum(1 for r in summary.rules if r.changed),
+            chart=_chart_data(summary),
+            latency_rows=_latency_rows(summary),
+            samples=_samples(report),
+        )
     return context
 
 
@@ -188,8 +251,15 @@ def impact_cancel_view(request, slug, report_id):
         report = impact_cancel(report=report, actor=request.user)
     except ServiceError as exc:
         report = _report_or_404(pipeline, report_id)
-        return render(request, "console/impact_report.html",
-                      _report_context(request, pipeline, report, error=exc.message), status=exc.status)
-    messages.success(request, f"Analysis cancelled after {report.processed:,} of {report.total:,} runs; "
-                              "the figures below cover those.")
+        return render(
+            request,
+            "console/impact_report.html",
+            _report_context(request, pipeline, report, error=exc.message),
+            status=exc.status,
+        )
+    messages.success(
+        request,
+        f"Analysis cancelled after {report.processed:,} of {report.total:,} runs; "
+        "the figures below cover those.",
+    )
     return redirect("console:impact-report", slug=slug, report_id=report.pk)

@@ -4,6 +4,7 @@ editor, release history with rollbacks, comparison of two environments).
 
 Every write goes through pipelines_admin.configs.services, which checks the user's
 role; the permission checks here only decide what to offer."""
+
 from __future__ import annotations
 
 import json
@@ -20,15 +21,34 @@ from pipelines_admin.configs.candidates import candidate_resolve
 from pipelines_admin.configs.graph import annotated_lines, pipeline_graph, toggle_matrix
 from pipelines_admin.configs.models import Environment, Pipeline, Release
 from pipelines_admin.configs.selectors import (
-    effective_config, environment_get, environment_list, environment_revision, environments_diff, live_releases,
-    pipeline_get, release_history, version_get, version_latest, versions_diff,
+    effective_config,
+    environment_get,
+    environment_list,
+    environment_revision,
+    environments_diff,
+    live_releases,
+    pipeline_get,
+    release_history,
+    version_get,
+    version_latest,
+    versions_diff,
 )
 from pipelines_admin.configs.services import (
-    DependentsEnabled, override_set, release_create, release_rollback, rule_toggle, stage_toggle,
+    DependentsEnabled,
+    override_set,
+    release_create,
+    release_rollback,
+    rule_toggle,
+    stage_toggle,
 )
 from pipelines_admin.console.paging import paginate
 from pipelines_admin.console.pipeline_forms import (
-    EnvironmentDiffForm, OverrideForm, ReleaseForm, RollbackForm, ToggleForm, VersionDiffForm,
+    EnvironmentDiffForm,
+    OverrideForm,
+    ReleaseForm,
+    RollbackForm,
+    ToggleForm,
+    VersionDiffForm,
 )
 from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
@@ -65,8 +85,10 @@ def _effective_or_none(pipeline: Pipeline, environment: Environment):
 
 
 def _form_errors(form) -> str:
-    return " ".join(f"{'' if name == '__all__' else name + ': '}{' '.join(errors)}"
-                    for name, errors in form.errors.items())
+    return " ".join(
+        f"{'' if name == '__all__' else name + ': '}{' '.join(errors)}"
+        for name, errors in form.errors.items()
+    )
 
 
 def _problems(exc: ServiceError) -> list[dict]:
@@ -79,12 +101,13 @@ def _allowed_environments(user) -> list[Environment]:
 
 # -- overview: graph and matrix ---------------------------------------------------------
 
+
 @dataclass
 class MatrixColumn:
     environment: Environment
     release: Release | None
     can_change: bool
-    failed_stage: str | None = None     # the toggle that just failed here, to ask again with what was typed
+    failed_stage: str | None = None  # the toggle that just failed here, to ask again with what was typed
     failed_rule: str | None = None
     failed_reason: str = ""
 
@@ -99,14 +122,17 @@ def _matrix_context(pipeline: Pipeline, user, *, failed: dict | None = None) -> 
     columns = []
     for environment in environment_list():
         effective = _effective_or_none(pipeline, environment)
-        column = MatrixColumn(environment, effective.release if effective else None,
-                              can(user, ENVIRONMENT_CHANGE, environment))
+        column = MatrixColumn(
+            environment, effective.release if effective else None, can(user, ENVIRONMENT_CHANGE, environment)
+        )
         if failed and failed.get("environment") == environment.name:
             column.failed_stage, column.failed_rule = failed["stage"], failed.get("rule") or None
             column.failed_reason = failed.get("reason", "")
         columns.append((column, effective.document if effective else None))
-    return {"matrix_columns": [c for c, _ in columns],
-            "matrix": toggle_matrix(latest.document if latest else {}, columns)}
+    return {
+        "matrix_columns": [c for c, _ in columns],
+        "matrix": toggle_matrix(latest.document if latest else {}, columns),
+    }
 
 
 def _graph_context(pipeline: Pipeline, user, environment_name: str) -> dict:
@@ -118,16 +144,26 @@ def _graph_context(pipeline: Pipeline, user, environment_name: str) -> dict:
             document, shown = effective.document, effective
         except NotFound:
             pass  # an unknown or unreleased environment: show the latest version
-    return {"graph": pipeline_graph(document), "graph_environment": shown, "latest": latest,
-            "environments": environment_list(), "can_edit": can(user, VERSION_CREATE)}
+    return {
+        "graph": pipeline_graph(document),
+        "graph_environment": shown,
+        "latest": latest,
+        "environments": environment_list(),
+        "can_edit": can(user, VERSION_CREATE),
+    }
 
 
 def _detail_context(request, pipeline: Pipeline, **matrix_kwargs) -> dict:
-    return {"section": "pipelines", "pipeline": pipeline, "live": live_releases(pipeline),
-            "version_count": pipeline.versions.count(), "coverage": coverage(pipeline),
-            "can_run": can(request.user, RUN_SUBMIT),
-            **_graph_context(pipeline, request.user, request.GET.get("environment", "")),
-            **_matrix_context(pipeline, request.user, **matrix_kwargs)}
+    return {
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "live": live_releases(pipeline),
+        "version_count": pipeline.versions.count(),
+        "coverage": coverage(pipeline),
+        "can_run": can(request.user, RUN_SUBMIT),
+        **_graph_context(pipeline, request.user, request.GET.get("environment", "")),
+        **_matrix_context(pipeline, request.user, **matrix_kwargs),
+    }
 
 
 @require_GET
@@ -151,23 +187,39 @@ def pipeline_toggle(request, slug):
         data = form.cleaned_data
         environment, stage, rule, enabled = data["environment"], data["stage"], data["rule"], data["enabled"]
         try:
-            options = {"enabled": enabled, "actor": request.user, "reason": data["reason"],
-                       "gate_override": data["gate_override"], "disable_dependents": data["disable_dependents"],
-                       "base_revision": data["base_revision"] or MISSING}
+            options = {
+                "enabled": enabled,
+                "actor": request.user,
+                "reason": data["reason"],
+                "gate_override": data["gate_override"],
+                "disable_dependents": data["disable_dependents"],
+                "base_revision": data["base_revision"] or MISSING,
+            }
             if rule:
-                release = rule_toggle(pipeline=pipeline, environment=environment, stage=stage, rule=rule, **options)
+                release = rule_toggle(
+                    pipeline=pipeline, environment=environment, stage=stage, rule=rule, **options
+                )
             else:
                 release = stage_toggle(pipeline=pipeline, environment=environment, stage=stage, **options)
             what = f"Rule {rule} of stage {stage}" if rule else f"Stage {stage}"
             also = [f"{d['stage']}/{d['rule']}" for d in release.disabled_dependents]
-            notice = (f"{what} turned {'on' if enabled else 'off'} in {environment.name}"
-                      + (f", with {', '.join(also)}" if also else "") + f" (release #{release.pk}).")
+            notice = (
+                f"{what} turned {'on' if enabled else 'off'} in {environment.name}"
+                + (f", with {', '.join(also)}" if also else "")
+                + f" (release #{release.pk})."
+            )
         except DependentsEnabled as exc:
             # nothing changed: ask first, naming every rule that would be turned off too
             status = exc.status
-            confirm = {"environment": environment, "stage": stage, "rule": rule, "reason": data["reason"],
-                       "gate_override": data["gate_override"], "dependents": exc.dependents,
-                       "base_revision": data["base_revision"]}
+            confirm = {
+                "environment": environment,
+                "stage": stage,
+                "rule": rule,
+                "reason": data["reason"],
+                "gate_override": data["gate_override"],
+                "dependents": exc.dependents,
+                "base_revision": data["base_revision"],
+            }
         except Stale as exc:
             # someone changed the environment since the page was drawn: show what, and the matrix as it is now
             error, status, stale = exc.message, exc.status, exc.extra
@@ -175,18 +227,29 @@ def pipeline_toggle(request, slug):
             error, status = exc.message, exc.status
             failed = {"environment": environment.name, "stage": stage, "rule": rule, "reason": data["reason"]}
     if request.htmx:
-        context = {"pipeline": pipeline, "error": error, "notice": notice, "confirm": confirm, "stale": stale,
-                   **_matrix_context(pipeline, request.user, failed=failed)}
+        context = {
+            "pipeline": pipeline,
+            "error": error,
+            "notice": notice,
+            "confirm": confirm,
+            "stale": stale,
+            **_matrix_context(pipeline, request.user, failed=failed),
+        }
         return render(request, "console/pipeline_detail.html#matrix", context, status=status)
     if error or confirm:
-        context = {**_detail_context(request, pipeline, failed=failed), "error": error, "confirm": confirm,
-                   "stale": stale}
+        context = {
+            **_detail_context(request, pipeline, failed=failed),
+            "error": error,
+            "confirm": confirm,
+            "stale": stale,
+        }
         return render(request, "console/pipeline_detail.html", context, status=status)
     messages.success(request, notice)
     return redirect(reverse("console:pipeline-detail", kwargs={"slug": slug}) + "#matrix")
 
 
 # -- versions ---------------------------------------------------------------------------
+
 
 def _live_by_version(pipeline: Pipeline) -> dict[int, list[Release]]:
     by_version: dict[int, list[Release]] = {}
@@ -200,19 +263,37 @@ def _live_by_version(pipeline: Pipeline) -> dict[int, list[Release]]:
 @require_GET
 def versions(request, slug):
     pipeline = _pipeline_or_404(slug)
-    page, query = paginate(request, pipeline.versions.select_related("author").order_by("-number"),
-                           per_page=VERSIONS_PER_PAGE)
+    page, query = paginate(
+        request, pipeline.versions.select_related("author").order_by("-number"), per_page=VERSIONS_PER_PAGE
+    )
     live = _live_by_version(pipeline)
     allowed = _allowed_environments(request.user)
-    rows = [{"version": v, "live": live.get(v.number, []),
-             "release_form": ReleaseForm(allowed=allowed, version=v, auto_id=f"release-v{v.number}-%s",
-                                         running=[r.environment.name for r in live.get(v.number, [])])}
-            for v in page]
+    rows = [
+        {
+            "version": v,
+            "live": live.get(v.number, []),
+            "release_form": ReleaseForm(
+                allowed=allowed,
+                version=v,
+                auto_id=f"release-v{v.number}-%s",
+                running=[r.environment.name for r in live.get(v.number, [])],
+            ),
+        }
+        for v in page
+    ]
     latest = version_latest(pipeline)
-    context = {"section": "pipelines", "pipeline": pipeline, "page": page, "query": query, "rows": rows,
-               "latest": latest, "allowed": allowed, "gate_applies": any(e.protected for e in allowed),
-               "default_a": latest.number - 1 if latest and latest.number > 1 else None,
-               "default_b": latest.number if latest else None}
+    context = {
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "page": page,
+        "query": query,
+        "rows": rows,
+        "latest": latest,
+        "allowed": allowed,
+        "gate_applies": any(e.protected for e in allowed),
+        "default_a": latest.number - 1 if latest and latest.number > 1 else None,
+        "default_b": latest.number if latest else None,
+    }
     template = "console/versions.html#history" if request.htmx else "console/versions.html"
     return render(request, template, context)
 
@@ -231,16 +312,24 @@ def _release_form(request, pipeline, version, data=None) -> ReleaseForm:
 
 def _version_detail(request, pipeline, version, form, *, status=200, problems=None):
     latest = version_latest(pipeline)
-    context = {"section": "pipelines", "pipeline": pipeline, "version": version, "latest": latest,
-               "live": _live_by_version(pipeline).get(version.number, []), "form": form,
-               "gates": _gates(pipeline, version), "can_run": can(request.user, RUN_SUBMIT),
-               "reports": impact_report_list(pipeline, version)[:10],
-               "allowed": _allowed_environments(request.user), "problems": problems or [],
-               "released_everywhere": "" if form.is_bound else form.everywhere_already(version),
-               "graph": pipeline_graph(version.document),
-               # adding rules edits the latest version: offer it on the latest version's graph only
-               "can_edit": can(request.user, VERSION_CREATE) and latest is not None and latest.pk == version.pk,
-               "document_json": json.dumps(version.document, indent=2, ensure_ascii=False)}
+    context = {
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "version": version,
+        "latest": latest,
+        "live": _live_by_version(pipeline).get(version.number, []),
+        "form": form,
+        "gates": _gates(pipeline, version),
+        "can_run": can(request.user, RUN_SUBMIT),
+        "reports": impact_report_list(pipeline, version)[:10],
+        "allowed": _allowed_environments(request.user),
+        "problems": problems or [],
+        "released_everywhere": "" if form.is_bound else form.everywhere_already(version),
+        "graph": pipeline_graph(version.document),
+        # adding rules edits the latest version: offer it on the latest version's graph only
+        "can_edit": can(request.user, VERSION_CREATE) and latest is not None and latest.pk == version.pk,
+        "document_json": json.dumps(version.document, indent=2, ensure_ascii=False),
+    }
     return render(request, "console/version_detail.html", context, status=status)
 
 
@@ -263,8 +352,13 @@ def _gates(pipeline: Pipeline, version) -> list[Gate]:
         except ServiceError as exc:
             gates.append(Gate(environment, problem=exc.message))
             continue
-        gates.append(Gate(environment, candidate.effective_hash,
-                          gate_state(pipeline, environment, candidate.effective_hash)))
+        gates.append(
+            Gate(
+                environment,
+                candidate.effective_hash,
+                gate_state(pipeline, environment, candidate.effective_hash),
+            )
+        )
     return gates
 
 
@@ -285,13 +379,21 @@ def version_release(request, slug, number):
         return _version_detail(request, pipeline, version, form, status=400)
     environment = form.cleaned_data["environment"]
     try:
-        release = release_create(pipeline=pipeline, environment=environment, version=version, actor=request.user,
-                                 reason=form.cleaned_data["reason"], gate_override=form.cleaned_data["gate_override"])
+        release = release_create(
+            pipeline=pipeline,
+            environment=environment,
+            version=version,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            gate_override=form.cleaned_data["gate_override"],
+        )
     except ServiceError as exc:
         fields = exc.extra.get("fields", {}) if isinstance(exc.extra, dict) else {}
         form.add_error("reason" if "reason" in fields else None, exc.message)
         return _version_detail(request, pipeline, version, form, status=exc.status, problems=_problems(exc))
-    messages.success(request, f"Version {version.number} released to {environment.name} (release #{release.pk}).")
+    messages.success(
+        request, f"Version {version.number} released to {environment.name} (release #{release.pk})."
+    )
     return redirect("console:environment-detail", slug=slug, env=environment.name)
 
 
@@ -300,8 +402,10 @@ def version_diff(request, slug):
     """Two versions compared: ?a=N&b=M (by default the previous and the latest)."""
     pipeline = _pipeline_or_404(slug)
     numbers = list(pipeline.versions.order_by("-number").values_list("number", flat=True))
-    defaults = {"a": numbers[1] if len(numbers) > 1 else (numbers[0] if numbers else ""),
-                "b": numbers[0] if numbers else ""}
+    defaults = {
+        "a": numbers[1] if len(numbers) > 1 else (numbers[0] if numbers else ""),
+        "b": numbers[0] if numbers else "",
+    }
     form = VersionDiffForm({k: request.GET.get(k) or defaults[k] for k in ("a", "b")})
     diff, error, status = None, "", 200
     if len(numbers) < 2 and not request.GET:
@@ -315,16 +419,24 @@ def version_diff(request, slug):
             diff = versions_diff(before, after)
         except NotFound as exc:
             error, status = exc.message, 404
-    context = {"section": "pipelines", "pipeline": pipeline, "form": form, "numbers": numbers, "diff": diff,
-               "error": error}
+    context = {
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "form": form,
+        "numbers": numbers,
+        "diff": diff,
+        "error": error,
+    }
     template = "console/version_diff.html#diff" if request.htmx else "console/version_diff.html"
     return render(request, template, context, status=status)
 
 
 # -- environments -----------------------------------------------------------------------
 
-def _environment_context(request, pipeline, environment, *, form=None, problems=None, rollback=None,
-                         stale=None) -> dict:
+
+def _environment_context(
+    request, pipeline, environment, *, form=None, problems=None, rollback=None, stale=None
+) -> dict:
     effective = _effective_or_none(pipeline, environment)
     current = environment_revision(effective.release if effective else None)
     # the override form is based on what the page shows: re-shown after an error, it keeps
@@ -333,16 +445,28 @@ def _environment_context(request, pipeline, environment, *, form=None, problems=
     page, query = paginate(request, release_history(pipeline, environment), per_page=RELEASES_PER_PAGE)
     if form is None:
         override = effective.release.override if effective else {}
-        form = OverrideForm(initial={"override": json.dumps(override, indent=2, ensure_ascii=False) if override else ""})
+        form = OverrideForm(
+            initial={"override": json.dumps(override, indent=2, ensure_ascii=False) if override else ""}
+        )
     provenance = effective.provenance if effective else {}
-    return {"section": "pipelines", "pipeline": pipeline, "environment": environment,
-            "environments": environment_list(), "effective": effective,
-            "lines": annotated_lines(effective.document, provenance) if effective else [],
-            "overridden": sum(1 for origin in provenance.values() if origin != "base"),
-            "page": page, "query": query, "form": form, "problems": problems or [],
-            "can_change": can(request.user, ENVIRONMENT_CHANGE, environment),
-            "bindings": list(environment.service_bindings.all()),
-            "rollback": rollback or {}, "base_revision": posted or current, "stale": stale}
+    return {
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "environment": environment,
+        "environments": environment_list(),
+        "effective": effective,
+        "lines": annotated_lines(effective.document, provenance) if effective else [],
+        "overridden": sum(1 for origin in provenance.values() if origin != "base"),
+        "page": page,
+        "query": query,
+        "form": form,
+        "problems": problems or [],
+        "can_change": can(request.user, ENVIRONMENT_CHANGE, environment),
+        "bindings": list(environment.service_bindings.all()),
+        "rollback": rollback or {},
+        "base_revision": posted or current,
+        "stale": stale,
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -362,16 +486,28 @@ def environment_detail(request, slug, env):
     data = form.cleaned_data
     try:
         if data["action"] == "test":
-            suite = suite_start(pipeline=pipeline, environment=environment, actor=request.user,
-                                override=data["override"])
+            suite = suite_start(
+                pipeline=pipeline, environment=environment, actor=request.user, override=data["override"]
+            )
             return redirect("console:suite-run", slug=slug, suite_id=suite.pk)
         if data["action"] == "impact":
-            report = impact_start(pipeline=pipeline, environment=environment, actor=request.user,
-                                  override=data["override"], last=IMPACT_DEFAULT_WINDOW)
+            report = impact_start(
+                pipeline=pipeline,
+                environment=environment,
+                actor=request.user,
+                override=data["override"],
+                last=IMPACT_DEFAULT_WINDOW,
+            )
             return redirect("console:impact-report", slug=slug, report_id=report.pk)
-        release = override_set(pipeline=pipeline, environment=environment, override=data["override"],
-                               actor=request.user, reason=data["reason"], gate_override=data["gate_override"],
-                               base_revision=data["base_revision"] or MISSING)
+        release = override_set(
+            pipeline=pipeline,
+            environment=environment,
+            override=data["override"],
+            actor=request.user,
+            reason=data["reason"],
+            gate_override=data["gate_override"],
+            base_revision=data["base_revision"] or MISSING,
+        )
     except Stale as exc:
         context = _environment_context(request, pipeline, environment, form=form, stale=exc.extra)
         return render(request, "console/environment_detail.html", context, status=exc.status)
@@ -397,14 +533,27 @@ def rollback(request, slug, env, release_id):
     try:
         if not form.is_valid():
             raise ServiceError(_form_errors(form))
-        release = release_rollback(pipeline=pipeline, environment=environment, to_release=target,
-                                   actor=request.user, reason=reason, gate_override=form.cleaned_data["gate_override"])
+        release = release_rollback(
+            pipeline=pipeline,
+            environment=environment,
+            to_release=target,
+            actor=request.user,
+            reason=reason,
+            gate_override=form.cleaned_data["gate_override"],
+        )
     except ServiceError as exc:
-        context = _environment_context(request, pipeline, environment,
-                                       rollback={"release": target.pk, "error": exc.message, "reason": reason})
+        context = _environment_context(
+            request,
+            pipeline,
+            environment,
+            rollback={"release": target.pk, "error": exc.message, "reason": reason},
+        )
         return render(request, "console/environment_detail.html", context, status=exc.status)
-    messages.success(request, f"{environment.name} rolled back to release #{target.pk} "
-                              f"(v{target.version.number}); the new release is #{release.pk}.")
+    messages.success(
+        request,
+        f"{environment.name} rolled back to release #{target.pk} "
+        f"(v{target.version.number}); the new release is #{release.pk}.",
+    )
     return redirect("console:environment-detail", slug=slug, env=environment.name)
 
 
@@ -426,7 +575,14 @@ def environment_diff(request, slug):
             diff = environments_diff(pipeline, form.cleaned_data["a"], form.cleaned_data["b"])
         except NotFound as exc:
             error, status = exc.message, 404
-    context = {"section": "pipelines", "pipeline": pipeline, "form": form, "environments": environments,
-               "released": released, "diff": diff, "error": error}
+    context = {
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "form": form,
+        "environments": environments,
+        "released": released,
+        "diff": diff,
+        "error": error,
+    }
     template = "console/environment_diff.html#diff" if request.htmx else "console/environment_diff.html"
     return render(request, template, context, status=status)

@@ -7,8 +7,12 @@ from pipelines_admin.runs.selectors import recent_runs_by_pipeline
 def pipelines(request):
     rows = pipeline_overview()
     recent = recent_runs_by_pipeline(row.pipeline.pk for row in rows)
-    return render(request, "console/pipelines.html", {
-        "section": "pipelines",
-        "environments": environment_list(),
-        "rows": [(row, recent.get(row.pipeline.pk, [])) for row in rows],
-    })
+    return render(
+        request,
+        "console/pipelines.html",
+        {
+            "section": "pipelines",
+            "environments": environment_list(),
+            "rows": [(row, recent.get(row.pipeline.pk, [])) for row in rows],
+        },
+    )

@@ -13,7 +13,14 @@ from pipelines_admin.runs import exports
 from pipelines_admin.runs.batches import batch_cancel, batch_create
 from pipelines_admin.runs.models import Run
 from pipelines_admin.runs.selectors import (
-    BATCH_OUTCOMES, RUN_FILTERS, batch_get, batch_list, batch_outcome_counts, batch_progress, run_get, run_list,
+    BATCH_OUTCOMES,
+    RUN_FILTERS,
+    batch_get,
+    batch_list,
+    batch_outcome_counts,
+    batch_progress,
+    run_get,
+    run_list,
 )
 
 
@@ -21,9 +28,16 @@ from pipelines_admin.runs.selectors import (
 def runs(request):
     filters = {k: request.GET.get(k, "") for k in RUN_FILTERS}
     page, query = paginate(request, run_list(filters))
-    context = {"section": "runs", "page": page, "query": query, "filters": filters,
-               "pipelines": Pipeline.objects.all(), "environments": Environment.objects.all(),
-               "statuses": Run.Status.values, "sources": Run.Source.values}
+    context = {
+        "section": "runs",
+        "page": page,
+        "query": query,
+        "filters": filters,
+        "pipelines": Pipeline.objects.all(),
+        "environments": Environment.objects.all(),
+        "statuses": Run.Status.values,
+        "sources": Run.Source.values,
+    }
     template = "console/runs.html#run-table" if request.htmx else "console/runs.html"
     return render(request, template, context)
 
@@ -36,10 +50,19 @@ def run_detail(request, run_id):
         raise Http404("There is no such run.")
     template = "console/run_detail.html#run-result" if request.htmx else "console/run_detail.html"
     rerun_form = RerunForm(pipeline=run.pipeline, initial={"environment": run.environment.name})
-    return render(request, template, {"section": "runs", "run": run, "rerun_form": rerun_form,
-                                      "can_rerun": can(request.user, RUN_SUBMIT), "rerun_role": role_needed(RUN_SUBMIT),
-                                      "can_save_case": can(request.user, VERSION_CREATE),
-                                      "save_case_role": role_needed(VERSION_CREATE)})
+    return render(
+        request,
+        template,
+        {
+            "section": "runs",
+            "run": run,
+            "rerun_form": rerun_form,
+            "can_rerun": can(request.user, RUN_SUBMIT),
+            "rerun_role": role_needed(RUN_SUBMIT),
+            "can_save_case": can(request.user, VERSION_CREATE),
+            "save_case_role": role_needed(VERSION_CREATE),
+        },
+    )
 
 
 def batches(request):
@@ -48,23 +71,40 @@ def batches(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            batch = batch_create(pipeline=form.cleaned_data["pipeline"], environment=form.cleaned_data["environment"],
-                                 filename=upload.name, data=upload.read(settings.BATCH_MAX_BYTES + 1),
-                                 actor=request.user)
+            batch = batch_create(
+                pipeline=form.cleaned_data["pipeline"],
+                environment=form.cleaned_data["environment"],
+                filename=upload.name,
+                data=upload.read(settings.BATCH_MAX_BYTES + 1),
+                actor=request.user,
+            )
         except ServiceError as exc:
             form.add_error(None, exc.message)
             rejected = exc.extra.get("rejected_rows") if isinstance(exc.extra, dict) else None
-            return render(request, "console/batches.html", _batches_context(request, form, rejected), status=exc.status)
+            return render(
+                request, "console/batches.html", _batches_context(request, form, rejected), status=exc.status
+            )
         messages.success(request, f"{batch.total} applications queued from {batch.filename}.")
         return redirect("console:batch-detail", batch_id=batch.pk)
-    return render(request, "console/batches.html", _batches_context(request, form), status=400 if form.errors else 200)
+    return render(
+        request, "console/batches.html", _batches_context(request, form), status=400 if form.errors else 200
+    )
 
 
 def _batches_context(request, form, rejected=None):
     page, query = paginate(request, batch_list(), per_page=15)
     rows = [(batch, batch_outcome_counts(batch)) for batch in page.object_list]
-    return {"section": "runs", "form": form, "page": page, "query": query, "rows": rows, "outcomes": BATCH_OUTCOMES,
-            "rejected": rejected, "can_submit": can(request.user, RUN_SUBMIT), "submit_role": role_needed(RUN_SUBMIT)}
+    return {
+        "section": "runs",
+        "form": form,
+        "page": page,
+        "query": query,
+        "rows": rows,
+        "outcomes": BATCH_OUTCOMES,
+        "rejected": rejected,
+        "can_submit": can(request.user, RUN_SUBMIT),
+        "submit_role": role_needed(RUN_SUBMIT),
+    }
 
 
 @require_GET

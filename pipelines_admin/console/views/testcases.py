@@ -1,5 +1,6 @@
 """Test case pages: a pipeline's test cases with their coverage and suite runs, a test
 case's form, a suite run's results, and saving a run as a test case."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -8,17 +9,29 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, can
-from pipelines_admin.configs.selectors import environment_list, pipeline_get, version_get, version_latest
+from pipelines_admin.configs.selectors import pipeline_get, version_get, version_latest
 from pipelines_admin.console.paging import paginate
 from pipelines_admin.console.testcase_forms import CaseForm, SuiteRunForm
 from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
 from pipelines_admin.runs.selectors import run_get
 from pipelines_admin.testcases.selectors import (
-    case_outcomes, coverage, suite_run_get, suite_run_latest, suite_run_list, case_get, case_list,
+    case_get,
+    case_list,
+    case_outcomes,
+    coverage,
+    suite_run_get,
+    suite_run_latest,
+    suite_run_list,
 )
 from pipelines_admin.testcases.services import (
-    case_content, case_create, case_delete, case_from_run, case_revision, case_update, suite_start,
+    case_content,
+    case_create,
+    case_delete,
+    case_from_run,
+    case_revision,
+    case_update,
+    suite_start,
 )
 
 SUITE_RUNS_PER_PAGE = 10
@@ -54,12 +67,19 @@ def cases(request, slug):
     outcomes = case_outcomes(latest_suite)
     rows = [(case, outcomes.get(case.pk)) for case in case_list(pipeline)]
     page, query = paginate(request, suite_run_list(pipeline), per_page=SUITE_RUNS_PER_PAGE)
-    context = {"section": "pipelines", "pipeline": pipeline, "cases": rows, "latest_suite": latest_suite,
-               "coverage": coverage(pipeline, latest_suite), "page": page, "query": query,
-               "suite_form": SuiteRunForm(pipeline=pipeline, initial={"environment": "development"}),
-               "can_edit": can(request.user, VERSION_CREATE), "can_run": can(request.user, RUN_SUBMIT)}
+    context = {
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "cases": rows,
+        "latest_suite": latest_suite,
+        "coverage": coverage(pipeline, latest_suite),
+        "page": page,
+        "query": query,
+        "suite_form": SuiteRunForm(pipeline=pipeline, initial={"environment": "development"}),
+        "can_edit": can(request.user, VERSION_CREATE),
+        "can_run": can(request.user, RUN_SUBMIT),
+    }
     return render(request, "console/test_cases.html", context)
-
 
 
 def _case_page(request, pipeline, form, *, case=None, status=200, problems=None, masked=None, stale=None):
@@ -67,23 +87,42 @@ def _case_page(request, pipeline, form, *, case=None, status=200, problems=None,
     # the edit form is based on the case as the page shows it: re-shown after an error it keeps
     # the revision it started from, unless that error was that it is stale
     posted = form.data.get("base_revision") if form is not None and form.is_bound and not stale else None
-    return render(request, "console/test_case_form.html", {
-        "section": "pipelines", "pipeline": pipeline, "form": form, "case": case, "problems": problems or [],
-        "can_edit": can(request.user, VERSION_CREATE), "masked": masked, "stale": stale,
-        "base_revision": posted or current, "current_revision": current}, status=status)
+    return render(
+        request,
+        "console/test_case_form.html",
+        {
+            "section": "pipelines",
+            "pipeline": pipeline,
+            "form": form,
+            "case": case,
+            "problems": problems or [],
+            "can_edit": can(request.user, VERSION_CREATE),
+            "masked": masked,
+            "stale": stale,
+            "base_revision": posted or current,
+            "current_revision": current,
+        },
+        status=status,
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def case_new(request, slug):
     pipeline = _pipeline_or_404(slug)
-    form = CaseForm(request.POST or None, document=_document(pipeline),
-                    initial={"status": "passed", "record": "{\n}"})
+    form = CaseForm(
+        request.POST or None, document=_document(pipeline), initial={"status": "passed", "record": "{\n}"}
+    )
     if request.method == "GET" or not form.is_valid():
         return _case_page(request, pipeline, form, status=200 if request.method == "GET" else 400)
     try:
-        case = case_create(pipeline=pipeline, name=form.cleaned_data["name"], record=form.cleaned_data["record"],
-                           expected=form.expectation(), description=form.cleaned_data["description"],
-                           actor=request.user)
+        case = case_create(
+            pipeline=pipeline,
+            name=form.cleaned_data["name"],
+            record=form.cleaned_data["record"],
+            expected=form.expectation(),
+            description=form.cleaned_data["description"],
+            actor=request.user,
+        )
     except ServiceError as exc:
         form.add_error(None, exc.message)
         return _case_page(request, pipeline, form, status=exc.status, problems=_problems(exc))
@@ -99,22 +138,40 @@ def case_edit(request, slug, case_id):
     document = _document(pipeline)
     if not can(request.user, VERSION_CREATE):
         if request.method == "POST":
-            return _case_page(request, pipeline, None, case=case, status=403,
-                              masked={"input": case.input_masked, "expected": case.expected_masked})
-        return _case_page(request, pipeline, None, case=case,
-                          masked={"input": case.input_masked, "expected": case.expected_masked})
+            return _case_page(
+                request,
+                pipeline,
+                None,
+                case=case,
+                status=403,
+                masked={"input": case.input_masked, "expected": case.expected_masked},
+            )
+        return _case_page(
+            request,
+            pipeline,
+            None,
+            case=case,
+            masked={"input": case.input_masked, "expected": case.expected_masked},
+        )
     if request.method == "GET":
         record, expected = case_content(case)
-        form = CaseForm(document=document, initial=CaseForm.initial_from(case.name, case.description, record,
-                                                                          expected))
+        form = CaseForm(
+            document=document, initial=CaseForm.initial_from(case.name, case.description, record, expected)
+        )
         return _case_page(request, pipeline, form, case=case)
     form = CaseForm(request.POST, document=document)
     if not form.is_valid():
         return _case_page(request, pipeline, form, case=case, status=400)
     try:
-        case = case_update(case=case, name=form.cleaned_data["name"], record=form.cleaned_data["record"],
-                           expected=form.expectation(), description=form.cleaned_data["description"],
-                           actor=request.user, base_revision=request.POST.get("base_revision") or MISSING)
+        case = case_update(
+            case=case,
+            name=form.cleaned_data["name"],
+            record=form.cleaned_data["record"],
+            expected=form.expectation(),
+            description=form.cleaned_data["description"],
+            actor=request.user,
+            base_revision=request.POST.get("base_revision") or MISSING,
+        )
     except Stale as exc:
         case.refresh_from_db()
         return _case_page(request, pipeline, form, case=case, status=exc.status, stale=exc.extra)
@@ -123,7 +180,6 @@ def case_edit(request, slug, case_id):
         return _case_page(request, pipeline, form, case=case, status=exc.status, problems=_problems(exc))
     messages.success(request, f"Test case “{case.name}” saved.")
     return redirect("console:test-cases", slug=slug)
-
 
 
 @require_POST
@@ -139,7 +195,6 @@ def case_delete_view(request, slug, case_id):
     return redirect("console:test-cases", slug=slug)
 
 
-
 @require_POST
 def suite_run_start(request, slug):
     """Run every test case against the chosen config, on the worker."""
@@ -151,12 +206,20 @@ def suite_run_start(request, slug):
     data = form.cleaned_data
     try:
         version = version_get(pipeline, data["version"]) if data["version"] else None
-        suite = suite_start(pipeline=pipeline, environment=data["environment"], actor=request.user, version=version,
-                            override=data["override"] if data["use_override"] else None)
+        suite = suite_start(
+            pipeline=pipeline,
+            environment=data["environment"],
+            actor=request.user,
+            version=version,
+            override=data["override"] if data["use_override"] else None,
+        )
     except ServiceError as exc:
         messages.error(request, exc.message)
-        return redirect(request.POST.get("back") if request.POST.get("back", "").startswith(f"/pipelines/{slug}/")
-                        else f"/pipelines/{slug}/tests/")
+        return redirect(
+            request.POST.get("back")
+            if request.POST.get("back", "").startswith(f"/pipelines/{slug}/")
+            else f"/pipelines/{slug}/tests/"
+        )
     return redirect("console:suite-run", slug=slug, suite_id=suite.pk)
 
 
@@ -168,8 +231,13 @@ def suite_run_detail(request, slug, suite_id):
     except NotFound as exc:
         raise Http404(exc.message)
     results = sorted(suite.results, key=lambda entry: (entry["passed"], entry["name"]))
-    context = {"section": "pipelines", "pipeline": pipeline, "suite": suite, "results": results,
-               "coverage": coverage(pipeline, suite) if suite.finished else None}
+    context = {
+        "section": "pipelines",
+        "pipeline": pipeline,
+        "suite": suite,
+        "results": results,
+        "coverage": coverage(pipeline, suite) if suite.finished else None,
+    }
     if request.htmx and not suite.finished:
         return render(request, "console/suite_run.html#progress", context)
     response = render(request, "console/suite_run.html", context)
@@ -188,6 +256,9 @@ def save_run_as_test_case(request, run_id):
         raise Http404("There is no such run.")
     except ServiceError as exc:
         return render(request, "console/error.html", {"message": exc.message}, status=exc.status)
-    messages.success(request, f"Saved as the test case “{case.name}”, expecting “{run.status}”. "
-                              "Add the rule outcomes or fields it must keep, if any.")
+    messages.success(
+        request,
+        f"Saved as the test case “{case.name}”, expecting “{run.status}”. "
+        "Add the rule outcomes or fields it must keep, if any.",
+    )
     return redirect("console:test-case-edit", slug=run.pipeline.slug, case_id=case.pk)

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('impact', '0001_initial'),
+        ("impact", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='impactreport',
-            name='candidate_label',
+            model_name="impactreport",
+            name="candidate_label",
         ),
     ]

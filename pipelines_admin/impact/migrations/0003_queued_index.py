@@ -4,14 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('impact', '0002_candidate_label_shown_not_stored'),
+        ("impact", "0002_candidate_label_shown_not_stored"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='impactchunk',
-            index=models.Index(condition=models.Q(('status', 'queued')), fields=['status'], name='impact_chunk_queued_idx'),
+            model_name="impactchunk",
+            index=models.Index(
+                condition=models.Q(("status", "queued")), fields=["status"], name="impact_chunk_queued_idx"
+            ),
         ),
     ]

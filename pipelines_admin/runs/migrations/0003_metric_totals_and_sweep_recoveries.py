@@ -9,74 +9,126 @@ def totals_from_rollups(apps, schema_editor):
     MetricRollup = apps.get_model("runs", "MetricRollup")
     MetricTotal = apps.get_model("runs", "MetricTotal")
     totals = {}
-    rows = MetricRollup.objects.values_list("pipeline_id", "environment_id", "stage", "rule", "counts", "histogram",
-                                            "total", "sum_ms")
-    for pipeline_id, environment_id, stage, rule, counts, histogram, total, sum_ms in rows.iterator(chunk_size=2000):
-        row = totals.setdefault((pipeline_id, environment_id, stage, rule),
-                                {"counts": {}, "histogram": [], "total": 0, "sum_ms": 0.0})
+    rows = MetricRollup.objects.values_list(
+        "pipeline_id", "environment_id", "stage", "rule", "counts", "histogram", "total", "sum_ms"
+    )
+    for pipeline_id, environment_id, stage, rule, counts, histogram, total, sum_ms in rows.iterator(
+        chunk_size=2000
+    ):
+        row = totals.setdefault(
+            (pipeline_id, environment_id, stage, rule),
+            {"counts": {}, "histogram": [], "total": 0, "sum_ms": 0.0},
+        )
         for outcome, n in counts.items():
             row["counts"][outcome] = row["counts"].get(outcome, 0) + n
         histogram = histogram or []
         width = max(len(row["histogram"]), len(histogram))
-        row["histogram"] = [(row["histogram"][i] if i < len(row["histogram"]) else 0)
-                            + (histogram[i] if i < len(histogram) else 0) for i in range(width)]
+        row["histogram"] = [
+            (row["histogram"][i] if i < len(row["histogram"]) else 0)
+            + (histogram[i] if i < len(histogram) else 0)
+            for i in range(width)
+        ]
         row["total"] += total
         row["sum_ms"] += sum_ms
     MetricTotal.objects.bulk_create(
-        [MetricTotal(pipeline_id=p, environment_id=e, stage=s, rule=r, **row) for (p, e, s, r), row in totals.items()],
-        batch_size=1000)
+        [
+            MetricTotal(pipeline_id=p, environment_id=e, stage=s, rule=r, **row)
+            for (p, e, s, r), row in totals.items()
+        ],
+        batch_size=1000,
+    )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('configs', '0002_default_environments'),
-        ('runs', '0002_run_undecided'),
+        ("configs", "0002_default_environments"),
+        ("runs", "0002_run_undecided"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MetricTotal',
+            name="MetricTotal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stage', models.CharField(blank=True, max_length=100)),
-                ('rule', models.CharField(blank=True, max_length=100)),
-                ('counts', models.JSONField(default=dict, help_text='outcome -> count')),
-                ('histogram', models.JSONField(default=list, help_text='count per latency bucket (see runs.metrics.LATENCY_BOUNDS_MS)')),
-                ('total', models.PositiveBigIntegerField(default=0)),
-                ('sum_ms', models.FloatField(default=0.0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stage", models.CharField(blank=True, max_length=100)),
+                ("rule", models.CharField(blank=True, max_length=100)),
+                ("counts", models.JSONField(default=dict, help_text="outcome -> count")),
+                (
+                    "histogram",
+                    models.JSONField(
+                        default=list,
+                        help_text="count per latency bucket (see runs.metrics.LATENCY_BOUNDS_MS)",
+                    ),
+                ),
+                ("total", models.PositiveBigIntegerField(default=0)),
+                ("sum_ms", models.FloatField(default=0.0)),
             ],
         ),
         migrations.CreateModel(
-            name='SweepRecovery',
+            name="SweepRecovery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('run', 'Run'), ('batch_chunk', 'Batch Chunk'), ('suite_run', 'Suite Run'), ('impact_chunk', 'Impact Chunk')], max_length=16)),
-                ('action', models.CharField(choices=[('enqueued', 'Enqueued'), ('requeued', 'Requeued'), ('gave_up', 'Gave Up')], max_length=16)),
-                ('count', models.PositiveBigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("run", "Run"),
+                            ("batch_chunk", "Batch Chunk"),
+                            ("suite_run", "Suite Run"),
+                            ("impact_chunk", "Impact Chunk"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("enqueued", "Enqueued"), ("requeued", "Requeued"), ("gave_up", "Gave Up")],
+                        max_length=16,
+                    ),
+                ),
+                ("count", models.PositiveBigIntegerField(default=0)),
             ],
         ),
         migrations.AddIndex(
-            model_name='batchchunk',
-            index=models.Index(condition=models.Q(('status', 'queued')), fields=['status'], name='chunk_queued_idx'),
+            model_name="batchchunk",
+            index=models.Index(
+                condition=models.Q(("status", "queued")), fields=["status"], name="chunk_queued_idx"
+            ),
         ),
         migrations.AddField(
-            model_name='metrictotal',
-            name='environment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='configs.environment'),
+            model_name="metrictotal",
+            name="environment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="configs.environment"
+            ),
         ),
         migrations.AddField(
-            model_name='metrictotal',
-            name='pipeline',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='configs.pipeline'),
+            model_name="metrictotal",
+            name="pipeline",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="+", to="configs.pipeline"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sweeprecovery',
-            constraint=models.UniqueConstraint(fields=('kind', 'action'), name='sweep_recovery_key_unique'),
+            model_name="sweeprecovery",
+            constraint=models.UniqueConstraint(fields=("kind", "action"), name="sweep_recovery_key_unique"),
         ),
         migrations.AddConstraint(
-            model_name='metrictotal',
-            constraint=models.UniqueConstraint(fields=('pipeline', 'environment', 'stage', 'rule'), name='metric_total_key_unique'),
+            model_name="metrictotal",
+            constraint=models.UniqueConstraint(
+                fields=("pipeline", "environment", "stage", "rule"), name="metric_total_key_unique"
+            ),
         ),
         migrations.RunPython(totals_from_rollups, migrations.RunPython.noop),
     ]

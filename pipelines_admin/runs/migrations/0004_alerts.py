@@ -5,34 +5,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('configs', '0002_default_environments'),
-        ('runs', '0003_metric_totals_and_sweep_recoveries'),
+        ("configs", "0002_default_environments"),
+        ("runs", "0003_metric_totals_and_sweep_recoveries"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='metricrollup',
-            name='counts',
-            field=models.JSONField(default=dict, help_text="outcome -> count; a rule's also 'slow' -> runs flagged slow"),
+            model_name="metricrollup",
+            name="counts",
+            field=models.JSONField(
+                default=dict, help_text="outcome -> count; a rule's also 'slow' -> runs flagged slow"
+            ),
         ),
         migrations.CreateModel(
-            name='Alert',
+            name="Alert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('timeout', 'Timeout')], max_length=32)),
-                ('stage', models.CharField(max_length=100)),
-                ('rule', models.CharField(max_length=100)),
-                ('message', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('environment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='configs.environment')),
-                ('pipeline', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='configs.pipeline')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='runs.run')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(choices=[("timeout", "Timeout")], max_length=32)),
+                ("stage", models.CharField(max_length=100)),
+                ("rule", models.CharField(max_length=100)),
+                ("message", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "environment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="configs.environment",
+                    ),
+                ),
+                (
+                    "pipeline",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="configs.pipeline"
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="alerts", to="runs.run"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['pipeline', '-created_at'], name='alert_pipeline_recent_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["pipeline", "-created_at"], name="alert_pipeline_recent_idx")
+                ],
             },
         ),
     ]

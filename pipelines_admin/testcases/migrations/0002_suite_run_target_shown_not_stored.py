@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('testcases', '0001_initial'),
+        ("testcases", "0001_initial"),
     ]
 
     operations = [
         migrations.RemoveField(
-            model_name='suiterun',
-            name='target',
+            model_name="suiterun",
+            name="target",
         ),
     ]

@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('configs', '0002_default_environments'),
-        ('testcases', '0002_suite_run_target_shown_not_stored'),
+        ("configs", "0002_default_environments"),
+        ("testcases", "0002_suite_run_target_shown_not_stored"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='suiterun',
-            index=models.Index(condition=models.Q(('status', 'queued')), fields=['status'], name='suite_queued_idx'),
+            model_name="suiterun",
+            index=models.Index(
+                condition=models.Q(("status", "queued")), fields=["status"], name="suite_queued_idx"
+            ),
         ),
     ]

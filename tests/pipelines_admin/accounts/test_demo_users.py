@@ -20,7 +20,10 @@ def test_demo_users_ensure__first_run__creates_three_users_with_roles():
     for username, password, _ in created:
         assert User.objects.get(username=username).check_password(password)
     assert User.objects.get(username="admin").is_superuser
-    assert set(User.objects.get(username="editor").groups.values_list("name", flat=True)) == {"viewer", "editor"}
+    assert set(User.objects.get(username="editor").groups.values_list("name", flat=True)) == {
+        "viewer",
+        "editor",
+    }
     assert set(User.objects.get(username="viewer").groups.values_list("name", flat=True)) == {"viewer"}
 
 
@@ -67,7 +70,7 @@ def test_ensure_demo_data__first_run__prints_each_user_with_role_as_the_readme_s
     # When the command `make run` runs prints its first lines
     out = StringIO()
     call_command("ensure_demo_data", stdout=out)
-    lines = out.getvalue().splitlines()[:len(sample)]
+    lines = out.getvalue().splitlines()[: len(sample)]
     # Then they are the README's lines, each user's password where the README says <password>
     # and the role text in the same column; each printed password is the user's
     assert len(sample) == 4 and lines[0] == sample[0]

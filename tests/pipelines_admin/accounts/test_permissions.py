@@ -2,7 +2,13 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from pipelines_admin.accounts.permissions import (
-    ENVIRONMENT_CHANGE, READ, RUN_SUBMIT, VERSION_CREATE, can, require, role_needed,
+    ENVIRONMENT_CHANGE,
+    READ,
+    RUN_SUBMIT,
+    VERSION_CREATE,
+    can,
+    require,
+    role_needed,
 )
 from pipelines_admin.core.errors import NotAllowed
 
@@ -28,9 +34,12 @@ def test_can__each_role__matches_the_matrix(role, request, django_user_model, en
     else:
         user = request.getfixturevalue(role)
     # When each action is asked / Then the answers are the matrix's
-    answers = (can(user, READ), can(user, VERSION_CREATE),
-               can(user, ENVIRONMENT_CHANGE, environments["staging"]),
-               can(user, ENVIRONMENT_CHANGE, environments["production"]))
+    answers = (
+        can(user, READ),
+        can(user, VERSION_CREATE),
+        can(user, ENVIRONMENT_CHANGE, environments["staging"]),
+        can(user, ENVIRONMENT_CHANGE, environments["production"]),
+    )
     assert answers == MATRIX[role]
 
 
@@ -47,10 +56,16 @@ def test_can__inactive_publisher__nothing(publisher, environments):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("action, environment, role", [
-    (READ, None, "viewer"), (VERSION_CREATE, None, "editor"), (RUN_SUBMIT, None, "editor"),
-    (ENVIRONMENT_CHANGE, "staging", "editor"), (ENVIRONMENT_CHANGE, "production", "publisher"),
-])
+@pytest.mark.parametrize(
+    "action, environment, role",
+    [
+        (READ, None, "viewer"),
+        (VERSION_CREATE, None, "editor"),
+        (RUN_SUBMIT, None, "editor"),
+        (ENVIRONMENT_CHANGE, "staging", "editor"),
+        (ENVIRONMENT_CHANGE, "production", "publisher"),
+    ],
+)
 def test_role_needed__each_action__the_least_role_that_may(request, environments, action, environment, role):
     # Given the users of every role / When the role needed for an action is asked
     env = environments[environment] if environment else None
@@ -58,4 +73,5 @@ def test_role_needed__each_action__the_least_role_that_may(request, environments
     assert role_needed(action, env) == role
     ladder = ["viewer", "editor", "publisher"]
     assert [can(request.getfixturevalue(r), action, env) for r in ladder] == [
-        ladder.index(r) >= ladder.index(role) for r in ladder]
+        ladder.index(r) >= ladder.index(role) for r in ladder
+    ]

@@ -1,4 +1,5 @@
 """Who a command acts as."""
+
 import pytest
 
 from pipelines_admin.accounts.selectors import acting_user

@@ -1,4 +1,5 @@
 """Personal API tokens: the services and the console page at /account/tokens/."""
+
 import hashlib
 
 import pytest

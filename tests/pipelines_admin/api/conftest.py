@@ -1,4 +1,5 @@
 """API test helpers: clients authenticated by token, a released pipeline, a user without role."""
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -43,10 +44,15 @@ def token_client():
 @pytest.fixture
 def released(editor, small_pipeline_document, environments):
     """The small pipeline, version 1 live in development."""
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
-                                               document=small_pipeline_document, author=editor)
-    config_services.release_create(pipeline=pipeline, environment=environments["development"],
-                                   version=pipeline.versions.get(), actor=editor)
+    pipeline = config_services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
+    )
+    config_services.release_create(
+        pipeline=pipeline,
+        environment=environments["development"],
+        version=pipeline.versions.get(),
+        actor=editor,
+    )
     return pipeline
 
 

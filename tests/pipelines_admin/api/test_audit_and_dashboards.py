@@ -1,5 +1,6 @@
 """Audit events (filters, cursor pagination, JSONL export with the hash chain) and the
 dashboard summary."""
+
 import json
 from datetime import timedelta
 
@@ -48,8 +49,9 @@ def test_audit_list__after_sequence_and_time_window__new_events_only(token_clien
 
 def test_audit_list__since_after_until__400(token_client, viewer, environments):
     # Given a window that ends before it starts / When listing / Then 400 on until
-    response = token_client(viewer).get("/api/v1/audit/", {"since": "2026-02-01T00:00:00Z",
-                                                            "until": "2026-01-01T00:00:00Z"})
+    response = token_client(viewer).get(
+        "/api/v1/audit/", {"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}
+    )
     assert assert_error(response, 400)["extra"]["fields"] == {"until": ["must be after since"]}
 
 
@@ -74,14 +76,21 @@ def test_audit_export__filtered__only_matching(token_client, viewer, released):
     assert [json.loads(line)["object_repr"] for line in lines] == ["Onboarding"]
 
 
-def test_dashboard_summary__after_runs__counts_and_latency(token_client, editor, viewer, released, environments):
+def test_dashboard_summary__after_runs__counts_and_latency(
+    token_client, editor, viewer, released, environments
+):
     # Given two executed runs, one failing
     for record in (APPLICANT, {**APPLICANT, "email": "nope"}):
-        run = services.run_submit(pipeline=released, environment=environments["development"], record=record,
-                                  actor=editor)
+        run = services.run_submit(
+            pipeline=released, environment=environments["development"], record=record, actor=editor
+        )
         services.run_execute(run.pk)
     # When the summary of the last 24 hours is asked for
-    body = token_client(viewer).get("/api/v1/dashboards/summary/?pipeline=onboarding&environment=development").json()
+    body = (
+        token_client(viewer)
+        .get("/api/v1/dashboards/summary/?pipeline=onboarding&environment=development")
+        .json()
+    )
     # Then it counts them, from the rollups
     assert (body["pipeline"], body["hours"], body["total_runs"]) == ("onboarding", 24, 2)
     assert body["counts"] == {"passed": 1, "failed": 1} and body["failure_rate"] == 0.5
@@ -89,23 +98,27 @@ def test_dashboard_summary__after_runs__counts_and_latency(token_client, editor,
     assert body["failing_rules"][0]["rule"] == "email_format"
 
 
-
 def test_dashboard_summary__an_empty_bucket_between_runs__a_zero_there_like_the_console(
-        token_client, editor, viewer, released, environments, monkeypatch):
+    token_client, editor, viewer, released, environments, monkeypatch
+):
     # Given a run at 10:01 and one at 10:11, none between 10:05 and 10:10
     start = bucket_start(timezone.now()) - timedelta(hours=2)
     for minute in (1, 11):
         monkeypatch.setattr(timezone, "now", lambda minute=minute: start + timedelta(minutes=minute))
-        services.run_execute(services.run_submit(pipeline=released, environment=environments["development"],
-                                                 record=APPLICANT, actor=editor).pk)
+        services.run_execute(
+            services.run_submit(
+                pipeline=released, environment=environments["development"], record=APPLICANT, actor=editor
+            ).pk
+        )
     # When the last hour's summary is asked for at 10:12
     monkeypatch.setattr(timezone, "now", lambda: start + timedelta(minutes=12))
     series = token_client(viewer).get("/api/v1/dashboards/summary/?hours=1").json()["series"]
     # Then every five-minute slot of the hour is there, the empty one between the runs a zero
     assert len(series["labels"]) == 12
     first = series["labels"].index(start.isoformat())
-    assert series["passed"][first:first + 3] == [1, 0, 1]
+    assert series["passed"][first : first + 3] == [1, 0, 1]
     assert series["failed"] == series["error"] == [0] * 12
+
 
 def test_dashboard_summary__bad_filters__404_and_400(token_client, viewer, environments):
     # Given an unknown pipeline or zero hours / When summarised / Then 404 and 400

@@ -1,4 +1,5 @@
 """Batches: upload (202, 413 over the limit), progress, results as CSV and JSONL, cancel."""
+
 import json
 
 import pytest
@@ -15,8 +16,12 @@ LINES = [GOOD, {"name": "No Email"}, GOOD]
 
 
 def upload(client, content: bytes, filename="apps.jsonl", **fields):
-    data = {"pipeline": "onboarding", "environment": "development",
-            "file": SimpleUploadedFile(filename, content), **fields}
+    data = {
+        "pipeline": "onboarding",
+        "environment": "development",
+        "file": SimpleUploadedFile(filename, content),
+        **fields,
+    }
     return client.post("/api/v1/batches/", data, format="multipart")
 
 
@@ -35,7 +40,12 @@ def test_batch_upload__jsonl__202_with_location_and_progress(token_client, edito
     assert response["Location"] == body["url"]
     assert (body["status"], body["total"], body["processed"], body["source"]) == ("queued", 3, 0, "api")
     assert body["rejected_rows"][0]["line"] == 4
-    assert body["progress"] == {"percent": 0.0, "rate_per_second": None, "seconds_left": None, "finished": False}
+    assert body["progress"] == {
+        "percent": 0.0,
+        "rate_per_second": None,
+        "seconds_left": None,
+        "finished": False,
+    }
     assert body["results"]["csv"].endswith(f"/api/v1/batches/{body['id']}/results.csv")
 
 
@@ -74,7 +84,12 @@ def test_batch_results__processed__csv_and_jsonl_in_file_order(token_client, edi
     csv_response = client.get(f"/api/v1/batches/{batch_id}/results.csv", HTTP_ACCEPT="text/csv")
     jsonl_response = client.get(f"/api/v1/batches/{batch_id}/results.jsonl")
     # Then it is completed, and both downloads list the applications in file order, masked
-    assert (detail["status"], detail["processed"], detail["passed"], detail["failed"]) == ("completed", 3, 2, 1)
+    assert (detail["status"], detail["processed"], detail["passed"], detail["failed"]) == (
+        "completed",
+        3,
+        2,
+        1,
+    )
     assert detail["progress"]["finished"] is True
     assert csv_response.status_code == 200 and csv_response["Content-Type"].startswith("text/csv")
     csv_text = b"".join(csv_response.streaming_content).decode()
@@ -87,8 +102,9 @@ def test_batch_results__processed__csv_and_jsonl_in_file_order(token_client, edi
 
 def test_batch_results__unknown_batch__404_json_even_for_csv(token_client, viewer, environments):
     # Given no such batch / When its CSV is asked for / Then a JSON 404
-    response = token_client(viewer).get("/api/v1/batches/00000000-0000-0000-0000-000000000000/results.csv",
-                                        HTTP_ACCEPT="text/csv")
+    response = token_client(viewer).get(
+        "/api/v1/batches/00000000-0000-0000-0000-000000000000/results.csv", HTTP_ACCEPT="text/csv"
+    )
     assert_error(response, 404)
 
 
@@ -98,7 +114,10 @@ def test_batch_cancel__queued__cancelled_then_400(token_client, editor, released
     batch_id = upload(client, jsonl(LINES)).json()["id"]
     # When cancelled / Then it is, and cancelling again is refused
     assert client.post(f"/api/v1/batches/{batch_id}/cancel/").json()["status"] == "cancelled"
-    assert "already cancelled" in assert_error(client.post(f"/api/v1/batches/{batch_id}/cancel/"), 400)["message"]
+    assert (
+        "already cancelled"
+        in assert_error(client.post(f"/api/v1/batches/{batch_id}/cancel/"), 400)["message"]
+    )
 
 
 def test_batches_list__viewer__newest_first(token_client, editor, viewer, released):

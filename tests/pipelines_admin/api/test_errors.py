@@ -1,4 +1,5 @@
 """One error shape for every failure: {"message", "extra"} with the right status."""
+
 import json
 
 import pytest
@@ -59,8 +60,9 @@ def test_api__malformed_json__400(token_client, viewer):
 
 def test_api__form_encoded_body__415(token_client, viewer):
     # Given a form-encoded body / When posted to a JSON endpoint / Then 415
-    response = token_client(viewer).post("/api/v1/validate/", "document=x",
-                                         content_type="application/x-www-form-urlencoded")
+    response = token_client(viewer).post(
+        "/api/v1/validate/", "document=x", content_type="application/x-www-form-urlencoded"
+    )
     assert "Unsupported media type" in assert_error(response, 415)["message"]
 
 
@@ -75,8 +77,9 @@ def test_api__body_over_limit__413(token_client, viewer, settings):
 
 def test_api__nul_character_in_json__400(token_client, viewer):
     # Given text no database stores / When posted / Then 400 naming where it is
-    response = token_client(viewer).post("/api/v1/validate/", {"document": {"stages": {"a\u0000": {}}}},
-                                         format="json")
+    response = token_client(viewer).post(
+        "/api/v1/validate/", {"document": {"stages": {"a\u0000": {}}}}, format="json"
+    )
     assert "/document/stages" in assert_error(response, 400)["message"]
 
 
@@ -87,8 +90,9 @@ def test_api__method_not_allowed__405(token_client, viewer):
 
 def test_api__invalid_field__400_with_fields(token_client, editor, released):
     # Given a version without its message / When posted
-    response = token_client(editor).post("/api/v1/pipelines/onboarding/versions/",
-                                         {"document": {}, "base_version": 1}, format="json")
+    response = token_client(editor).post(
+        "/api/v1/pipelines/onboarding/versions/", {"document": {}, "base_version": 1}, format="json"
+    )
     # Then 400 naming the field
     body = assert_error(response, 400)
     assert body["extra"]["fields"] == {"message": ["This field is required."]}

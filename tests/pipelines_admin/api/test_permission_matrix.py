@@ -1,6 +1,7 @@
 """Every API endpoint, every method it allows, every role (anonymous included): the
 status each gets. The cases come from the URL configuration, so a new endpoint fails
 here until it is added to EXPECTED."""
+
 from __future__ import annotations
 
 import copy
@@ -53,8 +54,14 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api:validate", "POST"): read(),
     ("api:environment-list", "GET"): read(),
     # environments are added by publishers (and superusers)
-    ("api:environment-list", "POST"): {"anonymous": 401, "roleless": 403, "viewer": 403, "editor": 403,
-                                       "publisher": 201, "superuser": 201},
+    ("api:environment-list", "POST"): {
+        "anonymous": 401,
+        "roleless": 403,
+        "viewer": 403,
+        "editor": 403,
+        "publisher": 201,
+        "superuser": 201,
+    },
     ("api:environment-detail", "GET"): read(),
     ("api:environment-detail", "PATCH"): write(200),
     ("api:binding-list", "GET"): read(),
@@ -118,16 +125,28 @@ BODIES = {
     ("api:validate", "POST"): {"document": SMALL_PIPELINE},
     ("api:environment-list", "POST"): {"name": "uat", "position": 25, "description": "User acceptance"},
     ("api:environment-detail", "PATCH"): {"description": "Where changes are tried first, by the team"},
-    ("api:binding-list", "POST"): {"interface": "SanctionsService", "name": "worldcheck", "kind": "http",
-                                   "url": "https://sanctions.example.com/v2", "secret_env": "WORLDCHECK_KEY"},
+    ("api:binding-list", "POST"): {
+        "interface": "SanctionsService",
+        "name": "worldcheck",
+        "kind": "http",
+        "url": "https://sanctions.example.com/v2",
+        "secret_env": "WORLDCHECK_KEY",
+    },
     ("api:binding-detail", "PUT"): {"kind": "simulated", "latency_ms": 25, "failure_rate": 0.1},
-    ("api:override", "PUT"): {"override": {"stages": {"data_quality": {"timeout_seconds": 20}}}, "reason": "slow"},
+    ("api:override", "PUT"): {
+        "override": {"stages": {"data_quality": {"timeout_seconds": 20}}},
+        "reason": "slow",
+    },
     ("api:stage-toggle", "POST"): {"enabled": False, "reason": "maintenance"},
     ("api:rule-toggle", "POST"): {"enabled": False, "reason": "maintenance"},
     ("api:release-list", "POST"): {"version": 1, "reason": "back to plain", "override": {}},
     ("api:run-list", "POST"): {"pipeline": "onboarding", "environment": "development", "record": APPLICANT},
     ("api:token-list", "POST"): {"name": "another"},
-    ("api:test-case-list", "POST"): {"name": "another adult", "input": APPLICANT, "expected": {"status": "passed"}},
+    ("api:test-case-list", "POST"): {
+        "name": "another adult",
+        "input": APPLICANT,
+        "expected": {"status": "passed"},
+    },
     ("api:test-case-detail", "PUT"): {"name": "adult", "input": APPLICANT, "expected": {"status": "passed"}},
     ("api:test-case-detail", "PATCH"): {"description": "renamed"},
     ("api:suite-run-list", "POST"): {"environment": "development"},
@@ -178,31 +197,63 @@ def world(editor, publisher, small_pipeline_document, environments):
     and a queued impact report (v1 without the override against development); the KYC
     service bound in development."""
     dev = environments["development"]
-    config_services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
-                                        kind="simulated", latency_ms=10)
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
-                                               document=small_pipeline_document, author=editor)
-    first = config_services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(),
-                                           actor=editor)
-    config_services.override_set(pipeline=pipeline, environment=dev, actor=editor,
-                                 override={"stages": {"data_quality": {"timeout_seconds": 15}}})
-    config_services.release_create(pipeline=pipeline, environment=environments["staging"],
-                                   version=pipeline.versions.get(), actor=editor)
+    config_services.service_binding_set(
+        environment=dev, interface="KYCService", name="jumio", actor=editor, kind="simulated", latency_ms=10
+    )
+    pipeline = config_services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
+    )
+    first = config_services.release_create(
+        pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor
+    )
+    config_services.override_set(
+        pipeline=pipeline,
+        environment=dev,
+        actor=editor,
+        override={"stages": {"data_quality": {"timeout_seconds": 15}}},
+    )
+    config_services.release_create(
+        pipeline=pipeline, environment=environments["staging"], version=pipeline.versions.get(), actor=editor
+    )
     run = run_execute(run_submit(pipeline=pipeline, environment=dev, record=APPLICANT, actor=editor).pk)
-    batch = batch_create(pipeline=pipeline, environment=dev, filename="apps.jsonl",
-                         data=json.dumps(APPLICANT).encode(), actor=editor)
-    case = case_create(pipeline=pipeline, name="adult", record=APPLICANT, expected={"status": "passed"}, actor=editor)
+    batch = batch_create(
+        pipeline=pipeline,
+        environment=dev,
+        filename="apps.jsonl",
+        data=json.dumps(APPLICANT).encode(),
+        actor=editor,
+    )
+    case = case_create(
+        pipeline=pipeline, name="adult", record=APPLICANT, expected={"status": "passed"}, actor=editor
+    )
     suite_run = suite_run_now(pipeline=pipeline, environment=dev, actor=editor)
     report = impact_start(pipeline=pipeline, environment=dev, actor=editor, last=10, override={})
-    return {"first_release": first, "run": run, "batch": batch, "case": case, "suite_run": suite_run,
-            "report": report}
+    return {
+        "first_release": first,
+        "run": run,
+        "batch": batch,
+        "case": case,
+        "suite_run": suite_run,
+        "report": report,
+    }
 
 
 def sample_kwargs(converters: dict, world: dict, token) -> dict:
-    samples = {"slug": "onboarding", "env": "development", "stage": "business_rules", "rule": "email_format",
-               "run_id": world["run"].pk, "batch_id": world["batch"].pk, "token_id": token.pk if token else None,
-               "service": "KYCService:jumio"}
-    ids = {"case_id": world["case"].pk, "suite_run_id": world["suite_run"].pk, "report_id": world["report"].pk}
+    samples = {
+        "slug": "onboarding",
+        "env": "development",
+        "stage": "business_rules",
+        "rule": "email_format",
+        "run_id": world["run"].pk,
+        "batch_id": world["batch"].pk,
+        "token_id": token.pk if token else None,
+        "service": "KYCService:jumio",
+    }
+    ids = {
+        "case_id": world["case"].pk,
+        "suite_run_id": world["suite_run"].pk,
+        "report_id": world["report"].pk,
+    }
     kwargs = {}
     for name, converter in converters.items():
         if name in ids:
@@ -231,7 +282,9 @@ def if_match(name: str, method: str, kwargs: dict) -> dict:
     if method in ("GET", "HEAD"):
         return {}
     if name in ("api:override", "api:stage-toggle", "api:rule-toggle"):
-        live = release_live(Pipeline.objects.get(slug=kwargs["slug"]), Environment.objects.get(name=kwargs["env"]))
+        live = release_live(
+            Pipeline.objects.get(slug=kwargs["slug"]), Environment.objects.get(name=kwargs["env"])
+        )
         return {"HTTP_IF_MATCH": f'"{environment_revision(live)}"'}
     if name == "api:test-case-detail":
         return {"HTTP_IF_MATCH": f'"{case_revision(TestCase.objects.get(pk=kwargs["case_id"]))}"'}
@@ -239,8 +292,9 @@ def if_match(name: str, method: str, kwargs: dict) -> dict:
         return {"HTTP_IF_MATCH": f'"{settings_revision(Environment.objects.get(name=kwargs["env"]))}"'}
     if name == "api:binding-detail":
         interface, service_name = kwargs["service"].split(":")
-        binding = ServiceBinding.objects.filter(environment__name=kwargs["env"], interface=interface,
-                                                name=service_name).first()
+        binding = ServiceBinding.objects.filter(
+            environment__name=kwargs["env"], interface=interface, name=service_name
+        ).first()
         return {"HTTP_IF_MATCH": f'"{settings_revision(binding)}"'} if binding else {}
     return {}
 
@@ -272,16 +326,25 @@ def test_api_endpoint__each_role__expected_status(name, method, role, world, req
     # When it calls the endpoint with a valid request
     if (name, method) == ("api:batch-list", "POST"):
         upload = SimpleUploadedFile("apps.jsonl", json.dumps(APPLICANT).encode(), "application/x-ndjson")
-        response = client.post(path, {"pipeline": "onboarding", "environment": "development", "file": upload},
-                               format="multipart")
+        response = client.post(
+            path, {"pipeline": "onboarding", "environment": "development", "file": upload}, format="multipart"
+        )
     else:
         body = BODIES.get((name, method))
         if name == "api:rollback":
             body = {"release_id": world["first_release"].pk, "reason": "undo the override"}
-        response = client.generic(method, path, json.dumps(body) if body is not None else "",
-                                  content_type="application/json", **if_match(name, method, kwargs))
+        response = client.generic(
+            method,
+            path,
+            json.dumps(body) if body is not None else "",
+            content_type="application/json",
+            **if_match(name, method, kwargs),
+        )
     # Then it gets the status its role allows, failures in the error shape
-    assert response.status_code == expected, (path, response.status_code,
-                                              getattr(response, "content", b"")[:1000])
+    assert response.status_code == expected, (
+        path,
+        response.status_code,
+        getattr(response, "content", b"")[:1000],
+    )
     if expected >= 400:
         assert_error(response, expected)

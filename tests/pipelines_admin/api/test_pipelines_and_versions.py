@@ -1,4 +1,5 @@
 """Pipelines, versions (optimistic concurrency: 409 with the diff) and validation."""
+
 import copy
 
 import pytest
@@ -15,8 +16,9 @@ def changed(document, minimum_age):
     return document
 
 
-def test_pipelines_list__viewer__each_pipeline_with_latest_version_and_live_releases(token_client, viewer,
-                                                                                     released):
+def test_pipelines_list__viewer__each_pipeline_with_latest_version_and_live_releases(
+    token_client, viewer, released
+):
     # Given onboarding released to development only / When a viewer lists pipelines
     response = token_client(viewer).get("/api/v1/pipelines/")
     # Then it is there with its latest version and where it runs
@@ -27,8 +29,9 @@ def test_pipelines_list__viewer__each_pipeline_with_latest_version_and_live_rele
     assert live["development"]["version"] == 1 and live["production"] is None
 
 
-def test_pipeline_create__editor__201_with_location_and_version_1(token_client, editor, environments,
-                                                                  small_pipeline_document):
+def test_pipeline_create__editor__201_with_location_and_version_1(
+    token_client, editor, environments, small_pipeline_document
+):
     # Given an editor and a valid document
     body = {"slug": "kyc", "name": "KYC", "document": small_pipeline_document, "message": "from git"}
     # When they create a pipeline
@@ -40,14 +43,17 @@ def test_pipeline_create__editor__201_with_location_and_version_1(token_client, 
     assert ConfigVersion.objects.get(pipeline__slug="kyc").document == small_pipeline_document
 
 
-def test_pipeline_create__invalid_document__400_with_problem_paths(token_client, editor, environments,
-                                                                   small_pipeline_document):
+def test_pipeline_create__invalid_document__400_with_problem_paths(
+    token_client, editor, environments, small_pipeline_document
+):
     # Given a document naming a rule class that does not exist
     small_pipeline_document["stages"]["data_quality"]["rules"]["email_format"]["class"] = "NoSuchRule"
     # When posted
-    response = token_client(editor).post("/api/v1/pipelines/", {"slug": "kyc", "name": "KYC",
-                                                                "document": small_pipeline_document},
-                                         format="json")
+    response = token_client(editor).post(
+        "/api/v1/pipelines/",
+        {"slug": "kyc", "name": "KYC", "document": small_pipeline_document},
+        format="json",
+    )
     # Then 400 with each problem at its JSON pointer, and nothing saved
     body = assert_error(response, 400)
     paths = [p["path"] for p in body["extra"]["problems"]]
@@ -57,17 +63,21 @@ def test_pipeline_create__invalid_document__400_with_problem_paths(token_client,
 
 def test_pipeline_create__existing_slug__409(token_client, editor, released, small_pipeline_document):
     # Given onboarding exists / When created again / Then 409
-    response = token_client(editor).post("/api/v1/pipelines/", {"slug": "onboarding", "name": "Again",
-                                                                "document": small_pipeline_document},
-                                         format="json")
+    response = token_client(editor).post(
+        "/api/v1/pipelines/",
+        {"slug": "onboarding", "name": "Again", "document": small_pipeline_document},
+        format="json",
+    )
     assert assert_error(response, 409)["extra"] == {"pipeline": "onboarding"}
 
 
 def test_pipeline_create__viewer__403(token_client, viewer, environments, small_pipeline_document):
     # Given a viewer / When they create a pipeline / Then 403 from the service
-    response = token_client(viewer).post("/api/v1/pipelines/", {"slug": "kyc", "name": "KYC",
-                                                                "document": small_pipeline_document},
-                                         format="json")
+    response = token_client(viewer).post(
+        "/api/v1/pipelines/",
+        {"slug": "kyc", "name": "KYC", "document": small_pipeline_document},
+        format="json",
+    )
     assert "create config versions" in assert_error(response, 403)["message"]
 
 
@@ -76,27 +86,42 @@ def test_pipeline_get__unknown__404(token_client, viewer, environments):
     assert_error(token_client(viewer).get("/api/v1/pipelines/nope/"), 404)
 
 
-def test_version_create__based_on_latest__201_with_location_and_parent(token_client, editor, released,
-                                                                       small_pipeline_document):
+def test_version_create__based_on_latest__201_with_location_and_parent(
+    token_client, editor, released, small_pipeline_document
+):
     # Given version 1 is the latest / When an editor saves a change based on it
-    response = token_client(editor).post("/api/v1/pipelines/onboarding/versions/", {
-        "document": changed(small_pipeline_document, 21), "base_version": 1, "message": "minimum age 21"},
-        format="json")
+    response = token_client(editor).post(
+        "/api/v1/pipelines/onboarding/versions/",
+        {"document": changed(small_pipeline_document, 21), "base_version": 1, "message": "minimum age 21"},
+        format="json",
+    )
     # Then version 2 is created from version 1
     assert response.status_code == 201
     body = response.json()
-    assert (body["number"], body["parent"], body["author"], body["message"]) == (2, 1, "eddie", "minimum age 21")
+    assert (body["number"], body["parent"], body["author"], body["message"]) == (
+        2,
+        1,
+        "eddie",
+        "minimum age 21",
+    )
     assert response["Location"] == body["url"] == "http://testserver/api/v1/pipelines/onboarding/versions/2/"
 
 
-def test_version_create__stale_base__409_with_latest_and_diff(token_client, editor, publisher, released,
-                                                              small_pipeline_document):
+def test_version_create__stale_base__409_with_latest_and_diff(
+    token_client, editor, publisher, released, small_pipeline_document
+):
     # Given someone saved version 2 after version 1
-    token_client(publisher).post("/api/v1/pipelines/onboarding/versions/", {
-        "document": changed(small_pipeline_document, 21), "base_version": 1, "message": "21"}, format="json")
+    token_client(publisher).post(
+        "/api/v1/pipelines/onboarding/versions/",
+        {"document": changed(small_pipeline_document, 21), "base_version": 1, "message": "21"},
+        format="json",
+    )
     # When an editor saves their change still based on version 1
-    response = token_client(editor).post("/api/v1/pipelines/onboarding/versions/", {
-        "document": changed(small_pipeline_document, 25), "base_version": 1, "message": "25"}, format="json")
+    response = token_client(editor).post(
+        "/api/v1/pipelines/onboarding/versions/",
+        {"document": changed(small_pipeline_document, 25), "base_version": 1, "message": "25"},
+        format="json",
+    )
     # Then nothing is saved: 409 with the latest number and what changed since their base
     extra = assert_error(response, 409)["extra"]
     assert (extra["base_version"], extra["latest_version"]) == (1, 2)
@@ -108,23 +133,33 @@ def test_version_create__stale_base__409_with_latest_and_diff(token_client, edit
 
 def test_version_create__same_document__400(token_client, editor, released, small_pipeline_document):
     # Given the document of version 1 / When saved again / Then 400: nothing changed
-    response = token_client(editor).post("/api/v1/pipelines/onboarding/versions/", {
-        "document": small_pipeline_document, "base_version": 1, "message": "again"}, format="json")
+    response = token_client(editor).post(
+        "/api/v1/pipelines/onboarding/versions/",
+        {"document": small_pipeline_document, "base_version": 1, "message": "again"},
+        format="json",
+    )
     assert "Nothing changed" in assert_error(response, 400)["message"]
 
 
 def test_version_create__unknown_base__404(token_client, editor, released, small_pipeline_document):
     # Given no version 7 / When used as the base / Then 404
-    response = token_client(editor).post("/api/v1/pipelines/onboarding/versions/", {
-        "document": small_pipeline_document, "base_version": 7, "message": "x"}, format="json")
+    response = token_client(editor).post(
+        "/api/v1/pipelines/onboarding/versions/",
+        {"document": small_pipeline_document, "base_version": 7, "message": "x"},
+        format="json",
+    )
     assert assert_error(response, 404)["extra"] == {"version": 7}
 
 
-def test_versions__list_get_and_diff__documents_and_changes(token_client, editor, viewer, released,
-                                                           small_pipeline_document):
+def test_versions__list_get_and_diff__documents_and_changes(
+    token_client, editor, viewer, released, small_pipeline_document
+):
     # Given two versions
-    token_client(editor).post("/api/v1/pipelines/onboarding/versions/", {
-        "document": changed(small_pipeline_document, 21), "base_version": 1, "message": "21"}, format="json")
+    token_client(editor).post(
+        "/api/v1/pipelines/onboarding/versions/",
+        {"document": changed(small_pipeline_document, 21), "base_version": 1, "message": "21"},
+        format="json",
+    )
     client = token_client(viewer)
     # When a viewer lists, gets and compares them
     listed = client.get("/api/v1/pipelines/onboarding/versions/").json()
@@ -138,13 +173,17 @@ def test_versions__list_get_and_diff__documents_and_changes(token_client, editor
     assert_error(client.get("/api/v1/pipelines/onboarding/versions/99999999999/"), 404)
 
 
-def test_validate__invalid_document__every_problem_with_json_pointer(token_client, viewer, small_pipeline_document):
+def test_validate__invalid_document__every_problem_with_json_pointer(
+    token_client, viewer, small_pipeline_document
+):
     # Given a document with two problems
     rules = small_pipeline_document["stages"]["data_quality"]["rules"]
     rules["email_format"]["class"] = "NoSuchRule"
     rules["required_fields"]["dependencies"] = ["ghost"]
     # When validated (a viewer may)
-    response = token_client(viewer).post("/api/v1/validate/", {"document": small_pipeline_document}, format="json")
+    response = token_client(viewer).post(
+        "/api/v1/validate/", {"document": small_pipeline_document}, format="json"
+    )
     # Then 200, not valid, each problem at its path
     assert response.status_code == 200
     body = response.json()
@@ -156,7 +195,9 @@ def test_validate__invalid_document__every_problem_with_json_pointer(token_clien
 
 def test_validate__valid_document__valid_without_problems(token_client, viewer, small_pipeline_document):
     # Given a valid document / When validated / Then valid, no problems
-    response = token_client(viewer).post("/api/v1/validate/", {"document": small_pipeline_document}, format="json")
+    response = token_client(viewer).post(
+        "/api/v1/validate/", {"document": small_pipeline_document}, format="json"
+    )
     assert response.json() == {"valid": True, "problems": []}
 
 
@@ -168,6 +209,7 @@ def test_validate__not_an_object__problem_at_root(token_client, viewer):
 
 def test_validate__unknown_environment__404(token_client, viewer, environments, small_pipeline_document):
     # Given no environment moon / When validated against it / Then 404
-    response = token_client(viewer).post("/api/v1/validate/", {"document": small_pipeline_document,
-                                                               "environment": "moon"}, format="json")
+    response = token_client(viewer).post(
+        "/api/v1/validate/", {"document": small_pipeline_document, "environment": "moon"}, format="json"
+    )
     assert_error(response, 404)

@@ -1,6 +1,7 @@
 """The release gate over the API: its state for a candidate version, 409 with extra.gate
 when closed, open after a passing suite run on the exact config, and gate_override on
 every release-like endpoint (audited as an override)."""
+
 import pytest
 
 from pipelines_admin.audit.models import AuditEvent
@@ -18,8 +19,11 @@ GATE_KEYS = {"required", "open", "message", "passing_suite_run", "latest_suite_r
 
 @pytest.fixture
 def case(token_client, editor, released):
-    response = token_client(editor).post("/api/v1/pipelines/onboarding/test-cases/", {
-        "name": "adult passes", "input": ADULT, "expected": {"status": "passed"}}, format="json")
+    response = token_client(editor).post(
+        "/api/v1/pipelines/onboarding/test-cases/",
+        {"name": "adult passes", "input": ADULT, "expected": {"status": "passed"}},
+        format="json",
+    )
     assert response.status_code == 201
     return response.json()["id"]
 
@@ -27,15 +31,20 @@ def case(token_client, editor, released):
 def suite_on_production(client, django_capture_on_commit_callbacks, **body) -> dict:
     """A suite run on what production would run, executed as the worker would."""
     with django_capture_on_commit_callbacks(execute=False):
-        response = client.post("/api/v1/pipelines/onboarding/suite-runs/",
-                               {"environment": "production", "version": 1, **body}, format="json")
+        response = client.post(
+            "/api/v1/pipelines/onboarding/suite-runs/",
+            {"environment": "production", "version": 1, **body},
+            format="json",
+        )
     assert response.status_code == 202, response.content
     services.suite_execute(response.json()["id"])
     return client.get(response.json()["url"]).json()
 
 
 def release(client, **body):
-    return client.post(f"{PROD}/releases/", {"version": 1, "reason": "CAB-42 approved", **body}, format="json")
+    return client.post(
+        f"{PROD}/releases/", {"version": 1, "reason": "CAB-42 approved", **body}, format="json"
+    )
 
 
 def test_gate__unprotected_environment__not_required(token_client, viewer, released):
@@ -52,7 +61,11 @@ def test_gate__production_without_test_cases__closed_saying_why(token_client, vi
     body = token_client(viewer).get(f"{PROD}/gate/?version=1").json()
     # Then it is required and closed, because nothing tests the config
     assert (body["required"], body["open"], body["live"], body["target"]) == (
-        True, False, False, "v1 in production (not released there)")
+        True,
+        False,
+        False,
+        "v1 in production (not released there)",
+    )
     assert "no test cases" in body["message"]
     assert (body["passing_suite_run"], body["latest_suite_run"]) == (None, None)
 
@@ -85,14 +98,20 @@ def test_release__gate_closed__409_with_gate_then_override_201_audited(token_cli
     assert created.data["gate"]["result"] == "overridden" and created.reason == "CAB-42 approved"
     overridden = AuditEvent.objects.get(action="release_gate.overridden")
     assert (overridden.actor_name, overridden.reason, overridden.object_id) == (
-        "pat", "CAB-42 approved", str(response.json()["id"]))
+        "pat",
+        "CAB-42 approved",
+        str(response.json()["id"]),
+    )
     assert "has not run on this exact config" in overridden.data["why_closed"]
 
 
 def test_release__gate_override_without_reason__400(token_client, publisher, case):
-    response = token_client(publisher).post(f"{PROD}/releases/", {"version": 1, "gate_override": True},
-                                            format="json")
-    assert assert_error(response, 400)["extra"] == {"fields": {"reason": ["required for protected environments"]}}
+    response = token_client(publisher).post(
+        f"{PROD}/releases/", {"version": 1, "gate_override": True}, format="json"
+    )
+    assert assert_error(response, 400)["extra"] == {
+        "fields": {"reason": ["required for protected environments"]}
+    }
 
 
 def test_release__editor_with_gate_override__403(token_client, editor, case):
@@ -106,15 +125,20 @@ def test_release__gate_override_not_boolean__400(token_client, publisher, case):
     assert "gate_override" in assert_error(response, 400)["extra"]["fields"]
 
 
-def test_release__suite_passed_on_exact_config__gate_open_then_201(token_client, publisher, viewer, case,
-                                                                    django_capture_on_commit_callbacks):
+def test_release__suite_passed_on_exact_config__gate_open_then_201(
+    token_client, publisher, viewer, case, django_capture_on_commit_callbacks
+):
     client = token_client(publisher)
     # Given a passing suite run on what production would run
     suite = suite_on_production(client, django_capture_on_commit_callbacks)
     assert suite["status"] == "passed"
     # When the gate is asked for / Then it is open, naming that suite run
     gate = token_client(viewer).get(f"{PROD}/gate/?version=1").json()
-    assert (gate["open"], gate["passing_suite_run"], gate["latest_suite_run"]) == (True, suite["id"], suite["id"])
+    assert (gate["open"], gate["passing_suite_run"], gate["latest_suite_run"]) == (
+        True,
+        suite["id"],
+        suite["id"],
+    )
     assert gate["effective_hash"] == suite["effective_hash"]
     # and a release without gate_override goes through, the audit naming the suite run
     response = release(client)
@@ -124,12 +148,17 @@ def test_release__suite_passed_on_exact_config__gate_open_then_201(token_client,
     assert not AuditEvent.objects.filter(action="release_gate.overridden").exists()
 
 
-def test_release__test_case_changed_after_pass__409_again(token_client, publisher, editor, case,
-                                                          django_capture_on_commit_callbacks):
+def test_release__test_case_changed_after_pass__409_again(
+    token_client, publisher, editor, case, django_capture_on_commit_callbacks
+):
     # Given a pass, then a test case edited
     suite_on_production(token_client(publisher), django_capture_on_commit_callbacks)
-    token_client(editor).patch(f"/api/v1/pipelines/onboarding/test-cases/{case}/", {"name": "adult"}, format="json",
-                               **etag(token_client(editor), f"/api/v1/pipelines/onboarding/test-cases/{case}/"))
+    token_client(editor).patch(
+        f"/api/v1/pipelines/onboarding/test-cases/{case}/",
+        {"name": "adult"},
+        format="json",
+        **etag(token_client(editor), f"/api/v1/pipelines/onboarding/test-cases/{case}/"),
+    )
     # When released / Then the gate is closed again
     body = assert_error(release(token_client(publisher)), 409)
     assert "test cases have changed since" in body["extra"]["gate"]["message"]
@@ -147,11 +176,19 @@ def in_production(token_client, publisher, case, django_capture_on_commit_callba
 def test_override_set__changes_config_in_production__409_then_override_200(in_production):
     patch = {"override": {"stages": {"data_quality": {"timeout_seconds": 20}}}, "reason": "slow vendor"}
     # Given a new override no suite has run on / When set / Then 409
-    assert_error(in_production.put(f"{PROD}/override/", patch, format="json",
-                                   **etag(in_production, f"{PROD}/override/")), 409)
+    assert_error(
+        in_production.put(
+            f"{PROD}/override/", patch, format="json", **etag(in_production, f"{PROD}/override/")
+        ),
+        409,
+    )
     # and with gate_override, 200: a new override release, audited as an override
-    response = in_production.put(f"{PROD}/override/", {**patch, "gate_override": True}, format="json",
-                                 **etag(in_production, f"{PROD}/override/"))
+    response = in_production.put(
+        f"{PROD}/override/",
+        {**patch, "gate_override": True},
+        format="json",
+        **etag(in_production, f"{PROD}/override/"),
+    )
     assert (response.status_code, response.json()["kind"]) == (200, "override")
     assert AuditEvent.objects.get(action="release_gate.overridden").reason == "slow vendor"
 
@@ -161,23 +198,37 @@ def test_toggles__in_production__409_then_override_200(in_production):
     stage, rule = f"{PROD}/stages/business_rules/toggle/", f"{PROD}/rules/data_quality/email_format/toggle/"
     assert_error(in_production.post(stage, body, format="json", **etag(in_production, stage)), 409)
     assert_error(in_production.post(rule, body, format="json", **etag(in_production, rule)), 409)
-    assert in_production.post(stage, {**body, "gate_override": True}, format="json",
-                              **etag(in_production, stage)).status_code == 200
-    assert in_production.post(rule, {**body, "gate_override": True}, format="json",
-                              **etag(in_production, rule)).status_code == 200
+    assert (
+        in_production.post(
+            stage, {**body, "gate_override": True}, format="json", **etag(in_production, stage)
+        ).status_code
+        == 200
+    )
+    assert (
+        in_production.post(
+            rule, {**body, "gate_override": True}, format="json", **etag(in_production, rule)
+        ).status_code
+        == 200
+    )
     assert AuditEvent.objects.filter(action="release_gate.overridden").count() == 2
 
 
-def test_toggle__suite_passed_on_the_toggled_config__no_override_needed(in_production, publisher,
-                                                                       django_capture_on_commit_callbacks):
+def test_toggle__suite_passed_on_the_toggled_config__no_override_needed(
+    in_production, publisher, django_capture_on_commit_callbacks
+):
     # Given a passing suite run on production's config with email_format disabled
     override = {"stages": {"data_quality": {"rules": {"email_format": {"enabled": False}}}}}
-    assert suite_on_production(in_production, django_capture_on_commit_callbacks, override=override)["status"] \
+    assert (
+        suite_on_production(in_production, django_capture_on_commit_callbacks, override=override)["status"]
         == "passed"
+    )
     # When that rule is disabled there / Then the gate is open: 200 without an override
-    response = in_production.post(f"{PROD}/rules/data_quality/email_format/toggle/",
-                                  {"enabled": False, "reason": "vendor outage"}, format="json",
-                                      **etag(in_production, f"{PROD}/rules/data_quality/email_format/toggle/"))
+    response = in_production.post(
+        f"{PROD}/rules/data_quality/email_format/toggle/",
+        {"enabled": False, "reason": "vendor outage"},
+        format="json",
+        **etag(in_production, f"{PROD}/rules/data_quality/email_format/toggle/"),
+    )
     assert response.status_code == 200, response.content
     assert response.json()["override"] == override
 
@@ -185,11 +236,20 @@ def test_toggle__suite_passed_on_the_toggled_config__no_override_needed(in_produ
 def test_rollback__to_untested_config__409_then_override_201(in_production):
     # Given production at v1 (tested), then an overridden override release
     first = Release.objects.get(environment__name="production")
-    in_production.put(f"{PROD}/override/", {"override": {"stages": {"data_quality": {"timeout_seconds": 20}}},
-                                            "reason": "slow", "gate_override": True}, format="json",
-                                                **etag(in_production, f"{PROD}/override/"))
+    in_production.put(
+        f"{PROD}/override/",
+        {
+            "override": {"stages": {"data_quality": {"timeout_seconds": 20}}},
+            "reason": "slow",
+            "gate_override": True,
+        },
+        format="json",
+        **etag(in_production, f"{PROD}/override/"),
+    )
     # When rolled back to the first release: its config passed the suite, so the gate is open
-    response = in_production.post(f"{PROD}/rollback/", {"release_id": first.pk, "reason": "undo"}, format="json")
+    response = in_production.post(
+        f"{PROD}/rollback/", {"release_id": first.pk, "reason": "undo"}, format="json"
+    )
     assert response.status_code == 201, response.content
     # and rolling back to the untested override release needs the override
     untested = Release.objects.filter(environment__name="production", kind="override").get()

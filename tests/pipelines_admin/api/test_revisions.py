@@ -1,5 +1,6 @@
 """Optimistic concurrency in the API: ETag on reads, If-Match on writes to overrides,
 toggles and test cases (428 without it, 412 when stale, nothing written either way)."""
+
 import pytest
 
 from pipelines_admin.configs.models import Release
@@ -21,12 +22,18 @@ def test_override_put__without_if_match__428_nothing_written(token_client, edito
     assert body["extra"]["revision"].startswith("release-") and Release.objects.count() == 1
 
 
-def test_override_put__stale_etag__412_with_the_changes_nothing_written(token_client, editor, publisher, released):
+def test_override_put__stale_etag__412_with_the_changes_nothing_written(
+    token_client, editor, publisher, released
+):
     # Given an editor who read development, then a colleague who turned a rule off there
     alice, bob = token_client(editor), token_client(publisher)
     seen = etag(alice, f"{DEV}/")
-    bob.post(f"{DEV}/rules/data_quality/email_format/toggle/", {"enabled": False}, format="json",
-             **etag(bob, f"{DEV}/"))
+    bob.post(
+        f"{DEV}/rules/data_quality/email_format/toggle/",
+        {"enabled": False},
+        format="json",
+        **etag(bob, f"{DEV}/"),
+    )
     releases = Release.objects.count()
     # When she saves her override based on what she read
     response = alice.put(f"{DEV}/override/", PATCH, format="json", **seen)
@@ -35,8 +42,7 @@ def test_override_put__stale_etag__412_with_the_changes_nothing_written(token_cl
     assert Release.objects.count() == releases
     assert body["extra"]["revision"] == alice.get(f"{DEV}/")["ETag"].strip('"')
     assert body["extra"]["live_release"]["kind"] == "toggle"
-    assert [c["summary"] for c in body["extra"]["changes"]] == [
-        "Rule email_format: enabled set to false."]
+    assert [c["summary"] for c in body["extra"]["changes"]] == ["Rule email_format: enabled set to false."]
     # and with the new ETag the same change goes through, answering the next ETag
     again = alice.put(f"{DEV}/override/", PATCH, format="json", **etag(alice, f"{DEV}/"))
     assert again.status_code == 200 and again["ETag"] == alice.get(f"{DEV}/")["ETag"]
@@ -47,24 +53,33 @@ def test_toggle__stale_etag__412_nothing_written(token_client, editor, released)
     seen = etag(client, f"{DEV}/")
     client.post(f"{DEV}/stages/business_rules/toggle/", {"enabled": False}, format="json", **seen)
     # the same ETag again is stale now
-    response = client.post(f"{DEV}/rules/data_quality/email_format/toggle/", {"enabled": False}, format="json",
-                           **seen)
+    response = client.post(
+        f"{DEV}/rules/data_quality/email_format/toggle/", {"enabled": False}, format="json", **seen
+    )
     assert_error(response, 412)
     assert Release.objects.count() == 2
 
 
 def test_toggle__viewer_without_if_match__403_not_428(token_client, viewer, released):
     # the role is checked first: a viewer learns nothing about revisions
-    response = token_client(viewer).post(f"{DEV}/stages/business_rules/toggle/", {"enabled": False}, format="json")
+    response = token_client(viewer).post(
+        f"{DEV}/stages/business_rules/toggle/", {"enabled": False}, format="json"
+    )
     assert_error(response, 403)
 
 
 def test_test_case__read_then_stale_write__412_then_428_without(token_client, editor, publisher, released):
     # Given a test case read by two people
     alice, bob = token_client(editor), token_client(publisher)
-    created = alice.post(CASES, {"name": "adult", "input": {"name": "A B", "email": "a@example.com",
-                                                             "date_of_birth": "1990-01-01"},
-                                 "expected": {"status": "passed"}}, format="json").json()
+    created = alice.post(
+        CASES,
+        {
+            "name": "adult",
+            "input": {"name": "A B", "email": "a@example.com", "date_of_birth": "1990-01-01"},
+            "expected": {"status": "passed"},
+        },
+        format="json",
+    ).json()
     url = f"{CASES}{created['id']}/"
     alice_saw, bob_saw = etag(alice, url), etag(bob, url)
     assert alice_saw["HTTP_IF_MATCH"] == bob_saw["HTTP_IF_MATCH"]
@@ -73,7 +88,9 @@ def test_test_case__read_then_stale_write__412_then_428_without(token_client, ed
     response = alice.patch(url, {"description": "mine"}, format="json", **alice_saw)
     # Then Alice's change is refused with Bob's version in extra, and nothing of hers is written
     body = assert_error(response, 412)
-    assert body["extra"]["now"]["name"] == "adult passes" and body["extra"]["changed_by"] == publisher.username
+    assert (
+        body["extra"]["now"]["name"] == "adult passes" and body["extra"]["changed_by"] == publisher.username
+    )
     assert TestCase.objects.get().description == ""
     # and deleting needs If-Match too
     assert_error(alice.delete(url), 428)
@@ -101,12 +118,21 @@ def test_environment_settings__stale_etag__412_nothing_written(token_client, edi
 def test_binding__stale_etag__412_and_delete_needs_if_match(token_client, editor, publisher, environments):
     alice, bob = token_client(editor), token_client(publisher)
     bindings = f"{ENVS}development/bindings/"
-    assert alice.post(bindings, {"interface": "KYCService", "name": "jumio", "kind": "simulated"},
-                      format="json").status_code == 201
+    assert (
+        alice.post(
+            bindings, {"interface": "KYCService", "name": "jumio", "kind": "simulated"}, format="json"
+        ).status_code
+        == 201
+    )
     url = f"{bindings}KYCService:jumio/"
     alice_saw = etag(alice, url)
-    assert bob.put(url, {"kind": "simulated", "latency_ms": 50}, format="json", **etag(bob, url)).status_code == 200
-    body = assert_error(alice.put(url, {"kind": "simulated", "failure_rate": 0.5}, format="json", **alice_saw), 412)
+    assert (
+        bob.put(url, {"kind": "simulated", "latency_ms": 50}, format="json", **etag(bob, url)).status_code
+        == 200
+    )
+    body = assert_error(
+        alice.put(url, {"kind": "simulated", "failure_rate": 0.5}, format="json", **alice_saw), 412
+    )
     assert body["extra"]["now"]["latency_ms"] == 50
     assert_error(alice.delete(url, **alice_saw), 412)
     assert_error(alice.delete(url), 428)

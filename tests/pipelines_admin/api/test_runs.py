@@ -1,5 +1,6 @@
 """Runs: submit (202 + Location), get (masked input, result once done), list with
 filters and cursor pagination."""
+
 import pytest
 
 from pipelines_admin.runs import services
@@ -8,8 +9,12 @@ from tests.pipelines_admin.api.conftest import assert_error
 
 pytestmark = pytest.mark.django_db
 
-APPLICANT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12",
-             "ssn": "123-45-6789"}
+APPLICANT = {
+    "name": "Maria Garcia",
+    "email": "maria.garcia@example.com",
+    "date_of_birth": "1990-04-12",
+    "ssn": "123-45-6789",
+}
 
 
 def submit(client, **overrides):
@@ -17,8 +22,9 @@ def submit(client, **overrides):
     return client.post("/api/v1/runs/", body, format="json")
 
 
-def test_run_submit__editor__202_with_location_and_queued_run(token_client, editor, released,
-                                                             django_capture_on_commit_callbacks):
+def test_run_submit__editor__202_with_location_and_queued_run(
+    token_client, editor, released, django_capture_on_commit_callbacks
+):
     # Given an editor / When they submit an application
     with django_capture_on_commit_callbacks() as callbacks:
         response = submit(token_client(editor))
@@ -26,7 +32,12 @@ def test_run_submit__editor__202_with_location_and_queued_run(token_client, edit
     assert response.status_code == 202
     body = response.json()
     assert response["Location"] == body["url"] == f"http://testserver/api/v1/runs/{body['id']}/"
-    assert (body["status"], body["source"], body["version"], body["submitted_by"]) == ("queued", "api", 1, "eddie")
+    assert (body["status"], body["source"], body["version"], body["submitted_by"]) == (
+        "queued",
+        "api",
+        1,
+        "eddie",
+    )
     assert len(callbacks) == 1
     # and the input is shown masked only
     assert body["input"]["ssn"] == "***-**-6789" and "123-45-6789" not in response.content.decode()
@@ -84,8 +95,13 @@ def test_runs_list__filters_and_cursor__every_run_once_newest_first(token_client
     # Given five API runs and one from the console
     client = token_client(editor)
     ids = [submit(client).json()["id"] for _ in range(5)]
-    services.run_submit(pipeline=released, environment=released.releases.first().environment, record=APPLICANT,
-                        actor=editor, source=Run.Source.BROWSER)
+    services.run_submit(
+        pipeline=released,
+        environment=released.releases.first().environment,
+        record=APPLICANT,
+        actor=editor,
+        source=Run.Source.BROWSER,
+    )
     # When a viewer pages through the API runs two at a time
     reader, seen = token_client(viewer), []
     url = "/api/v1/runs/?source=api&pipeline=onboarding&page_size=2"

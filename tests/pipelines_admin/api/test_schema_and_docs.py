@@ -1,4 +1,5 @@
 """The OpenAPI schema and its Swagger UI and ReDoc pages, served from local files."""
+
 import pytest
 from django.core.management import call_command
 
@@ -23,13 +24,18 @@ def test_schema__token__openapi_3_with_every_operation_described(token_client, v
         assert op.get("summary"), (path, method)
         assert {"401", "403", "429"} <= set(op["responses"]), (path, method)
         assert op["responses"]["401"]["content"]["application/json"]["schema"] == {
-            "$ref": "#/components/schemas/Error"}
+            "$ref": "#/components/schemas/Error"
+        }
         if method in ("post", "put"):
             assert "requestBody" in op or op["operationId"] in ("batches_cancel", "impact_reports_cancel"), (
-                path, method)
+                path,
+                method,
+            )
     assert schema["components"]["securitySchemes"]["apiToken"] == {
-        "type": "http", "scheme": "bearer", "description": schema["components"]["securitySchemes"]["apiToken"][
-            "description"]}
+        "type": "http",
+        "scheme": "bearer",
+        "description": schema["components"]["securitySchemes"]["apiToken"]["description"],
+    }
 
 
 def test_schema__generation__no_warnings(tmp_path):

@@ -1,5 +1,6 @@
 """API tokens over HTTP: created with a password (shown once, stored hashed), listed
 without secrets, revoked (then 401); a token cannot create tokens."""
+
 import base64
 import hashlib
 
@@ -22,7 +23,9 @@ def basic(username, password):
 
 def test_token_create__password__201_secret_once_stored_hashed(editor):
     # Given an editor's username and password / When they create a token over HTTP Basic
-    response = basic("eddie", "eddie-password-1").post("/api/v1/tokens/", {"name": "release job"}, format="json")
+    response = basic("eddie", "eddie-password-1").post(
+        "/api/v1/tokens/", {"name": "release job"}, format="json"
+    )
     # Then 201 with the secret, which is stored only as its SHA-256, with a prefix to recognise it
     assert response.status_code == 201 and response["Cache-Control"] == "no-store"
     body = response.json()

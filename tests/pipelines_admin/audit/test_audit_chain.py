@@ -8,9 +8,17 @@ from pipelines_admin.audit.services import audit_record, audit_verify
 
 
 def record_three():
-    return [audit_record(actor="system", action=f"test.{i}", object_type="thing", object_id=i,
-                         diff={"n": i, "nested": {"v": [i, 1.5]}}, reason="because")
-            for i in range(1, 4)]
+    return [
+        audit_record(
+            actor="system",
+            action=f"test.{i}",
+            object_type="thing",
+            object_id=i,
+            diff={"n": i, "nested": {"v": [i, 1.5]}},
+            reason="because",
+        )
+        for i in range(1, 4)
+    ]
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
 """manage.py export_audit: the API's JSON Lines, verifiable without the product, and CSV."""
+
 import csv
 import hashlib
 import io
@@ -54,8 +55,13 @@ def verify_outside(lines: list[str]) -> list[str]:
 def trail(released, editor, small_pipeline_document):
     """A few events, one holding non-ASCII text and one a reason starting like a formula."""
     document = {**small_pipeline_document, "description": "Vérification d’identité — 本人確認"}
-    config_services.config_version_create(pipeline=released, document=document, base_version=released.versions.get(),
-                                          author=editor, message="=HYPERLINK(\"http://example.com\")")
+    config_services.config_version_create(
+        pipeline=released,
+        document=document,
+        base_version=released.versions.get(),
+        author=editor,
+        message='=HYPERLINK("http://example.com")',
+    )
     return AuditEvent.objects.order_by("sequence")
 
 
@@ -83,7 +89,8 @@ def test_export_audit__output_file__verified_by_an_independent_hash(trail, tmp_p
     edited = json.loads(lines[1])
     edited["reason"] = "nothing to see"
     assert verify_outside([lines[0], json.dumps(edited, ensure_ascii=False), *lines[2:]]) == [
-        "2: content does not match its hash"]
+        "2: content does not match its hash"
+    ]
 
 
 def test_export_audit__since__later_events_only_chain_continues(trail):
@@ -99,8 +106,9 @@ def test_export_audit__since__later_events_only_chain_continues(trail):
     assert verify_outside(lines) == []
 
 
-@pytest.mark.parametrize("since", ["2026-03-01", "2026-03-01T09:30", "2026-03-01T09:30:00+01:00",
-                                   "2026-03-01T08:30:00Z"])
+@pytest.mark.parametrize(
+    "since", ["2026-03-01", "2026-03-01T09:30", "2026-03-01T09:30:00+01:00", "2026-03-01T08:30:00Z"]
+)
 def test_export_audit__iso_since__accepted(trail, since):
     code, out, _ = run("--since", since)
     assert code == 0 and out.count("\n") == trail.count()
@@ -123,15 +131,29 @@ def test_export_audit__csv__one_row_per_event_same_fields_formulas_quoted(trail)
     rows = list(csv.DictReader(io.StringIO(out)))
     # Then a row per event with the JSON Lines fields, nested data as JSON text
     assert code == 0 and len(rows) == trail.count()
-    assert list(rows[0]) == ["sequence", "occurred_at", "actor", "action", "object_type", "object_id",
-                             "object_repr", "pipeline", "environment", "diff", "reason", "data", "prev_hash", "hash"]
+    assert list(rows[0]) == [
+        "sequence",
+        "occurred_at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "pipeline",
+        "environment",
+        "diff",
+        "reason",
+        "data",
+        "prev_hash",
+        "hash",
+    ]
     last = trail.last()
     row = rows[-1]
     assert (row["sequence"], row["hash"], row["prev_hash"]) == (str(last.sequence), last.hash, last.prev_hash)
     assert json.loads(row["data"]) == last.data and json.loads(row["diff"]) == last.diff
     assert "本人確認" in row["diff"]
     # and the reason a spreadsheet would run as a formula stays text
-    assert row["reason"] == "'=HYPERLINK(\"http://example.com\")"
+    assert row["reason"] == '\'=HYPERLINK("http://example.com")'
 
 
 def test_export_audit__unwritable_output__exit_2(trail, tmp_path):
@@ -142,16 +164,17 @@ def test_export_audit__unwritable_output__exit_2(trail, tmp_path):
 def readme_recipe() -> str:
     """The Python snippet of the README's "Verify an audit export"."""
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Verify an audit export"):]
-    return section[section.index("```python\n") + len("```python\n"):section.index("\n```\n")]
+    section = readme[readme.index("### Verify an audit export") :]
+    return section[section.index("```python\n") + len("```python\n") : section.index("\n```\n")]
 
 
 def test_export_audit__readme_recipe__passes_an_export_fails_an_edited_one(trail, tmp_path):
     # Given an export, an edited copy of it, and the README's recipe as a script
     path, edited = tmp_path / "audit.jsonl", tmp_path / "edited.jsonl"
     run("--output", str(path))
-    edited.write_text(path.read_text(encoding="utf-8").replace('"pipeline.created"', '"pipeline.renamed"'),
-                      encoding="utf-8")
+    edited.write_text(
+        path.read_text(encoding="utf-8").replace('"pipeline.created"', '"pipeline.renamed"'), encoding="utf-8"
+    )
     script = tmp_path / "verify.py"
     script.write_text(readme_recipe(), encoding="utf-8")
     # When it runs on each, outside the product / Then it passes the export and catches the edit

@@ -1,4 +1,5 @@
 """The demo pipelines: valid in every environment, deciding every sample application."""
+
 import pytest
 
 from pipelines_admin.configs.demo import DEMO_PIPELINES, demo_pipelines_ensure
@@ -35,8 +36,11 @@ def test_demo_pipelines__development__compliance_on_with_simulated_vendors(demo)
     # faster business-rule timeout applies
     assert document["stages"]["compliance"].get("enabled", True) is True
     assert {(b.interface, b.kind) for b in development.service_bindings.all()} >= {
-        ("KYCService", "simulated"), ("SanctionsService", "simulated"), ("PEPService", "simulated"),
-        ("RiskEngine", "simulated")}
+        ("KYCService", "simulated"),
+        ("SanctionsService", "simulated"),
+        ("PEPService", "simulated"),
+        ("RiskEngine", "simulated"),
+    }
     assert document["stages"]["business_rules"]["timeout_seconds"] == 5
 
 
@@ -66,5 +70,9 @@ def test_demo_pipelines__every_environment__every_sample_is_decided(demo):
             engine = compiled_pipeline(effective_config(pipeline, environment).document, environment)
             for sample in sample_applications():
                 result = engine.run(sample["record"])
-                assert result.status in ("passed", "failed"), (pipeline.slug, environment.name, sample["name"],
-                                                               result.undecided())
+                assert result.status in ("passed", "failed"), (
+                    pipeline.slug,
+                    environment.name,
+                    sample["name"],
+                    result.undecided(),
+                )

@@ -5,12 +5,27 @@ from pipelines_admin.configs.diffs import semantic_diff, text_diff
 BASE = {
     "version": "1",
     "stages": {
-        "dq": {"enabled": True, "fail_fast": True, "rules": {
-            "required": {"class": "RequiredFieldsRule", "params": {"required_fields": ["a", "b"]}},
-            "email": {"class": "EmailFormatRule", "params": {"field_name": "email"}, "dependencies": ["required"]},
-        }},
-        "biz": {"rules": {"credit": {"class": "CreditScoreRule", "params": {"minimum_score": 650},
-                                     "cross_stage_dependencies": ["required"]}}},
+        "dq": {
+            "enabled": True,
+            "fail_fast": True,
+            "rules": {
+                "required": {"class": "RequiredFieldsRule", "params": {"required_fields": ["a", "b"]}},
+                "email": {
+                    "class": "EmailFormatRule",
+                    "params": {"field_name": "email"},
+                    "dependencies": ["required"],
+                },
+            },
+        },
+        "biz": {
+            "rules": {
+                "credit": {
+                    "class": "CreditScoreRule",
+                    "params": {"minimum_score": 650},
+                    "cross_stage_dependencies": ["required"],
+                }
+            }
+        },
     },
     "execution_settings": {"stop_on_stage_failure": True},
 }
@@ -31,7 +46,12 @@ def test_semantic_diff__threshold_changed__one_param_change_with_values():
     # When diffed / Then one param change says which rule, which param, from and to
     (change,) = semantic_diff(BASE, after)
     assert change["kind"] == "param_changed"
-    assert (change["rule"], change["param"], change["before"], change["after"]) == ("credit", "minimum_score", 650, 700)
+    assert (change["rule"], change["param"], change["before"], change["after"]) == (
+        "credit",
+        "minimum_score",
+        650,
+        700,
+    )
     assert change["summary"] == "Rule credit: minimum_score 650 → 700."
 
 
@@ -47,16 +67,27 @@ def test_semantic_diff__structure_changed__each_kind_reported():
     # When diffed
     changes = semantic_diff(BASE, after)
     # Then every change is named
-    assert kinds(changes) == sorted(["rule_added", "rule_removed", "dependencies_changed",
-                                     "stage_setting_changed", "rule_setting_changed", "execution_setting_changed"])
+    assert kinds(changes) == sorted(
+        [
+            "rule_added",
+            "rule_removed",
+            "dependencies_changed",
+            "stage_setting_changed",
+            "rule_setting_changed",
+            "execution_setting_changed",
+        ]
+    )
     dep = next(c for c in changes if c["kind"] == "dependencies_changed")
     assert dep["added"] == ["phone"] and dep["removed"] == []
 
 
 def test_semantic_diff__rule_moved_and_stages_reordered__reported():
     # Given the credit rule moved to dq and the stages swapped
-    after = {"stages": {"biz": {"rules": {}}, "dq": copy.deepcopy(BASE["stages"]["dq"])},
-             "version": "1", "execution_settings": {"stop_on_stage_failure": True}}
+    after = {
+        "stages": {"biz": {"rules": {}}, "dq": copy.deepcopy(BASE["stages"]["dq"])},
+        "version": "1",
+        "execution_settings": {"stop_on_stage_failure": True},
+    }
     after["stages"]["dq"]["rules"]["credit"] = copy.deepcopy(BASE["stages"]["biz"]["rules"]["credit"])
     # When diffed / Then the move and the reorder are reported
     assert kinds(semantic_diff(BASE, after)) == ["rule_moved", "stage_order_changed"]

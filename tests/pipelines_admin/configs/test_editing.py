@@ -1,4 +1,5 @@
 """Editing one part of a pipeline document: pure functions returning a changed copy."""
+
 import copy
 
 import pytest
@@ -7,16 +8,33 @@ from hypothesis import strategies as st
 
 from pipelines_admin.configs.demo import example_document
 from pipelines_admin.configs.editing import (
-    DocumentEditError, add_rule, merge_changes, move_rule, remove_rule, rule_ids, set_rule_params,
-    set_rule_settings, set_stage_settings)
+    DocumentEditError,
+    add_rule,
+    merge_changes,
+    move_rule,
+    remove_rule,
+    rule_ids,
+    set_rule_params,
+    set_rule_settings,
+    set_stage_settings,
+)
 
 # ------------------------------------------------------------------ strategies
 
 ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=8)
-scalars = st.one_of(st.booleans(), st.integers(-1000, 1000), st.floats(allow_nan=False, allow_infinity=False),
-                    st.text(max_size=10))
-json_values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)), max_leaves=8)
+scalars = st.one_of(
+    st.booleans(),
+    st.integers(-1000, 1000),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=10),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 
 @st.composite
@@ -26,9 +44,14 @@ def documents(draw):
     all_ids = draw(st.lists(ids, min_size=0, max_size=10, unique=True))
     stages = {}
     for index, name in enumerate(stage_names):
-        mine = all_ids[index::len(stage_names)]
-        rules = {rid: {"class": draw(st.sampled_from(["A", "B"])),
-                       "params": draw(st.dictionaries(ids, json_values, max_size=3))} for rid in mine}
+        mine = all_ids[index :: len(stage_names)]
+        rules = {
+            rid: {
+                "class": draw(st.sampled_from(["A", "B"])),
+                "params": draw(st.dictionaries(ids, json_values, max_size=3)),
+            }
+            for rid in mine
+        }
         stages[name] = {"enabled": draw(st.booleans()), "rules": rules}
     return {"version": "1", "stages": stages}
 
@@ -42,6 +65,7 @@ def a_rule_of(document, data):
 
 # ------------------------------------------------------------------ properties
 
+
 @given(document=documents(), data=st.data())
 def test_add_rule__then_remove__gives_the_original(document, data):
     # Given any document and a new rule id
@@ -53,7 +77,9 @@ def test_add_rule__then_remove__gives_the_original(document, data):
     added = add_rule(document, stage, new_id, {"class": "A", "params": {"x": 1}}, position)
     back = remove_rule(added, stage, new_id)
     # Then the result is the original, order included, and the input was never changed
-    assert back == original and list(back["stages"][stage]["rules"]) == list(original["stages"][stage]["rules"])
+    assert back == original and list(back["stages"][stage]["rules"]) == list(
+        original["stages"][stage]["rules"]
+    )
     assert document == original and new_id in added["stages"][stage]["rules"]
 
 
@@ -115,8 +141,11 @@ def test_merge_changes__other_side_unchanged__takes_mine(base, mine):
     assert merge_changes(base, base, mine) == mine
 
 
-@given(base=st.dictionaries(ids, json_values, max_size=4),
-       mine=st.dictionaries(ids, json_values, max_size=4), theirs=st.dictionaries(ids, json_values, max_size=4))
+@given(
+    base=st.dictionaries(ids, json_values, max_size=4),
+    mine=st.dictionaries(ids, json_values, max_size=4),
+    theirs=st.dictionaries(ids, json_values, max_size=4),
+)
 @settings(max_examples=200)
 def test_merge_changes__both_changed__every_key_from_a_side_that_changed_it(base, mine, theirs):
     merged = merge_changes(base, mine, theirs)
@@ -131,6 +160,7 @@ def test_merge_changes__both_changed__every_key_from_a_side_that_changed_it(base
 
 # ------------------------------------------------------------------ examples
 
+
 def onboarding():
     return example_document("customer_onboarding.json")
 
@@ -141,8 +171,9 @@ def test_set_rule_settings__missing_settings_removed_others_kept_in_place():
     rule = document["stages"]["compliance"]["rules"]["pep_screening"]
     assert list(rule) == ["class", "params", "cross_stage_dependencies", "dependencies"]
     # When its settings become a timeout and retries only
-    changed = set_rule_settings(document, "compliance", "pep_screening",
-                                {"timeout_seconds": 3, "retry": {"max_attempts": 2}})
+    changed = set_rule_settings(
+        document, "compliance", "pep_screening", {"timeout_seconds": 3, "retry": {"max_attempts": 2}}
+    )
     # Then class and params stay first, dependencies are gone, the new settings follow
     new = changed["stages"]["compliance"]["rules"]["pep_screening"]
     assert list(new) == ["class", "params", "timeout_seconds", "retry"] and new["params"] == rule["params"]
@@ -158,9 +189,17 @@ def test_set_stage_settings__changed_value__stays_in_its_place_and_rules_untouch
     # Given the data quality stage
     document = onboarding()
     # When fail_fast is switched off and a condition added
-    changed = set_stage_settings(document, "data_quality", {"enabled": True, "fail_fast": False,
-                                                            "parallel_execution": False, "timeout_seconds": 10,
-                                                            "when": "record.country == 'US'"})
+    changed = set_stage_settings(
+        document,
+        "data_quality",
+        {
+            "enabled": True,
+            "fail_fast": False,
+            "parallel_execution": False,
+            "timeout_seconds": 10,
+            "when": "record.country == 'US'",
+        },
+    )
     # Then the keys keep their order, the new one comes last, and the rules are the same
     stage = changed["stages"]["data_quality"]
     assert list(stage) == ["enabled", "fail_fast", "parallel_execution", "timeout_seconds", "rules", "when"]
@@ -174,8 +213,11 @@ def test_add_rule__id_used_in_another_stage__refused():
 
 def test_add_rule__position__inserted_there():
     changed = add_rule(onboarding(), "business_rules", "second", {"class": "AgeVerificationRule"}, position=1)
-    assert list(changed["stages"]["business_rules"]["rules"])[:3] == ["age_verification", "second",
-                                                                      "credit_score_check"]
+    assert list(changed["stages"]["business_rules"]["rules"])[:3] == [
+        "age_verification",
+        "second",
+        "credit_score_check",
+    ]
 
 
 def test_remove_rule__unknown_rule__refused():
@@ -192,4 +234,8 @@ def test_merge_changes__same_key_changed_on_both_sides__mine_wins_nested_merged(
     base = {"params": {"a": 1, "b": 1}, "timeout_seconds": 5}
     mine = {"params": {"a": 2, "b": 1}, "timeout_seconds": 6}
     theirs = {"params": {"a": 1, "b": 3}, "timeout_seconds": 7, "when": "true"}
-    assert merge_changes(base, mine, theirs) == {"params": {"a": 2, "b": 3}, "timeout_seconds": 6, "when": "true"}
+    assert merge_changes(base, mine, theirs) == {
+        "params": {"a": 2, "b": 3},
+        "timeout_seconds": 6,
+        "when": "true",
+    }

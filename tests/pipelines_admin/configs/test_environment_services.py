@@ -2,6 +2,7 @@
 field validation, roles (editors for unprotected environments, publishers for protected
 ones, with a reason), an audit event for each change, and refusal (nothing stored) when
 a change would make the live config of a pipeline there invalid."""
+
 import copy
 
 import pytest
@@ -14,8 +15,11 @@ from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed, NotF
 
 pytestmark = pytest.mark.django_db
 
-KYC_RULE = {"class": "KYCIdentityRule", "params": {"kyc_service": "service:KYCService:vendor"},
-            "timeout_seconds": 2}
+KYC_RULE = {
+    "class": "KYCIdentityRule",
+    "params": {"kyc_service": "service:KYCService:vendor"},
+    "timeout_seconds": 2,
+}
 
 
 @pytest.fixture
@@ -24,9 +28,15 @@ def kyc_pipeline(editor, small_pipeline_document, environments):
     limit), live in development."""
     document = copy.deepcopy(small_pipeline_document)
     document["stages"]["compliance"] = {"rules": {"kyc": copy.deepcopy(KYC_RULE)}}
-    pipeline = services.pipeline_create(slug="onboarding", name="Onboarding", document=document, author=editor)
-    services.release_create(pipeline=pipeline, environment=environments["development"],
-                            version=pipeline.versions.get(), actor=editor)
+    pipeline = services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=document, author=editor
+    )
+    services.release_create(
+        pipeline=pipeline,
+        environment=environments["development"],
+        version=pipeline.versions.get(),
+        actor=editor,
+    )
     return pipeline
 
 
@@ -40,6 +50,7 @@ def events(action: str):
 
 # -- creating and changing environments ----------------------------------------------------
 
+
 @pytest.mark.parametrize("name", ["UAT", "with space", "-uat", "uat-", "ü", "a" * 51, ""])
 def test_environment_create__invalid_name__refused_beside_the_name_field(publisher, environments, name):
     # Given a name that is not a lower-case slug / When an environment is created with it
@@ -52,8 +63,9 @@ def test_environment_create__invalid_name__refused_beside_the_name_field(publish
 
 def test_environment_create__publisher__stored_and_audited_with_its_settings(publisher, environments):
     # Given a publisher / When they add a protected environment
-    uat = services.environment_create(name="uat", actor=publisher, protected=True, position=25,
-                                      description="  User acceptance  ")
+    uat = services.environment_create(
+        name="uat", actor=publisher, protected=True, position=25, description="  User acceptance  "
+    )
     # Then it is stored with its settings, between staging and production, and audited
     assert (uat.protected, uat.position, uat.description) == (True, 25, "User acceptance")
     assert [e.name for e in Environment.objects.all()] == ["development", "staging", "uat", "production"]
@@ -74,8 +86,13 @@ def test_environment_create__editor_or_existing_name__refused(publisher, editor,
 
 def test_environment_update__editor_changes_unprotected__audited_with_before_and_after(editor, environments):
     # Given development, unprotected / When an editor changes its description and order
-    dev = services.environment_update(environment=environments["development"], actor=editor, protected=False,
-                                      position=5, description="Try things here")
+    dev = services.environment_update(
+        environment=environments["development"],
+        actor=editor,
+        protected=False,
+        position=5,
+        description="Try things here",
+    )
     # Then it is changed and the event holds before and after
     assert (dev.position, dev.description) == (5, "Try things here")
     [event] = events("environment.updated")
@@ -86,8 +103,14 @@ def test_environment_update__editor_changes_unprotected__audited_with_before_and
 def test_environment_update__editor_on_protected__refused_nothing_changed(editor, environments):
     # Given production, protected / When an editor changes its description / Then refused
     with pytest.raises(NotAllowed):
-        services.environment_update(environment=environments["production"], actor=editor, protected=True,
-                                    position=30, description="changed", reason="because")
+        services.environment_update(
+            environment=environments["production"],
+            actor=editor,
+            protected=True,
+            position=30,
+            description="changed",
+            reason="because",
+        )
     assert Environment.objects.get(name="production").description == "Live decisions on real applications."
     assert not events("environment.updated")
 
@@ -95,33 +118,60 @@ def test_environment_update__editor_on_protected__refused_nothing_changed(editor
 def test_environment_update__editor_protects_unprotected__refused(editor, environments):
     # Given staging, unprotected / When an editor tries to protect it / Then only publishers may
     with pytest.raises(NotAllowed):
-        services.environment_update(environment=environments["staging"], actor=editor, protected=True,
-                                    position=20, description="", reason="lock it")
+        services.environment_update(
+            environment=environments["staging"],
+            actor=editor,
+            protected=True,
+            position=20,
+            description="",
+            reason="lock it",
+        )
     assert not Environment.objects.get(name="staging").protected
 
 
-def test_environment_update__publisher_unprotects_without_reason__refused_then_with_one_done(publisher,
-                                                                                            environments):
+def test_environment_update__publisher_unprotects_without_reason__refused_then_with_one_done(
+    publisher, environments
+):
     production = environments["production"]
     # Given production / When a publisher unprotects it without a reason / Then refused at the reason field
     with pytest.raises(InvalidInput) as refused:
-        services.environment_update(environment=production, actor=publisher, protected=False, position=30,
-                                    description=production.description, reason="  ")
+        services.environment_update(
+            environment=production,
+            actor=publisher,
+            protected=False,
+            position=30,
+            description=production.description,
+            reason="  ",
+        )
     assert "reason" in field_errors(refused) and "Unprotecting production" in refused.value.message
     assert Environment.objects.get(name="production").protected
     # When they give one / Then it is unprotected and the reason audited
-    services.environment_update(environment=production, actor=publisher, protected=False, position=30,
-                                description=production.description, reason="decommissioned")
+    services.environment_update(
+        environment=production,
+        actor=publisher,
+        protected=False,
+        position=30,
+        description=production.description,
+        reason="decommissioned",
+    )
     [event] = events("environment.updated")
     assert (event.reason, event.diff["before"]["protected"], event.diff["after"]["protected"]) == (
-        "decommissioned", True, False)
+        "decommissioned",
+        True,
+        False,
+    )
 
 
 def test_environment_update__protected_change_without_reason__refused(publisher, environments):
     # Given production / When a publisher changes its description without a reason / Then refused
     with pytest.raises(InvalidInput) as refused:
-        services.environment_update(environment=environments["production"], actor=publisher, protected=True,
-                                    position=30, description="new words")
+        services.environment_update(
+            environment=environments["production"],
+            actor=publisher,
+            protected=True,
+            position=30,
+            description="new words",
+        )
     assert "reason" in field_errors(refused)
 
 
@@ -129,8 +179,13 @@ def test_environment_update__protected_change_without_reason__refused(publisher,
 def test_environment_update__position_out_of_range__refused_beside_the_field(editor, environments, position):
     # Given an order outside 0..10000 / When saved / Then the position field says why, nothing changed
     with pytest.raises(InvalidInput) as refused:
-        services.environment_update(environment=environments["staging"], actor=editor, protected=False,
-                                    position=position, description="")
+        services.environment_update(
+            environment=environments["staging"],
+            actor=editor,
+            protected=False,
+            position=position,
+            description="",
+        )
     assert "position" in field_errors(refused)
     assert Environment.objects.get(name="staging").position == 20
 
@@ -139,33 +194,42 @@ def test_environment_update__same_settings__nothing_changed_refused(editor, envi
     staging = environments["staging"]
     # Given staging as it is / When saved unchanged / Then refused as no change, nothing audited
     with pytest.raises(InvalidInput, match="Nothing changed"):
-        services.environment_update(environment=staging, actor=editor, protected=False, position=20,
-                                    description=staging.description)
+        services.environment_update(
+            environment=staging, actor=editor, protected=False, position=20, description=staging.description
+        )
     assert not events("environment.updated")
 
 
 # -- service bindings: validation -----------------------------------------------------------
 
-@pytest.mark.parametrize("settings,field", [
-    ({"interface": "NoSuchService"}, "interface"),
-    ({"name": "bad name!"}, "name"),
-    ({"kind": "carrier-pigeon"}, "kind"),
-    ({"kind": "http", "url": "ftp://kyc.example.com/"}, "url"),
-    ({"kind": "http", "url": "https://user:hunter2@kyc.example.com/"}, "url"),
-    ({"kind": "http", "url": "https://kyc.example.com/v1?api_key=hunter2"}, "url"),
-    ({"kind": "http", "url": "https://kyc.example.com/", "timeout_seconds": 0}, "timeout_seconds"),
-    ({"kind": "http", "url": "https://kyc.example.com/", "timeout_seconds": float("nan")}, "timeout_seconds"),
-    ({"kind": "http", "url": "https://kyc.example.com/", "timeout_seconds": 301}, "timeout_seconds"),
-    ({"kind": "http", "url": "https://kyc.example.com/", "secret_env": "kyc-key"}, "secret_env"),
-    ({"kind": "http", "url": "https://kyc.example.com/", "secret_env": "SECRET_KEY"}, "secret_env"),
-    ({"kind": "http", "url": "https://kyc.example.com/", "secret_env": "RUN_INPUT_KEYS"}, "secret_env"),
-    ({"kind": "simulated", "latency_ms": 60_001}, "latency_ms"),
-    ({"kind": "simulated", "failure_rate": 1.5}, "failure_rate"),
-    ({"kind": "simulated", "failure_rate": float("inf")}, "failure_rate"),
-    ({"kind": "http"}, "url"),
-])
-def test_service_binding_set__invalid_setting__refused_beside_its_field_nothing_stored(editor, environments,
-                                                                                       settings, field):
+
+@pytest.mark.parametrize(
+    "settings,field",
+    [
+        ({"interface": "NoSuchService"}, "interface"),
+        ({"name": "bad name!"}, "name"),
+        ({"kind": "carrier-pigeon"}, "kind"),
+        ({"kind": "http", "url": "ftp://kyc.example.com/"}, "url"),
+        ({"kind": "http", "url": "https://user:hunter2@kyc.example.com/"}, "url"),
+        ({"kind": "http", "url": "https://kyc.example.com/v1?api_key=hunter2"}, "url"),
+        ({"kind": "http", "url": "https://kyc.example.com/", "timeout_seconds": 0}, "timeout_seconds"),
+        (
+            {"kind": "http", "url": "https://kyc.example.com/", "timeout_seconds": float("nan")},
+            "timeout_seconds",
+        ),
+        ({"kind": "http", "url": "https://kyc.example.com/", "timeout_seconds": 301}, "timeout_seconds"),
+        ({"kind": "http", "url": "https://kyc.example.com/", "secret_env": "kyc-key"}, "secret_env"),
+        ({"kind": "http", "url": "https://kyc.example.com/", "secret_env": "SECRET_KEY"}, "secret_env"),
+        ({"kind": "http", "url": "https://kyc.example.com/", "secret_env": "RUN_INPUT_KEYS"}, "secret_env"),
+        ({"kind": "simulated", "latency_ms": 60_001}, "latency_ms"),
+        ({"kind": "simulated", "failure_rate": 1.5}, "failure_rate"),
+        ({"kind": "simulated", "failure_rate": float("inf")}, "failure_rate"),
+        ({"kind": "http"}, "url"),
+    ],
+)
+def test_service_binding_set__invalid_setting__refused_beside_its_field_nothing_stored(
+    editor, environments, settings, field
+):
     # Given a binding with one bad setting
     values = {"interface": "KYCService", "name": "vendor", **settings}
     # When it is set in development
@@ -176,47 +240,90 @@ def test_service_binding_set__invalid_setting__refused_beside_its_field_nothing_
     assert not ServiceBinding.objects.exists() and not events("service_binding.set")
 
 
-def test_service_binding_set__http_with_secret_name__stored_without_any_secret_and_audited(editor, environments,
-                                                                                          monkeypatch):
+def test_service_binding_set__http_with_secret_name__stored_without_any_secret_and_audited(
+    editor, environments, monkeypatch
+):
     # Given the vendor's key in the environment variable the binding names
     monkeypatch.setenv("JUMIO_API_KEY", "the-real-secret")
     # When development binds KYC to the vendor over HTTP
-    binding = services.service_binding_set(environment=environments["development"], interface="KYCService",
-                                           name="jumio", actor=editor, kind="http",
-                                           url="https://kyc.example.com/v1", timeout_seconds=4,
-                                           secret_env="JUMIO_API_KEY")
+    binding = services.service_binding_set(
+        environment=environments["development"],
+        interface="KYCService",
+        name="jumio",
+        actor=editor,
+        kind="http",
+        url="https://kyc.example.com/v1",
+        timeout_seconds=4,
+        secret_env="JUMIO_API_KEY",
+    )
     # Then the variable's name is stored, never its value, and the event says what changed
     assert (binding.kind, binding.url, binding.secret_env, binding.changed) == (
-        "http", "https://kyc.example.com/v1", "JUMIO_API_KEY", True)
+        "http",
+        "https://kyc.example.com/v1",
+        "JUMIO_API_KEY",
+        True,
+    )
     [event] = events("service_binding.set")
-    assert event.diff == {"before": {}, "after": {"kind": "http", "url": "https://kyc.example.com/v1",
-                                                  "timeout_seconds": 4, "retries": 0, "secret_env": "JUMIO_API_KEY",
-                                                  "latency_ms": 0, "failure_rate": 0.0}}
+    assert event.diff == {
+        "before": {},
+        "after": {
+            "kind": "http",
+            "url": "https://kyc.example.com/v1",
+            "timeout_seconds": 4,
+            "retries": 0,
+            "secret_env": "JUMIO_API_KEY",
+            "latency_ms": 0,
+            "failure_rate": 0.0,
+        },
+    }
     assert event.data == {"created": True}
     assert "the-real-secret" not in str(AuditEvent.objects.values_list("diff", "data"))
 
 
 def test_service_binding_set__http_to_simulated__http_settings_dropped(editor, environments):
     dev = environments["development"]
-    services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor, kind="http",
-                                 url="https://kyc.example.com/", secret_env="JUMIO_API_KEY", timeout_seconds=3)
+    services.service_binding_set(
+        environment=dev,
+        interface="KYCService",
+        name="jumio",
+        actor=editor,
+        kind="http",
+        url="https://kyc.example.com/",
+        secret_env="JUMIO_API_KEY",
+        timeout_seconds=3,
+    )
     # Given an HTTP binding / When it becomes simulated, the form's other fields still filled in
-    binding = services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
-                                           kind="simulated", url="https://kyc.example.com/",
-                                           secret_env="JUMIO_API_KEY", timeout_seconds=3, latency_ms=40)
+    binding = services.service_binding_set(
+        environment=dev,
+        interface="KYCService",
+        name="jumio",
+        actor=editor,
+        kind="simulated",
+        url="https://kyc.example.com/",
+        secret_env="JUMIO_API_KEY",
+        timeout_seconds=3,
+        latency_ms=40,
+    )
     # Then only a simulated binding's settings are kept
     binding.refresh_from_db()
     assert (binding.kind, binding.url, binding.secret_env, binding.timeout_seconds, binding.latency_ms) == (
-        "simulated", "", "", 5.0, 40)
+        "simulated",
+        "",
+        "",
+        5.0,
+        40,
+    )
 
 
 def test_service_binding_set__unchanged__nothing_written(editor, environments):
     dev = environments["development"]
-    first = services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
-                                         kind="simulated", latency_ms=10)
+    first = services.service_binding_set(
+        environment=dev, interface="KYCService", name="jumio", actor=editor, kind="simulated", latency_ms=10
+    )
     # Given a binding / When it is set again exactly so / Then nothing is written
-    again = services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
-                                         kind="simulated", latency_ms=10)
+    again = services.service_binding_set(
+        environment=dev, interface="KYCService", name="jumio", actor=editor, kind="simulated", latency_ms=10
+    )
     assert again.changed is False and again.updated_at == first.updated_at
     assert len(events("service_binding.set")) == 1
 
@@ -225,21 +332,37 @@ def test_service_binding_set__expect_new_or_existing__conflict_or_not_found(edit
     dev = environments["development"]
     # Given no binding / When changing one that must exist / Then not found
     with pytest.raises(NotFound):
-        services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
-                                     expect="existing", kind="simulated")
-    services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
-                                 expect="new", kind="simulated")
+        services.service_binding_set(
+            environment=dev,
+            interface="KYCService",
+            name="jumio",
+            actor=editor,
+            expect="existing",
+            kind="simulated",
+        )
+    services.service_binding_set(
+        environment=dev, interface="KYCService", name="jumio", actor=editor, expect="new", kind="simulated"
+    )
     # When creating it again as new / Then a conflict, the binding unchanged
     with pytest.raises(Conflict):
-        services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
-                                     expect="new", kind="simulated", latency_ms=99)
+        services.service_binding_set(
+            environment=dev,
+            interface="KYCService",
+            name="jumio",
+            actor=editor,
+            expect="new",
+            kind="simulated",
+            latency_ms=99,
+        )
     assert ServiceBinding.objects.get().latency_ms == 0
 
 
 # -- service bindings: roles ------------------------------------------------------------------
 
+
 def test_service_binding_set__roles__viewer_never_editor_not_in_protected_publisher_with_reason(
-        viewer, editor, publisher, environments):
+    viewer, editor, publisher, environments
+):
     production = environments["production"]
     values = {"interface": "KYCService", "name": "jumio", "kind": "http", "url": "https://kyc.example.com/"}
     # Given a viewer / Then they bind nothing, even where editors may
@@ -253,46 +376,72 @@ def test_service_binding_set__roles__viewer_never_editor_not_in_protected_publis
         services.service_binding_set(environment=production, actor=publisher, **values)
     assert "reason" in field_errors(refused)
     assert not ServiceBinding.objects.exists()
-    services.service_binding_set(environment=production, actor=publisher, reason="CAB-12 vendor contract", **values)
+    services.service_binding_set(
+        environment=production, actor=publisher, reason="CAB-12 vendor contract", **values
+    )
     assert events("service_binding.set")[0].reason == "CAB-12 vendor contract"
 
 
 def test_service_binding_remove__roles_and_audit(editor, publisher, environments):
     production = environments["production"]
-    services.service_binding_set(environment=production, interface="KYCService", name="jumio", actor=publisher,
-                                 kind="simulated", latency_ms=5, reason="test vendor")
+    services.service_binding_set(
+        environment=production,
+        interface="KYCService",
+        name="jumio",
+        actor=publisher,
+        kind="simulated",
+        latency_ms=5,
+        reason="test vendor",
+    )
     # Given a binding in production / When an editor removes it / Then refused, still there
     with pytest.raises(NotAllowed):
-        services.service_binding_remove(environment=production, interface="KYCService", name="jumio",
-                                        actor=editor, reason="not needed")
+        services.service_binding_remove(
+            environment=production, interface="KYCService", name="jumio", actor=editor, reason="not needed"
+        )
     # When a publisher removes it without a reason / Then refused
     with pytest.raises(InvalidInput):
-        services.service_binding_remove(environment=production, interface="KYCService", name="jumio",
-                                        actor=publisher)
+        services.service_binding_remove(
+            environment=production, interface="KYCService", name="jumio", actor=publisher
+        )
     assert ServiceBinding.objects.count() == 1
     # When with a reason / Then removed, and the event keeps what it was
-    services.service_binding_remove(environment=production, interface="KYCService", name="jumio", actor=publisher,
-                                    reason="back to the simulated adapter")
+    services.service_binding_remove(
+        environment=production,
+        interface="KYCService",
+        name="jumio",
+        actor=publisher,
+        reason="back to the simulated adapter",
+    )
     assert not ServiceBinding.objects.exists()
     [event] = events("service_binding.removed")
     assert event.diff["before"]["latency_ms"] == 5 and event.reason == "back to the simulated adapter"
     # When removed again / Then not found
     with pytest.raises(NotFound):
-        services.service_binding_remove(environment=production, interface="KYCService", name="jumio",
-                                        actor=publisher, reason="again")
+        services.service_binding_remove(
+            environment=production, interface="KYCService", name="jumio", actor=publisher, reason="again"
+        )
 
 
 # -- the live configs are validated with the new bindings first -------------------------------
 
+
 def test_service_binding_set__would_break_a_live_config__refused_with_its_problems_nothing_stored(
-        editor, kyc_pipeline, environments):
+    editor, kyc_pipeline, environments
+):
     dev = environments["development"]
     before = AuditEvent.objects.count()
     # Given onboarding live in development, its KYC rule giving up after 2 s
     # When the vendor is bound over HTTP with a 5 s timeout
     with pytest.raises(InvalidInput) as refused:
-        services.service_binding_set(environment=dev, interface="KYCService", name="vendor", actor=editor,
-                                     kind="http", url="https://kyc.example.com/", timeout_seconds=5)
+        services.service_binding_set(
+            environment=dev,
+            interface="KYCService",
+            name="vendor",
+            actor=editor,
+            kind="http",
+            url="https://kyc.example.com/",
+            timeout_seconds=5,
+        )
     # Then refused, naming the pipeline, its version and each problem with its path
     [failure] = refused.value.extra["pipelines"]
     assert (failure["pipeline"], failure["version"]) == ("onboarding", 1)
@@ -303,59 +452,126 @@ def test_service_binding_set__would_break_a_live_config__refused_with_its_proble
     # and nothing is stored
     assert not ServiceBinding.objects.exists() and AuditEvent.objects.count() == before
     # When the timeout is under the rule's limit / Then it applies
-    services.service_binding_set(environment=dev, interface="KYCService", name="vendor", actor=editor,
-                                 kind="http", url="https://kyc.example.com/", timeout_seconds=1.5)
+    services.service_binding_set(
+        environment=dev,
+        interface="KYCService",
+        name="vendor",
+        actor=editor,
+        kind="http",
+        url="https://kyc.example.com/",
+        timeout_seconds=1.5,
+    )
     assert ServiceBinding.objects.get().timeout_seconds == 1.5
 
 
-def test_service_binding_set__change_of_existing_would_break__old_binding_kept(editor, kyc_pipeline,
-                                                                               environments):
+def test_service_binding_set__change_of_existing_would_break__old_binding_kept(
+    editor, kyc_pipeline, environments
+):
     dev = environments["development"]
-    services.service_binding_set(environment=dev, interface="KYCService", name="vendor", actor=editor,
-                                 kind="http", url="https://kyc.example.com/", timeout_seconds=1)
+    services.service_binding_set(
+        environment=dev,
+        interface="KYCService",
+        name="vendor",
+        actor=editor,
+        kind="http",
+        url="https://kyc.example.com/",
+        timeout_seconds=1,
+    )
     # Given a working HTTP binding / When its timeout is raised past the rule's limit / Then refused, kept as it was
     with pytest.raises(InvalidInput):
-        services.service_binding_set(environment=dev, interface="KYCService", name="vendor", actor=editor,
-                                     kind="http", url="https://kyc.example.com/", timeout_seconds=2)
+        services.service_binding_set(
+            environment=dev,
+            interface="KYCService",
+            name="vendor",
+            actor=editor,
+            kind="http",
+            url="https://kyc.example.com/",
+            timeout_seconds=2,
+        )
     assert ServiceBinding.objects.get().timeout_seconds == 1
     assert len(events("service_binding.set")) == 1
 
 
-def test_service_binding_set__disabled_rule_or_other_environment__not_in_the_way(editor, kyc_pipeline,
-                                                                                 environments):
+def test_service_binding_set__disabled_rule_or_other_environment__not_in_the_way(
+    editor, kyc_pipeline, environments
+):
     # Given the KYC rule live in development only / When staging binds the vendor slowly / Then fine
-    services.service_binding_set(environment=environments["staging"], interface="KYCService", name="vendor",
-                                 actor=editor, kind="http", url="https://kyc.example.com/", timeout_seconds=30)
+    services.service_binding_set(
+        environment=environments["staging"],
+        interface="KYCService",
+        name="vendor",
+        actor=editor,
+        kind="http",
+        url="https://kyc.example.com/",
+        timeout_seconds=30,
+    )
     # Given the rule turned off in development / When development binds it slowly / Then fine too
-    services.rule_toggle(pipeline=kyc_pipeline, environment=environments["development"], stage="compliance",
-                         rule="kyc", enabled=False, actor=editor)
-    services.service_binding_set(environment=environments["development"], interface="KYCService", name="vendor",
-                                 actor=editor, kind="http", url="https://kyc.example.com/", timeout_seconds=30)
+    services.rule_toggle(
+        pipeline=kyc_pipeline,
+        environment=environments["development"],
+        stage="compliance",
+        rule="kyc",
+        enabled=False,
+        actor=editor,
+    )
+    services.service_binding_set(
+        environment=environments["development"],
+        interface="KYCService",
+        name="vendor",
+        actor=editor,
+        kind="http",
+        url="https://kyc.example.com/",
+        timeout_seconds=30,
+    )
     # and turning the rule back on is refused with the same problem
     with pytest.raises(InvalidInput) as refused:
-        services.rule_toggle(pipeline=kyc_pipeline, environment=environments["development"], stage="compliance",
-                             rule="kyc", enabled=True, actor=editor)
+        services.rule_toggle(
+            pipeline=kyc_pipeline,
+            environment=environments["development"],
+            stage="compliance",
+            rule="kyc",
+            enabled=True,
+            actor=editor,
+        )
     assert refused.value.extra["problems"][0]["path"] == "/stages/compliance/rules/kyc/params/kyc_service"
 
 
 def test_release_create__binding_slower_than_the_rule__refused(editor, publisher, kyc_pipeline, environments):
     # Given staging's vendor bound with a 10 s timeout
     staging = environments["staging"]
-    services.service_binding_set(environment=staging, interface="KYCService", name="vendor", actor=editor,
-                                 kind="http", url="https://kyc.example.com/", timeout_seconds=10)
+    services.service_binding_set(
+        environment=staging,
+        interface="KYCService",
+        name="vendor",
+        actor=editor,
+        kind="http",
+        url="https://kyc.example.com/",
+        timeout_seconds=10,
+    )
     # When onboarding (its KYC rule: 2 s) is released there / Then refused with the problem's path
     with pytest.raises(InvalidInput) as refused:
-        services.release_create(pipeline=kyc_pipeline, environment=staging, version=kyc_pipeline.versions.get(),
-                                actor=editor)
-    assert [p["path"] for p in refused.value.extra["problems"]] == ["/stages/compliance/rules/kyc/params/kyc_service"]
+        services.release_create(
+            pipeline=kyc_pipeline, environment=staging, version=kyc_pipeline.versions.get(), actor=editor
+        )
+    assert [p["path"] for p in refused.value.extra["problems"]] == [
+        "/stages/compliance/rules/kyc/params/kyc_service"
+    ]
     assert not Release.objects.filter(environment=staging).exists()
 
 
-def test_service_binding_remove__live_configs_checked__removal_back_to_simulated_allowed(editor, kyc_pipeline,
-                                                                                         environments):
+def test_service_binding_remove__live_configs_checked__removal_back_to_simulated_allowed(
+    editor, kyc_pipeline, environments
+):
     dev = environments["development"]
-    services.service_binding_set(environment=dev, interface="KYCService", name="vendor", actor=editor,
-                                 kind="http", url="https://kyc.example.com/", timeout_seconds=1)
+    services.service_binding_set(
+        environment=dev,
+        interface="KYCService",
+        name="vendor",
+        actor=editor,
+        kind="http",
+        url="https://kyc.example.com/",
+        timeout_seconds=1,
+    )
     # Given an HTTP binding the live config uses / When removed / Then the simulated adapter serves it again
     services.service_binding_remove(environment=dev, interface="KYCService", name="vendor", actor=editor)
     assert not ServiceBinding.objects.exists()
@@ -363,17 +579,25 @@ def test_service_binding_remove__live_configs_checked__removal_back_to_simulated
 
 # -- which services the pipelines of an environment call ---------------------------------------
 
-def test_environment_services__live_pipeline__each_service_with_its_callers_and_binding(editor, kyc_pipeline,
-                                                                                       environments):
+
+def test_environment_services__live_pipeline__each_service_with_its_callers_and_binding(
+    editor, kyc_pipeline, environments
+):
     dev = environments["development"]
-    services.service_binding_set(environment=dev, interface="KYCService", name="vendor", actor=editor,
-                                 kind="simulated", latency_ms=20)
+    services.service_binding_set(
+        environment=dev, interface="KYCService", name="vendor", actor=editor, kind="simulated", latency_ms=20
+    )
     # Given onboarding live in development, calling the KYC vendor / When its services are listed
     [kyc] = environment_services(dev)
     # Then the service, the rule calling it with its time limit, and its binding
     assert (kyc.reference, kyc.binding.latency_ms) == ("service:KYCService:vendor", 20)
     [caller] = kyc.callers
     assert (caller.pipeline.slug, caller.stage, caller.rule, caller.time_limit, caller.enabled) == (
-        "onboarding", "compliance", "kyc", 2, True)
+        "onboarding",
+        "compliance",
+        "kyc",
+        2,
+        True,
+    )
     # and an environment where nothing runs calls nothing
     assert environment_services(environments["staging"]) == []

@@ -1,9 +1,14 @@
 """The pipeline's pictures as data: graph layout, environment matrix, annotated config lines."""
+
 import copy
 
 from pipelines_admin.configs.demo import example_document
 from pipelines_admin.configs.graph import (
-    CROSS_STAGE, DEPENDENCY, annotated_lines, pipeline_graph, toggle_matrix,
+    CROSS_STAGE,
+    DEPENDENCY,
+    annotated_lines,
+    pipeline_graph,
+    toggle_matrix,
 )
 from pipelines_admin.configs.overrides import apply_override, provenance
 
@@ -30,7 +35,8 @@ def test_pipeline_graph__example_config__lanes_in_document_order():
     assert len({lane.height for lane in graph.lanes}) == 1
     # and every rule is a node inside its stage's lane
     assert {(n.stage, n.rule) for n in graph.nodes} == {
-        (s, r) for s, stage in document["stages"].items() for r in stage["rules"]}
+        (s, r) for s, stage in document["stages"].items() for r in stage["rules"]
+    }
     for node in graph.nodes:
         lane = graph.lanes[node.lane]
         assert lane.stage == node.stage
@@ -59,7 +65,8 @@ def test_pipeline_graph__cross_stage_dependency__edge_marked_and_drawn_between_l
     same = [e for e in graph.edges if e.kind == DEPENDENCY]
     # Then the cross-stage one is marked with both stages, and starts right of its source
     assert [(e.source, e.target, e.source_stage, e.target_stage) for e in cross] == [
-        ("required_fields", "age_verification", "data_quality", "business_rules")]
+        ("required_fields", "age_verification", "data_quality", "business_rules")
+    ]
     assert cross[0].is_cross_stage and "data_quality → business_rules" in cross[0].title
     source = graph.node("required_fields")
     assert cross[0].path.startswith(f"M{source.x + source.width} ")
@@ -85,7 +92,11 @@ def test_pipeline_graph__chain_within_stage__rules_stacked_in_dependency_order()
     assert nodes["required_personal_info"].level == 0
     assert nodes["email_format_validation"].level == nodes["phone_format_validation"].level == 1
     assert nodes["data_consistency_check"].level == 2
-    assert nodes["required_personal_info"].y < nodes["email_format_validation"].y < nodes["data_consistency_check"].y
+    assert (
+        nodes["required_personal_info"].y
+        < nodes["email_format_validation"].y
+        < nodes["data_consistency_check"].y
+    )
     for edge in graph.edges:
         if edge.kind == DEPENDENCY:
             assert graph.node(edge.source).y < graph.node(edge.target).y
@@ -109,9 +120,16 @@ def test_pipeline_graph__disabled_stage_and_rule__greyed(small_pipeline_document
 
 def test_pipeline_graph__unknown_dependency_and_cycle__reported_not_crashing():
     # Given an invalid document: a dependency on nothing, and two rules depending on each other
-    document = {"stages": {"s": {"rules": {
-        "a": {"class": "X", "dependencies": ["b", "ghost"]},
-        "b": {"class": "X", "dependencies": ["a"]}}}}}
+    document = {
+        "stages": {
+            "s": {
+                "rules": {
+                    "a": {"class": "X", "dependencies": ["b", "ghost"]},
+                    "b": {"class": "X", "dependencies": ["a"]},
+                }
+            }
+        }
+    }
     # When laid out
     graph = pipeline_graph(document)
     # Then the unknown one is listed as dangling and both edges of the cycle are drawn
@@ -138,7 +156,9 @@ def test_pipeline_graph__long_rule_id__label_shortened_full_id_kept():
     assert node.label.endswith("…") and len(node.label) < len(rule) and node.rule == rule
 
 
-def test_toggle_matrix__environments_with_other_versions__union_of_rows_and_absent_cells(small_pipeline_document):
+def test_toggle_matrix__environments_with_other_versions__union_of_rows_and_absent_cells(
+    small_pipeline_document,
+):
     # Given the latest version, an environment running it with the stage business_rules off,
     # one running an older version without email_format, and one where nothing is released
     latest = small_pipeline_document
@@ -150,9 +170,14 @@ def test_toggle_matrix__environments_with_other_versions__union_of_rows_and_abse
     rows = toggle_matrix(latest, [("dev", toggled), ("stage", older), ("prod", None)])
     # Then rows follow the latest version, stage rows first, extra stages after
     assert [(r.stage, r.rule) for r in rows] == [
-        ("data_quality", None), ("data_quality", "required_fields"), ("data_quality", "email_format"),
-        ("business_rules", None), ("business_rules", "age_verification"),
-        ("legacy", None), ("legacy", "old_rule")]
+        ("data_quality", None),
+        ("data_quality", "required_fields"),
+        ("data_quality", "email_format"),
+        ("business_rules", None),
+        ("business_rules", "age_verification"),
+        ("legacy", None),
+        ("legacy", "old_rule"),
+    ]
     by_row = {(r.stage, r.rule): r.cells for r in rows}
     # and the cells say what runs where
     dev, stage, prod = by_row[("business_rules", None)]
@@ -167,15 +192,24 @@ def test_toggle_matrix__environments_with_other_versions__union_of_rows_and_abse
 def test_annotated_lines__override__leaves_marked_with_their_origin(small_pipeline_document):
     # Given an override that turns a stage off, changes a param and removes another value
     base = small_pipeline_document
-    override = {"stages": {"business_rules": {"enabled": False, "rules": {"age_verification": {
-        "params": {"minimum_age": 21, "date_field": None}}}}}}
+    override = {
+        "stages": {
+            "business_rules": {
+                "enabled": False,
+                "rules": {"age_verification": {"params": {"minimum_age": 21, "date_field": None}}},
+            }
+        }
+    }
     effective = apply_override(base, override)
     # When the effective config is turned into lines
     lines = annotated_lines(effective, provenance(base, override))
     by_pointer = {line.pointer: line for line in lines if line.origin}
     # Then overridden leaves say so, the removed key has a line, the rest come from the version
     assert by_pointer["/stages/business_rules/enabled"].origin == "override"
-    assert by_pointer["/stages/business_rules/rules/age_verification/params/minimum_age"].text == '"minimum_age": 21,'
+    assert (
+        by_pointer["/stages/business_rules/rules/age_verification/params/minimum_age"].text
+        == '"minimum_age": 21,'
+    )
     assert by_pointer["/stages/business_rules/rules/age_verification/params/minimum_age"].origin == "override"
     assert by_pointer["/stages/business_rules/rules/age_verification/params/minimum_age"].value == "21"
     removed = by_pointer["/stages/business_rules/rules/age_verification/params/date_field"]

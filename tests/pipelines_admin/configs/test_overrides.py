@@ -6,9 +6,14 @@ from hypothesis import strategies as st
 from pipelines_admin.configs.overrides import apply_override, override_between, provenance
 
 keys = st.text(alphabet="abcde/~", min_size=1, max_size=3)
-scalars = st.one_of(st.integers(-5, 5), st.booleans(), st.text(max_size=3), st.floats(allow_nan=False, allow_infinity=False))
-json_values = st.recursive(scalars | st.lists(scalars, max_size=3),
-                           lambda children: st.dictionaries(keys, children, max_size=4), max_leaves=12)
+scalars = st.one_of(
+    st.integers(-5, 5), st.booleans(), st.text(max_size=3), st.floats(allow_nan=False, allow_infinity=False)
+)
+json_values = st.recursive(
+    scalars | st.lists(scalars, max_size=3),
+    lambda children: st.dictionaries(keys, children, max_size=4),
+    max_leaves=12,
+)
 documents = st.dictionaries(keys, json_values, max_size=5)
 
 

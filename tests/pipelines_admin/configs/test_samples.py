@@ -1,4 +1,5 @@
 """The sample applications' descriptions, derived from the config they would run on."""
+
 import copy
 import json
 from datetime import date
@@ -25,11 +26,16 @@ def test_samples__shipped_onboarding_config__each_described_against_it(onboardin
     # Given the shipped onboarding config / When the samples are described against it
     text = described(onboarding)
     # Then each names what the config checks, in its own terms
-    assert text["minor"] == "A 16-year-old applicant (born 2010-06-01); the age check requires 18, so it fails."
-    assert text["good-applicant"].startswith("A complete, consistent application from a 38-year-old applicant "
-                                             "(born 1988-07-21) in NY")
-    assert text["good-applicant"].endswith("the age check requires 18, the credit check requires a score of 650 "
-                                           "and income verification requires 3,000 a month.")
+    assert (
+        text["minor"] == "A 16-year-old applicant (born 2010-06-01); the age check requires 18, so it fails."
+    )
+    assert text["good-applicant"].startswith(
+        "A complete, consistent application from a 38-year-old applicant (born 1988-07-21) in NY"
+    )
+    assert text["good-applicant"].endswith(
+        "the age check requires 18, the credit check requires a score of 650 "
+        "and income verification requires 3,000 a month."
+    )
     assert "asks for first_name, last_name, email and phone, so it fails" in text["missing-email"]
     assert "sanctions screening (OFAC-SDN) fails names that score 0.85 or more" in text["sanctions-hit"]
 
@@ -37,7 +43,8 @@ def test_samples__shipped_onboarding_config__each_described_against_it(onboardin
 def test_samples__age_counted_from_today__the_minor_comes_of_age(onboarding):
     # Given the day the minor turns 18 / Then the description says the age check passes
     assert described(onboarding, date(2028, 6, 1))["minor"] == (
-        "An 18-year-old applicant (born 2010-06-01); the age check requires 18, so it passes.")
+        "An 18-year-old applicant (born 2010-06-01); the age check requires 18, so it passes."
+    )
 
 
 def test_samples__rules_found_by_class_whatever_their_ids(onboarding):
@@ -70,7 +77,18 @@ def test_samples__checks_turned_off_or_absent__said_plainly(onboarding):
 
 
 def test_samples__required_fields_without_email__says_it_is_not_asked_for():
-    document = {"stages": {"quality": {"rules": {
-        "complete": {"class": "DataCompletenessRule", "params": {"required_fields": ["name", "phone"]}}}}}}
+    document = {
+        "stages": {
+            "quality": {
+                "rules": {
+                    "complete": {
+                        "class": "DataCompletenessRule",
+                        "params": {"required_fields": ["name", "phone"]},
+                    }
+                }
+            }
+        }
+    }
     assert described(document)["missing-email"].endswith(
-        "; the required-fields check does not ask for one (it asks for name and phone).")
+        "; the required-fields check does not ask for one (it asks for name and phone)."
+    )

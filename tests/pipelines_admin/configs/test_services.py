@@ -6,8 +6,13 @@ from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.audit.services import audit_verify
 from pipelines_admin.configs import services
 from pipelines_admin.configs.models import ConfigVersion, ImmutableError, Release
-from pipelines_admin.configs.selectors import (effective_config, environments_diff, live_releases, release_live,
-                                               versions_diff)
+from pipelines_admin.configs.selectors import (
+    effective_config,
+    environments_diff,
+    live_releases,
+    release_live,
+    versions_diff,
+)
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
 
 pytestmark = pytest.mark.django_db
@@ -15,8 +20,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def pipeline(editor, small_pipeline_document):
-    return services.pipeline_create(slug="onboarding", name="Onboarding", document=small_pipeline_document,
-                                    author=editor)
+    return services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
+    )
 
 
 def with_min_age(document, age):
@@ -31,6 +37,7 @@ def actions():
 
 # --- versions ---------------------------------------------------------------------------
 
+
 def test_pipeline_create__valid_document__version_1_and_audit(pipeline, editor):
     # Given / When a pipeline is created (fixture)
     version = pipeline.versions.get()
@@ -44,8 +51,13 @@ def test_config_version_create__based_on_latest__next_number_with_parent_and_dif
     # Given version 1
     v1 = pipeline.versions.get()
     # When an editor saves a change based on it
-    v2 = services.config_version_create(pipeline=pipeline, document=with_min_age(v1.document, 21),
-                                        base_version=v1, author=editor, message="Raise the minimum age")
+    v2 = services.config_version_create(
+        pipeline=pipeline,
+        document=with_min_age(v1.document, 21),
+        base_version=v1,
+        author=editor,
+        message="Raise the minimum age",
+    )
     # Then version 2 points at version 1 and the audit event carries the semantic diff
     assert (v2.number, v2.parent_id, v2.message) == (2, v1.pk, "Raise the minimum age")
     event = AuditEvent.objects.get(action="config_version.created", object_id=str(v2.pk))
@@ -53,15 +65,27 @@ def test_config_version_create__based_on_latest__next_number_with_parent_and_dif
     assert event.reason == "Raise the minimum age"
 
 
-def test_config_version_create__stale_base__conflict_with_diff_and_nothing_written(pipeline, editor, publisher):
+def test_config_version_create__stale_base__conflict_with_diff_and_nothing_written(
+    pipeline, editor, publisher
+):
     # Given two people start from version 1 and the first saves version 2
     v1 = pipeline.versions.get()
-    services.config_version_create(pipeline=pipeline, document=with_min_age(v1.document, 21), base_version=v1,
-                                   author=editor, message="21")
+    services.config_version_create(
+        pipeline=pipeline,
+        document=with_min_age(v1.document, 21),
+        base_version=v1,
+        author=editor,
+        message="21",
+    )
     # When the second saves, still based on version 1
     with pytest.raises(Conflict) as caught:
-        services.config_version_create(pipeline=pipeline, document=with_min_age(v1.document, 25),
-                                       base_version=v1, author=publisher, message="25")
+        services.config_version_create(
+            pipeline=pipeline,
+            document=with_min_age(v1.document, 25),
+            base_version=v1,
+            author=publisher,
+            message="25",
+        )
     # Then nothing is written and the conflict shows what version 2 changed
     assert pipeline.versions.count() == 2
     extra = caught.value.extra
@@ -76,8 +100,13 @@ def test_config_version_create__message_too_long__refused_nothing_written(pipeli
     document = copy.deepcopy(pipeline.versions.get().document)
     document["stages"]["data_quality"]["timeout_seconds"] = 20
     with pytest.raises(InvalidInput, match="at most 500 characters") as refused:
-        services.config_version_create(pipeline=pipeline, document=document, base_version=pipeline.versions.get(),
-                                       author=editor, message="x" * 501)
+        services.config_version_create(
+            pipeline=pipeline,
+            document=document,
+            base_version=pipeline.versions.get(),
+            author=editor,
+            message="x" * 501,
+        )
     assert refused.value.extra["fields"] == {"message": ["at most 500 characters"]}
     assert pipeline.versions.count() == 1
 
@@ -90,8 +119,9 @@ def test_config_version_create__invalid_document__every_problem_with_path(pipeli
     broken["stages"]["data_quality"]["rules"]["email_format"]["dependencies"] = ["nope"]
     # When saved
     with pytest.raises(InvalidInput) as caught:
-        services.config_version_create(pipeline=pipeline, document=broken, base_version=v1, author=editor,
-                                       message="broken")
+        services.config_version_create(
+            pipeline=pipeline, document=broken, base_version=v1, author=editor, message="broken"
+        )
     # Then both problems come back with their JSON-pointer paths, and nothing is saved
     paths = [p["path"] for p in caught.value.extra["problems"]]
     assert "/stages/data_quality/rules/email_format/class" in paths
@@ -102,18 +132,29 @@ def test_config_version_create__invalid_document__every_problem_with_path(pipeli
 def test_config_version_create__viewer__not_allowed(pipeline, viewer):
     v1 = pipeline.versions.get()
     with pytest.raises(NotAllowed):
-        services.config_version_create(pipeline=pipeline, document=with_min_age(v1.document, 30),
-                                       base_version=v1, author=viewer, message="no")
+        services.config_version_create(
+            pipeline=pipeline,
+            document=with_min_age(v1.document, 30),
+            base_version=v1,
+            author=viewer,
+            message="no",
+        )
 
 
 def test_config_version_create__unchanged_or_without_message__refused(pipeline, editor):
     v1 = pipeline.versions.get()
     with pytest.raises(InvalidInput, match="Nothing changed"):
-        services.config_version_create(pipeline=pipeline, document=v1.document, base_version=v1, author=editor,
-                                       message="same")
+        services.config_version_create(
+            pipeline=pipeline, document=v1.document, base_version=v1, author=editor, message="same"
+        )
     with pytest.raises(InvalidInput, match="needs a message"):
-        services.config_version_create(pipeline=pipeline, document=with_min_age(v1.document, 19),
-                                       base_version=v1, author=editor, message="  ")
+        services.config_version_create(
+            pipeline=pipeline,
+            document=with_min_age(v1.document, 19),
+            base_version=v1,
+            author=editor,
+            message="  ",
+        )
 
 
 def test_config_version__saved__cannot_be_edited_or_deleted(pipeline):
@@ -127,12 +168,14 @@ def test_config_version__saved__cannot_be_edited_or_deleted(pipeline):
 
 # --- releases, overrides, toggles, rollback -------------------------------------------------
 
+
 def test_release_create__editor_to_staging__live_with_effective_hash(pipeline, editor, environments):
     # Given version 1
     v1 = pipeline.versions.get()
     # When an editor releases it to staging
-    release = services.release_create(pipeline=pipeline, environment=environments["staging"], version=v1,
-                                      actor=editor)
+    release = services.release_create(
+        pipeline=pipeline, environment=environments["staging"], version=v1, actor=editor
+    )
     # Then it is live there and only there
     assert release_live(pipeline, environments["staging"]) == release
     assert list(live_releases(pipeline)) == ["staging"]
@@ -142,45 +185,84 @@ def test_release_create__editor_to_staging__live_with_effective_hash(pipeline, e
 
 def test_release_create__editor_to_production__not_allowed(pipeline, editor, environments):
     with pytest.raises(NotAllowed, match="protected environment production"):
-        services.release_create(pipeline=pipeline, environment=environments["production"],
-                                version=pipeline.versions.get(), actor=editor, reason="go live")
+        services.release_create(
+            pipeline=pipeline,
+            environment=environments["production"],
+            version=pipeline.versions.get(),
+            actor=editor,
+            reason="go live",
+        )
 
 
-def test_release_create__publisher_to_production_without_reason__asked_for_one(pipeline, publisher, environments):
+def test_release_create__publisher_to_production_without_reason__asked_for_one(
+    pipeline, publisher, environments
+):
     with pytest.raises(InvalidInput, match="give a reason"):
-        services.release_create(pipeline=pipeline, environment=environments["production"],
-                                version=pipeline.versions.get(), actor=publisher)
-    release = services.release_create(pipeline=pipeline, environment=environments["production"],
-                                      version=pipeline.versions.get(), actor=publisher, reason="CAB-123 approved",
-                                      gate_override=True)
-    assert AuditEvent.objects.get(action="release.created", object_id=str(release.pk)).reason == "CAB-123 approved"
+        services.release_create(
+            pipeline=pipeline,
+            environment=environments["production"],
+            version=pipeline.versions.get(),
+            actor=publisher,
+        )
+    release = services.release_create(
+        pipeline=pipeline,
+        environment=environments["production"],
+        version=pipeline.versions.get(),
+        actor=publisher,
+        reason="CAB-123 approved",
+        gate_override=True,
+    )
+    assert (
+        AuditEvent.objects.get(action="release.created", object_id=str(release.pk)).reason
+        == "CAB-123 approved"
+    )
 
 
-def test_override_set__threshold_in_staging__effective_config_shows_provenance(pipeline, editor, environments):
+def test_override_set__threshold_in_staging__effective_config_shows_provenance(
+    pipeline, editor, environments
+):
     # Given version 1 live in staging
     staging = environments["staging"]
-    services.release_create(pipeline=pipeline, environment=staging, version=pipeline.versions.get(), actor=editor)
+    services.release_create(
+        pipeline=pipeline, environment=staging, version=pipeline.versions.get(), actor=editor
+    )
     # When staging overrides the minimum age
     patch = {"stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": 21}}}}}}
-    services.override_set(pipeline=pipeline, environment=staging, override=patch, actor=editor, reason="try 21")
+    services.override_set(
+        pipeline=pipeline, environment=staging, override=patch, actor=editor, reason="try 21"
+    )
     # Then the effective config has 21, marked as coming from the override, and the rest from the base
     effective = effective_config(pipeline, staging)
-    assert effective.document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] == 21
-    assert effective.provenance["/stages/business_rules/rules/age_verification/params/minimum_age"] == "override"
+    assert (
+        effective.document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"]
+        == 21
+    )
+    assert (
+        effective.provenance["/stages/business_rules/rules/age_verification/params/minimum_age"] == "override"
+    )
     assert effective.provenance["/stages/data_quality/fail_fast"] == "base"
     # and the version itself is untouched
-    assert pipeline.versions.get().document["stages"]["business_rules"]["rules"]["age_verification"]["params"][
-        "minimum_age"] == 18
+    assert (
+        pipeline.versions.get().document["stages"]["business_rules"]["rules"]["age_verification"]["params"][
+            "minimum_age"
+        ]
+        == 18
+    )
 
 
 def test_override_set__makes_config_invalid__refused_with_problems(pipeline, editor, environments):
     staging = environments["staging"]
-    services.release_create(pipeline=pipeline, environment=staging, version=pipeline.versions.get(), actor=editor)
-    patch = {"stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": "old"}}}}}}
+    services.release_create(
+        pipeline=pipeline, environment=staging, version=pipeline.versions.get(), actor=editor
+    )
+    patch = {
+        "stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": "old"}}}}}
+    }
     with pytest.raises(InvalidInput) as caught:
         services.override_set(pipeline=pipeline, environment=staging, override=patch, actor=editor)
     assert caught.value.extra["problems"][0]["path"].startswith(
-        "/stages/business_rules/rules/age_verification/params/minimum_age")
+        "/stages/business_rules/rules/age_verification/params/minimum_age"
+    )
     assert Release.objects.count() == 1
 
 
@@ -189,21 +271,24 @@ def test_stage_toggle__disable_then_enable__new_releases_and_minimal_override(pi
     dev = environments["development"]
     services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
     # When the business_rules stage is disabled
-    off = services.stage_toggle(pipeline=pipeline, environment=dev, stage="business_rules", enabled=False,
-                                actor=editor)
+    off = services.stage_toggle(
+        pipeline=pipeline, environment=dev, stage="business_rules", enabled=False, actor=editor
+    )
     # Then the release's override says exactly that
     assert off.kind == "toggle"
     assert off.override == {"stages": {"business_rules": {"enabled": False}}}
     assert effective_config(pipeline, dev).document["stages"]["business_rules"]["enabled"] is False
     # When enabled again / Then the override is empty again (the base already enables it)
-    on = services.stage_toggle(pipeline=pipeline, environment=dev, stage="business_rules", enabled=True,
-                               actor=editor)
+    on = services.stage_toggle(
+        pipeline=pipeline, environment=dev, stage="business_rules", enabled=True, actor=editor
+    )
     assert on.override == {}
     assert actions()[-2:] == ["stage.toggled", "stage.toggled"]
     # and toggling to the current state is refused
     with pytest.raises(InvalidInput, match="already enabled"):
-        services.stage_toggle(pipeline=pipeline, environment=dev, stage="business_rules", enabled=True,
-                              actor=editor)
+        services.stage_toggle(
+            pipeline=pipeline, environment=dev, stage="business_rules", enabled=True, actor=editor
+        )
 
 
 def test_stage_toggle__rules_depend_on_it__refused_listing_them_transitively(pipeline, editor, environments):
@@ -213,74 +298,134 @@ def test_stage_toggle__rules_depend_on_it__refused_listing_them_transitively(pip
     releases = Release.objects.count()
     # When required_fields is turned off alone
     with pytest.raises(services.DependentsEnabled) as caught:
-        services.rule_toggle(pipeline=pipeline, environment=dev, stage="data_quality", rule="required_fields",
-                             enabled=False, actor=editor)
+        services.rule_toggle(
+            pipeline=pipeline,
+            environment=dev,
+            stage="data_quality",
+            rule="required_fields",
+            enabled=False,
+            actor=editor,
+        )
     # Then nothing changed, and every enabled rule that needs it, directly or through another, is listed
     assert caught.value.status == 409 and Release.objects.count() == releases
-    assert caught.value.extra["dependents"] == [{"stage": "data_quality", "rule": "email_format"},
-                                                {"stage": "business_rules", "rule": "age_verification"}]
+    assert caught.value.extra["dependents"] == [
+        {"stage": "data_quality", "rule": "email_format"},
+        {"stage": "business_rules", "rule": "age_verification"},
+    ]
 
 
-def test_rule_toggle__with_dependents__one_release_turns_all_off_and_audit_names_them(pipeline, editor,
-                                                                                      environments):
+def test_rule_toggle__with_dependents__one_release_turns_all_off_and_audit_names_them(
+    pipeline, editor, environments
+):
     dev = environments["development"]
     services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
     # When required_fields is turned off with its dependents
-    release = services.rule_toggle(pipeline=pipeline, environment=dev, stage="data_quality", rule="required_fields",
-                                   enabled=False, actor=editor, disable_dependents=True)
+    release = services.rule_toggle(
+        pipeline=pipeline,
+        environment=dev,
+        stage="data_quality",
+        rule="required_fields",
+        enabled=False,
+        actor=editor,
+        disable_dependents=True,
+    )
     # Then one release turns all three off, the effective config is valid, and the audit event names them
     stages = effective_config(pipeline, dev).document["stages"]
-    assert [stages["data_quality"]["rules"][r]["enabled"] for r in ("required_fields", "email_format")] == [False] * 2
+    assert [stages["data_quality"]["rules"][r]["enabled"] for r in ("required_fields", "email_format")] == [
+        False
+    ] * 2
     assert stages["business_rules"]["rules"]["age_verification"]["enabled"] is False
     event = AuditEvent.objects.get(action="rule.toggled", object_id=str(release.pk))
-    assert event.data["disabled_dependents"] == [{"stage": "data_quality", "rule": "email_format"},
-                                                 {"stage": "business_rules", "rule": "age_verification"}]
+    assert event.data["disabled_dependents"] == [
+        {"stage": "data_quality", "rule": "email_format"},
+        {"stage": "business_rules", "rule": "age_verification"},
+    ]
 
 
-def test_override_set__disables_a_stage_others_need__refused_with_the_whole_list(pipeline, editor, environments):
+def test_override_set__disables_a_stage_others_need__refused_with_the_whole_list(
+    pipeline, editor, environments
+):
     # Given v1 live in development
     dev = environments["development"]
     services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
     # When an override turns data_quality off, but not the rule of business_rules that needs it
     with pytest.raises(InvalidInput) as caught:
-        services.override_set(pipeline=pipeline, environment=dev, actor=editor,
-                              override={"stages": {"data_quality": {"enabled": False}}})
+        services.override_set(
+            pipeline=pipeline,
+            environment=dev,
+            actor=editor,
+            override={"stages": {"data_quality": {"enabled": False}}},
+        )
     # Then it is refused, naming both rules at the dependency's pointer
     problems = caught.value.extra["problems"]
-    assert [p["path"] for p in problems] == ["/stages/business_rules/rules/age_verification/cross_stage_dependencies/0"]
+    assert [p["path"] for p in problems] == [
+        "/stages/business_rules/rules/age_verification/cross_stage_dependencies/0"
+    ]
     assert "'age_verification' depends on 'required_fields'" in problems[0]["message"]
 
 
 def test_rule_toggle__unknown_rule__not_found(pipeline, editor, environments):
     dev = environments["development"]
     services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
-    services.rule_toggle(pipeline=pipeline, environment=dev, stage="data_quality", rule="email_format",
-                         enabled=False, actor=editor)
-    assert effective_config(pipeline, dev).document["stages"]["data_quality"]["rules"]["email_format"][
-        "enabled"] is False
+    services.rule_toggle(
+        pipeline=pipeline,
+        environment=dev,
+        stage="data_quality",
+        rule="email_format",
+        enabled=False,
+        actor=editor,
+    )
+    assert (
+        effective_config(pipeline, dev).document["stages"]["data_quality"]["rules"]["email_format"]["enabled"]
+        is False
+    )
     with pytest.raises(NotFound):
-        services.rule_toggle(pipeline=pipeline, environment=dev, stage="data_quality", rule="ghost",
-                             enabled=False, actor=editor)
+        services.rule_toggle(
+            pipeline=pipeline,
+            environment=dev,
+            stage="data_quality",
+            rule="ghost",
+            enabled=False,
+            actor=editor,
+        )
 
 
 def test_stage_toggle__before_any_release__not_found(pipeline, editor, environments):
     with pytest.raises(NotFound, match="release a version first"):
-        services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="data_quality",
-                              enabled=False, actor=editor)
+        services.stage_toggle(
+            pipeline=pipeline,
+            environment=environments["development"],
+            stage="data_quality",
+            enabled=False,
+            actor=editor,
+        )
 
 
-def test_release_rollback__to_first_release__its_version_and_override_live_again(pipeline, editor, environments):
+def test_release_rollback__to_first_release__its_version_and_override_live_again(
+    pipeline, editor, environments
+):
     # Given v1 released to staging, then v2 released with an override
     staging = environments["staging"]
     v1 = pipeline.versions.get()
     first = services.release_create(pipeline=pipeline, environment=staging, version=v1, actor=editor)
-    v2 = services.config_version_create(pipeline=pipeline, document=with_min_age(v1.document, 21), base_version=v1,
-                                        author=editor, message="21")
-    services.release_create(pipeline=pipeline, environment=staging, version=v2, actor=editor,
-                            override={"stages": {"data_quality": {"fail_fast": False}}})
+    v2 = services.config_version_create(
+        pipeline=pipeline,
+        document=with_min_age(v1.document, 21),
+        base_version=v1,
+        author=editor,
+        message="21",
+    )
+    services.release_create(
+        pipeline=pipeline,
+        environment=staging,
+        version=v2,
+        actor=editor,
+        override={"stages": {"data_quality": {"fail_fast": False}}},
+    )
     # When rolled back to the first release
-    rollback = services.release_rollback(pipeline=pipeline, environment=staging, to_release=first, actor=editor,
-                                         reason="21 rejects too many")
+    rollback = services.release_rollback(
+        pipeline=pipeline, environment=staging, to_release=first, actor=editor, reason="21 rejects too many"
+    )
     # Then v1 with its (empty) override is live again, as a new release; history keeps all three
     assert (rollback.kind, rollback.version, rollback.override) == ("rollback", v1, {})
     assert release_live(pipeline, staging) == rollback
@@ -291,29 +436,46 @@ def test_release_rollback__to_first_release__its_version_and_override_live_again
 
 
 def test_release_rollback__release_of_another_environment__not_found(pipeline, editor, environments):
-    first = services.release_create(pipeline=pipeline, environment=environments["staging"],
-                                    version=pipeline.versions.get(), actor=editor)
+    first = services.release_create(
+        pipeline=pipeline, environment=environments["staging"], version=pipeline.versions.get(), actor=editor
+    )
     with pytest.raises(NotFound):
-        services.release_rollback(pipeline=pipeline, environment=environments["development"], to_release=first,
-                                  actor=editor)
+        services.release_rollback(
+            pipeline=pipeline, environment=environments["development"], to_release=first, actor=editor
+        )
 
 
 def test_service_binding_set__http_binding__validated_audited_and_used_for_validation(
-        pipeline, editor, environments):
+    pipeline, editor, environments
+):
     # Given an HTTP binding without a URL / Then it is refused
     dev = environments["development"]
     with pytest.raises(InvalidInput, match="needs a URL"):
-        services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor, kind="http")
+        services.service_binding_set(
+            environment=dev, interface="KYCService", name="jumio", actor=editor, kind="http"
+        )
     # When a proper one is set, with the secret named by an environment variable
-    binding = services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
-                                           kind="http", url="http://127.0.0.1:9/kyc", secret_env="JUMIO_KEY")
+    binding = services.service_binding_set(
+        environment=dev,
+        interface="KYCService",
+        name="jumio",
+        actor=editor,
+        kind="http",
+        url="http://127.0.0.1:9/kyc",
+        secret_env="JUMIO_KEY",
+    )
     # Then it is stored without any secret value, and audited
     assert (binding.kind, binding.secret_env) == ("http", "JUMIO_KEY")
     event = AuditEvent.objects.get(action="service_binding.set")
     assert event.diff["after"]["url"] == "http://127.0.0.1:9/kyc"
     with pytest.raises(InvalidInput):
-        services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
-                                     secret_env="lower-case not allowed")
+        services.service_binding_set(
+            environment=dev,
+            interface="KYCService",
+            name="jumio",
+            actor=editor,
+            secret_env="lower-case not allowed",
+        )
 
 
 def test_environment_create__publisher_adds_one__editor_cannot(publisher, editor):
@@ -329,13 +491,30 @@ def test_every_change__audit_chain__still_verifies(pipeline, editor, publisher, 
     # Given a day of changes
     v1 = pipeline.versions.get()
     services.release_create(pipeline=pipeline, environment=environments["staging"], version=v1, actor=editor)
-    services.stage_toggle(pipeline=pipeline, environment=environments["staging"], stage="business_rules",
-                          enabled=False, actor=editor)
-    services.release_create(pipeline=pipeline, environment=environments["production"], version=v1, actor=publisher,
-                            reason="go live", gate_override=True)
+    services.stage_toggle(
+        pipeline=pipeline,
+        environment=environments["staging"],
+        stage="business_rules",
+        enabled=False,
+        actor=editor,
+    )
+    services.release_create(
+        pipeline=pipeline,
+        environment=environments["production"],
+        version=v1,
+        actor=publisher,
+        reason="go live",
+        gate_override=True,
+    )
     # Then every change has an event, in order, and the chain verifies
-    assert actions() == ["pipeline.created", "config_version.created", "release.created", "stage.toggled",
-                         "release.created", "release_gate.overridden"]
+    assert actions() == [
+        "pipeline.created",
+        "config_version.created",
+        "release.created",
+        "stage.toggled",
+        "release.created",
+        "release_gate.overridden",
+    ]
     assert audit_verify() == (6, [])
 
 
@@ -343,9 +522,13 @@ def test_failed_change__audit__nothing_recorded(pipeline, editor, environments):
     # Given a change that fails validation inside the transaction
     before = AuditEvent.objects.count()
     with pytest.raises(InvalidInput):
-        services.release_create(pipeline=pipeline, environment=environments["staging"],
-                                version=pipeline.versions.get(), actor=editor,
-                                override={"stages": {"data_quality": {"rules": {"required_fields": {"class": "X"}}}}})
+        services.release_create(
+            pipeline=pipeline,
+            environment=environments["staging"],
+            version=pipeline.versions.get(),
+            actor=editor,
+            override={"stages": {"data_quality": {"rules": {"required_fields": {"class": "X"}}}}},
+        )
     # Then no release and no audit event were written
     assert AuditEvent.objects.count() == before
     assert not Release.objects.exists()
@@ -358,7 +541,9 @@ def test_environments_diff__staging_overrides_age__one_param_change(pipeline, ed
     for name in ("development", "staging"):
         services.release_create(pipeline=pipeline, environment=environments[name], version=v1, actor=editor)
     patch = {"stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": 21}}}}}}
-    services.override_set(pipeline=pipeline, environment=environments["staging"], override=patch, actor=editor)
+    services.override_set(
+        pipeline=pipeline, environment=environments["staging"], override=patch, actor=editor
+    )
     # When the two environments are compared
     diff = environments_diff(pipeline, environments["development"], environments["staging"])
     # Then the one difference is the age, and the text diff is labelled by environment
@@ -368,8 +553,13 @@ def test_environments_diff__staging_overrides_age__one_param_change(pipeline, ed
 
 def test_versions_diff__two_versions__labelled_changes(pipeline, editor):
     v1 = pipeline.versions.get()
-    v2 = services.config_version_create(pipeline=pipeline, document=with_min_age(v1.document, 30), base_version=v1,
-                                        author=editor, message="30")
+    v2 = services.config_version_create(
+        pipeline=pipeline,
+        document=with_min_age(v1.document, 30),
+        base_version=v1,
+        author=editor,
+        message="30",
+    )
     diff = versions_diff(v1, v2)
     assert (diff.before_label, diff.after_label) == ("v1", "v2")
     assert diff.changes[0]["after"] == 30
@@ -378,10 +568,23 @@ def test_versions_diff__two_versions__labelled_changes(pipeline, editor):
 def test_release_rollback__protected_environment_without_reason__refused(pipeline, publisher, environments):
     # Given a release in production
     prod = environments["production"]
-    first = services.release_create(pipeline=pipeline, environment=prod, version=pipeline.versions.get(),
-                                    actor=publisher, reason="go live", gate_override=True)
-    services.stage_toggle(pipeline=pipeline, environment=prod, stage="business_rules", enabled=False,
-                          actor=publisher, reason="incident 42", gate_override=True)
+    first = services.release_create(
+        pipeline=pipeline,
+        environment=prod,
+        version=pipeline.versions.get(),
+        actor=publisher,
+        reason="go live",
+        gate_override=True,
+    )
+    services.stage_toggle(
+        pipeline=pipeline,
+        environment=prod,
+        stage="business_rules",
+        enabled=False,
+        actor=publisher,
+        reason="incident 42",
+        gate_override=True,
+    )
     # When rolled back without a reason / Then it is refused like any other change there
     with pytest.raises(InvalidInput, match="give a reason"):
         services.release_rollback(pipeline=pipeline, environment=prod, to_release=first, actor=publisher)
@@ -389,18 +592,32 @@ def test_release_rollback__protected_environment_without_reason__refused(pipelin
 
 def test_config_version__stages_not_in_alphabetical_order__order_kept_after_saving(editor, environments):
     # Given a document whose stages and rules are deliberately not in alphabetical order
-    document = {"stages": {
-        "zeta": {"rules": {"z_rule": {"class": "RequiredFieldsRule", "params": {"required_fields": ["a"]}},
-                           "a_rule": {"class": "RequiredFieldsRule", "params": {"required_fields": ["b"]}}}},
-        "alpha": {"rules": {"m_rule": {"class": "RequiredFieldsRule", "params": {"required_fields": ["c"]}}}}}}
+    document = {
+        "stages": {
+            "zeta": {
+                "rules": {
+                    "z_rule": {"class": "RequiredFieldsRule", "params": {"required_fields": ["a"]}},
+                    "a_rule": {"class": "RequiredFieldsRule", "params": {"required_fields": ["b"]}},
+                }
+            },
+            "alpha": {
+                "rules": {"m_rule": {"class": "RequiredFieldsRule", "params": {"required_fields": ["c"]}}}
+            },
+        }
+    }
     # When saved and read back from the database (PostgreSQL's jsonb would sort the keys)
     pipeline = services.pipeline_create(slug="ordered", name="Ordered", document=document, author=editor)
     version = ConfigVersion.objects.get(pk=pipeline.versions.get().pk)
     # Then the stages and rules come back in the author's order, and so does the effective config
     assert list(version.document["stages"]) == ["zeta", "alpha"]
     assert list(version.document["stages"]["zeta"]["rules"]) == ["z_rule", "a_rule"]
-    services.release_create(pipeline=pipeline, environment=environments["development"], version=version, actor=editor)
-    assert list(effective_config(pipeline, environments["development"]).document["stages"]) == ["zeta", "alpha"]
+    services.release_create(
+        pipeline=pipeline, environment=environments["development"], version=version, actor=editor
+    )
+    assert list(effective_config(pipeline, environments["development"]).document["stages"]) == [
+        "zeta",
+        "alpha",
+    ]
 
 
 def test_config_version_create__only_the_rule_order_changed__saved_as_a_new_version(pipeline, editor):
@@ -409,9 +626,16 @@ def test_config_version_create__only_the_rule_order_changed__saved_as_a_new_vers
     reordered = copy.deepcopy(v1.document)
     rules = reordered["stages"]["data_quality"]["rules"]
     reordered["stages"]["data_quality"]["rules"] = {name: rules[name] for name in reversed(list(rules))}
-    v2 = services.config_version_create(pipeline=pipeline, document=reordered, base_version=v1, author=editor,
-                                        message="email check listed first")
+    v2 = services.config_version_create(
+        pipeline=pipeline,
+        document=reordered,
+        base_version=v1,
+        author=editor,
+        message="email check listed first",
+    )
     # Then it is a new version (order is part of the config), with its own hash, read back in that order
     assert v2.content_hash != v1.content_hash
     assert list(ConfigVersion.objects.get(pk=v2.pk).document["stages"]["data_quality"]["rules"]) == [
-        "email_format", "required_fields"]
+        "email_format",
+        "required_fields",
+    ]

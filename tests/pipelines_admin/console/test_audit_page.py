@@ -1,10 +1,10 @@
 """The audit page: every action the code records, made by its real service, summarised
 with the numbers it holds; filters by date and person; long change lists expand in place."""
+
 import html
 import json
 import re
-from datetime import datetime
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -60,7 +60,9 @@ def numbers(value, key=None):
 def event_rows(page_html: str) -> dict[int, str]:
     """The audit table's rows as plain text, by event sequence number."""
     rows = re.findall(r'<tr id="event-(\d+)">(.*?)</tr>', page_html, flags=re.S)
-    return {int(sequence): " ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for sequence, row in rows}
+    return {
+        int(sequence): " ".join(html.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for sequence, row in rows
+    }
 
 
 def shows(text: str, number) -> bool:
@@ -73,37 +75,73 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
     a rollback, a binding set and removed, an environment created and changed, runs (one
     stopped by the time limit), a batch partly given up on, a cancelled batch, test cases,
     suite runs (one failing, one stopped), impact analyses (one cancelled), an API token."""
-    development, staging, production = (environments[name] for name in ("development", "staging", "production"))
+    development, staging, production = (
+        environments[name] for name in ("development", "staging", "production")
+    )
     first_release = Release.objects.get(pipeline=pipeline, environment=development)
     v1 = pipeline.versions.get()
     # the gate passes on production once the suite passed on exactly what goes there
     testcase_services.suite_run_now(pipeline=pipeline, environment=production, actor=publisher, version=v1)
-    config_services.release_create(pipeline=pipeline, environment=production, version=v1, actor=publisher,
-                                   reason="CAB-7 approved")
+    config_services.release_create(
+        pipeline=pipeline, environment=production, version=v1, actor=publisher, reason="CAB-7 approved"
+    )
     document = json.loads(json.dumps(v1.document))
     document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 21
     document["stages"]["data_quality"]["timeout_seconds"] = 20
-    v2 = config_services.config_version_create(pipeline=pipeline, document=document, base_version=v1,
-                                               author=editor, message="Minimum age 21")
+    v2 = config_services.config_version_create(
+        pipeline=pipeline, document=document, base_version=v1, author=editor, message="Minimum age 21"
+    )
     config_services.release_create(pipeline=pipeline, environment=staging, version=v2, actor=editor)
-    config_services.release_create(pipeline=pipeline, environment=production, version=v2, actor=publisher,
-                                   reason="hotfix", gate_override=True)
-    config_services.override_set(pipeline=pipeline, environment=development, actor=editor,
-                                 override={"stages": {"data_quality": {"timeout_seconds": 30}}})
-    config_services.stage_toggle(pipeline=pipeline, environment=development, stage="business_rules", enabled=False,
-                                 actor=editor)
-    config_services.rule_toggle(pipeline=pipeline, environment=development, stage="data_quality",
-                                rule="email_format", enabled=False, actor=editor)
-    config_services.release_rollback(pipeline=pipeline, environment=development, to_release=first_release,
-                                     actor=editor)
-    config_services.service_binding_set(environment=development, interface="KYCService", name="vendor",
-                                        actor=editor, kind="simulated", timeout_seconds=2.5, latency_ms=40,
-                                        failure_rate=0.25)
-    config_services.service_binding_remove(environment=development, interface="KYCService", name="vendor",
-                                           actor=editor)
+    config_services.release_create(
+        pipeline=pipeline,
+        environment=production,
+        version=v2,
+        actor=publisher,
+        reason="hotfix",
+        gate_override=True,
+    )
+    config_services.override_set(
+        pipeline=pipeline,
+        environment=development,
+        actor=editor,
+        override={"stages": {"data_quality": {"timeout_seconds": 30}}},
+    )
+    config_services.stage_toggle(
+        pipeline=pipeline, environment=development, stage="business_rules", enabled=False, actor=editor
+    )
+    config_services.rule_toggle(
+        pipeline=pipeline,
+        environment=development,
+        stage="data_quality",
+        rule="email_format",
+        enabled=False,
+        actor=editor,
+    )
+    config_services.release_rollback(
+        pipeline=pipeline, environment=development, to_release=first_release, actor=editor
+    )
+    config_services.service_binding_set(
+        environment=development,
+        interface="KYCService",
+        name="vendor",
+        actor=editor,
+        kind="simulated",
+        timeout_seconds=2.5,
+        latency_ms=40,
+        failure_rate=0.25,
+    )
+    config_services.service_binding_remove(
+        environment=development, interface="KYCService", name="vendor", actor=editor
+    )
     sandbox = config_services.environment_create(name="sandbox", actor=publisher, position=40)
-    config_services.environment_update(environment=sandbox, actor=publisher, protected=True, position=45,
-                                       description="Vendors' test systems", reason="vendor data")
+    config_services.environment_update(
+        environment=sandbox,
+        actor=publisher,
+        protected=True,
+        position=45,
+        description="Vendors' test systems",
+        reason="vendor data",
+    )
     for record in (ADULT, MINOR, ADULT):
         run = run_services.run_submit(pipeline=pipeline, environment=development, record=record, actor=editor)
         run_services.run_execute(run.pk)
@@ -114,43 +152,72 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
     settings.BATCH_CHUNK_SIZE = 2
     rows = [ADULT, MINOR, ADULT, MINOR, ADULT]
     data = ("\n".join(json.dumps(row) for row in rows) + "\n{not json\n").encode()
-    batch = batches.batch_create(pipeline=pipeline, environment=development, filename="day.jsonl", data=data,
-                                 actor=editor)
+    batch = batches.batch_create(
+        pipeline=pipeline, environment=development, filename="day.jsonl", data=data, actor=editor
+    )
     chunks = list(batch.chunks.order_by("index"))
     BatchChunk.objects.filter(pk=chunks[-1].pk).update(attempts=settings.RUN_MAX_ATTEMPTS)
     for chunk in chunks:
         batches.batch_chunk_process(chunk.pk)
-    cancelled = batches.batch_create(pipeline=pipeline, environment=development, filename="late.jsonl",
-                                     data=json.dumps(ADULT).encode(), actor=editor)
+    cancelled = batches.batch_create(
+        pipeline=pipeline,
+        environment=development,
+        filename="late.jsonl",
+        data=json.dumps(ADULT).encode(),
+        actor=editor,
+    )
     batches.batch_cancel(batch=cancelled, actor=editor)
     # test cases: one more (expecting the wrong outcome, so the suite fails), one changed, one deleted
-    wrong = testcase_services.case_create(pipeline=pipeline, name="adult expected to fail", record=ADULT,
-                                          expected={"status": "failed"}, actor=editor)
+    wrong = testcase_services.case_create(
+        pipeline=pipeline,
+        name="adult expected to fail",
+        record=ADULT,
+        expected={"status": "failed"},
+        actor=editor,
+    )
     testcase_services.suite_run_now(pipeline=pipeline, environment=development, actor=editor)
     stopped_suite = testcase_services.suite_start(pipeline=pipeline, environment=development, actor=editor)
     testcase_services.suite_time_limit_exceeded(stopped_suite.pk)
     minor = pipeline.test_cases.get(name="minor fails")
-    testcase_services.case_update(case=minor, name="a minor fails", record=MINOR,
-                                  expected={"status": "failed"}, actor=editor)
+    testcase_services.case_update(
+        case=minor, name="a minor fails", record=MINOR, expected={"status": "failed"}, actor=editor
+    )
     testcase_services.case_delete(case=wrong, actor=editor)
-    impact_services.impact_run_now(pipeline=pipeline, environment=development, actor=editor, last=10, version=v2)
-    analysis = impact_services.impact_start(pipeline=pipeline, environment=development, actor=editor, last=10,
-                                            version=v2)
+    impact_services.impact_run_now(
+        pipeline=pipeline, environment=development, actor=editor, last=10, version=v2
+    )
+    analysis = impact_services.impact_start(
+        pipeline=pipeline, environment=development, actor=editor, last=10, version=v2
+    )
     impact_services.impact_cancel(report=analysis, actor=editor)
-    partial = run_services.run_submit(pipeline=pipeline, environment=development, record=ADULT, actor=editor,
-                                      stages=["data_quality"])
+    partial = run_services.run_submit(
+        pipeline=pipeline, environment=development, record=ADULT, actor=editor, stages=["data_quality"]
+    )
     run_services.run_execute(partial.pk)
-    config_services.stage_toggle(pipeline=pipeline, environment=development, stage="data_quality", enabled=False,
-                                 actor=editor, disable_dependents=True)
+    config_services.stage_toggle(
+        pipeline=pipeline,
+        environment=development,
+        stage="data_quality",
+        enabled=False,
+        actor=editor,
+        disable_dependents=True,
+    )
     token = token_create(user=editor, name="release job").token
     token_revoke(token=token, actor=superuser)
 
 
 def test_audit_page__every_action_the_code_records__summary_shows_each_number_it_holds(
-        client, viewer, editor, publisher, superuser, released, cases, environments, settings):
+    client, viewer, editor, publisher, superuser, released, cases, environments, settings
+):
     # Given one event or more of every action the code records, each made by its real service
-    every_kind_of_event(pipeline=released, environments=environments, editor=editor, publisher=publisher,
-                        superuser=superuser, settings=settings)
+    every_kind_of_event(
+        pipeline=released,
+        environments=environments,
+        editor=editor,
+        publisher=publisher,
+        superuser=superuser,
+        settings=settings,
+    )
     recorded = set(AuditEvent.objects.values_list("action", flat=True))
     assert recorded == actions_in_code(), "make an event of each action above (and give it a summary)"
     assert set(SUMMARIES) == actions_in_code(), "every action the code records has its own summary"
@@ -179,25 +246,31 @@ def test_audit_page__every_action_the_code_records__summary_shows_each_number_it
 
 
 def test_audit_page__suite_run_stopped_with_an_error__counts_and_the_error_not_an_empty_errors_count(
-        client, viewer, editor, cases, environments, settings):
+    client, viewer, editor, cases, environments, settings
+):
     # Given a suite run the time limit stopped
-    suite = testcase_services.suite_start(pipeline=cases[0].pipeline, environment=environments["development"],
-                                          actor=editor)
+    suite = testcase_services.suite_start(
+        pipeline=cases[0].pipeline, environment=environments["development"], actor=editor
+    )
     testcase_services.suite_time_limit_exceeded(suite.pk)
     event = AuditEvent.objects.get(action="suite_run.completed")
     # When the audit page shows it
     client.force_login(viewer)
     text = event_rows(client.get("/audit/").content.decode())[event.sequence]
     # Then it says an error stopped it and what it was, and counts test cases
-    assert "error" in text.split() and f"stopped after the time limit of {settings.SUITE_SOFT_TIME_LIMIT} s" in text
+    assert (
+        "error" in text.split()
+        and f"stopped after the time limit of {settings.SUITE_SOFT_TIME_LIMIT} s" in text
+    )
     assert "3 test cases: 0 passed, 0 failed" in text and "errors" not in text
 
 
 # -- filters and long change lists ---------------------------------------------------------
 
+
 def at(monkeypatch, when: str):
     """Let what follows happen at `when` (ISO 8601, UTC)."""
-    moment = datetime.fromisoformat(when).replace(tzinfo=dt_timezone.utc)
+    moment = datetime.fromisoformat(when).replace(tzinfo=UTC)
     monkeypatch.setattr(timezone, "now", lambda: moment)
 
 
@@ -208,17 +281,24 @@ def shown_actions(client, query: dict) -> list[tuple[str, str]]:
 
 
 def test_audit_page__date_range__only_events_on_those_days_both_included(
-        client, viewer, editor, small_pipeline_document, environments, monkeypatch):
+    client, viewer, editor, small_pipeline_document, environments, monkeypatch
+):
     # Given a pipeline created on 1 March, its release on 5 March at 00:00 and 23:59, and a token on 6 March
     at(monkeypatch, "2026-03-01T12:00:00")
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
-                                               document=small_pipeline_document, author=editor)
+    pipeline = config_services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
+    )
     at(monkeypatch, "2026-03-05T00:00:00")
-    config_services.release_create(pipeline=pipeline, environment=environments["development"],
-                                   version=pipeline.versions.get(), actor=editor)
+    config_services.release_create(
+        pipeline=pipeline,
+        environment=environments["development"],
+        version=pipeline.versions.get(),
+        actor=editor,
+    )
     at(monkeypatch, "2026-03-05T23:59:59")
-    config_services.release_create(pipeline=pipeline, environment=environments["staging"],
-                                   version=pipeline.versions.get(), actor=editor)
+    config_services.release_create(
+        pipeline=pipeline, environment=environments["staging"], version=pipeline.versions.get(), actor=editor
+    )
     at(monkeypatch, "2026-03-06T00:00:00")
     token_create(user=editor, name="ci")
     monkeypatch.undo()
@@ -226,17 +306,25 @@ def test_audit_page__date_range__only_events_on_those_days_both_included(
     # When the page is filtered to 5 March alone, from 5 March on, and up to 4 March
     # Then only the events of those days are listed
     assert shown_actions(client, {"from": "2026-03-05", "to": "2026-03-05"}) == [
-        ("eddie", "release.created"), ("eddie", "release.created")]
+        ("eddie", "release.created"),
+        ("eddie", "release.created"),
+    ]
     assert [a for _, a in shown_actions(client, {"from": "2026-03-05"})] == [
-        "api_token.created", "release.created", "release.created"]
+        "api_token.created",
+        "release.created",
+        "release.created",
+    ]
     assert [a for _, a in shown_actions(client, {"to": "2026-03-04"})] == [
-        "config_version.created", "pipeline.created"]
+        "config_version.created",
+        "pipeline.created",
+    ]
     # and a date that is not one filters nothing out
     assert len(shown_actions(client, {"from": "5 March", "to": "2026-02-30"})) == 5
 
 
 def test_audit_page__person__only_that_persons_events_with_everyone_offered(
-        client, viewer, editor, publisher, released):
+    client, viewer, editor, publisher, released
+):
     # Given events by the editor (the pipeline) and the publisher (an environment)
     config_services.environment_create(name="sandbox", actor=publisher)
     client.force_login(viewer)
@@ -245,7 +333,9 @@ def test_audit_page__person__only_that_persons_events_with_everyone_offered(
     # Then only her event is listed, and the person list offers everyone in the trail, her chosen
     assert shown_actions(client, {"actor": "pat"}) == [("pat", "environment.created")]
     page_html = response.content.decode()
-    person = re.search(r'<label>Person <select name="actor">(.*?)</select></label>', page_html, flags=re.S).group(1)
+    person = re.search(
+        r'<label>Person <select name="actor">(.*?)</select></label>', page_html, flags=re.S
+    ).group(1)
     assert re.findall(r"<option[^>]*>([^<]*)</option>", person) == ["anyone", "eddie", "pat"]
     assert "<option selected>pat</option>" in person
 
@@ -253,21 +343,34 @@ def test_audit_page__person__only_that_persons_events_with_everyone_offered(
 def test_audit_page__filter_form__every_control_has_a_label_and_keeps_its_value(client, viewer, released):
     # Given filters chosen / When the page is shown
     client.force_login(viewer)
-    query = {"pipeline": "onboarding", "environment": "development", "action": "release.created",
-             "actor": "eddie", "from": "2026-03-01", "to": "2030-12-31"}
+    query = {
+        "pipeline": "onboarding",
+        "environment": "development",
+        "action": "release.created",
+        "actor": "eddie",
+        "from": "2026-03-01",
+        "to": "2030-12-31",
+    }
     page_html = client.get("/audit/", query).content.decode()
     form = re.search(r'<form class="filters".*?</form>', page_html, flags=re.S).group(0)
     # Then each control sits in a label naming it, showing the value chosen
     controls = re.findall(r"<label>([A-Z][a-z]+) <(select|input)[^>]*name=\"(\w+)\"", form)
     assert [(label, name) for label, _, name in controls] == [
-        ("Pipeline", "pipeline"), ("Environment", "environment"), ("Action", "action"), ("Person", "actor"),
-        ("From", "from"), ("To", "to")]
+        ("Pipeline", "pipeline"),
+        ("Environment", "environment"),
+        ("Action", "action"),
+        ("Person", "actor"),
+        ("From", "from"),
+        ("To", "to"),
+    ]
     assert len(re.findall(r"<(?:select|input) ", form)) == len(controls)
     assert 'name="from" value="2026-03-01"' in form and 'name="to" value="2030-12-31"' in form
     assert "<option selected>eddie</option>" in form and "<option selected>release.created</option>" in form
 
 
-def test_audit_page__filtered_over_several_pages__page_links_keep_the_filters(client, viewer, editor, released):
+def test_audit_page__filtered_over_several_pages__page_links_keep_the_filters(
+    client, viewer, editor, released
+):
     # Given 31 tokens made by the editor, and one by the viewer
     for n in range(31):
         token_create(user=editor, name=f"token {n}")
@@ -281,22 +384,28 @@ def test_audit_page__filtered_over_several_pages__page_links_keep_the_filters(cl
     # Then the page link carries every filter, and the second page holds the last of the same events
     assert older == f"?{query}&page=2"
     assert len(event_rows(first)) == 30 and "Page 2 of 2 · 31 in all" in second
-    assert [a for a, _ in shown_actions(client, dict(p.split("=") for p in older[1:].split("&")))] == ["eddie"]
+    assert [a for a, _ in shown_actions(client, dict(p.split("=") for p in older[1:].split("&")))] == [
+        "eddie"
+    ]
     assert 'name="from" value="2000-01-01"' in second and "<option selected>eddie</option>" in second
     newer = html.unescape(re.search(r'<a href="([^"]+)">← Newer</a>', second).group(1))
     assert newer == f"?{query}&page=1"
 
 
 def test_audit_page__version_with_many_changes__first_three_then_the_rest_in_an_expandable_list(
-        client, viewer, editor, released):
+    client, viewer, editor, released
+):
     # Given a version adding eight rules
     v1 = released.versions.get()
     document = json.loads(json.dumps(v1.document))
     for n in range(1, 9):
         document["stages"]["data_quality"]["rules"][f"check_{n}"] = {
-            "class": "RequiredFieldsRule", "params": {"required_fields": ["name"]}}
-    config_services.config_version_create(pipeline=released, document=document, base_version=v1, author=editor,
-                                          message="Eight more checks")
+            "class": "RequiredFieldsRule",
+            "params": {"required_fields": ["name"]},
+        }
+    config_services.config_version_create(
+        pipeline=released, document=document, base_version=v1, author=editor, message="Eight more checks"
+    )
     event = AuditEvent.objects.get(action="config_version.created", diff__to_version=2)
     # When the audit page shows it
     client.force_login(viewer)

@@ -2,6 +2,7 @@
 publishers), an environment's page (settings, pipelines live there, the services they
 call, bindings), binding a service, changing and removing a binding; errors beside the
 fields, refusals that list each pipeline's problems and change nothing."""
+
 import copy
 import html
 import re
@@ -16,20 +17,41 @@ from pipelines_admin.configs.selectors import settings_revision as revision
 
 pytestmark = pytest.mark.django_db
 
-HTTP_KYC = {"interface": "KYCService", "name": "jumio", "kind": "http", "url": "https://kyc.example.com/v1",
-            "timeout_seconds": "1.5", "secret_env": "JUMIO_API_KEY", "latency_ms": "0", "failure_rate": "0",
-            "reason": ""}
+HTTP_KYC = {
+    "interface": "KYCService",
+    "name": "jumio",
+    "kind": "http",
+    "url": "https://kyc.example.com/v1",
+    "timeout_seconds": "1.5",
+    "secret_env": "JUMIO_API_KEY",
+    "latency_ms": "0",
+    "failure_rate": "0",
+    "reason": "",
+}
 
 
 @pytest.fixture
 def kyc_pipeline(editor, small_pipeline_document, environments):
     """onboarding live in development, its KYC rule (2 s time limit) calling service:KYCService:jumio."""
     document = copy.deepcopy(small_pipeline_document)
-    document["stages"]["compliance"] = {"rules": {"kyc": {
-        "class": "KYCIdentityRule", "params": {"kyc_service": "service:KYCService:jumio"}, "timeout_seconds": 2}}}
-    pipeline = services.pipeline_create(slug="onboarding", name="Onboarding", document=document, author=editor)
-    services.release_create(pipeline=pipeline, environment=environments["development"],
-                            version=pipeline.versions.get(), actor=editor)
+    document["stages"]["compliance"] = {
+        "rules": {
+            "kyc": {
+                "class": "KYCIdentityRule",
+                "params": {"kyc_service": "service:KYCService:jumio"},
+                "timeout_seconds": 2,
+            }
+        }
+    }
+    pipeline = services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=document, author=editor
+    )
+    services.release_create(
+        pipeline=pipeline,
+        environment=environments["development"],
+        version=pipeline.versions.get(),
+        actor=editor,
+    )
     return pipeline
 
 
@@ -40,8 +62,9 @@ def text(response) -> str:
 def error_beside(response, field: str) -> str:
     """The errors shown with the field `field` (in its own block, beside its label and control)."""
     page = response.content.decode()
-    block = re.search(rf'<div class="field[^"]*">(?:(?!</div>).)*name="{field}"(?:(?!</div>).)*</div>', page,
-                      flags=re.S)
+    block = re.search(
+        rf'<div class="field[^"]*">(?:(?!</div>).)*name="{field}"(?:(?!</div>).)*</div>', page, flags=re.S
+    )
     assert block, f"no field block around {field}"
     errors = re.findall(r'<span class="error" role="alert">([^<]*)</span>', block.group(0))
     return html.unescape(" ".join(errors))
@@ -57,17 +80,23 @@ def test_environments_page__viewer__every_environment_and_no_create_form(client,
     rows = re.findall(r'<th scope="row"><a href="/environments/([a-z-]+)/">', response.content.decode())
     assert rows == ["development", "staging", "production"]
     assert "Where changes are tried first." in page
-    assert 'href="/environments/"' in response.content.decode() and 'aria-current="page">Environments' in \
-        response.content.decode()
+    assert (
+        'href="/environments/"' in response.content.decode()
+        and 'aria-current="page">Environments' in response.content.decode()
+    )
     assert "Creating an environment needs the publisher role" in page
     assert 'action="/environments/"' not in response.content.decode()
 
 
-def test_environments_page__publisher_creates__redirected_to_its_page_audited(client, publisher, environments):
+def test_environments_page__publisher_creates__redirected_to_its_page_audited(
+    client, publisher, environments
+):
     # Given a publisher / When they create an environment
     client.force_login(publisher)
-    response = client.post(reverse("console:environments"), {"name": "uat", "position": "25",
-                                                             "description": "User acceptance", "protected": "on"})
+    response = client.post(
+        reverse("console:environments"),
+        {"name": "uat", "position": "25", "description": "User acceptance", "protected": "on"},
+    )
     # Then they land on its page, which says nothing runs there and nothing is bound yet
     assert response.status_code == 302 and response["Location"] == "/environments/uat/"
     page = text(client.get("/environments/uat/"))
@@ -77,13 +106,17 @@ def test_environments_page__publisher_creates__redirected_to_its_page_audited(cl
     assert AuditEvent.objects.filter(action="environment.created", environment="uat").exists()
 
 
-@pytest.mark.parametrize("data,field,message", [
-    ({"name": "UAT", "position": "1"}, "name", "Lower-case letters"),
-    ({"name": "staging", "position": "1"}, "name", "already exists"),
-    ({"name": "uat", "position": "-4"}, "position", "greater than or equal to 0"),
-])
+@pytest.mark.parametrize(
+    "data,field,message",
+    [
+        ({"name": "UAT", "position": "1"}, "name", "Lower-case letters"),
+        ({"name": "staging", "position": "1"}, "name", "already exists"),
+        ({"name": "uat", "position": "-4"}, "position", "greater than or equal to 0"),
+    ],
+)
 def test_environments_page__invalid_new_environment__error_beside_the_field_nothing_stored(
-        client, publisher, environments, data, field, message):
+    client, publisher, environments, data, field, message
+):
     # Given a publisher / When they create an environment with one bad field
     client.force_login(publisher)
     response = client.post(reverse("console:environments"), data)
@@ -110,17 +143,19 @@ def test_environment_page__released_pipeline__services_it_calls_with_bind_links(
     assert "Onboarding" in page and "v1" in page
     assert "service:KYCService:jumio" in page and "compliance/kyc · gives up after 2 s" in page
     assert "simulated adapter (no binding)" in page
-    assert '?service=KYCService%3Ajumio#binding-form' in response.content.decode()
+    assert "?service=KYCService%3Ajumio#binding-form" in response.content.decode()
     # When the link is followed / Then the form is filled in with that service
-    form = client.get(reverse("console:environment", kwargs={"env": "development"}),
-                      {"service": "KYCService:jumio"}).content.decode()
+    form = client.get(
+        reverse("console:environment", kwargs={"env": "development"}), {"service": "KYCService:jumio"}
+    ).content.decode()
     assert '<option value="KYCService" selected>' in form and 'name="name" value="jumio"' in form
     # and the name field offers the names the pipelines call
     assert '<datalist id="called-names"><option value="jumio"></option></datalist>' in form
 
 
-def test_binding_set__http_with_secret_name__bound_shown_by_name_never_by_value(client, editor, kyc_pipeline,
-                                                                              monkeypatch):
+def test_binding_set__http_with_secret_name__bound_shown_by_name_never_by_value(
+    client, editor, kyc_pipeline, monkeypatch
+):
     monkeypatch.setenv("JUMIO_API_KEY", "the-real-secret")
     client.force_login(editor)
     # Given development / When an editor binds KYC to the vendor's HTTP endpoint with the secret's variable
@@ -128,7 +163,11 @@ def test_binding_set__http_with_secret_name__bound_shown_by_name_never_by_value(
     # Then it is stored and shown, the variable named, its value nowhere
     assert response.status_code == 302 and response["Location"] == "/environments/development/#bindings"
     binding = ServiceBinding.objects.get()
-    assert (binding.kind, binding.url, binding.secret_env) == ("http", "https://kyc.example.com/v1", "JUMIO_API_KEY")
+    assert (binding.kind, binding.url, binding.secret_env) == (
+        "http",
+        "https://kyc.example.com/v1",
+        "JUMIO_API_KEY",
+    )
     page = client.get("/environments/development/").content.decode()
     assert "now calls https://kyc.example.com/v1, its secret from JUMIO_API_KEY" in text_of(page)
     assert "secret from <code>JUMIO_API_KEY</code>" in page and "the-real-secret" not in page
@@ -142,12 +181,15 @@ def text_of(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
-def test_binding_set__would_break_the_live_config__problems_listed_nothing_stored(client, editor, kyc_pipeline):
+def test_binding_set__would_break_the_live_config__problems_listed_nothing_stored(
+    client, editor, kyc_pipeline
+):
     client.force_login(editor)
     before = AuditEvent.objects.count()
     # Given the KYC rule giving up after 2 s / When the vendor is bound with a 10 s timeout
-    response = client.post(reverse("console:binding-set", kwargs={"env": "development"}),
-                           {**HTTP_KYC, "timeout_seconds": "10"})
+    response = client.post(
+        reverse("console:binding-set", kwargs={"env": "development"}), {**HTTP_KYC, "timeout_seconds": "10"}
+    )
     # Then the page says nothing changed and lists the pipeline with the problem's path
     assert response.status_code == 400
     page = text(response)
@@ -159,20 +201,26 @@ def test_binding_set__would_break_the_live_config__problems_listed_nothing_store
     assert not ServiceBinding.objects.exists() and AuditEvent.objects.count() == before
 
 
-@pytest.mark.parametrize("change,field,message", [
-    ({"url": "ftp://kyc.example.com/"}, "url", "http:// or https://"),
-    ({"url": "https://me:pw@kyc.example.com/"}, "url", "credentials"),
-    ({"url": ""}, "url", "required for HTTP bindings"),
-    ({"secret_env": "jumio key"}, "secret_env", "environment variable name"),
-    ({"secret_env": "SECRET_KEY"}, "secret_env", "console's own settings"),
-    ({"timeout_seconds": "0"}, "timeout_seconds", "greater than or equal to 0.01"),
-    ({"name": "not a name!"}, "name", "Letters, digits"),
-])
-def test_binding_set__invalid_field__error_beside_it_nothing_stored(client, editor, environments, change, field,
-                                                                    message):
+@pytest.mark.parametrize(
+    "change,field,message",
+    [
+        ({"url": "ftp://kyc.example.com/"}, "url", "http:// or https://"),
+        ({"url": "https://me:pw@kyc.example.com/"}, "url", "credentials"),
+        ({"url": ""}, "url", "required for HTTP bindings"),
+        ({"secret_env": "jumio key"}, "secret_env", "environment variable name"),
+        ({"secret_env": "SECRET_KEY"}, "secret_env", "console's own settings"),
+        ({"timeout_seconds": "0"}, "timeout_seconds", "greater than or equal to 0.01"),
+        ({"name": "not a name!"}, "name", "Letters, digits"),
+    ],
+)
+def test_binding_set__invalid_field__error_beside_it_nothing_stored(
+    client, editor, environments, change, field, message
+):
     # Given an editor / When a binding with one bad field is saved
     client.force_login(editor)
-    response = client.post(reverse("console:binding-set", kwargs={"env": "development"}), {**HTTP_KYC, **change})
+    response = client.post(
+        reverse("console:binding-set", kwargs={"env": "development"}), {**HTTP_KYC, **change}
+    )
     # Then the error is beside that field, and nothing is stored
     assert response.status_code == 400
     assert message in error_beside(response, field)
@@ -181,17 +229,19 @@ def test_binding_set__invalid_field__error_beside_it_nothing_stored(client, edit
 
 def test_binding_change_and_remove__editor__form_prefilled_then_removed(client, editor, environments):
     dev = environments["development"]
-    services.service_binding_set(environment=dev, interface="KYCService", name="jumio", actor=editor,
-                                 kind="simulated", latency_ms=40)
+    services.service_binding_set(
+        environment=dev, interface="KYCService", name="jumio", actor=editor, kind="simulated", latency_ms=40
+    )
     client.force_login(editor)
     # Given a simulated binding / When its Change link is followed / Then the form holds its settings
     form = client.get("/environments/development/", {"service": "KYCService:jumio"}).content.decode()
     assert "Change the binding of <code>service:KYCService:jumio</code>" in form
     assert 'name="latency_ms" value="40"' in form and 'value="simulated"' in form
     # When it is removed / Then gone, the page says the simulated adapter serves it
-    response = client.post(reverse("console:binding-remove", kwargs={"env": "development",
-                                                                     "service": "KYCService:jumio"}),
-                           {"reason": "vendor contract ended", "base_revision": revision(ServiceBinding.objects.get())})
+    response = client.post(
+        reverse("console:binding-remove", kwargs={"env": "development", "service": "KYCService:jumio"}),
+        {"reason": "vendor contract ended", "base_revision": revision(ServiceBinding.objects.get())},
+    )
     assert response.status_code == 302
     assert not ServiceBinding.objects.exists()
     assert "its rules call the simulated adapter now" in text(client.get("/environments/development/"))
@@ -200,13 +250,20 @@ def test_binding_change_and_remove__editor__form_prefilled_then_removed(client, 
 
 def test_binding_remove__protected_without_reason__error_in_its_row_kept(client, publisher, environments):
     production = environments["production"]
-    services.service_binding_set(environment=production, interface="KYCService", name="jumio", actor=publisher,
-                                 kind="simulated", reason="test vendor")
+    services.service_binding_set(
+        environment=production,
+        interface="KYCService",
+        name="jumio",
+        actor=publisher,
+        kind="simulated",
+        reason="test vendor",
+    )
     client.force_login(publisher)
     # Given a binding in production / When removed without a reason
-    response = client.post(reverse("console:binding-remove", kwargs={"env": "production",
-                                                                     "service": "KYCService:jumio"}),
-                           {"reason": "", "base_revision": revision(ServiceBinding.objects.get())})
+    response = client.post(
+        reverse("console:binding-remove", kwargs={"env": "production", "service": "KYCService:jumio"}),
+        {"reason": "", "base_revision": revision(ServiceBinding.objects.get())},
+    )
     # Then refused, the reason asked for in the open remove form, the binding kept
     assert response.status_code == 400
     assert "production is protected: give a reason" in text(response)
@@ -228,26 +285,49 @@ def test_environment_page__viewer__read_only_with_role_notes(client, viewer, env
 def test_environment_settings__editor_on_staging__saved_and_cannot_protect(client, editor, environments):
     client.force_login(editor)
     # Given staging / When an editor changes its order and description
-    response = client.post("/environments/staging/", {"position": "15", "description": "Release candidates",
-                                                      "protected": "", "reason": "",
-                                                      "base_revision": revision(environments["staging"])})
+    response = client.post(
+        "/environments/staging/",
+        {
+            "position": "15",
+            "description": "Release candidates",
+            "protected": "",
+            "reason": "",
+            "base_revision": revision(environments["staging"]),
+        },
+    )
     # Then saved
     assert response.status_code == 302
     staging = Environment.objects.get(name="staging")
     assert (staging.position, staging.description) == (15, "Release candidates")
     # When they tick protected (no checkbox is offered; posted anyway) / Then refused, unprotected
     staging = Environment.objects.get(name="staging")
-    response = client.post("/environments/staging/", {"position": "15", "description": "x", "protected": "on",
-                                                      "reason": "lock", "base_revision": revision(staging)})
+    response = client.post(
+        "/environments/staging/",
+        {
+            "position": "15",
+            "description": "x",
+            "protected": "on",
+            "reason": "lock",
+            "base_revision": revision(staging),
+        },
+    )
     assert response.status_code == 403 and not Environment.objects.get(name="staging").protected
 
 
-def test_environment_settings__publisher_unprotects_without_reason__error_beside_reason(client, publisher,
-                                                                                       environments):
+def test_environment_settings__publisher_unprotects_without_reason__error_beside_reason(
+    client, publisher, environments
+):
     client.force_login(publisher)
     # Given production / When a publisher unticks protected without a reason
-    response = client.post("/environments/production/", {"position": "30", "description": "Live", "reason": "",
-                                                         "base_revision": revision(environments["production"])})
+    response = client.post(
+        "/environments/production/",
+        {
+            "position": "30",
+            "description": "Live",
+            "reason": "",
+            "base_revision": revision(environments["production"]),
+        },
+    )
     # Then the reason field says why, production stays protected
     assert response.status_code == 400
     assert "required" in error_beside(response, "reason")
@@ -260,16 +340,24 @@ def test_environment_page__unknown__404(client, viewer, environments):
 
 
 def test_environment_settings__changed_by_someone_else_meanwhile__not_saved_what_it_is_now_shown(
-        client, editor, publisher, environments):
+    client, editor, publisher, environments
+):
     # Given an editor who opened staging's page, then a colleague who moved it
     client.force_login(editor)
     page = client.get("/environments/staging/").content.decode()
     seen = re.search(r'name="base_revision" value="([^"]*)"', page).group(1)
-    services.environment_update(environment=environments["staging"], actor=publisher, protected=False,
-                                position=5, description="Release candidates")
+    services.environment_update(
+        environment=environments["staging"],
+        actor=publisher,
+        protected=False,
+        position=5,
+        description="Release candidates",
+    )
     # When she saves her description from the page she opened
-    response = client.post("/environments/staging/", {"position": "20", "description": "mine", "protected": "",
-                                                      "reason": "", "base_revision": seen})
+    response = client.post(
+        "/environments/staging/",
+        {"position": "20", "description": "mine", "protected": "", "reason": "", "base_revision": seen},
+    )
     # Then nothing is saved; the page says what it is now and keeps her values, based on it now
     assert response.status_code == 412
     assert Environment.objects.get(name="staging").description == "Release candidates"
@@ -279,38 +367,51 @@ def test_environment_settings__changed_by_someone_else_meanwhile__not_saved_what
     assert now == revision(Environment.objects.get(name="staging"))
 
 
-def test_binding_set__new_binding_made_by_someone_else_meanwhile__not_overwritten(client, editor, publisher,
-                                                                               environments):
+def test_binding_set__new_binding_made_by_someone_else_meanwhile__not_overwritten(
+    client, editor, publisher, environments
+):
     # Given an editor binding KYC for the first time while a colleague just bound it
     client.force_login(editor)
-    services.service_binding_set(environment=environments["development"], interface="KYCService", name="jumio",
-                                 actor=publisher, kind="simulated", latency_ms=40)
+    services.service_binding_set(
+        environment=environments["development"],
+        interface="KYCService",
+        name="jumio",
+        actor=publisher,
+        kind="simulated",
+        latency_ms=40,
+    )
     # When she saves hers (the form of a new binding carries no revision)
-    response = client.post(reverse("console:binding-set", kwargs={"env": "development"}), {**HTTP_KYC,
-                                                                                          "base_revision": ""})
+    response = client.post(
+        reverse("console:binding-set", kwargs={"env": "development"}), {**HTTP_KYC, "base_revision": ""}
+    )
     # Then the colleague's binding stays and she is told it exists
     assert response.status_code == 409 and "already binds service:KYCService:jumio" in text(response)
     assert ServiceBinding.objects.get().latency_ms == 40
 
 
-def test_binding_set__http_with_retries__saved_shown_and_counted_against_the_rule_time_limit(client, editor,
-                                                                                             kyc_pipeline):
+def test_binding_set__http_with_retries__saved_shown_and_counted_against_the_rule_time_limit(
+    client, editor, kyc_pipeline
+):
     client.force_login(editor)
     # Given the KYC rule giving up after 2 s / When the vendor is bound with a 0.5 s timeout and 1 retry
     # (at most 0.5 + 0.2 + 0.5 = 1.2 s)
-    response = client.post(reverse("console:binding-set", kwargs={"env": "development"}),
-                           {**HTTP_KYC, "timeout_seconds": "0.5", "retries": "1"})
+    response = client.post(
+        reverse("console:binding-set", kwargs={"env": "development"}),
+        {**HTTP_KYC, "timeout_seconds": "0.5", "retries": "1"},
+    )
     # Then it is saved, the engine's spec carries it, and the page says so
     assert response.status_code == 302
     binding = ServiceBinding.objects.get()
     assert binding.retries == 1
     from pipelines_admin.configs.engine import binding_spec
+
     assert binding_spec(binding.environment)["bindings"]["KYCService:jumio"]["retries"] == 1
     assert "1 retry" in text(client.get("/environments/development/"))
     # When three retries would make a call last up to 0.5 * 4 + 0.2 + 0.4 + 0.8 = 3.4 s
-    refused = client.post(reverse("console:binding-set", kwargs={"env": "development"}),
-                          {**HTTP_KYC, "timeout_seconds": "0.5", "retries": "3",
-                           "base_revision": revision(binding)})
+    refused = client.post(
+        reverse("console:binding-set", kwargs={"env": "development"}),
+        {**HTTP_KYC, "timeout_seconds": "0.5", "retries": "3", "base_revision": revision(binding)},
+    )
     # Then refused: the rule would give up first; nothing changed
     assert refused.status_code == 400 and "may take 3.4 s with its 3 retries" in text(refused)
     assert ServiceBinding.objects.get().retries == 1

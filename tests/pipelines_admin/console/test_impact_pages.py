@@ -1,4 +1,5 @@
 """The impact analysis pages: start an analysis, follow it, read the report."""
+
 import json
 
 import pytest
@@ -33,15 +34,19 @@ def v2(released, editor):
 
 @pytest.fixture
 def finished(history, released, environments, editor, v2):
-    return services.impact_run_now(pipeline=released, environment=environments["development"], actor=editor,
-                                   version=v2, last=100)
+    return services.impact_run_now(
+        pipeline=released, environment=environments["development"], actor=editor, version=v2, last=100
+    )
 
 
 def start(client, **data):
-    return client.post(url(), {"environment": "development", "version": "2", "last": "100", "override": "", **data})
+    return client.post(
+        url(), {"environment": "development", "version": "2", "last": "100", "override": "", **data}
+    )
 
 
 # -- the start page --------------------------------------------------------------------------
+
 
 def test_impact_page__editor__form_prefilled_from_the_query(client, editor, released, v2):
     # Given an editor / When the impact page is opened for development and v1
@@ -79,8 +84,9 @@ def test_impact_page__viewer__read_only_and_start_refused(client, viewer, finish
     assert ImpactReport.objects.count() == 1
 
 
-def test_impact_start__editor__queued_then_finished_by_the_chunks(client, editor, history, v2,
-                                                                 django_capture_on_commit_callbacks):
+def test_impact_start__editor__queued_then_finished_by_the_chunks(
+    client, editor, history, v2, django_capture_on_commit_callbacks
+):
     # Given an editor / When she starts an analysis of v2 over the last 100 runs of development
     client.force_login(editor)
     with django_capture_on_commit_callbacks() as callbacks:
@@ -122,19 +128,28 @@ def test_impact_start__posted_from_elsewhere__override_alone_default_window(clie
     assert report.candidate_override == patch
 
 
-@pytest.mark.parametrize("data, status, message", [
-    ({"override": "{oops"}, 400, "Not valid JSON"),
-    ({"override": "[1, 2]"}, 400, "must be a JSON object"),
-    ({"last": "0"}, 400, "greater than or equal to 1"),
-    ({"last": "100001"}, 400, "less than or equal to 100000"),
-    ({"version": "7"}, 400, "There is no such version"),
-    ({"version": "1"}, 400, "exactly what runs in development now"),
-    ({"environment": "staging"}, 404, "has not been released to staging"),
-    ({"override": '{"stages": {"business_rules": {"rules": {"age_verification": {"class": "NoSuchRule"}}}}}'},
-     400, "not valid in development"),
-])
-def test_impact_start__bad_input__error_beside_the_form_text_kept(client, editor, history, v2, data, status,
-                                                                 message, settings):
+@pytest.mark.parametrize(
+    "data, status, message",
+    [
+        ({"override": "{oops"}, 400, "Not valid JSON"),
+        ({"override": "[1, 2]"}, 400, "must be a JSON object"),
+        ({"last": "0"}, 400, "greater than or equal to 1"),
+        ({"last": "100001"}, 400, "less than or equal to 100000"),
+        ({"version": "7"}, 400, "There is no such version"),
+        ({"version": "1"}, 400, "exactly what runs in development now"),
+        ({"environment": "staging"}, 404, "has not been released to staging"),
+        (
+            {
+                "override": '{"stages": {"business_rules": {"rules": {"age_verification": {"class": "NoSuchRule"}}}}}'
+            },
+            400,
+            "not valid in development",
+        ),
+    ],
+)
+def test_impact_start__bad_input__error_beside_the_form_text_kept(
+    client, editor, history, v2, data, status, message, settings
+):
     settings.IMPACT_MAX_RUNS = 100_000
     # Given an editor / When she starts an analysis that cannot run
     client.force_login(editor)
@@ -158,15 +173,16 @@ def test_impact_start__no_runs_yet__explained(client, editor, released, v2):
 def test_impact_page__list__paginated_with_flips(client, viewer, finished, settings):
     client.force_login(viewer)
     html = client.get(url()).content.decode()
-    row = html[html.index(f">#{finished.pk}<"):]
+    row = html[html.index(f">#{finished.pk}<") :]
     assert "v2 in development" in row and "against live v1" in row and "completed" in row
     assert '<strong class="flip-to_fail">4</strong>' in row and "by eddie" in row
     assert 'hx-trigger="every 2s"' not in html  # nothing running: the list does not poll
 
 
 def test_impact_page__running_report__list_polls(client, viewer, history, released, environments, editor, v2):
-    report = services.impact_start(pipeline=released, environment=environments["development"], actor=editor,
-                                   version=v2, last=100)
+    report = services.impact_start(
+        pipeline=released, environment=environments["development"], actor=editor, version=v2, last=100
+    )
     client.force_login(viewer)
     html = client.get(url()).content.decode()
     assert 'hx-trigger="every 2s"' in html and 'class="mini-progress"' in html
@@ -176,6 +192,7 @@ def test_impact_page__running_report__list_polls(client, viewer, history, releas
 
 # -- a report --------------------------------------------------------------------------------
 
+
 def test_report__finished__headline_tables_chart_and_samples(client, viewer, finished, released):
     # Given a finished analysis of the stricter age / When a viewer opens it
     client.force_login(viewer)
@@ -183,7 +200,7 @@ def test_report__finished__headline_tables_chart_and_samples(client, viewer, fin
     html = response.content.decode()
     assert response.status_code == 200
     # Then what was compared is named, with shortened hashes and links to both versions
-    assert "live <a href=\"" in html and ">v1</a>" in html and "v2 in development" in html
+    assert 'live <a href="' in html and ">v1</a>" in html and "v2 in development" in html
     assert finished.baseline_hash[:19] in html and finished.candidate_hash[:19] in html
     assert finished.candidate_hash not in html.replace(f'title="{finished.candidate_hash}"', "")
     assert f'href="{reverse("console:version-detail", kwargs={"slug": "onboarding", "number": 2})}"' in html
@@ -194,10 +211,12 @@ def test_report__finished__headline_tables_chart_and_samples(client, viewer, fin
     # the decisions table: passed -> failed highlighted
     assert 'class="num cell-to_fail nonzero" title="passed → failed">4<' in html
     # the rules: age_verification changed, first, highlighted, and in the chart's data
-    rules = html[html.index('id="rules"'):html.index('id="samples"')]
+    rules = html[html.index('id="rules"') : html.index('id="samples"')]
     assert rules.index("age_verification") < rules.index("email_format")
     assert '<tr class="changed">' in rules
-    chart = json.loads(html.split('<script id="rule-chart-data" type="application/json">')[1].split("</script>")[0])
+    chart = json.loads(
+        html.split('<script id="rule-chart-data" type="application/json">')[1].split("</script>")[0]
+    )
     assert chart["labels"] == ["business_rules / age_verification"]
     assert chart["deltas"]["fail"] == [4] and chart["deltas"]["pass"] == [-4]
     assert "chart.umd.min.js" in html and "js/impact.js" in html
@@ -210,7 +229,9 @@ def test_report__finished__headline_tables_chart_and_samples(client, viewer, fin
     assert "would no longer pass" in html and "side-by-side" in html
     assert '<span class="small">· age_verification</span>' in html  # the rule that decides it, in the summary
     assert "2 other rules: same outcome" in html  # the unchanged rules, folded
-    assert escape(json.dumps(sample["input"], indent=2, ensure_ascii=False)) in html  # its input as JSON, masked
+    assert (
+        escape(json.dumps(sample["input"], indent=2, ensure_ascii=False)) in html
+    )  # its input as JSON, masked
     # no polling, no cancel button
     assert 'hx-trigger="every 1s"' not in html and "Cancel the analysis" not in html
 
@@ -223,11 +244,13 @@ def test_report__personal_data__masked_everywhere(client, viewer, finished, hist
         assert f"person{i}@example.com" not in html and f"Person {i}" not in html
 
 
-def test_report__htmx_progress_partial__polls_then_reloads_the_page(client, editor, history, released,
-                                                                      environments, v2, settings):
+def test_report__htmx_progress_partial__polls_then_reloads_the_page(
+    client, editor, history, released, environments, v2, settings
+):
     settings.IMPACT_CHUNK_SIZE = 5
-    report = services.impact_start(pipeline=released, environment=environments["development"], actor=editor,
-                                   version=v2, last=100)
+    report = services.impact_start(
+        pipeline=released, environment=environments["development"], actor=editor, version=v2, last=100
+    )
     client.force_login(editor)
     services.impact_chunk_process(report.chunks.order_by("index").first().pk)
     partial = client.get(url("impact-report", report_id=report.pk), **HTMX).content.decode()
@@ -244,8 +267,9 @@ def test_report__htmx_progress_partial__polls_then_reloads_the_page(client, edit
 
 
 def test_report__cancel__stops_and_says_so(client, editor, history, released, environments, v2):
-    report = services.impact_start(pipeline=released, environment=environments["development"], actor=editor,
-                                   version=v2, last=100)
+    report = services.impact_start(
+        pipeline=released, environment=environments["development"], actor=editor, version=v2, last=100
+    )
     client.force_login(editor)
     response = client.post(url("impact-cancel", report_id=report.pk))
     assert response.status_code == 302 and response["Location"] == url("impact-report", report_id=report.pk)
@@ -260,8 +284,9 @@ def test_report__cancel__stops_and_says_so(client, editor, history, released, en
 
 
 def test_report__cancel_by_viewer__refused(client, viewer, history, released, environments, editor, v2):
-    report = services.impact_start(pipeline=released, environment=environments["development"], actor=editor,
-                                   version=v2, last=100)
+    report = services.impact_start(
+        pipeline=released, environment=environments["development"], actor=editor, version=v2, last=100
+    )
     client.force_login(viewer)
     html = client.get(url("impact-report", report_id=report.pk)).content.decode()
     assert "Cancel the analysis" not in html
@@ -284,11 +309,16 @@ def test_pages__script_in_names_and_messages__escaped(client, editor, history, r
     released.save()
     document = released.versions.get().document
     document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 21
-    evil = config_services.config_version_create(pipeline=released, document=document,
-                                                 base_version=released.versions.get(), author=editor,
-                                                 message="<script>alert('message')</script>")
-    report = services.impact_run_now(pipeline=released, environment=environments["development"], actor=editor,
-                                     version=evil, last=100)
+    evil = config_services.config_version_create(
+        pipeline=released,
+        document=document,
+        base_version=released.versions.get(),
+        author=editor,
+        message="<script>alert('message')</script>",
+    )
+    report = services.impact_run_now(
+        pipeline=released, environment=environments["development"], actor=editor, version=evil, last=100
+    )
     client.force_login(editor)
     # Then both pages show them as text
     for page in (url(), url("impact-report", report_id=report.pk)):
@@ -297,12 +327,14 @@ def test_pages__script_in_names_and_messages__escaped(client, editor, history, r
         assert "&lt;script&gt;alert(" in html
 
 
-def test_report__candidate_released_since__shown_as_live_baseline_as_before(client, editor, finished, released,
-                                                                            environments, v2):
+def test_report__candidate_released_since__shown_as_live_baseline_as_before(
+    client, editor, finished, released, environments, v2
+):
     # Given a finished analysis of v2 against v1, live in development at the time
     # When v2 is released to development afterwards
-    config_services.release_create(pipeline=released, environment=environments["development"], version=v2,
-                                   actor=editor)
+    config_services.release_create(
+        pipeline=released, environment=environments["development"], version=v2, actor=editor
+    )
     client.force_login(editor)
     # Then the report and the lists call the candidate live, and v1 no longer what runs now
     html = client.get(url("impact-report", report_id=finished.pk)).content.decode()

@@ -31,7 +31,12 @@ def test_page__logged_in__renders_with_navigation(client, django_user_model, pat
     # Then it renders with the four sections in the navigation and the current one marked
     assert response.status_code == 200
     html = response.content.decode()
-    for label, href in [("Pipelines", "/"), ("Runs", "/runs/"), ("Dashboards", "/dashboards/"), ("Audit", "/audit/")]:
+    for label, href in [
+        ("Pipelines", "/"),
+        ("Runs", "/runs/"),
+        ("Dashboards", "/dashboards/"),
+        ("Audit", "/audit/"),
+    ]:
         assert f'href="{href}"' in html and label in html
     assert f'href="{path}" aria-current="page"' in html
 

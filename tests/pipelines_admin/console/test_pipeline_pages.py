@@ -1,4 +1,5 @@
 """The pipeline pages: overview (graph + environment matrix), versions, environments."""
+
 import copy
 import json
 import re
@@ -32,13 +33,22 @@ def based(form: dict, environment: str | None = None) -> dict:
 @pytest.fixture
 def pipeline(editor, publisher, small_pipeline_document, environments):
     """Onboarding, v1 released to development and staging (by an editor) and production (by a publisher)."""
-    pipeline = services.pipeline_create(slug="onboarding", name="Onboarding", document=small_pipeline_document,
-                                        author=editor)
+    pipeline = services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
+    )
     version = pipeline.versions.get()
     for name in ("development", "staging"):
-        services.release_create(pipeline=pipeline, environment=environments[name], version=version, actor=editor)
-    services.release_create(pipeline=pipeline, environment=environments["production"], version=version,
-                            actor=publisher, reason="first release", gate_override=True)
+        services.release_create(
+            pipeline=pipeline, environment=environments[name], version=version, actor=editor
+        )
+    services.release_create(
+        pipeline=pipeline,
+        environment=environments["production"],
+        version=version,
+        actor=publisher,
+        reason="first release",
+        gate_override=True,
+    )
     return pipeline
 
 
@@ -46,9 +56,13 @@ def pipeline(editor, publisher, small_pipeline_document, environments):
 def second_version(pipeline, editor, small_pipeline_document):
     document = copy.deepcopy(small_pipeline_document)
     document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 21
-    return services.config_version_create(pipeline=pipeline, document=document,
-                                          base_version=pipeline.versions.get(number=1), author=editor,
-                                          message="Raise the minimum age to 21")
+    return services.config_version_create(
+        pipeline=pipeline,
+        document=document,
+        base_version=pipeline.versions.get(number=1),
+        author=editor,
+        message="Raise the minimum age to 21",
+    )
 
 
 def url(name, **kwargs):
@@ -64,6 +78,7 @@ def stage_enabled(pipeline, environments, env, stage):
 
 
 # -- overview ---------------------------------------------------------------------------
+
 
 def test_pipeline_detail__viewer__graph_and_read_only_matrix(client, viewer, pipeline):
     # Given a viewer
@@ -120,18 +135,35 @@ def test_pipeline_detail__htmx__renders_only_the_asked_partial(client, viewer, p
     client.force_login(viewer)
     # When the page is asked by htmx, once for the matrix and once for the graph
     matrix = client.get(url("pipeline-detail"), **HTMX).content.decode()
-    graph = client.get(url("pipeline-detail") + "?environment=development", HTTP_HX_TARGET="graph",
-                       **HTMX).content.decode()
+    graph = client.get(
+        url("pipeline-detail") + "?environment=development", HTTP_HX_TARGET="graph", **HTMX
+    ).content.decode()
     # Then each answer is only that fragment
-    assert matrix.lstrip().startswith('<section id="matrix"') and "<html" not in matrix and "pipeline-graph" not in matrix
-    assert graph.lstrip().startswith('<section id="graph"') and "<html" not in graph and 'id="matrix"' not in graph
+    assert (
+        matrix.lstrip().startswith('<section id="matrix"')
+        and "<html" not in matrix
+        and "pipeline-graph" not in matrix
+    )
+    assert (
+        graph.lstrip().startswith('<section id="graph"')
+        and "<html" not in graph
+        and 'id="matrix"' not in graph
+    )
     assert "What runs in" in graph
 
 
-def test_pipeline_detail__environment_view__graph_of_its_effective_config(client, editor, pipeline, environments):
+def test_pipeline_detail__environment_view__graph_of_its_effective_config(
+    client, editor, pipeline, environments
+):
     # Given email_format turned off in development
-    services.rule_toggle(pipeline=pipeline, environment=environments["development"], stage="data_quality",
-                         rule="email_format", enabled=False, actor=editor)
+    services.rule_toggle(
+        pipeline=pipeline,
+        environment=environments["development"],
+        stage="data_quality",
+        rule="email_format",
+        enabled=False,
+        actor=editor,
+    )
     client.force_login(editor)
     # When the graph of development is shown, then the latest version's
     in_dev = client.get(url("pipeline-detail") + "?environment=development").content.decode()
@@ -149,10 +181,13 @@ def test_pipeline_detail__unknown_pipeline__404(client, viewer, environments):
     assert client.get(reverse("console:pipeline-detail", kwargs={"slug": "nope"})).status_code == 404
 
 
-def test_pipeline_detail__not_released_environment__column_says_so(client, editor, small_pipeline_document,
-                                                                   environments):
+def test_pipeline_detail__not_released_environment__column_says_so(
+    client, editor, small_pipeline_document, environments
+):
     # Given a pipeline released nowhere
-    services.pipeline_create(slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor)
+    services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
+    )
     client.force_login(editor)
     # When the page is opened / Then every environment says it is not released, without toggles
     html = client.get(url("pipeline-detail")).content.decode()
@@ -167,13 +202,18 @@ def test_pipelines_list__pipeline_name__links_to_its_page(client, viewer, pipeli
 
 # -- toggles ----------------------------------------------------------------------------
 
+
 def test_toggle__editor_htmx_stage_off_in_development__new_release_and_matrix_partial(
-        client, editor, pipeline, environments):
+    client, editor, pipeline, environments
+):
     # Given an editor
     client.force_login(editor)
     # When she turns business_rules (nothing depends on it) off in development from the matrix
-    response = client.post(url("pipeline-toggle"), based({"environment": "development", "stage": "business_rules",
-                                                     "enabled": "false"}), **HTMX)
+    response = client.post(
+        url("pipeline-toggle"),
+        based({"environment": "development", "stage": "business_rules", "enabled": "false"}),
+        **HTMX,
+    )
     html = response.content.decode()
     # Then a toggle release turns it off there only, and the answer is the updated matrix
     assert response.status_code == 200
@@ -185,13 +225,18 @@ def test_toggle__editor_htmx_stage_off_in_development__new_release_and_matrix_pa
     assert 'aria-label="Turn on stage business_rules in development"' in html
 
 
-def test_toggle__stage_others_depend_on__consequences_first_nothing_changed(client, editor, pipeline, environments):
+def test_toggle__stage_others_depend_on__consequences_first_nothing_changed(
+    client, editor, pipeline, environments
+):
     # Given an editor, and age_verification (business_rules) depending on required_fields (data_quality)
     client.force_login(editor)
     before = releases_count()
     # When she turns data_quality off in development
-    response = client.post(url("pipeline-toggle"), based({"environment": "development", "stage": "data_quality",
-                                                     "enabled": "false"}), **HTMX)
+    response = client.post(
+        url("pipeline-toggle"),
+        based({"environment": "development", "stage": "data_quality", "enabled": "false"}),
+        **HTMX,
+    )
     html = response.content.decode()
     # Then nothing changed yet: the matrix asks first, naming the rule that would be left unable to run,
     # with one button turning both off and one cancelling
@@ -203,12 +248,24 @@ def test_toggle__stage_others_depend_on__consequences_first_nothing_changed(clie
     assert "Turn off data_quality and this rule" in html and "Cancel: keep everything on" in html
 
 
-def test_toggle__stage_with_its_dependents__one_release_audit_names_each(client, editor, pipeline, environments):
+def test_toggle__stage_with_its_dependents__one_release_audit_names_each(
+    client, editor, pipeline, environments
+):
     # Given an editor who saw the consequences
     client.force_login(editor)
     # When she confirms: data_quality off and the rules that need it too
-    response = client.post(url("pipeline-toggle"), based({"environment": "development", "stage": "data_quality",
-                                                     "enabled": "false", "disable_dependents": "on"}), **HTMX)
+    response = client.post(
+        url("pipeline-toggle"),
+        based(
+            {
+                "environment": "development",
+                "stage": "data_quality",
+                "enabled": "false",
+                "disable_dependents": "on",
+            }
+        ),
+        **HTMX,
+    )
     html = response.content.decode()
     # Then one release turns off the stage and age_verification, and the audit event names both
     assert response.status_code == 200
@@ -226,14 +283,20 @@ def test_toggle__rule_without_javascript__redirect_with_message(client, editor, 
     # Given an editor without htmx
     client.force_login(editor)
     # When she turns a rule off in staging
-    response = client.post(url("pipeline-toggle"), based({"environment": "staging", "stage": "data_quality",
-                                                     "rule": "email_format", "enabled": "false"}))
+    response = client.post(
+        url("pipeline-toggle"),
+        based(
+            {"environment": "staging", "stage": "data_quality", "rule": "email_format", "enabled": "false"}
+        ),
+    )
     # Then she is sent back to the matrix, where a message says what happened
     assert response.status_code == 302 and response["Location"] == url("pipeline-detail") + "#matrix"
     rules = effective_config(pipeline, environments["staging"]).document["stages"]["data_quality"]["rules"]
     assert rules["email_format"]["enabled"] is False
-    assert "Rule email_format of stage data_quality turned off in staging" in client.get(
-        response["Location"]).content.decode()
+    assert (
+        "Rule email_format of stage data_quality turned off in staging"
+        in client.get(response["Location"]).content.decode()
+    )
 
 
 def test_toggle__editor_in_production__refused_and_nothing_changed(client, editor, pipeline, environments):
@@ -241,8 +304,13 @@ def test_toggle__editor_in_production__refused_and_nothing_changed(client, edito
     client.force_login(editor)
     before = releases_count()
     # When she posts a toggle for production anyway
-    response = client.post(url("pipeline-toggle"), based({"environment": "production", "stage": "data_quality",
-                                                     "enabled": "false", "reason": "testing"}), **HTMX)
+    response = client.post(
+        url("pipeline-toggle"),
+        based(
+            {"environment": "production", "stage": "data_quality", "enabled": "false", "reason": "testing"}
+        ),
+        **HTMX,
+    )
     # Then it is refused next to the matrix and nothing changed
     assert response.status_code == 403
     assert "Only publishers may change the protected environment production" in response.content.decode()
@@ -253,36 +321,62 @@ def test_toggle__editor_in_production__refused_and_nothing_changed(client, edito
 def test_toggle__viewer__refused_and_nothing_changed(client, viewer, pipeline, environments):
     client.force_login(viewer)
     before = releases_count()
-    response = client.post(url("pipeline-toggle"), based({"environment": "development", "stage": "data_quality",
-                                                     "enabled": "false"}))
+    response = client.post(
+        url("pipeline-toggle"),
+        based({"environment": "development", "stage": "data_quality", "enabled": "false"}),
+    )
     assert response.status_code == 403 and "does not allow" in response.content.decode()
     assert releases_count() == before
 
 
 def test_toggle__publisher_in_production_without_reason__asked_again_with_error(
-        client, publisher, pipeline, environments):
+    client, publisher, pipeline, environments
+):
     # Given a publisher
     client.force_login(publisher)
     before = releases_count()
     # When she toggles production with a blank reason
-    response = client.post(url("pipeline-toggle"), based({"environment": "production", "stage": "business_rules",
-                                                     "enabled": "false", "reason": "   "}), **HTMX)
+    response = client.post(
+        url("pipeline-toggle"),
+        based({"environment": "production", "stage": "business_rules", "enabled": "false", "reason": "   "}),
+        **HTMX,
+    )
     html = response.content.decode()
     # Then nothing changed and the question is open again beside the cell, with the error
     assert response.status_code == 400 and releases_count() == before
     assert "production is protected: give a reason" in html
     assert '<details class="ask-reason" open>' in html
     # When she gives a reason, for a config no test suite has passed on
-    response = client.post(url("pipeline-toggle"), based({"environment": "production", "stage": "business_rules",
-                                                     "enabled": "false", "reason": "credit bureau outage"}), **HTMX)
+    response = client.post(
+        url("pipeline-toggle"),
+        based(
+            {
+                "environment": "production",
+                "stage": "business_rules",
+                "enabled": "false",
+                "reason": "credit bureau outage",
+            }
+        ),
+        **HTMX,
+    )
     # Then the release gate stops it, saying why, with her reason kept
     assert response.status_code == 409 and releases_count() == before
     html = response.content.decode()
     assert "Release gate: Onboarding has no test cases" in html and 'value="credit bureau outage"' in html
     # When she releases it anyway
-    response = client.post(url("pipeline-toggle"), based({"environment": "production", "stage": "business_rules",
-                                                     "enabled": "false", "reason": "credit bureau outage",
-                                                     "gate_override": "on"}), **HTMX)
+    response = client.post(
+        url("pipeline-toggle"),
+        based(
+            {
+                "environment": "production",
+                "stage": "business_rules",
+                "enabled": "false",
+                "reason": "credit bureau outage",
+                "gate_override": "on",
+            }
+        ),
+        **HTMX,
+    )
     # Then production changes, with the reason on the release
     assert response.status_code == 200
     assert stage_enabled(pipeline, environments, "production", "business_rules") is False
@@ -291,17 +385,24 @@ def test_toggle__publisher_in_production_without_reason__asked_again_with_error(
 
 def test_toggle__bad_input__400_with_the_problem(client, editor, pipeline):
     client.force_login(editor)
-    response = client.post(url("pipeline-toggle"), based({"environment": "moon", "stage": "data_quality",
-                                                     "enabled": "maybe"}), **HTMX)
+    response = client.post(
+        url("pipeline-toggle"),
+        based({"environment": "moon", "stage": "data_quality", "enabled": "maybe"}),
+        **HTMX,
+    )
     html = response.content.decode()
     assert response.status_code == 400 and "There is no such environment" in html and "enabled" in html
 
 
 def test_toggle__unknown_stage__404_message_beside_matrix(client, editor, pipeline):
     client.force_login(editor)
-    response = client.post(url("pipeline-toggle"), based({"environment": "development", "stage": "ghost",
-                                                     "enabled": "false"}))
-    assert response.status_code == 404 and "Stage ghost does not exist in development" in response.content.decode()
+    response = client.post(
+        url("pipeline-toggle"), based({"environment": "development", "stage": "ghost", "enabled": "false"})
+    )
+    assert (
+        response.status_code == 404
+        and "Stage ghost does not exist in development" in response.content.decode()
+    )
 
 
 def test_toggle__get__not_allowed(client, editor, pipeline):
@@ -311,13 +412,16 @@ def test_toggle__get__not_allowed(client, editor, pipeline):
 
 # -- versions ---------------------------------------------------------------------------
 
-def test_versions__viewer__history_with_where_live_and_no_release_forms(client, viewer, pipeline, second_version):
+
+def test_versions__viewer__history_with_where_live_and_no_release_forms(
+    client, viewer, pipeline, second_version
+):
     # Given v1 live everywhere and v2 saved
     client.force_login(viewer)
     # When the versions page is opened
     html = client.get(url("versions")).content.decode()
     # Then both versions are listed with their messages, v1 live in the three environments
-    assert "Raise the minimum age to 21" in html and "v2</a> <span class=\"tag\">latest" in html
+    assert "Raise the minimum age to 21" in html and 'v2</a> <span class="tag">latest' in html
     row_v1 = html.split('id="v1"')[1]
     assert all(env in row_v1 for env in ("development", "staging", "production"))
     # and a viewer gets no release form, but can pick two versions to compare (v1 → v2 preselected)
@@ -326,8 +430,9 @@ def test_versions__viewer__history_with_where_live_and_no_release_forms(client, 
     assert 'name="b" value="2" form="diff-form" aria-label="compare to v2" checked' in html
 
 
-def test_versions__editor__release_form_offers_only_environments_she_may_change(client, editor, pipeline,
-                                                                                 second_version):
+def test_versions__editor__release_form_offers_only_environments_she_may_change(
+    client, editor, pipeline, second_version
+):
     client.force_login(editor)
     html = client.get(url("versions")).content.decode()
     form = html.split('class="stack release-form"')[1].split("</form>")[0]
@@ -335,14 +440,21 @@ def test_versions__editor__release_form_offers_only_environments_she_may_change(
     assert "production" not in form
 
 
-def test_versions__long_history__paginated_and_htmx_gets_the_table(client, editor, pipeline, small_pipeline_document):
+def test_versions__long_history__paginated_and_htmx_gets_the_table(
+    client, editor, pipeline, small_pipeline_document
+):
     # Given 24 versions
     document = copy.deepcopy(small_pipeline_document)
     base = pipeline.versions.get()
     for age in range(19, 42):
         document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = age
-        base = services.config_version_create(pipeline=pipeline, document=copy.deepcopy(document),
-                                              base_version=base, author=editor, message=f"age {age}")
+        base = services.config_version_create(
+            pipeline=pipeline,
+            document=copy.deepcopy(document),
+            base_version=base,
+            author=editor,
+            message=f"age {age}",
+        )
     client.force_login(editor)
     # When the first and second pages are asked
     first = client.get(url("versions")).content.decode()
@@ -360,12 +472,13 @@ def test_version_detail__viewer__facts_graph_and_document(client, viewer, pipeli
     assert response.status_code == 200
     assert "Raise the minimum age to 21" in html and 'class="pipeline-graph"' in html
     assert "&quot;minimum_age&quot;: 21" in html
-    assert f'{url("version-diff")}?a=1&amp;b=2' in html
+    assert f"{url('version-diff')}?a=1&amp;b=2" in html
     assert client.get(url("version-detail", number=9)).status_code == 404
 
 
-def test_version_release__editor_to_staging__released_and_redirected(client, editor, pipeline, second_version,
-                                                                     environments):
+def test_version_release__editor_to_staging__released_and_redirected(
+    client, editor, pipeline, second_version, environments
+):
     client.force_login(editor)
     response = client.post(url("version-release", number=2), {"environment": "staging", "reason": ""})
     assert response.status_code == 302 and response["Location"] == url("environment-detail", env="staging")
@@ -373,22 +486,25 @@ def test_version_release__editor_to_staging__released_and_redirected(client, edi
     assert release_live(pipeline, environments["development"]).version.number == 1
 
 
-def test_version_detail__live_in_development_only__staging_preselected(client, publisher, pipeline, second_version,
-                                                                      environments):
+def test_version_detail__live_in_development_only__staging_preselected(
+    client, publisher, pipeline, second_version, environments
+):
     # Given v2 released to development only
-    services.release_create(pipeline=pipeline, environment=environments["development"], version=second_version,
-                            actor=publisher)
+    services.release_create(
+        pipeline=pipeline, environment=environments["development"], version=second_version, actor=publisher
+    )
     client.force_login(publisher)
     # When its page is opened
     html = client.get(url("version-detail", number=2)).content.decode()
     # Then the release form offers staging, the first environment not running it yet, and says where it runs
     assert '<option value="staging" selected>' in html
     assert '<option value="development">development (runs v2)</option>' in html
-    assert 'Release</button>' in html
+    assert "Release</button>" in html
 
 
 def test_version_detail__live_everywhere_one_may_release_to__said_instead_of_a_form(
-        client, editor, publisher, pipeline, second_version, environments):
+    client, editor, publisher, pipeline, second_version, environments
+):
     # Given v1 live in every environment
     # When a publisher opens its page
     client.force_login(publisher)
@@ -397,9 +513,12 @@ def test_version_detail__live_everywhere_one_may_release_to__said_instead_of_a_f
     assert "v1 already runs in every environment." in html and "Release</button>" not in html
     # When v2 is released to development and staging, its page preselects production for the publisher
     for name in ("development", "staging"):
-        services.release_create(pipeline=pipeline, environment=environments[name], version=second_version,
-                                actor=editor)
-    assert '<option value="production" selected>' in client.get(url("version-detail", number=2)).content.decode()
+        services.release_create(
+            pipeline=pipeline, environment=environments[name], version=second_version, actor=editor
+        )
+    assert (
+        '<option value="production" selected>' in client.get(url("version-detail", number=2)).content.decode()
+    )
     # And an editor, who may release to development and staging only, is told v2 runs in both
     client.force_login(editor)
     html = client.get(url("version-detail", number=2)).content.decode()
@@ -407,32 +526,39 @@ def test_version_detail__live_everywhere_one_may_release_to__said_instead_of_a_f
     assert "Release</button>" not in html
 
 
-def test_versions_page__release_forms__first_environment_not_running_each_version(client, editor, pipeline,
-                                                                                   second_version, environments):
+def test_versions_page__release_forms__first_environment_not_running_each_version(
+    client, editor, pipeline, second_version, environments
+):
     # Given v1 live everywhere / When an editor opens the versions page
     client.force_login(editor)
     html = client.get(url("versions")).content.decode()
     # Then v1 offers no release, and v2 (live nowhere) has development chosen
-    v1 = html[html.index('id="v1"'):]
+    v1 = html[html.index('id="v1"') :]
     assert "live everywhere" in v1 and "Release v1</button>" not in v1
-    assert '<option value="development" selected>' in html[html.index('id="v2"'):html.index('id="v1"')]
+    assert '<option value="development" selected>' in html[html.index('id="v2"') : html.index('id="v1"')]
     # When v2 is released to development
-    services.release_create(pipeline=pipeline, environment=environments["development"], version=second_version,
-                            actor=editor)
+    services.release_create(
+        pipeline=pipeline, environment=environments["development"], version=second_version, actor=editor
+    )
     html = client.get(url("versions")).content.decode()
     # Then v2's form has staging chosen, and v1's development, where it no longer runs
-    assert '<option value="staging" selected>staging</option>' in html[html.index('id="v2"'):html.index('id="v1"')]
-    assert '<option value="development" selected>development</option>' in html[html.index('id="v1"'):]
+    assert (
+        '<option value="staging" selected>staging</option>'
+        in html[html.index('id="v2"') : html.index('id="v1"')]
+    )
+    assert '<option value="development" selected>development</option>' in html[html.index('id="v1"') :]
     # When v2 is released to staging too, the editor (who may not release to production) is told so
-    services.release_create(pipeline=pipeline, environment=environments["staging"], version=second_version,
-                            actor=editor)
+    services.release_create(
+        pipeline=pipeline, environment=environments["staging"], version=second_version, actor=editor
+    )
     html = client.get(url("versions")).content.decode()
-    v2 = html[html.index('id="v2"'):html.index('id="v1"')]
+    v2 = html[html.index('id="v2"') : html.index('id="v1"')]
     assert "live wherever you may release it" in v2 and "Release v2</button>" not in v2
 
 
-def test_version_release__editor_to_production__refused_nothing_changed(client, editor, pipeline, second_version,
-                                                                        environments):
+def test_version_release__editor_to_production__refused_nothing_changed(
+    client, editor, pipeline, second_version, environments
+):
     client.force_login(editor)
     before = releases_count()
     response = client.post(url("version-release", number=2), {"environment": "production", "reason": "go"})
@@ -448,7 +574,8 @@ def test_version_release__viewer__refused(client, viewer, pipeline, second_versi
 
 
 def test_version_release__publisher_to_production_without_reason__error_beside_reason(
-        client, publisher, pipeline, second_version, environments):
+    client, publisher, pipeline, second_version, environments
+):
     client.force_login(publisher)
     before = releases_count()
     response = client.post(url("version-release", number=2), {"environment": "production", "reason": ""})
@@ -459,15 +586,26 @@ def test_version_release__publisher_to_production_without_reason__error_beside_r
 
 
 def test_version_release__override_breaks_new_version__every_problem_listed(
-        client, editor, pipeline, environments, small_pipeline_document):
+    client, editor, pipeline, environments, small_pipeline_document
+):
     # Given development overrides a param of email_format, and v2 removes that rule's class params schema
-    services.override_set(pipeline=pipeline, environment=environments["development"], actor=editor,
-                          override={"stages": {"data_quality": {"rules": {"email_format": {
-                              "params": {"field_name": "work_email"}}}}}})
+    services.override_set(
+        pipeline=pipeline,
+        environment=environments["development"],
+        actor=editor,
+        override={
+            "stages": {"data_quality": {"rules": {"email_format": {"params": {"field_name": "work_email"}}}}}
+        },
+    )
     document = copy.deepcopy(small_pipeline_document)
     del document["stages"]["data_quality"]["rules"]["email_format"]
-    services.config_version_create(pipeline=pipeline, document=document, base_version=pipeline.versions.get(),
-                                   author=editor, message="Drop the email rule")
+    services.config_version_create(
+        pipeline=pipeline,
+        document=document,
+        base_version=pipeline.versions.get(),
+        author=editor,
+        message="Drop the email rule",
+    )
     client.force_login(editor)
     # When v2 is released to development, whose override now describes a rule without a class
     response = client.post(url("version-release", number=2), {"environment": "development"})
@@ -480,7 +618,10 @@ def test_version_release__override_breaks_new_version__every_problem_listed(
 
 # -- version diff -----------------------------------------------------------------------
 
-def test_version_diff__default__previous_against_latest_semantic_and_text(client, viewer, pipeline, second_version):
+
+def test_version_diff__default__previous_against_latest_semantic_and_text(
+    client, viewer, pipeline, second_version
+):
     client.force_login(viewer)
     response = client.get(url("version-diff"))
     html = response.content.decode()
@@ -488,7 +629,7 @@ def test_version_diff__default__previous_against_latest_semantic_and_text(client
     assert "1 change from v1 to v2" in html
     assert "Rule age_verification: minimum_age 18 → 21." in html
     assert '<span class="d-del">' in html and '<span class="d-add">' in html
-    assert '&quot;minimum_age&quot;: 21' in html
+    assert "&quot;minimum_age&quot;: 21" in html
 
 
 def test_version_diff__only_one_version__nothing_to_compare(client, viewer, pipeline):
@@ -514,17 +655,27 @@ def test_version_diff__htmx__only_the_diff(client, viewer, pipeline, second_vers
 
 # -- environments -----------------------------------------------------------------------
 
-def test_environment_detail__override__marked_in_the_effective_config(client, viewer, editor, pipeline,
-                                                                     environments):
+
+def test_environment_detail__override__marked_in_the_effective_config(
+    client, viewer, editor, pipeline, environments
+):
     # Given staging overrides the minimum age
-    services.override_set(pipeline=pipeline, environment=environments["staging"], actor=editor,
-                          override={"stages": {"business_rules": {"rules": {"age_verification": {
-                              "params": {"minimum_age": 21}}}}}})
+    services.override_set(
+        pipeline=pipeline,
+        environment=environments["staging"],
+        actor=editor,
+        override={
+            "stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": 21}}}}}
+        },
+    )
     client.force_login(viewer)
     # When a viewer opens staging
     html = client.get(url("environment-detail", env="staging")).content.decode()
     # Then the overridden value is highlighted, the others are not
-    assert 'class="from-override" title="/stages/business_rules/rules/age_verification/params/minimum_age' in html
+    assert (
+        'class="from-override" title="/stages/business_rules/rules/age_verification/params/minimum_age'
+        in html
+    )
     assert "&quot;minimum_age&quot;: 21" in html and "1 value comes from the override" in html
     assert 'class="from-base"><span class="indent">' in html
     # and the override is shown read-only, with the history and no rollback buttons
@@ -532,9 +683,12 @@ def test_environment_detail__override__marked_in_the_effective_config(client, vi
     assert "Roll back to this" not in html and "override change" in html
 
 
-def test_environment_detail__not_released__empty_state(client, viewer, small_pipeline_document, editor,
-                                                       environments):
-    services.pipeline_create(slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor)
+def test_environment_detail__not_released__empty_state(
+    client, viewer, small_pipeline_document, editor, environments
+):
+    services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
+    )
     client.force_login(viewer)
     response = client.get(url("environment-detail", env="production"))
     html = response.content.decode()
@@ -546,8 +700,10 @@ def test_environment_detail__not_released__empty_state(client, viewer, small_pip
 def test_override__editor_saves_valid_patch__new_release(client, editor, pipeline, environments):
     client.force_login(editor)
     override = {"stages": {"data_quality": {"fail_fast": False}}}
-    response = client.post(url("environment-detail", env="development"),
-                           based({"override": json.dumps(override), "reason": "debugging"}, "development"))
+    response = client.post(
+        url("environment-detail", env="development"),
+        based({"override": json.dumps(override), "reason": "debugging"}, "development"),
+    )
     assert response.status_code == 302
     live = release_live(pipeline, environments["development"])
     assert live.kind == "override" and live.override == override and live.reason == "debugging"
@@ -559,22 +715,32 @@ def test_override__broken_json__error_with_position_and_text_kept(client, editor
     client.force_login(editor)
     before = releases_count()
     typed = '{"stages": {"data_quality": {"fail_fast": fals}}}'
-    response = client.post(url("environment-detail", env="development"), based({"override": typed}, "development"))
+    response = client.post(
+        url("environment-detail", env="development"), based({"override": typed}, "development")
+    )
     html = response.content.decode()
     assert response.status_code == 400 and releases_count() == before
     assert "Not valid JSON" in html and "line 1, column" in html
     assert "&quot;fail_fast&quot;: fals}}}" in html
 
 
-def test_override__invalid_config__every_problem_with_its_path_and_text_kept(client, editor, pipeline,
-                                                                             environments):
+def test_override__invalid_config__every_problem_with_its_path_and_text_kept(
+    client, editor, pipeline, environments
+):
     # Given an override with two mistakes
     client.force_login(editor)
-    typed = json.dumps({"stages": {"data_quality": {"fail_fast": "yes", "rules": {
-        "email_format": {"class": "NoSuchRule"}}}}}, indent=2)
+    typed = json.dumps(
+        {
+            "stages": {
+                "data_quality": {"fail_fast": "yes", "rules": {"email_format": {"class": "NoSuchRule"}}}
+            }
+        },
+        indent=2,
+    )
     # When it is saved
-    response = client.post(url("environment-detail", env="development"),
-                           based({"override": typed, "reason": "x"}, "development"))
+    response = client.post(
+        url("environment-detail", env="development"), based({"override": typed, "reason": "x"}, "development")
+    )
     html = response.content.decode()
     # Then nothing is saved, both problems are listed with their JSON pointers, the text stays
     assert response.status_code == 400
@@ -586,17 +752,21 @@ def test_override__invalid_config__every_problem_with_its_path_and_text_kept(cli
 
 def test_override__not_an_object__error(client, editor, pipeline):
     client.force_login(editor)
-    response = client.post(url("environment-detail", env="development"), based({"override": "[1, 2]"}, "development"))
+    response = client.post(
+        url("environment-detail", env="development"), based({"override": "[1, 2]"}, "development")
+    )
     assert response.status_code == 400 and "must be a JSON object" in response.content.decode()
 
 
-def test_override__publisher_in_production_without_reason__error_beside_reason(client, publisher, pipeline,
-                                                                               environments):
+def test_override__publisher_in_production_without_reason__error_beside_reason(
+    client, publisher, pipeline, environments
+):
     client.force_login(publisher)
     before = releases_count()
-    response = client.post(url("environment-detail", env="production"),
-                           based({"override": '{"execution_settings": {"stop_on_stage_failure": false}}'},
-                                 "production"))
+    response = client.post(
+        url("environment-detail", env="production"),
+        based({"override": '{"execution_settings": {"stop_on_stage_failure": false}}'}, "production"),
+    )
     html = response.content.decode()
     assert response.status_code == 400 and releases_count() == before
     assert "production is protected: give a reason" in html
@@ -606,30 +776,44 @@ def test_override__publisher_in_production_without_reason__error_beside_reason(c
 def test_override__editor_in_production__refused(client, editor, pipeline, environments):
     client.force_login(editor)
     before = releases_count()
-    response = client.post(url("environment-detail", env="production"),
-                           based({"override": "{}", "reason": "x"}, "production"))
+    response = client.post(
+        url("environment-detail", env="production"), based({"override": "{}", "reason": "x"}, "production")
+    )
     assert response.status_code == 403 and releases_count() == before
     assert "Only publishers" in response.content.decode()
 
 
 def test_override__empty_text__removes_the_override(client, editor, pipeline, environments):
-    services.override_set(pipeline=pipeline, environment=environments["development"], actor=editor,
-                          override={"stages": {"data_quality": {"fail_fast": False}}})
+    services.override_set(
+        pipeline=pipeline,
+        environment=environments["development"],
+        actor=editor,
+        override={"stages": {"data_quality": {"fail_fast": False}}},
+    )
     client.force_login(editor)
-    response = client.post(url("environment-detail", env="development"), based({"override": "  "}, "development"))
+    response = client.post(
+        url("environment-detail", env="development"), based({"override": "  "}, "development")
+    )
     assert response.status_code == 302 and release_live(pipeline, environments["development"]).override == {}
 
 
 def test_rollback__editor_in_development__earlier_release_runs_again(client, editor, pipeline, environments):
     # Given development toggled after its first release
     first = release_live(pipeline, environments["development"])
-    services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="business_rules",
-                          enabled=False, actor=editor)
+    services.stage_toggle(
+        pipeline=pipeline,
+        environment=environments["development"],
+        stage="business_rules",
+        enabled=False,
+        actor=editor,
+    )
     client.force_login(editor)
     html = client.get(url("environment-detail", env="development")).content.decode()
     assert html.count("Roll back to this") == 1
     # When she rolls back to the first release
-    response = client.post(url("release-rollback", env="development", release_id=first.pk), {"reason": "oops"})
+    response = client.post(
+        url("release-rollback", env="development", release_id=first.pk), {"reason": "oops"}
+    )
     # Then a rollback release runs the first one's config again
     assert response.status_code == 302
     live = release_live(pipeline, environments["development"])
@@ -638,26 +822,41 @@ def test_rollback__editor_in_development__earlier_release_runs_again(client, edi
 
 def test_rollback__viewer__refused_nothing_changed(client, viewer, editor, pipeline, environments):
     first = release_live(pipeline, environments["development"])
-    services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="business_rules",
-                          enabled=False, actor=editor)
+    services.stage_toggle(
+        pipeline=pipeline,
+        environment=environments["development"],
+        stage="business_rules",
+        enabled=False,
+        actor=editor,
+    )
     client.force_login(viewer)
     before = releases_count()
     response = client.post(url("release-rollback", env="development", release_id=first.pk))
     assert response.status_code == 403 and releases_count() == before
 
 
-def test_rollback__refused_by_the_service__error_and_question_open_with_reason_kept(client, publisher, pipeline,
-                                                                                    environments):
+def test_rollback__refused_by_the_service__error_and_question_open_with_reason_kept(
+    client, publisher, pipeline, environments
+):
     # Given production toggled off and on again: its first release is the config it runs now
     first = release_live(pipeline, environments["production"])
     for enabled in (False, True):
-        services.stage_toggle(pipeline=pipeline, environment=environments["production"], stage="business_rules",
-                              enabled=enabled, actor=publisher, reason="incident", gate_override=True)
+        services.stage_toggle(
+            pipeline=pipeline,
+            environment=environments["production"],
+            stage="business_rules",
+            enabled=enabled,
+            actor=publisher,
+            reason="incident",
+            gate_override=True,
+        )
     client.force_login(publisher)
     before = releases_count()
     # When the publisher rolls back to it
-    response = client.post(url("release-rollback", env="production", release_id=first.pk),
-                           {"reason": "back to the first release", "gate_override": "on"})
+    response = client.post(
+        url("release-rollback", env="production", release_id=first.pk),
+        {"reason": "back to the first release", "gate_override": "on"},
+    )
     html = response.content.decode()
     # Then nothing changed, the error is above the history, and the question is open with her reason
     assert response.status_code == 400 and releases_count() == before
@@ -674,8 +873,13 @@ def test_rollback__release_of_another_environment__404(client, editor, pipeline,
 
 def test_environment_history__long__paginated_htmx_partial(client, editor, pipeline, environments):
     for i in range(16):
-        services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="business_rules",
-                              enabled=i % 2 == 1, actor=editor)
+        services.stage_toggle(
+            pipeline=pipeline,
+            environment=environments["development"],
+            stage="business_rules",
+            enabled=i % 2 == 1,
+            actor=editor,
+        )
     client.force_login(editor)
     html = client.get(url("environment-detail", env="development") + "?page=2", **HTMX).content.decode()
     assert html.lstrip().startswith('<section class="card" id="history">') and "Page 2 of 2" in html
@@ -683,11 +887,19 @@ def test_environment_history__long__paginated_htmx_partial(client, editor, pipel
 
 # -- environment diff -------------------------------------------------------------------
 
-def test_environment_diff__default__first_against_last_released(client, viewer, publisher, pipeline, environments):
+
+def test_environment_diff__default__first_against_last_released(
+    client, viewer, publisher, pipeline, environments
+):
     # Given production overrides a setting
-    services.override_set(pipeline=pipeline, environment=environments["production"], actor=publisher,
-                          reason="stricter", override={"stages": {"business_rules": {"fail_fast": True}}},
-                          gate_override=True)
+    services.override_set(
+        pipeline=pipeline,
+        environment=environments["production"],
+        actor=publisher,
+        reason="stricter",
+        override={"stages": {"business_rules": {"fail_fast": True}}},
+        gate_override=True,
+    )
     client.force_login(viewer)
     # When the comparison is opened without choosing
     html = client.get(url("environment-diff")).content.decode()
@@ -703,14 +915,20 @@ def test_environment_diff__same_config__no_differences_and_htmx_partial(client, 
     assert html.lstrip().startswith('<div id="diff">') and "No differences" in html
 
 
-def test_environment_diff__not_released_or_unknown__error(client, viewer, editor, small_pipeline_document,
-                                                          environments):
-    pipeline = services.pipeline_create(slug="onboarding", name="Onboarding", document=small_pipeline_document,
-                                        author=editor)
+def test_environment_diff__not_released_or_unknown__error(
+    client, viewer, editor, small_pipeline_document, environments
+):
+    pipeline = services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
+    )
     client.force_login(viewer)
     assert "Nothing to compare yet" in client.get(url("environment-diff")).content.decode()
-    services.release_create(pipeline=pipeline, environment=environments["development"],
-                            version=pipeline.versions.get(), actor=editor)
+    services.release_create(
+        pipeline=pipeline,
+        environment=environments["development"],
+        version=pipeline.versions.get(),
+        actor=editor,
+    )
     response = client.get(url("environment-diff") + "?a=development&b=staging")
     assert response.status_code == 404 and "has not been released to staging" in response.content.decode()
     response = client.get(url("environment-diff") + "?a=development&b=moon")
@@ -719,19 +937,29 @@ def test_environment_diff__not_released_or_unknown__error(client, viewer, editor
 
 # -- edits made while someone else changed the environment ---------------------------------
 
-def test_override__environment_changed_while_editing__not_saved_changes_shown_text_kept(client, editor, publisher,
-                                                                                         pipeline, environments):
+
+def test_override__environment_changed_while_editing__not_saved_changes_shown_text_kept(
+    client, editor, publisher, pipeline, environments
+):
     # Given an editor who opened development's page, then a colleague who turned a rule off there
     client.force_login(editor)
     page = client.get(url("environment-detail", env="development")).content.decode()
     seen = re.search(r'name="base_revision" value="([^"]*)"', page).group(1)
-    services.rule_toggle(pipeline=pipeline, environment=environments["development"], stage="data_quality",
-                         rule="email_format", enabled=False, actor=publisher)
+    services.rule_toggle(
+        pipeline=pipeline,
+        environment=environments["development"],
+        stage="data_quality",
+        rule="email_format",
+        enabled=False,
+        actor=publisher,
+    )
     releases = releases_count()
     typed = '{"stages": {"data_quality": {"timeout_seconds": 30}}}'
     # When she saves her override from the page she opened
-    response = client.post(url("environment-detail", env="development"),
-                           {"override": typed, "reason": "slow", "base_revision": seen})
+    response = client.post(
+        url("environment-detail", env="development"),
+        {"override": typed, "reason": "slow", "base_revision": seen},
+    )
     html = response.content.decode()
     # Then nothing is saved; the page says what changed, keeps her text, and is now based on what runs
     assert response.status_code == 412 and releases_count() == releases
@@ -741,23 +969,39 @@ def test_override__environment_changed_while_editing__not_saved_changes_shown_te
     now = re.search(r'name="base_revision" value="([^"]*)"', html).group(1)
     assert now != seen and now == based({}, "development")["base_revision"]
     # When she saves again from there / Then it is saved on top of her colleague's change
-    again = client.post(url("environment-detail", env="development"),
-                        {"override": typed, "reason": "slow", "base_revision": now})
+    again = client.post(
+        url("environment-detail", env="development"),
+        {"override": typed, "reason": "slow", "base_revision": now},
+    )
     assert again.status_code == 302
     stages = effective_config(pipeline, environments["development"]).document["stages"]["data_quality"]
     assert stages["timeout_seconds"] == 30
 
 
-def test_toggle__environment_changed_since_the_matrix_was_drawn__refused_with_what_changed(client, editor, publisher,
-                                                                                           pipeline, environments):
+def test_toggle__environment_changed_since_the_matrix_was_drawn__refused_with_what_changed(
+    client, editor, publisher, pipeline, environments
+):
     client.force_login(editor)
     seen = based({}, "development")["base_revision"]
-    services.stage_toggle(pipeline=pipeline, environment=environments["development"], stage="business_rules",
-                          enabled=False, actor=publisher)
+    services.stage_toggle(
+        pipeline=pipeline,
+        environment=environments["development"],
+        stage="business_rules",
+        enabled=False,
+        actor=publisher,
+    )
     releases = releases_count()
-    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "data_quality",
-                                                     "rule": "email_format", "enabled": "false",
-                                                     "base_revision": seen}, **HTMX)
+    response = client.post(
+        url("pipeline-toggle"),
+        {
+            "environment": "development",
+            "stage": "data_quality",
+            "rule": "email_format",
+            "enabled": "false",
+            "base_revision": seen,
+        },
+        **HTMX,
+    )
     html = response.content.decode()
     assert response.status_code == 412 and releases_count() == releases
     assert "development now runs release" in html and "Stage business_rules: enabled true → false." in html
@@ -768,6 +1012,9 @@ def test_toggle__environment_changed_since_the_matrix_was_drawn__refused_with_wh
 def test_toggle__form_without_revision__refused_428_nothing_changed(client, editor, pipeline, environments):
     client.force_login(editor)
     releases = releases_count()
-    response = client.post(url("pipeline-toggle"), {"environment": "development", "stage": "business_rules",
-                                                     "enabled": "false"}, **HTMX)
+    response = client.post(
+        url("pipeline-toggle"),
+        {"environment": "development", "stage": "business_rules", "enabled": "false"},
+        **HTMX,
+    )
     assert response.status_code == 428 and releases_count() == releases

@@ -9,14 +9,19 @@ from pipelines_admin.runs.models import Batch
 
 pytestmark = pytest.mark.django_db
 
-APPLICANT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12",
-             "ssn": "123-45-6789"}
+APPLICANT = {
+    "name": "Maria Garcia",
+    "email": "maria.garcia@example.com",
+    "date_of_birth": "1990-04-12",
+    "ssn": "123-45-6789",
+}
 
 
 @pytest.fixture
 def finished_run(released, environments, editor):
-    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=APPLICANT,
-                                  actor=editor)
+    run = run_services.run_submit(
+        pipeline=released, environment=environments["development"], record=APPLICANT, actor=editor
+    )
     return run_services.run_execute(run.pk)
 
 
@@ -34,12 +39,13 @@ def test_run_detail__finished_run__rules_shown_and_pii_masked(client, viewer, fi
     for rule in ("required_fields", "email_format", "age_verification"):
         assert rule in html
     assert "123-45-6789" not in html and "Maria Garcia" not in html and "1990-04-12" not in html
-    assert "hx-trigger=\"every 1s\"" not in html  # finished: no more polling
+    assert 'hx-trigger="every 1s"' not in html  # finished: no more polling
 
 
 def test_run_detail__queued_run__polls_until_finished(client, viewer, released, environments, editor):
-    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=APPLICANT,
-                                  actor=editor)
+    run = run_services.run_submit(
+        pipeline=released, environment=environments["development"], record=APPLICANT, actor=editor
+    )
     client.force_login(viewer)
     response = client.get(reverse("console:run-detail", kwargs={"run_id": run.pk}), HTTP_HX_REQUEST="true")
     html = response.content.decode()
@@ -47,10 +53,12 @@ def test_run_detail__queued_run__polls_until_finished(client, viewer, released, 
 
 
 def test_run_detail__polled_until_finished__fragment_brings_the_data_after_the_rules_and_save_card(
-        client, editor, released, environments):
+    client, editor, released, environments
+):
     # Given a queued run, its page polled by an editor
-    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=APPLICANT,
-                                  actor=editor)
+    run = run_services.run_submit(
+        pipeline=released, environment=environments["development"], record=APPLICANT, actor=editor
+    )
     client.force_login(editor)
     url = reverse("console:run-detail", kwargs={"run_id": run.pk})
     html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
@@ -59,7 +67,7 @@ def test_run_detail__polled_until_finished__fragment_brings_the_data_after_the_r
     run_services.run_execute(run.pk)
     html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     # Then the fragment holds the data after the rules and the save-as-test-case card, and stops polling
-    after = html[html.index('id="after-the-rules"'):]
+    after = html[html.index('id="after-the-rules"') :]
     assert "&quot;email&quot;: &quot;" in after and "Not run yet." not in html
     assert 'id="save-as-test-case"' in html and "hx-trigger" not in html and "<html" not in html
 
@@ -73,8 +81,13 @@ def test_runs_page__filters__only_matching_runs(client, viewer, finished_run):
 
 def test_runs_page__partial_and_undecided_runs__labelled(client, viewer, released, environments, editor):
     # Given a finished run of one stage only
-    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=APPLICANT,
-                                  actor=editor, stages=["data_quality"])
+    run = run_services.run_submit(
+        pipeline=released,
+        environment=environments["development"],
+        record=APPLICANT,
+        actor=editor,
+        stages=["data_quality"],
+    )
     run_services.run_execute(run.pk)
     client.force_login(viewer)
     # When the runs page and the pipelines overview are shown
@@ -89,9 +102,14 @@ def test_batches_page__upload_jsonl__batch_created_and_redirected(client, editor
     # Given an editor on the batches page / When a file with one bad line is uploaded
     client.force_login(editor)
     data = (json.dumps(APPLICANT) + "\n{oops\n").encode()
-    response = client.post(reverse("console:batches"), {
-        "pipeline": "onboarding", "environment": "development",
-        "file": SimpleUploadedFile("day.jsonl", data, content_type="application/x-ndjson")})
+    response = client.post(
+        reverse("console:batches"),
+        {
+            "pipeline": "onboarding",
+            "environment": "development",
+            "file": SimpleUploadedFile("day.jsonl", data, content_type="application/x-ndjson"),
+        },
+    )
     # Then the batch exists and the browser goes to its progress page, which names the bad line
     batch = Batch.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/batches/{batch.pk}/"
@@ -101,9 +119,14 @@ def test_batches_page__upload_jsonl__batch_created_and_redirected(client, editor
 
 def test_batches_page__viewer_uploads__refused_with_message(client, viewer, released):
     client.force_login(viewer)
-    response = client.post(reverse("console:batches"), {
-        "pipeline": "onboarding", "environment": "development",
-        "file": SimpleUploadedFile("day.jsonl", json.dumps(APPLICANT).encode())})
+    response = client.post(
+        reverse("console:batches"),
+        {
+            "pipeline": "onboarding",
+            "environment": "development",
+            "file": SimpleUploadedFile("day.jsonl", json.dumps(APPLICANT).encode()),
+        },
+    )
     assert response.status_code == 403
     assert "does not allow you to submit runs" in response.content.decode()
     assert not Batch.objects.exists()
@@ -111,8 +134,14 @@ def test_batches_page__viewer_uploads__refused_with_message(client, viewer, rele
 
 def test_batch_results__csv_download__masked_rows_in_file_order(client, editor, released):
     client.force_login(editor)
-    client.post(reverse("console:batches"), {"pipeline": "onboarding", "environment": "development",
-                                             "file": SimpleUploadedFile("a.jsonl", json.dumps(APPLICANT).encode())})
+    client.post(
+        reverse("console:batches"),
+        {
+            "pipeline": "onboarding",
+            "environment": "development",
+            "file": SimpleUploadedFile("a.jsonl", json.dumps(APPLICANT).encode()),
+        },
+    )
     batch = Batch.objects.get()
     from pipelines_admin.runs.batches import batch_chunk_process
 
@@ -147,12 +176,19 @@ def test_pipelines_page__after_runs__latest_runs_with_status_links(client, viewe
     assert "/runs/?pipeline=onboarding" in html
 
 
-def test_run_detail__data_with_booleans_nulls_and_nesting__shown_as_indented_json(client, viewer, released,
-                                                                                  environments, editor):
+def test_run_detail__data_with_booleans_nulls_and_nesting__shown_as_indented_json(
+    client, viewer, released, environments, editor
+):
     # Given a finished run whose application holds true, null and a nested object
-    record = {**APPLICANT, "newsletter": True, "referrer": None, "preferences": {"channel": "sms", "ids": [1, 2]}}
-    run = run_services.run_submit(pipeline=released, environment=environments["development"], record=record,
-                                  actor=editor)
+    record = {
+        **APPLICANT,
+        "newsletter": True,
+        "referrer": None,
+        "preferences": {"channel": "sms", "ids": [1, 2]},
+    }
+    run = run_services.run_submit(
+        pipeline=released, environment=environments["development"], record=record, actor=editor
+    )
     run_services.run_execute(run.pk)
     # When a viewer opens it
     client.force_login(viewer)
@@ -160,31 +196,48 @@ def test_run_detail__data_with_booleans_nulls_and_nesting__shown_as_indented_jso
     # Then the input and the data after the rules read as JSON, indented, still masked
     assert html.count("&quot;newsletter&quot;: true,") == 2 and html.count("&quot;referrer&quot;: null,") == 2
     # (nested objects indented; PostgreSQL's jsonb keeps their keys in its own order)
-    assert html.count('&quot;preferences&quot;: {\n    &quot;') == 2
-    assert html.count('    &quot;channel&quot;: &quot;sms&quot;') == 2
+    assert html.count("&quot;preferences&quot;: {\n    &quot;") == 2
+    assert html.count("    &quot;channel&quot;: &quot;sms&quot;") == 2
     assert "True" not in html and "None" not in html and "&#x27;newsletter&#x27;" not in html
     assert "123-45-6789" not in html and "Maria Garcia" not in html
     # And so do the rule details
     assert "&quot;minimum_age&quot;: 18" in html
 
 
-def test_run_detail__rule_changed_a_field__before_and_after_shown_as_json(client, viewer, editor, environments):
+def test_run_detail__rule_changed_a_field__before_and_after_shown_as_json(
+    client, viewer, editor, environments
+):
     # Given a pipeline that trims the occupation, and a run of an application with one to trim
     from pipelines_admin.configs import services as config_services
 
-    document = {"stages": {"preprocessing": {"rules": {
-        "trim_occupation": {"class": "TrimWhitespaceRule", "params": {"field_name": "occupation"}}}}}}
+    document = {
+        "stages": {
+            "preprocessing": {
+                "rules": {
+                    "trim_occupation": {"class": "TrimWhitespaceRule", "params": {"field_name": "occupation"}}
+                }
+            }
+        }
+    }
     pipeline = config_services.pipeline_create(slug="trim", name="Trim", document=document, author=editor)
-    config_services.release_create(pipeline=pipeline, environment=environments["development"],
-                                   version=pipeline.versions.get(), actor=editor)
-    run = run_services.run_submit(pipeline=pipeline, environment=environments["development"],
-                                  record={"occupation": "  Nurse "}, actor=editor)
+    config_services.release_create(
+        pipeline=pipeline,
+        environment=environments["development"],
+        version=pipeline.versions.get(),
+        actor=editor,
+    )
+    run = run_services.run_submit(
+        pipeline=pipeline,
+        environment=environments["development"],
+        record={"occupation": "  Nurse "},
+        actor=editor,
+    )
     run_services.run_execute(run.pk)
     # When a viewer opens it
     client.force_login(viewer)
     html = client.get(reverse("console:run-detail", kwargs={"run_id": run.pk})).content.decode()
     # Then the change shows both values as JSON strings, quotes and spaces kept
-    changes = html[html.index("Changes made by the rules"):]
+    changes = html[html.index("Changes made by the rules") :]
     assert '<code class="json">&quot;  Nurse &quot;</code>' in changes
     assert '<code class="json">&quot;Nurse&quot;</code>' in changes
 
@@ -201,7 +254,10 @@ def test_run_detail__viewer__no_run_again_or_save_controls_but_a_note(client, vi
     # Then neither "Run it again" nor "Save as test case" is offered; one note says who can
     assert reverse("console:rerun", kwargs={"run_id": finished_run.pk}) not in html
     assert reverse("console:save-as-test-case", kwargs={"run_id": finished_run.pk}) not in html
-    assert html.count(EDITOR_NOTE) == 1 and f"Running it again or keeping it as a test case {EDITOR_NOTE}" in html
+    assert (
+        html.count(EDITOR_NOTE) == 1
+        and f"Running it again or keeping it as a test case {EDITOR_NOTE}" in html
+    )
 
 
 def test_run_detail__editor__run_again_and_save_offered_without_notes(client, editor, finished_run):
@@ -228,20 +284,33 @@ def test_batches_page__editor__upload_form_without_note(client, editor, released
 
 
 def upload(client, **data):
-    fields = {"pipeline": "onboarding", "environment": "staging",
-              "file": SimpleUploadedFile("day.jsonl", json.dumps(APPLICANT).encode()), **data}
+    fields = {
+        "pipeline": "onboarding",
+        "environment": "staging",
+        "file": SimpleUploadedFile("day.jsonl", json.dumps(APPLICANT).encode()),
+        **data,
+    }
     return client.post(reverse("console:batches"), {k: v for k, v in fields.items() if v is not None})
 
 
-@pytest.mark.parametrize("who, data, status, reason", [
-    ("editor", {"file": SimpleUploadedFile("day.txt", b"name\nAnn\n")}, 400, "Upload a .csv file"),
-    ("editor", {"file": SimpleUploadedFile("day.jsonl", b"{oops\n")}, 400, "no application that could be read"),
-    ("editor", {"file": None}, 400, "File: This field is required."),
-    ("editor", {"environment": "nowhere"}, 400, "Environment: Select a valid choice."),
-    ("viewer", {}, 403, "Your role does not allow you to submit runs."),
-])
-def test_batches_page__upload_refused__choices_kept_and_reason_at_the_top(client, editor, viewer, released,
-                                                                          environments, who, data, status, reason):
+@pytest.mark.parametrize(
+    "who, data, status, reason",
+    [
+        ("editor", {"file": SimpleUploadedFile("day.txt", b"name\nAnn\n")}, 400, "Upload a .csv file"),
+        (
+            "editor",
+            {"file": SimpleUploadedFile("day.jsonl", b"{oops\n")},
+            400,
+            "no application that could be read",
+        ),
+        ("editor", {"file": None}, 400, "File: This field is required."),
+        ("editor", {"environment": "nowhere"}, 400, "Environment: Select a valid choice."),
+        ("viewer", {}, 403, "Your role does not allow you to submit runs."),
+    ],
+)
+def test_batches_page__upload_refused__choices_kept_and_reason_at_the_top(
+    client, editor, viewer, released, environments, who, data, status, reason
+):
     # Given someone on the batches page (a viewer's form may be stale)
     client.force_login(editor if who == "editor" else viewer)
     # When the upload is refused
@@ -249,8 +318,8 @@ def test_batches_page__upload_refused__choices_kept_and_reason_at_the_top(client
     html = response.content.decode()
     # Then the reason is said in words at the top of the form, before its first field
     assert response.status_code == status and not Batch.objects.exists()
-    top = html[html.index('<h2>Run a file of applications</h2>'):]
-    top = top[:top.index("<label")] if "<label" in top else top
+    top = html[html.index("<h2>Run a file of applications</h2>") :]
+    top = top[: top.index("<label")] if "<label" in top else top
     assert reason in top.replace("&#x27;", "'") and 'role="alert"' in top
     if who == "viewer":  # no form to show again: the note says who may run batches
         assert f"Running batches {EDITOR_NOTE}" in html and 'type="file"' not in html
@@ -263,11 +332,14 @@ def test_batches_page__upload_refused__choices_kept_and_reason_at_the_top(client
 
 # -- the batch form and list ------------------------------------------------------------------
 
+
 @pytest.fixture
 def second_pipeline(released, editor, small_pipeline_document, environments):
     from pipelines_admin.configs import services as config_services
 
-    return config_services.pipeline_create(slug="kyc", name="KYC", document=small_pipeline_document, author=editor)
+    return config_services.pipeline_create(
+        slug="kyc", name="KYC", document=small_pipeline_document, author=editor
+    )
 
 
 def test_batches_page__came_from_a_pipeline__it_is_preselected(client, editor, second_pipeline):
@@ -283,9 +355,9 @@ def test_batches_page__several_pipelines_none_given__a_choice_is_required(client
     client.force_login(editor)
     html = client.get(reverse("console:batches")).content.decode()
     # Then no pipeline is chosen for them: the first option asks for one, and the select is required
-    select = html[html.index('<select name="pipeline"'):]
-    select = select[:select.index("</select>")]
-    assert " required" in select[:select.index(">")]
+    select = html[html.index('<select name="pipeline"') :]
+    select = select[: select.index("</select>")]
+    assert " required" in select[: select.index(">")]
     assert '<option value="" selected>Choose a pipeline</option>' in select
     assert "selected" not in select.replace('<option value="" selected>', "")
     # and sending the form without one is refused, saying so
@@ -308,8 +380,12 @@ def test_batches_page__list__passed_failed_and_error_counts_in_columns(client, v
     client.force_login(viewer)
     html = client.get(reverse("console:batches")).content.decode()
     # Then each count has its column
-    head = html[html.index("<thead>"):html.index("</thead>")]
-    assert head.index(">Passed<") < head.index(">Failed<") < head.index(">Undecided<") < head.index(">Errors<")
-    row = html[html.index("<tbody>"):html.index("</tbody>")]
-    assert ('<td class="num count-passed">3</td><td class="num count-failed">1</td>'
-            '<td class="num muted">0</td><td class="num count-error">2</td>') in row
+    head = html[html.index("<thead>") : html.index("</thead>")]
+    assert (
+        head.index(">Passed<") < head.index(">Failed<") < head.index(">Undecided<") < head.index(">Errors<")
+    )
+    row = html[html.index("<tbody>") : html.index("</tbody>")]
+    assert (
+        '<td class="num count-passed">3</td><td class="num count-failed">1</td>'
+        '<td class="num muted">0</td><td class="num count-error">2</td>'
+    ) in row

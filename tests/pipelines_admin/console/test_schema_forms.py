@@ -1,5 +1,6 @@
 """Forms generated from params schemas: every rule class renders, and a form submitted
 as the browser would submit it gives back exactly the params it was rendered from."""
+
 import json
 from html.parser import HTMLParser
 
@@ -92,7 +93,9 @@ def example_rules():
 
 
 @pytest.mark.parametrize("document,stage,rule_id,rule", list(example_rules()))
-def test_rule_params_form__example_config_rule_submitted_untouched__same_params(document, stage, rule_id, rule):
+def test_rule_params_form__example_config_rule_submitted_untouched__same_params(
+    document, stage, rule_id, rule
+):
     # Given the params form of a rule of an example config
     schema = rule_catalogue()[rule["class"]].schema
     html = render_fields(SchemaForm(schema, rule.get("params", MISSING), prefix="p"))
@@ -104,7 +107,9 @@ def test_rule_params_form__example_config_rule_submitted_untouched__same_params(
 
 
 @pytest.mark.parametrize("document,stage,rule_id,rule", list(example_rules()))
-def test_rule_settings_form__example_config_rule_submitted_untouched__same_settings(document, stage, rule_id, rule):
+def test_rule_settings_form__example_config_rule_submitted_untouched__same_settings(
+    document, stage, rule_id, rule
+):
     # Given the settings form of a rule of an example config
     current = {k: v for k, v in rule.items() if k not in ("class", "params")}
     schema = rule_settings_schema(document, stage, rule_id)
@@ -138,7 +143,9 @@ def test_rule_params_form__every_registry_class_new_rule__renders_and_submits_no
         assert str(prop.get("title") or key) in html.replace("&#x27;", "'")
     # And submitting the empty form gives no params at all (defaults apply)
     parsed = SchemaForm(schema, MISSING, submitted(html), prefix="p").parse()
-    required_objects = {k for k in schema.get("required", []) if kind_of(schema["properties"][k])[0] == "object"}
+    required_objects = {
+        k for k in schema.get("required", []) if kind_of(schema["properties"][k])[0] == "object"
+    }
     assert set(parsed) <= required_objects
 
 
@@ -160,8 +167,12 @@ def test_schema_form__integer_with_bounds__number_field_with_bounds_shown():
 
 def test_schema_form__typed_values__coerced_to_their_types():
     # Given the credit score form submitted with a new minimum and model
-    form = SchemaForm(_credit_schema(), {"minimum_score": 650}, MultiValueDict(
-        {"p.minimum_score": [" 700 "], "p.bureau": [""], "p.score_model": ["FICO_9"]}), prefix="p")
+    form = SchemaForm(
+        _credit_schema(),
+        {"minimum_score": 650},
+        MultiValueDict({"p.minimum_score": [" 700 "], "p.bureau": [""], "p.score_model": ["FICO_9"]}),
+        prefix="p",
+    )
     # When it is read
     params = form.parse()
     # Then the number is an int, the chosen enum kept, the empty optional select left out
@@ -184,9 +195,11 @@ def test_schema_form__problems__each_beside_its_field_others_returned():
     # Given problems from validating a document
     form = SchemaForm(rule_catalogue()["RiskScoreAggregationRule"].schema, {}, prefix="p")
     base = "/stages/post/rules/risk/params"
-    problems = [{"path": base + "/weight_factors/aml_risk", "message": "too big"},
-                {"path": base + "/scoring_model", "message": "unknown"},
-                {"path": "/stages/post/rules/other", "message": "elsewhere"}]
+    problems = [
+        {"path": base + "/weight_factors/aml_risk", "message": "too big"},
+        {"path": base + "/scoring_model", "message": "unknown"},
+        {"path": "/stages/post/rules/other", "message": "elsewhere"},
+    ]
     # When they are attached
     others = form.attach_problems(problems, base)
     # Then nested ones go to the nested field, others are returned
@@ -204,7 +217,8 @@ def test_schema_form__string_list__one_item_per_line():
     data = MultiValueDict({"p.fields": ["name\r\n\r\n  email \r\ncity"]})
     # Then the list has one item per line
     assert SchemaForm(schema, {"fields": ["name", "email"]}, data, prefix="p").parse() == {
-        "fields": ["name", "email", "city"]}
+        "fields": ["name", "email", "city"]
+    }
 
 
 def test_schema_form__enum_list__checkboxes_ticked_first_in_their_order():
@@ -221,7 +235,9 @@ def test_schema_form__enum_list__checkboxes_ticked_first_in_their_order():
 def test_schema_form__string_map__name_text_lines():
     # Given field descriptions (an object of texts by name)
     schema = rule_catalogue()["RequiredFieldsRule"].schema
-    data = MultiValueDict({"p.required_fields": ["email"], "p.field_descriptions": ["email: Your email\nbad line"]})
+    data = MultiValueDict(
+        {"p.required_fields": ["email"], "p.field_descriptions": ["email: Your email\nbad line"]}
+    )
     form = SchemaForm(schema, {"required_fields": ["email"]}, data, prefix="p")
     # When a line is not name: text
     params = form.parse()
@@ -232,7 +248,9 @@ def test_schema_form__string_map__name_text_lines():
 def test_schema_form__list_of_objects__json_with_line_and_column_errors():
     # Given the consistency rule's checks (a list of objects)
     schema = rule_catalogue()["DataConsistencyRule"].schema
-    form = SchemaForm(schema, {}, MultiValueDict({"p.validation_rules": ['[{"fields": ["a", "b"],}]']}), prefix="p")
+    form = SchemaForm(
+        schema, {}, MultiValueDict({"p.validation_rules": ['[{"fields": ["a", "b"],}]']}), prefix="p"
+    )
     # When the JSON is broken
     form.parse()
     # Then the error names the line and column
@@ -260,13 +278,21 @@ def test_schema_form__nested_object_cleared__left_out_and_defaults_shown():
     assert form.field_at(["weight_factors"]).kind == "object"
     assert form.field_at(["weight_factors", "credit_score"]).raw == "0.5"
     # When every weight is cleared
-    data = MultiValueDict({"p.scoring_model": [""], "p.weight_factors.credit_score": [""],
-                           "p.weight_factors.aml_risk": [""], "p.weight_factors.geographic_risk": [""],
-                           "p.weight_factors.identity_confidence": [""]})
+    data = MultiValueDict(
+        {
+            "p.scoring_model": [""],
+            "p.weight_factors.credit_score": [""],
+            "p.weight_factors.aml_risk": [""],
+            "p.weight_factors.geographic_risk": [""],
+            "p.weight_factors.identity_confidence": [""],
+        }
+    )
     # Then the whole object is left out (its default applies)
     assert SchemaForm(schema, current, data, prefix="p").parse() == {}
     # And a new rule shows the default weights as placeholders
-    assert SchemaForm(schema, MISSING, prefix="p").field_at(["weight_factors", "aml_risk"]).placeholder == "0.3"
+    assert (
+        SchemaForm(schema, MISSING, prefix="p").field_at(["weight_factors", "aml_risk"]).placeholder == "0.3"
+    )
 
 
 def test_rendered_field__error__shown_beside_it_with_a_stable_id():
@@ -275,7 +301,10 @@ def test_rendered_field__error__shown_beside_it_with_a_stable_id():
     form.attach_problems([{"path": "/p/minimum_score", "message": "must be at most 850"}], "/p")
     html = render_fields(form)
     # Then the error sits in the field's error container, which the input points to
-    assert '<div id="err-f-p-minimum_score" class="field-errors"><p class="error">must be at most 850</p></div>' in html
+    assert (
+        '<div id="err-f-p-minimum_score" class="field-errors"><p class="error">must be at most 850</p></div>'
+        in html
+    )
     assert 'aria-describedby="help-f-p-minimum_score err-f-p-minimum_score"' in html
 
 
@@ -291,7 +320,8 @@ def test_schema_form__text_with_line_breaks__textarea_keeps_them():
     edited = submitted(html, s__description="Screens applicants.\r\nAsk Dana first.")
     # Then the line break is kept
     assert SchemaForm(schema, current, edited, prefix="s").parse() == {
-        "description": "Screens applicants.\nAsk Dana first."}
+        "description": "Screens applicants.\nAsk Dana first."
+    }
 
 
 def test_schema_form__schema_without_properties__one_json_field():
@@ -312,8 +342,13 @@ def test_schema_form__schema_without_properties__one_json_field():
 
 def test_rule_settings_schema__first_rule_of_an_empty_stage__only_earlier_stages_offered():
     # Given a pipeline whose middle stage has no rules yet
-    document = {"stages": {"a": {"rules": {"r1": {"class": "X"}}}, "b": {"rules": {}},
-                           "c": {"rules": {"r3": {"class": "X"}}}}}
+    document = {
+        "stages": {
+            "a": {"rules": {"r1": {"class": "X"}}},
+            "b": {"rules": {}},
+            "c": {"rules": {"r3": {"class": "X"}}},
+        }
+    }
     # When a rule is added to it
     schema = rule_settings_schema(document, "b", None)
     # Then it may depend on rules of the stage before, not after
@@ -328,25 +363,31 @@ def _out_of_bounds(value, schema) -> list:
     if isinstance(value, (int, float)):
         return [] if _within(value, schema) else [value]
     if isinstance(value, dict):
-        return [n for k, v in value.items() for n in _out_of_bounds(v, (schema.get("properties") or {}).get(k))]
+        return [
+            n for k, v in value.items() for n in _out_of_bounds(v, (schema.get("properties") or {}).get(k))
+        ]
     if isinstance(value, list):
         return [n for v in value for n in _out_of_bounds(v, schema.get("items"))]
     return []
 
 
 def _within(number, schema) -> bool:
-    return ((schema.get("minimum") is None or number >= schema["minimum"])
-            and (schema.get("maximum") is None or number <= schema["maximum"])
-            and (schema.get("exclusiveMinimum") is None or number > schema["exclusiveMinimum"])
-            and (schema.get("exclusiveMaximum") is None or number < schema["exclusiveMaximum"])
-            and (schema.get("type") != "integer" or number == int(number)))
+    return (
+        (schema.get("minimum") is None or number >= schema["minimum"])
+        and (schema.get("maximum") is None or number <= schema["maximum"])
+        and (schema.get("exclusiveMinimum") is None or number > schema["exclusiveMinimum"])
+        and (schema.get("exclusiveMaximum") is None or number < schema["exclusiveMaximum"])
+        and (schema.get("type") != "integer" or number == int(number))
+    )
 
 
 def _forms():
     document = example_document("customer_onboarding.json")
     for name, info in sorted(rule_catalogue().items()):
         yield pytest.param(info.schema, "p", id=f"{name}.params")
-    yield pytest.param(rule_settings_schema(document, "business_rules", "credit_score_check"), "s", id="rule settings")
+    yield pytest.param(
+        rule_settings_schema(document, "business_rules", "credit_score_check"), "s", id="rule settings"
+    )
     yield pytest.param(stage_settings_schema(), "s", id="stage settings")
 
 
@@ -364,7 +405,10 @@ def test_schema_form__every_numeric_field__examples_within_its_bounds(schema, pr
             example = error.split(", like ")[1].split(" (not")[0]
             assert _within(float(example), f.schema), (f.name, error)
             if f.placeholder:
-                assert _within(float(f.placeholder.removeprefix("for example ")), f.schema), (f.name, f.placeholder)
+                assert _within(float(f.placeholder.removeprefix("for example ")), f.schema), (
+                    f.name,
+                    f.placeholder,
+                )
         elif f.kind == "json" and f.placeholder.startswith("for example "):
             # And a JSON example holds only numbers its schema allows
             example = json.loads(f.placeholder.removeprefix("for example "))

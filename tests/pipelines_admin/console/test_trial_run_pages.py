@@ -14,11 +14,13 @@ APPLICANT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_
 
 @pytest.fixture
 def released(editor, small_pipeline_document, environments):
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
-                                               document=small_pipeline_document, author=editor)
+    pipeline = config_services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
+    )
     for name in ("development", "staging"):
-        config_services.release_create(pipeline=pipeline, environment=environments[name],
-                                       version=pipeline.versions.get(), actor=editor)
+        config_services.release_create(
+            pipeline=pipeline, environment=environments[name], version=pipeline.versions.get(), actor=editor
+        )
     return pipeline
 
 
@@ -29,12 +31,17 @@ def try_url():
 def test_try_page__sample_chosen__form_prefilled_with_it(client, editor, released):
     client.force_login(editor)
     html = client.get(try_url() + "?sample=sanctions-hit").content.decode()
-    assert "Viktor" in html and 'class="current"><a href="?sample=sanctions-hit&amp;environment=development"' in html
+    assert (
+        "Viktor" in html
+        and 'class="current"><a href="?sample=sanctions-hit&amp;environment=development"' in html
+    )
 
 
 def test_try_page__valid_application__queued_and_redirected_to_the_run(client, editor, released):
     client.force_login(editor)
-    response = client.post(try_url(), {"environment": "development", "version": "", "record": json.dumps(APPLICANT)})
+    response = client.post(
+        try_url(), {"environment": "development", "version": "", "record": json.dumps(APPLICANT)}
+    )
     run = Run.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/runs/{run.pk}/"
     assert run.source == "browser" and run.stages is None
@@ -52,8 +59,15 @@ def test_try_page__broken_json__error_beside_the_field_and_text_kept(client, edi
 
 def test_try_page__chosen_version_and_stage__run_pinned(client, editor, released):
     client.force_login(editor)
-    client.post(try_url(), {"environment": "development", "version": "1", "stages": ["data_quality"],
-                            "record": json.dumps(APPLICANT)})
+    client.post(
+        try_url(),
+        {
+            "environment": "development",
+            "version": "1",
+            "stages": ["data_quality"],
+            "record": json.dumps(APPLICANT),
+        },
+    )
     run = Run.objects.get()
     assert run.release_id is None and run.config_version.number == 1 and run.stages == ["data_quality"]
 
@@ -98,20 +112,31 @@ def test_try_page__editor__form_without_note(client, editor, released):
 
 # -- the samples' descriptions follow the config --------------------------------------------
 
+
 def sample_descriptions(html):
     """Sample name -> its description, from the try page's list of samples."""
     import re
 
-    return {name: text for name, text in re.findall(
-        r'<a href="\?sample=[\w-]+[^"]*">([^<]+)</a>\s*<p class="small muted">([^<]*)</p>', html)}
+    return {
+        name: text
+        for name, text in re.findall(
+            r'<a href="\?sample=[\w-]+[^"]*">([^<]+)</a>\s*<p class="small muted">([^<]*)</p>', html
+        )
+    }
 
 
-def test_try_page__minimum_age_overridden__minor_sample_described_with_the_new_minimum(client, editor, released,
-                                                                                      environments):
+def test_try_page__minimum_age_overridden__minor_sample_described_with_the_new_minimum(
+    client, editor, released, environments
+):
     # Given the age check's minimum raised to 21 by development's override
-    config_services.override_set(pipeline=released, environment=environments["development"], actor=editor,
-                                 override={"stages": {"business_rules": {"rules": {"age_verification": {
-                                     "params": {"minimum_age": 21}}}}}})
+    config_services.override_set(
+        pipeline=released,
+        environment=environments["development"],
+        actor=editor,
+        override={
+            "stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": 21}}}}}
+        },
+    )
     # When an editor opens the try page (development is its environment)
     client.force_login(editor)
     html = client.get(try_url()).content.decode()
@@ -124,18 +149,24 @@ def test_try_page__minimum_age_overridden__minor_sample_described_with_the_new_m
     assert "the age check requires 18" in sample_descriptions(html)["Minor"]
 
 
-def test_try_page__new_version_released__descriptions_follow_it(client, editor, released, environments,
-                                                                small_pipeline_document):
+def test_try_page__new_version_released__descriptions_follow_it(
+    client, editor, released, environments, small_pipeline_document
+):
     # Given a version 2 with the minimum age at 16 and without the required-fields check, live in development
     document = json.loads(json.dumps(small_pipeline_document))
     document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 16
     document["stages"]["business_rules"]["rules"]["age_verification"].pop("cross_stage_dependencies")
     del document["stages"]["data_quality"]
-    v2 = config_services.config_version_create(pipeline=released, document=document,
-                                               base_version=released.versions.get(number=1), author=editor,
-                                               message="Minimum age 16, no required fields")
-    config_services.release_create(pipeline=released, environment=environments["development"], version=v2,
-                                   actor=editor)
+    v2 = config_services.config_version_create(
+        pipeline=released,
+        document=document,
+        base_version=released.versions.get(number=1),
+        author=editor,
+        message="Minimum age 16, no required fields",
+    )
+    config_services.release_create(
+        pipeline=released, environment=environments["development"], version=v2, actor=editor
+    )
     # When the try page is opened
     client.force_login(editor)
     described = sample_descriptions(client.get(try_url()).content.decode())
@@ -145,15 +176,23 @@ def test_try_page__new_version_released__descriptions_follow_it(client, editor, 
     assert "this pipeline has no sanctions screening" in described["Sanctions hit"]
 
 
-def test_try_page__environment_changed__only_the_samples_described_again(client, editor, released, environments):
+def test_try_page__environment_changed__only_the_samples_described_again(
+    client, editor, released, environments
+):
     # Given staging's override raising the minimum age to 25
-    config_services.override_set(pipeline=released, environment=environments["staging"], actor=editor,
-                                 override={"stages": {"business_rules": {"rules": {"age_verification": {
-                                     "params": {"minimum_age": 25}}}}}})
+    config_services.override_set(
+        pipeline=released,
+        environment=environments["staging"],
+        actor=editor,
+        override={
+            "stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": 25}}}}}
+        },
+    )
     # When an editor looking at the Minor sample picks staging (htmx asks for the samples)
     client.force_login(editor)
-    html = client.get(try_url() + "?environment=staging&sample=minor", HTTP_HX_REQUEST="true",
-                      HTTP_HX_TARGET="samples").content.decode()
+    html = client.get(
+        try_url() + "?environment=staging&sample=minor", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="samples"
+    ).content.decode()
     # Then only the samples come back, described against staging, the Minor one still current
     assert html.lstrip().startswith('<aside class="card" id="samples">') and "<form" not in html
     assert "what runs in staging: v1 with its override" in html

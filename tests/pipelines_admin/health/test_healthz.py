@@ -59,8 +59,9 @@ def test_healthz__filesystem_broker_folder_missing__503(client, monkeypatch, bro
     # Given the filesystem transport pointed at a folder that does not exist
     missing = str(tmp_path / "gone")
     broker_url("filesystem://")
-    monkeypatch.setitem(celery_app.conf, "broker_transport_options",
-                        {"data_folder_in": missing, "data_folder_out": missing})
+    monkeypatch.setitem(
+        celery_app.conf, "broker_transport_options", {"data_folder_in": missing, "data_folder_out": missing}
+    )
     # When /healthz is asked
     response = client.get("/healthz")
     # Then the broker check fails

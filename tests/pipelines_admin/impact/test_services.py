@@ -2,7 +2,9 @@ import json
 from datetime import date
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services as config_services
@@ -29,8 +31,12 @@ def past_runs(pipeline, environment, editor, n=12):
     """n finished runs in `environment`: adults, teenagers and a malformed email."""
     runs = []
     for i in range(n):
-        record = {"name": f"Person {i}", "email": f"person{i}@example.com", "date_of_birth": AGES[i % len(AGES)],
-                  "ssn": f"123-45-{6000 + i}"}
+        record = {
+            "name": f"Person {i}",
+            "email": f"person{i}@example.com",
+            "date_of_birth": AGES[i % len(AGES)],
+            "ssn": f"123-45-{6000 + i}",
+        }
         if i == n - 1:
             record["email"] = "not-an-email"
         run = run_services.run_submit(pipeline=pipeline, environment=environment, record=record, actor=editor)
@@ -41,9 +47,13 @@ def past_runs(pipeline, environment, editor, n=12):
 def stricter_version(pipeline, editor, minimum_age=21):
     document = pipeline.versions.order_by("-number").first().document
     document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = minimum_age
-    return config_services.config_version_create(pipeline=pipeline, document=document,
-                                                 base_version=pipeline.versions.order_by("-number").first(),
-                                                 author=editor, message=f"minimum age {minimum_age}")
+    return config_services.config_version_create(
+        pipeline=pipeline,
+        document=document,
+        base_version=pipeline.versions.order_by("-number").first(),
+        author=editor,
+        message=f"minimum age {minimum_age}",
+    )
 
 
 @pytest.fixture
@@ -54,8 +64,9 @@ def history(released, environments, editor):
 def test_impact__stricter_age__flips_counted_rule_by_rule(history, released, environments, editor, settings):
     settings.IMPACT_CHUNK_SIZE = 5  # three chunks
     v2 = stricter_version(released, editor)
-    report = services.impact_run_now(pipeline=released, environment=environments["development"], actor=editor,
-                                     version=v2, last=100)
+    report = services.impact_run_now(
+        pipeline=released, environment=environments["development"], actor=editor, version=v2, last=100
+    )
     assert report.status == "completed" and report.total == report.processed == 12
     assert report.chunks.count() == 3 and not report.chunks.exclude(status="done").exists()
     summary = impact_summary(report)
@@ -83,69 +94,96 @@ def test_impact__stricter_age__flips_counted_rule_by_rule(history, released, env
 def test_impact__nothing_written_per_application(history, released, environments, editor):
     runs_before = Run.objects.count()
     events_before = AuditEvent.objects.count()
-    services.impact_run_now(pipeline=released, environment=environments["development"], actor=editor,
-                            version=stricter_version(released, editor), last=5)
+    services.impact_run_now(
+        pipeline=released,
+        environment=environments["development"],
+        actor=editor,
+        version=stricter_version(released, editor),
+        last=5,
+    )
     assert Run.objects.count() == runs_before
     # a version, the start and the end of the analysis: no event per replayed application
     assert AuditEvent.objects.count() == events_before + 3
 
 
 def test_impact__window__latest_runs_of_that_environment_only(history, released, environments, editor):
-    config_services.release_create(pipeline=released, environment=environments["staging"],
-                                   version=released.versions.get(), actor=editor)
+    config_services.release_create(
+        pipeline=released, environment=environments["staging"], version=released.versions.get(), actor=editor
+    )
     past_runs(released, environments["staging"], editor, n=3)
-    report = services.impact_run_now(pipeline=released, environment=environments["development"], actor=editor,
-                                     version=stricter_version(released, editor), last=4)
+    report = services.impact_run_now(
+        pipeline=released,
+        environment=environments["development"],
+        actor=editor,
+        version=stricter_version(released, editor),
+        last=4,
+    )
     ids = [i for chunk in report.chunks.all() for i in chunk.run_ids]
     assert ids == [str(r.pk) for r in sorted(history, key=lambda r: r.created_at, reverse=True)[:4]]
 
 
 def test_impact__override_candidate(history, released, environments, editor):
     patch = {"stages": {"business_rules": {"enabled": False}}}
-    report = services.impact_run_now(pipeline=released, environment=environments["development"], actor=editor,
-                                     override=patch, last=100)
+    report = services.impact_run_now(
+        pipeline=released, environment=environments["development"], actor=editor, override=patch, last=100
+    )
     summary = impact_summary(report)
     assert "proposed override" in report.candidate_label
     assert summary.flips == {"to_fail": 0, "to_pass": 2, "other": 0}  # the minors
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"last": 0}, InvalidInput, "between 1 and"),
-    ({"last": 10, "version": "same"}, InvalidInput, "exactly what runs"),
-    ({"last": 10, "override": []}, InvalidInput, "JSON object"),
-])
-def test_impact_start__bad_requests__refused_nothing_stored(history, released, environments, editor, kwargs, error,
-                                                            message):
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"last": 0}, InvalidInput, "between 1 and"),
+        ({"last": 10, "version": "same"}, InvalidInput, "exactly what runs"),
+        ({"last": 10, "override": []}, InvalidInput, "JSON object"),
+    ],
+)
+def test_impact_start__bad_requests__refused_nothing_stored(
+    history, released, environments, editor, kwargs, error, message
+):
     if kwargs.get("version") == "same":
         kwargs["version"] = released.versions.get()
     with pytest.raises(error, match=message):
-        services.impact_start(pipeline=released, environment=environments["development"], actor=editor, **kwargs)
+        services.impact_start(
+            pipeline=released, environment=environments["development"], actor=editor, **kwargs
+        )
     assert not ImpactReport.objects.exists()
 
 
 def test_impact_start__no_runs_or_not_released__clear_errors(released, environments, editor):
     v2 = stricter_version(released, editor)
     with pytest.raises(InvalidInput, match="no finished runs"):
-        services.impact_start(pipeline=released, environment=environments["development"], actor=editor, version=v2,
-                              last=10)
+        services.impact_start(
+            pipeline=released, environment=environments["development"], actor=editor, version=v2, last=10
+        )
     with pytest.raises(NotFound, match="not been released"):
-        services.impact_start(pipeline=released, environment=environments["staging"], actor=editor, version=v2,
-                              last=10)
+        services.impact_start(
+            pipeline=released, environment=environments["staging"], actor=editor, version=v2, last=10
+        )
 
 
 def test_impact_start__viewer__not_allowed(history, released, environments, viewer, editor):
     v2 = stricter_version(released, editor)
     with pytest.raises(NotAllowed):
-        services.impact_start(pipeline=released, environment=environments["development"], actor=viewer, version=v2,
-                              last=10)
+        services.impact_start(
+            pipeline=released, environment=environments["development"], actor=viewer, version=v2, last=10
+        )
 
 
-def test_impact_chunks__redelivered_and_cancelled__counted_once(history, released, environments, editor, settings,
-                                                               django_capture_on_commit_callbacks):
+def test_impact_chunks__redelivered_and_cancelled__counted_once(
+    history, released, environments, editor, settings, django_capture_on_commit_callbacks
+):
     settings.IMPACT_CHUNK_SIZE = 4
     with django_capture_on_commit_callbacks() as callbacks:
-        report = services.impact_start(pipeline=released, environment=environments["development"], actor=editor,
-                                       version=stricter_version(released, editor), last=12)
+        report = services.impact_start(
+            pipeline=released,
+            environment=environments["development"],
+            actor=editor,
+            version=stricter_version(released, editor),
+            last=12,
+        )
     assert report.status == "queued" and len(callbacks) == 1
     first, second, third = report.chunks.order_by("index")
     assert services.impact_chunk_process(first.pk) == 4
@@ -167,8 +205,13 @@ def test_impact_sweep__lost_chunks__enqueued_again(history, released, environmen
 
     from django.utils import timezone
 
-    report = services.impact_start(pipeline=released, environment=environments["development"], actor=editor,
-                                   version=stricter_version(released, editor), last=12)
+    report = services.impact_start(
+        pipeline=released,
+        environment=environments["development"],
+        actor=editor,
+        version=stricter_version(released, editor),
+        last=12,
+    )
     later = timezone.now() + timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS + 1)
     with mock.patch("pipelines_admin.impact.services.chunk_enqueue", return_value=True) as enqueue:
         assert services.impact_sweep(later)["impact_chunks_requeued"] == report.chunks.count()
@@ -177,12 +220,21 @@ def test_impact_sweep__lost_chunks__enqueued_again(history, released, environmen
 
 STATUS = st.sampled_from(["passed", "failed", "error"])
 OUTCOME = st.sampled_from(["pass", "fail", "skip", "error", "timeout"])
-APPLICATION = st.tuples(STATUS, st.dictionaries(st.sampled_from(["a", "b", "c"]), OUTCOME), st.floats(0, 5000),
-                        STATUS, st.dictionaries(st.sampled_from(["a", "b", "d"]), OUTCOME), st.floats(0, 5000))
+APPLICATION = st.tuples(
+    STATUS,
+    st.dictionaries(st.sampled_from(["a", "b", "c"]), OUTCOME),
+    st.floats(0, 5000),
+    STATUS,
+    st.dictionaries(st.sampled_from(["a", "b", "d"]), OUTCOME),
+    st.floats(0, 5000),
+)
 
 
 def as_result(status, outcomes):
-    return {"status": status, "stages": [{"name": "s", "rules": [{"id": k, "outcome": v} for k, v in outcomes.items()]}]}
+    return {
+        "status": status,
+        "stages": [{"name": "s", "rules": [{"id": k, "outcome": v} for k, v in outcomes.items()]}],
+    }
 
 
 @given(st.lists(APPLICATION, max_size=30), st.integers(0, 30))

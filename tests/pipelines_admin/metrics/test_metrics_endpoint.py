@@ -1,6 +1,7 @@
 """/metrics: the figures Prometheus scrapes match the runs, batches, suites, gate
 overrides and sweep recoveries made through the services; the endpoint wants its bearer
 token, whatever the console's login says."""
+
 from __future__ import annotations
 
 import base64
@@ -8,7 +9,7 @@ import importlib
 import json
 import math
 from collections import Counter
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.apps import apps as django_apps
@@ -45,8 +46,12 @@ def metrics_token(settings):
 @pytest.fixture
 def broker_accepts_everything(monkeypatch):
     """The broker takes every task and delivers none: what is sent stays queued here."""
-    for task in (tasks.execute_run, tasks.process_batch_chunk, suite_tasks.run_suite,
-                 impact_tasks.process_impact_chunk):
+    for task in (
+        tasks.execute_run,
+        tasks.process_batch_chunk,
+        suite_tasks.run_suite,
+        impact_tasks.process_impact_chunk,
+    ):
         monkeypatch.setattr(task, "apply_async", lambda *args, **kwargs: None)
 
 
@@ -59,8 +64,12 @@ def scrape(client=None, token: str = TOKEN) -> dict:
 
 
 def samples(families: dict, name: str, **labels) -> list:
-    return [s for family in families.values() for s in family.samples
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
+    return [
+        s
+        for family in families.values()
+        for s in family.samples
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    ]
 
 
 def value(families: dict, name: str, **labels) -> float:
@@ -74,7 +83,8 @@ def jsonl(*records) -> bytes:
 
 
 def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made(
-        released, environments, editor, publisher, cases, settings, metrics_token, broker_accepts_everything):
+    released, environments, editor, publisher, cases, settings, metrics_token, broker_accepts_everything
+):
     development = environments["development"]
     later = timezone.now() + timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS + 60)
 
@@ -86,32 +96,55 @@ def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made
     assert decided == ["passed", "passed", "failed", "failed"]
     # and a batch of three written chunk by chunk, and one of five still waiting (three chunks)
     settings.BATCH_CHUNK_SIZE = 2
-    done = batches.batch_create(pipeline=released, environment=development, filename="done.jsonl",
-                                data=jsonl(ADULT, MINOR, ADULT), actor=editor)
+    done = batches.batch_create(
+        pipeline=released,
+        environment=development,
+        filename="done.jsonl",
+        data=jsonl(ADULT, MINOR, ADULT),
+        actor=editor,
+    )
     for chunk_id in done.chunks.values_list("pk", flat=True):
         batches.batch_chunk_process(chunk_id)
-    waiting = batches.batch_create(pipeline=released, environment=development, filename="waiting.jsonl",
-                                   data=jsonl(*[ADULT] * 5), actor=editor)
+    waiting = batches.batch_create(
+        pipeline=released,
+        environment=development,
+        filename="waiting.jsonl",
+        data=jsonl(*[ADULT] * 5),
+        actor=editor,
+    )
     # and a run the broker never got, and one whose worker died on every attempt
     lost = submit(ADULT)
     stuck = submit(ADULT)
-    Run.objects.filter(pk=stuck.pk).update(status="running", attempts=settings.RUN_MAX_ATTEMPTS,
-                                           started_at=timezone.now() - timedelta(hours=1))
+    Run.objects.filter(pk=stuck.pk).update(
+        status="running", attempts=settings.RUN_MAX_ATTEMPTS, started_at=timezone.now() - timedelta(hours=1)
+    )
     # and the sweep, run later: it sends the lost run and the waiting chunks, and gives up on the stuck run
     swept = services.runs_sweep(now=later)
     assert (swept["enqueued"], swept["gave_up"], swept["chunks_requeued"]) == (1, 1, 3)
     # and a release to production without a passing test suite, a suite that passed, one still
     # queued, and an impact analysis waiting for its worker
-    config_services.release_create(pipeline=released, environment=environments["production"],
-                                   version=released.versions.get(number=1), actor=publisher,
-                                   reason="the auditors asked", gate_override=True)
-    assert suite_services.suite_run_now(pipeline=released, environment=development, actor=editor).status == "passed"
+    config_services.release_create(
+        pipeline=released,
+        environment=environments["production"],
+        version=released.versions.get(number=1),
+        actor=publisher,
+        reason="the auditors asked",
+        gate_override=True,
+    )
+    assert (
+        suite_services.suite_run_now(pipeline=released, environment=development, actor=editor).status
+        == "passed"
+    )
     suite_services.suite_start(pipeline=released, environment=development, actor=editor)
     document = released.versions.get(number=1).document
     document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 21
-    v2 = config_services.config_version_create(pipeline=released, document=document,
-                                               base_version=released.versions.get(number=1), author=editor,
-                                               message="minimum age 21")
+    v2 = config_services.config_version_create(
+        pipeline=released,
+        document=document,
+        base_version=released.versions.get(number=1),
+        author=editor,
+        message="minimum age 21",
+    )
     impact_services.impact_start(pipeline=released, environment=development, actor=editor, version=v2, last=5)
 
     # When Prometheus scrapes /metrics
@@ -126,10 +159,16 @@ def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made
     for status in ("passed", "failed", "undecided", "error"):
         assert value(families, "rules_console_runs_total", **where, status=status) == by_status.get(status, 0)
     # and every rule outcome of every finished run is counted once
-    outcomes = Counter((stage["name"], rule["id"], rule["outcome"]) for run in finished.exclude(result=None)
-                       for stage in run.result["stages"] for rule in stage["rules"])
-    scraped = {(s.labels["stage"], s.labels["rule"], s.labels["outcome"]): s.value
-               for s in samples(families, "rules_console_rule_outcomes_total", **where)}
+    outcomes = Counter(
+        (stage["name"], rule["id"], rule["outcome"])
+        for run in finished.exclude(result=None)
+        for stage in run.result["stages"]
+        for rule in stage["rules"]
+    )
+    scraped = {
+        (s.labels["stage"], s.labels["rule"], s.labels["outcome"]): s.value
+        for s in samples(families, "rules_console_rule_outcomes_total", **where)
+    }
     assert {key: n for key, n in scraped.items() if n} == dict(outcomes)
     assert outcomes[("business_rules", "age_verification", "fail")] == 2  # the two minors
     # and the run latency histogram holds every timed run, in the rollups' bounds in seconds, cumulative
@@ -141,8 +180,11 @@ def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made
     assert [float(s.labels["le"]) for s in buckets[:-1]] == [ms / 1000 for ms in LATENCY_BOUNDS_MS]
     assert [s.value for s in buckets[:-1]] == [sum(d <= ms for d in durations) for ms in LATENCY_BOUNDS_MS]
     assert buckets[-1].value == value(families, "rules_console_run_duration_seconds_count", **where) == 7
-    assert math.isclose(value(families, "rules_console_run_duration_seconds_sum", **where), sum(durations) / 1000,
-                        rel_tol=1e-9)
+    assert math.isclose(
+        value(families, "rules_console_run_duration_seconds_sum", **where),
+        sum(durations) / 1000,
+        rel_tol=1e-9,
+    )
     # and the rule and stage histograms count each timed rule and stage
     for level, key in (("rule", lambda stage, rule: (stage["name"], rule["id"])), ("stage", None)):
         timed = Counter()
@@ -152,50 +194,78 @@ def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made
                     timed[stage["name"]] += stage.get("duration_ms") is not None
                 else:
                     for rule in stage["rules"]:
-                        timed[key(stage, rule)] += rule["outcome"] != "skip" and rule.get("duration_ms") is not None
+                        timed[key(stage, rule)] += (
+                            rule["outcome"] != "skip" and rule.get("duration_ms") is not None
+                        )
         counted = Counter()
         for s in samples(families, f"rules_console_{level}_duration_seconds_count", **where):
-            counted[s.labels["stage"] if level == "stage" else (s.labels["stage"], s.labels["rule"])] += s.value
+            counted[s.labels["stage"] if level == "stage" else (s.labels["stage"], s.labels["rule"])] += (
+                s.value
+            )
         assert +counted == +timed and sum(timed.values()) > 0
         for s in samples(families, f"rules_console_{level}_duration_seconds_count", **where):
-            infinite = [b for b in samples(families, f"rules_console_{level}_duration_seconds_bucket", **s.labels)
-                        if b.labels["le"] == "+Inf"]
+            infinite = [
+                b
+                for b in samples(families, f"rules_console_{level}_duration_seconds_bucket", **s.labels)
+                if b.labels["le"] == "+Inf"
+            ]
             assert [b.value for b in infinite] == [s.value]
     # and the batch still waiting, its applications and the queues
     assert value(families, "rules_console_batches", **where, status="queued") == 1
     assert samples(families, "rules_console_batches", status="running") == []  # the done one is complete
     assert value(families, "rules_console_batch_applications_left", **where) == 5
-    assert value(families, "rules_console_queue_depth", queue="runs") == 1  # the lost run, sent but not delivered
+    assert (
+        value(families, "rules_console_queue_depth", queue="runs") == 1
+    )  # the lost run, sent but not delivered
     assert value(families, "rules_console_queue_depth", queue="batch_chunks") == 3 == waiting.chunks.count()
     assert value(families, "rules_console_queue_depth", queue="suite_runs") == 1
-    assert value(families, "rules_console_queue_depth", queue="impact_chunks") == ImpactChunk.objects.count() > 0
+    assert (
+        value(families, "rules_console_queue_depth", queue="impact_chunks") == ImpactChunk.objects.count() > 0
+    )
     # and the sweep's recoveries, the gate override and the suite that passed
     # (the sweep's clock is ahead of the one that stamped the lost run's send: it sent it twice, as it says)
     for action in ("enqueued", "requeued", "gave_up"):
-        assert value(families, "rules_console_sweep_recoveries_total", kind="run", action=action) == swept[action]
+        assert (
+            value(families, "rules_console_sweep_recoveries_total", kind="run", action=action)
+            == swept[action]
+        )
     assert value(families, "rules_console_sweep_recoveries_total", kind="batch_chunk", action="enqueued") == 3
-    assert value(families, "rules_console_release_gate_overrides_total", pipeline="onboarding",
-                 environment="production") == 1
+    assert (
+        value(
+            families,
+            "rules_console_release_gate_overrides_total",
+            pipeline="onboarding",
+            environment="production",
+        )
+        == 1
+    )
     assert value(families, "rules_console_suite_runs_total", **where, status="passed") == 1
     assert samples(families, "rules_console_suite_runs_total", status="queued") == []
 
 
 def test_metrics__lost_and_exhausted_suites_and_chunks__each_recovery_counted_by_kind(
-        released, environments, editor, cases, settings, metrics_token, broker_accepts_everything):
+    released, environments, editor, cases, settings, metrics_token, broker_accepts_everything
+):
     development = environments["development"]
     later = timezone.now() + timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS + 60)
     for record in (ADULT, MINOR):
-        services.run_execute(services.run_submit(pipeline=released, environment=development, record=record,
-                                                 actor=editor).pk)
+        services.run_execute(
+            services.run_submit(pipeline=released, environment=development, record=record, actor=editor).pk
+        )
     # Given a suite run and an impact analysis the broker never got, swept later
     suite = suite_services.suite_start(pipeline=released, environment=development, actor=editor)
     document = released.versions.get(number=1).document
     document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 21
-    v2 = config_services.config_version_create(pipeline=released, document=document,
-                                               base_version=released.versions.get(number=1), author=editor,
-                                               message="minimum age 21")
-    report = impact_services.impact_start(pipeline=released, environment=development, actor=editor, version=v2,
-                                          last=2)
+    v2 = config_services.config_version_create(
+        pipeline=released,
+        document=document,
+        base_version=released.versions.get(number=1),
+        author=editor,
+        message="minimum age 21",
+    )
+    report = impact_services.impact_start(
+        pipeline=released, environment=development, actor=editor, version=v2, last=2
+    )
     assert suite_services.suites_sweep(later)["suites_requeued"] == 1
     assert impact_services.impact_sweep(later)["impact_chunks_requeued"] == report.chunks.count() == 1
     # and, delivered once more after their workers died on every attempt, the suite run, the
@@ -204,30 +274,49 @@ def test_metrics__lost_and_exhausted_suites_and_chunks__each_recovery_counted_by
     suite_services.suite_execute(suite.pk)
     ImpactChunk.objects.filter(report=report).update(attempts=settings.RUN_MAX_ATTEMPTS)
     impact_services.impact_chunk_process(report.chunks.get().pk)
-    batch = batches.batch_create(pipeline=released, environment=development, filename="a.jsonl", data=jsonl(ADULT),
-                                 actor=editor)
+    batch = batches.batch_create(
+        pipeline=released, environment=development, filename="a.jsonl", data=jsonl(ADULT), actor=editor
+    )
     BatchChunk.objects.filter(batch=batch).update(attempts=settings.RUN_MAX_ATTEMPTS)
     batches.batch_chunk_process(batch.chunks.get().pk)
     # When Prometheus scrapes /metrics
     families = scrape()
     # Then each is counted under its kind and action, and nothing else
-    recoveries = {(s.labels["kind"], s.labels["action"]): s.value
-                  for s in samples(families, "rules_console_sweep_recoveries_total")}
+    recoveries = {
+        (s.labels["kind"], s.labels["action"]): s.value
+        for s in samples(families, "rules_console_sweep_recoveries_total")
+    }
     assert {key: n for key, n in recoveries.items() if n} == {
-        ("suite_run", "enqueued"): 1, ("impact_chunk", "enqueued"): 1,
-        ("suite_run", "gave_up"): 1, ("impact_chunk", "gave_up"): 1, ("batch_chunk", "gave_up"): 1}
+        ("suite_run", "enqueued"): 1,
+        ("impact_chunk", "enqueued"): 1,
+        ("suite_run", "gave_up"): 1,
+        ("impact_chunk", "gave_up"): 1,
+        ("batch_chunk", "gave_up"): 1,
+    }
     assert len(recoveries) == 12  # every kind and action, zeros included
     # and the suite that gave up is an error among the suite results
-    assert value(families, "rules_console_suite_runs_total", pipeline="onboarding", environment="development",
-                 status="error") == 1
+    assert (
+        value(
+            families,
+            "rules_console_suite_runs_total",
+            pipeline="onboarding",
+            environment="development",
+            status="error",
+        )
+        == 1
+    )
 
 
 def test_metrics__scrape__reads_no_run_rows_and_a_fixed_number_of_queries(
-        released, environments, editor, metrics_token):
+    released, environments, editor, metrics_token
+):
     # Given runs already counted
     for record in (ADULT, MINOR, ADULT):
-        services.run_execute(services.run_submit(pipeline=released, environment=environments["development"],
-                                                 record=record, actor=editor).pk)
+        services.run_execute(
+            services.run_submit(
+                pipeline=released, environment=environments["development"], record=record, actor=editor
+            ).pk
+        )
     client = Client()
     # When /metrics is scraped
     with CaptureQueriesContext(connection) as queries:
@@ -240,17 +329,33 @@ def test_metrics__scrape__reads_no_run_rows_and_a_fixed_number_of_queries(
 
 
 def test_metric_totals__flush_over_two_buckets_and_the_migration__equal_the_rollups_summed(
-        released, environments):
+    released, environments
+):
     # Given runs finished in two five-minute buckets, counted by one accumulator
     development = environments["development"]
     accumulator = RollupAccumulator()
-    result = {"stages": [{"name": "data_quality", "status": "passed", "duration_ms": 2.0,
-                          "rules": [{"id": "email_format", "outcome": "pass", "duration_ms": 0.3},
-                                    {"id": "required_fields", "outcome": "skip", "duration_ms": 0.0}]}]}
+    result = {
+        "stages": [
+            {
+                "name": "data_quality",
+                "status": "passed",
+                "duration_ms": 2.0,
+                "rules": [
+                    {"id": "email_format", "outcome": "pass", "duration_ms": 0.3},
+                    {"id": "required_fields", "outcome": "skip", "duration_ms": 0.0},
+                ],
+            }
+        ]
+    }
     for minute, status, ms in ((1, "passed", 3.0), (7, "failed", 700.0), (8, "passed", 12000.0)):
-        accumulator.add_run(pipeline_id=released.pk, environment_id=development.pk,
-                            finished_at=datetime(2026, 3, 1, 10, minute, tzinfo=dt_timezone.utc), status=status,
-                            result=result, duration_ms=ms)
+        accumulator.add_run(
+            pipeline_id=released.pk,
+            environment_id=development.pk,
+            finished_at=datetime(2026, 3, 1, 10, minute, tzinfo=UTC),
+            status=status,
+            result=result,
+            duration_ms=ms,
+        )
     # When it is flushed
     accumulator.flush()
 
@@ -260,7 +365,9 @@ def test_metric_totals__flush_over_two_buckets_and_the_migration__equal_the_roll
             key = (row.stage, row.rule)
             acc = rows.setdefault(key, {"counts": Counter(), "histogram": None, "total": 0, "sum_ms": 0.0})
             acc["counts"].update(row.counts)
-            acc["histogram"] = [a + b for a, b in zip(acc["histogram"] or [0] * len(row.histogram), row.histogram)]
+            acc["histogram"] = [
+                a + b for a, b in zip(acc["histogram"] or [0] * len(row.histogram), row.histogram)
+            ]
             acc["total"] += row.total
             acc["sum_ms"] += row.sum_ms
         return rows
@@ -273,24 +380,31 @@ def test_metric_totals__flush_over_two_buckets_and_the_migration__equal_the_roll
     # and the migration that fills the totals from rollups written before them gives the same
     expected = summed(MetricTotal)
     MetricTotal.objects.all().delete()
-    migration = importlib.import_module("pipelines_admin.runs.migrations.0003_metric_totals_and_sweep_recoveries")
+    migration = importlib.import_module(
+        "pipelines_admin.runs.migrations.0003_metric_totals_and_sweep_recoveries"
+    )
     migration.totals_from_rollups(django_apps, None)
     assert summed(MetricTotal) == expected
 
 
 # -- the token ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("authorization", [
-    None,
-    "Bearer not-the-token",
-    f"Bearer {TOKEN[:-1]}",
-    f"Bearer {TOKEN}x",
-    "Bearer ",
-    TOKEN,
-    f"Token {TOKEN}",
-    "Basic " + base64.b64encode(f"metrics:{TOKEN}".encode()).decode(),
-    "Bearer tök\u00e9n\u2603",
-], ids=["none", "wrong", "prefix", "longer", "empty", "no-scheme", "other-scheme", "basic", "non-ascii"])
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "Bearer not-the-token",
+        f"Bearer {TOKEN[:-1]}",
+        f"Bearer {TOKEN}x",
+        "Bearer ",
+        TOKEN,
+        f"Token {TOKEN}",
+        "Basic " + base64.b64encode(f"metrics:{TOKEN}".encode()).decode(),
+        "Bearer tök\u00e9n\u2603",
+    ],
+    ids=["none", "wrong", "prefix", "longer", "empty", "no-scheme", "other-scheme", "basic", "non-ascii"],
+)
 def test_metrics__missing_or_wrong_token__401_without_figures(metrics_token, authorization):
     # Given a scraper without the right bearer token
     headers = {"HTTP_AUTHORIZATION": authorization} if authorization is not None else {}
@@ -335,23 +449,46 @@ def test_metrics__post__405(metrics_token):
     assert Client().post("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 405
 
 
-def test_metrics__slow_rules_and_alerts__counted_apart_from_outcomes(metrics_token, released, environments, editor):
+def test_metrics__slow_rules_and_alerts__counted_apart_from_outcomes(
+    metrics_token, released, environments, editor
+):
     # Given development's config flagging every rule slower than 0 ms and alerting on timeouts,
     # with a business-rules stage too short to finish
-    config_services.override_set(pipeline=released, environment=environments["development"], actor=editor,
-                                 override={"execution_settings": {"performance_monitoring": {
-                                     "slow_rule_threshold_ms": 0, "alert_on_timeout": True}},
-                                     "stages": {"business_rules": {"timeout_seconds": 0.000001}}})
+    config_services.override_set(
+        pipeline=released,
+        environment=environments["development"],
+        actor=editor,
+        override={
+            "execution_settings": {
+                "performance_monitoring": {"slow_rule_threshold_ms": 0, "alert_on_timeout": True}
+            },
+            "stages": {"business_rules": {"timeout_seconds": 0.000001}},
+        },
+    )
     # When an application runs
-    run = services.run_submit(pipeline=released, environment=environments["development"], record=ADULT,
-                              actor=editor)
+    run = services.run_submit(
+        pipeline=released, environment=environments["development"], record=ADULT, actor=editor
+    )
     services.run_execute(run.pk)
     families = scrape()
     where = {"pipeline": "onboarding", "environment": "development"}
     # Then the rules that ran are counted slow once each, the timeout once as an alert,
     # and "slow" is no rule outcome
-    assert value(families, "rules_console_slow_rules_total", **where, stage="data_quality",
-                 rule="required_fields") == 1
-    assert value(families, "rules_console_alerts_total", **where, kind="timeout", stage="business_rules",
-                 rule="age_verification") == 1
+    assert (
+        value(
+            families, "rules_console_slow_rules_total", **where, stage="data_quality", rule="required_fields"
+        )
+        == 1
+    )
+    assert (
+        value(
+            families,
+            "rules_console_alerts_total",
+            **where,
+            kind="timeout",
+            stage="business_rules",
+            rule="age_verification",
+        )
+        == 1
+    )
     assert not samples(families, "rules_console_rule_outcomes_total", outcome="slow")

@@ -2,7 +2,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines_admin.runs.batch_files import UnreadableFile, file_format, parse_batch_file, parse_csv, parse_jsonl
+from pipelines_admin.runs.batch_files import (
+    UnreadableFile,
+    file_format,
+    parse_batch_file,
+    parse_csv,
+    parse_jsonl,
+)
 
 
 def test_parse_jsonl__good_and_bad_lines__good_kept_bad_reported_by_line():
@@ -31,14 +37,23 @@ def test_parse_csv__quoted_newline_and_short_row__line_numbers_of_row_starts():
     # When parsed
     parsed = parse_csv(data)
     # Then rows keep the line they start on; empty values are left out; the short row is reported
-    assert parsed.records == [(2, {"name": "Ann", "email": "a@example.com"}),
-                              (3, {"name": "Bob\nJunior", "email": "b@example.com"}), (6, {"name": "Dan"})]
+    assert parsed.records == [
+        (2, {"name": "Ann", "email": "a@example.com"}),
+        (3, {"name": "Bob\nJunior", "email": "b@example.com"}),
+        (6, {"name": "Dan"}),
+    ]
     assert parsed.rejected == [{"line": 5, "reason": "has 1 value; the header has 2 columns"}]
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "empty"), (b"\n\n", "empty"), (b"a,a\n1,2\n", "every column once"), (b",b\n1,2\n", "every column once"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (b"\n\n", "empty"),
+        (b"a,a\n1,2\n", "every column once"),
+        (b",b\n1,2\n", "every column once"),
+    ],
+)
 def test_parse_csv__bad_header__whole_file_refused(data, message):
     with pytest.raises(UnreadableFile, match=message):
         parse_csv(data)

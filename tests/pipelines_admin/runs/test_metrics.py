@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -7,8 +7,8 @@ from pipelines_admin.runs.metrics import BUCKETS, LATENCY_BOUNDS_MS, bucket_star
 
 
 def test_bucket_start__any_minute__floored_to_five_minutes():
-    when = datetime(2026, 3, 1, 10, 17, 45, 123, tzinfo=timezone.utc)
-    assert bucket_start(when) == datetime(2026, 3, 1, 10, 15, tzinfo=timezone.utc)
+    when = datetime(2026, 3, 1, 10, 17, 45, 123, tzinfo=UTC)
+    assert bucket_start(when) == datetime(2026, 3, 1, 10, 15, tzinfo=UTC)
 
 
 def test_latency_bucket__bounds__inclusive_upper_edges():
@@ -19,7 +19,7 @@ def test_latency_bucket__bounds__inclusive_upper_edges():
 def test_quantile__empty__none_and_known_distribution__inside_its_bucket():
     assert quantile([0] * BUCKETS, 0.5) is None
     histogram = [0] * BUCKETS
-    histogram[latency_bucket(3)] = 90   # 90 runs in (2.5, 5]
+    histogram[latency_bucket(3)] = 90  # 90 runs in (2.5, 5]
     histogram[latency_bucket(300)] = 10  # 10 runs in (250, 500]
     assert 2.5 <= quantile(histogram, 0.5) <= 5
     assert 250 <= quantile(histogram, 0.95) <= 500

@@ -15,17 +15,23 @@ from pipelines_admin.runs.selectors import batch_progress, dashboard
 
 pytestmark = pytest.mark.django_db
 
-GOOD = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12",
-        "ssn": "123-45-6789"}
+GOOD = {
+    "name": "Maria Garcia",
+    "email": "maria.garcia@example.com",
+    "date_of_birth": "1990-04-12",
+    "ssn": "123-45-6789",
+}
 
 
 def submit(pipeline, environments, user, record=GOOD, **kwargs):
-    return services.run_submit(pipeline=pipeline, environment=environments["development"], record=record,
-                               actor=user, **kwargs)
+    return services.run_submit(
+        pipeline=pipeline, environment=environments["development"], record=record, actor=user, **kwargs
+    )
 
 
-def test_run_submit__valid_application__queued_encrypted_and_masked(released, environments, editor,
-                                                                   django_capture_on_commit_callbacks):
+def test_run_submit__valid_application__queued_encrypted_and_masked(
+    released, environments, editor, django_capture_on_commit_callbacks
+):
     # Given / When an editor submits an application
     with django_capture_on_commit_callbacks() as callbacks:
         run = submit(released, environments, editor)
@@ -39,7 +45,11 @@ def test_run_submit__valid_application__queued_encrypted_and_masked(released, en
     assert run.input_masked["email"].endswith("@example.com") and "maria" not in run.input_masked["email"]
 
 
-def test_run_execute__queued_run__result_stored_masked_with_metrics_and_audit(released, environments, editor,):
+def test_run_execute__queued_run__result_stored_masked_with_metrics_and_audit(
+    released,
+    environments,
+    editor,
+):
     # Given a queued run
     run = submit(released, environments, editor, record={**GOOD, "email": "not-an-email"})
     # When the worker's service executes it
@@ -75,11 +85,18 @@ def test_run_submit__viewer__not_allowed(released, environments, viewer):
         submit(released, environments, viewer)
 
 
-@pytest.mark.parametrize("record, message", [
-    ([1, 2], "must be a JSON object"), ("text", "must be a JSON object"), ({"x": float("nan")}, "not valid JSON"),
-    ({"blob": "x" * 70_000}, "the limit is"),
-])
-def test_run_submit__bad_record__clear_error_and_nothing_stored(released, environments, editor, record, message):
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        ([1, 2], "must be a JSON object"),
+        ("text", "must be a JSON object"),
+        ({"x": float("nan")}, "not valid JSON"),
+        ({"blob": "x" * 70_000}, "the limit is"),
+    ],
+)
+def test_run_submit__bad_record__clear_error_and_nothing_stored(
+    released, environments, editor, record, message
+):
     with pytest.raises(InvalidInput, match=message):
         submit(released, environments, editor, record=record)
     assert not Run.objects.exists()
@@ -97,8 +114,9 @@ def test_run_submit__chosen_version__runs_it_not_the_live_one(released, environm
     v1 = released.versions.get()
     doc = json.loads(json.dumps(v1.document))
     doc["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 99
-    v2 = config_services.config_version_create(pipeline=released, document=doc, base_version=v1, author=editor,
-                                               message="99")
+    v2 = config_services.config_version_create(
+        pipeline=released, document=doc, base_version=v1, author=editor, message="99"
+    )
     # When a run pins version 2
     run = submit(released, environments, editor, version=v2)
     done = services.run_execute(run.pk)
@@ -107,13 +125,15 @@ def test_run_submit__chosen_version__runs_it_not_the_live_one(released, environm
     assert done.status == "failed"
 
 
-def test_runs_sweep__never_enqueued_and_stuck_runs__requeued_then_given_up(released, environments, editor,
-                                                                          monkeypatch, settings):
+def test_runs_sweep__never_enqueued_and_stuck_runs__requeued_then_given_up(
+    released, environments, editor, monkeypatch, settings
+):
     # Given a run the broker never got, and a run whose worker died
     lost = submit(released, environments, editor)
     stuck = submit(released, environments, editor)
-    Run.objects.filter(pk=stuck.pk).update(status="running", attempts=1,
-                                           started_at=timezone.now() - timedelta(hours=1))
+    Run.objects.filter(pk=stuck.pk).update(
+        status="running", attempts=1, started_at=timezone.now() - timedelta(hours=1)
+    )
     enqueued = []
     monkeypatch.setattr(services, "run_enqueue", lambda run_id, **_: enqueued.append(run_id) or True)
     # When the sweep runs later
@@ -124,8 +144,9 @@ def test_runs_sweep__never_enqueued_and_stuck_runs__requeued_then_given_up(relea
     stuck.refresh_from_db()
     assert stuck.status == "queued"
     # When the stuck run used up its attempts / Then the sweep marks it error instead
-    Run.objects.filter(pk=stuck.pk).update(status="running", attempts=settings.RUN_MAX_ATTEMPTS,
-                                           started_at=timezone.now() - timedelta(hours=1))
+    Run.objects.filter(pk=stuck.pk).update(
+        status="running", attempts=settings.RUN_MAX_ATTEMPTS, started_at=timezone.now() - timedelta(hours=1)
+    )
     counts = services.runs_sweep(now=timezone.now() + timedelta(minutes=10))
     stuck.refresh_from_db()
     assert counts["gave_up"] == 1 and stuck.status == "error" and "gave up" in stuck.error_message
@@ -142,6 +163,7 @@ def test_run_enqueue__broker_down__run_stays_queued(released, environments, edit
 
 # --- batches ---------------------------------------------------------------------------------
 
+
 def jsonl(*records, bad_lines=()):
     lines = [json.dumps(r) for r in records]
     for index, text in bad_lines:
@@ -150,14 +172,20 @@ def jsonl(*records, bad_lines=()):
 
 
 def test_batch_create__file_with_bad_lines__good_rows_chunked_bad_rows_reported(
-        released, environments, editor, settings, django_capture_on_commit_callbacks):
+    released, environments, editor, settings, django_capture_on_commit_callbacks
+):
     # Given a file of five good applications and one broken line, in chunks of two
     settings.BATCH_CHUNK_SIZE = 2
     data = jsonl(*[{**GOOD, "name": f"Applicant {i}"} for i in range(5)], bad_lines=[(2, "{oops")])
     # When uploaded
     with django_capture_on_commit_callbacks() as callbacks:
-        batch = batches.batch_create(pipeline=released, environment=environments["development"],
-                                     filename="day.jsonl", data=data, actor=editor)
+        batch = batches.batch_create(
+            pipeline=released,
+            environment=environments["development"],
+            filename="day.jsonl",
+            data=data,
+            actor=editor,
+        )
     # Then five records are queued in three chunks, and line 3 is reported
     assert (batch.total, batch.chunks.count()) == (5, 3)
     assert batch.rejected_rows == [{"line": 3, "reason": batch.rejected_rows[0]["reason"]}]
@@ -176,8 +204,13 @@ def test_batch_create__file_with_bad_lines__good_rows_chunked_bad_rows_reported(
 
 
 def test_batch_chunk_process__delivered_twice__written_once(released, environments, editor):
-    batch = batches.batch_create(pipeline=released, environment=environments["development"], filename="a.jsonl",
-                                 data=jsonl(GOOD, GOOD), actor=editor)
+    batch = batches.batch_create(
+        pipeline=released,
+        environment=environments["development"],
+        filename="a.jsonl",
+        data=jsonl(GOOD, GOOD),
+        actor=editor,
+    )
     chunk = batch.chunks.get()
     assert batches.batch_chunk_process(chunk.pk) == 2
     assert batches.batch_chunk_process(chunk.pk) == 0
@@ -185,11 +218,15 @@ def test_batch_chunk_process__delivered_twice__written_once(released, environmen
     assert batch.processed == 2 and batch.runs.count() == 2
 
 
-def test_batch_cancel__before_chunks_run__nothing_more_is_processed(released, environments, editor,
-                                                                    settings):
+def test_batch_cancel__before_chunks_run__nothing_more_is_processed(released, environments, editor, settings):
     settings.BATCH_CHUNK_SIZE = 1
-    batch = batches.batch_create(pipeline=released, environment=environments["development"], filename="a.jsonl",
-                                 data=jsonl(GOOD, GOOD, GOOD), actor=editor)
+    batch = batches.batch_create(
+        pipeline=released,
+        environment=environments["development"],
+        filename="a.jsonl",
+        data=jsonl(GOOD, GOOD, GOOD),
+        actor=editor,
+    )
     first, *rest = batch.chunks.all()
     batches.batch_chunk_process(first.pk)
     batches.batch_cancel(batch=batch, actor=editor)
@@ -201,26 +238,46 @@ def test_batch_cancel__before_chunks_run__nothing_more_is_processed(released, en
         batches.batch_cancel(batch=batch, actor=editor)
 
 
-@pytest.mark.parametrize("filename, data, error", [
-    ("a.jsonl", b"{bad\n[1]\n", InvalidInput), ("a.xlsx", b"x", InvalidInput), ("a.csv", b"", InvalidInput),
-])
-def test_batch_create__unreadable_file__clear_error_nothing_stored(released, environments, editor, filename, data,
-                                                                   error):
+@pytest.mark.parametrize(
+    "filename, data, error",
+    [
+        ("a.jsonl", b"{bad\n[1]\n", InvalidInput),
+        ("a.xlsx", b"x", InvalidInput),
+        ("a.csv", b"", InvalidInput),
+    ],
+)
+def test_batch_create__unreadable_file__clear_error_nothing_stored(
+    released, environments, editor, filename, data, error
+):
     with pytest.raises(error):
-        batches.batch_create(pipeline=released, environment=environments["development"], filename=filename,
-                             data=data, actor=editor)
+        batches.batch_create(
+            pipeline=released,
+            environment=environments["development"],
+            filename=filename,
+            data=data,
+            actor=editor,
+        )
     assert not Batch.objects.exists()
 
 
 def test_batch_create__oversized__413(released, environments, editor, settings):
     settings.BATCH_MAX_BYTES = 100
     with pytest.raises(TooLarge) as caught:
-        batches.batch_create(pipeline=released, environment=environments["development"], filename="a.jsonl",
-                             data=jsonl(*[GOOD] * 5), actor=editor)
+        batches.batch_create(
+            pipeline=released,
+            environment=environments["development"],
+            filename="a.jsonl",
+            data=jsonl(*[GOOD] * 5),
+            actor=editor,
+        )
     assert caught.value.status == 413
 
 
-def test_dashboard__after_runs__counts_rates_and_rule_stats_from_rollups(released, environments, editor,):
+def test_dashboard__after_runs__counts_rates_and_rule_stats_from_rollups(
+    released,
+    environments,
+    editor,
+):
     # Given one passing and one failing run
     for record in (GOOD, {**GOOD, "email": "broken"}):
         services.run_execute(submit(released, environments, editor, record=record).pk)
@@ -233,7 +290,6 @@ def test_dashboard__after_runs__counts_rates_and_rule_stats_from_rollups(release
     assert data["latency"]["p50"] is not None
 
 
-
 def run_finished_at(when, pipeline, environments, user, monkeypatch, record=GOOD):
     """A run submitted and executed with the clock at `when` (it lands in when's five-minute bucket)."""
     monkeypatch.setattr(timezone, "now", lambda: when)
@@ -243,21 +299,28 @@ def run_finished_at(when, pipeline, environments, user, monkeypatch, record=GOOD
 
 
 def test_dashboard__runs_in_two_buckets_with_an_empty_one_between__the_empty_slot_is_a_zero(
-        released, environments, editor, monkeypatch):
+    released, environments, editor, monkeypatch
+):
     # Given a passing run at 10:01 and a failing one at 10:11, nothing between 10:05 and 10:10
     start = bucket_start(timezone.now()) - timedelta(hours=2)
     run_finished_at(start + timedelta(minutes=1), released, environments, editor, monkeypatch)
-    run_finished_at(start + timedelta(minutes=11), released, environments, editor, monkeypatch,
-                    record={**GOOD, "email": "broken"})
+    run_finished_at(
+        start + timedelta(minutes=11),
+        released,
+        environments,
+        editor,
+        monkeypatch,
+        record={**GOOD, "email": "broken"},
+    )
     # When the last hour is read at 10:12
     series = dashboard(pipeline=released, hours=1, now=start + timedelta(minutes=12))["series"]
     # Then the three buckets are three points in a row, the middle one zero
     labels = [datetime.fromisoformat(label) for label in series["labels"]]
     first = labels.index(start)
-    assert labels[first:first + 3] == [start + timedelta(minutes=m) for m in (0, 5, 10)]
-    assert series["passed"][first:first + 3] == [1, 0, 0]
-    assert series["failed"][first:first + 3] == [0, 0, 1]
-    assert series["error"][first:first + 3] == [0, 0, 0]
+    assert labels[first : first + 3] == [start + timedelta(minutes=m) for m in (0, 5, 10)]
+    assert series["passed"][first : first + 3] == [1, 0, 0]
+    assert series["failed"][first : first + 3] == [0, 0, 1]
+    assert series["error"][first : first + 3] == [0, 0, 0]
     # And every five-minute slot of the hour is there, oldest first, each status the same length
     assert len(labels) == 12 and labels[-1] == start + timedelta(minutes=10)
     assert all(b - a == timedelta(minutes=5) for a, b in zip(labels, labels[1:]))
@@ -271,16 +334,33 @@ def test_dashboard__no_runs__every_slot_of_the_window_zero(released):
     assert len(series["labels"]) == 72
     assert all(set(values) == {0} for key, values in series.items() if key != "labels")
 
+
 def test_batch_results_csv__formula_like_text__quoted_so_spreadsheets_keep_it_text(editor, environments):
     from pipelines_admin.runs.exports import batch_results_stream
 
-    document = {"stages": {"checks": {"rules": {
-        "=SUM(1+1)": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name"]}}}}}}
+    document = {
+        "stages": {
+            "checks": {
+                "rules": {
+                    "=SUM(1+1)": {"class": "RequiredFieldsRule", "params": {"required_fields": ["name"]}}
+                }
+            }
+        }
+    }
     pipeline = config_services.pipeline_create(slug="sheet", name="Sheet", document=document, author=editor)
-    config_services.release_create(pipeline=pipeline, environment=environments["development"],
-                                   version=pipeline.versions.get(), actor=editor)
-    batch = batches.batch_create(pipeline=pipeline, environment=environments["development"], filename="b.jsonl",
-                                 data=b'{"email": "a@example.com"}\n', actor=editor)
+    config_services.release_create(
+        pipeline=pipeline,
+        environment=environments["development"],
+        version=pipeline.versions.get(),
+        actor=editor,
+    )
+    batch = batches.batch_create(
+        pipeline=pipeline,
+        environment=environments["development"],
+        filename="b.jsonl",
+        data=b'{"email": "a@example.com"}\n',
+        actor=editor,
+    )
     batches.batch_chunk_process(batch.chunks.get().pk)
     text = "".join(batch_results_stream(batch, "csv")[0])
     assert "'=SUM(1+1)" in text and ",=SUM" not in text
@@ -292,9 +372,16 @@ NO_READABLE_BIRTH_DATE = {**GOOD, "date_of_birth": "15/04/1990"}
 @pytest.fixture
 def lenient_age(released, environments, editor):
     """Development's age check skips (instead of failing) a date of birth it cannot read."""
-    config_services.override_set(pipeline=released, environment=environments["development"], actor=editor,
-                                 override={"stages": {"business_rules": {"rules": {"age_verification": {
-                                     "params": {"verification_strict": False}}}}}})
+    config_services.override_set(
+        pipeline=released,
+        environment=environments["development"],
+        actor=editor,
+        override={
+            "stages": {
+                "business_rules": {"rules": {"age_verification": {"params": {"verification_strict": False}}}}
+            }
+        },
+    )
     return released
 
 
@@ -311,8 +398,13 @@ def test_run_execute__age_not_checkable__undecided_naming_the_rule(lenient_age, 
 
 def test_batch_chunk_process__undecided_record__counted_apart_from_passed(lenient_age, environments, editor):
     # Given a batch of one good application and one whose age cannot be checked
-    batch = batches.batch_create(pipeline=lenient_age, environment=environments["development"], filename="a.jsonl",
-                                 data=jsonl(GOOD, NO_READABLE_BIRTH_DATE), actor=editor)
+    batch = batches.batch_create(
+        pipeline=lenient_age,
+        environment=environments["development"],
+        filename="a.jsonl",
+        data=jsonl(GOOD, NO_READABLE_BIRTH_DATE),
+        actor=editor,
+    )
     # When it is processed
     batches.batch_chunk_process(batch.chunks.get().pk)
     batch.refresh_from_db()
@@ -322,7 +414,9 @@ def test_batch_chunk_process__undecided_record__counted_apart_from_passed(lenien
     assert AuditEvent.objects.get(action="batch.completed").data["undecided"] == 1
 
 
-def test_run_submit__chosen_stages__partial_unless_every_enabled_stage_is_chosen(released, environments, editor):
+def test_run_submit__chosen_stages__partial_unless_every_enabled_stage_is_chosen(
+    released, environments, editor
+):
     # Given the two-stage pipeline
     # When one run chooses data_quality only and another chooses both stages
     partial = submit(released, environments, editor, stages=["data_quality"])
@@ -338,14 +432,20 @@ def test_run_submit__chosen_stages__partial_unless_every_enabled_stage_is_chosen
 
 def test_dashboard__rule_past_the_slow_threshold__flagged_with_how_often(released, environments, editor):
     # Given development's config flags any rule slower than 0 ms
-    config_services.override_set(pipeline=released, environment=environments["development"], actor=editor,
-                                 override={"execution_settings": {"performance_monitoring": {
-                                     "slow_rule_threshold_ms": 0}}})
+    config_services.override_set(
+        pipeline=released,
+        environment=environments["development"],
+        actor=editor,
+        override={"execution_settings": {"performance_monitoring": {"slow_rule_threshold_ms": 0}}},
+    )
     # When two applications run
     for _ in range(2):
         services.run_execute(submit(released, environments, editor).pk)
     # Then every rule that ran is flagged slow twice on the dashboards, and the run result says so
     data = dashboard(pipeline=released)
     assert {(r.rule, r.slow) for r in data["flagged_slow"]} == {
-        ("required_fields", 2), ("email_format", 2), ("age_verification", 2)}
+        ("required_fields", 2),
+        ("email_format", 2),
+        ("age_verification", 2),
+    }
     assert all(r.slow == 2 for r in data["slowest_rules"])

@@ -1,4 +1,5 @@
 """Runs and batches through the configured broker and a real worker process."""
+
 import json
 import time
 
@@ -22,39 +23,68 @@ def wait_for(predicate, worker, timeout=90):
     pytest.fail("the worker did not finish in time; its log:\n" + worker.log()[-4000:])
 
 
-def test_run_submit__real_worker__run_finishes_with_result(celery_worker_process, released, environments, editor):
+def test_run_submit__real_worker__run_finishes_with_result(
+    celery_worker_process, released, environments, editor
+):
     # Given a worker / When an application is submitted
-    run = services.run_submit(pipeline=released, environment=environments["development"], record=APPLICANT,
-                              actor=editor)
+    run = services.run_submit(
+        pipeline=released, environment=environments["development"], record=APPLICANT, actor=editor
+    )
     # Then the worker picks it up after commit and stores the decision
-    done = wait_for(lambda: Run.objects.filter(pk=run.pk, status__in=Run.FINISHED).first(), celery_worker_process)
+    done = wait_for(
+        lambda: Run.objects.filter(pk=run.pk, status__in=Run.FINISHED).first(), celery_worker_process
+    )
     assert done.status == "passed", done.result
     assert done.enqueued_at is not None and done.started_at is not None and done.attempts == 1
 
 
-def test_batch_create__real_worker__every_chunk_processed(celery_worker_process, released, environments, editor,
-                                                          settings):
+def test_batch_create__real_worker__every_chunk_processed(
+    celery_worker_process, released, environments, editor, settings
+):
     # Given a 30-application file in chunks of 7
     settings.BATCH_CHUNK_SIZE = 7
     records = [{**APPLICANT, "name": f"Applicant {i}"} for i in range(29)] + [{"name": "No Email"}]
     data = "\n".join(json.dumps(r) for r in records).encode()
     # When uploaded
-    batch = batches.batch_create(pipeline=released, environment=environments["development"], filename="day.jsonl",
-                                 data=data, actor=editor)
+    batch = batches.batch_create(
+        pipeline=released,
+        environment=environments["development"],
+        filename="day.jsonl",
+        data=data,
+        actor=editor,
+    )
     # Then the worker processes all five chunks and the counts add up
-    done = wait_for(lambda: Batch.objects.filter(pk=batch.pk, status="completed").first(), celery_worker_process)
+    done = wait_for(
+        lambda: Batch.objects.filter(pk=batch.pk, status="completed").first(), celery_worker_process
+    )
     assert (done.total, done.processed, done.passed, done.failed) == (30, 30, 29, 1)
     assert Run.objects.filter(batch=done).count() == 30
 
 
-def test_submit_batch_command__wait__prints_final_counts(celery_worker_process, released, editor, tmp_path, capsys):
+def test_submit_batch_command__wait__prints_final_counts(
+    celery_worker_process, released, editor, tmp_path, capsys
+):
     # Given a worker and a JSONL file of three applications, one without email
     from django.core.management import call_command
 
     path = tmp_path / "apps.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in [APPLICANT, APPLICANT, {"name": "No Email"}]))
     # When submitted with --wait
-    call_command("submit_batch", "onboarding", "--env", "development", "--input", str(path), "--wait",
-                 "--user", editor.username, "--timeout", "90")
+    call_command(
+        "submit_batch",
+        "onboarding",
+        "--env",
+        "development",
+        "--input",
+        str(path),
+        "--wait",
+        "--user",
+        editor.username,
+        "--timeout",
+        "90",
+    )
     # Then the command returns once the worker is done, with the counts
-    assert "total=3 processed=3 passed=2 failed=1 undecided=0 error=0 rejected=0 status=completed" in capsys.readouterr().out
+    assert (
+        "total=3 processed=3 passed=2 failed=1 undecided=0 error=0 rejected=0 status=completed"
+        in capsys.readouterr().out
+    )

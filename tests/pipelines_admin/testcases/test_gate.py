@@ -1,4 +1,5 @@
 """The release gate on protected environments."""
+
 import pytest
 
 from pipelines_admin.audit.models import AuditEvent
@@ -12,14 +13,23 @@ pytestmark = pytest.mark.django_db
 
 
 def release_to_production(pipeline, environments, publisher, **kwargs):
-    return config_services.release_create(pipeline=pipeline, environment=environments["production"],
-                                          version=pipeline.versions.get(number=1), actor=publisher,
-                                          reason="quarterly release", **kwargs)
+    return config_services.release_create(
+        pipeline=pipeline,
+        environment=environments["production"],
+        version=pipeline.versions.get(number=1),
+        actor=publisher,
+        reason="quarterly release",
+        **kwargs,
+    )
 
 
 def production_suite(pipeline, environments, publisher, version=None):
-    return services.suite_run_now(pipeline=pipeline, environment=environments["production"], actor=publisher,
-                                  version=version or pipeline.versions.get(number=1))
+    return services.suite_run_now(
+        pipeline=pipeline,
+        environment=environments["production"],
+        actor=publisher,
+        version=version or pipeline.versions.get(number=1),
+    )
 
 
 def test_gate__unprotected_environment__not_required(released, environments, editor):
@@ -40,8 +50,9 @@ def test_gate__suite_never_ran_on_this_config__refused(cases, released, environm
         release_to_production(released, environments, publisher)
 
 
-def test_gate__suite_passed_on_exact_config__release_goes_through_and_names_the_suite(cases, released, environments,
-                                                                                     publisher):
+def test_gate__suite_passed_on_exact_config__release_goes_through_and_names_the_suite(
+    cases, released, environments, publisher
+):
     suite = production_suite(released, environments, publisher)
     assert suite.status == "passed"
     release = release_to_production(released, environments, publisher)
@@ -50,7 +61,9 @@ def test_gate__suite_passed_on_exact_config__release_goes_through_and_names_the_
     assert event.data["gate"] == {"result": "passed", "suite_run": suite.pk}
 
 
-def test_gate__suite_passed_on_development_config_with_same_hash__counts(cases, released, environments, publisher):
+def test_gate__suite_passed_on_development_config_with_same_hash__counts(
+    cases, released, environments, publisher
+):
     # development runs v1 without an override: the same effective config production would run
     services.suite_run_now(pipeline=released, environment=environments["development"], actor=publisher)
     assert release_to_production(released, environments, publisher).pk
@@ -58,15 +71,21 @@ def test_gate__suite_passed_on_development_config_with_same_hash__counts(cases, 
 
 def test_gate__test_case_changed_after_pass__pass_void(cases, released, environments, publisher, editor):
     production_suite(released, environments, publisher)
-    services.case_update(case=cases[2], name=cases[2].name, record={"email": "x"}, expected={"status": "failed"},
-                         actor=editor)
+    services.case_update(
+        case=cases[2], name=cases[2].name, record={"email": "x"}, expected={"status": "failed"}, actor=editor
+    )
     with pytest.raises(GateClosed, match="test cases have changed since"):
         release_to_production(released, environments, publisher)
 
 
 def test_gate__suite_failed__refused_with_counts(cases, released, environments, publisher, editor):
-    services.case_create(pipeline=released, name="wrong on purpose", record={"name": "A B"},
-                         expected={"status": "passed"}, actor=editor)
+    services.case_create(
+        pipeline=released,
+        name="wrong on purpose",
+        record={"name": "A B"},
+        expected={"status": "passed"},
+        actor=editor,
+    )
     suite = production_suite(released, environments, publisher)
     assert suite.status == "failed"
     with pytest.raises(GateClosed, match=r"failed on this exact config \(suite run #\d+: 1 of 4"):
@@ -78,23 +97,43 @@ def test_gate__override_changes_the_config__earlier_pass_void(cases, released, e
     release_to_production(released, environments, publisher)
     patch = {"stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": 21}}}}}}
     with pytest.raises(GateClosed):
-        config_services.override_set(pipeline=released, environment=environments["production"], override=patch,
-                                     actor=publisher, reason="stricter")
+        config_services.override_set(
+            pipeline=released,
+            environment=environments["production"],
+            override=patch,
+            actor=publisher,
+            reason="stricter",
+        )
     # testing exactly that override opens the gate for it
-    suite = services.suite_run_now(pipeline=released, environment=environments["production"], actor=publisher,
-                                   override=patch)
-    assert suite.effective_hash == candidate_resolve(released, environments["production"], override=patch).effective_hash
+    suite = services.suite_run_now(
+        pipeline=released, environment=environments["production"], actor=publisher, override=patch
+    )
+    assert (
+        suite.effective_hash
+        == candidate_resolve(released, environments["production"], override=patch).effective_hash
+    )
     assert suite.status == "passed" and "proposed override" in suite.target
-    config_services.override_set(pipeline=released, environment=environments["production"], override=patch,
-                                 actor=publisher, reason="stricter")
+    config_services.override_set(
+        pipeline=released,
+        environment=environments["production"],
+        override=patch,
+        actor=publisher,
+        reason="stricter",
+    )
 
 
 def test_gate__toggle_in_production__gated_too(cases, released, environments, publisher):
     production_suite(released, environments, publisher)
     release_to_production(released, environments, publisher)
     with pytest.raises(GateClosed):
-        config_services.stage_toggle(pipeline=released, environment=environments["production"],
-                                     stage="business_rules", enabled=False, actor=publisher, reason="outage")
+        config_services.stage_toggle(
+            pipeline=released,
+            environment=environments["production"],
+            stage="business_rules",
+            enabled=False,
+            actor=publisher,
+            reason="outage",
+        )
 
 
 def test_gate__publisher_override_with_reason__released_and_audited(released, environments, publisher):
@@ -102,12 +141,19 @@ def test_gate__publisher_override_with_reason__released_and_audited(released, en
     event = AuditEvent.objects.get(action="release_gate.overridden")
     assert event.object_id == str(release.pk) and event.reason == "quarterly release"
     assert "no test cases" in event.data["why_closed"]
-    assert AuditEvent.objects.get(action="release.created", object_id=str(release.pk)).data["gate"]["result"] == \
-        "overridden"
+    assert (
+        AuditEvent.objects.get(action="release.created", object_id=str(release.pk)).data["gate"]["result"]
+        == "overridden"
+    )
 
 
 def test_gate__override_without_reason__refused(released, environments, publisher):
     with pytest.raises(Exception, match="give a reason"):
-        config_services.release_create(pipeline=released, environment=environments["production"],
-                                       version=released.versions.get(), actor=publisher, gate_override=True)
+        config_services.release_create(
+            pipeline=released,
+            environment=environments["production"],
+            version=released.versions.get(),
+            actor=publisher,
+            gate_override=True,
+        )
     assert release_live(released, environments["production"]) is None

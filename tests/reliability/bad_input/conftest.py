@@ -1,5 +1,6 @@
 """A console with something on every page (a released pipeline, a finished run, a queued
 batch, an API token), and a superuser to send hostile input as."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,17 +36,38 @@ def populated(released, admin_user, editor, environments):
     from pipelines_admin.tokens.services import token_create
 
     version = released.versions.get()
-    config_services.release_create(pipeline=released, environment=environments["staging"], version=version,
-                                   actor=admin_user, reason="staging copy")
-    config_services.override_set(pipeline=released, environment=environments["development"],  # a release to roll back
-                                 override={"stages": {"business_rules": {"enabled": False}}}, actor=admin_user,
-                                 reason="business rules off")
-    run = services.run_submit(pipeline=released, environment=environments["development"], record=APPLICANT,
-                              actor=admin_user)
+    config_services.release_create(
+        pipeline=released,
+        environment=environments["staging"],
+        version=version,
+        actor=admin_user,
+        reason="staging copy",
+    )
+    config_services.override_set(
+        pipeline=released,
+        environment=environments["development"],  # a release to roll back
+        override={"stages": {"business_rules": {"enabled": False}}},
+        actor=admin_user,
+        reason="business rules off",
+    )
+    run = services.run_submit(
+        pipeline=released, environment=environments["development"], record=APPLICANT, actor=admin_user
+    )
     services.run_execute(run.pk)
-    batch = batches.batch_create(pipeline=released, environment=environments["development"], filename="three.jsonl",
-                                 data=b"\n".join([b'{"name": "A", "email": "a@example.com"}'] * 3), actor=admin_user)
+    batch = batches.batch_create(
+        pipeline=released,
+        environment=environments["development"],
+        filename="three.jsonl",
+        data=b"\n".join([b'{"name": "A", "email": "a@example.com"}'] * 3),
+        actor=admin_user,
+    )
     token = token_create(user=admin_user, name="fuzzing")
-    config_services.service_binding_set(environment=environments["development"], interface="KYCService",
-                                        name="jumio", actor=admin_user, kind="simulated", latency_ms=5)
+    config_services.service_binding_set(
+        environment=environments["development"],
+        interface="KYCService",
+        name="jumio",
+        actor=admin_user,
+        kind="simulated",
+        latency_ms=5,
+    )
     return {"pipeline": released, "version": version, "run": run, "batch": batch, "token": token}

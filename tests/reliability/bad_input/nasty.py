@@ -1,6 +1,7 @@
 """Hostile input shared by the bad-input tests: text in every awkward form, numbers at
 and past the edges, JSON texts that parsers and encoders choke on, and files in the
 wrong encoding. Plain data and hypothesis strategies; nothing here touches a database."""
+
 from __future__ import annotations
 
 import json
@@ -14,10 +15,18 @@ from hypothesis import strategies as st
 def examples(max_examples: int) -> settings:
     """Hypothesis settings of a bad-input test: bounded, and the same examples on every
     run (BAD_INPUT_RANDOM=1 explores new ones; BAD_INPUT_EXAMPLES=n changes the count)."""
-    return settings(max_examples=int(os.environ.get("BAD_INPUT_EXAMPLES", max_examples)), deadline=None,
-                    derandomize=not os.environ.get("BAD_INPUT_RANDOM"), database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.function_scoped_fixture])
+    return settings(
+        max_examples=int(os.environ.get("BAD_INPUT_EXAMPLES", max_examples)),
+        deadline=None,
+        derandomize=not os.environ.get("BAD_INPUT_RANDOM"),
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
+
 
 # ------------------------------------------------------------------------- text
 
@@ -57,11 +66,26 @@ ALL_TEXT = {**AWKWARD_TEXT, **UNSTORABLE_TEXT}
 
 # ---------------------------------------------------------------------- numbers
 
-HUGE_INT = 10**1000          # 1001 digits: Python is fine, JSON encoders and floats are not
+HUGE_INT = 10**1000  # 1001 digits: Python is fine, JSON encoders and floats are not
 HUGE_INT_DIGITS = "9" * 5000  # over Python's 4300-digit limit for int <-> str
 
-EDGE_NUMBERS = [0, -1, 2**31, 2**53 + 1, 2**63, -(2**63) - 1, 10**30, HUGE_INT, 1e308, -1e308, 5e-324, -0.0,
-                float("nan"), float("inf"), float("-inf")]
+EDGE_NUMBERS = [
+    0,
+    -1,
+    2**31,
+    2**53 + 1,
+    2**63,
+    -(2**63) - 1,
+    10**30,
+    HUGE_INT,
+    1e308,
+    -1e308,
+    5e-324,
+    -0.0,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+]
 
 
 def nested_list(depth: int, leaf=1):
@@ -79,6 +103,7 @@ def nested_dict(depth: int, leaf=1):
 
 
 # ------------------------------------------------------------------- JSON texts
+
 
 def deep_json(depth: int) -> str:
     return '{"a": ' + "[" * depth + "]" * depth + "}"
@@ -105,17 +130,20 @@ JSON_TEXTS = {
     "a bare string": '"Ann"',
     "empty": "",
     "whitespace": "  \n ",
-    "byte-order mark": "\ufeff{\"name\": \"Ann\"}",
+    "byte-order mark": '\ufeff{"name": "Ann"}',
 }
 
 # ------------------------------------------------------------------------ files
 
 _RANDOM = random.Random(20240601)  # the same "random" bytes every run
 
-GOOD_ROWS = [{"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12"},
-             {"name": "Jos\u00e9 N\u00fa\u00f1ez", "email": "jose@example.com", "date_of_birth": "1985-01-30"}]
-GOOD_CSV = "name,email,date_of_birth\n" + "".join(f"{r['name']},{r['email']},{r['date_of_birth']}\n"
-                                                  for r in GOOD_ROWS)
+GOOD_ROWS = [
+    {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12"},
+    {"name": "Jos\u00e9 N\u00fa\u00f1ez", "email": "jose@example.com", "date_of_birth": "1985-01-30"},
+]
+GOOD_CSV = "name,email,date_of_birth\n" + "".join(
+    f"{r['name']},{r['email']},{r['date_of_birth']}\n" for r in GOOD_ROWS
+)
 GOOD_JSONL = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in GOOD_ROWS)
 
 #: (filename, bytes) uploads that hold no readable application at all.
@@ -134,45 +162,76 @@ UNREADABLE_FILES = {
     "wrong extension": ("apps.exe", GOOD_CSV.encode()),
     "no extension": ("apps", GOOD_CSV.encode()),
     "json array": ("apps.jsonl", json.dumps(GOOD_ROWS).encode()),
-    "only bad lines": ("apps.jsonl", b"\n".join([
-        b'{"name": ' + HUGE_INT_DIGITS.encode() + b"}",
-        deep_json(900).encode(),
-        deep_json(100_000).encode(),
-        b'{"name": NaN}',
-        b'{"name": 1e400}',
-        b'{"name": "\\ud800"}',
-        b'{"name": "a\\u0000b"}',
-        b'{"name": "a\x00b"}',
-        b"[1, 2]",
-        b"\xff\xfe{}",
-    ])),
+    "only bad lines": (
+        "apps.jsonl",
+        b"\n".join(
+            [
+                b'{"name": ' + HUGE_INT_DIGITS.encode() + b"}",
+                deep_json(900).encode(),
+                deep_json(100_000).encode(),
+                b'{"name": NaN}',
+                b'{"name": 1e400}',
+                b'{"name": "\\ud800"}',
+                b'{"name": "a\\u0000b"}',
+                b'{"name": "a\x00b"}',
+                b"[1, 2]",
+                b"\xff\xfe{}",
+            ]
+        ),
+    ),
 }
 
 #: (filename, bytes, good rows expected) uploads that mix readable and unreadable rows.
 MIXED_FILES = {
-    "latin-1 row among utf-8": ("apps.csv", GOOD_CSV.encode() + "Fran\u00e7ois,f@example.com,1970-01-01\n"
-                                .encode("latin-1"), 2),
+    "latin-1 row among utf-8": (
+        "apps.csv",
+        GOOD_CSV.encode() + "Fran\u00e7ois,f@example.com,1970-01-01\n".encode("latin-1"),
+        2,
+    ),
     "utf-8 BOM csv": ("apps.csv", b"\xef\xbb\xbf" + GOOD_CSV.encode(), 2),
     "crlf csv": ("apps.csv", GOOD_CSV.replace("\n", "\r\n").encode(), 2),
     "NUL byte row": ("apps.csv", GOOD_CSV.encode() + b"Ann\x00,a@b.c,1990-01-01\n", 2),
     "unterminated quote": ("apps.csv", GOOD_CSV.encode() + b'"Ann,a@b.c,1990-01-01\n', 2),
     "too many cells": ("apps.csv", GOOD_CSV.encode() + b"Ann,a@b.c,1990-01-01,extra\n", 2),
-    "awkward text kept": ("apps.jsonl", GOOD_JSONL.encode() + json.dumps(
-        {"name": AWKWARD_TEXT["rtl override"] + EMOJI, "email": "e\u200bmail@example.com",
-         "notes": AWKWARD_TEXT["control"]}).encode() + b"\n", 3),
-    "bad jsonl lines among good": ("apps.jsonl", GOOD_JSONL.encode() + UNREADABLE_FILES["only bad lines"][1], 2),
+    "awkward text kept": (
+        "apps.jsonl",
+        GOOD_JSONL.encode()
+        + json.dumps(
+            {
+                "name": AWKWARD_TEXT["rtl override"] + EMOJI,
+                "email": "e\u200bmail@example.com",
+                "notes": AWKWARD_TEXT["control"],
+            }
+        ).encode()
+        + b"\n",
+        3,
+    ),
+    "bad jsonl lines among good": (
+        "apps.jsonl",
+        GOOD_JSONL.encode() + UNREADABLE_FILES["only bad lines"][1],
+        2,
+    ),
 }
 
 # ------------------------------------------------------------ hypothesis strategies
 
 edge_numbers = st.sampled_from(EDGE_NUMBERS)
-any_text = st.one_of(st.sampled_from(list(ALL_TEXT.values())), st.text(max_size=30),
-                     st.text(st.characters(codec="utf-8"), max_size=10),
-                     st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3))
+any_text = st.one_of(
+    st.sampled_from(list(ALL_TEXT.values())),
+    st.text(max_size=30),
+    st.text(st.characters(codec="utf-8"), max_size=10),
+    st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3),
+)
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), edge_numbers, st.floats(), any_text)
-json_like = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(any_text, inner, max_size=4)), max_leaves=15)
+json_like = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(any_text, inner, max_size=4)),
+    max_leaves=15,
+)
 #: a value nested past any sane depth (plain lists or objects)
-deep_values = st.builds(lambda depth, as_dict: nested_dict(depth) if as_dict else nested_list(depth),
-                        st.integers(65, 1200), st.booleans())
+deep_values = st.builds(
+    lambda depth, as_dict: nested_dict(depth) if as_dict else nested_list(depth),
+    st.integers(65, 1200),
+    st.booleans(),
+)
 garbage = st.one_of(json_like, deep_values)

@@ -1,6 +1,7 @@
 """Finding every page and form of the console: a bounded crawl from "/" through the
 links each page shows, reading each form's fields (inputs, text areas, selects, submit
 buttons, htmx `hx-post` actions) from the HTML a user's browser would get."""
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,8 @@ class Form:
     action: str
     method: str
     multipart: bool
-    fields: dict[str, list[str]] = field(default_factory=dict)   # name -> values (several for select/checkbox)
-    kinds: dict[str, str] = field(default_factory=dict)          # name -> input type, "textarea" or "select"
+    fields: dict[str, list[str]] = field(default_factory=dict)  # name -> values (several for select/checkbox)
+    kinds: dict[str, str] = field(default_factory=dict)  # name -> input type, "textarea" or "select"
     buttons: list[tuple[str, str]] = field(default_factory=list)  # submit buttons with a name: (name, value)
     htmx_actions: list[str] = field(default_factory=list)
 
@@ -67,8 +68,12 @@ class _PageParser(HTMLParser):
             self.links.append(urljoin(self.page, a["href"]))
         if tag == "form":
             action = urljoin(self.page, a.get("action") or self.page).split("#")[0]
-            self._form = Form(page=self.page, action=action, method=(a.get("method") or "get").lower(),
-                              multipart="multipart" in a.get("enctype", ""))
+            self._form = Form(
+                page=self.page,
+                action=action,
+                method=(a.get("method") or "get").lower(),
+                multipart="multipart" in a.get("enctype", ""),
+            )
             if a.get("hx-post"):
                 self._form.htmx_actions.append(urljoin(self.page, a["hx-post"]))
             self.forms.append(self._form)
@@ -134,8 +139,9 @@ def parse_page(path: str, html: str) -> tuple[list[str], list[Form]]:
         if parts.netloc in ("", "testserver") and parts.path.startswith("/"):
             links.append(parts.path + (f"?{parts.query}" if parts.query else ""))
     for form in parser.forms:
-        form.action = urlsplit(form.action).path + (f"?{urlsplit(form.action).query}" if urlsplit(
-            form.action).query else "")
+        form.action = urlsplit(form.action).path + (
+            f"?{urlsplit(form.action).query}" if urlsplit(form.action).query else ""
+        )
         form.htmx_actions = [urlsplit(url).path for url in form.htmx_actions]
     return links, parser.forms
 

@@ -9,6 +9,7 @@ bodies that are not UTF-8 JSON at all (UTF-16, Latin-1, binary, a byte-order mar
 
 Every answer is a success or a failure in the API's one error shape with a 4xx status,
 never a 5xx; a failure leaves every table as it was."""
+
 from __future__ import annotations
 
 import json
@@ -24,38 +25,88 @@ pytestmark = pytest.mark.django_db
 ENV = "/api/v1/pipelines/onboarding/environments/development"
 #: operation -> (method, path, JSON body template); {field} marks the spliced field
 OPERATIONS = {
-    "submit run": ("post", "/api/v1/runs/", '{"pipeline": "onboarding", "environment": "development", '
-                                            '"record": {record}}'),
-    "save version": ("post", "/api/v1/pipelines/onboarding/versions/", '{"document": {document}, '
-                                                                       '"base_version": 1, "message": {message}}'),
+    "submit run": (
+        "post",
+        "/api/v1/runs/",
+        '{"pipeline": "onboarding", "environment": "development", "record": {record}}',
+    ),
+    "save version": (
+        "post",
+        "/api/v1/pipelines/onboarding/versions/",
+        '{"document": {document}, "base_version": 1, "message": {message}}',
+    ),
     "validate": ("post", "/api/v1/validate/", '{"document": {document}, "environment": "development"}'),
     "override": ("put", f"{ENV}/override/", '{"override": {override}, "reason": {reason}}'),
-    "stage toggle": ("post", f"{ENV}/stages/data_quality/toggle/", '{"enabled": {enabled}, "reason": {reason}}'),
-    "rule toggle": ("post", f"{ENV}/rules/data_quality/email_format/toggle/",
-                    '{"enabled": {enabled}, "reason": {reason}}'),
+    "stage toggle": (
+        "post",
+        f"{ENV}/stages/data_quality/toggle/",
+        '{"enabled": {enabled}, "reason": {reason}}',
+    ),
+    "rule toggle": (
+        "post",
+        f"{ENV}/rules/data_quality/email_format/toggle/",
+        '{"enabled": {enabled}, "reason": {reason}}',
+    ),
     "release": ("post", f"{ENV}/releases/", '{"version": {version}, "reason": {reason}}'),
     "rollback": ("post", f"{ENV}/rollback/", '{"release_id": {release_id}, "reason": {reason}}'),
     "create token": ("post", "/api/v1/tokens/", '{"name": {name}}'),
-    "create environment": ("post", "/api/v1/environments/",
-                           '{"name": {name}, "description": {message}, "position": {position}, "protected": {enabled}}'),
-    "change environment": ("patch", "/api/v1/environments/development/",
-                           '{"description": {message}, "position": {position}, "reason": {reason}}'),
-    "bind service": ("post", "/api/v1/environments/development/bindings/",
-                     '{"interface": "KYCService", "name": {name}, "kind": "http", "url": {url}, '
-                     '"timeout_seconds": {timeout}, "secret_env": {secret_env}, "reason": {reason}}'),
-    "change binding": ("put", "/api/v1/environments/development/bindings/KYCService:jumio/",
-                       '{"kind": {kind}, "url": {url}, "timeout_seconds": {timeout}, "secret_env": {secret_env}, '
-                       '"latency_ms": {position}, "failure_rate": {timeout}, "reason": {reason}}'),
+    "create environment": (
+        "post",
+        "/api/v1/environments/",
+        '{"name": {name}, "description": {message}, "position": {position}, "protected": {enabled}}',
+    ),
+    "change environment": (
+        "patch",
+        "/api/v1/environments/development/",
+        '{"description": {message}, "position": {position}, "reason": {reason}}',
+    ),
+    "bind service": (
+        "post",
+        "/api/v1/environments/development/bindings/",
+        '{"interface": "KYCService", "name": {name}, "kind": "http", "url": {url}, '
+        '"timeout_seconds": {timeout}, "secret_env": {secret_env}, "reason": {reason}}',
+    ),
+    "change binding": (
+        "put",
+        "/api/v1/environments/development/bindings/KYCService:jumio/",
+        '{"kind": {kind}, "url": {url}, "timeout_seconds": {timeout}, "secret_env": {secret_env}, '
+        '"latency_ms": {position}, "failure_rate": {timeout}, "reason": {reason}}',
+    ),
 }
-GOOD = {"record": json.dumps(nasty.GOOD_ROWS[0]), "document": None, "override": "{}", "message": '"fuzz"',
-        "reason": '"fuzz"', "enabled": "false", "version": "1", "release_id": "1", "name": '"fuzz"',
-        "position": "1", "url": '"https://kyc.example.com/v1"', "timeout": "0.5", "secret_env": '"FUZZ_KEY"',
-        "kind": '"http"'}
+GOOD = {
+    "record": json.dumps(nasty.GOOD_ROWS[0]),
+    "document": None,
+    "override": "{}",
+    "message": '"fuzz"',
+    "reason": '"fuzz"',
+    "enabled": "false",
+    "version": "1",
+    "release_id": "1",
+    "name": '"fuzz"',
+    "position": "1",
+    "url": '"https://kyc.example.com/v1"',
+    "timeout": "0.5",
+    "secret_env": '"FUZZ_KEY"',
+    "kind": '"http"',
+}
 JSON_FIELDS = {"record", "document", "override"}
 NUMBER_FIELDS = {"version", "release_id", "enabled", "position", "timeout"}
-NUMBERS = {"10**5000": nasty.HUGE_INT_DIGITS, "10**1000": str(nasty.HUGE_INT), "1e400": "1e400", "-1": "-1",
-           "0": "0", "2**63": str(2**63), "NaN": "NaN", "-Infinity": "-Infinity", "1.5": "1.5", "text": '"1"',
-           "null": "null", "list": "[1]", "object": "{}", "true": "true"}
+NUMBERS = {
+    "10**5000": nasty.HUGE_INT_DIGITS,
+    "10**1000": str(nasty.HUGE_INT),
+    "1e400": "1e400",
+    "-1": "-1",
+    "0": "0",
+    "2**63": str(2**63),
+    "NaN": "NaN",
+    "-Infinity": "-Infinity",
+    "1.5": "1.5",
+    "text": '"1"',
+    "null": "null",
+    "list": "[1]",
+    "object": "{}",
+    "true": "true",
+}
 
 
 @pytest.fixture
@@ -85,7 +136,9 @@ class Sender:
 
     def __call__(self, label: str, method: str, path: str, body, content_type="application/json") -> int:
         data = body.encode("utf-8") if isinstance(body, str) else body
-        response = self.api.generic(method.upper(), path, data, content_type=content_type)  # the body as it is
+        response = self.api.generic(
+            method.upper(), path, data, content_type=content_type
+        )  # the body as it is
         status = self.statuses[label] = response.status_code
         counts = row_counts()
         if status >= 500:
@@ -115,23 +168,40 @@ def hostile_bodies(template: str):
             yield f"{field}={label}", fill(template, **{field: value}), "application/json"
     for label, text in nasty.JSON_TEXTS.items():
         yield f"whole body: {label}", text, "application/json"
-    accented = fill(template, reason=json.dumps("Jos\u00e9 \u00e9t\u00e9", ensure_ascii=False),
-                    message=json.dumps("r\u00e9vision", ensure_ascii=False),
-                    name=json.dumps("cl\u00e9", ensure_ascii=False))
+    accented = fill(
+        template,
+        reason=json.dumps("Jos\u00e9 \u00e9t\u00e9", ensure_ascii=False),
+        message=json.dumps("r\u00e9vision", ensure_ascii=False),
+        name=json.dumps("cl\u00e9", ensure_ascii=False),
+    )
     for encoding in ("utf-16", "utf-16-le", "utf-32", "latin-1", "utf-8-sig"):
         yield f"body in {encoding}", accented.encode(encoding), "application/json"
     yield "binary body", bytes(range(256)) * 4, "application/json"
-    for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml",
-                         "application/json; charset=utf-16", "multipart/form-data; boundary=x", ""):
+    for content_type in (
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+        "application/json; charset=utf-16",
+        "multipart/form-data; boundary=x",
+        "",
+    ):
         yield f"content type {content_type!r}", fill(template).encode(), content_type
-    large = fill(template, record=json.dumps({"blob": "x" * 400_000}), reason=json.dumps("x" * 400_000),
-                 name=json.dumps("x" * 400_000), message=json.dumps("x" * 400_000),
-                 document=json.dumps({"description": "x" * 400_000}), override=json.dumps({"x": "x" * 400_000}))
+    large = fill(
+        template,
+        record=json.dumps({"blob": "x" * 400_000}),
+        reason=json.dumps("x" * 400_000),
+        name=json.dumps("x" * 400_000),
+        message=json.dumps("x" * 400_000),
+        document=json.dumps({"description": "x" * 400_000}),
+        override=json.dumps({"x": "x" * 400_000}),
+    )
     yield "body over the size limit", large, "application/json"
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
-def test_api_write__every_hostile_body__4xx_in_the_error_shape_or_accepted_never_5xx(api, admin_user, operation):
+def test_api_write__every_hostile_body__4xx_in_the_error_shape_or_accepted_never_5xx(
+    api, admin_user, operation
+):
     # Given one write operation of the API (tokens are made with a password or a session, not a token)
     method, path, template = OPERATIONS[operation]
     if operation == "create token":
@@ -146,8 +216,11 @@ def test_api_write__every_hostile_body__4xx_in_the_error_shape_or_accepted_never
     # and what can only be refused was: whole bodies that are not a JSON object, bodies
     # that are not UTF-8, and the oversized body (413)
     for label, status in send.statuses.items():
-        if label.startswith("whole body") and not _an_object(nasty.JSON_TEXTS[label.split(": ", 1)[1]]) or \
-                label in ("body in utf-16", "body in utf-32", "binary body"):
+        if (
+            label.startswith("whole body")
+            and not _an_object(nasty.JSON_TEXTS[label.split(": ", 1)[1]])
+            or label in ("body in utf-16", "body in utf-32", "binary body")
+        ):
             assert 400 <= status < 500, (label, status)
     assert send.statuses["body over the size limit"] == 413
     assert len(send.statuses) > 40
@@ -159,8 +232,11 @@ def test_api_batch_upload__unreadable_file__400_and_no_batch(api, name):
     filename, data = nasty.UNREADABLE_FILES[name]
     before = row_counts()
     # When uploaded through the API
-    response = api.post("/api/v1/batches/", {"pipeline": "onboarding", "environment": "development",
-                                             "file": _upload(filename, data)}, format="multipart")
+    response = api.post(
+        "/api/v1/batches/",
+        {"pipeline": "onboarding", "environment": "development", "file": _upload(filename, data)},
+        format="multipart",
+    )
     # Then 400 in the error shape, nothing stored
     assert response.status_code == 400, (response.status_code, response.content[:500])
     assert set(response.json()) == {"message", "extra"}
@@ -172,8 +248,11 @@ def test_api_batch_upload__some_bad_rows__202_with_good_rows_and_bad_rows_listed
     # Given a file mixing readable and broken rows
     filename, data, good = nasty.MIXED_FILES[name]
     # When uploaded / Then accepted with the readable rows, each broken one listed by line
-    response = api.post("/api/v1/batches/", {"pipeline": "onboarding", "environment": "development",
-                                             "file": _upload(filename, data)}, format="multipart")
+    response = api.post(
+        "/api/v1/batches/",
+        {"pipeline": "onboarding", "environment": "development", "file": _upload(filename, data)},
+        format="multipart",
+    )
     assert response.status_code == 202, response.content[:1000]
     body = response.json()
     assert body["total"] == good
@@ -183,9 +262,15 @@ def test_api_batch_upload__some_bad_rows__202_with_good_rows_and_bad_rows_listed
 def test_api_batch_upload__over_the_size_limit__413_and_no_batch(api, settings):
     settings.BATCH_MAX_BYTES = 10_000
     before = row_counts()
-    response = api.post("/api/v1/batches/", {"pipeline": "onboarding", "environment": "development",
-                                             "file": _upload("big.csv", nasty.GOOD_CSV.encode() * 400)},
-                        format="multipart")
+    response = api.post(
+        "/api/v1/batches/",
+        {
+            "pipeline": "onboarding",
+            "environment": "development",
+            "file": _upload("big.csv", nasty.GOOD_CSV.encode() * 400),
+        },
+        format="multipart",
+    )
     assert response.status_code == 413 and set(response.json()) == {"message", "extra"}
     assert changed(before, row_counts()) == {}
 

@@ -13,6 +13,7 @@ The schema is built at collection time by the generator the schema view uses (so
 operation is its own test); test_served_schema__superuser__is_the_fuzzed_schema checks
 that /api/schema/ serves exactly that. Examples are derandomized so the suite is
 repeatable; SCHEMATHESIS_MAX_EXAMPLES=200 SCHEMATHESIS_RANDOM=1 explores further."""
+
 from __future__ import annotations
 
 import base64
@@ -67,7 +68,9 @@ def existing_ids_half_the_time(context, path_parameters):
     if not path_parameters:
         return st.just(path_parameters)
     path = context.operation.path if context.operation is not None else ""
-    return st.booleans().map(lambda use_known: _known(path, path_parameters) if use_known else path_parameters)
+    return st.booleans().map(
+        lambda use_known: _known(path, path_parameters) if use_known else path_parameters
+    )
 
 
 @schema.hook("flatmap_body")
@@ -76,8 +79,11 @@ def existing_names_half_the_time(context, body):
     time ones that exist, so submissions, releases and rollbacks reach their services."""
     if not isinstance(body, dict) or not set(body) & set(KNOWN_BODY):
         return st.just(body)
-    return st.booleans().map(lambda use_known: {**body, **{k: KNOWN_BODY[k] for k in body if k in KNOWN_BODY}}
-                             if use_known else body)
+    return st.booleans().map(
+        lambda use_known: (
+            {**body, **{k: KNOWN_BODY[k] for k in body if k in KNOWN_BODY}} if use_known else body
+        )
+    )
 
 
 @pytest.fixture
@@ -98,23 +104,46 @@ def wsgi_app():
 def superuser_auth(db, admin_user, populated, token_client):
     """The Authorization header of a superuser, and ids that exist for every path parameter."""
     api = token_client(admin_user)
-    KNOWN.update(slug="onboarding", env="development", number=1, stage="data_quality", rule="email_format",
-                 run_id=str(populated["run"].pk), batch_id=str(populated["batch"].pk),
-                 token_id=str(populated["token"].token.pk))
+    KNOWN.update(
+        slug="onboarding",
+        env="development",
+        number=1,
+        stage="data_quality",
+        rule="email_format",
+        run_id=str(populated["run"].pk),
+        batch_id=str(populated["batch"].pk),
+        token_id=str(populated["token"].token.pk),
+    )
     for name, path, body in [  # made through the API itself: whatever their services need
-            ("case_id", f"/api/v1/runs/{populated['run'].pk}/save-as-test-case/", {"name": "fuzzing case"}),
-            ("suite_run_id", "/api/v1/pipelines/onboarding/suite-runs/", {"environment": "development"}),
-            ("report_id", "/api/v1/pipelines/onboarding/impact-reports/",
-             {"environment": "development", "candidate_override": {"stages": {"data_quality": {"fail_fast": False}}}})]:
+        ("case_id", f"/api/v1/runs/{populated['run'].pk}/save-as-test-case/", {"name": "fuzzing case"}),
+        ("suite_run_id", "/api/v1/pipelines/onboarding/suite-runs/", {"environment": "development"}),
+        (
+            "report_id",
+            "/api/v1/pipelines/onboarding/impact-reports/",
+            {
+                "environment": "development",
+                "candidate_override": {"stages": {"data_quality": {"fail_fast": False}}},
+            },
+        ),
+    ]:
         response = api.post(path, body, format="json")
         assert response.status_code in (201, 202), (path, response.status_code, response.content[:500])
         KNOWN[name] = response.json()["id"]
-    response = api.post("/api/v1/environments/development/bindings/",
-                        {"interface": "KYCService", "name": "fuzzing", "kind": "simulated"}, format="json")
+    response = api.post(
+        "/api/v1/environments/development/bindings/",
+        {"interface": "KYCService", "name": "fuzzing", "kind": "simulated"},
+        format="json",
+    )
     assert response.status_code == 201, response.content[:500]
     KNOWN["service"] = response.json()["service"]
-    KNOWN_BODY.update(pipeline="onboarding", environment="development", version=1, base_version=1,
-                      candidate_version=1, release_id=populated["pipeline"].releases.order_by("pk").first().pk)
+    KNOWN_BODY.update(
+        pipeline="onboarding",
+        environment="development",
+        version=1,
+        base_version=1,
+        candidate_version=1,
+        release_id=populated["pipeline"].releases.order_by("pk").first().pk,
+    )
     try:
         yield {"Authorization": f"Bearer {token_create(user=admin_user, name='schemathesis').secret}"}
     finally:
@@ -133,22 +162,50 @@ def test_served_schema__superuser__is_the_fuzzed_schema(token_client, admin_user
 def test_known_ids__cover_every_path_parameter_of_the_schema():
     # Given the path parameters of every operation / Then each has an existing id to use
     # (a new one would otherwise only ever be fuzzed with ids that do not exist)
-    names = {p["name"] for item in api_schema()["paths"].values() for op in item.values() if isinstance(op, dict)
-             for p in op.get("parameters", []) if p.get("in") == "path"}
-    covered = {"slug", "env", "other", "number", "stage", "rule", "run_id", "batch_id", "token_id", "case_id",
-               "suite_run_id", "report_id", "service"}
+    names = {
+        p["name"]
+        for item in api_schema()["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict)
+        for p in op.get("parameters", [])
+        if p.get("in") == "path"
+    }
+    covered = {
+        "slug",
+        "env",
+        "other",
+        "number",
+        "stage",
+        "rule",
+        "run_id",
+        "batch_id",
+        "token_id",
+        "case_id",
+        "suite_run_id",
+        "report_id",
+        "service",
+    }
     assert names <= covered, names - covered
 
 
 @schema.parametrize()
-@settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
-          derandomize=DERANDOMIZE)
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
+    derandomize=DERANDOMIZE,
+)
 def test_api_operation__generated_requests__no_server_error_documented_answers_nothing_half_stored(
-        case, superuser_auth, wsgi_app):
+    case, superuser_auth, wsgi_app
+):
     # Given an operation and a request generated from its schema (valid or not), as a superuser
     # (tokens are made with a password, not a token)
-    auth = PASSWORD_AUTH if case.operation.path == "/api/v1/tokens/" and case.method.upper() == "POST" \
+    auth = (
+        PASSWORD_AUTH
+        if case.operation.path == "/api/v1/tokens/" and case.method.upper() == "POST"
         else superuser_auth
+    )
     writes = case.method.upper() != "GET"
     before = row_counts() if writes else None
     # When it is sent through the WSGI application

@@ -3,6 +3,7 @@ byte-order marks, numbers and nesting no parser likes, YAML alias bombs, mutated
 configs. The exit status is always one DESIGN.md names for the input (0 or 1 for a
 run, 2 with a one-line reason on stderr for what cannot be read), never 3 (internal
 error) and never a traceback; whatever is printed on stdout is strict JSON."""
+
 from __future__ import annotations
 
 import contextlib
@@ -23,9 +24,19 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "rules_engine" / "examples"
 CONFIG = str(EXAMPLES / "customer_onboarding.json")
 
 #: JSON_TEXTS that can only be refused (exit 2), as a .json or a .jsonl input
-REFUSED = {"huge integer", "nested 900 deep", "nested 100000 deep", "objects 5000 deep", "lone surrogate escape",
-           "lone surrogate key", "raw control character", "duplicate keys", "trailing garbage", "not an object",
-           "a bare string"}
+REFUSED = {
+    "huge integer",
+    "nested 900 deep",
+    "nested 100000 deep",
+    "objects 5000 deep",
+    "lone surrogate escape",
+    "lone surrogate key",
+    "raw control character",
+    "duplicate keys",
+    "trailing garbage",
+    "not an object",
+    "a bare string",
+}
 #: ... and those that are ordinary records (exit 0 or 1)
 ACCEPTED = {"huge exponent", "NaN", "Infinity", "awkward keys", "byte-order mark", "NUL escape"}
 
@@ -40,6 +51,7 @@ def cli(*argv: str) -> tuple[int, str, str]:
 def strict_json(text: str):
     def refuse(name):
         raise ValueError(f"{name} is not JSON")
+
     return json.loads(text, parse_constant=refuse)
 
 
@@ -81,8 +93,11 @@ def test_cli_run__awkward_json_input__exit_status_for_the_input_never_internal(t
 
 
 ENCODED = {
-    "utf-16": ("utf-16", {2}), "utf-16-le": ("utf-16-le", {2}), "utf-32": ("utf-32", {2}),
-    "latin-1": ("latin-1", {2}), "utf-8 with BOM": ("utf-8-sig", {0, 1}),
+    "utf-16": ("utf-16", {2}),
+    "utf-16-le": ("utf-16-le", {2}),
+    "utf-32": ("utf-32", {2}),
+    "latin-1": ("latin-1", {2}),
+    "utf-8 with BOM": ("utf-8-sig", {0, 1}),
 }
 
 
@@ -91,8 +106,11 @@ ENCODED = {
 def test_cli_run__input_in_another_encoding__read_or_refused_never_internal(tmp_path, encoding, suffix):
     # Given the example applicants (with accents) written in another encoding
     codec, expected = ENCODED[encoding]
-    text = {".json": json.dumps(nasty.GOOD_ROWS, ensure_ascii=False), ".jsonl": nasty.GOOD_JSONL,
-            ".csv": nasty.GOOD_CSV}[suffix]
+    text = {
+        ".json": json.dumps(nasty.GOOD_ROWS, ensure_ascii=False),
+        ".jsonl": nasty.GOOD_JSONL,
+        ".csv": nasty.GOOD_CSV,
+    }[suffix]
     path = tmp_path / f"input{suffix}"
     path.write_bytes(text.encode(codec))
     # When run / Then UTF-8 (with or without BOM) is read, the rest refused with a reason
@@ -114,17 +132,42 @@ def test_cli_run__unreadable_upload_as_input__refused_or_empty_never_internal(tm
     check_run(code, out, err, expected={0, 1, 2})
 
 
-@pytest.mark.parametrize("config_text,suffix", [
-    (nasty.JSON_TEXTS["huge integer"], ".json"), (nasty.JSON_TEXTS["nested 100000 deep"], ".json"),
-    (nasty.JSON_TEXTS["lone surrogate key"], ".json"), (nasty.JSON_TEXTS["NaN"], ".json"),
-    ("stages: " + "[" * 5_000 + "]" * 5_000, ".yaml"), ("stages: " + "9" * 5000, ".yaml"),
-    ("stages: 2024-02-30", ".yaml"), ("stages: {s: {rules: {r: {class: TrimWhitespaceRule, when: 2024-01-01}}}}",
-                                      ".yaml"),
-    ("\n".join([f"{chr(97 + i)}: &{chr(97 + i)} [" + ",".join([f"*{chr(96 + i)}" if i else '"lol"'] * 9) + "]"
-                for i in range(9)]) + "\nstages: {s: {rules: {r: {class: TrimWhitespaceRule, params: *i}}}}",
-     ".yaml"),
-], ids=["json huge integer", "json nested 100000", "json lone surrogate", "json NaN", "yaml nested 5000",
-        "yaml huge integer", "yaml impossible date", "yaml date value", "yaml billion laughs"])
+@pytest.mark.parametrize(
+    "config_text,suffix",
+    [
+        (nasty.JSON_TEXTS["huge integer"], ".json"),
+        (nasty.JSON_TEXTS["nested 100000 deep"], ".json"),
+        (nasty.JSON_TEXTS["lone surrogate key"], ".json"),
+        (nasty.JSON_TEXTS["NaN"], ".json"),
+        ("stages: " + "[" * 5_000 + "]" * 5_000, ".yaml"),
+        ("stages: " + "9" * 5000, ".yaml"),
+        ("stages: 2024-02-30", ".yaml"),
+        ("stages: {s: {rules: {r: {class: TrimWhitespaceRule, when: 2024-01-01}}}}", ".yaml"),
+        (
+            "\n".join(
+                [
+                    f"{chr(97 + i)}: &{chr(97 + i)} ["
+                    + ",".join([f"*{chr(96 + i)}" if i else '"lol"'] * 9)
+                    + "]"
+                    for i in range(9)
+                ]
+            )
+            + "\nstages: {s: {rules: {r: {class: TrimWhitespaceRule, params: *i}}}}",
+            ".yaml",
+        ),
+    ],
+    ids=[
+        "json huge integer",
+        "json nested 100000",
+        "json lone surrogate",
+        "json NaN",
+        "yaml nested 5000",
+        "yaml huge integer",
+        "yaml impossible date",
+        "yaml date value",
+        "yaml billion laughs",
+    ],
+)
 def test_cli_validate__hostile_config_file__exit_2_with_reasons_quickly(tmp_path, config_text, suffix):
     # Given a config file no naive loader survives (the last: nine levels of YAML
     # aliases, a billion strings if expanded)

@@ -14,6 +14,7 @@ Infinity) or a value nested thousands of levels deep. Whatever comes out:
 - a mutation that makes the config invalid is reported at (or under) where it was made;
 - a config that still compiles runs records to a strict-JSON result.
 """
+
 from __future__ import annotations
 
 import copy
@@ -32,25 +33,39 @@ from rules_engine.validation import _sort_key, pointer
 from tests.reliability.bad_input import nasty
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "rules_engine" / "examples"
-SEEDS = {name: json.loads((EXAMPLES / name).read_text()) for name in ("customer_onboarding.json",
-                                                                     "pipeline_config.json")}
+SEEDS = {
+    name: json.loads((EXAMPLES / name).read_text())
+    for name in ("customer_onboarding.json", "pipeline_config.json")
+}
 RULE_CLASSES = default_rule_registry()
 SCHEMA = pipeline_schema()
-ALLOWED_KEYS = {"config": set(SCHEMA["properties"]), "stage": set(SCHEMA["$defs"]["stage"]["properties"]),
-                "rule": set(SCHEMA["$defs"]["rule"]["properties"])}
+ALLOWED_KEYS = {
+    "config": set(SCHEMA["properties"]),
+    "stage": set(SCHEMA["$defs"]["stage"]["properties"]),
+    "rule": set(SCHEMA["$defs"]["rule"]["properties"]),
+}
 SETTINGS = nasty.examples(200)
-RECORD = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "phone": "(212) 555-0147",
-          "date_of_birth": "1990-04-12", "state": "NY", "zip_code": "10118"}
+RECORD = {
+    "name": "Maria Garcia",
+    "email": "maria.garcia@example.com",
+    "phone": "(212) 555-0147",
+    "date_of_birth": "1990-04-12",
+    "state": "NY",
+    "zip_code": "10118",
+}
 
 
 # ------------------------------------------------------------------ helpers
+
 
 def all_paths(value):
     """The path of every value inside ``value`` (not the root itself), in document order."""
     found, stack = [], [((), value)]
     while stack:
         prefix, item = stack.pop()
-        children = item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else ()
+        children = (
+            item.items() if isinstance(item, dict) else enumerate(item) if isinstance(item, list) else ()
+        )
         for key, child in reversed(list(children)):
             stack.append((prefix + (key,), child))
         if prefix:
@@ -120,6 +135,7 @@ def rule_paths(config):
 # A config that is not plain JSON data (nested too deeply, NaN, 10**1000, lone
 # surrogates) is reported for that alone: only those problems are expected then.
 
+
 def wrong_type(draw, config):
     path = draw(st.sampled_from(all_paths(config)))
     value = draw(nasty.garbage)
@@ -166,8 +182,11 @@ def dangling_dependency(draw, config):
 
 def unknown_key(draw, config):
     stage = draw(st.sampled_from(sorted(config["stages"])))
-    kind, path = draw(st.sampled_from([("config", ()), ("stage", ("stages", stage))]
-                                      + [("rule", p) for p in rule_paths(config)]))
+    kind, path = draw(
+        st.sampled_from(
+            [("config", ()), ("stage", ("stages", stage))] + [("rule", p) for p in rule_paths(config)]
+        )
+    )
     key = draw(nasty.any_text.filter(lambda text: text not in ALLOWED_KEYS[kind]))
     get(config, path)[key] = draw(nasty.scalars)
     return pointer(path + (key,))
@@ -176,12 +195,17 @@ def unknown_key(draw, config):
 def number_past_the_edge(draw, config):
     stage = draw(st.sampled_from(sorted(config["stages"])))
     rule = draw(st.sampled_from(list(config["stages"][stage]["rules"])))
-    path = draw(st.sampled_from([
-        ("stages", stage, "timeout_seconds"), ("stages", stage, "max_parallel_rules"),
-        ("stages", stage, "rules", rule, "timeout_seconds"),
-        ("stages", stage, "rules", rule, "retry", "max_attempts"),
-        ("stages", stage, "rules", rule, "retry", "backoff_seconds"),
-    ]))
+    path = draw(
+        st.sampled_from(
+            [
+                ("stages", stage, "timeout_seconds"),
+                ("stages", stage, "max_parallel_rules"),
+                ("stages", stage, "rules", rule, "timeout_seconds"),
+                ("stages", stage, "rules", rule, "retry", "max_attempts"),
+                ("stages", stage, "rules", rule, "retry", "backoff_seconds"),
+            ]
+        )
+    )
     # every one of these is out of range for each of those settings (backoff_seconds may be 0)
     value = draw(st.sampled_from([nasty.HUGE_INT, -nasty.HUGE_INT, 2**64, math.inf, -math.inf, math.nan, -1]))
     holder = get(config, path[:-2]) if path[-2] == "retry" else get(config, path[:-1])
@@ -197,8 +221,16 @@ def deeply_nested(draw, config):
     return pointer(path)
 
 
-MUTATIONS = [wrong_type, remove_required, unknown_class, dependency_cycle, dangling_dependency, unknown_key,
-             number_past_the_edge, deeply_nested]
+MUTATIONS = [
+    wrong_type,
+    remove_required,
+    unknown_class,
+    dependency_cycle,
+    dangling_dependency,
+    unknown_key,
+    number_past_the_edge,
+    deeply_nested,
+]
 
 
 class Mutated:
@@ -222,19 +254,33 @@ def mutated_configs(draw):
     config = copy.deepcopy(SEEDS[name])
     expected = []
     for mutation in draw(st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=3)):
-        if not isinstance(config.get("stages"), dict) or not config["stages"] or not all(
-                isinstance(s, dict) and isinstance(s.get("rules"), dict) and s["rules"] and
-                all(isinstance(r, dict) for r in s["rules"].values()) for s in config["stages"].values()):
+        if (
+            not isinstance(config.get("stages"), dict)
+            or not config["stages"]
+            or not all(
+                isinstance(s, dict)
+                and isinstance(s.get("rules"), dict)
+                and s["rules"]
+                and all(isinstance(r, dict) for r in s["rules"].values())
+                for s in config["stages"].values()
+            )
+        ):
             break  # an earlier mutation broke the structure the next one needs
         where = mutation(draw, config)
         if where is not None:
             expected.append((mutation.__name__, where, _at(config, _parent(where)), _at(config, where)))
     # a later mutation may have replaced what an earlier one made: expect only what is still there
-    expected = [(name, where) for name, where, parent, value in expected
-                if _at(config, _parent(where)) is parent and _at(config, where) is value]
+    expected = [
+        (name, where)
+        for name, where, parent, value in expected
+        if _at(config, _parent(where)) is parent and _at(config, where) is value
+    ]
     if not_plain_json(config):  # only what makes it so is reported, wherever it is
-        expected = [(name, where) for name, where in expected
-                    if not_plain_json(_at(config, where)) or not_plain_json(where.rsplit("/", 1)[-1])]
+        expected = [
+            (name, where)
+            for name, where in expected
+            if not_plain_json(_at(config, where)) or not_plain_json(where.rsplit("/", 1)[-1])
+        ]
     return Mutated(config, expected)
 
 
@@ -253,6 +299,7 @@ def _at(config, where):
 
 
 # ------------------------------------------------------------------ checks
+
 
 def check_problems(config, problems):
     assert isinstance(problems, list)
@@ -275,7 +322,9 @@ def check_problems(config, problems):
 def related(problem_path: str, where: str) -> bool:
     """A problem at the mutation, under it, or on the object holding it."""
     where = where.encode("utf-8", "backslashreplace").decode("utf-8")  # as problems print lone surrogates
-    return problem_path == where or problem_path.startswith(where + "/") or where.startswith(problem_path + "/")
+    return (
+        problem_path == where or problem_path.startswith(where + "/") or where.startswith(problem_path + "/")
+    )
 
 
 @SETTINGS
@@ -304,18 +353,21 @@ def test_validate_and_compile__mutated_example_config__problems_with_paths_or_a_
             assert json.loads(json.dumps(result, allow_nan=False))["status"] in ("passed", "failed", "error")
 
 
-@pytest.mark.parametrize("value,where", [
-    (nasty.nested_list(5000), "/stages/preprocessing/rules/trim_whitespace/params/fields"),
-    (nasty.nested_dict(5000), "/stages/preprocessing/description"),
-    (nasty.HUGE_INT, "/stages/preprocessing/timeout_seconds"),
-    (math.nan, "/stages/preprocessing/timeout_seconds"),
-    (math.inf, "/stages/preprocessing/max_parallel_rules"),
-    ({"\ud800": 1}, "/stages/preprocessing/rules/trim_whitespace/params"),
-    ("\udfff", "/stages/preprocessing/rules/trim_whitespace/class"),
-    ({1: "not a text key"}, "/stages/preprocessing/rules/trim_whitespace/params"),
-    ({"when": "record" + ".a" * 20_000}, "/stages/preprocessing/rules/trim_whitespace"),
-    ({"when": "1 + " * 20_000 + "1 == 2"}, "/stages/preprocessing/rules/trim_whitespace"),
-])
+@pytest.mark.parametrize(
+    "value,where",
+    [
+        (nasty.nested_list(5000), "/stages/preprocessing/rules/trim_whitespace/params/fields"),
+        (nasty.nested_dict(5000), "/stages/preprocessing/description"),
+        (nasty.HUGE_INT, "/stages/preprocessing/timeout_seconds"),
+        (math.nan, "/stages/preprocessing/timeout_seconds"),
+        (math.inf, "/stages/preprocessing/max_parallel_rules"),
+        ({"\ud800": 1}, "/stages/preprocessing/rules/trim_whitespace/params"),
+        ("\udfff", "/stages/preprocessing/rules/trim_whitespace/class"),
+        ({1: "not a text key"}, "/stages/preprocessing/rules/trim_whitespace/params"),
+        ({"when": "record" + ".a" * 20_000}, "/stages/preprocessing/rules/trim_whitespace"),
+        ({"when": "1 + " * 20_000 + "1 == 2"}, "/stages/preprocessing/rules/trim_whitespace"),
+    ],
+)
 def test_validate__value_no_json_tool_survives__one_problem_there_and_no_crash(value, where):
     # Given the onboarding example with one value that breaks naive JSON handling
     # (deep nesting, a 1001-digit integer, NaN, Infinity, lone surrogates, a non-text

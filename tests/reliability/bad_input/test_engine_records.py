@@ -14,6 +14,7 @@ and values nested up to 3,000 levels deep. Whatever the record:
   valid Unicode text: a wrong value is judged (`fail`) or left alone (`skip`), never an
   internal error.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,12 +29,29 @@ from rules_engine.rule import OUTCOMES
 from tests.reliability.bad_input import nasty
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "rules_engine" / "examples"
-CONFIGS = {name: json.loads((EXAMPLES / name).read_text()) for name in ("customer_onboarding.json",
-                                                                       "pipeline_config.json")}
+CONFIGS = {
+    name: json.loads((EXAMPLES / name).read_text())
+    for name in ("customer_onboarding.json", "pipeline_config.json")
+}
 APPLICANTS = [case["record"] for case in json.loads((EXAMPLES / "applications.json").read_text())]
-FIELDS = sorted({key for record in APPLICANTS for key in record} | {
-    "ssn", "annual_income", "monthly_income", "monthly_debt", "credit_score", "country", "customer_id",
-    "first_name", "middle_name", "last_name", "area_code", "occupation", "employment_status"})
+FIELDS = sorted(
+    {key for record in APPLICANTS for key in record}
+    | {
+        "ssn",
+        "annual_income",
+        "monthly_income",
+        "monthly_debt",
+        "credit_score",
+        "country",
+        "customer_id",
+        "first_name",
+        "middle_name",
+        "last_name",
+        "area_code",
+        "occupation",
+        "employment_status",
+    }
+)
 CONTEXT = {"now": "2024-06-01T12:00:00+00:00"}
 
 
@@ -47,7 +65,10 @@ def every_rule_unshielded() -> dict:
         for _, stage in stages:
             for rule_id, rule in stage["rules"].items():
                 rules[f"{name.split('.')[0]}.{rule_id}"] = {
-                    k: v for k, v in rule.items() if k not in ("dependencies", "cross_stage_dependencies", "when")}
+                    k: v
+                    for k, v in rule.items()
+                    if k not in ("dependencies", "cross_stage_dependencies", "when")
+                }
     return {"stages": {"every_rule": {"fail_fast": False, "parallel_execution": False, "rules": rules}}}
 
 
@@ -103,8 +124,11 @@ class Record(dict):
 
 
 hostile_records = st.one_of(
-    st.builds(lambda base, changes: Record({**base, **changes}), st.sampled_from(APPLICANTS),
-              st.dictionaries(st.sampled_from(FIELDS), nasty.garbage, min_size=1, max_size=4)),
+    st.builds(
+        lambda base, changes: Record({**base, **changes}),
+        st.sampled_from(APPLICANTS),
+        st.dictionaries(st.sampled_from(FIELDS), nasty.garbage, min_size=1, max_size=4),
+    ),
     st.builds(Record, st.dictionaries(st.sampled_from(FIELDS) | nasty.any_text, nasty.garbage, max_size=6)),
 )
 
@@ -136,19 +160,41 @@ def test_run__hostile_record__every_rule_gives_an_outcome_and_none_is_an_interna
         # Then (checked above) a result with one outcome per rule;
         # and no rule broke on the values: errors are for failing services only
         if plain:
-            broken = [(rule["id"], rule["message"]) for stage in out["stages"] for rule in stage["rules"]
-                      if rule["outcome"] in ("error", "timeout")]
+            broken = [
+                (rule["id"], rule["message"])
+                for stage in out["stages"]
+                for rule in stage["rules"]
+                if rule["outcome"] in ("error", "timeout")
+            ]
             assert not broken, (name, broken)
     # and the caller's record is as it was
     assert fingerprint(record) == before
 
 
 @pytest.mark.parametrize("field", ["name", "email", "phone", "date_of_birth", "annual_income", "state"])
-@pytest.mark.parametrize("value", [nasty.nested_list(5000, "x"), nasty.nested_dict(5000), nasty.HUGE_INT,
-                                   float("nan"), float("-inf"), nasty.UNSTORABLE_TEXT["lone high surrogate"],
-                                   nasty.AWKWARD_TEXT["long"] * 3, nasty.AWKWARD_TEXT["control"]],
-                         ids=["list 5000 deep", "object 5000 deep", "10**1000", "NaN", "-Infinity",
-                              "lone surrogate", "60,000 characters", "control characters"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        nasty.nested_list(5000, "x"),
+        nasty.nested_dict(5000),
+        nasty.HUGE_INT,
+        float("nan"),
+        float("-inf"),
+        nasty.UNSTORABLE_TEXT["lone high surrogate"],
+        nasty.AWKWARD_TEXT["long"] * 3,
+        nasty.AWKWARD_TEXT["control"],
+    ],
+    ids=[
+        "list 5000 deep",
+        "object 5000 deep",
+        "10**1000",
+        "NaN",
+        "-Infinity",
+        "lone surrogate",
+        "60,000 characters",
+        "control characters",
+    ],
+)
 def test_run__one_extreme_field__result_for_every_rule_and_no_exception(pipelines, field, value):
     # Given the first example applicant with one field at an extreme
     record = Record({**APPLICANTS[0], field: value})

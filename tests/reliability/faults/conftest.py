@@ -2,6 +2,7 @@
 pipeline whose applications take long enough to be caught mid-chunk, the sweep as beat
 would run it once runs and chunks count as lost, and the checks that a batch came out
 with exactly one run per line."""
+
 from __future__ import annotations
 
 import os
@@ -53,8 +54,11 @@ class Workers:
         self.first = first
         self.all = [first]
         self.tmp_path = tmp_path
-        self.env = dict(os.environ, DATABASE_URL=database_url(connection.settings_dict),
-                        CELERY_TASK_DEFAULT_QUEUE=first.queue)
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=database_url(connection.settings_dict),
+            CELERY_TASK_DEFAULT_QUEUE=first.queue,
+        )
 
     def start(self) -> WorkerProcess:
         worker = WorkerProcess(self.first.queue, self.env, self.tmp_path / f"worker-{len(self.all) + 1}.log")
@@ -69,8 +73,12 @@ class Workers:
 
     def succeeded(self, task: str) -> int:
         """How many `task` runs the workers logged as finished (whatever they returned)."""
-        return sum(1 for worker in self.all for line in worker.log().splitlines()
-                   if f"Task {task}[" in line and " succeeded in " in line)
+        return sum(
+            1
+            for worker in self.all
+            for line in worker.log().splitlines()
+            if f"Task {task}[" in line and " succeeded in " in line
+        )
 
     def stop(self) -> None:
         for worker in self.all[1:]:
@@ -95,15 +103,25 @@ def slow_pipeline(released, environments, editor, publisher):
     development = environments["development"]
 
     def latency(ms: int) -> None:
-        config_services.service_binding_set(environment=development, interface="KYCService", name="vendor",
-                                            actor=publisher, kind="simulated", latency_ms=ms)
+        config_services.service_binding_set(
+            environment=development,
+            interface="KYCService",
+            name="vendor",
+            actor=publisher,
+            kind="simulated",
+            latency_ms=ms,
+        )
 
     latency(0)
     document = released.versions.get().document
     document["stages"]["data_quality"]["rules"]["kyc"] = SERVICE_RULE
-    version = config_services.config_version_create(pipeline=released, document=document,
-                                                    base_version=released.versions.get(), author=editor,
-                                                    message="KYC check through the vendor")
+    version = config_services.config_version_create(
+        pipeline=released,
+        document=document,
+        base_version=released.versions.get(),
+        author=editor,
+        message="KYC check through the vendor",
+    )
     config_services.release_create(pipeline=released, environment=development, version=version, actor=editor)
     released.latency = latency
     return released
@@ -127,7 +145,8 @@ def check_batch_exactly_once(batch, lines: list[int]) -> dict:
     assert batch.total == batch.processed == len(lines) == runs.count()
     assert batch.passed + batch.failed + batch.errored == batch.processed
     assert (batch.passed, batch.failed, batch.errored) == tuple(
-        runs.filter(status=s).count() for s in (Run.Status.PASSED, Run.Status.FAILED, Run.Status.ERROR))
+        runs.filter(status=s).count() for s in (Run.Status.PASSED, Run.Status.FAILED, Run.Status.ERROR)
+    )
     assert not batch.chunks.exclude(status=BatchChunk.Status.DONE).exists()
     # each finished run of the pipeline counted once in the dashboards' rollups: a chunk
     # written twice, or half of one, would show here
@@ -135,8 +154,12 @@ def check_batch_exactly_once(batch, lines: list[int]) -> dict:
     finished = Run.objects.filter(pipeline=batch.pipeline, status__in=Run.FINISHED).count()
     assert sum(row.total for row in whole_runs) == finished
     assert AuditEvent.objects.filter(action="batch.completed", object_id=str(batch.pk)).count() == 1
-    return {"runs": runs.count(), "duplicates": len(duplicates), "lost": len(lost),
-            "chunk_attempts": dict(Counter(batch.chunks.values_list("attempts", flat=True)))}
+    return {
+        "runs": runs.count(),
+        "duplicates": len(duplicates),
+        "lost": len(lost),
+        "chunk_attempts": dict(Counter(batch.chunks.values_list("attempts", flat=True))),
+    }
 
 
 def jsonl(records: list[dict]) -> bytes:

@@ -10,6 +10,7 @@ submission returns at once. Once it is back, the sweep sends what never reached 
 broker or was lost with it, and the same worker (it reconnects by itself) or, when it
 did not survive, a new one finishes everything: every line of the batch and every run
 submitted during the outage ends with exactly one result."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,14 @@ from django.utils import timezone
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.runs import batches, services
 from pipelines_admin.runs.models import Batch, BatchChunk, Run
-from tests.reliability.faults.conftest import (APPLICANT, applicants, check_batch_exactly_once, jsonl,
-                                               sweep_as_if_later, wait_for)
+from tests.reliability.faults.conftest import (
+    APPLICANT,
+    applicants,
+    check_batch_exactly_once,
+    jsonl,
+    sweep_as_if_later,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -60,13 +67,33 @@ class RedisOutage:
         self.port = str(parts.port or 6379)
         if parts.hostname not in ("127.0.0.1", "localhost") or os.environ.get("REDIS_PORT") != self.port:
             pytest.skip("Redis was not started by scripts/with-services on this port: not restarting it")
-        config = {key: self._cli("CONFIG", "GET", key).splitlines()[-1] for key in ("dir", "pidfile", "logfile")}
-        self.args = ["redis-server", "--bind", "127.0.0.1", "--port", self.port, "--save", "", "--appendonly", "no",
-                     "--daemonize", "yes", "--dir", config["dir"], "--pidfile", config["pidfile"],
-                     "--logfile", config["logfile"]]
+        config = {
+            key: self._cli("CONFIG", "GET", key).splitlines()[-1] for key in ("dir", "pidfile", "logfile")
+        }
+        self.args = [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            self.port,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--dir",
+            config["dir"],
+            "--pidfile",
+            config["pidfile"],
+            "--logfile",
+            config["logfile"],
+        ]
 
     def _cli(self, *args: str) -> str:
-        done = subprocess.run(["redis-cli", "-p", self.port, *args], capture_output=True, text=True, timeout=10)
+        done = subprocess.run(
+            ["redis-cli", "-p", self.port, *args], capture_output=True, text=True, timeout=10
+        )
         return done.stdout.strip()
 
     def _up(self) -> bool:
@@ -127,10 +154,17 @@ def broker(tmp_path, monkeypatch):
         (folder / sub).mkdir(parents=True)
     monkeypatch.setenv("CELERY_BROKER_FOLDER", str(folder))  # for the workers started after this
     _reset_pools(app)
-    monkeypatch.setitem(app.conf, "broker_transport_options", {
-        "data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
-        "processed_folder": str(folder / "processed"), "control_folder": str(folder / "control"),
-        "store_processed": False})
+    monkeypatch.setitem(
+        app.conf,
+        "broker_transport_options",
+        {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+        },
+    )
     outage = FolderOutage(folder)
     yield outage
     outage.restore()
@@ -139,15 +173,26 @@ def broker(tmp_path, monkeypatch):
 
 
 def test_broker_outage_mid_batch__submissions_stay_queued_then_everything_runs_exactly_once(
-        broker, workers, slow_pipeline, environments, editor, settings, record_property):
+    broker, workers, slow_pipeline, environments, editor, settings, record_property
+):
     # Given a batch of 24 applications (chunks of 4, 60 ms each) being worked on
     settings.BATCH_CHUNK_SIZE = CHUNK_SIZE
     slow_pipeline.latency(LATENCY_MS)
     development = environments["development"]
-    batch = batches.batch_create(pipeline=slow_pipeline, environment=development, filename="day.jsonl",
-                                 data=jsonl(applicants(LINES)), actor=editor)
-    wait_for(lambda: BatchChunk.objects.filter(batch=batch, status=BatchChunk.Status.DONE).exists(),
-             timeout=90, what="a first chunk", workers=workers, interval=0.02)
+    batch = batches.batch_create(
+        pipeline=slow_pipeline,
+        environment=development,
+        filename="day.jsonl",
+        data=jsonl(applicants(LINES)),
+        actor=editor,
+    )
+    wait_for(
+        lambda: BatchChunk.objects.filter(batch=batch, status=BatchChunk.Status.DONE).exists(),
+        timeout=90,
+        what="a first chunk",
+        workers=workers,
+        interval=0.02,
+    )
 
     # When the broker goes down, and three applications are submitted meanwhile
     broker.down()
@@ -155,13 +200,21 @@ def test_broker_outage_mid_batch__submissions_stay_queued_then_everything_runs_e
     submit_seconds, during = [], []
     for i in range(3):
         started = time.monotonic()
-        during.append(services.run_submit(pipeline=slow_pipeline, environment=development,
-                                          record={**APPLICANT, "name": f"During outage {i}"}, actor=editor))
+        during.append(
+            services.run_submit(
+                pipeline=slow_pipeline,
+                environment=development,
+                record={**APPLICANT, "name": f"During outage {i}"},
+                actor=editor,
+            )
+        )
         submit_seconds.append(time.monotonic() - started)
     # Then each submission returned promptly and is stored as queued, never sent
     assert max(submit_seconds) < 2, submit_seconds
-    assert all(r.status == Run.Status.QUEUED and r.enqueued_at is None
-               for r in Run.objects.filter(pk__in=[r.pk for r in during]))
+    assert all(
+        r.status == Run.Status.QUEUED and r.enqueued_at is None
+        for r in Run.objects.filter(pk__in=[r.pk for r in during])
+    )
     time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_at)))
 
     # When the broker is back, and beat's sweep runs (a new worker started only if the
@@ -184,7 +237,9 @@ def test_broker_outage_mid_batch__submissions_stay_queued_then_everything_runs_e
         time.sleep(0.5)
         return False
 
-    wait_for(all_done, timeout=120, what="the batch and the runs submitted during the outage", workers=workers)
+    wait_for(
+        all_done, timeout=120, what="the batch and the runs submitted during the outage", workers=workers
+    )
     recovered_s = time.monotonic() - restored_at
 
     # Then every line of the batch has exactly one run, counters, metrics and audit agree
@@ -196,10 +251,19 @@ def test_broker_outage_mid_batch__submissions_stay_queued_then_everything_runs_e
         assert AuditEvent.objects.filter(action="run.completed", object_id=str(run.pk)).count() == 1
     lost_messages = BatchChunk.objects.filter(batch=batch, attempts__gt=1).count()
 
-    record_property("figures", {**figures, "sweeps": sweeps, "recovery_seconds": round(recovered_s, 1),
-                                "submit_seconds_max": round(max(submit_seconds), 3),
-                                "first_worker_survived": first_worker_survived})
-    print(f"\n{broker.name}: recovered {recovered_s:.1f} s after the broker came back, {sweeps} sweep(s); "
-          f"submissions during the outage took at most {max(submit_seconds) * 1000:.0f} ms; "
-          f"worker survived: {first_worker_survived}; runs={figures['runs']} lost={figures['lost']} "
-          f"duplicates={figures['duplicates']}; chunks run twice: {lost_messages}")
+    record_property(
+        "figures",
+        {
+            **figures,
+            "sweeps": sweeps,
+            "recovery_seconds": round(recovered_s, 1),
+            "submit_seconds_max": round(max(submit_seconds), 3),
+            "first_worker_survived": first_worker_survived,
+        },
+    )
+    print(
+        f"\n{broker.name}: recovered {recovered_s:.1f} s after the broker came back, {sweeps} sweep(s); "
+        f"submissions during the outage took at most {max(submit_seconds) * 1000:.0f} ms; "
+        f"worker survived: {first_worker_survived}; runs={figures['runs']} lost={figures['lost']} "
+        f"duplicates={figures['duplicates']}; chunks run twice: {lost_messages}"
+    )

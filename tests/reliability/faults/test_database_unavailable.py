@@ -12,6 +12,7 @@ run or a batch chunk is being executed.
 
 Delivery to a worker is played by calling the task's service directly (the broker has
 its own fault tests), so these tests are about the database alone."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -24,16 +25,25 @@ from django.db import DatabaseError, InterfaceError, connection
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.runs import batches, services
 from pipelines_admin.runs.models import Batch, BatchChunk, MetricRollup, Run
+from tests.reliability.faults.conftest import (
+    APPLICANT,
+    applicants,
+    check_batch_exactly_once,
+    jsonl,
+    sweep_as_if_later,
+)
 from tests.reliability.rows import changed, row_counts
-from tests.reliability.faults.conftest import APPLICANT, applicants, check_batch_exactly_once, jsonl, sweep_as_if_later
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-sqlite_only = pytest.mark.skipif("connection.vendor != 'sqlite'",
-                                 reason="SQLite's file lock; the PostgreSQL pass locks tables instead")
-postgresql_only = pytest.mark.skipif("connection.vendor != 'postgresql'",
-                                     reason="table locks and terminated backends are PostgreSQL's; the SQLite "
-                                            "pass holds its write lock instead")
+sqlite_only = pytest.mark.skipif(
+    "connection.vendor != 'sqlite'", reason="SQLite's file lock; the PostgreSQL pass locks tables instead"
+)
+postgresql_only = pytest.mark.skipif(
+    "connection.vendor != 'postgresql'",
+    reason="table locks and terminated backends are PostgreSQL's; the SQLite "
+    "pass holds its write lock instead",
+)
 
 
 @pytest.fixture
@@ -90,8 +100,14 @@ def _pg_connect():
     import psycopg
 
     s = connection.settings_dict
-    return psycopg.connect(host=s["HOST"], port=s["PORT"], user=s["USER"], password=s["PASSWORD"] or None,
-                           dbname=s["NAME"], autocommit=True)
+    return psycopg.connect(
+        host=s["HOST"],
+        port=s["PORT"],
+        user=s["USER"],
+        password=s["PASSWORD"] or None,
+        dbname=s["NAME"],
+        autocommit=True,
+    )
 
 
 @pytest.fixture
@@ -109,8 +125,12 @@ def short_lock_wait(monkeypatch):
 
 
 def submit(pipeline, environments, actor, name="Maria Garcia"):
-    return services.run_submit(pipeline=pipeline, environment=environments["development"],
-                               record={**APPLICANT, "name": name}, actor=actor)
+    return services.run_submit(
+        pipeline=pipeline,
+        environment=environments["development"],
+        record={**APPLICANT, "name": name},
+        actor=actor,
+    )
 
 
 def check_run_recorded_once(run_id, *, attempts: int) -> Run:
@@ -142,10 +162,17 @@ def executed_then(monkeypatch, fault) -> None:
 
 # --------------------------------------------------------------------- locks
 
-@pytest.mark.parametrize("vendor_check", [pytest.param(None, marks=sqlite_only, id="sqlite"),
-                                          pytest.param(None, marks=postgresql_only, id="postgresql")])
+
+@pytest.mark.parametrize(
+    "vendor_check",
+    [
+        pytest.param(None, marks=sqlite_only, id="sqlite"),
+        pytest.param(None, marks=postgresql_only, id="postgresql"),
+    ],
+)
 def test_lock_shorter_than_the_wait__submit_and_execute_wait_then_succeed(
-        vendor_check, released, environments, editor, sent, record_property):
+    vendor_check, released, environments, editor, sent, record_property
+):
     # Given another connection holding the lock for 1 s
     with LockHolder(1.0):
         # When an application is submitted
@@ -164,14 +191,22 @@ def test_lock_shorter_than_the_wait__submit_and_execute_wait_then_succeed(
     assert execute_wait > 0.5
     check_run_recorded_once(run.pk, attempts=1)
     record_property("waits_seconds", {"submit": round(submit_wait, 2), "execute": round(execute_wait, 2)})
-    print(f"\n{connection.vendor}: a 1 s lock waited out in {submit_wait:.2f} s (submit), "
-          f"{execute_wait:.2f} s (execute)")
+    print(
+        f"\n{connection.vendor}: a 1 s lock waited out in {submit_wait:.2f} s (submit), "
+        f"{execute_wait:.2f} s (execute)"
+    )
 
 
-@pytest.mark.parametrize("vendor_check", [pytest.param(None, marks=sqlite_only, id="sqlite"),
-                                          pytest.param(None, marks=postgresql_only, id="postgresql")])
+@pytest.mark.parametrize(
+    "vendor_check",
+    [
+        pytest.param(None, marks=sqlite_only, id="sqlite"),
+        pytest.param(None, marks=postgresql_only, id="postgresql"),
+    ],
+)
 def test_lock_longer_than_the_wait__clear_error_and_nothing_half_written(
-        vendor_check, released, environments, editor, sent, monkeypatch, token_client, short_lock_wait):
+    vendor_check, released, environments, editor, sent, monkeypatch, token_client, short_lock_wait
+):
     # Given connections that give up on a lock after 0.3 s, and a lock held for 3 s
     api = token_client(editor)
     before = row_counts()
@@ -185,8 +220,11 @@ def test_lock_longer_than_the_wait__clear_error_and_nothing_half_written(
         assert waited < 1.5
         assert "lock" in str(refused.value).lower()
         # and through the API: a 503 in the error shape, saying to try again
-        response = api.post("/api/v1/runs/", {
-            "pipeline": released.slug, "environment": "development", "record": APPLICANT}, format="json")
+        response = api.post(
+            "/api/v1/runs/",
+            {"pipeline": released.slug, "environment": "development", "record": APPLICANT},
+            format="json",
+        )
         assert response.status_code == 503, response.content
         assert set(response.json()) == {"message", "extra"} and response["Retry-After"]
     # and nothing was stored, nothing sent
@@ -215,12 +253,18 @@ def test_lock_longer_than_the_wait__clear_error_and_nothing_half_written(
 
 @postgresql_only
 def test_backend_terminated_mid_run_and_mid_chunk__sweep_hands_them_out_again_each_recorded_once(
-        released, environments, editor, sent, monkeypatch, settings):
+    released, environments, editor, sent, monkeypatch, settings
+):
     # Given a run and a batch of 6 applications in chunks of 3, stored and sent
     settings.BATCH_CHUNK_SIZE = 3
     run = submit(released, environments, editor)
-    batch = batches.batch_create(pipeline=released, environment=environments["development"], filename="six.jsonl",
-                                 data=jsonl(applicants(6)), actor=editor)
+    batch = batches.batch_create(
+        pipeline=released,
+        environment=environments["development"],
+        filename="six.jsonl",
+        data=jsonl(applicants(6)),
+        actor=editor,
+    )
     chunk = batch.chunks.order_by("index").first()
 
     def terminate_my_backend():

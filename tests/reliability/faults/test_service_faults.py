@@ -7,6 +7,7 @@ clear `error` (or `timeout`, when its own time limit is the shorter), naming wha
 wrong. The server counts the requests it got: exactly one per attempt, never more, and
 a run delivered twice to the worker calls the service no more than once per attempt
 of its first delivery."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,16 @@ MAX_ATTEMPTS = 3
 BACKOFF = 0.05  # seconds before the 2nd attempt; 0.1 before the 3rd
 RETRY = {"max_attempts": MAX_ATTEMPTS, "backoff_seconds": BACKOFF, "backoff_multiplier": 2}
 VERIFIED = {"verified": True, "confidence": 0.93, "verification_id": "v-1", "reasons": []}
-APPLICANT = {"name": "Maria Garcia", "email": "maria.garcia@example.com", "date_of_birth": "1990-04-12",
-             "ssn": "123-45-6789", "address": "350 Fifth Avenue", "city": "New York", "state": "NY",
-             "zip_code": "10118"}
+APPLICANT = {
+    "name": "Maria Garcia",
+    "email": "maria.garcia@example.com",
+    "date_of_birth": "1990-04-12",
+    "ssn": "123-45-6789",
+    "address": "350 Fifth Avenue",
+    "city": "New York",
+    "state": "NY",
+    "zip_code": "10118",
+}
 
 
 class Vendor(BaseHTTPRequestHandler):
@@ -88,18 +96,44 @@ def fresh_counts():
 
 
 def kyc_pipeline(vendor_url: str, kind: str, *, adapter_timeout=0.3, rule: dict | None = None):
-    config = {"stages": {"compliance": {"rules": {"kyc": {
-        "class": "KYCIdentityRule", "params": {"kyc_service": "service:KYCService:vendor"},
-        "retry": RETRY, **(rule or {})}}}}}
-    services = registry_from_spec({"bindings": {"KYCService:vendor": {
-        "type": "http", "url": f"{vendor_url}/{kind}", "timeout_seconds": adapter_timeout}}})
+    config = {
+        "stages": {
+            "compliance": {
+                "rules": {
+                    "kyc": {
+                        "class": "KYCIdentityRule",
+                        "params": {"kyc_service": "service:KYCService:vendor"},
+                        "retry": RETRY,
+                        **(rule or {}),
+                    }
+                }
+            }
+        }
+    }
+    services = registry_from_spec(
+        {
+            "bindings": {
+                "KYCService:vendor": {
+                    "type": "http",
+                    "url": f"{vendor_url}/{kind}",
+                    "timeout_seconds": adapter_timeout,
+                }
+            }
+        }
+    )
     return rules_engine.compile_pipeline(config, services)
 
 
-@pytest.mark.parametrize("kind,message", [
-    ("s503", "HTTP 503"), ("garbage", "not valid JSON"), ("list", "not an object"),
-    ("slow", "no answer within 0.3s"), ("reset", "KYCService:vendor"),
-])
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("s503", "HTTP 503"),
+        ("garbage", "not valid JSON"),
+        ("list", "not an object"),
+        ("slow", "no answer within 0.3s"),
+        ("reset", "KYCService:vendor"),
+    ],
+)
 def test_http_service__fails_every_time__retried_with_backoff_then_a_clear_error(vendor_url, kind, message):
     # Given a KYC rule retried 3 times (backoff 0.05 s, then 0.1 s) against a failing vendor
     with kyc_pipeline(vendor_url, kind) as pipeline:
@@ -127,9 +161,21 @@ def test_http_service__fails_twice_then_answers__passes_on_the_third_attempt(ven
 
 def test_http_service__no_retry_settings__one_request_one_error(vendor_url):
     # Given the same rule without retry settings
-    config = {"stages": {"compliance": {"rules": {"kyc": {
-        "class": "KYCIdentityRule", "params": {"kyc_service": "service:KYCService:vendor"}}}}}}
-    services = registry_from_spec({"bindings": {"KYCService:vendor": {"type": "http", "url": f"{vendor_url}/s503"}}})
+    config = {
+        "stages": {
+            "compliance": {
+                "rules": {
+                    "kyc": {
+                        "class": "KYCIdentityRule",
+                        "params": {"kyc_service": "service:KYCService:vendor"},
+                    }
+                }
+            }
+        }
+    }
+    services = registry_from_spec(
+        {"bindings": {"KYCService:vendor": {"type": "http", "url": f"{vendor_url}/s503"}}}
+    )
     with rules_engine.compile_pipeline(config, services) as pipeline:
         rule = pipeline.run(APPLICANT).rule("kyc")
     # Then one request, and the error
@@ -153,9 +199,11 @@ def test_http_service__rule_time_limit_shorter_than_the_vendor__timeout_outcome_
 
 # ------------------------------------------------------------- through a run
 
+
 @pytest.mark.django_db
-def test_run__http_binding_down__error_run_then_a_second_delivery_calls_nobody(vendor_url, released, environments,
-                                                                                editor, publisher):
+def test_run__http_binding_down__error_run_then_a_second_delivery_calls_nobody(
+    vendor_url, released, environments, editor, publisher
+):
     # Given development bound to a vendor that answers 503, and a pipeline whose KYC rule retries 3 times
     from pipelines_admin.audit.models import AuditEvent
     from pipelines_admin.configs import services as config_services
@@ -163,16 +211,35 @@ def test_run__http_binding_down__error_run_then_a_second_delivery_calls_nobody(v
     from pipelines_admin.runs.models import MetricRollup
 
     development = environments["development"]
-    config_services.service_binding_set(environment=development, interface="KYCService", name="vendor",
-                                        actor=publisher, kind="http", url=f"{vendor_url}/s503", timeout_seconds=1)
+    config_services.service_binding_set(
+        environment=development,
+        interface="KYCService",
+        name="vendor",
+        actor=publisher,
+        kind="http",
+        url=f"{vendor_url}/s503",
+        timeout_seconds=1,
+    )
     document = released.versions.get().document
-    document["stages"]["compliance"] = {"rules": {"kyc": {
-        "class": "KYCIdentityRule", "params": {"kyc_service": "service:KYCService:vendor"}, "retry": RETRY}}}
-    version = config_services.config_version_create(pipeline=released, document=document,
-                                                    base_version=released.versions.get(), author=editor,
-                                                    message="KYC through the vendor")
-    run = services.run_submit(pipeline=released, environment=development, record=APPLICANT, actor=editor,
-                              version=version)
+    document["stages"]["compliance"] = {
+        "rules": {
+            "kyc": {
+                "class": "KYCIdentityRule",
+                "params": {"kyc_service": "service:KYCService:vendor"},
+                "retry": RETRY,
+            }
+        }
+    }
+    version = config_services.config_version_create(
+        pipeline=released,
+        document=document,
+        base_version=released.versions.get(),
+        author=editor,
+        message="KYC through the vendor",
+    )
+    run = services.run_submit(
+        pipeline=released, environment=development, record=APPLICANT, actor=editor, version=version
+    )
     # When the worker executes it, and the broker delivers it a second time
     services.run_execute(run.pk)
     services.run_execute(run.pk)

@@ -6,6 +6,7 @@ of the pass: PostgreSQL and Redis under scripts/with-services, SQLite and the fi
 broker otherwise, where the web server and the worker share one SQLite file and writes
 queue behind each other. The bar is the same on both: no failed request, and every run
 submitted decided (none lost, none in error)."""
+
 from __future__ import annotations
 
 import json
@@ -29,11 +30,29 @@ def test_pages_and_run_submission_under_load_fail_nothing_and_lose_no_run(tmp_pa
 
     figures = tmp_path / "load.json"
     env = dict(os.environ, DATABASE_URL=database_url(connection.settings_dict))
-    command = [sys.executable, str(REPO / "bench" / "load" / "run_load.py"), "--users", STEPS,
-               "--duration", str(SECONDS_PER_STEP), "--ramp", "2", "--accounts", str(ACCOUNTS),
-               "--static", "plain", "--drain-timeout", "60", "--json-out", str(figures),
-               "--keep-logs", str(tmp_path / "logs")]
-    driver = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        str(REPO / "bench" / "load" / "run_load.py"),
+        "--users",
+        STEPS,
+        "--duration",
+        str(SECONDS_PER_STEP),
+        "--ramp",
+        "2",
+        "--accounts",
+        str(ACCOUNTS),
+        "--static",
+        "plain",
+        "--drain-timeout",
+        "60",
+        "--json-out",
+        str(figures),
+        "--keep-logs",
+        str(tmp_path / "logs"),
+    ]
+    driver = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         stdout, stderr = driver.communicate(timeout=300)
     except subprocess.TimeoutExpired:

@@ -3,6 +3,7 @@ the run's pipeline and environment rows as well (SELECT ... FOR UPDATE over a jo
 every joined row). Every new run and metric row takes a key-share lock on those rows for
 its foreign keys, so submissions waited on workers and, at 50 users, deadlocked with
 them: 500s on submission and runs left queued. The claim now locks the run's row only."""
+
 from __future__ import annotations
 
 import threading
@@ -28,8 +29,10 @@ def queued(released, environments, editor, monkeypatch):
     monkeypatch.setattr(services, "run_enqueue", lambda run_id, **_: True)
 
     def submit():
-        return services.run_submit(pipeline=released, environment=environments["development"], record=ADULT,
-                                   actor=editor)
+        return services.run_submit(
+            pipeline=released, environment=environments["development"], record=ADULT, actor=editor
+        )
+
     return submit
 
 

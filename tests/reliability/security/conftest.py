@@ -2,6 +2,7 @@
 role, and `estate`: a small but complete installation (versions, releases in three
 environments, a finished run, a finished and a queued batch, an API token) so every
 page and every write has something real to act on."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,13 @@ import pytest
 from django.core.cache import cache
 
 from tests.pipelines_admin.conftest import (  # noqa: F401  (fixtures, re-exported)
-    editor, environments, make_user, publisher, small_pipeline_document, superuser, viewer,
+    editor,
+    environments,
+    make_user,
+    publisher,
+    small_pipeline_document,
+    superuser,
+    viewer,
 )
 
 ROLES = ("anonymous", "roleless", "viewer", "editor", "publisher", "superuser")
@@ -78,39 +85,87 @@ def estate(editor, publisher, viewer, superuser, roleless, small_pipeline_docume
     from pipelines_admin.tokens.services import token_create
 
     dev, staging, prod = environments["development"], environments["staging"], environments["production"]
-    pipeline = config_services.pipeline_create(slug="onboarding", name="Onboarding",
-                                               document=small_pipeline_document, author=editor)
+    pipeline = config_services.pipeline_create(
+        slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
+    )
     v1 = pipeline.versions.get()
     first = config_services.release_create(pipeline=pipeline, environment=dev, version=v1, actor=editor)
     changed = json.loads(json.dumps(small_pipeline_document))
     changed["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 21
-    v2 = config_services.config_version_create(pipeline=pipeline, document=changed, base_version=v1, author=editor,
-                                               message="minimum age 21")
+    v2 = config_services.config_version_create(
+        pipeline=pipeline, document=changed, base_version=v1, author=editor, message="minimum age 21"
+    )
     config_services.release_create(pipeline=pipeline, environment=dev, version=v2, actor=editor)
     config_services.release_create(pipeline=pipeline, environment=staging, version=v1, actor=editor)
     # production is protected: its release gate wants a passing test suite, or a publisher's override
-    production_first = config_services.release_create(pipeline=pipeline, environment=prod, version=v1,
-                                                      actor=publisher, reason="first release", gate_override=True)
-    config_services.release_create(pipeline=pipeline, environment=prod, version=v2, actor=publisher,
-                                   reason="minimum age 21", gate_override=True)
+    production_first = config_services.release_create(
+        pipeline=pipeline,
+        environment=prod,
+        version=v1,
+        actor=publisher,
+        reason="first release",
+        gate_override=True,
+    )
+    config_services.release_create(
+        pipeline=pipeline,
+        environment=prod,
+        version=v2,
+        actor=publisher,
+        reason="minimum age 21",
+        gate_override=True,
+    )
     run = run_submit(pipeline=pipeline, environment=dev, record=PII_APPLICANT, actor=editor)
     run_execute(run.pk)
     run.refresh_from_db()
-    done = finish_batch(batch_create(pipeline=pipeline, environment=dev, filename="done.jsonl",
-                                     data=json.dumps(PII_APPLICANT).encode(), actor=editor))
-    queued = batch_create(pipeline=pipeline, environment=dev, filename="queued.jsonl",
-                          data=json.dumps(PII_APPLICANT).encode(), actor=editor)
+    done = finish_batch(
+        batch_create(
+            pipeline=pipeline,
+            environment=dev,
+            filename="done.jsonl",
+            data=json.dumps(PII_APPLICANT).encode(),
+            actor=editor,
+        )
+    )
+    queued = batch_create(
+        pipeline=pipeline,
+        environment=dev,
+        filename="queued.jsonl",
+        data=json.dumps(PII_APPLICANT).encode(),
+        actor=editor,
+    )
     token = token_create(user=editor, name="editor's script").token
     from pipelines_admin.impact.services import impact_start
     from pipelines_admin.testcases.services import case_create, suite_start
 
-    case = case_create(pipeline=pipeline, name="an adult passes", record=PII_APPLICANT, actor=editor,
-                       expected={"status": "passed"})
+    case = case_create(
+        pipeline=pipeline,
+        name="an adult passes",
+        record=PII_APPLICANT,
+        actor=editor,
+        expected={"status": "passed"},
+    )
     suite = suite_start(pipeline=pipeline, environment=dev, actor=editor)
     report = impact_start(pipeline=pipeline, environment=dev, actor=editor, last=10, version=v1)
     for environment in (dev, prod):
-        config_services.service_binding_set(environment=environment, interface="KYCService", name="jumio",
-                                            actor=publisher, kind="simulated", reason="the vendor's sandbox")
-    return {"pipeline": pipeline, "v1": v1, "v2": v2, "first_release": first,
-            "production_first_release": production_first, "run": run, "done_batch": done,
-            "queued_batch": queued, "token": token, "case": case, "suite": suite, "report": report}
+        config_services.service_binding_set(
+            environment=environment,
+            interface="KYCService",
+            name="jumio",
+            actor=publisher,
+            kind="simulated",
+            reason="the vendor's sandbox",
+        )
+    return {
+        "pipeline": pipeline,
+        "v1": v1,
+        "v2": v2,
+        "first_release": first,
+        "production_first_release": production_first,
+        "run": run,
+        "done_batch": done,
+        "queued_batch": queued,
+        "token": token,
+        "case": case,
+        "suite": suite,
+        "report": report,
+    }

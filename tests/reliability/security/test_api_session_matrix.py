@@ -2,6 +2,7 @@
 there with API tokens) holds for a console session too: a browser that is logged in
 gets no more from the API than its role allows. A session may create API tokens (a
 token may not), the one difference."""
+
 from __future__ import annotations
 
 import json
@@ -35,7 +36,8 @@ ENDPOINTS = sorted({(name, method) for name, method, _role in api_matrix.cases()
 
 @pytest.mark.parametrize("name,method", ENDPOINTS, ids=lambda v: v)
 def test_api_endpoint__console_session_of_each_role__same_status_as_with_a_token(
-        name, method, world, request, django_user_model):
+    name, method, world, request, django_user_model
+):
     converters, _view = api_matrix.ROUTES[name]
     mismatches = []
     for role in ROLES:
@@ -56,20 +58,30 @@ def test_api_endpoint__console_session_of_each_role__same_status_as_with_a_token
             path = reverse(name, kwargs=kwargs)
             # When it calls the endpoint with a valid request
             if (name, method) == ("api:batch-list", "POST"):
-                upload = SimpleUploadedFile("apps.jsonl", json.dumps(api_matrix.APPLICANT).encode(),
-                                            "application/x-ndjson")
-                response = client.post(path, {"pipeline": "onboarding", "environment": "development",
-                                              "file": upload}, format="multipart")
+                upload = SimpleUploadedFile(
+                    "apps.jsonl", json.dumps(api_matrix.APPLICANT).encode(), "application/x-ndjson"
+                )
+                response = client.post(
+                    path,
+                    {"pipeline": "onboarding", "environment": "development", "file": upload},
+                    format="multipart",
+                )
             else:
                 payload = api_matrix.BODIES.get((name, method))
                 if name == "api:rollback":
                     payload = {"release_id": world["first_release"].pk, "reason": "undo the override"}
-                response = client.generic(method, path, json.dumps(payload) if payload is not None else "",
-                                          content_type="application/json",
-                                          **api_matrix.if_match(name, method, kwargs))
+                response = client.generic(
+                    method,
+                    path,
+                    json.dumps(payload) if payload is not None else "",
+                    content_type="application/json",
+                    **api_matrix.if_match(name, method, kwargs),
+                )
             transaction.set_rollback(True)
         # Then it gets the status its role allows
         if response.status_code != expected(name, method)[role]:
-            mismatches.append(f"{role}: expected {expected(name, method)[role]}, got {response.status_code} "
-                              f"{getattr(response, 'content', b'')[:200]!r}")
+            mismatches.append(
+                f"{role}: expected {expected(name, method)[role]}, got {response.status_code} "
+                f"{getattr(response, 'content', b'')[:200]!r}"
+            )
     assert not mismatches, f"{method} {name}\n" + "\n".join(mismatches)

@@ -2,6 +2,7 @@
 application's back (SQL, the ORM's bulk operations) is caught by `manage.py
 verify_audit`, which names the event and exits non-zero. The application itself
 never changes an event."""
+
 from __future__ import annotations
 
 import json
@@ -62,13 +63,17 @@ def test_data_edited_and_hash_recomputed__detected_by_the_next_event(trail):
     target.data = {**target.data, "status": "passed"}
     target.actor_name = "someone-else"
     forged = event_hash(target)
-    sql("UPDATE {table} SET data = %s, actor_name = %s, hash = %s WHERE sequence = %s",
-        [json.dumps(target.data), "someone-else", forged, target.sequence])
+    sql(
+        "UPDATE {table} SET data = %s, actor_name = %s, hash = %s WHERE sequence = %s",
+        [json.dumps(target.data), "someone-else", forged, target.sequence],
+    )
     # Then the event after it no longer follows it (or the chain head does not match)
     ok, report = verify()
     assert not ok
-    assert (f"event {target.sequence + 1}: does not follow the event before it" in report
-            or "the newest event does not match the chain head" in report)
+    assert (
+        f"event {target.sequence + 1}: does not follow the event before it" in report
+        or "the newest event does not match the chain head" in report
+    )
 
 
 def test_event_deleted_from_the_middle__detected(trail):
@@ -87,9 +92,19 @@ def test_newest_events_deleted__detected_by_the_chain_head(trail):
 def test_forged_event_appended__detected(trail):
     # Given a forged event added after the newest one, chained to it, without the chain head knowing
     last = trail[-1]
-    forged = AuditEvent(sequence=last.sequence + 1, occurred_at=last.occurred_at, actor_name="root",
-                        action="release.created", object_type="release", object_id="1", object_repr="release",
-                        pipeline="onboarding", environment="production", reason="approved", prev_hash=last.hash)
+    forged = AuditEvent(
+        sequence=last.sequence + 1,
+        occurred_at=last.occurred_at,
+        actor_name="root",
+        action="release.created",
+        object_type="release",
+        object_id="1",
+        object_repr="release",
+        pipeline="onboarding",
+        environment="production",
+        reason="approved",
+        prev_hash=last.hash,
+    )
     forged.hash = event_hash(forged)
     AuditEvent.objects.bulk_create([forged])  # bulk_create skips the model's own guard
     ok, report = verify()

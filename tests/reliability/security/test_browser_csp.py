@@ -1,6 +1,7 @@
 """In Chromium, under the Content-Security-Policy: the console's main pages load without a
 single violation or script error, the dashboards' chart draws, and htmx still swaps
 fragments in place. A script injected inline is blocked (the policy is really enforced)."""
+
 from __future__ import annotations
 
 import re
@@ -92,7 +93,11 @@ def test_dashboards__under_the_policy__chart_drawn(page, live_server, login, est
     # Then Chart.js drew the throughput chart, and nothing was blocked
     page.wait_for_function("typeof Chart !== 'undefined' && Chart.getChart('throughput-chart') !== undefined")
     assert page.evaluate("Chart.getChart('throughput-chart').data.datasets.map(d => d.label)") == [
-        "passed", "failed", "undecided", "error"]
+        "passed",
+        "failed",
+        "undecided",
+        "error",
+    ]
     assert page.evaluate("document.getElementById('throughput-chart').width") > 0
     assert page.evaluate("window.__violations") == [] and problems == []
 
@@ -149,8 +154,9 @@ def test_api_docs__under_the_policy__render_without_violation(page, live_server,
     expect(page.get_by_text("Rules console API").first).to_be_visible(timeout=15000)
     # Then it renders; the one thing blocked is its vendor's logo from another site
     # (nothing leaves the console's origin), and its page still allows no inline script
-    blocked = [v for v in page.evaluate("window.__violations")
-               if not v.startswith("img-src https://cdn.redoc.ly/")]
+    blocked = [
+        v for v in page.evaluate("window.__violations") if not v.startswith("img-src https://cdn.redoc.ly/")
+    ]
     assert blocked == [] and [p for p in problems if "cdn.redoc.ly" not in p] == []
     policy = page.request.get(f"{live_server.url}/api/schema/redoc/").headers["content-security-policy"]
     assert "script-src 'self';" in policy and "style-src 'self' 'unsafe-inline'" in policy

@@ -6,6 +6,7 @@ name and description) is shown as text on every page that shows it, and never ru
 
 The browser context here ignores the Content-Security-Policy, so what is tested is the
 escaping itself; the policy is a second wall (test_browser_csp.py)."""
+
 from __future__ import annotations
 
 import json
@@ -36,38 +37,72 @@ def hostile(publisher, environments):
     from pipelines_admin.runs.services import run_execute, run_submit
     from pipelines_admin.tokens.services import token_create
 
-    document = {"version": "1.0", "stages": {STAGE: {
-        "enabled": True, "fail_fast": False, "when": f'record.occupation != "{SCRIPT}"',
-        "rules": {
-            RULE: {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", HTMX]}},
-            "email_format": {"class": "EmailFormatRule", "params": {"field_name": "email"},
-                             "dependencies": [RULE]},
-        }}}}
-    pipeline = config_services.pipeline_create(slug="hostile", name=f"Hostile {SCRIPT}", description=IMG,
-                                               document=document, author=publisher, message=SVG)
+    document = {
+        "version": "1.0",
+        "stages": {
+            STAGE: {
+                "enabled": True,
+                "fail_fast": False,
+                "when": f'record.occupation != "{SCRIPT}"',
+                "rules": {
+                    RULE: {"class": "RequiredFieldsRule", "params": {"required_fields": ["name", HTMX]}},
+                    "email_format": {
+                        "class": "EmailFormatRule",
+                        "params": {"field_name": "email"},
+                        "dependencies": [RULE],
+                    },
+                },
+            }
+        },
+    }
+    pipeline = config_services.pipeline_create(
+        slug="hostile",
+        name=f"Hostile {SCRIPT}",
+        description=IMG,
+        document=document,
+        author=publisher,
+        message=SVG,
+    )
     v1 = pipeline.versions.get()
     changed = json.loads(json.dumps(document))
     changed["stages"][STAGE]["rules"][RULE]["params"]["required_fields"].append(SCRIPT)
-    config_services.config_version_create(pipeline=pipeline, document=changed, base_version=v1, author=publisher,
-                                          message=f"second {SCRIPT}")
+    config_services.config_version_create(
+        pipeline=pipeline, document=changed, base_version=v1, author=publisher, message=f"second {SCRIPT}"
+    )
     dev, prod = environments["development"], environments["production"]
-    config_services.release_create(pipeline=pipeline, environment=dev, version=v1, actor=publisher, reason=IMG)
-    config_services.override_set(pipeline=pipeline, environment=dev, actor=publisher, reason=SCRIPT,
-                                 override={"stages": {STAGE: {"rules": {"email_format": {"params": {
-                                     "field_name": HTMX}}}}}})
-    config_services.release_create(pipeline=pipeline, environment=prod, version=v1, actor=publisher, reason=SVG,
-                                   gate_override=True)
+    config_services.release_create(
+        pipeline=pipeline, environment=dev, version=v1, actor=publisher, reason=IMG
+    )
+    config_services.override_set(
+        pipeline=pipeline,
+        environment=dev,
+        actor=publisher,
+        reason=SCRIPT,
+        override={"stages": {STAGE: {"rules": {"email_format": {"params": {"field_name": HTMX}}}}}},
+    )
+    config_services.release_create(
+        pipeline=pipeline, environment=prod, version=v1, actor=publisher, reason=SVG, gate_override=True
+    )
     record = {"name": SCRIPT, "email": IMG, "occupation": SCRIPT, "employer": IMG, SVG: HTMX}
     run = run_submit(pipeline=pipeline, environment=dev, record=record, actor=publisher)
     run_execute(run.pk)
     rows = json.dumps(record) + "\n" + '{"employer": "' + SCRIPT.replace('"', "") + '", broken\n'
-    batch = finish_batch(batch_create(pipeline=pipeline, environment=dev, filename=f"{IMG}.jsonl",
-                                      data=rows.encode(), actor=publisher))
+    batch = finish_batch(
+        batch_create(
+            pipeline=pipeline, environment=dev, filename=f"{IMG}.jsonl", data=rows.encode(), actor=publisher
+        )
+    )
     token_create(user=publisher, name=SCRIPT)
     from pipelines_admin.testcases.services import case_create
 
-    case = case_create(pipeline=pipeline, name=f"case {SCRIPT}", description=IMG, record=record, actor=publisher,
-                       expected={"status": "failed"})
+    case = case_create(
+        pipeline=pipeline,
+        name=f"case {SCRIPT}",
+        description=IMG,
+        record=record,
+        actor=publisher,
+        expected={"status": "failed"},
+    )
     return {"run": run, "batch": batch, "case": case}
 
 
@@ -78,12 +113,27 @@ def pages(hostile) -> list[str]:
     rule_edit = reverse("console:rule-edit", kwargs={"slug": "hostile", "stage": STAGE, "rule": RULE})
     stage_edit = reverse("console:stage-edit", kwargs={"slug": "hostile", "stage": STAGE})
     return [
-        "/", "/pipelines/hostile/", "/pipelines/hostile/versions/", "/pipelines/hostile/versions/1/",
-        "/pipelines/hostile/versions/diff/?a=1&b=2", "/pipelines/hostile/environments/development/",
-        "/pipelines/hostile/environments/diff/?a=development&b=production", "/pipelines/hostile/edit/",
-        rule_edit, stage_edit, "/pipelines/hostile/try/", "/runs/", f"/runs/{run}/",
-        f"/runs/compare/?a={run}&b={run}", "/batches/", f"/batches/{batch}/", "/dashboards/", "/audit/",
-        "/account/tokens/", "/pipelines/hostile/tests/", f"/pipelines/hostile/tests/{hostile['case'].pk}/",
+        "/",
+        "/pipelines/hostile/",
+        "/pipelines/hostile/versions/",
+        "/pipelines/hostile/versions/1/",
+        "/pipelines/hostile/versions/diff/?a=1&b=2",
+        "/pipelines/hostile/environments/development/",
+        "/pipelines/hostile/environments/diff/?a=development&b=production",
+        "/pipelines/hostile/edit/",
+        rule_edit,
+        stage_edit,
+        "/pipelines/hostile/try/",
+        "/runs/",
+        f"/runs/{run}/",
+        f"/runs/compare/?a={run}&b={run}",
+        "/batches/",
+        f"/batches/{batch}/",
+        "/dashboards/",
+        "/audit/",
+        "/account/tokens/",
+        "/pipelines/hostile/tests/",
+        f"/pipelines/hostile/tests/{hostile['case'].pk}/",
     ]
 
 
@@ -113,7 +163,9 @@ def test_hostile_text__every_page_that_shows_it__shown_as_text_never_run(browser
         assert "__xss=1" in text, f"{path}: no hostile text shown: this page proves nothing"
         assert page.evaluate("window.__xss") is None, path
         assert page.evaluate(INJECTED) == 0, path
-        assert page.url.startswith(f"{live_server.url}{path.split('?')[0]}"), path  # no hx-get to /logout/ ran
+        assert page.url.startswith(f"{live_server.url}{path.split('?')[0]}"), (
+            path
+        )  # no hx-get to /logout/ ran
     assert dialogs == []
     context.close()
 
@@ -123,8 +175,12 @@ def test_rule_id_and_stage_name__hostile_text__accepted_by_the_validator_and_kep
     # them (the pages above show them inert), and the engine keeps them as they are
     import rules_engine
 
-    document = {"version": "1.0", "stages": {STAGE: {"rules": {
-        RULE: {"class": "RequiredFieldsRule", "params": {"required_fields": ["name"]}}}}}}
+    document = {
+        "version": "1.0",
+        "stages": {
+            STAGE: {"rules": {RULE: {"class": "RequiredFieldsRule", "params": {"required_fields": ["name"]}}}}
+        },
+    }
     assert rules_engine.validate_config(document) == []
     result = rules_engine.compile_pipeline(document).run({"name": "x"}).to_dict()
     assert result["stages"][0]["name"] == STAGE and result["stages"][0]["rules"][0]["id"] == RULE

@@ -2,6 +2,7 @@
 console's own origin only (no inline script, no eval), and the templates hold nothing
 the policy would block: no inline script or event handler, no inline style. Chromium
 checks the pages themselves in test_browser_csp.py."""
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,10 @@ def directives(header: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", ["login", "console:pipelines", "console:runs", "console:dashboards",
-                                  "console:audit", "tokens:list"])
+@pytest.mark.parametrize(
+    "name",
+    ["login", "console:pipelines", "console:runs", "console:dashboards", "console:audit", "tokens:list"],
+)
 def test_csp_header__console_pages__scripts_and_styles_from_self_only(name, viewer):
     # Given a viewer's session (the login page: nobody's)
     client = Client()
@@ -72,5 +75,6 @@ def test_htmx_config__base_template__no_injected_style_and_no_eval():
     meta = re.search(r"""<meta name="htmx-config" content='([^']+)'>""", source)
     assert meta is not None
     import json
+
     config = json.loads(meta.group(1))
     assert config == {"includeIndicatorStyles": False, "allowEval": False, "allowScriptTags": False}

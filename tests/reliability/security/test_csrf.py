@@ -2,6 +2,7 @@
 every URL) is refused without the CSRF token, and changes nothing; the same request
 with the token goes through. The API wants the token from a console session (DRF's
 SessionAuthentication) and not from an API token, which a browser never sends by itself."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,9 @@ def csrf_client(user) -> tuple[Client, str]:
 def test_console_form__posted_without_csrf_token__403_and_nothing_changed(case, estate, user_in_role):
     # Given a superuser's session (the user whom every form lets through) and the form's valid data
     user = None if case.name == "login" else user_in_role("superuser")
-    path = reverse(case.name, kwargs=matrix.url_kwargs(case.name, matrix.ROUTES[case.name], estate, case.variant))
+    path = reverse(
+        case.name, kwargs=matrix.url_kwargs(case.name, matrix.ROUTES[case.name], estate, case.variant)
+    )
     scraper = Client()
     scraper.force_login(user_in_role("superuser"))
     headers = {"HTTP_HX_REQUEST": "true"} if case.variant == "htmx" else {}
@@ -60,8 +63,11 @@ def test_console_form__posted_without_csrf_token__403_and_nothing_changed(case, 
         transaction.set_rollback(True)
 
 
-UNSAFE = sorted((name, method) for (name, method), row in api_matrix.EXPECTED.items()
-                if method != "GET" and row["editor"] < 300 and name != "api:validate")
+UNSAFE = sorted(
+    (name, method)
+    for (name, method), row in api_matrix.EXPECTED.items()
+    if method != "GET" and row["editor"] < 300 and name != "api:validate"
+)
 
 
 def api_request(client, name, method, world, token):
@@ -69,14 +75,22 @@ def api_request(client, name, method, world, token):
     kwargs = api_matrix.sample_kwargs(converters, world, token)
     path = reverse(name, kwargs=kwargs)
     if (name, method) == ("api:batch-list", "POST"):
-        upload = SimpleUploadedFile("apps.jsonl", json.dumps(api_matrix.APPLICANT).encode(), "application/x-ndjson")
-        return client.post(path, {"pipeline": "onboarding", "environment": "development", "file": upload},
-                           format="multipart")
+        upload = SimpleUploadedFile(
+            "apps.jsonl", json.dumps(api_matrix.APPLICANT).encode(), "application/x-ndjson"
+        )
+        return client.post(
+            path, {"pipeline": "onboarding", "environment": "development", "file": upload}, format="multipart"
+        )
     payload = api_matrix.BODIES.get((name, method))
     if name == "api:rollback":
         payload = {"release_id": world["first_release"].pk, "reason": "undo the override"}
-    return client.generic(method, path, json.dumps(payload) if payload is not None else "",
-                          content_type="application/json", **api_matrix.if_match(name, method, kwargs))
+    return client.generic(
+        method,
+        path,
+        json.dumps(payload) if payload is not None else "",
+        content_type="application/json",
+        **api_matrix.if_match(name, method, kwargs),
+    )
 
 
 @pytest.mark.parametrize("name,method", UNSAFE, ids=lambda v: v)

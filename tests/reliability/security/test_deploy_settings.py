@@ -2,6 +2,7 @@
 reports nothing; every response carries the security headers and secure cookies;
 plain HTTP is redirected to HTTPS except /healthz; the switches for a proxy that does
 TLS itself work (and check --deploy then says what is off)."""
+
 from __future__ import annotations
 
 import json
@@ -16,18 +17,30 @@ STRONG_SECRET = "Zq3v9KxT-2pWmR7yL0cN5hJ8bF1dG6sA4eU-tQiO_kVwXyPz3MnB"
 
 
 def production_env(tmp_path, **extra) -> dict[str, str]:
-    return {"PATH": os.environ["PATH"], "VAR_DIR": str(tmp_path), "DEBUG": "false", "SECRET_KEY": STRONG_SECRET,
-            "RUN_INPUT_KEYS": FERNET_KEY, "ALLOWED_HOSTS": "rules.example,testserver",
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "LOG_LEVEL": "WARNING", **extra}
+    return {
+        "PATH": os.environ["PATH"],
+        "VAR_DIR": str(tmp_path),
+        "DEBUG": "false",
+        "SECRET_KEY": STRONG_SECRET,
+        "RUN_INPUT_KEYS": FERNET_KEY,
+        "ALLOWED_HOSTS": "rules.example,testserver",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_check_deploy__tls_left_to_a_proxy__checklist_names_what_is_off(tmp_path):
     # Given the switches a deployment behind a TLS-terminating proxy may turn off
-    env = production_env(tmp_path, SECURE_SSL_REDIRECT="false", SECURE_COOKIES="false", SECURE_HSTS_SECONDS="0")
+    env = production_env(
+        tmp_path, SECURE_SSL_REDIRECT="false", SECURE_COOKIES="false", SECURE_HSTS_SECONDS="0"
+    )
     # When the checklist runs
     out = run(["manage.py", "check", "--deploy"], env)
     # Then they took effect, and the checklist says so (it is not blind to them)

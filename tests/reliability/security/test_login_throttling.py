@@ -3,6 +3,7 @@ username from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES, ev
 with the right password; other users and other addresses are not; a success resets
 the count. HTTP Basic on the API counts the same way; API tokens are not passwords
 and keep working."""
+
 from __future__ import annotations
 
 import base64
@@ -77,8 +78,11 @@ def test_lockout__cool_off_over__right_password_works_again(editor):
     # Given eddie locked out, and the lockout period gone by
     fail("eddie", 5)
     assert log_in(Client(), "eddie", "eddie-password-1").status_code == 429
-    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.get().attempt_time
-                                 - settings.AXES_COOLOFF_TIME - timedelta(seconds=1))
+    AccessAttempt.objects.update(
+        attempt_time=AccessAttempt.objects.get().attempt_time
+        - settings.AXES_COOLOFF_TIME
+        - timedelta(seconds=1)
+    )
     # When he logs in again / Then he gets in
     client = Client()
     assert log_in(client, "eddie", "eddie-password-1").status_code == 302 and logged_in(client)
@@ -138,11 +142,19 @@ def test_force_login_and_authenticate_without_request__not_throttled(editor):
 
 def test_settings__limit_and_lockout_from_environment(tmp_path):
     # Given other numbers in the environment / When the settings load
-    code = ("from pipelines_admin import settings as s; "
-            "print(s.AXES_FAILURE_LIMIT, int(s.AXES_COOLOFF_TIME.total_seconds()), s.AXES_LOCKOUT_PARAMETERS)")
-    env = {"PATH": os.environ["PATH"], "VAR_DIR": str(tmp_path), "LOGIN_FAILURE_LIMIT": "3",
-           "LOGIN_LOCKOUT_MINUTES": "2"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    code = (
+        "from pipelines_admin import settings as s; "
+        "print(s.AXES_FAILURE_LIMIT, int(s.AXES_COOLOFF_TIME.total_seconds()), s.AXES_LOCKOUT_PARAMETERS)"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "VAR_DIR": str(tmp_path),
+        "LOGIN_FAILURE_LIMIT": "3",
+        "LOGIN_LOCKOUT_MINUTES": "2",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
     # Then they are used
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "3 120 [['username', 'ip_address']]"

@@ -8,6 +8,7 @@ every write is refused to roles without its permission and then changes nothing.
 API's own table (tests/pipelines_admin/api/test_permission_matrix.py) is checked with
 tokens there and with a console session in test_api_session_matrix.py; the admin is
 Django's, for superusers only."""
+
 from __future__ import annotations
 
 import json
@@ -29,6 +30,7 @@ READERS = ("viewer", "editor", "publisher", "superuser")
 
 # -- the URL configuration ----------------------------------------------------------------
 
+
 def all_routes() -> list[tuple[str, str, dict]]:
     """(name, route, converters) of every URL pattern; unnamed patterns are named by route."""
     found = []
@@ -42,7 +44,9 @@ def all_routes() -> list[tuple[str, str, dict]]:
             merged = {**converters, **own}
             route = prefix + str(pattern.pattern)
             if isinstance(pattern, URLResolver):
-                inner = ":".join(filter(None, [namespace, pattern.namespace])) if pattern.namespace else namespace
+                inner = (
+                    ":".join(filter(None, [namespace, pattern.namespace])) if pattern.namespace else namespace
+                )
                 walk(pattern.url_patterns, route, inner, merged)
             else:
                 name = pattern.name or f"<unnamed {route}>"
@@ -54,11 +58,12 @@ def all_routes() -> list[tuple[str, str, dict]]:
 
 # -- expectations --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Outcome:
     status: int
-    changes: bool = False            # the request changed the installation's state
-    login: bool = False              # a redirect to the login page
+    changes: bool = False  # the request changed the installation's state
+    login: bool = False  # a redirect to the login page
 
 
 LOGIN = Outcome(302, login=True)
@@ -83,10 +88,20 @@ def write(ok: int = 302, refused: int = 403, *, protected: bool = False) -> dict
     """A console write: editors and up change it (publishers and up in a protected
     environment); the others are refused with `refused` and nothing changes."""
     if protected:
-        return {"anonymous": LOGIN, "roleless": NO_ROLE, "viewer": Outcome(refused), "editor": Outcome(refused),
-                "publisher": PERMITTED, "superuser": PERMITTED}
-    return {"anonymous": LOGIN, "roleless": NO_ROLE, "viewer": Outcome(refused),
-            **{r: Outcome(ok, changes=True) for r in ("editor", "publisher", "superuser")}}
+        return {
+            "anonymous": LOGIN,
+            "roleless": NO_ROLE,
+            "viewer": Outcome(refused),
+            "editor": Outcome(refused),
+            "publisher": PERMITTED,
+            "superuser": PERMITTED,
+        }
+    return {
+        "anonymous": LOGIN,
+        "roleless": NO_ROLE,
+        "viewer": Outcome(refused),
+        **{r: Outcome(ok, changes=True) for r in ("editor", "publisher", "superuser")},
+    }
 
 
 def read_only_post(ok: int = 200) -> dict[str, Outcome]:
@@ -173,9 +188,18 @@ CONSOLE = [
     Case("console:impact-cancel", "POST", write()),
     # environments: publishers add them; their settings and bindings are changed like the environment
     Case("console:environments", "GET", page()),
-    Case("console:environments", "POST", {"anonymous": LOGIN, "roleless": NO_ROLE, "viewer": Outcome(403),
-                                          "editor": Outcome(403), "publisher": Outcome(302, changes=True),
-                                          "superuser": Outcome(302, changes=True)}),
+    Case(
+        "console:environments",
+        "POST",
+        {
+            "anonymous": LOGIN,
+            "roleless": NO_ROLE,
+            "viewer": Outcome(403),
+            "editor": Outcome(403),
+            "publisher": Outcome(302, changes=True),
+            "superuser": Outcome(302, changes=True),
+        },
+    ),
     Case("console:environment", "GET", page()),
     Case("console:environment", "POST", write()),
     Case("console:environment", "POST", write(protected=True), variant="protected"),
@@ -190,8 +214,12 @@ AUTHENTICATED = ("roleless", *READERS)
 ACCOUNT = [
     # the login page; people already logged in are sent on to the console
     Case("login", "GET", {"anonymous": Outcome(200), **{r: Outcome(302) for r in AUTHENTICATED}}),
-    Case("login", "POST", {"anonymous": Outcome(200), **{r: Outcome(302) for r in AUTHENTICATED}},
-         variant="wrong password"),
+    Case(
+        "login",
+        "POST",
+        {"anonymous": Outcome(200), **{r: Outcome(302) for r in AUTHENTICATED}},
+        variant="wrong password",
+    ),
     Case("logout", "POST", {"anonymous": LOGIN, **{r: Outcome(302) for r in AUTHENTICATED}}),
     Case("healthz", "GET", {r: Outcome(200) for r in ROLES}),
     # Prometheus: no login, but its bearer token (METRICS_TOKEN); a console session is not enough
@@ -203,14 +231,22 @@ ACCOUNT = [
     Case("favicon", "GET", {r: Outcome(302) for r in ROLES}),
     # API tokens: everyone logged in has their own, role or not
     Case("tokens:list", "GET", {"anonymous": LOGIN, **{r: Outcome(200) for r in AUTHENTICATED}}),
-    Case("tokens:list", "POST", {"anonymous": LOGIN, **{r: Outcome(200, changes=True) for r in AUTHENTICATED}}),
+    Case(
+        "tokens:list", "POST", {"anonymous": LOGIN, **{r: Outcome(200, changes=True) for r in AUTHENTICATED}}
+    ),
     # the token is the editor's: nobody else revokes it, superusers included
-    Case("tokens:revoke", "POST", {"anonymous": LOGIN, **{r: Outcome(302, changes=r == "editor")
-                                                          for r in AUTHENTICATED}}),
+    Case(
+        "tokens:revoke",
+        "POST",
+        {"anonymous": LOGIN, **{r: Outcome(302, changes=r == "editor") for r in AUTHENTICATED}},
+    ),
 ]
 
 CASES = CONSOLE + ACCOUNT
-COVERED_ELSEWHERE = ("api:", "admin:")   # test_api_session_matrix.py, test_admin__every_url__superusers_only below
+COVERED_ELSEWHERE = (
+    "api:",
+    "admin:",
+)  # test_api_session_matrix.py, test_admin__every_url__superusers_only below
 
 
 def test_matrix__url_configuration__every_url_has_a_rule():
@@ -227,12 +263,13 @@ def test_matrix__url_configuration__every_url_has_a_rule():
 
 # -- the installation's state, to see that a refused write changed nothing ------------------
 
+
 def state() -> dict:
     from pipelines_admin.audit.models import AuditEvent
-    from pipelines_admin.impact.models import ImpactReport
-    from pipelines_admin.testcases.models import SuiteRun, TestCase
     from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
+    from pipelines_admin.impact.models import ImpactReport
     from pipelines_admin.runs.models import Batch, Run
+    from pipelines_admin.testcases.models import SuiteRun, TestCase
     from pipelines_admin.tokens.models import ApiToken
 
     return {
@@ -246,22 +283,39 @@ def state() -> dict:
         "test_cases": sorted(TestCase.objects.values_list("name", "updated_at")),
         "suite_runs": SuiteRun.objects.count(),
         "impact_reports": sorted(ImpactReport.objects.values_list("status", flat=True)),
-        "environments": sorted(Environment.objects.values_list("name", "protected", "position", "description")),
-        "bindings": sorted(ServiceBinding.objects.values_list("environment__name", "interface", "name", "kind",
-                                                              "latency_ms", "url")),
+        "environments": sorted(
+            Environment.objects.values_list("name", "protected", "position", "description")
+        ),
+        "bindings": sorted(
+            ServiceBinding.objects.values_list(
+                "environment__name", "interface", "name", "kind", "latency_ms", "url"
+            )
+        ),
     }
 
 
 # -- requests ------------------------------------------------------------------------------
 
+
 def url_kwargs(name: str, converters: dict, estate: dict, variant: str) -> dict:
     env = "production" if variant == "protected" else "development"
     release = estate["production_first_release"] if variant == "protected" else estate["first_release"]
-    values = {"slug": "onboarding", "env": env, "number": 2, "release_id": release.pk,
-              "stage": "business_rules", "rule": "age_verification", "run_id": estate["run"].pk,
-              "batch_id": estate["queued_batch" if name == "console:batch-cancel" else "done_batch"].pk,
-              "fmt": variant or "csv", "token_id": estate["token"].pk, "case_id": estate["case"].pk,
-              "suite_id": estate["suite"].pk, "report_id": estate["report"].pk, "service": "KYCService:jumio"}
+    values = {
+        "slug": "onboarding",
+        "env": env,
+        "number": 2,
+        "release_id": release.pk,
+        "stage": "business_rules",
+        "rule": "age_verification",
+        "run_id": estate["run"].pk,
+        "batch_id": estate["queued_batch" if name == "console:batch-cancel" else "done_batch"].pk,
+        "fmt": variant or "csv",
+        "token_id": estate["token"].pk,
+        "case_id": estate["case"].pk,
+        "suite_id": estate["suite"].pk,
+        "report_id": estate["report"].pk,
+        "service": "KYCService:jumio",
+    }
     if name == "console:rule-move":
         values.update(stage="data_quality", rule="email_format")
     return {key: values[key] for key in converters}
@@ -273,7 +327,7 @@ def scraped_form(client: Client, url: str, form_id: str, **changes) -> dict:
 
     html = client.get(url).content.decode()
     start = html.index(f'id="{form_id}"')
-    data = submitted(html[start:html.index("</form>", start)], **changes)
+    data = submitted(html[start : html.index("</form>", start)], **changes)
     return {key: data.getlist(key) for key in data if key != "csrfmiddlewaretoken"}  # the scraper's, not ours
 
 
@@ -311,29 +365,50 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
     if name == "console:try-run":
         return {"environment": "development", "record": json.dumps(PII_APPLICANT)}
     if name == "console:pipeline-toggle":
-        return {"environment": env, "stage": "business_rules", "enabled": "false", "reason": "maintenance window",
-                "base_revision": live_revision(estate, env)}
+        return {
+            "environment": env,
+            "stage": "business_rules",
+            "enabled": "false",
+            "reason": "maintenance window",
+            "base_revision": live_revision(estate, env),
+        }
     if name == "console:version-release":
         return {"environment": "staging" if env == "development" else env, "reason": "release v2"}
     if name == "console:environment-detail":
-        return {"override": json.dumps({"stages": {"data_quality": {"timeout_seconds": 20}}}), "reason": "slow",
-                "base_revision": live_revision(estate, env)}
+        return {
+            "override": json.dumps({"stages": {"data_quality": {"timeout_seconds": 20}}}),
+            "reason": "slow",
+            "base_revision": live_revision(estate, env),
+        }
     if name == "console:release-rollback":
         return {"reason": "back to v1"}
     if name == "console:config-edit":
         document = json.loads(json.dumps(estate["v2"].document))
         document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 25
-        return {"base_version": 2, "format": "json", "action": "save", "message": "minimum age 25",
-                "text": json.dumps(document)}
+        return {
+            "base_version": 2,
+            "format": "json",
+            "action": "save",
+            "message": "minimum age 25",
+            "text": json.dumps(document),
+        }
     if name in ("console:stage-edit", "console:stage-validate"):
         page_url = reverse("console:stage-edit", kwargs={**base, "stage": "data_quality"})
         return scraped_form(scraper, page_url, "stage-form", s__timeout_seconds="20", message="slower data")
     if name in ("console:rule-add",):
         page_url = reverse("console:rule-add", kwargs={**base, "stage": "business_rules"})
-        return scraped_form(scraper, page_url + "?class=AgeVerificationRule", "rule-form", rule_id="adult_check",
-                            p__minimum_age="30", message="adults only")
+        return scraped_form(
+            scraper,
+            page_url + "?class=AgeVerificationRule",
+            "rule-form",
+            rule_id="adult_check",
+            p__minimum_age="30",
+            message="adults only",
+        )
     if name in ("console:rule-edit", "console:rule-validate"):
-        page_url = reverse("console:rule-edit", kwargs={**base, "stage": "business_rules", "rule": "age_verification"})
+        page_url = reverse(
+            "console:rule-edit", kwargs={**base, "stage": "business_rules", "rule": "age_verification"}
+        )
         return scraped_form(scraper, page_url, "rule-form", p__minimum_age="30", message="minimum age 30")
     if name == "console:rule-remove":
         return {"base_version": 2, "remove_message": "age is checked elsewhere"}
@@ -342,11 +417,21 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
     if name == "console:rerun":
         return {"environment": "staging", "version": ""}
     if name == "console:batches":
-        return {"pipeline": "onboarding", "environment": "development",
-                "file": SimpleUploadedFile("apps.jsonl", json.dumps(PII_APPLICANT).encode(), "application/x-ndjson")}
+        return {
+            "pipeline": "onboarding",
+            "environment": "development",
+            "file": SimpleUploadedFile(
+                "apps.jsonl", json.dumps(PII_APPLICANT).encode(), "application/x-ndjson"
+            ),
+        }
     if name in ("console:test-case-new", "console:test-case-edit"):
-        return {"name": "a minor fails", "description": "", "record": json.dumps({**PII_APPLICANT, "age": 1}),
-                "status": "failed", "base_revision": case_revision(estate["case"])}
+        return {
+            "name": "a minor fails",
+            "description": "",
+            "record": json.dumps({**PII_APPLICANT, "age": 1}),
+            "status": "failed",
+            "base_revision": case_revision(estate["case"]),
+        }
     if name == "console:test-case-delete":
         return {"base_revision": case_revision(estate["case"])}
     if name == "console:suite-run-start":
@@ -356,12 +441,26 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
     if name == "console:environments":
         return {"name": "uat", "position": "25", "description": "User acceptance"}
     if name == "console:environment":
-        return {"position": "15", "description": "changed", "protected": "on" if env == "production" else "",
-                "reason": "tidy up", "base_revision": settings_of(env)}
+        return {
+            "position": "15",
+            "description": "changed",
+            "protected": "on" if env == "production" else "",
+            "reason": "tidy up",
+            "base_revision": settings_of(env),
+        }
     if name == "console:binding-set":
-        return {"interface": "KYCService", "name": "jumio", "kind": "simulated", "latency_ms": "25",
-                "failure_rate": "0", "timeout_seconds": "5", "url": "", "secret_env": "", "reason": "slower vendor",
-                "base_revision": settings_of(env, "KYCService", "jumio")}
+        return {
+            "interface": "KYCService",
+            "name": "jumio",
+            "kind": "simulated",
+            "latency_ms": "25",
+            "failure_rate": "0",
+            "timeout_seconds": "5",
+            "url": "",
+            "secret_env": "",
+            "reason": "slower vendor",
+            "base_revision": settings_of(env, "KYCService", "jumio"),
+        }
     if name == "console:binding-remove":
         return {"reason": "not needed", "base_revision": settings_of(env, "KYCService", "jumio")}
     if name == "login":
@@ -373,7 +472,9 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
 
 def login_redirect(response, path: str) -> bool:
     location = response.get("Location", "")
-    return response.status_code == 302 and location.startswith("/login/") and quote(path, safe="/") in location
+    return (
+        response.status_code == 302 and location.startswith("/login/") and quote(path, safe="/") in location
+    )
 
 
 ROUTES = {name: converters for name, _route, converters in all_routes()}
@@ -383,10 +484,13 @@ METRICS_TOKEN = "matrix-metrics-token-0123456789abcdef"
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_url__each_role__expected_status_and_only_allowed_roles_change_anything(case, estate, user_in_role, settings):
+def test_url__each_role__expected_status_and_only_allowed_roles_change_anything(
+    case, estate, user_in_role, settings
+):
     # Given the URL with real objects behind it, and a request as a browser makes it
-    path = (reverse(case.name, kwargs=url_kwargs(case.name, ROUTES[case.name], estate, case.variant))
-            + case.query.format(run=estate["run"].pk))
+    path = reverse(
+        case.name, kwargs=url_kwargs(case.name, ROUTES[case.name], estate, case.variant)
+    ) + case.query.format(run=estate["run"].pk)
     scraper = Client()
     scraper.force_login(user_in_role("superuser"))
     settings.METRICS_TOKEN = "" if case.variant == "metrics off" else METRICS_TOKEN
@@ -413,15 +517,21 @@ def test_url__each_role__expected_status_and_only_allowed_roles_change_anything(
             transaction.set_rollback(True)
         # Then the status and the change are the ones the role allows
         expected = case.expect[role]
-        got = Outcome(response.status_code, changes=changed,
-                      login=response.status_code == 302 and login_redirect(response, path.split("?")[0]))
+        got = Outcome(
+            response.status_code,
+            changes=changed,
+            login=response.status_code == 302 and login_redirect(response, path.split("?")[0]),
+        )
         if not matches(expected, got):
-            mismatches.append(f"{role}: expected {expected}, got {got} "
-                              f"{response.get('Location', '')} {response.content[:200]!r}")
+            mismatches.append(
+                f"{role}: expected {expected}, got {got} "
+                f"{response.get('Location', '')} {response.content[:200]!r}"
+            )
     assert not mismatches, f"{case.id} {path}\n" + "\n".join(mismatches)
 
 
 # -- the admin -----------------------------------------------------------------------------
+
 
 def admin_cases() -> list[tuple[str, str, dict]]:
     return [(name, route, conv) for name, route, conv in all_routes() if name.startswith("admin:")]
@@ -476,7 +586,9 @@ def test_admin__every_url__superusers_only(estate, user_in_role):
             if role == "superuser":
                 ok = response.status_code < 500 and "login/" not in location
             elif name == "admin:login":
-                ok = response.status_code == 200 if role == "anonymous" else response.status_code in (200, 302)
+                ok = (
+                    response.status_code == 200 if role == "anonymous" else response.status_code in (200, 302)
+                )
             else:
                 ok = response.status_code == 302 and location.startswith(("/admin/login/", "/login/"))
             if not ok:

@@ -3,6 +3,7 @@ reads one, and of every API list endpoint (the parameters come from the views' c
 and from the OpenAPI schema, so new filters are covered). Each answer is 200 showing no
 more than a filter that matches nothing would, or a 4xx; never a 500. The tables are
 intact afterwards and the audit chain still verifies."""
+
 from __future__ import annotations
 
 import ast
@@ -27,11 +28,11 @@ PAYLOADS = [
     "'; DELETE FROM audit_auditevent; --",
     "' UNION SELECT username, password FROM auth_user --",
     "1' AND (SELECT 1 FROM pg_sleep(3)) --",
-    "\u2019 OR \u20191\u2019=\u20191",     # typographic quotes
-    "\uff07 OR \uff11=\uff11 --",    # fullwidth quote and digits
+    "\u2019 OR \u20191\u2019=\u20191",  # typographic quotes
+    "\uff07 OR \uff11=\uff11 --",  # fullwidth quote and digits
     "%' OR '%'='",
-    "abc\x00def",                    # NUL, sent as %00: PostgreSQL refuses it in strings
-    "99999999999999999999999999",    # overflows a 64-bit integer column
+    "abc\x00def",  # NUL, sent as %00: PostgreSQL refuses it in strings
+    "99999999999999999999999999",  # overflows a 64-bit integer column
     "x" * 3000,
 ]
 NO_MATCH = "zzz-matches-nothing"
@@ -39,6 +40,7 @@ SLOW_SECONDS = 2.5
 
 
 # -- which parameters each console page reads ------------------------------------------------
+
 
 def _names_read(function, module, seen: set) -> set[str]:
     """Query parameter names a view (and the module's helpers it calls) reads from request.GET."""
@@ -66,8 +68,9 @@ def console_cases(estate) -> list[tuple[str, list[str], str]]:
     for case in matrix.CASES:
         if case.method != "GET" or not case.name.startswith("console:") or case.variant == "htmx":
             continue
-        path = reverse(case.name, kwargs=matrix.url_kwargs(case.name, matrix.ROUTES[case.name], estate,
-                                                           case.variant))
+        path = reverse(
+            case.name, kwargs=matrix.url_kwargs(case.name, matrix.ROUTES[case.name], estate, case.variant)
+        )
         view = inspect.unwrap(resolve(path).func)
         params = sorted(_names_read(view, inspect.getmodule(view), set()))
         if params:
@@ -86,9 +89,13 @@ def tables() -> dict:
     from pipelines_admin.configs.models import ConfigVersion, Pipeline, Release
     from pipelines_admin.runs.models import Batch, Run
 
-    return {"tables": sorted(connection.introspection.table_names()),
-            **{m.__name__: m.objects.count() for m in (User, AuditEvent, Pipeline, ConfigVersion, Release, Run,
-                                                        Batch)}}
+    return {
+        "tables": sorted(connection.introspection.table_names()),
+        **{
+            m.__name__: m.objects.count()
+            for m in (User, AuditEvent, Pipeline, ConfigVersion, Release, Run, Batch)
+        },
+    }
 
 
 def test_console_pages__payload_in_every_parameter__never_500_never_more_rows(estate, viewer):
@@ -139,8 +146,14 @@ def api_list_operations() -> list[tuple[str, list[str]]]:
 
 
 def api_path(template: str, estate) -> str:
-    values = {"slug": "onboarding", "env": "development", "number": "2", "other": "staging",
-              "run_id": str(estate["run"].pk), "batch_id": str(estate["done_batch"].pk)}
+    values = {
+        "slug": "onboarding",
+        "env": "development",
+        "number": "2",
+        "other": "staging",
+        "run_id": str(estate["run"].pk),
+        "batch_id": str(estate["done_batch"].pk),
+    }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
 

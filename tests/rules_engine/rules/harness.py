@@ -1,7 +1,9 @@
 """Evaluate one rule directly, the way the executor does, without the executor."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rules_engine.rule import RuleContext, Verdict
 from rules_engine.services import default_registry
@@ -17,9 +19,15 @@ def build(cls: type, params: Mapping[str, Any], services: Any = None):
     return cls("r", params, bound)
 
 
-def evaluate(cls: type, params: Mapping[str, Any], data: Mapping[str, Any], *,
-             context: Mapping[str, Any] | None = None, results: Mapping[str, Verdict] | None = None,
-             services: Any = None) -> tuple[Verdict, dict[str, Any]]:
+def evaluate(
+    cls: type,
+    params: Mapping[str, Any],
+    data: Mapping[str, Any],
+    *,
+    context: Mapping[str, Any] | None = None,
+    results: Mapping[str, Verdict] | None = None,
+    services: Any = None,
+) -> tuple[Verdict, dict[str, Any]]:
     """The verdict and the writes (``ctx.set``) of one evaluation."""
     rule = build(cls, params, services)
     ctx = RuleContext("r", {"now": NOW} if context is None else context, dict(results or {}))

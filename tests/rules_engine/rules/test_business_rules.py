@@ -1,4 +1,5 @@
 """Business rules: age, credit, income, debt-to-income, geography."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,6 +22,7 @@ AGE_SEED = {"minimum_age": 18, "date_field": "date_of_birth", "verification_stri
 
 
 # ---------------------------------------------------------------- age
+
 
 def test_age_verification__adult__passes_with_age():
     # Given adult; When age verification runs; Then it passes with age
@@ -82,7 +84,9 @@ def test_age_verification__timestamp_form__is_accepted():
     assert verdict.outcome == "pass"
 
 
-@pytest.mark.parametrize("value,reason", [("2030-01-01", "is in the future"), ("1850-01-01", "impossible age")])
+@pytest.mark.parametrize(
+    "value,reason", [("2030-01-01", "is in the future"), ("1850-01-01", "impossible age")]
+)
 def test_age_verification__impossible_date__fails_even_when_lenient(value, reason):
     # Given impossible date; When age verification runs; Then it fails even when lenient
     verdict, _ = evaluate(AgeVerificationRule, {"verification_strict": False}, {"date_of_birth": value})
@@ -97,15 +101,23 @@ def test_age_verification__bad_run_context_now__raises():
 
 # ---------------------------------------------------------------- credit
 
-CREDIT_SEED = {"credit_bureau": "service:CreditBureau:experian", "minimum_score": 650, "score_model": "FICO_8"}
+CREDIT_SEED = {
+    "credit_bureau": "service:CreditBureau:experian",
+    "minimum_score": 650,
+    "score_model": "FICO_8",
+}
 
 
 def test_credit_score__declared_score_above_minimum__passes_with_credit_score_detail():
     # Given declared score above minimum; When credit score runs; Then it passes with credit score detail
     verdict, _ = evaluate(CreditScoreRule, CREDIT_SEED, {"ssn": "123-45-6789", "credit_score": 742})
     assert verdict.outcome == "pass"
-    assert verdict.details == {"credit_score": 742, "minimum_score": 650, "score_model": "FICO_8",
-                               "bureau": "experian"}
+    assert verdict.details == {
+        "credit_score": 742,
+        "minimum_score": 650,
+        "score_model": "FICO_8",
+        "bureau": "experian",
+    }
 
 
 def test_credit_score__below_minimum__fails():
@@ -131,10 +143,13 @@ def test_credit_score__no_identity__fails_with_no_file():
 
 def test_credit_score_validation__bureau_param__selects_the_bureau_binding():
     # Given bureau param; When credit score validation runs; Then it selects the bureau binding
-    assert str(CreditScoreValidationRule.service_refs({"bureau": "equifax"})["credit_bureau"]) == \
-        "service:CreditBureau:equifax"
-    verdict, _ = evaluate(CreditScoreValidationRule, {"minimum_score": 650, "bureau": "transunion"},
-                          {"credit_score": 700})
+    assert (
+        str(CreditScoreValidationRule.service_refs({"bureau": "equifax"})["credit_bureau"])
+        == "service:CreditBureau:equifax"
+    )
+    verdict, _ = evaluate(
+        CreditScoreValidationRule, {"minimum_score": 650, "bureau": "transunion"}, {"credit_score": 700}
+    )
     assert verdict.details["bureau"] == "transunion"
 
 
@@ -154,16 +169,22 @@ def test_credit_score__slow_bureau__is_only_slow_never_a_pass(monkeypatch):
 
 # ---------------------------------------------------------------- income
 
-INCOME_SEED = {"verification_service": "service:IncomeService:argyle", "minimum_monthly_income": 3000,
-               "verification_methods": ["bank_statements", "pay_stubs", "tax_returns"]}
+INCOME_SEED = {
+    "verification_service": "service:IncomeService:argyle",
+    "minimum_monthly_income": 3000,
+    "verification_methods": ["bank_statements", "pay_stubs", "tax_returns"],
+}
 
 
 def test_income_verification__annual_income__verified_as_monthly_and_passes():
     # Given annual income; When income verification runs; Then it verified as monthly and passes
     verdict, _ = evaluate(IncomeVerificationRule, INCOME_SEED, {"annual_income": 96000})
     assert verdict.outcome == "pass"
-    assert verdict.details == {"monthly_income": 8000.0, "verification_method": "bank_statements",
-                               "minimum_monthly_income": 3000.0}
+    assert verdict.details == {
+        "monthly_income": 8000.0,
+        "verification_method": "bank_statements",
+        "minimum_monthly_income": 3000.0,
+    }
     assert verdict.message == "verified monthly income 8,000.00 (bank_statements)"
 
 
@@ -183,19 +204,23 @@ def test_income_verification__no_income__fails_unverified():
 
 def test_income_verification__single_method_seed_param__is_used():
     # Given single method seed param; When income verification runs; Then it is used
-    verdict, _ = evaluate(IncomeVerificationRule, {"verification_method": "pay_stubs"}, {"annual_income": 50000})
+    verdict, _ = evaluate(
+        IncomeVerificationRule, {"verification_method": "pay_stubs"}, {"annual_income": 50000}
+    )
     assert verdict.outcome == "pass" and verdict.details["verification_method"] == "pay_stubs"
 
 
 # ---------------------------------------------------------------- debt to income
+
 
 def test_debt_to_income__within_maximum__passes_using_verified_income():
     # Given a verified monthly income of 8,000 from the income rule
     results = {"income_verification": passed("...", {"monthly_income": 8000.0})}
     data = {"monthly_debt": 1200, "monthly_mortgage": 1000}
     # When the ratio is computed (mortgage included)
-    verdict, _ = evaluate(DebtToIncomeRule, {"maximum_ratio": 0.43, "include_mortgage": True}, data,
-                          results=results)
+    verdict, _ = evaluate(
+        DebtToIncomeRule, {"maximum_ratio": 0.43, "include_mortgage": True}, data, results=results
+    )
     # Then (1200 + 1000) / 8000 = 0.275 passes
     assert verdict.outcome == "pass"
     assert verdict.details["debt_to_income_ratio"] == 0.275
@@ -207,23 +232,30 @@ def test_debt_to_income__mortgage_excluded__counts_only_other_debt():
     results = {"income_verification": passed("...", {"monthly_income": 4000.0})}
     data = {"monthly_debt": 1000, "monthly_mortgage": 2000}
     incl, _ = evaluate(DebtToIncomeRule, {"max_ratio": 0.43}, data, results=results)
-    excl, _ = evaluate(DebtToIncomeRule, {"max_ratio": 0.43, "include_mortgage": False}, data, results=results)
+    excl, _ = evaluate(
+        DebtToIncomeRule, {"max_ratio": 0.43, "include_mortgage": False}, data, results=results
+    )
     assert incl.outcome == "fail" and incl.details["debt_to_income_ratio"] == 0.75
     assert excl.outcome == "pass" and excl.details["debt_to_income_ratio"] == 0.25
 
 
 def test_debt_to_income__above_maximum__fails_with_the_figures():
     # Given above maximum; When debt to income runs; Then it fails with the figures
-    verdict, _ = evaluate(DebtToIncomeRule, {"max_ratio": 0.43}, {"annual_income": 48000, "monthly_debt": 2600})
+    verdict, _ = evaluate(
+        DebtToIncomeRule, {"max_ratio": 0.43}, {"annual_income": 48000, "monthly_debt": 2600}
+    )
     assert verdict.outcome == "fail"
-    assert verdict.message == ("debt-to-income ratio 0.65 is above the maximum 0.43 "
-                               "(monthly debt 2,600.00 / income 4,000.00)")
+    assert verdict.message == (
+        "debt-to-income ratio 0.65 is above the maximum 0.43 (monthly debt 2,600.00 / income 4,000.00)"
+    )
 
 
 def test_debt_to_income__failed_income_verification_detail__is_not_mistaken_for_income():
     # Given an income rule that failed without a monthly_income detail, and a declared income
     results = {"income_verification": failed("income could not be verified", {"reason": "x"})}
-    verdict, _ = evaluate(DebtToIncomeRule, {}, {"monthly_income": 5000, "monthly_debt": 500}, results=results)
+    verdict, _ = evaluate(
+        DebtToIncomeRule, {}, {"monthly_income": 5000, "monthly_debt": 500}, results=results
+    )
     assert verdict.details["income_source"] == "declared monthly_income"
 
 
@@ -248,8 +280,11 @@ def test_debt_to_income__both_ratio_names__maximum_ratio_wins():
 
 # ---------------------------------------------------------------- geography
 
-GEO_SEED = {"allowed_states": ["CA", "NY", "TX", "FL", "IL", "PA", "OH", "GA", "NC", "MI"],
-            "restricted_countries": ["sanctioned_countries"], "address_field": "address"}
+GEO_SEED = {
+    "allowed_states": ["CA", "NY", "TX", "FL", "IL", "PA", "OH", "GA", "NC", "MI"],
+    "restricted_countries": ["sanctioned_countries"],
+    "address_field": "address",
+}
 
 
 def test_geographic_eligibility__allowed_state__passes_with_low_geographic_risk():

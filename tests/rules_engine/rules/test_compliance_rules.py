@@ -1,4 +1,5 @@
 """Compliance rules: KYC, sanctions, PEP, AML (against the simulated services)."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,17 +13,31 @@ from rules_engine.rules.compliance import (
     PEPScreeningRule,
     SanctionsScreeningRule,
 )
-from rules_engine.services import ServiceRegistry, ServiceResponseError, ServiceUnavailable, simulated_registry
+from rules_engine.services import (
+    ServiceRegistry,
+    ServiceResponseError,
+    ServiceUnavailable,
+    simulated_registry,
+)
 from rules_engine.services.simulated import SimulatedKYCService
 
 from .harness import evaluate
 
 APPLICANT = {
-    "first_name": "Maria", "last_name": "Garcia", "name": "Maria Elena Garcia", "ssn": "123-45-6789",
-    "date_of_birth": "1988-07-21", "address": "350 Fifth Ave", "state": "NY", "country": "US",
+    "first_name": "Maria",
+    "last_name": "Garcia",
+    "name": "Maria Elena Garcia",
+    "ssn": "123-45-6789",
+    "date_of_birth": "1988-07-21",
+    "address": "350 Fifth Ave",
+    "state": "NY",
+    "country": "US",
 }
-KYC_SEED = {"kyc_service": "service:KYCService:jumio", "verification_level": "enhanced",
-            "document_types": ["drivers_license", "passport", "state_id"]}
+KYC_SEED = {
+    "kyc_service": "service:KYCService:jumio",
+    "verification_level": "enhanced",
+    "document_types": ["drivers_license", "passport", "state_id"],
+}
 
 
 class _Answers:
@@ -41,6 +56,7 @@ def _registry_with(interface: str, adapter) -> ServiceRegistry:
 
 # ---------------------------------------------------------------- KYC
 
+
 def test_kyc_identity__complete_applicant__passes_with_confidence_and_reference():
     # Given complete applicant; When kyc identity runs; Then it passes with confidence and reference
     verdict, writes = evaluate(KYCIdentityRule, KYC_SEED, APPLICANT)
@@ -57,14 +73,17 @@ def test_kyc_identity__same_applicant_twice__gets_the_same_answer():
     assert first == second
 
 
-@pytest.mark.parametrize("ssn,reason", [
-    (None, "SSN is missing"),
-    ("000-12-3456", "SSN area 000 is never issued"),
-    ("666-12-3456", "SSN area 666 is never issued"),
-    ("912-34-5678", "SSN area 912 is never issued"),
-    ("123-00-4567", "SSN group 00 or serial 0000 is never issued"),
-    ("12345", "SSN must have 9 digits"),
-])
+@pytest.mark.parametrize(
+    "ssn,reason",
+    [
+        (None, "SSN is missing"),
+        ("000-12-3456", "SSN area 000 is never issued"),
+        ("666-12-3456", "SSN area 666 is never issued"),
+        ("912-34-5678", "SSN area 912 is never issued"),
+        ("123-00-4567", "SSN group 00 or serial 0000 is never issued"),
+        ("12345", "SSN must have 9 digits"),
+    ],
+)
 def test_kyc_identity__bad_ssn__fails_saying_why(ssn, reason):
     # Given an applicant whose SSN is missing or never issued
     data = {**APPLICANT, "ssn": ssn}
@@ -84,8 +103,12 @@ def test_kyc_identity__enhanced_without_address__fails():
 
 def test_kyc_identity__low_confidence__fails_against_the_minimum():
     # Given low confidence; When kyc identity runs; Then it fails against the minimum
-    registry = _registry_with("KYCService", _Answers({"verified": True, "confidence": 0.55, "verification_id": "K1"}))
-    verdict, _ = evaluate(KYCIdentityRule, {**KYC_SEED, "minimum_confidence": 0.7}, APPLICANT, services=registry)
+    registry = _registry_with(
+        "KYCService", _Answers({"verified": True, "confidence": 0.55, "verification_id": "K1"})
+    )
+    verdict, _ = evaluate(
+        KYCIdentityRule, {**KYC_SEED, "minimum_confidence": 0.7}, APPLICANT, services=registry
+    )
     assert verdict.outcome == "fail"
     assert verdict.message == "identity verified with confidence 0.55, below the minimum 0.70"
 
@@ -97,8 +120,10 @@ def test_kyc_identity__service_down__raises_for_the_executor():
         evaluate(KYCIdentityRule, KYC_SEED, APPLICANT, services=registry)
 
 
-@pytest.mark.parametrize("answer", [[], {"confidence": 0.9}, {"verified": "yes", "confidence": 0.9},
-                                    {"verified": True, "confidence": 7}])
+@pytest.mark.parametrize(
+    "answer",
+    [[], {"confidence": 0.9}, {"verified": "yes", "confidence": 0.9}, {"verified": True, "confidence": 7}],
+)
 def test_kyc_identity__nonsense_answer__raises_service_response_error(answer):
     # Given nonsense answer; When kyc identity runs; Then it raises service response error
     registry = _registry_with("KYCService", _Answers(answer))
@@ -118,8 +143,11 @@ def test_kyc_compliance__service_name__selects_that_binding():
 
 # ---------------------------------------------------------------- sanctions
 
-OFAC_SEED = {"screening_service": "service:SanctionsService:worldcheck", "match_threshold": 0.85,
-             "include_historical": True}
+OFAC_SEED = {
+    "screening_service": "service:SanctionsService:worldcheck",
+    "match_threshold": 0.85,
+    "include_historical": True,
+}
 
 
 def test_ofac_sanctions__clean_name__passes():
@@ -135,7 +163,10 @@ def test_ofac_sanctions__listed_name__fails_naming_entry_list_and_score():
     # Given listed name; When ofac sanctions runs; Then it fails naming entry list and score
     verdict, _ = evaluate(OFACSanctionsRule, OFAC_SEED, {"name": "Viktor Kestrel"})
     assert verdict.outcome == "fail"
-    assert verdict.message == "possible sanctions match: 'Viktor Kestrel' ~ 'Viktor Kestrel' on OFAC-SDN (score 1.0)"
+    assert (
+        verdict.message
+        == "possible sanctions match: 'Viktor Kestrel' ~ 'Viktor Kestrel' on OFAC-SDN (score 1.0)"
+    )
     assert verdict.details["sanctions_matches"][0]["entry_id"] == "FX-SDN-0001"
 
 
@@ -202,8 +233,11 @@ def test_sanctions_screening__no_name__skips_asking_for_review():
 
 # ---------------------------------------------------------------- PEP
 
-PEP_SEED = {"pep_service": "service:PEPService:dowjones", "risk_categories": ["high", "medium"],
-            "include_associates": True}
+PEP_SEED = {
+    "pep_service": "service:PEPService:dowjones",
+    "risk_categories": ["high", "medium"],
+    "include_associates": True,
+}
 
 
 def test_pep_screening__clean_name__passes():
@@ -245,8 +279,11 @@ def test_pep_screening__risk_threshold_low__counts_low_category():
 
 def test_pep_screening__risk_categories__win_over_risk_threshold():
     # Given risk categories; When pep screening runs; Then it win over risk threshold
-    verdict, _ = evaluate(PEPScreeningRule, {"risk_threshold": "low", "risk_categories": ["high"]},
-                          {"name": "Mirela Castellane"})
+    verdict, _ = evaluate(
+        PEPScreeningRule,
+        {"risk_threshold": "low", "risk_categories": ["high"]},
+        {"name": "Mirela Castellane"},
+    )
     assert verdict.outcome == "pass" and verdict.details["considered_categories"] == ["high"]
 
 
@@ -258,8 +295,10 @@ def test_pep_screening__no_name__skips_asking_for_review():
 
 # ---------------------------------------------------------------- AML
 
-AML_SEED = {"risk_engine": "service:RiskEngine:quantexa",
-            "risk_factors": ["geographic_risk", "occupation_risk", "transaction_patterns"]}
+AML_SEED = {
+    "risk_engine": "service:RiskEngine:quantexa",
+    "risk_factors": ["geographic_risk", "occupation_risk", "transaction_patterns"],
+}
 
 
 def test_aml_risk__ordinary_applicant__passes_low_with_score_detail():
@@ -268,8 +307,11 @@ def test_aml_risk__ordinary_applicant__passes_low_with_score_detail():
     verdict, _ = evaluate(AMLRiskRule, AML_SEED, data)
     assert verdict.outcome == "pass"
     assert verdict.details["aml_risk_score"] == 0.1 and verdict.details["aml_risk_level"] == "low"
-    assert verdict.details["aml_factors"] == {"geographic_risk": 0.1, "occupation_risk": 0.1,
-                                              "transaction_patterns": 0.1}
+    assert verdict.details["aml_factors"] == {
+        "geographic_risk": 0.1,
+        "occupation_risk": 0.1,
+        "transaction_patterns": 0.1,
+    }
 
 
 def test_aml_risk__cash_business_abroad__fails_naming_the_riskiest_factor():
@@ -277,8 +319,9 @@ def test_aml_risk__cash_business_abroad__fails_naming_the_riskiest_factor():
     data = {**APPLICANT, "country": "MX", "occupation": "Casino cashier", "expected_monthly_deposits": 80000}
     verdict, _ = evaluate(AMLRiskRule, AML_SEED, data)
     assert verdict.outcome == "fail"
-    assert verdict.message == ("AML risk score 0.73 is at or above the limit 0.70 "
-                               "(highest: transaction_patterns 0.9)")
+    assert verdict.message == (
+        "AML risk score 0.73 is at or above the limit 0.70 (highest: transaction_patterns 0.9)"
+    )
 
 
 def test_aml_risk__medium_score__passes_flagged_for_review():

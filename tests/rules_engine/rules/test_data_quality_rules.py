@@ -1,4 +1,5 @@
 """Data-quality rules: completeness, email and phone format, consistency."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,6 +23,7 @@ REQUIRED = {"required_fields": ["first_name", "last_name", "email", "phone"]}
 
 
 # ---------------------------------------------------------------- RequiredFieldsRule
+
 
 def test_required_fields__all_present__passes_with_the_shared_constant_verdict():
     # Given every required field, including a zero and False (values, not missing)
@@ -61,7 +63,9 @@ def test_required_fields__empty_values__count_as_missing(value):
 
 def test_data_completeness__seed_params__behaves_like_required_fields():
     # Given seed params; When data completeness runs; Then it behaves like required fields
-    verdict, _ = evaluate(DataCompletenessRule, {"required_fields": ["name", "email", "phone"]}, {"name": "M"})
+    verdict, _ = evaluate(
+        DataCompletenessRule, {"required_fields": ["name", "email", "phone"]}, {"name": "M"}
+    )
     assert verdict.message == "missing: email, phone"
 
 
@@ -69,9 +73,19 @@ class _Text(str):
     """A str subclass (not the plain str the fast path checks first)."""
 
 
-@given(st.dictionaries(st.sampled_from(["a", "b", "c", "d"]),
-                       st.one_of(st.none(), st.text(max_size=3), st.integers(), st.booleans(),
-                                 st.lists(st.integers(), max_size=1), st.builds(_Text, st.text(max_size=2)))))
+@given(
+    st.dictionaries(
+        st.sampled_from(["a", "b", "c", "d"]),
+        st.one_of(
+            st.none(),
+            st.text(max_size=3),
+            st.integers(),
+            st.booleans(),
+            st.lists(st.integers(), max_size=1),
+            st.builds(_Text, st.text(max_size=2)),
+        ),
+    )
+)
 def test_required_fields__any_record__agrees_with_is_missing(data):
     # Given any record, When checked, Then it fails exactly on the fields is_missing names
     verdict, _ = evaluate(RequiredFieldsRule, {"required_fields": ["a", "b", "c", "d"]}, data)
@@ -83,6 +97,7 @@ def test_required_fields__any_record__agrees_with_is_missing(data):
 
 # ---------------------------------------------------------------- EmailFormatRule
 
+
 @pytest.mark.parametrize("cls", [EmailFormatRule, EmailFormatValidationRule])
 def test_email_format__valid_address__passes(cls):
     # Given valid address; When email format runs; Then it passes
@@ -91,12 +106,15 @@ def test_email_format__valid_address__passes(cls):
     assert verdict.details == {"field": "email", "domain": "example.com", "mx_checked": False}
 
 
-@pytest.mark.parametrize("value,reason_part", [
-    ("a@b", "should have a period"),
-    ("no-at-sign", "must have an @-sign"),
-    ("a..b@example.com", "two periods in a row"),
-    ("maria garcia@example.com", "invalid character"),
-])
+@pytest.mark.parametrize(
+    "value,reason_part",
+    [
+        ("a@b", "should have a period"),
+        ("no-at-sign", "must have an @-sign"),
+        ("a..b@example.com", "two periods in a row"),
+        ("maria garcia@example.com", "invalid character"),
+    ],
+)
 def test_email_format__malformed__fails_quoting_value_and_reason(value, reason_part):
     # Given a malformed address
     verdict, _ = evaluate(EmailFormatRule, {}, {"email": value})
@@ -165,8 +183,12 @@ def test_email_format__mx_requested_with_network_allowed__asks_for_deliverabilit
         return real(value, **{**kwargs, "check_deliverability": False})
 
     monkeypatch.setattr(module, "validate_email", spy)
-    verdict, _ = evaluate(EmailFormatRule, {"check_mx_record": True}, {"email": "maria@example.com"},
-                          context={"allow_network": True})
+    verdict, _ = evaluate(
+        EmailFormatRule,
+        {"check_mx_record": True},
+        {"email": "maria@example.com"},
+        context={"allow_network": True},
+    )
     # Then the deliverability check was requested
     assert calls[0]["check_deliverability"] is True
     assert verdict.details["mx_checked"] is True
@@ -179,6 +201,7 @@ def test_email_format__mx_check_on__runs_where_a_timeout_can_abandon_it():
 
 
 # ---------------------------------------------------------------- PhoneFormatRule
+
 
 @pytest.mark.parametrize("cls", [PhoneFormatRule, PhoneFormatValidationRule])
 def test_phone_format__valid_us_number__passes_with_e164(cls):
@@ -227,10 +250,12 @@ def test_phone_format__absent__skips_and_wrong_type_fails():
 
 # ---------------------------------------------------------------- DataConsistencyRule
 
-SEED_CONSISTENCY = {"validation_rules": [
-    {"fields": ["state", "zip_code"], "validator": "state_zip_consistency"},
-    {"fields": ["area_code", "phone"], "validator": "area_code_consistency"},
-]}
+SEED_CONSISTENCY = {
+    "validation_rules": [
+        {"fields": ["state", "zip_code"], "validator": "state_zip_consistency"},
+        {"fields": ["area_code", "phone"], "validator": "area_code_consistency"},
+    ]
+}
 
 
 def test_data_consistency__matching_state_zip_and_area_code__passes():
@@ -276,10 +301,13 @@ def test_data_consistency__zip_read_as_number__gets_its_leading_zero_back():
     assert verdict.outcome == "pass"
 
 
-@pytest.mark.parametrize("zip_code,message", [
-    ("abc", "zip_code 'abc' is not a ZIP code (expected 12345 or 12345-6789)"),
-    ("99999", "zip_code 99999 is not an existing US ZIP code"),
-])
+@pytest.mark.parametrize(
+    "zip_code,message",
+    [
+        ("abc", "zip_code 'abc' is not a ZIP code (expected 12345 or 12345-6789)"),
+        ("99999", "zip_code 99999 is not an existing US ZIP code"),
+    ],
+)
 def test_data_consistency__bad_zip__fails_with_reason(zip_code, message):
     # Given bad zip; When data consistency runs; Then it fails with reason
     params = {"validation_rules": [SEED_CONSISTENCY["validation_rules"][0]]}
@@ -298,8 +326,10 @@ def test_data_consistency__nothing_to_compare__skips_naming_each_reason():
     # Given nothing to compare; When data consistency runs; Then it skips naming each reason
     verdict, _ = evaluate(DataConsistencyRule, SEED_CONSISTENCY, {"phone": "+12125550147"})
     assert verdict.outcome == "skip"
-    assert verdict.message == ("no consistency check could run: state_zip_consistency skipped: state is absent; "
-                               "area_code_consistency skipped: area_code is absent")
+    assert verdict.message == (
+        "no consistency check could run: state_zip_consistency skipped: state is absent; "
+        "area_code_consistency skipped: area_code is absent"
+    )
 
 
 def test_data_consistency__unparseable_phone__skips_the_area_code_check():

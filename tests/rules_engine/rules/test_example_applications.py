@@ -1,5 +1,6 @@
 """The console's sample applications (rules_engine/examples/applications.json) stay in
 step with the onboarding golden cases that pin their outcomes."""
+
 from __future__ import annotations
 
 import json
@@ -13,12 +14,16 @@ from rules_engine.rules.compliance import OFACSanctionsRule
 from .harness import evaluate
 
 REPO = Path(__file__).resolve().parents[3]
-APPLICATIONS = json.loads((REPO / "rules_engine" / "examples" / "applications.json").read_text(encoding="utf-8"))
+APPLICATIONS = json.loads(
+    (REPO / "rules_engine" / "examples" / "applications.json").read_text(encoding="utf-8")
+)
 GOLDEN = REPO / "tests" / "rules_engine" / "golden" / "rules"
-EXPECTED = {"Good applicant": ("onboarding_good_applicant", "passed"),
-            "Missing email": ("onboarding_missing_email", "failed"),
-            "Minor": ("onboarding_minor", "failed"),
-            "Sanctions hit": ("onboarding_sanctions_hit", "failed")}
+EXPECTED = {
+    "Good applicant": ("onboarding_good_applicant", "passed"),
+    "Missing email": ("onboarding_missing_email", "failed"),
+    "Minor": ("onboarding_minor", "failed"),
+    "Sanctions hit": ("onboarding_sanctions_hit", "failed"),
+}
 
 
 def test_applications__file__lists_the_four_demo_applicants():
@@ -44,7 +49,8 @@ def test_sanctions_rule__evaluated_from_many_threads__gives_identical_verdicts()
     record = next(app["record"] for app in APPLICATIONS if app["name"] == "Sanctions hit")
     # When evaluated 64 times on 8 threads
     with ThreadPoolExecutor(8) as pool:
-        verdicts = list(pool.map(lambda _: evaluate(OFACSanctionsRule, {"match_threshold": 0.85}, record)[0],
-                                 range(64)))
+        verdicts = list(
+            pool.map(lambda _: evaluate(OFACSanctionsRule, {"match_threshold": 0.85}, record)[0], range(64))
+        )
     # Then every verdict is the same failure
     assert {v.outcome for v in verdicts} == {"fail"} and len({v.message for v in verdicts}) == 1

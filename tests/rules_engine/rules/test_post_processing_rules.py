@@ -1,4 +1,5 @@
 """Post-processing rules: customer id, audit trail, risk score, notification."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,12 +16,20 @@ from rules_engine.services.simulated import SimulatedAuditService, SimulatedNoti
 
 from .harness import evaluate
 
-RECORD = {"first_name": "Maria", "last_name": "Garcia", "email": "maria.garcia@example.com",
-          "phone": "+12125550147", "ssn": "123-45-6789", "date_of_birth": "1988-07-21", "state": "NY"}
+RECORD = {
+    "first_name": "Maria",
+    "last_name": "Garcia",
+    "email": "maria.garcia@example.com",
+    "phone": "+12125550147",
+    "ssn": "123-45-6789",
+    "date_of_birth": "1988-07-21",
+    "state": "NY",
+}
 ID_SEED = {"id_format": "CUST-{timestamp}-{hash}", "hash_fields": ["email", "phone", "ssn"]}
 
 
 # ---------------------------------------------------------------- customer id
+
 
 def test_customer_id__new_applicant__gets_timestamp_and_hash_id():
     # Given new applicant; When customer id runs; Then it gets timestamp and hash id
@@ -43,8 +52,12 @@ def test_customer_id__same_details__same_hash_and_different_details_differ():
 
 def test_customer_id__run_time_with_offset__timestamp_in_utc():
     # Given a run time 07:00 at UTC-5; When the id is generated; Then its timestamp is 12:00 UTC
-    _, writes = evaluate(CustomerIDGenerationRule, {"id_format": "{timestamp}"}, RECORD,
-                         context={"now": "2026-01-15T07:00:00-05:00"})
+    _, writes = evaluate(
+        CustomerIDGenerationRule,
+        {"id_format": "{timestamp}"},
+        RECORD,
+        context={"now": "2026-01-15T07:00:00-05:00"},
+    )
     assert writes == {"customer_id": "20260115120000"}
 
 
@@ -75,8 +88,14 @@ def test_audit_trail__default__stores_masked_record_and_returns_reference():
     audit, registry = _audit_registry()
     results = {"email_format": failed("email 'maria.garcia@example.com' is malformed: x")}
     # When audited without PII
-    verdict, _ = evaluate(AuditTrailRule, AUDIT_SEED, RECORD, results=results, services=registry,
-                          context={"now": "2026-01-15T12:00:00+00:00", "run_id": "run-1"})
+    verdict, _ = evaluate(
+        AuditTrailRule,
+        AUDIT_SEED,
+        RECORD,
+        results=results,
+        services=registry,
+        context={"now": "2026-01-15T12:00:00+00:00", "run_id": "run-1"},
+    )
     # Then the stored record is masked, messages are left out, and the reference comes back
     stored = audit.records[-1]
     assert verdict.outcome == "pass" and verdict.details["audit_id"] == stored["audit_id"]
@@ -86,7 +105,14 @@ def test_audit_trail__default__stores_masked_record_and_returns_reference():
     assert stored["results"] == [{"rule": "email_format", "outcome": "fail"}]
     assert stored["run"] == {"run_id": "run-1", "now": "2026-01-15T12:00:00+00:00"}
     assert "123-45-6789" not in repr(stored) and "maria.garcia" not in repr(stored)
-    assert verdict.details["masked_fields"] == ["date_of_birth", "email", "first_name", "last_name", "phone", "ssn"]
+    assert verdict.details["masked_fields"] == [
+        "date_of_birth",
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "ssn",
+    ]
 
 
 def test_audit_trail__include_pii__stores_clear_text():
@@ -118,9 +144,15 @@ def test_audit_trail__service_without_reference__raises():
 
 # ---------------------------------------------------------------- risk score
 
-RISK_SEED = {"scoring_model": "composite_v2",
-             "weight_factors": {"credit_score": 0.4, "aml_risk": 0.3, "geographic_risk": 0.2,
-                                "identity_confidence": 0.1}}
+RISK_SEED = {
+    "scoring_model": "composite_v2",
+    "weight_factors": {
+        "credit_score": 0.4,
+        "aml_risk": 0.3,
+        "geographic_risk": 0.2,
+        "identity_confidence": 0.1,
+    },
+}
 
 
 def _upstream(**details) -> dict[str, Verdict]:
@@ -162,15 +194,19 @@ def test_risk_score__no_factor__skips():
 
 def test_risk_score__non_numeric_detail__counts_as_missing():
     # Given non numeric detail; When risk score runs; Then it counts as missing
-    verdict, writes = evaluate(RiskScoreAggregationRule, RISK_SEED, {},
-                               results=_upstream(credit_score="high", aml_risk_score=0.2))
+    verdict, writes = evaluate(
+        RiskScoreAggregationRule, RISK_SEED, {}, results=_upstream(credit_score="high", aml_risk_score=0.2)
+    )
     assert verdict.details["missing_factors"][0] == "credit_score" and writes["risk_score"] == 0.2
 
 
 # ---------------------------------------------------------------- notification
 
-TEMPLATES = {"success": "customer_onboarding_success", "failure": "customer_onboarding_failure",
-             "manual_review": "customer_manual_review_required"}
+TEMPLATES = {
+    "success": "customer_onboarding_success",
+    "failure": "customer_onboarding_failure",
+    "manual_review": "customer_manual_review_required",
+}
 NOTIFY_SEED = {"notification_service": "service:NotificationService:sendgrid", "templates": TEMPLATES}
 
 
@@ -185,7 +221,9 @@ def test_notification__all_passed__sends_success_template():
     # Given all passed; When notification runs; Then it sends success template
     verdict, sender = _notify({"a": passed("ok"), "b": skipped("nothing to trim")})
     assert verdict.outcome == "pass"
-    assert verdict.message == "sent 'customer_onboarding_success' (success) by email to m***********@example.com"
+    assert (
+        verdict.message == "sent 'customer_onboarding_success' (success) by email to m***********@example.com"
+    )
     assert sender.sent[-1]["template"] == "customer_onboarding_success"
     assert sender.sent[-1]["recipient"] == "maria.garcia@example.com"
 

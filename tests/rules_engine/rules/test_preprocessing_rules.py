@@ -1,4 +1,5 @@
 """Preprocessing rules: normalise what they can, skip (unchanged) what they cannot."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,8 +20,8 @@ from rules_engine.services.simulated import SimulatedAddressService
 
 from .harness import evaluate
 
-
 # ---------------------------------------------------------------- TrimWhitespaceRule
+
 
 def test_trim_whitespace__padded_text__trims_and_passes():
     # Given a name with spaces, a tab and a newline around it
@@ -50,12 +51,15 @@ def test_trim_whitespace__clean_text__passes_without_change():
     assert "no surrounding whitespace" in verdict.message
 
 
-@pytest.mark.parametrize("data,expected", [
-    ({}, "name is absent; nothing to trim"),
-    ({"name": None}, "name is absent; nothing to trim"),
-    ({"name": 42}, "name is not text (number); left unchanged"),
-    ({"name": ["a"]}, "name is not text (list); left unchanged"),
-])
+@pytest.mark.parametrize(
+    "data,expected",
+    [
+        ({}, "name is absent; nothing to trim"),
+        ({"name": None}, "name is absent; nothing to trim"),
+        ({"name": 42}, "name is not text (number); left unchanged"),
+        ({"name": ["a"]}, "name is not text (list); left unchanged"),
+    ],
+)
 def test_trim_whitespace__absent_or_not_text__skips_unchanged(data, expected):
     # Given a field that is absent or not text
     verdict, writes = evaluate(TrimWhitespaceRule, {"field_name": "name"}, data)
@@ -80,6 +84,7 @@ def test_trim__any_text__is_idempotent_and_keeps_the_middle(text):
 
 # ---------------------------------------------------------------- MultiFieldTrimRule
 
+
 def test_multi_field_trim__mixed_fields__trims_text_and_reports_the_rest():
     # Given padded text, clean text, an absent field and a number
     data = {"name": " Maria ", "email": "m@example.com", "city": 12}
@@ -89,8 +94,12 @@ def test_multi_field_trim__mixed_fields__trims_text_and_reports_the_rest():
     # Then only the padded field is written, and the details sort the fields
     assert verdict.outcome == "pass"
     assert writes == {"name": "Maria"}
-    assert verdict.details == {"trimmed": ["name"], "unchanged": ["email"], "absent": ["state"],
-                               "not_text": ["city"]}
+    assert verdict.details == {
+        "trimmed": ["name"],
+        "unchanged": ["email"],
+        "absent": ["state"],
+        "not_text": ["city"],
+    }
     assert verdict.message == "trimmed name; absent: state; not text, left unchanged: city"
 
 
@@ -104,10 +113,15 @@ def test_multi_field_trim__nothing_present__skips():
 
 # ---------------------------------------------------------------- PhoneNormalizationRule
 
-@pytest.mark.parametrize("raw", ["(212) 555-0147", "212.555.0147", "+1 212 555 0147", "2125550147", 2125550147])
+
+@pytest.mark.parametrize(
+    "raw", ["(212) 555-0147", "212.555.0147", "+1 212 555 0147", "2125550147", 2125550147]
+)
 def test_phone_normalization__us_number_in_any_style__becomes_e164(raw):
     # Given a US number written in some local style (or read from CSV as a number)
-    verdict, writes = evaluate(PhoneNormalizationRule, {"field_name": "phone", "country_code": "US"}, {"phone": raw})
+    verdict, writes = evaluate(
+        PhoneNormalizationRule, {"field_name": "phone", "country_code": "US"}, {"phone": raw}
+    )
     # Then it is written in E.164
     assert verdict.outcome == "pass"
     assert writes == {"phone": "+12125550147"}
@@ -120,9 +134,14 @@ def test_phone_normalization__already_e164__passes_without_change():
     assert verdict.message == "phone is already in E164 format"
 
 
-@pytest.mark.parametrize("fmt,expected", [
-    ("INTERNATIONAL", "+1 212-555-0147"), ("NATIONAL", "(212) 555-0147"), ("RFC3966", "tel:+1-212-555-0147"),
-])
+@pytest.mark.parametrize(
+    "fmt,expected",
+    [
+        ("INTERNATIONAL", "+1 212-555-0147"),
+        ("NATIONAL", "(212) 555-0147"),
+        ("RFC3966", "tel:+1-212-555-0147"),
+    ],
+)
 def test_phone_normalization__other_format__uses_that_format(fmt, expected):
     # Given other format; When phone normalization runs; Then it uses that format
     verdict, writes = evaluate(PhoneNormalizationRule, {"format": fmt}, {"phone": "2125550147"})
@@ -162,7 +181,9 @@ def test_phone_normalization__extension_in_e164__skips_to_keep_the_extension():
 
 def test_phone_normalization__extension_in_international__keeps_it():
     # Given extension in international; When phone normalization runs; Then it keeps it
-    verdict, writes = evaluate(PhoneNormalizationRule, {"format": "INTERNATIONAL"}, {"phone": "212-555-0147 x12"})
+    verdict, writes = evaluate(
+        PhoneNormalizationRule, {"format": "INTERNATIONAL"}, {"phone": "212-555-0147 x12"}
+    )
     assert writes == {"phone": "+1 212-555-0147 ext. 12"}
 
 
@@ -185,12 +206,14 @@ def test_phone_normalization__its_own_output__is_a_fixed_point(digits):
 
 # ---------------------------------------------------------------- AddressNormalizationRule
 
+
 def test_address_normalization__lower_case_address__is_standardised_usps_style():
     # Given an address typed in lower case with a state name
     data = {"address": "350  fifth avenue", "city": "new york", "state": "new york", "zip_code": "10118"}
     # When standardised through the (simulated) address service
-    verdict, writes = evaluate(AddressNormalizationRule, {"address_service": "service:AddressService:google_maps"},
-                               data)
+    verdict, writes = evaluate(
+        AddressNormalizationRule, {"address_service": "service:AddressService:google_maps"}, data
+    )
     # Then street, city and state are written in standard form
     assert verdict.outcome == "pass"
     assert writes == {"address": "350 Fifth Ave", "city": "New York", "state": "NY"}
@@ -244,6 +267,7 @@ def test_address_normalization__service_cannot_standardise__skips_with_its_notes
 
 # ---------------------------------------------------------------- NameParsingRule
 
+
 def test_name_parsing__full_name__writes_first_middle_last():
     # Given full name; When name parsing runs; Then it writes first middle last
     verdict, writes = evaluate(NameParsingRule, {"field_name": "name"}, {"name": "Maria Elena Garcia"})
@@ -293,10 +317,14 @@ def test_name_parsing__nothing_to_split__skips(data):
 
 # ---------------------------------------------------------------- EmailNormalizationRule
 
+
 def test_email_normalization__mixed_case_and_spaces__lower_cased_and_trimmed():
     # Given mixed case and spaces; When email normalization runs; Then it lower cased and trimmed
-    verdict, writes = evaluate(EmailNormalizationRule, {"field_name": "email", "lowercase": True, "remove_dots": False},
-                               {"email": "  Maria.Garcia@Example.COM "})
+    verdict, writes = evaluate(
+        EmailNormalizationRule,
+        {"field_name": "email", "lowercase": True, "remove_dots": False},
+        {"email": "  Maria.Garcia@Example.COM "},
+    )
     assert verdict.outcome == "pass"
     assert writes == {"email": "maria.garcia@example.com"}
 
@@ -309,8 +337,12 @@ def test_email_normalization__lowercase_off__keeps_the_local_part_case():
 
 def test_email_normalization__remove_dots__only_for_gmail():
     # Given dotted addresses at Gmail and elsewhere
-    gmail, gmail_writes = evaluate(EmailNormalizationRule, {"remove_dots": True}, {"email": "m.a.ria@gmail.com"})
-    other, other_writes = evaluate(EmailNormalizationRule, {"remove_dots": True}, {"email": "m.aria@example.com"})
+    gmail, gmail_writes = evaluate(
+        EmailNormalizationRule, {"remove_dots": True}, {"email": "m.a.ria@gmail.com"}
+    )
+    other, other_writes = evaluate(
+        EmailNormalizationRule, {"remove_dots": True}, {"email": "m.aria@example.com"}
+    )
     # Then only Gmail's dots go
     assert gmail_writes == {"email": "maria@gmail.com"}
     assert other_writes == {}

@@ -1,5 +1,6 @@
 """The rule library as a whole: every seed class exists, schemas are valid and strict,
 seed params validate, every rule has help text."""
+
 from __future__ import annotations
 
 import json
@@ -116,14 +117,17 @@ def test_describe__every_class__reads_as_business_help(name, cls):
     assert "Passes" in text and ("Fails" in text or "Skips" in text)
 
 
-@pytest.mark.parametrize("alias,base", [
-    ("EmailFormatValidationRule", "EmailFormatRule"),
-    ("PhoneFormatValidationRule", "PhoneFormatRule"),
-    ("DataCompletenessRule", "RequiredFieldsRule"),
-    ("KYCComplianceRule", "KYCIdentityRule"),
-    ("OFACSanctionsRule", "SanctionsScreeningRule"),
-    ("CreditScoreValidationRule", "CreditScoreRule"),
-])
+@pytest.mark.parametrize(
+    "alias,base",
+    [
+        ("EmailFormatValidationRule", "EmailFormatRule"),
+        ("PhoneFormatValidationRule", "PhoneFormatRule"),
+        ("DataCompletenessRule", "RequiredFieldsRule"),
+        ("KYCComplianceRule", "KYCIdentityRule"),
+        ("OFACSanctionsRule", "SanctionsScreeningRule"),
+        ("CreditScoreValidationRule", "CreditScoreRule"),
+    ],
+)
 def test_alias_class__same_concept__subclasses_one_implementation(alias, base):
     # Given two names of one concept
     # Then the alias subclasses the implementation and does not redefine evaluate
@@ -135,9 +139,13 @@ def test_alias_class__same_concept__subclasses_one_implementation(alias, base):
 def test_service_refs__default_params__name_known_interfaces(name, cls):
     # Given a class's services with its params at their defaults
     required = cls.params_schema.get("required", [])
-    minimal = {"field_name": "x", "fields": ["x"], "required_fields": ["x"],
-               "validation_rules": [{"fields": ["a", "b"], "validator": "state_zip_consistency"}],
-               "templates": {"success": "s", "failure": "f", "manual_review": "m"}}
+    minimal = {
+        "field_name": "x",
+        "fields": ["x"],
+        "required_fields": ["x"],
+        "validation_rules": [{"fields": ["a", "b"], "validator": "state_zip_consistency"}],
+        "templates": {"success": "s", "failure": "f", "manual_review": "m"},
+    }
     params = {key: minimal[key] for key in required}
     # Then each resolves in the default registry
     registry = default_registry()

@@ -1,4 +1,5 @@
 """The generic HTTP JSON adapter, against a local http.server on 127.0.0.1."""
+
 from __future__ import annotations
 
 import json
@@ -25,9 +26,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 - http.server's naming
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        _Handler.seen.append({"path": self.path, "body": body,
-                              "authorization": self.headers.get("Authorization"),
-                              "content_type": self.headers.get("Content-Type")})
+        _Handler.seen.append(
+            {
+                "path": self.path,
+                "body": body,
+                "authorization": self.headers.get("Authorization"),
+                "content_type": self.headers.get("Content-Type"),
+            }
+        )
         kind = self.path.strip("/").split("/")[0]
         if kind == "flaky":  # fails with 503 until it has been asked `n` times (the path's second part)
             wanted = int(self.path.strip("/").split("/")[1])
@@ -158,10 +164,13 @@ def test_http_adapter__unknown_operation__is_an_attribute_error():
         adapter.send({})
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"interface": "KYCServce", "url": "http://x"}, "unknown service interface"),
-    ({"interface": "KYCService", "url": "ftp://x"}, "must start with http"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"interface": "KYCServce", "url": "http://x"}, "unknown service interface"),
+        ({"interface": "KYCService", "url": "ftp://x"}, "must start with http"),
+    ],
+)
 def test_http_adapter__bad_construction__raises_value_error(kwargs, message):
     # Given bad construction; When http adapter runs; Then it raises value error
     with pytest.raises(ValueError, match=message):
@@ -171,8 +180,14 @@ def test_http_adapter__bad_construction__raises_value_error(kwargs, message):
 def test_http_adapter__retries__transient_failures_sent_again_until_an_answer(server):
     # Given an endpoint that answers 503 twice, then 200, and an adapter allowed 2 retries
     _Handler.seen.clear()
-    adapter = HttpServiceAdapter("KYCService", "vendor", f"{server}/flaky/3", append_operation=False, retries=2,
-                                 retry_backoff_seconds=0.01)
+    adapter = HttpServiceAdapter(
+        "KYCService",
+        "vendor",
+        f"{server}/flaky/3",
+        append_operation=False,
+        retries=2,
+        retry_backoff_seconds=0.01,
+    )
     # When called / Then the third attempt's answer comes back
     assert adapter.call("verify_identity", {"name": "A"})["verified"] is True
     assert len(_Handler.seen) == 3
@@ -180,8 +195,14 @@ def test_http_adapter__retries__transient_failures_sent_again_until_an_answer(se
 
 def test_http_adapter__retries_used_up__last_failure_raised(server):
     _Handler.seen.clear()
-    adapter = HttpServiceAdapter("KYCService", "vendor", f"{server}/flaky/9", append_operation=False, retries=1,
-                                 retry_backoff_seconds=0.01)
+    adapter = HttpServiceAdapter(
+        "KYCService",
+        "vendor",
+        f"{server}/flaky/9",
+        append_operation=False,
+        retries=1,
+        retry_backoff_seconds=0.01,
+    )
     with pytest.raises(ServiceHTTPError, match="503"):
         adapter.call("verify_identity", {})
     assert len(_Handler.seen) == 2
@@ -190,16 +211,28 @@ def test_http_adapter__retries_used_up__last_failure_raised(server):
 def test_http_adapter__client_error__not_retried(server):
     # a 4xx says the request itself is wrong: sending it again changes nothing
     _Handler.seen.clear()
-    adapter = HttpServiceAdapter("KYCService", "vendor", f"{server}/refuse", append_operation=False, retries=3,
-                                 retry_backoff_seconds=0.01)
+    adapter = HttpServiceAdapter(
+        "KYCService",
+        "vendor",
+        f"{server}/refuse",
+        append_operation=False,
+        retries=3,
+        retry_backoff_seconds=0.01,
+    )
     with pytest.raises(ServiceHTTPError, match="400"):
         adapter.call("verify_identity", {})
     assert len(_Handler.seen) == 1
 
 
 def test_http_adapter__longest_call__every_attempt_timing_out_and_the_waits():
-    adapter = HttpServiceAdapter("KYCService", "vendor", "https://kyc.example.com", timeout_seconds=2, retries=2,
-                                 retry_backoff_seconds=0.5)
+    adapter = HttpServiceAdapter(
+        "KYCService",
+        "vendor",
+        "https://kyc.example.com",
+        timeout_seconds=2,
+        retries=2,
+        retry_backoff_seconds=0.5,
+    )
     assert adapter.longest_call_seconds() == 2 * 3 + 0.5 + 1.0
     with pytest.raises(ValueError, match="retries"):
         HttpServiceAdapter("KYCService", "vendor", "https://kyc.example.com", retries=6)

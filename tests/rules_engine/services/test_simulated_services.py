@@ -1,4 +1,5 @@
 """The SIMULATED adapters: deterministic, labelled, with latency and failures on demand."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,12 @@ from rules_engine.services.simulated import (
     name_similarity,
 )
 
-MARIA = {"name": "Maria Elena Garcia", "ssn": "123-45-6789", "date_of_birth": "1988-07-21", "address": "1 Main St"}
+MARIA = {
+    "name": "Maria Elena Garcia",
+    "ssn": "123-45-6789",
+    "date_of_birth": "1988-07-21",
+    "address": "1 Main St",
+}
 SAMPLE_PAYLOADS = {
     "verify_identity": {"applicant": MARIA},
     "screen": {"name": "Maria Elena Garcia", "applicant": MARIA},
@@ -71,7 +77,9 @@ def test_latency__configured__delays_each_call():
 def test_failure_rate__one__every_call_raises_service_unavailable():
     # Given one; When failure rate runs; Then it every call raises service unavailable
     adapter = SimulatedKYCService("jumio", failure_rate=1.0)
-    with pytest.raises(ServiceUnavailable, match=r"simulated outage of KYCService:jumio during verify_identity"):
+    with pytest.raises(
+        ServiceUnavailable, match=r"simulated outage of KYCService:jumio during verify_identity"
+    ):
         adapter.verify_identity({"applicant": MARIA})
 
 
@@ -141,11 +149,14 @@ def test_watchlist__shipped_file__labelled_fictional_with_aliases():
     assert {p["category"] for p in watchlist["peps"]} == {"low", "medium", "high"}
 
 
-@pytest.mark.parametrize("a,b,low,high", [
-    ("Viktor Kestrel", "Kestrel Viktor", 1.0, 1.0),
-    ("José Núñez", "Jose Nunez", 1.0, 1.0),
-    ("Maria Garcia", "Viktor Kestrel", 0.0, 0.5),
-])
+@pytest.mark.parametrize(
+    "a,b,low,high",
+    [
+        ("Viktor Kestrel", "Kestrel Viktor", 1.0, 1.0),
+        ("José Núñez", "Jose Nunez", 1.0, 1.0),
+        ("Maria Garcia", "Viktor Kestrel", 0.0, 0.5),
+    ],
+)
 def test_name_similarity__order_accents_strangers__scored_as_expected(a, b, low, high):
     # Given two names; When compared; Then word order and accents do not matter and strangers score low
     assert low <= name_similarity(a, b) <= high

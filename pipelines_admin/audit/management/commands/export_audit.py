@@ -8,15 +8,20 @@ from pipelines_admin.core.errors import ServiceError
 
 
 class Command(BaseCommand):
-    help = ("Write the audit trail, oldest first: JSON Lines exactly as the API's export (each event with "
-            "sequence, prev_hash and hash, verifiable without the product; see the README) or CSV (the same fields, "
-            "diff and data as JSON text). Exit 0: written; 2: a bad --since or an output that cannot be written.")
+    help = (
+        "Write the audit trail, oldest first: JSON Lines exactly as the API's export (each event with "
+        "sequence, prev_hash and hash, verifiable without the product; see the README) or CSV (the same fields, "
+        "diff and data as JSON text). Exit 0: written; 2: a bad --since or an output that cannot be written."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--format", choices=FORMATS, default="jsonl", help="jsonl (default) or csv")
-        parser.add_argument("--since", help="only events at or after this ISO date or time (2026-03-01, "
-                                            "2026-03-01T09:30, 2026-03-01T09:30:00+01:00; no offset: the site's "
-                                            "time zone)")
+        parser.add_argument(
+            "--since",
+            help="only events at or after this ISO date or time (2026-03-01, "
+            "2026-03-01T09:30, 2026-03-01T09:30:00+01:00; no offset: the site's "
+            "time zone)",
+        )
         parser.add_argument("--output", type=Path, help="write to this file instead of printing")
 
     def handle(self, *args, **options):
@@ -38,6 +43,10 @@ class Command(BaseCommand):
                     file.write(chunk)
                     count += 1
         except OSError as exc:
-            raise CommandError(f"Cannot write {output}: {exc.strerror or exc}.", returncode=EXIT_INVALID) from None
+            raise CommandError(
+                f"Cannot write {output}: {exc.strerror or exc}.", returncode=EXIT_INVALID
+            ) from None
         events_written = count - 1 if options["format"] == "csv" else count
-        self.stdout.write(f"{events_written} audit event{'s' if events_written != 1 else ''} written to {output}")
+        self.stdout.write(
+            f"{events_written} audit event{'s' if events_written != 1 else ''} written to {output}"
+        )

@@ -8,28 +8,45 @@ from pipelines_admin.core.errors import ServiceError
 
 
 class Command(BaseCommand):
-    help = ("Save each new or changed pipeline file of a folder (see plan_pipelines) as a new version, and with "
-            "--release ENV release each of them there through the release gate. All or nothing: when a file is "
-            "invalid, or a save or release is refused, nothing is stored. Pipelines without a file are left "
-            "alone. Exit 0: applied (or nothing to apply); 1: refused (role, release gate, a version saved in "
-            "between); 2: an invalid file or folder, an unknown environment or user.")
+    help = (
+        "Save each new or changed pipeline file of a folder (see plan_pipelines) as a new version, and with "
+        "--release ENV release each of them there through the release gate. All or nothing: when a file is "
+        "invalid, or a save or release is refused, nothing is stored. Pipelines without a file are left "
+        "alone. Exit 0: applied (or nothing to apply); 1: refused (role, release gate, a version saved in "
+        "between); 2: an invalid file or folder, an unknown environment or user."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("folder", type=Path, help="the folder holding the pipeline files")
-        parser.add_argument("--message", default="", help="the versions' message (default: 'Applied from FILE')")
+        parser.add_argument(
+            "--message", default="", help="the versions' message (default: 'Applied from FILE')"
+        )
         parser.add_argument("--release", metavar="ENV", help="release each new or changed pipeline to ENV")
-        parser.add_argument("--reason", default="", help="why (required to release to a protected environment)")
-        parser.add_argument("--gate-override", action="store_true",
-                            help="release without a passing test suite (publishers; the reason is recorded)")
-        parser.add_argument("--user", help="who applies it (editor; publisher to release to a protected "
-                                           "environment; default: the only superuser)")
+        parser.add_argument(
+            "--reason", default="", help="why (required to release to a protected environment)"
+        )
+        parser.add_argument(
+            "--gate-override",
+            action="store_true",
+            help="release without a passing test suite (publishers; the reason is recorded)",
+        )
+        parser.add_argument(
+            "--user",
+            help="who applies it (editor; publisher to release to a protected "
+            "environment; default: the only superuser)",
+        )
 
     def handle(self, *args, **options):
         user = command_user(options["user"])
         try:
-            done = folder_apply(folder=options["folder"], author=user, message=options["message"],
-                                release_to=options["release"], reason=options["reason"],
-                                gate_override=options["gate_override"])
+            done = folder_apply(
+                folder=options["folder"],
+                author=user,
+                message=options["message"],
+                release_to=options["release"],
+                reason=options["reason"],
+                gate_override=options["gate_override"],
+            )
         except FolderInvalid as exc:
             for line in plan_lines(exc.plan):
                 self.stderr.write(line)
@@ -37,8 +54,9 @@ class Command(BaseCommand):
         except ServiceError as exc:
             for line in problem_lines(exc.extra):
                 self.stderr.write(line)
-            raise CommandError(f"{exc.message} Nothing was stored.", returncode=command_error(exc).returncode) \
-                from None
+            raise CommandError(
+                f"{exc.message} Nothing was stored.", returncode=command_error(exc).returncode
+            ) from None
         for item in done.applied:
             entry = item.entry
             if entry.status == NEW:
@@ -54,5 +72,7 @@ class Command(BaseCommand):
             self.stdout.write(line)
         made = sum(1 for item in done.applied if item.version is not None)
         released = sum(1 for item in done.applied if item.release is not None)
-        self.stdout.write(f"Applied: {made} version{'s' if made != 1 else ''} saved"
-                          + (f", {released} released to {done.environment.name}." if done.environment else "."))
+        self.stdout.write(
+            f"Applied: {made} version{'s' if made != 1 else ''} saved"
+            + (f", {released} released to {done.environment.name}." if done.environment else ".")
+        )

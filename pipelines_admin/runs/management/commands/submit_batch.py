@@ -12,15 +12,21 @@ from pipelines_admin.runs.selectors import batch_progress
 
 
 class Command(BaseCommand):
-    help = ("Run a CSV or JSONL file of applications through a pipeline's live config in an environment, "
-            "on the workers. Prints the total, passed, failed, undecided and error counts; exits 0 when the batch ran.")
+    help = (
+        "Run a CSV or JSONL file of applications through a pipeline's live config in an environment, "
+        "on the workers. Prints the total, passed, failed, undecided and error counts; exits 0 when the batch ran."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("pipeline", help="the pipeline's slug")
         parser.add_argument("--env", required=True, help="the environment whose live release runs")
         parser.add_argument("--input", required=True, type=Path, help="a .csv or .jsonl file")
-        parser.add_argument("--wait", action="store_true", help="wait for the workers to finish, showing progress")
-        parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait at most (with --wait)")
+        parser.add_argument(
+            "--wait", action="store_true", help="wait for the workers to finish, showing progress"
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=3600, help="seconds to wait at most (with --wait)"
+        )
         parser.add_argument("--user", default="admin", help="who submits it (needs the editor role)")
 
     def handle(self, *args, **options):
@@ -31,8 +37,14 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"{path} is not a file.")
         try:
-            batch = batch_create(pipeline=pipeline_get(options["pipeline"]), environment=environment_get(options["env"]),
-                                 filename=path.name, data=path.read_bytes(), actor=user, source=Run.Source.CLI)
+            batch = batch_create(
+                pipeline=pipeline_get(options["pipeline"]),
+                environment=environment_get(options["env"]),
+                filename=path.name,
+                data=path.read_bytes(),
+                actor=user,
+                source=Run.Source.CLI,
+            )
         except ServiceError as exc:
             rejected = exc.extra.get("rejected_rows", []) if isinstance(exc.extra, dict) else []
             for row in rejected[:20]:
@@ -44,9 +56,11 @@ class Command(BaseCommand):
         if options["wait"]:
             batch = self._wait(batch, options["timeout"])
         progress = batch_progress(batch)
-        self.stdout.write(f"total={progress.total} processed={progress.processed} passed={progress.passed} "
-                          f"failed={progress.failed} undecided={progress.undecided} error={progress.errored} rejected={len(batch.rejected_rows)} "
-                          f"status={progress.status}")
+        self.stdout.write(
+            f"total={progress.total} processed={progress.processed} passed={progress.passed} "
+            f"failed={progress.failed} undecided={progress.undecided} error={progress.errored} rejected={len(batch.rejected_rows)} "
+            f"status={progress.status}"
+        )
 
     def _wait(self, batch: Batch, timeout: float) -> Batch:
         deadline = time.monotonic() + timeout
@@ -59,5 +73,7 @@ class Command(BaseCommand):
             if batch.status in (Batch.Status.COMPLETED, Batch.Status.CANCELLED):
                 return batch
             time.sleep(0.5)
-        raise CommandError(f"The batch did not finish within {timeout:.0f} s; it goes on in the background "
-                           f"(batch {batch.pk}).")
+        raise CommandError(
+            f"The batch did not finish within {timeout:.0f} s; it goes on in the background "
+            f"(batch {batch.pk})."
+        )
