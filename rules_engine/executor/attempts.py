@@ -1,0 +1,154 @@
+"""One rule to its final verdict: its attempts, retries with backoff, the rule timeout
+(a blocking rule on the pool is abandoned at its deadline; an inline rule that overran
+has its verdict and writes thrown away)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from concurrent.futures import CancelledError, Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from math import inf
+from time import perf_counter
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from rules_engine.executor.state import CONDITIONAL, DISABLED, OPEN, _Run
+from rules_engine.executor.verdicts import (
+    _CANCELLED,
+    _DISABLED_SKIP,
+    _apply_writes,
+    _checked,
+    _condition_blocks,
+    _raised,
+    _rule_timeout_verdict,
+    _stage_timeout_verdict,
+)
+from rules_engine.rule import ERROR, TIMEOUT, RuleContext, Verdict
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rules_engine.compiler import CompiledRule, CompiledStage
+
+
+def _settle_attempt(
+    run: _Run,
+    rule: CompiledRule,
+    verdict: Any,
+    writes: dict,
+    elapsed: float,
+    stage: CompiledStage,
+    finished_at: float,
+    deadline: float,
+) -> tuple[Verdict, dict, bool]:
+    """One attempt's outcome after the timeouts: (verdict, writes to keep, stage timed out).
+    An attempt that finished after the stage deadline or over the rule's own limit is
+    ``timeout`` and its writes are dropped."""
+    if finished_at > deadline:
+        return _stage_timeout_verdict(stage), {}, True
+    if elapsed > rule.timeout:
+        return _rule_timeout_verdict(elapsed, rule.timeout, abandoned=rule.blocking), {}, False
+    verdict = _checked(verdict)
+    if verdict[0] == ERROR or verdict[0] == TIMEOUT:
+        return verdict, {}, False
+    return verdict, writes, False
+
+
+def _retry_delay(rule: CompiledRule, verdict: Verdict, attempt: int, deadline: float) -> float | None:
+    """Seconds to wait before another attempt, or None when there is none: no policy,
+    an outcome not retried, attempts used up, or the backoff would pass the stage deadline."""
+    policy = rule.retry
+    if policy is None or verdict[0] not in policy.retry_on or attempt >= policy.max_attempts:
+        return None
+    delay = policy.delay_after(attempt)
+    if perf_counter() + delay >= deadline:
+        return None
+    return delay
+
+
+def _pool_attempt(evaluate, data: Mapping[str, Any], ctx: RuleContext) -> tuple[Any, float]:
+    """What runs on a pool thread: the rule, and when it finished."""
+    try:
+        verdict = evaluate(data, ctx)
+    except Exception as error:  # noqa: BLE001 - any failure of a rule is its `error` outcome
+        verdict = _raised(error)
+    return verdict, perf_counter()
+
+
+def _submit(run: _Run, rule: CompiledRule) -> tuple[Future, RuleContext, float]:
+    """Start one attempt of a blocking rule on the pool, on a snapshot of the data."""
+    ctx = run.fresh_context(rule.rule_id, snapshot=True)
+    snapshot = MappingProxyType(dict(run.data))
+    started = perf_counter()
+    future = run.pipeline.pool().submit(_pool_attempt, rule.evaluate, snapshot, ctx)
+    return future, ctx, started
+
+
+def _wait_for_pool_attempt(
+    future: Future, started: float, limit: float, deadline: float
+) -> tuple[Any, float]:
+    """Where a blocking rule's timeout is enforced in a sequential stage: wait until the
+    earlier of its own deadline and the stage's, then abandon it (its late result is
+    never looked at). Returns (verdict or None, finished_at)."""
+    wait_until = min(started + limit, deadline)
+    try:
+        return future.result(timeout=max(0.0, wait_until - perf_counter()) if wait_until != inf else None)
+    except FutureTimeout:
+        future.cancel()
+        return None, perf_counter()
+    except CancelledError:
+        return _CANCELLED, perf_counter()
+
+
+def _run_attempts(run: _Run, rule: CompiledRule, stage: CompiledStage, deadline: float) -> bool:
+    """Run ``rule`` to its final verdict in the calling thread: retries with backoff,
+    blocking rules through the pool. Returns True when the stage deadline passed."""
+    first_start = perf_counter()
+    attempt = 0
+    while True:
+        attempt += 1
+        if rule.blocking:
+            future, ctx, started = _submit(run, rule)
+            verdict, finished_at = _wait_for_pool_attempt(future, started, rule.timeout, deadline)
+            elapsed = finished_at - started
+            if verdict is None:  # abandoned at its deadline
+                if finished_at >= deadline:
+                    run.record(rule, _stage_timeout_verdict(stage), perf_counter() - first_start, attempt)
+                    return True
+                verdict = _rule_timeout_verdict(elapsed, rule.timeout)
+        else:
+            ctx = run.fresh_context(rule.rule_id, snapshot=False)
+            started = perf_counter()
+            try:
+                verdict = rule.evaluate(run.view, ctx)
+            except Exception as error:  # noqa: BLE001
+                verdict = _raised(error)
+            finished_at = perf_counter()
+            elapsed = finished_at - started
+        verdict, writes, stage_timed_out = _settle_attempt(
+            run, rule, verdict, ctx.writes, elapsed, stage, finished_at, deadline
+        )
+        if stage_timed_out:
+            run.record(rule, verdict, perf_counter() - first_start, attempt)
+            return True
+        delay = _retry_delay(rule, verdict, attempt, deadline)
+        if delay is None:
+            if writes:
+                _apply_writes(run, rule.rule_id, writes)
+            run.record(rule, verdict, perf_counter() - first_start, attempt)
+            return False
+        time.sleep(delay)
+
+
+def _gate(run: _Run, rule: CompiledRule) -> bool:
+    """Disabled rules and rules whose ``when`` does not hold are skipped here; True
+    when the rule may run."""
+    if not rule.enabled:
+        run.skip(rule, _DISABLED_SKIP, why=DISABLED)
+        return False
+    if rule.when is not None:
+        blocked = _condition_blocks(run, rule.when, rule.stage_name, rule.rule_id)
+        if blocked is not None:
+            reason, evaluated = blocked
+            run.skip(rule, f"Skipped: {reason}.", why=CONDITIONAL if evaluated else OPEN)
+            return False
+    return True
