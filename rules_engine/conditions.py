@@ -98,20 +98,26 @@ def _compile(source: str) -> Any:
             f"it uses {names}, which CEL conditions do not provide "
             f"(available: {', '.join(sorted(BUILTIN_FUNCTIONS))})."
         )
-    # Probe once with empty variables: a misspelt variable (``recod.x``) shows up as
-    # "undefined", while a missing field of an empty record is fine here.
+    name = _undefined_name(program)
+    if name is not None:
+        raise ConditionError(
+            f"it refers to '{name}', which is not defined; a condition can use {' and '.join(VARIABLES)}."
+        )
+    return program
+
+
+def _undefined_name(program: Any) -> str | None:
+    """The name ``program`` uses that is neither a variable nor a function, found by
+    running it once with empty variables: a misspelt variable (``recod.x``) shows up as
+    "undefined", while a missing field of an empty record is fine here."""
     try:
         program.execute({"record": {}, "context": {}})
     except RuntimeError as error:
         match = _UNDEFINED.search(str(error))
-        if match and match["name"] not in VARIABLES:
-            raise ConditionError(
-                f"it refers to '{match['name']}', which is not defined; "
-                f"a condition can use {' and '.join(VARIABLES)}."
-            ) from None
-    except Exception:  # noqa: BLE001 - only the probe above matters at compile time
-        pass
-    return program
+        return match["name"] if match and match["name"] not in VARIABLES else None
+    except Exception:  # noqa: BLE001 - any other failure on empty variables says nothing about names
+        return None
+    return None
 
 
 def condition_problem(source: str) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from rules_engine.services.registry import ServiceRef, parse_service_ref
 
-PASS = "pass"
+PASS = "pass"  # noqa: S105 - an outcome name, not a password
 FAIL = "fail"
 SKIP = "skip"
 ERROR = "error"
@@ -104,7 +104,7 @@ class Rule:
     ``blocking``: the executor runs them where a timeout can abandon them.
     """
 
-    params_schema: ClassVar[dict] = {"type": "object"}
+    params_schema: ClassVar[dict[str, Any]] = {"type": "object"}
     service_params: ClassVar[dict[str, str]] = {}
     default_services: ClassVar[dict[str, str]] = {}
     #: reads the record only (False) or may call ``ctx.set`` (True)

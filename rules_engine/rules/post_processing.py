@@ -292,7 +292,7 @@ class RiskScoreAggregationRule(Rule):
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         found: dict[str, tuple[float, float]] = {}
         missing: list[str] = []
-        for name, weight in self.weights.items():
+        for name in self.weights:
             key, to_risk, _ = RISK_FACTORS[name]
             value = ctx.find_detail(key)
             if isinstance(value, bool) or not isinstance(value, (int, float)):

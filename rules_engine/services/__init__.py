@@ -19,7 +19,7 @@ audit, notification), and how configs reach them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from rules_engine.services.interfaces import (
     ServiceUnavailable,
 )
 from rules_engine.services.registry import ServiceRef, ServiceRegistry, UnboundService, parse_service_ref
-from rules_engine.services.simulated import SIMULATED_ADAPTERS, simulated_adapter, simulated_registry
+from rules_engine.services.simulated import SimulatedService, simulated_adapter, simulated_registry
 
 __all__ = [
     "default_registry",
@@ -187,6 +187,7 @@ def registry_from_spec(spec: Mapping[str, Any]) -> ServiceRegistry:
     for key, binding in (spec.get("bindings") or {}).items():
         interface, name = key.removeprefix("service:").split(":", 1)
         options = {k: v for k, v in binding.items() if k != "type"}
+        adapter: SimulatedService | HttpServiceAdapter
         if binding["type"] == "simulated":
             adapter = simulated_adapter(interface, name, **{**defaults, **options})
         else:
@@ -202,20 +203,20 @@ def registry_from_file(path: str | Path) -> ServiceRegistry:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ValueError(f"cannot read services file {path}: {error.strerror or error}") from None
+    parse: Callable[[str], Any]
+    parse_errors: tuple[type[Exception], ...]
+    if path.suffix.lower() in (".yaml", ".yml"):
+        import yaml
+
+        parse, parse_errors = yaml.safe_load, (yaml.YAMLError, ValueError, RecursionError)
+    else:
+        import json
+
+        parse, parse_errors = json.loads, (ValueError, RecursionError)
     try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            spec = yaml.safe_load(text)
-        else:
-            import json
-
-            spec = json.loads(text)
-    except Exception as error:  # a parse error of either format
+        spec = parse(text)
+    except parse_errors as error:  # ValueError: also a YAML date that is no date
         raise ValueError(
             f"services file {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {error}"
         ) from None
     return registry_from_spec(spec)
-
-
-assert set(SIMULATED_ADAPTERS) == set(INTERFACES), "every interface needs a simulated adapter"

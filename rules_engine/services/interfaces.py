@@ -49,11 +49,11 @@ class ServiceError(Exception):
     """An outside service could not give an answer."""
 
 
-class ServiceUnavailable(ServiceError):
+class ServiceUnavailable(ServiceError):  # noqa: N818 - a public name, used across the project
     """The service is down, unreachable, or refused the call."""
 
 
-class ServiceTimeout(ServiceError):
+class ServiceTimeout(ServiceError):  # noqa: N818 - a public name, used across the project
     """The service did not answer within its timeout."""
 
 
