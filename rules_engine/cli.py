@@ -20,9 +20,13 @@ import json
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 from rules_engine.loading import InputError, load_config, load_records, parse_json
-from rules_engine.validation import ConfigError, default_rules, validate_config
+from rules_engine.validation import ConfigError, Problem, default_rules, validate_config
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rules_engine.services.registry import ServiceRegistry
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -35,7 +39,7 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 on usage errors too
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 on usage errors too
         self.print_usage(sys.stderr)
         raise _UsageError(message)
 
@@ -81,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_services(path: str | None):
+def _load_services(path: str | None) -> ServiceRegistry | None:
     if path is None:
         return None
     spec = load_config(path)
@@ -95,14 +99,14 @@ def _load_services(path: str | None):
         raise _UsageError(f"{path}: {error}") from None
 
 
-def _problems_to_stderr(problems) -> None:
+def _problems_to_stderr(problems: list[Problem]) -> None:
     count = len(problems)
     print(f"The config has {count} problem{'s' if count != 1 else ''}:", file=sys.stderr)
     for problem in problems:
         print(str(problem), file=sys.stderr)
 
 
-def _validate(args) -> int:
+def _validate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     problems = validate_config(config, rules=default_rules(), services=_load_services(args.services))
     if problems:
@@ -112,7 +116,7 @@ def _validate(args) -> int:
     return EXIT_OK
 
 
-def _run(args) -> int:
+def _run(args: argparse.Namespace) -> int:
     from rules_engine.compiler import compile_pipeline
 
     config = load_config(args.config)

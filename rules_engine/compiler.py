@@ -14,13 +14,13 @@ import hashlib
 import json
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rules_engine.conditions import Condition
 from rules_engine.dependency_graph import topological_order
-from rules_engine.rule import ERROR, TIMEOUT, Rule
+from rules_engine.rule import ERROR, TIMEOUT, Rule, RuleContext, Verdict
 from rules_engine.validation import (
     ConfigError,
     Problem,
@@ -30,6 +30,9 @@ from rules_engine.validation import (
     same_stage_dependencies,
     validate_config,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rules_engine.result import RunResult
 
 #: rules running at once in a parallel stage when neither the stage nor
 #: ``execution_settings`` says
@@ -63,6 +66,19 @@ def retry_policy(spec: Mapping[str, Any]) -> RetryPolicy:
         backoff_multiplier=float(spec.get("backoff_multiplier", DEFAULT_RETRY.backoff_multiplier)),
         retry_on=frozenset(spec.get("retry_on", DEFAULT_RETRY.retry_on)),
     )
+
+
+#: What the executor's loop unpacks for a rule (see :meth:`CompiledRule.plan_entry`).
+PlanEntry = tuple[
+    int,
+    str,
+    Callable[[Mapping[str, Any], RuleContext], Verdict],
+    int,
+    tuple[int, ...],
+    float,
+    bool,
+    "CompiledRule",
+]
 
 
 class CompiledRule:
@@ -126,7 +142,7 @@ class CompiledRule:
         #: its place in its stage's execution order (set by CompiledStage)
         self.plan_position = -1
 
-    def plan_entry(self) -> tuple:
+    def plan_entry(self) -> PlanEntry:
         """What the executor's loop unpacks for this rule: (index, rule id, evaluate,
         the only dependency or -1, the dependencies when there are several, timeout,
         simple, the CompiledRule itself, always last)."""
@@ -235,7 +251,7 @@ class Pipeline:
     def __init__(
         self,
         *,
-        config: dict,
+        config: dict[str, Any],
         stages: list[CompiledStage],
         rules: list[CompiledRule],
         stop_on_stage_failure: bool,
@@ -283,7 +299,7 @@ class Pipeline:
         record: Mapping[str, Any],
         stages: Iterable[str] | None = None,
         context: Mapping[str, Any] | None = None,
-    ):
+    ) -> RunResult:
         """Run ``record`` through the pipeline (``stages``: only these, by name) and
         return a RunResult. ``record`` is never changed; nothing carries over to the
         next run."""
@@ -325,7 +341,7 @@ class Pipeline:
     def __enter__(self) -> Pipeline:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -333,7 +349,7 @@ class Pipeline:
 
 
 def compile_pipeline(
-    config: Any, services: Any = None, *, rules: Mapping[str, type] | None = None
+    config: Any, services: Any = None, *, rules: Mapping[str, type[Rule]] | None = None
 ) -> Pipeline:
     """Validate ``config`` and build its :class:`Pipeline`; raises ConfigError listing
     every problem. ``services``: a ServiceRegistry (default: the simulated adapters);
@@ -350,7 +366,7 @@ def compile_pipeline(
 
 
 class _PipelineBuilder:
-    def __init__(self, config: dict, rule_classes: Mapping[str, type], services: Any):
+    def __init__(self, config: dict[str, Any], rule_classes: Mapping[str, type[Rule]], services: Any):
         self.config = config
         self.rule_classes = rule_classes
         self.services = services
@@ -416,7 +432,12 @@ class _PipelineBuilder:
         )
 
     def compile_rule(
-        self, rule_id: str, rule_config: dict, stage_name: str, stage_position: int, index_of: dict[str, int]
+        self,
+        rule_id: str,
+        rule_config: dict[str, Any],
+        stage_name: str,
+        stage_position: int,
+        index_of: dict[str, int],
     ) -> CompiledRule | None:
         rule_class = self.rule_classes[rule_config["class"]]
         params = rule_config.get("params", {})

@@ -64,7 +64,7 @@ def find_cycles(nodes: Sequence[N], depends_on: Mapping[N, Iterable[N]]) -> list
 
 def _path_back_to(start: int, edges: list[list[int]], members: set[int]) -> list[int]:
     """The shortest walk start -> ... -> start inside ``members`` (breadth first)."""
-    came_from = {start: None}
+    came_from: dict[int, int | None] = {start: None}
     queue = deque([start])
     while queue:
         node = queue.popleft()
@@ -73,8 +73,8 @@ def _path_back_to(start: int, edges: list[list[int]], members: set[int]) -> list
                 continue
             if nxt == start:
                 path = [node]
-                while came_from[path[-1]] is not None:
-                    path.append(came_from[path[-1]])
+                while (previous := came_from[path[-1]]) is not None:
+                    path.append(previous)
                 return list(reversed(path)) + [start]
             if nxt not in came_from:
                 came_from[nxt] = node
@@ -104,13 +104,14 @@ def _strongly_connected(edges: list[list[int]]) -> list[list[int]]:
             recurse = False
             for k in range(edge_i, len(edges[node])):
                 nxt = edges[node][k]
-                if index_of[nxt] is None:
+                nxt_index = index_of[nxt]
+                if nxt_index is None:
                     work.append((node, k + 1))
                     work.append((nxt, 0))
                     recurse = True
                     break
                 if on_stack[nxt]:
-                    low[node] = min(low[node], index_of[nxt])
+                    low[node] = min(low[node], nxt_index)
             if recurse:
                 continue
             if low[node] == index_of[node]:

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +25,16 @@ class InputError(Exception):
     """A file or text that cannot be read as what was expected."""
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
-    result: dict = {}
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _DuplicateKey(key)
+            raise _DuplicateKeyError(key)
         result[key] = value
     return result
 
 
-class _DuplicateKey(ValueError):
+class _DuplicateKeyError(ValueError):
     def __init__(self, key: str):
         super().__init__(key)
         self.key = key
@@ -48,7 +48,7 @@ def parse_json(text: str, source: str) -> Any:
         raise InputError(
             f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}."
         ) from None
-    except _DuplicateKey as error:
+    except _DuplicateKeyError as error:
         raise InputError(f"{source}: the key {error.key!r} appears twice in the same object.") from None
     except (ValueError, RecursionError) as error:
         raise InputError(f"{source}: not valid JSON: {_unparsable(error)}.") from None
@@ -97,8 +97,8 @@ def _is_unicode(text: str) -> bool:
 class _StrictYamlLoader(yaml.SafeLoader):
     """yaml.safe_load, except that a key repeated in one mapping is an error."""
 
-    def construct_mapping(self, node, deep=False):
-        seen = set()
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[Hashable] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
@@ -145,7 +145,7 @@ def load_config(path: str | Path) -> Any:
     return parse_json(text, str(path))
 
 
-def load_records(path: str | Path) -> tuple[list[dict], bool]:
+def load_records(path: str | Path) -> tuple[list[dict[str, Any]], bool]:
     """The records in ``path`` and whether the input was a single object.
 
     ``.json``: one object (single) or an array of objects; ``.jsonl`` (and ``-``, stdin):
@@ -178,7 +178,7 @@ def _check_record(record: Any, where: str) -> None:
         raise InputError(f"{where} cannot be used: {problem}.")
 
 
-def _jsonl_records(text: str, name: str) -> Iterator[dict]:
+def _jsonl_records(text: str, name: str) -> Iterator[dict[str, Any]]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -188,7 +188,7 @@ def _jsonl_records(text: str, name: str) -> Iterator[dict]:
             raise InputError(
                 f"{name}: line {lineno} is not valid JSON (column {error.colno}: {error.msg})."
             ) from None
-        except _DuplicateKey as error:
+        except _DuplicateKeyError as error:
             raise InputError(f"{name}: line {lineno} has the key {error.key!r} twice.") from None
         except (ValueError, RecursionError) as error:
             raise InputError(f"{name}: line {lineno} is not valid JSON: {_unparsable(error)}.") from None
@@ -198,7 +198,7 @@ def _jsonl_records(text: str, name: str) -> Iterator[dict]:
         yield record
 
 
-def _csv_records(text: str, name: str) -> list[dict]:
+def _csv_records(text: str, name: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames:
         return []

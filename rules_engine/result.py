@@ -125,9 +125,9 @@ class RunResult:
         verdicts: list[Verdict],
         durations: list[float],
         attempts: list[int],
-        data: dict,
-        changes: list[tuple],
-        notes: list[dict],
+        data: dict[str, Any],
+        changes: list[tuple[str, Any, Any, str]],
+        notes: list[dict[str, Any]],
         context: Mapping[str, Any],
         duration: float,
         conditional: frozenset[int] | set[int] = frozenset(),
@@ -208,7 +208,7 @@ class RunResult:
             return []
         rules = self._pipeline.rules
         found: list[dict[str, Any]] = []
-        for stage, compiled_stage in zip(self.stages, self._pipeline.stages):
+        for stage, compiled_stage in zip(self.stages, self._pipeline.stages, strict=True):
             if not compiled_stage.enabled:
                 continue
             open_skips = [i for i in range(stage.first, stage.end) if self._open_skip(i)]
@@ -225,7 +225,11 @@ class RunResult:
                 continue
             for index in open_skips:
                 verdict = self._verdicts[index]
-                entry = {"stage": stage.name, "rule": rules[index].rule_id, "message": verdict.message}
+                entry: dict[str, Any] = {
+                    "stage": stage.name,
+                    "rule": rules[index].rule_id,
+                    "message": verdict.message,
+                }
                 dependency = (
                     verdict.details.get("dependency") if isinstance(verdict.details, Mapping) else None
                 )
@@ -353,7 +357,7 @@ def to_jsonable(value: Any) -> Any:
     return root
 
 
-def _jsonable_shell(value: Any, stack: list) -> Any:
+def _jsonable_shell(value: Any, stack: list[tuple[Any, Any]]) -> Any:
     """An empty object or list to fill from ``value`` (queued on ``stack``), or the value
     converted."""
     if isinstance(value, Mapping):

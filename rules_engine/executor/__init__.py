@@ -59,7 +59,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rules_engine.executor.parallel import _ParallelStage
 from rules_engine.executor.sequential import _run_sequential_stage
@@ -156,7 +156,7 @@ def run_pipeline(
         pipeline=pipeline,
         status=status,
         stages=stage_results,
-        verdicts=run.verdicts,
+        verdicts=cast("list[Verdict]", run.verdicts),  # every rule has one by now
         durations=run.durations,
         attempts=run.attempts,
         data=run.data,

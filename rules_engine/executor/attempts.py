@@ -5,7 +5,7 @@ has its verdict and writes thrown away)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from math import inf
@@ -34,12 +34,12 @@ def _settle_attempt(
     run: _Run,
     rule: CompiledRule,
     verdict: Any,
-    writes: dict,
+    writes: dict[str, Any],
     elapsed: float,
     stage: CompiledStage,
     finished_at: float,
     deadline: float,
-) -> tuple[Verdict, dict, bool]:
+) -> tuple[Verdict, dict[str, Any], bool]:
     """One attempt's outcome after the timeouts: (verdict, writes to keep, stage timed out).
     An attempt that finished after the stage deadline or over the rule's own limit is
     ``timeout`` and its writes are dropped."""
@@ -65,7 +65,9 @@ def _retry_delay(rule: CompiledRule, verdict: Verdict, attempt: int, deadline: f
     return delay
 
 
-def _pool_attempt(evaluate, data: Mapping[str, Any], ctx: RuleContext) -> tuple[Any, float]:
+def _pool_attempt(
+    evaluate: Callable[[Mapping[str, Any], RuleContext], Any], data: Mapping[str, Any], ctx: RuleContext
+) -> tuple[Any, float]:
     """What runs on a pool thread: the rule, and when it finished."""
     try:
         verdict = evaluate(data, ctx)
@@ -74,7 +76,7 @@ def _pool_attempt(evaluate, data: Mapping[str, Any], ctx: RuleContext) -> tuple[
     return verdict, perf_counter()
 
 
-def _submit(run: _Run, rule: CompiledRule) -> tuple[Future, RuleContext, float]:
+def _submit(run: _Run, rule: CompiledRule) -> tuple[Future[tuple[Any, float]], RuleContext, float]:
     """Start one attempt of a blocking rule on the pool, on a snapshot of the data."""
     ctx = run.fresh_context(rule.rule_id, snapshot=True)
     snapshot = MappingProxyType(dict(run.data))
@@ -84,7 +86,7 @@ def _submit(run: _Run, rule: CompiledRule) -> tuple[Future, RuleContext, float]:
 
 
 def _wait_for_pool_attempt(
-    future: Future, started: float, limit: float, deadline: float
+    future: Future[tuple[Any, float]], started: float, limit: float, deadline: float
 ) -> tuple[Any, float]:
     """Where a blocking rule's timeout is enforced in a sequential stage: wait until the
     earlier of its own deadline and the stage's, then abandon it (its late result is

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from time import perf_counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rules_engine.executor.attempts import _gate, _run_attempts, _settle_attempt
 from rules_engine.executor.state import _Run
@@ -27,7 +27,8 @@ def _run_sequential_stage(run: _Run, stage: CompiledStage) -> StageResult:
     the engine: a rule that only computes, passes and writes nothing costs one call,
     one clock reading and two list stores; everything else leaves the loop's fast
     lane. ``fail_fast`` and the stage timeout end the loop; the rest is skipped."""
-    verdicts = run.verdicts
+    # in plan order, a rule's dependencies have their verdicts, and so has a rule that ran
+    verdicts = cast("list[Verdict]", run.verdicts)
     durations = run.durations
     view = run.view
     ctx = run.ctx

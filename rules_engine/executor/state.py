@@ -23,13 +23,13 @@ CONDITIONAL = 1
 DISABLED = 2
 
 
-class ResultsView(Mapping):
+class ResultsView(Mapping[str, Verdict]):
     """``ctx.results``: the verdicts of the rules finished so far, by rule id, in
     pipeline order. A live view for inline rules; a snapshot for pool rules."""
 
     __slots__ = ("_verdicts", "_ids", "_index")
 
-    def __init__(self, verdicts: list, ids: tuple[str, ...], index: Mapping[str, int]):
+    def __init__(self, verdicts: list[Verdict | None], ids: tuple[str, ...], index: Mapping[str, int]):
         self._verdicts = verdicts
         self._ids = ids
         self._index = index
@@ -47,7 +47,7 @@ class ResultsView(Mapping):
         return default if verdict is None else verdict
 
     def __contains__(self, rule_id: object) -> bool:
-        return self.get(rule_id) is not None
+        return isinstance(rule_id, str) and self.get(rule_id) is not None
 
     def __iter__(self) -> Iterator[str]:
         verdicts = self._verdicts
@@ -93,8 +93,8 @@ class _Run:
         self.durations = [0.0] * count
         # 1 unless the rule was retried or never ran (0)
         self.attempts = [1] * count
-        self.changes: list[tuple] = []
-        self.notes: list[dict] = []
+        self.changes: list[tuple[str, Any, Any, str]] = []
+        self.notes: list[dict[str, Any]] = []
         self.results = ResultsView(self.verdicts, pipeline.rule_ids, pipeline.rule_index)
         # one context for every inline attempt of this run; its writes are taken
         # (and the dict replaced) after each attempt
@@ -144,7 +144,7 @@ class _Run:
             self.conditional.add(index)
 
 
-def _working_copy(record: Mapping[str, Any]) -> dict:
+def _working_copy(record: Mapping[str, Any]) -> dict[str, Any]:
     """The copy of the record rules work on: top level copied, nested containers copied
     too, so nothing a run does can reach the caller's record."""
     data = dict(record)
@@ -170,7 +170,7 @@ def _copy_nested(value: Any) -> Any:
     return root
 
 
-def _copy_shell(value: Any, stack: list) -> Any:
+def _copy_shell(value: Any, stack: list[tuple[Any, Any]]) -> Any:
     """An empty container to fill from ``value`` (queued on ``stack``), or the value's copy."""
     if isinstance(value, dict):
         stack.append((value, {}))

@@ -4,9 +4,9 @@ how a rule's writes reach the working copy, and a finished stage's status."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from rules_engine.conditions import ConditionError
+from rules_engine.conditions import Condition, ConditionError
 from rules_engine.executor.state import CONDITIONAL, DISABLED, _Run
 from rules_engine.result import FAILED, PASSED, StageResult
 from rules_engine.rule import ERROR, OUTCOMES, PASS, SKIP, TIMEOUT, Verdict
@@ -15,7 +15,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from rules_engine.compiler import CompiledRule, CompiledStage
 
 
-def _condition_blocks(run: _Run, condition, stage_name: str, rule_id: str | None) -> tuple[str, bool] | None:
+def _condition_blocks(
+    run: _Run, condition: Condition, stage_name: str, rule_id: str | None
+) -> tuple[str, bool] | None:
     """None when ``condition`` holds; otherwise (why the stage or rule is skipped,
     whether the condition was evaluated). A condition that could not be evaluated is
     no decision of the author's: what it guards did not run, and the application
@@ -142,7 +144,7 @@ def _dependency_skip(run: _Run, rule: CompiledRule, dep: int | None = None) -> N
     if dep is None:
         dep = _dependency_blocker(run, rule)
     dep_id = run.pipeline.rule_ids[dep]
-    outcome = run.verdicts[dep][0]
+    outcome = cast(Verdict, run.verdicts[dep])[0]  # every dependency has finished
     if dep in run.conditional:
         run.skip(
             rule,

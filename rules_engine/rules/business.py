@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from rules_engine.geography import COUNTRY_LISTS, US_STATE_CODES, country_code, state_code
 from rules_engine.rule import Rule, RuleContext, Verdict, failed, passed, skipped
@@ -235,7 +235,7 @@ class CreditScoreValidationRule(CreditScoreRule):
         " The bureau is named by ``bureau`` (experian, equifax or transunion) instead of a service reference."
     )
 
-    service_params: dict[str, str] = {}
+    service_params: ClassVar[dict[str, str]] = {}
     params_schema = p.rule_schema(
         "Credit score validation",
         "Check the applicant's credit score reaches the minimum.",

@@ -17,7 +17,7 @@ Details other rules read (``ctx.find_detail``):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from rules_engine.rule import Rule, RuleContext, Verdict, failed, passed, skipped
 from rules_engine.rules import params as p
@@ -153,7 +153,7 @@ class KYCComplianceRule(KYCIdentityRule):
         " The KYC service is named by ``service_name`` (the binding's name) instead of a service reference."
     )
 
-    service_params: dict[str, str] = {}
+    service_params: ClassVar[dict[str, str]] = {}
     params_schema = p.rule_schema(
         "KYC compliance",
         "Verify the applicant's identity through the KYC service.",
@@ -525,7 +525,9 @@ class AMLRiskRule(Rule):
             label,
         )
         score = round(require_number(result, "risk_score", label, 0, 1), 4)
-        factors = result.get("factors") if isinstance(result.get("factors"), Mapping) else {}
+        factors = result.get("factors")
+        if not isinstance(factors, Mapping):
+            factors = {}
         level = "high" if score >= self.maximum else "medium" if score >= self.review else "low"
         details: dict[str, Any] = {
             "aml_risk_score": score,

@@ -105,8 +105,8 @@ def full_name(data: Mapping[str, Any]) -> str | None:
     name = data.get("name")
     if isinstance(name, str) and name.strip():
         return " ".join(name.split())
-    parts = [data.get(key) for key in ("first_name", "middle_name", "last_name")]
-    parts = [p.strip() for p in parts if isinstance(p, str) and p.strip()]
+    values = [data.get(key) for key in ("first_name", "middle_name", "last_name")]
+    parts = [p.strip() for p in values if isinstance(p, str) and p.strip()]
     return " ".join(parts) if parts else None
 
 

@@ -52,7 +52,7 @@ import time
 import unicodedata
 from collections import deque
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -137,7 +137,8 @@ def name_similarity(a: str, b: str) -> float:
 def load_watchlist() -> dict[str, Any]:
     """The FICTIONAL sanctions and PEP lists shipped for demos (see its ``_note``)."""
     with WATCHLIST_PATH.open(encoding="utf-8") as handle:
-        return json.load(handle)
+        watchlist: dict[str, Any] = json.load(handle)
+    return watchlist
 
 
 class SimulatedService:
@@ -564,8 +565,8 @@ class SimulatedAuditService(SimulatedService):
         canonical = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
         audit_id = f"AUD-{_digest(canonical)[:12].upper()}"
         self.records.append({"audit_id": audit_id, **payload})
-        run = payload.get("run") if isinstance(payload.get("run"), Mapping) else {}
-        return self._answer(audit_id=audit_id, stored_at=run.get("now"))
+        run = payload.get("run")
+        return self._answer(audit_id=audit_id, stored_at=run.get("now") if isinstance(run, Mapping) else None)
 
 
 class SimulatedNotificationService(SimulatedService):
@@ -616,7 +617,6 @@ def simulated_registry(latency_ms: float = 0, failure_rate: float = 0.0, seed: i
     registry = ServiceRegistry()
     for interface, cls in SIMULATED_ADAPTERS.items():
         registry.bind_factory(
-            interface,
-            lambda name, cls=cls: cls(name, latency_ms=latency_ms, failure_rate=failure_rate, seed=seed),
+            interface, partial(cls, latency_ms=latency_ms, failure_rate=failure_rate, seed=seed)
         )
     return registry

@@ -3,9 +3,9 @@ and what the config means (classes, services, dependencies, conditions)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -17,10 +17,14 @@ from rules_engine.schema import pipeline_schema
 from rules_engine.validation.messages import Problem, _closest, _kind, _sort_key, pointer, schema_problems
 from rules_engine.validation.plain_data import plain_data_problems
 
+if TYPE_CHECKING:  # pragma: no cover
+    from rules_engine.rule import Rule
+    from rules_engine.services.registry import ServiceRef, ServiceRegistry
+
 # ------------------------------------------------------------------------ registries
 
 
-def default_rules() -> dict[str, type]:
+def default_rules() -> dict[str, type[Rule]]:
     from rules_engine.rules import default_rule_registry
 
     return default_rule_registry()
@@ -31,22 +35,22 @@ class _DefaultServices:
     no service never needs them)."""
 
     def __init__(self) -> None:
-        self._registry = None
+        self._registry: ServiceRegistry | None = None
 
-    def _get(self):
+    def _get(self) -> ServiceRegistry:
         if self._registry is None:
             from rules_engine.services import default_registry
 
             self._registry = default_registry()
         return self._registry
 
-    def is_bound(self, ref) -> bool:
+    def is_bound(self, ref: ServiceRef) -> bool:
         return self._get().is_bound(ref)
 
     def interfaces(self) -> set[str]:
         return self._get().interfaces()
 
-    def resolve(self, ref):
+    def resolve(self, ref: ServiceRef) -> Any:
         return self._get().resolve(ref)
 
 
@@ -73,7 +77,7 @@ def _params_validator(rule_class: type) -> Draft202012Validator | SchemaError:
 
 
 def validate_config(
-    config: Any, *, rules: Mapping[str, type] | None = None, services: Any = None
+    config: Any, *, rules: Mapping[str, type[Rule]] | None = None, services: Any = None
 ) -> list[Problem]:
     """Every problem with ``config``, sorted by path; an empty list means it compiles.
 
@@ -105,7 +109,7 @@ def same_stage_dependencies(rule: Any, stage_rules: Mapping[str, Any]) -> list[s
     seed configs write some same-stage dependencies that way; they work as such)."""
     if not isinstance(rule, dict):
         return []
-    found = []
+    found: list[str] = []
     for key in ("dependencies", "cross_stage_dependencies"):
         deps = rule.get(key)
         if isinstance(deps, list):
@@ -116,7 +120,7 @@ def same_stage_dependencies(rule: Any, stage_rules: Mapping[str, Any]) -> list[s
 class _ConfigChecks:
     """The params, service and meaning checks of one config's stages."""
 
-    def __init__(self, stages: dict, rules: Mapping[str, type], services: Any):
+    def __init__(self, stages: dict[str, Any], rules: Mapping[str, type[Rule]], services: Any):
         self.stages = stages
         self.rule_classes = rules
         self.services = services
@@ -128,7 +132,7 @@ class _ConfigChecks:
     def add(self, parts: Sequence[Any], message: str) -> None:
         self.problems.append(Problem(pointer(parts), message))
 
-    def stage_rules(self):
+    def stage_rules(self) -> Iterator[tuple[int, str, str, dict[str, Any]]]:
         for position, (stage_name, stage) in enumerate(self.stages.items()):
             rules = stage.get("rules") if isinstance(stage, dict) else None
             if isinstance(rules, dict):
@@ -184,7 +188,7 @@ class _ConfigChecks:
         if problem:
             self.add(parts, problem)
 
-    def check_class_params_services(self, base: list[Any], rule: dict) -> None:
+    def check_class_params_services(self, base: list[Any], rule: dict[str, Any]) -> None:
         class_name = rule.get("class")
         if not isinstance(class_name, str):
             return
@@ -203,7 +207,8 @@ class _ConfigChecks:
         params = rule.get("params", {})
         if not isinstance(params, dict):
             return  # the document schema already reported it
-        validator = _params_validator(rule_class)
+        # mypy checks a class against Hashable with the instance signature of __hash__
+        validator = _params_validator(rule_class)  # type: ignore[arg-type]
         if isinstance(validator, SchemaError):
             self.add(
                 base + ["class"],
@@ -217,7 +222,7 @@ class _ConfigChecks:
             return
         self.check_services(base, rule_class, params)
 
-    def check_services(self, base: list[Any], rule_class: type, params: dict) -> None:
+    def check_services(self, base: list[Any], rule_class: type[Rule], params: dict[str, Any]) -> None:
         try:
             refs = rule_class.service_refs(params)
         except Exception as error:  # noqa: BLE001 - a rule class bug becomes a problem, not a crash
@@ -247,7 +252,9 @@ class _ConfigChecks:
             message += f" Did you mean '{guess}'?"
         return message
 
-    def check_dependencies(self, base, position, stage_name, rule_id, rule) -> None:
+    def check_dependencies(
+        self, base: list[Any], position: int, stage_name: str, rule_id: str, rule: dict[str, Any]
+    ) -> None:
         deps = rule.get("dependencies")
         if not isinstance(deps, list):
             return
@@ -277,7 +284,9 @@ class _ConfigChecks:
             else:
                 self.add(parts, self._unknown_rule(dep))
 
-    def check_cross_stage_dependencies(self, base, position, stage_name, rule_id, rule) -> None:
+    def check_cross_stage_dependencies(
+        self, base: list[Any], position: int, stage_name: str, rule_id: str, rule: dict[str, Any]
+    ) -> None:
         deps = rule.get("cross_stage_dependencies")
         if not isinstance(deps, list):
             return

@@ -47,7 +47,7 @@ def pointer(parts: Iterable[Any]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
-def _sort_key(problem: Problem) -> tuple:
+def _sort_key(problem: Problem) -> tuple[tuple[tuple[int, int, str], ...], str]:
     segments = tuple(
         (0, int(s), "") if s.isascii() and s.isdigit() else (1, 0, s) for s in problem.path.split("/")[1:]
     )

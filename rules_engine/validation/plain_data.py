@@ -32,7 +32,7 @@ def plain_data_problems(config: Any) -> list[Problem]:
     iterative and bounded, so no document exhausts the stack or the clock; the other
     checks (which recurse, and hash and print values) only run without these problems."""
     problems: list[Problem] = []
-    stack: list[tuple[Any, tuple]] = [(config, ())]
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(config, ())]
     visited = 0
     while stack and len(problems) < 100:
         value, parts = stack.pop()
