@@ -277,3 +277,56 @@ def test_validate_config__superscript_digit_keys__problems_sorted_without_crashi
     problems = validate_config({"stages": {"³": {"rules": {"¹": {"class": "Nope"}}}}, "¹": 1})
     # Then validation reports problems, each with a path, instead of raising
     assert problems and all(p.path.startswith("/") for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("schema", "value", "message"),
+    [
+        ({"const": "v1"}, "v2", '\'limit\' must be "v1"; it is "v2".'),
+        ({"multipleOf": 5}, 7, "'limit' must be a multiple of 5; it is 7."),
+        ({"exclusiveMaximum": 3}, 3, "'limit' must be less than 3; it is 3."),
+        ({"maxLength": 2}, "abc", "'limit' must be at most 2 characters long."),
+        ({"minItems": 3}, [1], "'limit' must list at least 3 items."),
+        ({"maxItems": 1}, [1, 2], "'limit' must list at most 1 items; it lists 2."),
+        ({"maxProperties": 1}, {"a": 1, "b": 2}, "'limit' must have at most 1 entries."),
+        ({"minProperties": 2}, {"a": 1}, "'limit' must have at least 2 entries."),
+        (
+            {"dependentRequired": {"a": ["b"]}},
+            {"a": 1},
+            "'limit': when 'a' is given, 'b' must be given too.",
+        ),
+        (
+            {"oneOf": [{"type": "number"}, {"type": "integer"}]},
+            1,
+            "'limit' matches more than one of the allowed forms; it must match exactly one.",
+        ),
+        (
+            {"anyOf": [{"type": "string"}, {"type": ["integer", "string"]}]},
+            1.5,
+            "'limit' must be text or a whole number, but it is a number.",
+        ),
+        ({"not": {"type": "string"}}, "s", "'limit' has a value that is not allowed here: \"s\"."),
+        (
+            {"contains": {"type": "string"}},
+            [1, 2],
+            "'limit' does not contain any entry of the expected kind.",
+        ),
+        ({"properties": {"x": False}}, {"x": 1}, "'limit' is not allowed here."),
+        (
+            {"minContains": 2, "contains": {"type": "string"}},
+            ["a"],
+            "'limit' is not valid here (it breaks the 'minContains' check).",
+        ),
+    ],
+)
+def test_schema_problems__each_keyword__has_its_sentence(schema, value, message):
+    # Given a value that breaks one JSON Schema keyword, in a place the pipeline schema
+    # and the built-in rule classes do not use it (the goldens cover the ones they use)
+    from jsonschema import Draft202012Validator
+
+    from rules_engine.validation import schema_problems
+
+    # When its problems are described
+    problems = schema_problems(value, Draft202012Validator(schema), ["settings", "limit"])
+    # Then the keyword's own sentence says what is wrong
+    assert [p.message for p in problems] == [message]

@@ -142,6 +142,23 @@ def test_registry_from_file__unreadable_or_invalid__raises_value_error(tmp_path)
         registry_from_file(tmp_path / "missing.json")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bindings: [\n",  # YAML syntax
+        "bindings: {a: *missing}\n",  # an alias to nothing
+        "defaults: {seed: 2024-13-45}\n",  # a date that is no date (ValueError from the constructor)
+    ],
+)
+def test_registry_from_file__invalid_yaml__raises_value_error(tmp_path, text):
+    # Given a YAML services file that cannot be parsed
+    bad = tmp_path / "services.yaml"
+    bad.write_text(text)
+    # When it is read; Then ValueError says so
+    with pytest.raises(ValueError, match="is not valid YAML"):
+        registry_from_file(bad)
+
+
 def test_registry_from_spec__http_retries__passed_to_the_adapter():
     from rules_engine.services import registry_from_spec
     from rules_engine.services.registry import parse_service_ref
