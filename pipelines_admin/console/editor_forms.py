@@ -37,7 +37,7 @@ from pipelines_admin.configs.engine import (
     DOCUMENT_MAX_VALUES,
     document_problems,
     document_schema,
-    rule_classes,
+    rule_types,
 )
 from pipelines_admin.console.schema_forms import MISSING, SchemaForm
 
@@ -101,19 +101,17 @@ def docstring_html(text: str) -> SafeString:
 def rule_catalogue() -> dict[str, RuleClassInfo]:
     """Every rule class a config may name, with what the editor shows about it."""
     labels = dict(_GROUPS)
-    catalogue = {}
-    for name, cls in rule_classes().items():
-        schema = getattr(cls, "params_schema", None) or {"type": "object"}
-        module = cls.__module__.rsplit(".", 1)[-1]
-        catalogue[name] = RuleClassInfo(
+    return {
+        name: RuleClassInfo(
             name=name,
-            title=str(schema.get("title") or name),
-            summary=str(schema.get("description") or ""),
-            help=cls.describe(),
-            group=labels.get(module, "Other"),
-            schema=schema,
+            title=rule.title,
+            summary=rule.summary,
+            help=rule.description,
+            group=labels.get(rule.category, "Other"),
+            schema=rule.params_schema,
         )
-    return catalogue
+        for name, rule in rule_types().items()
+    }
 
 
 def rule_class_groups() -> list[tuple[str, list[RuleClassInfo]]]:
