@@ -14,6 +14,13 @@ makes it ``undecided`` (see :mod:`rules_engine.result`).
 Plain data in and out; the rule classes (``rules=``) and the service adapters
 (``services=``) are passed in explicitly, defaulting to the built-in library and its
 simulated adapters. This package never imports Django.
+
+``__all__`` is the whole of what other code may use (the console imports nothing else):
+``rule_catalogue()`` says what each rule type is (class, category, params schema,
+description); ``RunResultDict`` is the shape ``to_dict()`` returns; ``parse_config_text``
+and ``load_config`` read YAML or JSON strictly; ``json_pointer`` writes the paths
+problems carry; the services, masking and dependency helpers are those the engine
+itself uses.
 """
 
 from rules_engine.catalogue import RuleType, rule_catalogue, rule_type
