@@ -13,8 +13,6 @@ from typing import Any
 import rules_engine
 from pipelines_admin.core.canonical import content_hash
 from pipelines_admin.core.errors import InvalidInput
-from rules_engine import MAX_DEPTH as DOCUMENT_MAX_DEPTH  # noqa: F401 - limits the editor applies too
-from rules_engine import MAX_VALUES as DOCUMENT_MAX_VALUES  # noqa: F401
 from rules_engine import (
     InputError,
     RuleType,
