@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 import pipelines_admin
+import rules_engine
 
 PACKAGE = Path(pipelines_admin.__file__).parent
 
@@ -22,6 +23,19 @@ def engine_module_imports(source: str) -> list[tuple[int, str]]:
         else:
             continue
         found.extend((node.lineno, name) for name in names if name.startswith("rules_engine."))
+    return found
+
+
+def engine_names_used(source: str) -> list[tuple[int, str]]:
+    """(line, name) for each name `source` takes from the rules_engine package:
+    `from rules_engine import name` and `rules_engine.name`."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module == "rules_engine":
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id == "rules_engine":
+                found.append((node.lineno, node.attr))
     return found
 
 
@@ -48,3 +62,21 @@ def test_pipelines_admin__every_module__imports_only_the_rules_engine_package():
     assert offenders == [], "import these names from rules_engine (add them to its __all__):\n" + "\n".join(
         offenders
     )
+
+
+def test_engine_names_used__both_ways__are_found():
+    source = "import rules_engine\nfrom rules_engine import mask_value\nrules_engine.validate_config({})\n"
+    assert engine_names_used(source) == [(2, "mask_value"), (3, "validate_config")]
+
+
+def test_pipelines_admin__every_engine_name_used__is_in_its_all():
+    # Given every Python file of the Django project
+    # When the names it takes from rules_engine are read
+    outside = [
+        f"{path.relative_to(PACKAGE.parent)}:{line} uses rules_engine.{name}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for line, name in engine_names_used(path.read_text(encoding="utf-8"))
+        if name not in rules_engine.__all__
+    ]
+    # Then each is one the engine makes public
+    assert outside == [], "\n".join(outside)
