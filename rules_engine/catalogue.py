@@ -37,8 +37,8 @@ class RuleType:
 def rule_catalogue(rules: Mapping[str, type[Rule]] | None = None) -> dict[str, RuleType]:
     """Class name -> RuleType for every class of ``rules`` (the built-in library when None),
     in the registry's order."""
-    registry = default_rule_registry() if rules is None else rules
     built_in = default_rule_registry()
+    registry = built_in if rules is None else rules
     categories = rule_categories()
     catalogue = {}
     for name, cls in registry.items():
