@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,17 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 class InputError(Exception):
-    """A file or text that cannot be read as what was expected."""
+    """A file or text that cannot be read as what was expected; ``line`` and ``column``
+    (from 1) say where reading stopped, when that is known."""
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None):
+        super().__init__(message)
+        self.line = line
+        self.column = column
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
+    result: dict = {}
     for key, value in pairs:
         if key in result:
             raise _DuplicateKeyError(key)
@@ -43,15 +49,24 @@ class _DuplicateKeyError(ValueError):
 def parse_json(text: str, source: str) -> Any:
     """``text`` parsed as JSON; InputError naming ``source`` and the line on failure."""
     try:
+        return _parse_json(text)
+    except InputError as error:
+        raise InputError(f"{source}: {error}", line=error.line, column=error.column) from None
+
+
+def _parse_json(text: str) -> Any:
+    try:
         return json.loads(text, object_pairs_hook=_reject_duplicate_keys)
     except json.JSONDecodeError as error:
         raise InputError(
-            f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}."
+            f"not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}.",
+            line=error.lineno,
+            column=error.colno,
         ) from None
     except _DuplicateKeyError as error:
-        raise InputError(f"{source}: the key {error.key!r} appears twice in the same object.") from None
+        raise InputError(f"the key {error.key!r} appears twice in the same object.") from None
     except (ValueError, RecursionError) as error:
-        raise InputError(f"{source}: not valid JSON: {_unparsable(error)}.") from None
+        raise InputError(f"not valid JSON: {_unparsable(error)}.") from None
 
 
 def _unparsable(error: Exception) -> str:
@@ -95,30 +110,68 @@ def _is_unicode(text: str) -> bool:
 
 
 class _StrictYamlLoader(yaml.SafeLoader):
-    """yaml.safe_load, except that a key repeated in one mapping is an error."""
+    """yaml.safe_load, except that a key given twice in one mapping is an error (rather
+    than the last one silently winning), and dates stay text (a config holds JSON
+    values only)."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[Hashable] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} appears twice in the same mapping", key_node.start_mark
-                )
+
+def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
+    loader.flatten_mapping(node)
+    seen: set = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            duplicate = False
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key {key!r} appears twice in the same mapping", key_node.start_mark
+            )
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+_StrictYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
 
 
 def parse_yaml(text: str, source: str) -> Any:
+    """``text`` parsed as YAML; InputError naming ``source`` and the line on failure."""
+    try:
+        return _parse_yaml(text)
+    except InputError as error:
+        raise InputError(f"{source}: {error}", line=error.line, column=error.column) from None
+
+
+def _parse_yaml(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_StrictYamlLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        what = getattr(error, "problem", None) or str(error)
-        raise InputError(f"{source}: not valid YAML{where}: {what}.") from None
+        what = " ".join(
+            str(part) for part in (getattr(error, "context", None), getattr(error, "problem", None)) if part
+        ) or str(error)
+        raise InputError(
+            f"not valid YAML{where}: {what}.",
+            line=mark.line + 1 if mark is not None else None,
+            column=mark.column + 1 if mark is not None else None,
+        ) from None
     except (ValueError, RecursionError) as error:
-        raise InputError(f"{source}: not valid YAML: {_unparsable(error)}.") from None
+        raise InputError(f"not valid YAML: {_unparsable(error)}.") from None
+
+
+CONFIG_TEXT_FORMATS = ("yaml", "json")
+
+
+def parse_config_text(text: str, fmt: str) -> Any:
+    """The document a config text holds, ``fmt`` "yaml" or "json", read as
+    :func:`load_config` reads files (a key given twice is refused). Not validated.
+    InputError ("not valid YAML at line 4, column 1: ...") when it cannot be read."""
+    if fmt not in CONFIG_TEXT_FORMATS:
+        raise ValueError(f"fmt is one of {CONFIG_TEXT_FORMATS}, not {fmt!r}")
+    return _parse_yaml(text) if fmt == "yaml" else _parse_json(text)
 
 
 def _read_text(path: str | Path) -> str:
@@ -145,7 +198,7 @@ def load_config(path: str | Path) -> Any:
     return parse_json(text, str(path))
 
 
-def load_records(path: str | Path) -> tuple[list[dict[str, Any]], bool]:
+def load_records(path: str | Path) -> tuple[list[dict], bool]:
     """The records in ``path`` and whether the input was a single object.
 
     ``.json``: one object (single) or an array of objects; ``.jsonl`` (and ``-``, stdin):
@@ -178,7 +231,7 @@ def _check_record(record: Any, where: str) -> None:
         raise InputError(f"{where} cannot be used: {problem}.")
 
 
-def _jsonl_records(text: str, name: str) -> Iterator[dict[str, Any]]:
+def _jsonl_records(text: str, name: str) -> Iterator[dict]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -198,7 +251,7 @@ def _jsonl_records(text: str, name: str) -> Iterator[dict[str, Any]]:
         yield record
 
 
-def _csv_records(text: str, name: str) -> list[dict[str, Any]]:
+def _csv_records(text: str, name: str) -> list[dict]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames:
         return []

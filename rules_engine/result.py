@@ -51,6 +51,7 @@ from rules_engine.rule import ERROR, FAIL, SKIP, TIMEOUT, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     from rules_engine.compiler import Pipeline
+    from rules_engine.types import RuleResultDict, RunResultDict
 
 PASSED = "passed"
 FAILED = "failed"
@@ -84,7 +85,7 @@ class RuleResult(NamedTuple):
     attempts: int
     severity: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> RuleResultDict:
         return {
             "id": self.id,
             "outcome": self.outcome,
@@ -283,8 +284,8 @@ class RunResult:
             if verdict is not None and verdict.outcome == TIMEOUT
         ]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The documented JSON shape; every value is JSON-serialisable (no NaN either)."""
+    def to_dict(self) -> RunResultDict:
+        """The documented JSON shape (see :mod:`rules_engine.types`); every value is JSON-serialisable (no NaN either)."""
         slow = self.slow_rules()
         slow_ids = {entry["rule"] for entry in slow}
         stages = []

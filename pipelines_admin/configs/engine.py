@@ -13,16 +13,20 @@ from typing import Any
 import rules_engine
 from pipelines_admin.core.canonical import content_hash
 from pipelines_admin.core.errors import InvalidInput
-from rules_engine.compiler import config_hash
-from rules_engine.loading import InputError, load_config
-from rules_engine.rules import default_rule_registry
-from rules_engine.schema import pipeline_schema
-from rules_engine.services import registry_from_spec
-from rules_engine.services import spec_problems as services_spec_problems
-from rules_engine.services.http import longest_call_seconds
-from rules_engine.services.registry import ServiceRef
-from rules_engine.validation import MAX_DEPTH as DOCUMENT_MAX_DEPTH  # noqa: F401 - limits the editor applies too
-from rules_engine.validation import MAX_VALUES as DOCUMENT_MAX_VALUES  # noqa: F401
+from rules_engine import (
+    InputError,
+    RuleType,
+    ServiceRef,
+    config_hash,
+    default_rule_registry,
+    json_pointer,
+    load_config,
+    longest_call_seconds,
+    pipeline_schema,
+    registry_from_spec,
+    rule_catalogue,
+)
+from rules_engine import spec_problems as services_spec_problems
 
 
 def config_dependents(document: dict, rule_ids) -> list:
@@ -38,6 +42,12 @@ def config_stage_rule_ids(document: dict, stage: str) -> list[str]:
 def rule_classes() -> dict[str, type]:
     """Rule class name -> class (each with its params_schema and describe())."""
     return default_rule_registry()
+
+
+def rule_types() -> dict[str, RuleType]:
+    """Rule class name -> what a config author is told about it: category, title,
+    summary, description and params schema (rules_engine.RuleType)."""
+    return rule_catalogue()
 
 
 def document_schema() -> dict:
@@ -120,10 +130,6 @@ class ServiceUse:
         return str(self.ref)
 
 
-def _pointer(*parts: str) -> str:
-    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 def _seconds(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
@@ -168,7 +174,7 @@ def document_service_uses(document: Any) -> list[ServiceUse]:
                     ("params", slot) if slot in params else ()
                 )
                 uses.append(
-                    ServiceUse(stage_name, rule_id, slot, ref, enabled, limit, source, _pointer(*parts))
+                    ServiceUse(stage_name, rule_id, slot, ref, enabled, limit, source, json_pointer(parts))
                 )
     return uses
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from pipelines_admin.configs.overrides import escape_pointer_token
+from rules_engine import escape_token, same_stage_dependencies, unescape_token
 
 # Layout, in SVG user units (pixels at 100 %).
 PADDING = 12
@@ -254,114 +254,144 @@ def _curve(source: Node, target: Node) -> str:
     return f"M{sx} {sy} C{sx + reach} {sy} {tx - reach} {ty} {tx} {ty}"
 
 
+class _Placed(NamedTuple):
+    """A rule placed in its lane: the row it is drawn in, and what of its stage it needs."""
+
+    lane: int
+    stage: str
+    rule_id: str
+    rule: Any
+    level: int
+    row: int
+    same_stage: list[str]  # the rules of its own stage it depends on
+
+
 def pipeline_graph(document: Any) -> PipelineGraph:
-    """Lay out the stages and rules of `document` (see the module docstring)."""
+    """Lay out the stages and rules of `document` (see the module docstring): place each
+    rule in its lane, give lanes and rules their boxes, then draw the dependencies."""
     stages = _stages(document)
+    placed = _place_rules(stages)
+    lanes, nodes = _lay_out(stages, placed)
+    edges, dangling = _connect(stages, placed, nodes)
+    width = PADDING * 2 + len(lanes) * LANE_WIDTH + max(len(lanes) - 1, 0) * LANE_GAP
+    by_rule: dict[str, Node] = {}
+    for node in nodes:
+        by_rule.setdefault(node.rule, node)
+    return PipelineGraph(lanes, nodes, edges, dangling, width, PADDING * 2 + _lane_height(stages), by_rule)
+
+
+def _lane_height(stages: dict) -> int:
+    """Every lane is as tall as the one with the most rules (one row at least)."""
+    max_rows = max([1] + [len(_rules(stage)) for stage in stages.values()])
+    return LANE_HEADER + max_rows * (NODE_HEIGHT + ROW_GAP) + LANE_FOOTER
+
+
+def _place_rules(stages: dict) -> list[_Placed]:
+    """Each rule in its stage's lane, rows ordered by dependency level (then document
+    order), with its same-stage dependencies as the engine reads them."""
+    placed = []
+    for index, (stage_name, stage) in enumerate(stages.items()):
+        rules = _rules(stage)
+        same_stage = {rule_id: same_stage_dependencies(rule, rules) for rule_id, rule in rules.items()}
+        levels = _levels(rules, same_stage)
+        order = sorted(enumerate(rules), key=lambda pair: (levels[pair[1]], pair[0]))
+        for row, (_, rule_id) in enumerate(order):
+            placed.append(
+                _Placed(index, stage_name, rule_id, rules[rule_id], levels[rule_id], row, same_stage[rule_id])
+            )
+    return placed
+
+
+def _lay_out(stages: dict, placed: list[_Placed]) -> tuple[list[Lane], list[Node]]:
+    """A lane per stage, all as tall as the longest, and a box per placed rule."""
+    lane_height = _lane_height(stages)
+    lanes = [
+        Lane(
+            stage=stage_name,
+            index=index,
+            x=PADDING + index * (LANE_WIDTH + LANE_GAP),
+            y=PADDING,
+            width=LANE_WIDTH,
+            height=lane_height,
+            enabled=_enabled(stage),
+            rule_count=len(_rules(stage)),
+            settings=_stage_settings(stage),
+        )
+        for index, (stage_name, stage) in enumerate(stages.items())
+    ]
+    nodes = []
+    for p in placed:
+        lane, rule = lanes[p.lane], p.rule
+        nodes.append(
+            Node(
+                rule=p.rule_id,
+                stage=p.stage,
+                rule_class=rule.get("class", "") if isinstance(rule, dict) else "",
+                lane=p.lane,
+                level=p.level,
+                row=p.row,
+                x=lane.x + GUTTER,
+                y=lane.y + LANE_HEADER + p.row * (NODE_HEIGHT + ROW_GAP),
+                width=NODE_WIDTH,
+                height=NODE_HEIGHT,
+                enabled=_enabled(rule),
+                stage_enabled=lane.enabled,
+                conditional=bool(isinstance(rule, dict) and rule.get("when")),
+                severity=str(rule.get("severity", "error")) if isinstance(rule, dict) else "error",
+            )
+        )
+    return lanes, nodes
+
+
+def _connect(stages: dict, placed: list[_Placed], nodes: list[Node]) -> tuple[list[Edge], list[Dangling]]:
+    """An edge per dependency: same-stage arcs, then cross-stage curves to the rule's
+    first occurrence in an earlier lane; a name found nowhere earlier is dangling."""
     home: dict[str, tuple[int, str]] = {}  # rule id -> (lane, stage); first occurrence wins
     for index, (stage_name, stage) in enumerate(stages.items()):
         for rule_id in _rules(stage):
             home.setdefault(rule_id, (index, stage_name))
-
-    placed: list[tuple[int, str, str, Any, int, int]] = []  # lane, stage, rule id, rule, level, row
-    same_stage_of: dict[tuple[str, str], list[str]] = {}
-    max_rows = 1
-    for index, (stage_name, stage) in enumerate(stages.items()):
-        rules = _rules(stage)
-        same_stage = {}
-        for rule_id, rule in rules.items():
-            deps = _dependency_list(rule, "dependencies") + _dependency_list(rule, "cross_stage_dependencies")
-            same_stage[rule_id] = list(dict.fromkeys(d for d in deps if d in rules))
-            same_stage_of[(stage_name, rule_id)] = same_stage[rule_id]
-        levels = _levels(rules, same_stage)
-        order = sorted(enumerate(rules), key=lambda pair: (levels[pair[1]], pair[0]))
-        for row, (_, rule_id) in enumerate(order):
-            placed.append((index, stage_name, rule_id, rules[rule_id], levels[rule_id], row))
-        max_rows = max(max_rows, len(rules))
-
-    lane_height = LANE_HEADER + max_rows * (NODE_HEIGHT + ROW_GAP) + LANE_FOOTER
-    lanes = []
-    for index, (stage_name, stage) in enumerate(stages.items()):
-        lanes.append(
-            Lane(
-                stage=stage_name,
-                index=index,
-                x=PADDING + index * (LANE_WIDTH + LANE_GAP),
-                y=PADDING,
-                width=LANE_WIDTH,
-                height=lane_height,
-                enabled=_enabled(stage),
-                rule_count=len(_rules(stage)),
-                settings=_stage_settings(stage),
-            )
-        )
-
-    nodes: list[Node] = []
-    by_key: dict[tuple[str, str], Node] = {}
-    by_rule: dict[str, Node] = {}
-    for index, stage_name, rule_id, rule, level, row in placed:
-        lane = lanes[index]
-        node = Node(
-            rule=rule_id,
-            stage=stage_name,
-            rule_class=rule.get("class", "") if isinstance(rule, dict) else "",
-            lane=index,
-            level=level,
-            row=row,
-            x=lane.x + GUTTER,
-            y=lane.y + LANE_HEADER + row * (NODE_HEIGHT + ROW_GAP),
-            width=NODE_WIDTH,
-            height=NODE_HEIGHT,
-            enabled=_enabled(rule),
-            stage_enabled=lane.enabled,
-            conditional=bool(isinstance(rule, dict) and rule.get("when")),
-            severity=str(rule.get("severity", "error")) if isinstance(rule, dict) else "error",
-        )
-        nodes.append(node)
-        by_key[(stage_name, rule_id)] = node
-        by_rule.setdefault(rule_id, node)
-
+    by_key = {(node.stage, node.rule): node for node in nodes}
     edges: list[Edge] = []
     dangling: list[Dangling] = []
-    for index, stage_name, rule_id, rule, _, _ in placed:
-        target = by_key[(stage_name, rule_id)]
-        for dep in same_stage_of[(stage_name, rule_id)]:
-            if dep == rule_id:
+    for p in placed:
+        target = by_key[(p.stage, p.rule_id)]
+        for dep in p.same_stage:
+            if dep == p.rule_id:
                 continue
-            source = by_key[(stage_name, dep)]
+            source = by_key[(p.stage, dep)]
             edges.append(
                 Edge(
                     dep,
-                    rule_id,
+                    p.rule_id,
                     DEPENDENCY,
-                    stage_name,
-                    stage_name,
+                    p.stage,
+                    p.stage,
                     _arc(source, target),
                     source.active and target.active,
                 )
             )
-        declared = _dependency_list(rule, "dependencies") + _dependency_list(rule, "cross_stage_dependencies")
+        declared = _dependency_list(p.rule, "dependencies") + _dependency_list(
+            p.rule, "cross_stage_dependencies"
+        )
         for dep in dict.fromkeys(declared):
-            if dep in same_stage_of[(stage_name, rule_id)] or dep == rule_id:
+            if dep in p.same_stage or dep == p.rule_id:
                 continue
-            if dep not in home or home[dep][0] == index:
-                dangling.append(Dangling(rule_id, stage_name, dep))
+            if dep not in home or home[dep][0] == p.lane:
+                dangling.append(Dangling(p.rule_id, p.stage, dep))
                 continue
             source = by_key[(home[dep][1], dep)]
             edges.append(
                 Edge(
                     dep,
-                    rule_id,
+                    p.rule_id,
                     CROSS_STAGE,
                     source.stage,
-                    stage_name,
+                    p.stage,
                     _curve(source, target),
                     source.active and target.active,
                 )
             )
-
-    width = PADDING * 2 + len(lanes) * LANE_WIDTH + max(len(lanes) - 1, 0) * LANE_GAP
-    height = PADDING * 2 + lane_height
-    return PipelineGraph(lanes, nodes, edges, dangling, width, height, by_rule)
+    return edges, dangling
 
 
 # -- the environment matrix ---------------------------------------------------------
@@ -473,13 +503,13 @@ def annotated_lines(document: Any, provenance: dict[str, str]) -> list[ConfigLin
                 last = i == len(items) - 1 and not removed
                 walk(
                     child,
-                    f"{pointer}/{escape_pointer_token(key)}",
+                    f"{pointer}/{escape_token(key)}",
                     depth + 1,
                     f"{dump(str(key))}: ",
                     "" if last else ",",
                 )
             for token in removed:
-                key = token.replace("~1", "/").replace("~0", "~")
+                key = unescape_token(token)
                 lines.append(
                     ConfigLine(
                         depth + 1, f"{dump(key)}: removed by the override", f"{pointer}/{token}", "removed"

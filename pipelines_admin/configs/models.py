@@ -18,7 +18,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 
 from pipelines_admin.core.fields import OrderedJSONField
-from rules_engine.services.interfaces import INTERFACES
+from rules_engine import DEFAULT_PII_FIELDS, INTERFACES
 
 
 class ImmutableError(Exception):
@@ -58,8 +58,6 @@ class Pipeline(models.Model):
 
     @property
     def masked_fields(self) -> frozenset[str]:
-        from rules_engine.masking import DEFAULT_PII_FIELDS
-
         return frozenset(f.lower() for f in self.pii_fields) if self.pii_fields else DEFAULT_PII_FIELDS
 
     def masked_fields_for(self, *documents: dict | None) -> frozenset[str]:

@@ -12,9 +12,7 @@ from typing import Any
 
 import json_merge_patch
 
-
-def escape_pointer_token(token: str) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
+from rules_engine import escape_token
 
 
 def apply_override(document: dict, override: dict | None) -> dict:
@@ -51,13 +49,13 @@ def provenance(document: dict, override: dict | None) -> dict[str, str]:
                     child,
                     child_base,
                     child_patch,
-                    f"{pointer}/{escape_pointer_token(key)}",
+                    f"{pointer}/{escape_token(key)}",
                     overridden or replaced,
                 )
             if isinstance(patch, dict):
                 for key, child_patch in patch.items():
                     if child_patch is None and key not in value and isinstance(base, dict) and key in base:
-                        result[f"{pointer}/{escape_pointer_token(key)}"] = "removed"
+                        result[f"{pointer}/{escape_token(key)}"] = "removed"
             return
         result[pointer] = "override" if overridden or base is _missing else "base"
 

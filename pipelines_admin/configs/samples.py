@@ -23,17 +23,7 @@ from pipelines_admin.configs.selectors import (
     version_latest,
 )
 from pipelines_admin.core.errors import NotFound
-from rules_engine.rule import Rule
-from rules_engine.rules import default_rule_registry
-from rules_engine.rules.business import (
-    AgeVerificationRule,
-    CreditScoreRule,
-    IncomeVerificationRule,
-    age_on,
-    parse_date,
-)
-from rules_engine.rules.compliance import SanctionsScreeningRule
-from rules_engine.rules.data_quality import RequiredFieldsRule
+from rules_engine import default_rule_registry, rule_type
 
 
 @lru_cache(maxsize=1)
@@ -94,7 +84,7 @@ def samples_described(document: dict, today: date | None = None) -> list[dict]:
 
 @dataclass(frozen=True)
 class FoundRule:
-    rule: Rule  # set up from its params, so their defaults apply as in a run
+    rule: Any  # the rule, set up from its params, so their defaults apply as in a run
     enabled: bool  # the rule and its stage are on
 
 
@@ -102,9 +92,10 @@ class _Config:
     def __init__(self, document: Any):
         self.document = document if isinstance(document, dict) else {}
 
-    def rules(self, base: type[Rule]) -> list[FoundRule]:
-        """The rules whose class is `base` or derives from it, enabled ones first."""
+    def rules(self, class_name: str) -> list[FoundRule]:
+        """The rules whose class is the rule type `class_name` or derives from it, enabled ones first."""
         registry = default_rule_registry()
+        base = rule_type(class_name)
         found = []
         stages = self.document.get("stages")
         for stage in stages.values() if isinstance(stages, dict) else []:
@@ -120,8 +111,8 @@ class _Config:
                 found.append(FoundRule(instance, _on(stage) and _on(rule)))
         return sorted(found, key=lambda f: not f.enabled)
 
-    def rule(self, base: type[Rule]) -> FoundRule | None:
-        found = self.rules(base)
+    def rule(self, class_name: str) -> FoundRule | None:
+        found = self.rules(class_name)
         return found[0] if found else None
 
 
@@ -142,12 +133,12 @@ def _money(amount: float) -> str:
 
 def _applicant_age(record: dict, config: _Config, today: date) -> tuple[FoundRule | None, int | None, str]:
     """The age check, the applicant's age today, and "a 16-year-old applicant (born ...)"."""
-    check = config.rule(AgeVerificationRule)
-    field = check.rule.field if check else "date_of_birth"
-    born = parse_date(record.get(field))
+    check = config.rule("AgeVerificationRule")
+    reader = check.rule if check else rule_type("AgeVerificationRule")("age_verification", {})
+    born = reader.date_of_birth(record)
     if born is None:
         return check, None, "an applicant"
-    age = age_on(born, today)
+    age = reader.age(born, today)
     article = "an" if age in (8, 11, 18) or 80 <= age <= 89 else "a"  # as the number is said
     return check, age, f"{article} {age}-year-old applicant (born {born.isoformat()})"
 
@@ -180,7 +171,7 @@ def _good_applicant(config: _Config, record: dict, today: date) -> str:
         + (f" in {record['state']}" if record.get("state") else "")
         + (f" with {_and(means)}" if means else "")
     )
-    credit, income = config.rule(CreditScoreRule), config.rule(IncomeVerificationRule)
+    credit, income = config.rule("CreditScoreRule"), config.rule("IncomeVerificationRule")
     if not (check or credit or income):
         return f"{text}; this pipeline has no age, credit or income check."
     needs = [_age_requirement(check)] if check else []
@@ -202,7 +193,7 @@ def _good_applicant(config: _Config, record: dict, today: date) -> str:
 
 def _missing_email(config: _Config, record: dict, today: date) -> str:
     text = "The same kind of applicant without an email address"
-    checks = config.rules(RequiredFieldsRule)
+    checks = config.rules("RequiredFieldsRule")
     if not checks:
         return f"{text}; this pipeline has no required-fields check."
     on = [c for c in checks if c.enabled]
@@ -221,7 +212,7 @@ def _sanctions_hit(config: _Config, record: dict, today: date) -> str:
     text = (
         f"An applicant named “{name}”, close to a listed name on the fictional watch list shipped for demos"
     )
-    screening = config.rule(SanctionsScreeningRule)
+    screening = config.rule("SanctionsScreeningRule")
     if screening is None:
         return f"{text}; this pipeline has no sanctions screening."
     if not screening.enabled:

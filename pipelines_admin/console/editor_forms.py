@@ -33,13 +33,12 @@ from pipelines_admin.configs.editing import (
     stage_get,
 )
 from pipelines_admin.configs.engine import (
-    DOCUMENT_MAX_DEPTH,
-    DOCUMENT_MAX_VALUES,
     document_problems,
     document_schema,
-    rule_classes,
+    rule_types,
 )
 from pipelines_admin.console.schema_forms import MISSING, SchemaForm
+from rules_engine import InputError, json_pointer, parse_config_text, plain_data_problems
 
 # ---------------------------------------------------------------- the rule catalogue
 
@@ -101,19 +100,17 @@ def docstring_html(text: str) -> SafeString:
 def rule_catalogue() -> dict[str, RuleClassInfo]:
     """Every rule class a config may name, with what the editor shows about it."""
     labels = dict(_GROUPS)
-    catalogue = {}
-    for name, cls in rule_classes().items():
-        schema = getattr(cls, "params_schema", None) or {"type": "object"}
-        module = cls.__module__.rsplit(".", 1)[-1]
-        catalogue[name] = RuleClassInfo(
+    return {
+        name: RuleClassInfo(
             name=name,
-            title=str(schema.get("title") or name),
-            summary=str(schema.get("description") or ""),
-            help=cls.describe(),
-            group=labels.get(module, "Other"),
-            schema=schema,
+            title=rule.title,
+            summary=rule.summary,
+            help=rule.description,
+            group=labels.get(rule.category, "Other"),
+            schema=rule.params_schema,
         )
-    return catalogue
+        for name, rule in rule_types().items()
+    }
 
 
 def rule_class_groups() -> list[tuple[str, list[RuleClassInfo]]]:
@@ -296,10 +293,6 @@ def stage_settings_schema() -> dict:
     }
 
 
-def _pointer(*parts: str) -> str:
-    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
-
-
 # --------------------------------------------------------------------- rule form
 
 RULE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
@@ -384,7 +377,7 @@ class RuleForm:
         """The candidate document when it is valid; otherwise None, with every problem
         beside its field or in :attr:`problems`."""
         rid, document = self.candidate()
-        base = _pointer("stages", self.stage, "rules", rid)
+        base = json_pointer(("stages", self.stage, "rules", rid))
         problems = document_problems(document)
         problems = self.params.attach_problems(problems, base + "/params")
         problems = self.settings.attach_problems(problems, base)
@@ -432,7 +425,7 @@ class StageForm:
     def validate(self) -> dict | None:
         document = set_stage_settings(self.document, self.stage, self.settings.parse())
         problems = document_problems(document)
-        self.problems = self.settings.attach_problems(problems, _pointer("stages", self.stage))
+        self.problems = self.settings.attach_problems(problems, json_pointer(("stages", self.stage)))
         self.validated = True
         if self.problems or self.settings.has_errors:
             return None
@@ -448,145 +441,28 @@ class StageForm:
 FORMATS = ("yaml", "json")
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """YAML as data: a key given twice is an error (rather than the last one silently
-    winning), and dates stay text (a config holds JSON values only)."""
-
-
-def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
-    loader.flatten_mapping(node)
-    seen: dict[Any, yaml.Node] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            duplicate = key in seen
-        except TypeError:
-            duplicate = False
-        if duplicate:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping",
-                node.start_mark,
-                f"found the key {key!r} twice",
-                key_node.start_mark,
-            )
-        try:
-            seen[key] = key_node
-        except TypeError:
-            pass
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
-_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
-
-
 def document_text(document: Any, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, default_flow_style=False, width=100)
 
 
-def _not_json(value: Any, path: str = "") -> dict | None:
-    """The first place where ``value`` holds something JSON cannot (non-text keys,
-    binary, sets, ...), or a document no config is (nested past DOCUMENT_MAX_DEPTH, or
-    holding more than DOCUMENT_MAX_VALUES values: YAML aliases count once per use, so a
-    1 KB "billion laughs" text is refused instead of walked for hours). Iterative."""
-    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
-    visited = 0
-    while stack:
-        item, where, depth = stack.pop()
-        visited += 1
-        if visited > DOCUMENT_MAX_VALUES:
-            return {
-                "path": "",
-                "message": f"The document holds more than {DOCUMENT_MAX_VALUES:,} values (YAML "
-                "aliases count each time they are used); a config is never that large.",
-            }
-        if isinstance(item, (dict, list)) and depth >= DOCUMENT_MAX_DEPTH:
-            return {
-                "path": where,
-                "message": f"This value nests lists and objects more than {DOCUMENT_MAX_DEPTH} "
-                "levels deep; a config is never that deep.",
-            }
-        if isinstance(item, dict):
-            children = []
-            for key, child in item.items():
-                if not isinstance(key, str):
-                    return {"path": where, "message": f"The key {key!r} must be text: put it in quotes."}
-                if not _is_unicode(key):
-                    return {
-                        "path": where,
-                        "message": "A key here is not valid Unicode text (a lone surrogate).",
-                    }
-                children.append((child, f"{where}/{key.replace('~', '~0').replace('/', '~1')}", depth + 1))
-            stack.extend(reversed(children))  # the first problem in document order is the one reported
-        elif isinstance(item, list):
-            stack.extend(reversed([(child, f"{where}/{i}", depth + 1) for i, child in enumerate(item)]))
-        elif isinstance(item, str):
-            if not _is_unicode(item):
-                return {
-                    "path": where,
-                    "message": "This text is not valid Unicode (it holds a lone surrogate).",
-                }
-        elif item is None or isinstance(item, (bool, int)):
-            continue
-        elif isinstance(item, float):
-            if item != item or item in (float("inf"), float("-inf")):
-                return {"path": where, "message": "Numbers must be finite (no .nan or .inf)."}
-        else:
-            return {
-                "path": where,
-                "message": f"This value ({type(item).__name__}) is not JSON data: put it in quotes.",
-            }
-    return None
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def parse_document(text: str, fmt: str) -> tuple[Any, list[dict]]:
-    """The document a text holds, or the reason it cannot be read: a problem with the
-    line and column where reading stopped."""
-    if fmt == "json":
-        try:
-            return json.loads(text), []
-        except json.JSONDecodeError as exc:
-            return None, [
-                {
-                    "path": "",
-                    "line": exc.lineno,
-                    "column": exc.colno,
-                    "message": f"Not valid JSON: {exc.msg}.",
-                }
-            ]
-        except RecursionError:
-            return None, [{"path": "", "message": "Not valid JSON: it is nested too deeply."}]
-        except ValueError:  # Python refuses integers of more than 4,300 digits
-            return None, [{"path": "", "message": "Not valid JSON: it holds a number with too many digits."}]
+    """The document a text holds, read as the engine reads config files (a key given
+    twice is refused, YAML dates stay text), or the reason it cannot be used: where
+    reading stopped (with the line and column), or what makes it something other than
+    plain JSON data (nothing else is converted, checked further or saved)."""
     try:
-        document = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except RecursionError:
-        return None, [{"path": "", "message": "Not valid YAML: it is nested too deeply."}]
-    except ValueError as exc:  # e.g. Python refuses integers of more than 4,300 digits
-        reason = "it holds a number with too many digits" if "digits" in str(exc) else str(exc).rstrip(".")
-        return None, [{"path": "", "message": f"Not valid YAML: {reason}."}]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        reason = " ".join(
-            str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part
-        ) or str(exc)
-        problem = {"path": "", "message": f"Not valid YAML: {reason}."}
-        if mark is not None:
-            problem.update(line=mark.line + 1, column=mark.column + 1)
+        document = parse_config_text(text, fmt)
+    except InputError as exc:
+        reason = str(exc)
+        problem = {"path": "", "message": reason[:1].upper() + reason[1:]}
+        if exc.line is not None:
+            problem.update(line=exc.line, column=exc.column)
         return None, [problem]
-    found = _not_json(document)
-    if found:
-        return None, [found]
+    problems = [problem.to_dict() for problem in plain_data_problems(document)]
+    if problems:
+        return None, problems
     return document, []
 
 

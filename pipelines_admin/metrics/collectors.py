@@ -30,7 +30,7 @@ from pipelines_admin.impact.models import ImpactChunk
 from pipelines_admin.runs.metrics import BUCKETS, LATENCY_BOUNDS_MS, SLOW
 from pipelines_admin.runs.models import Alert, Batch, BatchChunk, MetricTotal, Run, SweepRecovery
 from pipelines_admin.testcases.models import SuiteRun
-from rules_engine.rule import OUTCOMES as RULE_OUTCOMES
+from rules_engine import OUTCOMES as RULE_OUTCOMES
 
 PREFIX = "rules_console"
 #: the histograms' `le` labels: the rollups' bucket bounds, in seconds

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rules_engine.masking import mask_record, mask_value
+from rules_engine import mask_record, mask_value
 
 MIN_QUOTED_LENGTH = 3
 

@@ -112,6 +112,15 @@ class AgeVerificationRule(Rule):
         self.field = self.params.get("date_field", "date_of_birth")
         self.strict = bool(self.params.get("verification_strict", True))
 
+    def date_of_birth(self, data: Mapping[str, Any]) -> date | None:
+        """The date of birth in ``data`` as this rule reads it (None: missing or not a date)."""
+        return parse_date(data.get(self.field))
+
+    @staticmethod
+    def age(born: date, today: date) -> int:
+        """Whole years from ``born`` to ``today``."""
+        return age_on(born, today)
+
     def _unusable(self, message: str, reason: str) -> Verdict:
         details = {"field": self.field, "reason": reason}
         return failed(message, details) if self.strict else skipped(f"{message}; age not verified", details)

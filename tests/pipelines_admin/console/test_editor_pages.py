@@ -133,7 +133,7 @@ def test_config_edit__yaml_key_given_twice__reported_not_silently_dropped(client
     response = client.post(
         url("config-edit"), {"base_version": 1, "format": "yaml", "action": "check", "text": text}
     )
-    assert "found the key &#x27;stages&#x27; twice" in response.content.decode()
+    assert "the key &#x27;stages&#x27; appears twice" in response.content.decode()
 
 
 def test_config_edit__save_valid_change__new_version_and_back_to_the_pipeline(client, editor, pipeline):
