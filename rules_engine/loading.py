@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,8 @@ class InputError(Exception):
         self.column = column
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict:
-    result: dict = {}
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
             raise _DuplicateKeyError(key)
@@ -115,9 +115,11 @@ class _StrictYamlLoader(yaml.SafeLoader):
     values only)."""
 
 
-def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False):
+def _mapping_without_duplicates(
+    loader: _StrictYamlLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Hashable, Any]:
     loader.flatten_mapping(node)
-    seen: set = set()
+    seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
         try:
@@ -133,7 +135,13 @@ def _mapping_without_duplicates(loader: yaml.SafeLoader, node: yaml.MappingNode,
 
 
 _StrictYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
-_StrictYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
+def _timestamp_as_text(loader: _StrictYamlLoader, node: yaml.ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
+_StrictYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
 def parse_yaml(text: str, source: str) -> Any:
@@ -198,7 +206,7 @@ def load_config(path: str | Path) -> Any:
     return parse_json(text, str(path))
 
 
-def load_records(path: str | Path) -> tuple[list[dict], bool]:
+def load_records(path: str | Path) -> tuple[list[dict[str, Any]], bool]:
     """The records in ``path`` and whether the input was a single object.
 
     ``.json``: one object (single) or an array of objects; ``.jsonl`` (and ``-``, stdin):
@@ -231,7 +239,7 @@ def _check_record(record: Any, where: str) -> None:
         raise InputError(f"{where} cannot be used: {problem}.")
 
 
-def _jsonl_records(text: str, name: str) -> Iterator[dict]:
+def _jsonl_records(text: str, name: str) -> Iterator[dict[str, Any]]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -251,7 +259,7 @@ def _jsonl_records(text: str, name: str) -> Iterator[dict]:
         yield record
 
 
-def _csv_records(text: str, name: str) -> list[dict]:
+def _csv_records(text: str, name: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if not reader.fieldnames:
         return []

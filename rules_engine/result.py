@@ -45,7 +45,7 @@ import decimal
 import enum
 import math
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from rules_engine.rule import ERROR, FAIL, SKIP, TIMEOUT, Verdict
 
@@ -304,24 +304,28 @@ class RunResult:
                     "rules": rules,
                 }
             )
-        return {
-            "status": self.status,
-            **({"config": dict(self._pipeline.label)} if self._pipeline.label else {}),
-            "partial": self.partial,
-            "undecided": to_jsonable(self.undecided()),
-            "stages": stages,
-            "data": to_jsonable(self.data),
-            "changes": [
-                {"field": field, "before": to_jsonable(before), "after": to_jsonable(after), "rule": rule}
-                for field, before, after, rule in self.changes
-            ],
-            "warnings": to_jsonable(self.warnings()),
-            "slow_rules": slow,
-            "alerts": to_jsonable(self.alerts()),
-            "context": to_jsonable(self.context),
-            "config_hash": self.config_hash,
-            "duration_ms": _ms(self.duration),
-        }
+        # built in the documented key order ("config" second), hence the cast
+        return cast(
+            "RunResultDict",
+            {
+                "status": self.status,
+                **({"config": dict(self._pipeline.label)} if self._pipeline.label else {}),
+                "partial": self.partial,
+                "undecided": to_jsonable(self.undecided()),
+                "stages": stages,
+                "data": to_jsonable(self.data),
+                "changes": [
+                    {"field": field, "before": to_jsonable(before), "after": to_jsonable(after), "rule": rule}
+                    for field, before, after, rule in self.changes
+                ],
+                "warnings": to_jsonable(self.warnings()),
+                "slow_rules": slow,
+                "alerts": to_jsonable(self.alerts()),
+                "context": to_jsonable(self.context),
+                "config_hash": self.config_hash,
+                "duration_ms": _ms(self.duration),
+            },
+        )
 
     def __repr__(self) -> str:
         return f"<RunResult {self.status} {len(self.stages)} stages {self.duration * 1000:.2f} ms>"

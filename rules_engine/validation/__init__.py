@@ -26,13 +26,14 @@ path. :func:`validate_config` never raises for a bad config; ``compile_pipeline`
 raises :class:`ConfigError` carrying the same list.
 """
 
+from rules_engine.pointers import json_pointer as pointer
 from rules_engine.validation.checks import (
     default_rules,
     default_services,
     same_stage_dependencies,
     validate_config,
 )
-from rules_engine.validation.messages import ConfigError, Problem, pointer, schema_problems
+from rules_engine.validation.messages import ConfigError, Problem, schema_problems
 from rules_engine.validation.messages import _sort_key as _sort_key  # the order problems are listed in
 from rules_engine.validation.plain_data import MAX_DEPTH, MAX_INTEGER, MAX_VALUES, plain_data_problems
 

@@ -13,8 +13,9 @@ from jsonschema.exceptions import SchemaError
 from rules_engine.conditions import condition_problem
 from rules_engine.dependency_graph import find_cycles
 from rules_engine.dependents import disabled_dependencies
+from rules_engine.pointers import json_pointer as pointer
 from rules_engine.schema import pipeline_schema
-from rules_engine.validation.messages import Problem, _closest, _kind, _sort_key, pointer, schema_problems
+from rules_engine.validation.messages import Problem, _closest, _kind, _sort_key, schema_problems
 from rules_engine.validation.plain_data import plain_data_problems
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -13,6 +13,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
+from rules_engine.pointers import json_pointer as pointer
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -37,14 +39,6 @@ class ConfigError(ValueError):
         count = len(self.problems)
         lines = "\n".join(f"  {problem}" for problem in self.problems)
         super().__init__(f"The pipeline config has {count} problem{'s' if count != 1 else ''}:\n{lines}")
-
-
-# --------------------------------------------------------------------------- pointers
-
-
-def pointer(parts: Iterable[Any]) -> str:
-    """The JSON pointer (RFC 6901) of a path given as keys and list indexes."""
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
 def _sort_key(problem: Problem) -> tuple[tuple[tuple[int, int, str], ...], str]:

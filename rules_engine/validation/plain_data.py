@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rules_engine.validation.messages import Problem, _cap, _subject, pointer
+from rules_engine.pointers import json_pointer as pointer
+from rules_engine.validation.messages import Problem, _cap, _subject
 
 # ------------------------------------------------------------- plain JSON data first
 
