@@ -66,8 +66,8 @@ def demo_setup(settings_env: dict[str, str]):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from pipelines_admin.configs.demo import demo_pipelines_ensure
     from pipelines_admin.configs.models import Environment, Pipeline
+    from pipelines_admin.demo.pipelines import demo_pipelines_ensure
 
     call_command("migrate", verbosity=0)
     admin = get_user_model().objects.create_superuser("bench", password="bench-password-1")

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.impact.services import impact_start
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs.batches import batch_chunk_process, batch_create
 from pipelines_admin.runs.metrics import recovery_count
 from pipelines_admin.runs.models import SweepRecovery
@@ -78,7 +79,7 @@ def everything(released, editor, publisher, environments):
     )
     token_create(user=editor, name="ci job")
     # a rule timing out where the config alerts on timeouts, and a recovery the sweep counted
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released,
         environment=dev,
         actor=editor,

@@ -24,6 +24,7 @@ from pipelines_admin.impact import services as impact_services
 from pipelines_admin.impact import tasks as impact_tasks
 from pipelines_admin.impact.models import ImpactChunk
 from pipelines_admin.metrics.collectors import LE_BOUNDS
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs import batches, services, tasks
 from pipelines_admin.runs.metrics import LATENCY_BOUNDS_MS, RollupAccumulator
 from pipelines_admin.runs.models import BatchChunk, MetricRollup, MetricTotal, Run
@@ -123,7 +124,7 @@ def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made
     assert (swept["enqueued"], swept["gave_up"], swept["chunks_requeued"]) == (1, 1, 3)
     # and a release to production without a passing test suite, a suite that passed, one still
     # queued, and an impact analysis waiting for its worker
-    config_services.release_create(
+    release_services.release_create(
         pipeline=released,
         environment=environments["production"],
         version=released.versions.get(number=1),
@@ -454,7 +455,7 @@ def test_metrics__slow_rules_and_alerts__counted_apart_from_outcomes(
 ):
     # Given development's config flagging every rule slower than 0 ms and alerting on timeouts,
     # with a business-rules stage too short to finish
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released,
         environment=environments["development"],
         actor=editor,

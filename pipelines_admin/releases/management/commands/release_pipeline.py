@@ -1,6 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from pipelines_admin.configs.as_code import pipeline_release
 from pipelines_admin.core.commands import (
     EXIT_REFUSED,
     VersionOption,
@@ -9,6 +8,7 @@ from pipelines_admin.core.commands import (
     problem_lines,
 )
 from pipelines_admin.core.errors import ServiceError
+from pipelines_admin.releases.as_code import pipeline_release
 from pipelines_admin.testcases.gate import GateClosed
 
 

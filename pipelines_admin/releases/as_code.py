@@ -2,8 +2,8 @@
 environment's effective config, release from the command line, and plan or apply a
 folder holding one file per pipeline, named by its slug (customer-onboarding.yaml).
 
-Every write goes through configs.services, as the console's do: the same role checks,
-validation, audit events and release gate.
+Every write goes through configs.services and releases.services, as the console's do:
+the same role checks, validation, audit events and release gate.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from pipelines_admin.configs.selectors import (
     version_get,
     version_latest,
 )
-from pipelines_admin.configs.services import config_version_create, pipeline_create, release_create
+from pipelines_admin.configs.services import config_version_create, pipeline_create
 from pipelines_admin.core.errors import InvalidInput, NotFound
+from pipelines_admin.releases.services import release_create
 from pipelines_admin.testcases.gate import GateClosed, GateState, gate_state
 
 FORMATS = ("yaml", "json")
