@@ -70,7 +70,7 @@ def demo_setup(settings_env: dict[str, str]):
     from pipelines_admin.demo.pipelines import demo_pipelines_ensure
 
     call_command("migrate", verbosity=0)
-    admin = get_user_model().objects.create_superuser("bench", password="bench-password-1")
+    admin = get_user_model().objects.create_superuser("bench", password="bench-password-1")  # noqa: S106 - a throwaway bench database
     demo_pipelines_ensure(actor=admin)
     return (
         admin,
@@ -138,9 +138,7 @@ def main() -> None:
 
     # 2. dashboards over many buckets of rollups
     rules = [
-        (s, r["id"])
-        for s in (("s%d" % i) for i in range(5))
-        for r in ({"id": f"{s}_rule{j}"} for j in range(6))
+        (s, r["id"]) for s in (f"s{i}" for i in range(5)) for r in ({"id": f"{s}_rule{j}"} for j in range(6))
     ]
     now = timezone.now()
     buckets = args.days * 24 * 12

@@ -151,7 +151,7 @@ def document_service_uses(document: Any) -> list[ServiceUse]:
                 continue
             try:
                 refs = rule_class.service_refs(params)
-            except Exception:  # noqa: BLE001 - validation reports a rule whose services cannot be worked out
+            except Exception:  # noqa: BLE001, S112 - validation reports a rule whose services cannot be worked out
                 continue
             own = _seconds(rule.get("timeout_seconds"))
             limit, source = math.inf, "no time limit"

@@ -56,6 +56,9 @@ class Pipeline(models.Model):
     class Meta:
         ordering = ["name"]
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def masked_fields(self) -> frozenset[str]:
         from rules_engine.masking import DEFAULT_PII_FIELDS
@@ -71,9 +74,6 @@ class Pipeline(models.Model):
             if isinstance(extra, list):
                 fields.update(f.lower() for f in extra if isinstance(f, str))
         return frozenset(fields)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class ConfigVersion(ImmutableModel):

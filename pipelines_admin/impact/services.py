@@ -159,7 +159,7 @@ def chunk_enqueue(chunk_id: int, recovery: str | None = None) -> bool:
 
     try:
         process_impact_chunk.apply_async(args=[chunk_id], retry=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any broker error: the chunk stays queued
         logger.warning("impact chunk %s stays queued: broker unavailable (%s)", chunk_id, type(exc).__name__)
         return False
     with transaction.atomic():

@@ -66,7 +66,7 @@ def _cumulative(histogram: list[int]) -> list[tuple[str, int]]:
     """Prometheus buckets (cumulative, ending with +Inf) of a rollup histogram."""
     counts = (list(histogram) + [0] * BUCKETS)[:BUCKETS]
     buckets, seen = [], 0
-    for le, n in zip(LE_BOUNDS, counts):
+    for le, n in zip(LE_BOUNDS, counts, strict=True):
         seen += n
         buckets.append((le, seen))
     return buckets

@@ -314,7 +314,7 @@ def suite_enqueue(suite_id: int, recovery: str | None = None) -> bool:
 
     try:
         run_suite.apply_async(args=[suite_id], retry=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any broker error: the suite run stays queued
         logger.warning("suite run %s stays queued: broker unavailable (%s)", suite_id, type(exc).__name__)
         return False
     with transaction.atomic():
@@ -420,7 +420,7 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
     document = apply_override(suite.version.document, suite.override)
     try:
         engine = compiled_pipeline(document, suite.environment)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a config that no longer compiles
         with transaction.atomic():
             _finish(
                 SuiteRun.objects.select_for_update().get(pk=suite.pk),

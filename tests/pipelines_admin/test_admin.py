@@ -112,14 +112,14 @@ def test_admin__superuser__every_list_and_object_page_opens_read_only_with_a_con
     problems = []
     for model in project_models():
         label = model._meta.label
-        info = (model._meta.app_label, model._meta.model_name)
+        admin_name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         obj = model.objects.first()
         assert obj is not None, label
         # When its list and the object's page are opened
-        changelist = client.get(reverse("admin:%s_%s_changelist" % info), {"q": "a"})
-        page = client.get(reverse("admin:%s_%s_change" % info, args=[obj.pk]))
+        changelist = client.get(reverse(f"{admin_name}_changelist"), {"q": "a"})
+        page = client.get(reverse(f"{admin_name}_change", args=[obj.pk]))
         # Then both open (listed on the index too), read only, with a link to the console
-        if reverse("admin:%s_%s_changelist" % info) not in index:
+        if reverse(f"{admin_name}_changelist") not in index:
             problems.append(f"{label}: not on the index")
         if changelist.status_code != 200 or page.status_code != 200:
             problems.append(f"{label}: {changelist.status_code} {page.status_code}")
@@ -137,7 +137,7 @@ def test_admin__read_only_models__add_change_delete_refused(client, superuser, e
     client.force_login(superuser)
     refused = []
     for model in project_models():
-        info = (model._meta.app_label, model._meta.model_name)
+        admin_name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         obj = model.objects.first()
         model_admin = admin.site._registry[model]
         request = type("Request", (), {"user": superuser})()
@@ -147,10 +147,10 @@ def test_admin__read_only_models__add_change_delete_refused(client, superuser, e
             or model_admin.has_delete_permission(request, obj)
         ), model._meta.label
         before = model.objects.count()
-        add = client.post(reverse("admin:%s_%s_add" % info), {})
-        delete = client.post(reverse("admin:%s_%s_delete" % info, args=[obj.pk]), {"post": "yes"})
+        add = client.post(reverse(f"{admin_name}_add"), {})
+        delete = client.post(reverse(f"{admin_name}_delete", args=[obj.pk]), {"post": "yes"})
         bulk = client.post(
-            reverse("admin:%s_%s_changelist" % info),
+            reverse(f"{admin_name}_changelist"),
             {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"},
         )
         # Then each is refused, and nothing is gone

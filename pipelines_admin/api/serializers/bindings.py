@@ -15,7 +15,7 @@ KIND_HELP = (
     "kept; the others go back to their defaults."
 )
 SECRET_ENV_HELP = (
-    "The NAME of the environment variable holding the vendor's API key (sent as `Authorization: "
+    "The NAME of the environment variable holding the vendor's API key (sent as `Authorization: "  # noqa: S105 - help text
     "Bearer`), like `JUMIO_API_KEY`: upper-case letters, digits and underscores. The key itself is "
     "never sent to, stored in or shown by the console; the console's own settings are refused."
 )

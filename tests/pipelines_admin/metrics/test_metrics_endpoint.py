@@ -114,7 +114,7 @@ def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made
         actor=editor,
     )
     # and a run the broker never got, and one whose worker died on every attempt
-    lost = submit(ADULT)
+    submit(ADULT)
     stuck = submit(ADULT)
     Run.objects.filter(pk=stuck.pk).update(
         status="running", attempts=settings.RUN_MAX_ATTEMPTS, started_at=timezone.now() - timedelta(hours=1)
@@ -367,7 +367,8 @@ def test_metric_totals__flush_over_two_buckets_and_the_migration__equal_the_roll
             acc = rows.setdefault(key, {"counts": Counter(), "histogram": None, "total": 0, "sum_ms": 0.0})
             acc["counts"].update(row.counts)
             acc["histogram"] = [
-                a + b for a, b in zip(acc["histogram"] or [0] * len(row.histogram), row.histogram)
+                a + b
+                for a, b in zip(acc["histogram"] or [0] * len(row.histogram), row.histogram, strict=True)
             ]
             acc["total"] += row.total
             acc["sum_ms"] += row.sum_ms

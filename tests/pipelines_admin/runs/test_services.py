@@ -1,5 +1,6 @@
 import json
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from django.utils import timezone
@@ -324,7 +325,7 @@ def test_dashboard__runs_in_two_buckets_with_an_empty_one_between__the_empty_slo
     assert series["error"][first : first + 3] == [0, 0, 0]
     # And every five-minute slot of the hour is there, oldest first, each status the same length
     assert len(labels) == 12 and labels[-1] == start + timedelta(minutes=10)
-    assert all(b - a == timedelta(minutes=5) for a, b in zip(labels, labels[1:]))
+    assert all(b - a == timedelta(minutes=5) for a, b in pairwise(labels))
     assert {len(values) for values in series.values()} == {12}
 
 
