@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.utils import timezone
 from django.utils.text import slugify
@@ -92,9 +92,12 @@ def samples_described(document: dict, today: date | None = None) -> list[dict]:
 # -- finding rules by class -------------------------------------------------------------------
 
 
+R = TypeVar("R", bound=Rule)
+
+
 @dataclass(frozen=True)
-class FoundRule:
-    rule: Rule  # set up from its params, so their defaults apply as in a run
+class FoundRule(Generic[R]):
+    rule: R  # set up from its params, so their defaults apply as in a run
     enabled: bool  # the rule and its stage are on
 
 
@@ -102,15 +105,15 @@ class _Config:
     def __init__(self, document: Any):
         self.document = document if isinstance(document, dict) else {}
 
-    def rules(self, base: type[Rule]) -> list[FoundRule]:
+    def rules(self, base: type[R]) -> list[FoundRule[R]]:
         """The rules whose class is `base` or derives from it, enabled ones first."""
         registry = default_rule_registry()
-        found = []
+        found: list[FoundRule[R]] = []
         stages = self.document.get("stages")
         for stage in stages.values() if isinstance(stages, dict) else []:
             rules = stage.get("rules") if isinstance(stage, dict) else None
             for rule_id, rule in rules.items() if isinstance(rules, dict) else []:
-                cls = registry.get(rule.get("class")) if isinstance(rule, dict) else None
+                cls = registry.get(rule.get("class", "")) if isinstance(rule, dict) else None
                 if cls is None or not issubclass(cls, base):
                     continue
                 try:
@@ -120,7 +123,7 @@ class _Config:
                 found.append(FoundRule(instance, _on(stage) and _on(rule)))
         return sorted(found, key=lambda f: not f.enabled)
 
-    def rule(self, base: type[Rule]) -> FoundRule | None:
+    def rule(self, base: type[R]) -> FoundRule[R] | None:
         found = self.rules(base)
         return found[0] if found else None
 

@@ -106,7 +106,7 @@ def config_version_create(
         raise InvalidInput(
             "Say what changed: a version needs a message.", {"fields": {"message": ["required"]}}
         )
-    limit = ConfigVersion._meta.get_field("message").max_length
+    limit = ConfigVersion._meta.get_field("message").max_length or 0
     if len(message) > limit:
         raise InvalidInput(
             f"A version's message is at most {limit} characters; this one has {len(message)}.",
@@ -173,7 +173,7 @@ def _live_configs_check(environment: Environment, bindings: list[ServiceBinding]
     of any pipeline live there invalid: each pipeline's new problems, with their paths.
     Problems a config has with the current bindings too are not the change's doing."""
     current = list(environment.service_bindings.all())
-    failures = []
+    failures: list[dict[str, Any]] = []
     for release in environment_live_releases(environment):
         effective = apply_override(release.version.document, release.override)
         problems = document_problems(effective, environment, bindings=bindings)
@@ -277,9 +277,9 @@ def service_binding_set(
     for field, value in values.items():
         setattr(binding, field, value)
     kept = ServiceBinding.KIND_FIELDS.get(binding.kind) if isinstance(binding.kind, str) else None
-    for field in BINDING_FIELDS[1:] if kept is not None else ():
-        if field not in kept:
-            setattr(binding, field, ServiceBinding._meta.get_field(field).get_default())
+    for field in BINDING_FIELDS[1:]:
+        if kept is not None and field not in kept:
+            setattr(binding, field, ServiceBinding.field_default(field))
     if isinstance(binding.url, str):
         binding.url = binding.url.strip()
     if binding.kind == ServiceBinding.Kind.HTTP and not binding.url:

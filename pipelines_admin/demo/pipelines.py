@@ -26,7 +26,7 @@ from pipelines_admin.testcases.expectations import expectation_from_result
 from pipelines_admin.testcases.services import case_create, suite_run_now
 
 #: per environment: the override (a merge patch) and the services bound to the simulated adapters
-DEMO_ENVIRONMENTS = {
+DEMO_ENVIRONMENTS: dict[str, dict[str, tuple[dict, tuple[str, ...]]]] = {
     "customer-onboarding": {
         "development": (
             {"stages": {"business_rules": {"timeout_seconds": 5}}},

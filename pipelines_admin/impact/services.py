@@ -190,7 +190,8 @@ def impact_chunk_process(chunk_id: int) -> int:
     report = ImpactReport.objects.select_related(
         "pipeline", "environment", "baseline_release__version", "candidate_version"
     ).get(pk=chunk.report_id)
-    tally, samples = ImpactTally(), []
+    tally = ImpactTally()
+    samples: list[dict] = []
     if chunk.attempts <= settings.RUN_MAX_ATTEMPTS:
         baseline_document = apply_override(
             report.baseline_release.version.document, report.baseline_release.override

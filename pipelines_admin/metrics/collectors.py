@@ -44,7 +44,7 @@ class Scrape:
     def totals(self) -> list[dict]:
         """Every metric total row with its pipeline's slug and environment's name."""
         return list(
-            MetricTotal.objects.order_by("pipeline__slug", "environment__name", "stage", "rule").values(
+            MetricTotal.objects.order_by("pipeline__slug", "environment__name", "stage", "rule").values(  # type: ignore[arg-type]  # rows: TypedDicts to the stubs
                 "pipeline__slug", "environment__name", "stage", "rule", "counts", "histogram", "sum_ms"
             )
         )

@@ -166,7 +166,7 @@ def pipeline_import(*, slug: str, document: Any, author, message: str = "", name
             author=author,
             message=message or "First version",
         )
-        return Imported(pipeline, version_latest(pipeline), NEW)
+        return Imported(pipeline, pipeline.versions.get(), NEW)
     latest = version_latest(pipeline)
     if latest is not None and latest.content_hash == document_hash(document):
         return Imported(pipeline, latest, UNCHANGED, latest.number)
@@ -273,8 +273,9 @@ def _slug_problem(slug: str) -> str | None:
         validate_slug(slug)
     except ValidationError:
         return "the file's name must be the pipeline's slug: letters, digits, hyphens and underscores"
-    if len(slug) > Pipeline._meta.get_field("slug").max_length:
-        return f"a slug has at most {Pipeline._meta.get_field('slug').max_length} characters"
+    longest = Pipeline._meta.get_field("slug").max_length or 0
+    if len(slug) > longest:
+        return f"a slug has at most {longest} characters"
     return None
 
 
@@ -407,7 +408,9 @@ def plan_lines(plan: FolderPlan) -> list[str]:
         if e.status == NEW:
             lines.append(f"{e.file}: new pipeline {e.slug} (applying makes v1)")
         elif e.status == CHANGED:
-            lines.append(f"{e.file}: changed (v{e.latest} in the database; applying makes v{e.latest + 1})")
+            lines.append(
+                f"{e.file}: changed (v{e.latest} in the database; applying makes v{(e.latest or 0) + 1})"
+            )
         elif e.status == UNCHANGED:
             lines.append(f"{e.file}: unchanged (v{e.latest})")
         elif e.status == INVALID:

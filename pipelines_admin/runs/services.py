@@ -67,7 +67,7 @@ def alerts_record(runs: list[Run]) -> int:
 
 def run_document(run: Run) -> dict:
     """The config a run executes: its release's effective config, or the pinned version."""
-    if run.release_id:
+    if run.release is not None:
         return apply_override(run.release.version.document, run.release.override)
     return run.config_version.document
 

@@ -331,7 +331,7 @@ def suite_run_now(
     actor,
     version: ConfigVersion | None = None,
     override: dict | None = None,
-) -> SuiteRun:
+) -> SuiteRun | None:
     """Run the suite in this process and return the finished suite run (the command line's way)."""
     with transaction.atomic():
         suite = _suite_create(

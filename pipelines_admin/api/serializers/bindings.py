@@ -97,7 +97,7 @@ class PipelineProblemsSerializer(serializers.Serializer):
 
 class BindingRefusedSerializer(serializers.Serializer):
     class Extra(serializers.Serializer):
-        fields = serializers.DictField(required=False, help_text="Invalid fields: name -> messages.")
+        fields = serializers.DictField(required=False, help_text="Invalid fields: name -> messages.")  # type: ignore[assignment]  # an API field named like a DRF attribute
         pipelines = PipelineProblemsSerializer(
             many=True,
             required=False,
