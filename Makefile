@@ -1,4 +1,5 @@
 # Two commands are the whole set-up: `make run` serves the console, `make test` runs the suite.
+# `make lint` runs the linters, the type checker, the import contracts and the migrations check.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.requirements-installed
 PYTEST_ARGS ?=
 LOAD_ARGS ?=
 
-.PHONY: run setup chromium test test-services compose-check load ci clean
+.PHONY: run setup chromium lint test test-services compose-check load ci clean
 
 run: setup
 	$(PY) manage.py migrate --noinput
@@ -32,6 +33,17 @@ node_modules/.package-lock.json: package.json package-lock.json
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
+# Style, types, the layers between apps (import contracts in pyproject.toml), and no model
+# change without its migration. Each step runs even when one before it failed.
+lint: setup
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/mypy rules_engine pipelines_admin || status=1; \
+	$(VENV)/bin/lint-imports || status=1; \
+	$(PY) manage.py makemigrations --check --dry-run || status=1; \
+	exit $$status
+
 test: setup chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -47,7 +59,7 @@ compose-check: setup
 load: setup
 	scripts/with-services $(PY) bench/load/run_load.py $(LOAD_ARGS)
 
-ci: test test-services compose-check
+ci: lint test test-services compose-check
 
 clean:
 	rm -rf $(VENV) node_modules var .docker

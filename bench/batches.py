@@ -66,11 +66,11 @@ def demo_setup(settings_env: dict[str, str]):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from pipelines_admin.configs.demo import demo_pipelines_ensure
     from pipelines_admin.configs.models import Environment, Pipeline
+    from pipelines_admin.demo.pipelines import demo_pipelines_ensure
 
     call_command("migrate", verbosity=0)
-    admin = get_user_model().objects.create_superuser("bench", password="bench-password-1")
+    admin = get_user_model().objects.create_superuser("bench", password="bench-password-1")  # noqa: S106 - a throwaway bench database
     demo_pipelines_ensure(actor=admin)
     return (
         admin,
@@ -138,9 +138,7 @@ def main() -> None:
 
     # 2. dashboards over many buckets of rollups
     rules = [
-        (s, r["id"])
-        for s in (("s%d" % i) for i in range(5))
-        for r in ({"id": f"{s}_rule{j}"} for j in range(6))
+        (s, r["id"]) for s in (f"s{i}" for i in range(5)) for r in ({"id": f"{s}_rule{j}"} for j in range(6))
     ]
     now = timezone.now()
     buckets = args.days * 24 * 12

@@ -138,7 +138,7 @@ def synthetic_case(rules: dict, runs: int) -> list[float]:
 def critical_path_ms(pipeline, result: dict) -> float:
     """The least time the record could take given its rules' durations."""
     total = 0.0
-    for stage, stage_result in zip(pipeline.stages, result["stages"]):
+    for stage, stage_result in zip(pipeline.stages, result["stages"], strict=True):
         durations = {rule["id"]: rule["duration_ms"] for rule in stage_result["rules"]}
         if not stage.parallel:
             total += sum(durations.values())

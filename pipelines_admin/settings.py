@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "pipelines_admin.runs",
     "pipelines_admin.testcases",
     "pipelines_admin.impact",
+    "pipelines_admin.releases",
+    "pipelines_admin.demo",
     "pipelines_admin.console",
     "pipelines_admin.tokens",
     "pipelines_admin.api",

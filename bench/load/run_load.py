@@ -192,10 +192,10 @@ def prepare_database(args, accounts: int, password: str) -> str:
     hashed = make_password(password)  # once: the same hash for every account
     # the role groups come from a data migration; a test database flushed between tests lacks them
     groups = [Group.objects.get_or_create(name=role)[0] for role in (VIEWER, EDITOR)]
-    User = get_user_model()
+    user_model = get_user_model()
     with transaction.atomic():
         for number in range(1, accounts + 1):
-            user, _ = User.objects.update_or_create(
+            user, _ = user_model.objects.update_or_create(
                 username=f"{ACCOUNT_PREFIX}{number:03d}", defaults={"password": hashed, "is_active": True}
             )
             user.groups.set(groups)
@@ -246,7 +246,7 @@ def wait_until(check, timeout: float, what: str, processes: list[Process]) -> No
 
 def healthy(base_url: str) -> bool:
     try:
-        with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+        with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:  # noqa: S310 - loopback http
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False

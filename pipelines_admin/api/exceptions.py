@@ -61,14 +61,15 @@ def _plain(detail: Any) -> Any:
 
 def _from_api_exception(exc: drf.APIException) -> tuple[int, dict, dict]:
     headers: dict[str, str] = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
+    auth_header = getattr(exc, "auth_header", None)  # set by DRF on a 401
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
     if isinstance(exc, drf.ValidationError):
         detail = _plain(exc.detail)
         extra = {"fields": detail} if isinstance(detail, dict) else {"errors": detail}
         return exc.status_code, error_body(f"The request is not valid: {_text(detail)}", extra), headers
     if isinstance(exc, drf.Throttled):
-        wait = math.ceil(exc.wait) if exc.wait is not None else None
+        wait = math.ceil(exc.wait) if exc.wait is not None else None  # type: ignore[attr-defined]  # not in the stubs
         if wait is not None:
             headers["Retry-After"] = str(wait)
         message = (
@@ -83,6 +84,7 @@ def _from_api_exception(exc: drf.APIException) -> tuple[int, dict, dict]:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response:
+    headers: dict[str, str]
     if isinstance(exc, ServiceError):
         status, body, headers = exc.status, error_body(exc.message, exc.extra), {}
     elif isinstance(exc, drf.APIException):

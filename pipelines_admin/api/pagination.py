@@ -9,7 +9,7 @@ class NewestFirstPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 500
-    ordering = ("-created_at",)
+    ordering: tuple[str, ...] = ("-created_at",)
 
 
 class RunPagination(NewestFirstPagination):

@@ -25,6 +25,9 @@ class AuditChainHead(models.Model):
     class Meta:
         verbose_name = "audit chain head"
 
+    def __str__(self) -> str:
+        return f"audit chain head at #{self.sequence}"
+
 
 class AuditEvent(models.Model):
     sequence = models.BigIntegerField(unique=True)

@@ -8,7 +8,7 @@ DEFAULT_ENVIRONMENTS = (
 )
 
 
-def ensure_default_environments(Environment) -> None:
+def ensure_default_environments(Environment) -> None:  # noqa: N803 - a model class
     """Create the default environments that are missing (takes the model, so data
     migrations can pass their historical one)."""
     for name, position, protected, description in DEFAULT_ENVIRONMENTS:

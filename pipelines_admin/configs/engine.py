@@ -39,7 +39,7 @@ def config_stage_rule_ids(document: dict, stage: str) -> list[str]:
     return rules_engine.stage_rule_ids(document, stage)
 
 
-def rule_classes() -> dict[str, type]:
+def rule_classes() -> dict[str, Any]:
     """Rule class name -> class (each with its params_schema and describe())."""
     return default_rule_registry()
 
@@ -141,9 +141,9 @@ def document_service_uses(document: Any) -> list[ServiceUse]:
     if not isinstance(document, dict) or not isinstance(document.get("stages"), dict):
         return []
     classes = rule_classes()
-    settings = (
-        document.get("execution_settings") if isinstance(document.get("execution_settings"), dict) else {}
-    )
+    settings = document.get("execution_settings")
+    if not isinstance(settings, dict):
+        settings = {}
     default_limit = _seconds(settings.get("default_timeout"))
     uses = []
     for stage_name, stage in document["stages"].items():
@@ -151,13 +151,13 @@ def document_service_uses(document: Any) -> list[ServiceUse]:
             continue
         stage_limit = _seconds(stage.get("timeout_seconds"))
         for rule_id, rule in stage["rules"].items():
-            rule_class = classes.get(rule.get("class")) if isinstance(rule, dict) else None
+            rule_class = classes.get(rule.get("class", "")) if isinstance(rule, dict) else None
             params = rule.get("params", {}) if isinstance(rule, dict) else None
             if rule_class is None or not isinstance(params, dict):
                 continue
             try:
                 refs = rule_class.service_refs(params)
-            except Exception:  # noqa: BLE001 - validation reports a rule whose services cannot be worked out
+            except Exception:  # noqa: BLE001, S112 - validation reports a rule whose services cannot be worked out
                 continue
             own = _seconds(rule.get("timeout_seconds"))
             limit, source = math.inf, "no time limit"

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -56,6 +57,9 @@ class Pipeline(models.Model):
     class Meta:
         ordering = ["name"]
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def masked_fields(self) -> frozenset[str]:
         return frozenset(f.lower() for f in self.pii_fields) if self.pii_fields else DEFAULT_PII_FIELDS
@@ -69,9 +73,6 @@ class Pipeline(models.Model):
             if isinstance(extra, list):
                 fields.update(f.lower() for f in extra if isinstance(f, str))
         return frozenset(fields)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class ConfigVersion(ImmutableModel):
@@ -129,6 +130,9 @@ class Release(ImmutableModel):
         ROLLBACK = "rollback", "rollback"
         OVERRIDE = "override", "override change"
         TOGGLE = "toggle", "toggle"
+
+    #: set by the toggles: the rules turned off with what was toggled
+    disabled_dependents: list[dict]
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="releases")
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="releases")
@@ -211,6 +215,9 @@ class ServiceBinding(models.Model):
         SIMULATED = "simulated", "simulated"
         HTTP = "http", "HTTP JSON endpoint"
 
+    #: set by service_binding_set: whether the call changed anything
+    changed: bool
+
     #: the settings each kind uses; the others keep their defaults
     KIND_FIELDS = {
         "simulated": ("latency_ms", "failure_rate"),
@@ -271,3 +278,9 @@ class ServiceBinding(models.Model):
     def reference(self) -> str:
         """service:Interface:name, as rules' params name it."""
         return f"service:{self.interface}:{self.name}"
+
+    @classmethod
+    def field_default(cls, name: str) -> Any:
+        """What a new binding holds in the setting `name`."""
+        field = cls._meta.get_field(name)
+        return field.get_default() if isinstance(field, models.Field) else None

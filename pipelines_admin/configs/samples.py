@@ -101,7 +101,7 @@ class _Config:
         for stage in stages.values() if isinstance(stages, dict) else []:
             rules = stage.get("rules") if isinstance(stage, dict) else None
             for rule_id, rule in rules.items() if isinstance(rules, dict) else []:
-                cls = registry.get(rule.get("class")) if isinstance(rule, dict) else None
+                cls = registry.get(rule.get("class", "")) if isinstance(rule, dict) else None
                 if cls is None or not issubclass(cls, base):
                     continue
                 try:

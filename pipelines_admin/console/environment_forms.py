@@ -137,7 +137,7 @@ class BindingForm(forms.Form):
         """The binding's settings, for service_binding_set (a number left empty: its default)."""
         data = self.cleaned_data
         defaults = {
-            f: ServiceBinding._meta.get_field(f).get_default()
+            f: ServiceBinding.field_default(f)
             for f in ("timeout_seconds", "retries", "latency_ms", "failure_rate")
         }
         return {

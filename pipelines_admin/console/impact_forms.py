@@ -67,7 +67,7 @@ class ImpactForm(forms.Form):
         super().__init__(*args, **kwargs)
         live = live or {}
         versions = list(pipeline.versions.order_by("-number").values_list("number", "message"))
-        self.fields["version"].choices = [
+        self.fields["version"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
             (n, f"v{n}{' (latest)' if i == 0 else ''} · {message[:60]}")
             for i, (n, message) in enumerate(versions)
         ]
@@ -78,10 +78,10 @@ class ImpactForm(forms.Form):
                 if e.name in live
                 else f"{e.name} (not released)",
             )
-            for e in self.fields["environment"].queryset
+            for e in self.fields["environment"].queryset  # type: ignore[attr-defined]  # a ModelChoiceField
         ]
         last = self.fields["last"]  # the limit is read now: settings may change while the process runs
-        last.max_value = settings.IMPACT_MAX_RUNS
+        last.max_value = settings.IMPACT_MAX_RUNS  # type: ignore[attr-defined]  # an IntegerField
         last.validators.append(MaxValueValidator(settings.IMPACT_MAX_RUNS))
         last.widget.attrs.update({"max": settings.IMPACT_MAX_RUNS, "min": 1})
 

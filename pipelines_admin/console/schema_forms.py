@@ -448,7 +448,7 @@ def number_example(schema: Mapping[str, Any], *, integer: bool = False) -> int |
         lows += [math.floor(low_x) + 1] if low_x is not None else []
         highs = [math.floor(high)] if high is not None else []
         highs += [math.ceil(high_x) - 1] if high_x is not None else []
-        value = 10
+        value: float = 10
         if lows:
             value = max(value, max(lows))
         if highs:

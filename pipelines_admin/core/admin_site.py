@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.contrib import admin
 from django.contrib.admin import AdminSite
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
@@ -45,14 +46,13 @@ class ReadOnlyAdmin:
     def console_url(self, obj) -> str | None:  # pragma: no cover - each admin says
         return None
 
+    @admin.display(description="In the console")
     def in_the_console(self, obj):
         try:
             url = self.console_url(obj) if obj is not None and obj.pk is not None else None
         except NoReverseMatch:
             url = None
         return format_html('<a href="{}">{}</a>', url, self.console_label) if url else "—"
-
-    in_the_console.short_description = "In the console"
 
     def get_readonly_fields(self, request, obj=None):
         return ("in_the_console", *super().get_readonly_fields(request, obj))

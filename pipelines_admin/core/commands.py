@@ -1,5 +1,5 @@
-"""What the management commands share: who acts, how service errors become exit codes,
-and how problems are printed.
+"""What the management commands share: how service errors become exit codes and how
+problems are printed (who acts: accounts.commands).
 
 Exit codes of the config-as-code commands: 0 done (or nothing to do); 1 refused (the
 role does not allow it, the release gate is closed, someone saved a version in
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from django.core.management.base import CommandError
 
-from pipelines_admin.accounts.selectors import acting_user
 from pipelines_admin.core.errors import InvalidInput, NotFound, ServiceError
 
 EXIT_REFUSED = 1
@@ -22,14 +21,6 @@ def command_error(exc: ServiceError) -> CommandError:
     """2 for invalid input and names that do not exist, 1 for refusals (role, gate, conflict)."""
     code = EXIT_INVALID if isinstance(exc, (InvalidInput, NotFound)) else EXIT_REFUSED
     return CommandError(exc.message, returncode=code)
-
-
-def command_user(username: str | None):
-    """The user named by --user, or the only superuser; CommandError (exit 2) otherwise."""
-    try:
-        return acting_user(username)
-    except ServiceError as exc:
-        raise command_error(exc) from None
 
 
 def problem_lines(extra) -> list[str]:

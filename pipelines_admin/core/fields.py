@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.db import models
 
@@ -16,6 +17,9 @@ class OrderedJSONField(models.TextField):
     """
 
     description = "JSON, key order preserved"
+    # what the Django plugin of mypy takes it to set and get: any JSON value, not text
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def from_db_value(self, value, expression, connection):
         return None if value is None else json.loads(value)

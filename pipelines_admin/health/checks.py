@@ -22,7 +22,7 @@ def check_database() -> CheckResult:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-    except Exception as exc:  # any driver error means "down"
+    except Exception as exc:  # noqa: BLE001 - any driver error means "down"
         return CheckResult("database", False, type(exc).__name__)
     return CheckResult("database", True, connection.vendor)
 
@@ -35,7 +35,7 @@ def check_broker() -> CheckResult:
             conn.ensure_connection(max_retries=0, timeout=settings.HEALTH_CHECK_TIMEOUT_SECONDS)
             if transport == "filesystem":
                 _check_filesystem_folders(conn.transport_options)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any transport error means "down"
         return CheckResult("broker", False, type(exc).__name__)
     return CheckResult("broker", True, transport)
 

@@ -118,3 +118,6 @@ class ImpactChunk(models.Model):
                 fields=["status"], condition=models.Q(status="queued"), name="impact_chunk_queued_idx"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of impact report #{self.report_id} ({self.status})"

@@ -25,10 +25,9 @@ from pipelines_admin.configs.overrides import apply_override
 from pipelines_admin.core.errors import InvalidInput, NotFound
 from pipelines_admin.impact.models import ImpactChunk, ImpactReport
 from pipelines_admin.impact.tally import ImpactTally
-from pipelines_admin.runs.crypto import decrypt_json
-from pipelines_admin.runs.masking import mask_result
 from pipelines_admin.runs.metrics import recovery_count
 from pipelines_admin.runs.models import Run, SweepRecovery
+from pipelines_admin.runs.records import record_decrypt, result_mask
 from pipelines_admin.runs.services import execute_record
 
 logger = logging.getLogger(__name__)
@@ -160,7 +159,7 @@ def chunk_enqueue(chunk_id: int, recovery: str | None = None) -> bool:
 
     try:
         process_impact_chunk.apply_async(args=[chunk_id], retry=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any broker error: the chunk stays queued
         logger.warning("impact chunk %s stays queued: broker unavailable (%s)", chunk_id, type(exc).__name__)
         return False
     with transaction.atomic():
@@ -191,7 +190,8 @@ def impact_chunk_process(chunk_id: int) -> int:
     report = ImpactReport.objects.select_related(
         "pipeline", "environment", "baseline_release__version", "candidate_version"
     ).get(pk=chunk.report_id)
-    tally, samples = ImpactTally(), []
+    tally = ImpactTally()
+    samples: list[dict] = []
     if chunk.attempts <= settings.RUN_MAX_ATTEMPTS:
         baseline_document = apply_override(
             report.baseline_release.version.document, report.baseline_release.override
@@ -204,7 +204,7 @@ def impact_chunk_process(chunk_id: int) -> int:
         runs = Run.objects.filter(pk__in=chunk.run_ids).only("id", "input_encrypted", "input_masked")
         warmed = False
         for run in runs.iterator(chunk_size=500):
-            record = decrypt_json(run.input_encrypted)
+            record = record_decrypt(run.input_encrypted)
             if not warmed:  # first calls load libraries' data: keep that out of either side's latency
                 execute_record(baseline, record, stages=None, context=context)
                 execute_record(candidate, record, stages=None, context=context)
@@ -222,8 +222,8 @@ def impact_chunk_process(chunk_id: int) -> int:
                         "before_status": before_status,
                         "after_status": after_status,
                         "input": run.input_masked,
-                        "before": mask_result(before, record, fields) if before else None,
-                        "after": mask_result(after, record, fields) if after else None,
+                        "before": result_mask(before, record, fields) if before else None,
+                        "after": result_mask(after, record, fields) if after else None,
                     }
                 )
     return _chunk_write(

@@ -44,7 +44,7 @@ class Scrape:
     def totals(self) -> list[dict]:
         """Every metric total row with its pipeline's slug and environment's name."""
         return list(
-            MetricTotal.objects.order_by("pipeline__slug", "environment__name", "stage", "rule").values(
+            MetricTotal.objects.order_by("pipeline__slug", "environment__name", "stage", "rule").values(  # type: ignore[arg-type]  # rows: TypedDicts to the stubs
                 "pipeline__slug", "environment__name", "stage", "rule", "counts", "histogram", "sum_ms"
             )
         )
@@ -66,7 +66,7 @@ def _cumulative(histogram: list[int]) -> list[tuple[str, int]]:
     """Prometheus buckets (cumulative, ending with +Inf) of a rollup histogram."""
     counts = (list(histogram) + [0] * BUCKETS)[:BUCKETS]
     buckets, seen = [], 0
-    for le, n in zip(LE_BOUNDS, counts):
+    for le, n in zip(LE_BOUNDS, counts, strict=True):
         seen += n
         buckets.append((le, seen))
     return buckets

@@ -133,7 +133,7 @@ def parse_csv(data: bytes) -> ParsedFile:
                 f"has {len(row)} value{'s' if len(row) != 1 else ''}; the header has {len(header)} columns",
             )
             continue
-        parsed.records.append((start, {k: v for k, v in zip(header, row) if v != ""}))
+        parsed.records.append((start, {k: v for k, v in zip(header, row, strict=True) if v != ""}))
     if header is None:
         raise UnreadableFile("The CSV file is empty: it needs a header row naming the fields.")
     return parsed

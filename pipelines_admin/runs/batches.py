@@ -64,7 +64,7 @@ def batch_create(
     batch = Batch.objects.create(
         pipeline=pipeline,
         environment=environment,
-        release=release,
+        release=release,  # type: ignore[misc]  # without a version, the live release (or NotFound)
         effective_hash=document_hash(document),
         filename=filename[:255],
         source=source,
@@ -111,7 +111,7 @@ def chunk_enqueue(chunk_id: int, recovery: str | None = None) -> bool:
 
     try:
         process_batch_chunk.apply_async(args=[chunk_id], retry=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any broker error: the chunk stays queued
         logger.warning("batch chunk %s stays queued: broker unavailable (%s)", chunk_id, type(exc).__name__)
         return False
     with transaction.atomic():
@@ -143,7 +143,7 @@ def batch_chunk_process(chunk_id: int) -> int:
     records = decrypt_json(chunk.records_encrypted)
     document = apply_override(batch.release.version.document, batch.release.override)
     fields = batch.pipeline.masked_fields_for(document)
-    outcomes = []
+    outcomes: list[tuple] = []
     if chunk.attempts > settings.RUN_MAX_ATTEMPTS:
         error = f"gave up after {chunk.attempts - 1} attempts (the worker stopped each time)"
         outcomes = [(line, record, Run.Status.ERROR, None, None, error) for line, record in records]

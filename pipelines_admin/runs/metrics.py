@@ -53,7 +53,7 @@ def quantile(histogram: list[int], q: float) -> float | None:
 def merge_histograms(a: list[int], b: list[int]) -> list[int]:
     a = a or [0] * BUCKETS
     b = b or [0] * BUCKETS
-    return [x + y for x, y in zip(a, b)]
+    return [x + y for x, y in zip(a, b, strict=True)]
 
 
 @dataclass

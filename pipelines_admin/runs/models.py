@@ -169,6 +169,9 @@ class BatchChunk(models.Model):
             models.Index(fields=["status"], condition=models.Q(status="queued"), name="chunk_queued_idx")
         ]
 
+    def __str__(self) -> str:
+        return f"chunk {self.index} of batch {self.batch_id} ({self.status})"
+
 
 class MetricRollup(models.Model):
     """Counts per outcome and a latency histogram for one pipeline, environment, stage,
@@ -196,6 +199,9 @@ class MetricRollup(models.Model):
             )
         ]
         indexes = [models.Index(fields=["pipeline", "bucket_start"], name="rollup_pipeline_time_idx")]
+
+    def __str__(self) -> str:
+        return f"metric rollup {self.stage}/{self.rule} from {self.bucket_start.isoformat()}"
 
 
 class Alert(models.Model):
@@ -246,6 +252,9 @@ class MetricTotal(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"metric total {self.stage}/{self.rule}"
+
 
 class SweepRecovery(models.Model):
     """How many lost runs, batch chunks, suite runs and impact chunks were sent to the
@@ -272,3 +281,6 @@ class SweepRecovery(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "action"], name="sweep_recovery_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.action}: {self.count}"

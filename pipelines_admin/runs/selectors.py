@@ -244,7 +244,9 @@ def dashboard(*, pipeline=None, environment=None, hours: int = 24, now=None) -> 
                 for status in SERIES_STATUSES
             },
         },
-        "slowest_rules": sorted((r for r in rule_stats if r.p95 is not None), key=lambda r: -r.p95)[:10],
+        "slowest_rules": sorted((r for r in rule_stats if r.p95 is not None), key=lambda r: -(r.p95 or 0))[
+            :10
+        ],
         "flagged_slow": sorted((r for r in rule_stats if r.slow), key=lambda r: (-r.slow, r.stage, r.rule)),
         "failing_rules": sorted((r for r in rule_stats if r.failure_rate > 0), key=lambda r: -r.failure_rate)[
             :10

@@ -67,7 +67,7 @@ def alerts_record(runs: list[Run]) -> int:
 
 def run_document(run: Run) -> dict:
     """The config a run executes: its release's effective config, or the pinned version."""
-    if run.release_id:
+    if run.release is not None:
         return apply_override(run.release.version.document, run.release.override)
     return run.config_version.document
 
@@ -169,7 +169,7 @@ def run_enqueue(run_id, recovery: str | None = None) -> bool:
 
     try:
         execute_run.apply_async(args=[str(run_id)], retry=False)
-    except Exception as exc:  # the broker is unreachable: keep the run, log without PII
+    except Exception as exc:  # noqa: BLE001 - the broker is unreachable: keep the run, log without PII
         logger.warning("run %s stays queued: broker unavailable (%s)", run_id, type(exc).__name__)
         return False
     with transaction.atomic():
@@ -217,7 +217,7 @@ def execute_record(
     started = time.perf_counter()
     try:
         result = pipeline_engine.run(record, stages=stages, context=context).to_dict()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever the engine raises is the run's error
         return (
             Run.Status.ERROR,
             None,
@@ -236,7 +236,7 @@ def run_execute(run_id) -> Run | None:
     document = run_document(run)
     try:
         engine = compiled_pipeline(document, run.environment)
-    except Exception as exc:  # a config that no longer compiles (for example an unbound service)
+    except Exception as exc:  # noqa: BLE001 - a config that no longer compiles (for example an unbound service)
         with transaction.atomic():
             locked = Run.objects.select_for_update().get(pk=run.pk)
             if not locked.finished:

@@ -96,7 +96,7 @@ def gate_enforce(
     if not state.required:
         return {"result": "not_required"}
     if state.open:
-        return {"result": "passed", "suite_run": state.passing_run.pk}
+        return {"result": "passed", "suite_run": state.passing_run.pk if state.passing_run else None}
     if not gate_override:
         raise GateClosed(f"Release gate: {state.message}", {"gate": state.as_dict()})
     return {"result": "overridden", "why_closed": state.message, "reason": reason}

@@ -28,10 +28,9 @@ from pipelines_admin.configs.overrides import apply_override
 from pipelines_admin.configs.selectors import version_latest
 from pipelines_admin.core.errors import InvalidInput
 from pipelines_admin.core.revisions import revision_check, row_revision
-from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
-from pipelines_admin.runs.masking import mask_input, mask_result
 from pipelines_admin.runs.metrics import recovery_count
 from pipelines_admin.runs.models import Run, SweepRecovery
+from pipelines_admin.runs.records import record_decrypt, record_encrypt, record_mask, result_mask
 from pipelines_admin.runs.services import execute_record, run_input, validate_record
 from pipelines_admin.testcases.expectations import expectation_from_result, expectation_problems, judge
 from pipelines_admin.testcases.gate import cases_fingerprint
@@ -98,8 +97,8 @@ def _clean(pipeline: Pipeline, name: str, record: Any, expected: Any) -> tuple[s
 def _store(case: TestCase, record: dict, expected: dict) -> None:
     latest = version_latest(case.pipeline)
     fields = case.pipeline.masked_fields_for(latest.document if latest else None)
-    case.input_encrypted, case.input_masked = encrypt_json(record), mask_input(record, fields)
-    case.expected_encrypted, case.expected_masked = encrypt_json(expected), mask_expected(expected, fields)
+    case.input_encrypted, case.input_masked = record_encrypt(record), record_mask(record, fields)
+    case.expected_encrypted, case.expected_masked = record_encrypt(expected), mask_expected(expected, fields)
 
 
 def _save_unique(case: TestCase) -> None:
@@ -239,7 +238,7 @@ def case_delete(*, case: TestCase, actor, base_revision: str | None = None) -> N
 
 def case_content(case: TestCase) -> tuple[dict, dict]:
     """(application, expectation) decrypted: for running and editing, never for display."""
-    return decrypt_json(case.input_encrypted), decrypt_json(case.expected_encrypted)
+    return record_decrypt(case.input_encrypted), record_decrypt(case.expected_encrypted)
 
 
 @transaction.atomic
@@ -315,7 +314,7 @@ def suite_enqueue(suite_id: int, recovery: str | None = None) -> bool:
 
     try:
         run_suite.apply_async(args=[suite_id], retry=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any broker error: the suite run stays queued
         logger.warning("suite run %s stays queued: broker unavailable (%s)", suite_id, type(exc).__name__)
         return False
     with transaction.atomic():
@@ -332,7 +331,7 @@ def suite_run_now(
     actor,
     version: ConfigVersion | None = None,
     override: dict | None = None,
-) -> SuiteRun:
+) -> SuiteRun | None:
     """Run the suite in this process and return the finished suite run (the command line's way)."""
     with transaction.atomic():
         suite = _suite_create(
@@ -421,7 +420,7 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
     document = apply_override(suite.version.document, suite.override)
     try:
         engine = compiled_pipeline(document, suite.environment)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a config that no longer compiles
         with transaction.atomic():
             _finish(
                 SuiteRun.objects.select_for_update().get(pk=suite.pk),
@@ -439,7 +438,7 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
         status, result, ms, error = execute_record(
             engine, record, stages=None, context={"suite_run": suite.pk, "test_case": case.pk}
         )
-        masked = mask_result(result, record, fields) if result else None
+        masked = result_mask(result, record, fields) if result else None
         failures = judge(expected, status, result, shown=masked)
         outcomes = []
         for stage in (result or {}).get("stages", []):

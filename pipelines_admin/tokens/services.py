@@ -20,7 +20,7 @@ from pipelines_admin.audit.services import audit_record
 from pipelines_admin.core.errors import InvalidInput, NotAllowed
 from pipelines_admin.tokens.models import ApiToken
 
-SECRET_PREFIX = "rcp_"
+SECRET_PREFIX = "rcp_"  # noqa: S105 - the public start of every token
 PREFIX_LENGTH = len(SECRET_PREFIX) + 8
 MAX_ACTIVE_TOKENS = 50
 # last_used_at is a hint for the user, not a log: write it at most this often per token

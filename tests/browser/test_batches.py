@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.defaults import ensure_default_environments
 from pipelines_admin.configs.models import Environment
+from pipelines_admin.releases import services as release_services
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
@@ -38,7 +39,7 @@ def test_batch_upload__real_worker__progress_bar_fills_without_reloading(
     editor = django_user_model.objects.create_user("erin", password="correct horse battery")
     editor.groups.set([Group.objects.get_or_create(name=r)[0] for r in ("viewer", "editor")])
     pipeline = config_services.pipeline_create(slug="signup", name="Signup", document=DOCUMENT, author=editor)
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=Environment.objects.get(name="development"),
         version=pipeline.versions.get(),

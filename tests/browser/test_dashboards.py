@@ -4,9 +4,10 @@ from playwright.sync_api import expect
 
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.defaults import ensure_default_environments
-from pipelines_admin.configs.demo import example_document
 from pipelines_admin.configs.models import Environment
 from pipelines_admin.configs.samples import sample_applications
+from pipelines_admin.demo.pipelines import example_document
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs import services as run_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +37,7 @@ def finished_runs(django_user_model, monkeypatch):
         author=editor,
     )
     development = Environment.objects.get(name="development")
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline, environment=development, version=pipeline.versions.get(), actor=editor
     )
     for sample in sample_applications():

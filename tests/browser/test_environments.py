@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.defaults import ensure_default_environments
 from pipelines_admin.configs.models import Environment, ServiceBinding
+from pipelines_admin.releases import services as release_services
 
 from .test_pipeline_page import DOCUMENT, user
 
@@ -34,7 +35,7 @@ def kyc_pipeline(django_user_model):
     pipeline = config_services.pipeline_create(
         slug="signup", name="Signup", document=document, author=publisher
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=Environment.objects.get(name="development"),
         version=pipeline.versions.get(),

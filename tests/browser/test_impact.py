@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.defaults import ensure_default_environments
 from pipelines_admin.configs.models import Environment
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs import services as run_services
 from pipelines_admin.runs.models import Run
 
@@ -56,7 +57,7 @@ def test_impact__editor_analyses_a_stricter_version__report_with_chart_and_maske
     editor.groups.set([Group.objects.get_or_create(name=r)[0] for r in ("viewer", "editor")])
     pipeline = config_services.pipeline_create(slug="signup", name="Signup", document=DOCUMENT, author=editor)
     development = Environment.objects.get(name="development")
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline, environment=development, version=pipeline.versions.get(), actor=editor
     )
     for i, age in enumerate([35, 19, 42, 20, 61, 19, 28, 20, 50, 33]):

@@ -7,6 +7,7 @@ from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.defaults import ensure_default_environments
 from pipelines_admin.configs.models import Environment
 from pipelines_admin.configs.selectors import effective_config
+from pipelines_admin.releases import services as release_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,7 +54,7 @@ def released(django_user_model):
         slug="signup", name="Signup", document=DOCUMENT, author=publisher
     )
     for environment in Environment.objects.all():
-        config_services.release_create(
+        release_services.release_create(
             pipeline=pipeline,
             environment=environment,
             version=pipeline.versions.get(),

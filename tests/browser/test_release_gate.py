@@ -14,7 +14,7 @@ from .test_pipeline_page import released, user  # noqa: F401  (fixtures)
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_release_gate__refused_then_tested_then_released(login, live_server, released, django_user_model):  # noqa: F811
+def test_release_gate__refused_then_tested_then_released(login, live_server, released, django_user_model):
     from pipelines_admin.configs import services as config_services
 
     publisher = released.versions.get().author

@@ -4,8 +4,8 @@ from playwright.sync_api import expect
 
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.defaults import ensure_default_environments
-from pipelines_admin.configs.demo import example_document
 from pipelines_admin.configs.models import Environment
+from pipelines_admin.demo.pipelines import example_document
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

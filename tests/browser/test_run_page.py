@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.defaults import ensure_default_environments
 from pipelines_admin.configs.models import Environment
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs.models import Run
 from pipelines_admin.runs.services import run_execute
 
@@ -34,7 +35,7 @@ def editor(django_user_model):
     pipeline = config_services.pipeline_create(
         slug="signup", name="Signup", document=DOCUMENT, author=account
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=Environment.objects.get(name="development"),
         version=pipeline.versions.get(),
@@ -123,7 +124,7 @@ def test_run_page__partial_run__undecided_with_the_checks_that_did_not_run(login
         author=editor,
         message="A second stage",
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=Environment.objects.get(name="development"),
         version=version,

@@ -91,11 +91,12 @@ def environments(db):
 def released(editor, small_pipeline_document, environments):
     """The small pipeline, version 1 live in development."""
     from pipelines_admin.configs import services as config_services
+    from pipelines_admin.releases import services as release_services
 
     pipeline = config_services.pipeline_create(
         slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["development"],
         version=pipeline.versions.get(),

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.impact.services import impact_start
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs.batches import batch_chunk_process, batch_create
 from pipelines_admin.runs.metrics import recovery_count
 from pipelines_admin.runs.models import SweepRecovery
@@ -78,7 +79,7 @@ def everything(released, editor, publisher, environments):
     )
     token_create(user=editor, name="ci job")
     # a rule timing out where the config alerts on timeouts, and a recovery the sweep counted
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released,
         environment=dev,
         actor=editor,
@@ -111,14 +112,14 @@ def test_admin__superuser__every_list_and_object_page_opens_read_only_with_a_con
     problems = []
     for model in project_models():
         label = model._meta.label
-        info = (model._meta.app_label, model._meta.model_name)
+        admin_name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         obj = model.objects.first()
         assert obj is not None, label
         # When its list and the object's page are opened
-        changelist = client.get(reverse("admin:%s_%s_changelist" % info), {"q": "a"})
-        page = client.get(reverse("admin:%s_%s_change" % info, args=[obj.pk]))
+        changelist = client.get(reverse(f"{admin_name}_changelist"), {"q": "a"})
+        page = client.get(reverse(f"{admin_name}_change", args=[obj.pk]))
         # Then both open (listed on the index too), read only, with a link to the console
-        if reverse("admin:%s_%s_changelist" % info) not in index:
+        if reverse(f"{admin_name}_changelist") not in index:
             problems.append(f"{label}: not on the index")
         if changelist.status_code != 200 or page.status_code != 200:
             problems.append(f"{label}: {changelist.status_code} {page.status_code}")
@@ -136,7 +137,7 @@ def test_admin__read_only_models__add_change_delete_refused(client, superuser, e
     client.force_login(superuser)
     refused = []
     for model in project_models():
-        info = (model._meta.app_label, model._meta.model_name)
+        admin_name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         obj = model.objects.first()
         model_admin = admin.site._registry[model]
         request = type("Request", (), {"user": superuser})()
@@ -146,10 +147,10 @@ def test_admin__read_only_models__add_change_delete_refused(client, superuser, e
             or model_admin.has_delete_permission(request, obj)
         ), model._meta.label
         before = model.objects.count()
-        add = client.post(reverse("admin:%s_%s_add" % info), {})
-        delete = client.post(reverse("admin:%s_%s_delete" % info, args=[obj.pk]), {"post": "yes"})
+        add = client.post(reverse(f"{admin_name}_add"), {})
+        delete = client.post(reverse(f"{admin_name}_delete", args=[obj.pk]), {"post": "yes"})
         bulk = client.post(
-            reverse("admin:%s_%s_changelist" % info),
+            reverse(f"{admin_name}_changelist"),
             {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"},
         )
         # Then each is refused, and nothing is gone

@@ -17,6 +17,7 @@ import rules_engine
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.engine import document_schema
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs import services as run_services
 from pipelines_admin.runs.models import Alert
 from tests.rules_engine.testing_rules import rules_for_tests, services_for_tests
@@ -344,7 +345,7 @@ def _release(released, editor, environments, change) -> None:
     version = config_services.config_version_create(
         pipeline=released, document=document, base_version=latest, author=editor, message="setting under test"
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=released, environment=environments["development"], version=version, actor=editor
     )
 

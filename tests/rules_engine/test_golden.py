@@ -63,7 +63,7 @@ def assert_subset(expected: Any, actual: Any, where: str = "$") -> None:
         assert len(expected) == len(actual), (
             f"{where}: expected {len(expected)} items, got {len(actual)}: {json.dumps(actual)[:800]}"
         )
-        for i, (exp, act) in enumerate(zip(expected, actual)):
+        for i, (exp, act) in enumerate(zip(expected, actual, strict=True)):
             assert_subset(exp, act, f"{where}[{i}]")
         return
     assert type(expected) is type(actual) or (
@@ -122,7 +122,7 @@ def test_golden__case__matches_expected(path: Path) -> None:
         # Then exactly the expected problems are reported, in path order
         shown = "\n".join(str(p) for p in problems)
         assert len(problems) == len(case["expected_problems"]), f"got {len(problems)} problems:\n{shown}"
-        for problem, expected in zip(problems, case["expected_problems"]):
+        for problem, expected in zip(problems, case["expected_problems"], strict=True):
             assert problem.path == expected["path"], (
                 f"expected a problem at {expected['path']}, got:\n{shown}"
             )

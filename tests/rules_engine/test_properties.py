@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import graphlib
 import json
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -148,7 +149,7 @@ def test_validate__random_dependency_graph__reports_a_cycle_exactly_when_there_i
     for problem in reported:
         cycle = problem.message.rsplit(": ", 1)[1].rstrip(".").split(" -> ")
         assert cycle[0] == cycle[-1]
-        for a, b in zip(cycle, cycle[1:]):
+        for a, b in pairwise(cycle):
             assert b in edges[a]
 
 

@@ -17,6 +17,6 @@ class AuditEventSerializer(serializers.Serializer):
     environment = serializers.CharField(allow_blank=True)
     diff = serializers.JSONField(help_text="What changed (for changes).")
     reason = serializers.CharField(allow_blank=True)
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]  # an API field named like a DRF attribute
     prev_hash = serializers.CharField(help_text="The hash of the event before (the chain).")
     hash = serializers.CharField(help_text="sha256 of this event's canonical JSON, prev_hash included.")

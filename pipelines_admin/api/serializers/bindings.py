@@ -15,7 +15,7 @@ KIND_HELP = (
     "kept; the others go back to their defaults."
 )
 SECRET_ENV_HELP = (
-    "The NAME of the environment variable holding the vendor's API key (sent as `Authorization: "
+    "The NAME of the environment variable holding the vendor's API key (sent as `Authorization: "  # noqa: S105 - help text
     "Bearer`), like `JUMIO_API_KEY`: upper-case letters, digits and underscores. The key itself is "
     "never sent to, stored in or shown by the console; the console's own settings are refused."
 )
@@ -97,7 +97,7 @@ class PipelineProblemsSerializer(serializers.Serializer):
 
 class BindingRefusedSerializer(serializers.Serializer):
     class Extra(serializers.Serializer):
-        fields = serializers.DictField(required=False, help_text="Invalid fields: name -> messages.")
+        fields = serializers.DictField(required=False, help_text="Invalid fields: name -> messages.")  # type: ignore[assignment]  # an API field named like a DRF attribute
         pipelines = PipelineProblemsSerializer(
             many=True,
             required=False,

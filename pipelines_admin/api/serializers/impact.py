@@ -12,7 +12,7 @@ from pipelines_admin.impact.models import ImpactReport
 class ImpactCandidateSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     override = JsonObjectField(help_text="The merge patch applied to the version.")
-    label = serializers.CharField(help_text="What it is, in words, against what is live there now.")
+    label = serializers.CharField(help_text="What it is, in words, against what is live there now.")  # type: ignore[assignment]  # an API field named like a DRF attribute
     effective_hash = serializers.CharField()
 
 

@@ -48,7 +48,7 @@ class PipelineSerializer(serializers.Serializer):
 class VersionSummarySerializer(serializers.Serializer):
     number = serializers.IntegerField()
     content_hash = serializers.CharField()
-    parent = serializers.IntegerField(
+    parent = serializers.IntegerField(  # type: ignore[assignment]  # an API field named like a DRF attribute
         source="parent.number", allow_null=True, help_text="The version this one was made from."
     )
     author = UsernameField()

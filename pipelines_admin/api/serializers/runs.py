@@ -20,14 +20,14 @@ class RunSummarySerializer(serializers.Serializer):
         help_text="The live release it ran; null when a version was pinned.",
     )
     effective_hash = serializers.CharField(allow_blank=True)
-    source = serializers.ChoiceField(choices=Run.Source.choices)
+    source = serializers.ChoiceField(choices=Run.Source.choices)  # type: ignore[assignment]  # an API field named like a DRF attribute
     status = serializers.ChoiceField(
         choices=Run.Status.choices,
         help_text="queued and running until the worker is done; then the decision: "
         "passed, failed, undecided (no rule failed, but a check did not "
         "run: never an approval; `result.undecided` names each), or error.",
     )
-    partial = serializers.BooleanField(
+    partial = serializers.BooleanField(  # type: ignore[assignment]  # an API field named like a DRF attribute
         help_text="Only some stages ran: the decision is not the pipeline's, and never an approval."
     )
     submitted_by = UsernameField()
@@ -82,7 +82,7 @@ class BatchSerializer(serializers.Serializer):
     version = serializers.IntegerField(source="release.version.number")
     release = serializers.IntegerField(source="release_id")
     filename = serializers.CharField()
-    source = serializers.ChoiceField(choices=Run.Source.choices)
+    source = serializers.ChoiceField(choices=Run.Source.choices)  # type: ignore[assignment]  # an API field named like a DRF attribute
     status = serializers.ChoiceField(choices=Batch.Status.choices)
     submitted_by = UsernameField()
     total = serializers.IntegerField()

@@ -130,7 +130,7 @@ class CoverageRowSerializer(RuleRefSerializer):
 
 
 class GateStateSerializer(serializers.Serializer):
-    required = serializers.BooleanField(
+    required = serializers.BooleanField(  # type: ignore[assignment]  # an API field named like a DRF attribute
         help_text="The environment is protected: a passing suite run is needed."
     )
     open = serializers.BooleanField(help_text="The config may be released without a gate override.")

@@ -26,6 +26,7 @@ from pipelines_admin.api.views.versions import get_version
 from pipelines_admin.configs import selectors, services
 from pipelines_admin.configs.candidates import candidate_resolve
 from pipelines_admin.configs.overrides import apply_override, provenance
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.testcases.gate import gate_state
 
 REASON_HELP = "Why; required for protected environments (production), recorded in the audit trail."
@@ -290,7 +291,7 @@ class OverrideView(ApiView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
-        release = services.override_set(
+        release = release_services.override_set(
             pipeline=pipeline,
             environment=environment,
             actor=request.user,
@@ -326,7 +327,7 @@ class StageToggleView(ApiView):
         data = ToggleInput(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
-        release = services.stage_toggle(
+        release = release_services.stage_toggle(
             pipeline=pipeline,
             environment=environment,
             stage=stage,
@@ -352,7 +353,7 @@ class RuleToggleView(ApiView):
         data = ToggleInput(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
-        release = services.rule_toggle(
+        release = release_services.rule_toggle(
             pipeline=pipeline,
             environment=environment,
             stage=stage,
@@ -399,7 +400,7 @@ class ReleaseListView(ApiView):
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
         values = data.validated_data
-        release = services.release_create(
+        release = release_services.release_create(
             pipeline=pipeline,
             environment=environment,
             version=get_version(pipeline, values["version"]),
@@ -432,7 +433,7 @@ class RollbackView(ApiView):
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
         to_release = api_selectors.release_get(pipeline, environment, data.validated_data["release_id"])
-        release = services.release_rollback(
+        release = release_services.release_rollback(
             pipeline=pipeline,
             environment=environment,
             to_release=to_release,

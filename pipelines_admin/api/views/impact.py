@@ -66,7 +66,9 @@ def report_data(view: ApiView, report) -> dict:
             "unchanged": summary.unchanged,
             "flips": summary.flips,
             "skipped": summary.skipped,
-            "decisions": {before: dict(zip(summary.statuses, row)) for before, row in summary.decisions},
+            "decisions": {
+                before: dict(zip(summary.statuses, row, strict=True)) for before, row in summary.decisions
+            },
             "rules": [
                 {"stage": r.stage, "rule": r.rule, "before": r.before, "after": r.after, "changed": r.changed}
                 for r in summary.rules

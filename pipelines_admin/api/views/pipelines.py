@@ -50,7 +50,7 @@ class PipelineListView(ApiView):
                 self,
                 row.pipeline,
                 row.latest_version,
-                {e.pk: r for e, r in zip(environments, row.live) if r is not None},
+                {e.pk: r for e, r in zip(environments, row.live, strict=True) if r is not None},
                 environments,
             )
             for row in selectors.pipeline_overview()

@@ -36,7 +36,7 @@ class RunListView(ApiView):
         pipeline = serializers.SlugField(max_length=80, required=False, help_text="Pipeline slug.")
         environment = serializers.SlugField(max_length=50, required=False, help_text="Environment name.")
         status = serializers.ChoiceField(choices=Run.Status.choices, required=False)
-        source = serializers.ChoiceField(choices=Run.Source.choices, required=False)
+        source = serializers.ChoiceField(choices=Run.Source.choices, required=False)  # type: ignore[assignment]  # an API field named like a DRF attribute
         batch = serializers.UUIDField(required=False, help_text="Only the runs of this batch.")
 
     class SubmitInput(serializers.Serializer):

@@ -57,7 +57,9 @@ def _refusal_into(form, exc: ServiceError) -> list[dict]:
     """Put a service's refusal beside the fields it names (the rest above the form);
     return the pipelines whose live config the change would have broken, if any."""
     extra = exc.extra if isinstance(exc.extra, dict) else {}
-    fields = extra.get("fields") if isinstance(extra.get("fields"), dict) else {}
+    fields = extra.get("fields")
+    if not isinstance(fields, dict):
+        fields = {}
     placed = False
     for field, errors in fields.items():
         if field in form.fields:
@@ -169,7 +171,7 @@ def _page(
     services = environment_services(environment)
     bindings = list(environment.service_bindings.all())
     for binding in bindings:
-        binding.revision = settings_revision(binding)  # what its remove form is based on
+        binding.revision = settings_revision(binding)  # type: ignore[attr-defined]  # what its remove form is based on
     called = {(s.interface, s.name) for s in services}
     context = {
         "section": "environments",

@@ -129,7 +129,7 @@ def _decision_rows(summary) -> list[dict]:
     for before, counts in summary.decisions:
         cells = [
             {"after": after, "count": n, "kind": flip_direction(before, after) or "same"}
-            for after, n in zip(summary.statuses, counts)
+            for after, n in zip(summary.statuses, counts, strict=True)
         ]
         rows.append({"before": before, "cells": cells, "total": sum(counts)})
     totals = [sum(row["cells"][i]["count"] for row in rows) for i in range(len(summary.statuses))]

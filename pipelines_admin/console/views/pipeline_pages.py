@@ -2,7 +2,7 @@
 versions (history, diffs, releases) and environments (effective config, override
 editor, release history with rollbacks, comparison of two environments).
 
-Every write goes through pipelines_admin.configs.services, which checks the user's
+Every write goes through pipelines_admin.releases.services, which checks the user's
 role; the permission checks here only decide what to offer."""
 
 from __future__ import annotations
@@ -33,14 +33,6 @@ from pipelines_admin.configs.selectors import (
     version_latest,
     versions_diff,
 )
-from pipelines_admin.configs.services import (
-    DependentsEnabled,
-    override_set,
-    release_create,
-    release_rollback,
-    rule_toggle,
-    stage_toggle,
-)
 from pipelines_admin.console.paging import paginate
 from pipelines_admin.console.pipeline_forms import (
     EnvironmentDiffForm,
@@ -54,6 +46,14 @@ from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
 from pipelines_admin.impact.selectors import impact_report_list
 from pipelines_admin.impact.services import impact_start
+from pipelines_admin.releases.services import (
+    DependentsEnabled,
+    override_set,
+    release_create,
+    release_rollback,
+    rule_toggle,
+    stage_toggle,
+)
 from pipelines_admin.testcases.gate import gate_state
 from pipelines_admin.testcases.selectors import coverage
 from pipelines_admin.testcases.services import suite_start

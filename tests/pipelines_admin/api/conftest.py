@@ -5,6 +5,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from pipelines_admin.configs import services as config_services
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.tokens.services import token_create
 from tests.pipelines_admin.conftest import make_user
 
@@ -47,7 +48,7 @@ def released(editor, small_pipeline_document, environments):
     pipeline = config_services.pipeline_create(
         slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["development"],
         version=pipeline.versions.get(),

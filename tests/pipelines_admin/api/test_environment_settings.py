@@ -9,6 +9,7 @@ import pytest
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.models import Environment, ServiceBinding
+from pipelines_admin.releases import services as release_services
 from tests.pipelines_admin.api.conftest import assert_error, etag
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +42,7 @@ def kyc_released(editor, small_pipeline_document, environments):
     pipeline = config_services.pipeline_create(
         slug="onboarding", name="Onboarding", document=document, author=editor
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["development"],
         version=pipeline.versions.get(),

@@ -13,6 +13,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.impact.services import impact_start
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs.batches import batch_create
 from pipelines_admin.runs.services import run_execute, run_submit
 from pipelines_admin.testcases.services import case_create, suite_run_now
@@ -203,16 +204,16 @@ def world(editor, publisher, small_pipeline_document, environments):
     pipeline = config_services.pipeline_create(
         slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
     )
-    first = config_services.release_create(
+    first = release_services.release_create(
         pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor
     )
-    config_services.override_set(
+    release_services.override_set(
         pipeline=pipeline,
         environment=dev,
         actor=editor,
         override={"stages": {"data_quality": {"timeout_seconds": 15}}},
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline, environment=environments["staging"], version=pipeline.versions.get(), actor=editor
     )
     run = run_execute(run_submit(pipeline=pipeline, environment=dev, record=APPLICANT, actor=editor).pk)

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines_admin.configs.demo import example_document
 from pipelines_admin.configs.editing import (
     DocumentEditError,
     add_rule,
@@ -18,6 +17,7 @@ from pipelines_admin.configs.editing import (
     set_rule_settings,
     set_stage_settings,
 )
+from pipelines_admin.demo.pipelines import example_document
 
 # ------------------------------------------------------------------ strategies
 

@@ -12,6 +12,7 @@ from pipelines_admin.configs import services
 from pipelines_admin.configs.models import Environment, Release, ServiceBinding
 from pipelines_admin.configs.selectors import environment_services
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from pipelines_admin.releases import services as release_services
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def kyc_pipeline(editor, small_pipeline_document, environments):
     pipeline = services.pipeline_create(
         slug="onboarding", name="Onboarding", document=document, author=editor
     )
-    services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["development"],
         version=pipeline.versions.get(),
@@ -506,7 +507,7 @@ def test_service_binding_set__disabled_rule_or_other_environment__not_in_the_way
         timeout_seconds=30,
     )
     # Given the rule turned off in development / When development binds it slowly / Then fine too
-    services.rule_toggle(
+    release_services.rule_toggle(
         pipeline=kyc_pipeline,
         environment=environments["development"],
         stage="compliance",
@@ -525,7 +526,7 @@ def test_service_binding_set__disabled_rule_or_other_environment__not_in_the_way
     )
     # and turning the rule back on is refused with the same problem
     with pytest.raises(InvalidInput) as refused:
-        services.rule_toggle(
+        release_services.rule_toggle(
             pipeline=kyc_pipeline,
             environment=environments["development"],
             stage="compliance",
@@ -550,7 +551,7 @@ def test_release_create__binding_slower_than_the_rule__refused(editor, publisher
     )
     # When onboarding (its KYC rule: 2 s) is released there / Then refused with the problem's path
     with pytest.raises(InvalidInput) as refused:
-        services.release_create(
+        release_services.release_create(
             pipeline=kyc_pipeline, environment=staging, version=kyc_pipeline.versions.get(), actor=editor
         )
     assert [p["path"] for p in refused.value.extra["problems"]] == [

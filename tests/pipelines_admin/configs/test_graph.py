@@ -2,7 +2,6 @@
 
 import copy
 
-from pipelines_admin.configs.demo import example_document
 from pipelines_admin.configs.graph import (
     CROSS_STAGE,
     DEPENDENCY,
@@ -11,6 +10,7 @@ from pipelines_admin.configs.graph import (
     toggle_matrix,
 )
 from pipelines_admin.configs.overrides import apply_override, provenance
+from pipelines_admin.demo.pipelines import example_document
 
 
 def declared_dependencies(document):

@@ -9,11 +9,10 @@ from pipelines_admin.configs.models import ConfigVersion, ImmutableError, Releas
 from pipelines_admin.configs.selectors import (
     effective_config,
     environments_diff,
-    live_releases,
-    release_live,
     versions_diff,
 )
-from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed, NotFound
+from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed
+from pipelines_admin.releases import services as release_services
 
 pytestmark = pytest.mark.django_db
 
@@ -166,285 +165,6 @@ def test_config_version__saved__cannot_be_edited_or_deleted(pipeline):
         version.delete()
 
 
-# --- releases, overrides, toggles, rollback -------------------------------------------------
-
-
-def test_release_create__editor_to_staging__live_with_effective_hash(pipeline, editor, environments):
-    # Given version 1
-    v1 = pipeline.versions.get()
-    # When an editor releases it to staging
-    release = services.release_create(
-        pipeline=pipeline, environment=environments["staging"], version=v1, actor=editor
-    )
-    # Then it is live there and only there
-    assert release_live(pipeline, environments["staging"]) == release
-    assert list(live_releases(pipeline)) == ["staging"]
-    assert release.effective_hash == v1.content_hash
-    assert actions()[-1] == "release.created"
-
-
-def test_release_create__editor_to_production__not_allowed(pipeline, editor, environments):
-    with pytest.raises(NotAllowed, match="protected environment production"):
-        services.release_create(
-            pipeline=pipeline,
-            environment=environments["production"],
-            version=pipeline.versions.get(),
-            actor=editor,
-            reason="go live",
-        )
-
-
-def test_release_create__publisher_to_production_without_reason__asked_for_one(
-    pipeline, publisher, environments
-):
-    with pytest.raises(InvalidInput, match="give a reason"):
-        services.release_create(
-            pipeline=pipeline,
-            environment=environments["production"],
-            version=pipeline.versions.get(),
-            actor=publisher,
-        )
-    release = services.release_create(
-        pipeline=pipeline,
-        environment=environments["production"],
-        version=pipeline.versions.get(),
-        actor=publisher,
-        reason="CAB-123 approved",
-        gate_override=True,
-    )
-    assert (
-        AuditEvent.objects.get(action="release.created", object_id=str(release.pk)).reason
-        == "CAB-123 approved"
-    )
-
-
-def test_override_set__threshold_in_staging__effective_config_shows_provenance(
-    pipeline, editor, environments
-):
-    # Given version 1 live in staging
-    staging = environments["staging"]
-    services.release_create(
-        pipeline=pipeline, environment=staging, version=pipeline.versions.get(), actor=editor
-    )
-    # When staging overrides the minimum age
-    patch = {"stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": 21}}}}}}
-    services.override_set(
-        pipeline=pipeline, environment=staging, override=patch, actor=editor, reason="try 21"
-    )
-    # Then the effective config has 21, marked as coming from the override, and the rest from the base
-    effective = effective_config(pipeline, staging)
-    assert (
-        effective.document["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"]
-        == 21
-    )
-    assert (
-        effective.provenance["/stages/business_rules/rules/age_verification/params/minimum_age"] == "override"
-    )
-    assert effective.provenance["/stages/data_quality/fail_fast"] == "base"
-    # and the version itself is untouched
-    assert (
-        pipeline.versions.get().document["stages"]["business_rules"]["rules"]["age_verification"]["params"][
-            "minimum_age"
-        ]
-        == 18
-    )
-
-
-def test_override_set__makes_config_invalid__refused_with_problems(pipeline, editor, environments):
-    staging = environments["staging"]
-    services.release_create(
-        pipeline=pipeline, environment=staging, version=pipeline.versions.get(), actor=editor
-    )
-    patch = {
-        "stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": "old"}}}}}
-    }
-    with pytest.raises(InvalidInput) as caught:
-        services.override_set(pipeline=pipeline, environment=staging, override=patch, actor=editor)
-    assert caught.value.extra["problems"][0]["path"].startswith(
-        "/stages/business_rules/rules/age_verification/params/minimum_age"
-    )
-    assert Release.objects.count() == 1
-
-
-def test_stage_toggle__disable_then_enable__new_releases_and_minimal_override(pipeline, editor, environments):
-    # Given version 1 live in development
-    dev = environments["development"]
-    services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
-    # When the business_rules stage is disabled
-    off = services.stage_toggle(
-        pipeline=pipeline, environment=dev, stage="business_rules", enabled=False, actor=editor
-    )
-    # Then the release's override says exactly that
-    assert off.kind == "toggle"
-    assert off.override == {"stages": {"business_rules": {"enabled": False}}}
-    assert effective_config(pipeline, dev).document["stages"]["business_rules"]["enabled"] is False
-    # When enabled again / Then the override is empty again (the base already enables it)
-    on = services.stage_toggle(
-        pipeline=pipeline, environment=dev, stage="business_rules", enabled=True, actor=editor
-    )
-    assert on.override == {}
-    assert actions()[-2:] == ["stage.toggled", "stage.toggled"]
-    # and toggling to the current state is refused
-    with pytest.raises(InvalidInput, match="already enabled"):
-        services.stage_toggle(
-            pipeline=pipeline, environment=dev, stage="business_rules", enabled=True, actor=editor
-        )
-
-
-def test_stage_toggle__rules_depend_on_it__refused_listing_them_transitively(pipeline, editor, environments):
-    # Given v1 live in development, where age_verification (business_rules) needs required_fields
-    dev = environments["development"]
-    services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
-    releases = Release.objects.count()
-    # When required_fields is turned off alone
-    with pytest.raises(services.DependentsEnabled) as caught:
-        services.rule_toggle(
-            pipeline=pipeline,
-            environment=dev,
-            stage="data_quality",
-            rule="required_fields",
-            enabled=False,
-            actor=editor,
-        )
-    # Then nothing changed, and every enabled rule that needs it, directly or through another, is listed
-    assert caught.value.status == 409 and Release.objects.count() == releases
-    assert caught.value.extra["dependents"] == [
-        {"stage": "data_quality", "rule": "email_format"},
-        {"stage": "business_rules", "rule": "age_verification"},
-    ]
-
-
-def test_rule_toggle__with_dependents__one_release_turns_all_off_and_audit_names_them(
-    pipeline, editor, environments
-):
-    dev = environments["development"]
-    services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
-    # When required_fields is turned off with its dependents
-    release = services.rule_toggle(
-        pipeline=pipeline,
-        environment=dev,
-        stage="data_quality",
-        rule="required_fields",
-        enabled=False,
-        actor=editor,
-        disable_dependents=True,
-    )
-    # Then one release turns all three off, the effective config is valid, and the audit event names them
-    stages = effective_config(pipeline, dev).document["stages"]
-    assert [stages["data_quality"]["rules"][r]["enabled"] for r in ("required_fields", "email_format")] == [
-        False
-    ] * 2
-    assert stages["business_rules"]["rules"]["age_verification"]["enabled"] is False
-    event = AuditEvent.objects.get(action="rule.toggled", object_id=str(release.pk))
-    assert event.data["disabled_dependents"] == [
-        {"stage": "data_quality", "rule": "email_format"},
-        {"stage": "business_rules", "rule": "age_verification"},
-    ]
-
-
-def test_override_set__disables_a_stage_others_need__refused_with_the_whole_list(
-    pipeline, editor, environments
-):
-    # Given v1 live in development
-    dev = environments["development"]
-    services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
-    # When an override turns data_quality off, but not the rule of business_rules that needs it
-    with pytest.raises(InvalidInput) as caught:
-        services.override_set(
-            pipeline=pipeline,
-            environment=dev,
-            actor=editor,
-            override={"stages": {"data_quality": {"enabled": False}}},
-        )
-    # Then it is refused, naming both rules at the dependency's pointer
-    problems = caught.value.extra["problems"]
-    assert [p["path"] for p in problems] == [
-        "/stages/business_rules/rules/age_verification/cross_stage_dependencies/0"
-    ]
-    assert "'age_verification' depends on 'required_fields'" in problems[0]["message"]
-
-
-def test_rule_toggle__unknown_rule__not_found(pipeline, editor, environments):
-    dev = environments["development"]
-    services.release_create(pipeline=pipeline, environment=dev, version=pipeline.versions.get(), actor=editor)
-    services.rule_toggle(
-        pipeline=pipeline,
-        environment=dev,
-        stage="data_quality",
-        rule="email_format",
-        enabled=False,
-        actor=editor,
-    )
-    assert (
-        effective_config(pipeline, dev).document["stages"]["data_quality"]["rules"]["email_format"]["enabled"]
-        is False
-    )
-    with pytest.raises(NotFound):
-        services.rule_toggle(
-            pipeline=pipeline,
-            environment=dev,
-            stage="data_quality",
-            rule="ghost",
-            enabled=False,
-            actor=editor,
-        )
-
-
-def test_stage_toggle__before_any_release__not_found(pipeline, editor, environments):
-    with pytest.raises(NotFound, match="release a version first"):
-        services.stage_toggle(
-            pipeline=pipeline,
-            environment=environments["development"],
-            stage="data_quality",
-            enabled=False,
-            actor=editor,
-        )
-
-
-def test_release_rollback__to_first_release__its_version_and_override_live_again(
-    pipeline, editor, environments
-):
-    # Given v1 released to staging, then v2 released with an override
-    staging = environments["staging"]
-    v1 = pipeline.versions.get()
-    first = services.release_create(pipeline=pipeline, environment=staging, version=v1, actor=editor)
-    v2 = services.config_version_create(
-        pipeline=pipeline,
-        document=with_min_age(v1.document, 21),
-        base_version=v1,
-        author=editor,
-        message="21",
-    )
-    services.release_create(
-        pipeline=pipeline,
-        environment=staging,
-        version=v2,
-        actor=editor,
-        override={"stages": {"data_quality": {"fail_fast": False}}},
-    )
-    # When rolled back to the first release
-    rollback = services.release_rollback(
-        pipeline=pipeline, environment=staging, to_release=first, actor=editor, reason="21 rejects too many"
-    )
-    # Then v1 with its (empty) override is live again, as a new release; history keeps all three
-    assert (rollback.kind, rollback.version, rollback.override) == ("rollback", v1, {})
-    assert release_live(pipeline, staging) == rollback
-    assert Release.objects.filter(pipeline=pipeline, environment=staging).count() == 3
-    event = AuditEvent.objects.get(action="release.rolled_back")
-    assert event.reason == "21 rejects too many"
-    assert (event.diff["from_version"], event.diff["to_version"]) == (2, 1)
-
-
-def test_release_rollback__release_of_another_environment__not_found(pipeline, editor, environments):
-    first = services.release_create(
-        pipeline=pipeline, environment=environments["staging"], version=pipeline.versions.get(), actor=editor
-    )
-    with pytest.raises(NotFound):
-        services.release_rollback(
-            pipeline=pipeline, environment=environments["development"], to_release=first, actor=editor
-        )
-
-
 def test_service_binding_set__http_binding__validated_audited_and_used_for_validation(
     pipeline, editor, environments
 ):
@@ -490,15 +210,17 @@ def test_environment_create__publisher_adds_one__editor_cannot(publisher, editor
 def test_every_change__audit_chain__still_verifies(pipeline, editor, publisher, environments):
     # Given a day of changes
     v1 = pipeline.versions.get()
-    services.release_create(pipeline=pipeline, environment=environments["staging"], version=v1, actor=editor)
-    services.stage_toggle(
+    release_services.release_create(
+        pipeline=pipeline, environment=environments["staging"], version=v1, actor=editor
+    )
+    release_services.stage_toggle(
         pipeline=pipeline,
         environment=environments["staging"],
         stage="business_rules",
         enabled=False,
         actor=editor,
     )
-    services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["production"],
         version=v1,
@@ -522,7 +244,7 @@ def test_failed_change__audit__nothing_recorded(pipeline, editor, environments):
     # Given a change that fails validation inside the transaction
     before = AuditEvent.objects.count()
     with pytest.raises(InvalidInput):
-        services.release_create(
+        release_services.release_create(
             pipeline=pipeline,
             environment=environments["staging"],
             version=pipeline.versions.get(),
@@ -539,9 +261,11 @@ def test_environments_diff__staging_overrides_age__one_param_change(pipeline, ed
     # Given v1 live in development and staging, staging with an override
     v1 = pipeline.versions.get()
     for name in ("development", "staging"):
-        services.release_create(pipeline=pipeline, environment=environments[name], version=v1, actor=editor)
+        release_services.release_create(
+            pipeline=pipeline, environment=environments[name], version=v1, actor=editor
+        )
     patch = {"stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": 21}}}}}}
-    services.override_set(
+    release_services.override_set(
         pipeline=pipeline, environment=environments["staging"], override=patch, actor=editor
     )
     # When the two environments are compared
@@ -565,31 +289,6 @@ def test_versions_diff__two_versions__labelled_changes(pipeline, editor):
     assert diff.changes[0]["after"] == 30
 
 
-def test_release_rollback__protected_environment_without_reason__refused(pipeline, publisher, environments):
-    # Given a release in production
-    prod = environments["production"]
-    first = services.release_create(
-        pipeline=pipeline,
-        environment=prod,
-        version=pipeline.versions.get(),
-        actor=publisher,
-        reason="go live",
-        gate_override=True,
-    )
-    services.stage_toggle(
-        pipeline=pipeline,
-        environment=prod,
-        stage="business_rules",
-        enabled=False,
-        actor=publisher,
-        reason="incident 42",
-        gate_override=True,
-    )
-    # When rolled back without a reason / Then it is refused like any other change there
-    with pytest.raises(InvalidInput, match="give a reason"):
-        services.release_rollback(pipeline=pipeline, environment=prod, to_release=first, actor=publisher)
-
-
 def test_config_version__stages_not_in_alphabetical_order__order_kept_after_saving(editor, environments):
     # Given a document whose stages and rules are deliberately not in alphabetical order
     document = {
@@ -611,7 +310,7 @@ def test_config_version__stages_not_in_alphabetical_order__order_kept_after_savi
     # Then the stages and rules come back in the author's order, and so does the effective config
     assert list(version.document["stages"]) == ["zeta", "alpha"]
     assert list(version.document["stages"]["zeta"]["rules"]) == ["z_rule", "a_rule"]
-    services.release_create(
+    release_services.release_create(
         pipeline=pipeline, environment=environments["development"], version=version, actor=editor
     )
     assert list(effective_config(pipeline, environments["development"]).document["stages"]) == [

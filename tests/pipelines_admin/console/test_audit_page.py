@@ -16,6 +16,7 @@ from pipelines_admin.audit.summaries import SUMMARIES
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.models import Release
 from pipelines_admin.impact import services as impact_services
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs import batches
 from pipelines_admin.runs import services as run_services
 from pipelines_admin.runs.models import BatchChunk
@@ -82,7 +83,7 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
     v1 = pipeline.versions.get()
     # the gate passes on production once the suite passed on exactly what goes there
     testcase_services.suite_run_now(pipeline=pipeline, environment=production, actor=publisher, version=v1)
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline, environment=production, version=v1, actor=publisher, reason="CAB-7 approved"
     )
     document = json.loads(json.dumps(v1.document))
@@ -91,8 +92,8 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
     v2 = config_services.config_version_create(
         pipeline=pipeline, document=document, base_version=v1, author=editor, message="Minimum age 21"
     )
-    config_services.release_create(pipeline=pipeline, environment=staging, version=v2, actor=editor)
-    config_services.release_create(
+    release_services.release_create(pipeline=pipeline, environment=staging, version=v2, actor=editor)
+    release_services.release_create(
         pipeline=pipeline,
         environment=production,
         version=v2,
@@ -100,16 +101,16 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
         reason="hotfix",
         gate_override=True,
     )
-    config_services.override_set(
+    release_services.override_set(
         pipeline=pipeline,
         environment=development,
         actor=editor,
         override={"stages": {"data_quality": {"timeout_seconds": 30}}},
     )
-    config_services.stage_toggle(
+    release_services.stage_toggle(
         pipeline=pipeline, environment=development, stage="business_rules", enabled=False, actor=editor
     )
-    config_services.rule_toggle(
+    release_services.rule_toggle(
         pipeline=pipeline,
         environment=development,
         stage="data_quality",
@@ -117,7 +118,7 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
         enabled=False,
         actor=editor,
     )
-    config_services.release_rollback(
+    release_services.release_rollback(
         pipeline=pipeline, environment=development, to_release=first_release, actor=editor
     )
     config_services.service_binding_set(
@@ -194,7 +195,7 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
         pipeline=pipeline, environment=development, record=ADULT, actor=editor, stages=["data_quality"]
     )
     run_services.run_execute(partial.pk)
-    config_services.stage_toggle(
+    release_services.stage_toggle(
         pipeline=pipeline,
         environment=development,
         stage="data_quality",
@@ -289,14 +290,14 @@ def test_audit_page__date_range__only_events_on_those_days_both_included(
         slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
     )
     at(monkeypatch, "2026-03-05T00:00:00")
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["development"],
         version=pipeline.versions.get(),
         actor=editor,
     )
     at(monkeypatch, "2026-03-05T23:59:59")
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline, environment=environments["staging"], version=pipeline.versions.get(), actor=editor
     )
     at(monkeypatch, "2026-03-06T00:00:00")

@@ -8,8 +8,8 @@ import yaml
 from django.urls import reverse
 
 from pipelines_admin.configs import services as config_services
-from pipelines_admin.configs.demo import example_document
 from pipelines_admin.configs.models import ConfigVersion
+from pipelines_admin.demo.pipelines import example_document
 from tests.pipelines_admin.console.test_schema_forms import submitted
 
 pytestmark = pytest.mark.django_db

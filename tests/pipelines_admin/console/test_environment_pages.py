@@ -14,6 +14,7 @@ from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services
 from pipelines_admin.configs.models import Environment, ServiceBinding
 from pipelines_admin.configs.selectors import settings_revision as revision
+from pipelines_admin.releases import services as release_services
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +47,7 @@ def kyc_pipeline(editor, small_pipeline_document, environments):
     pipeline = services.pipeline_create(
         slug="onboarding", name="Onboarding", document=document, author=editor
     )
-    services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["development"],
         version=pipeline.versions.get(),

@@ -10,6 +10,7 @@ from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.impact import services
 from pipelines_admin.impact.models import ImpactReport
+from pipelines_admin.releases import services as release_services
 from tests.pipelines_admin.impact.test_services import past_runs, stricter_version
 
 pytestmark = pytest.mark.django_db
@@ -332,7 +333,7 @@ def test_report__candidate_released_since__shown_as_live_baseline_as_before(
 ):
     # Given a finished analysis of v2 against v1, live in development at the time
     # When v2 is released to development afterwards
-    config_services.release_create(
+    release_services.release_create(
         pipeline=released, environment=environments["development"], version=v2, actor=editor
     )
     client.force_login(editor)

@@ -11,6 +11,7 @@ from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services
 from pipelines_admin.configs.models import Release
 from pipelines_admin.configs.selectors import effective_config, release_live
+from pipelines_admin.releases import services as release_services
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +39,10 @@ def pipeline(editor, publisher, small_pipeline_document, environments):
     )
     version = pipeline.versions.get()
     for name in ("development", "staging"):
-        services.release_create(
+        release_services.release_create(
             pipeline=pipeline, environment=environments[name], version=version, actor=editor
         )
-    services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["production"],
         version=version,
@@ -156,7 +157,7 @@ def test_pipeline_detail__environment_view__graph_of_its_effective_config(
     client, editor, pipeline, environments
 ):
     # Given email_format turned off in development
-    services.rule_toggle(
+    release_services.rule_toggle(
         pipeline=pipeline,
         environment=environments["development"],
         stage="data_quality",
@@ -490,7 +491,7 @@ def test_version_detail__live_in_development_only__staging_preselected(
     client, publisher, pipeline, second_version, environments
 ):
     # Given v2 released to development only
-    services.release_create(
+    release_services.release_create(
         pipeline=pipeline, environment=environments["development"], version=second_version, actor=publisher
     )
     client.force_login(publisher)
@@ -513,7 +514,7 @@ def test_version_detail__live_everywhere_one_may_release_to__said_instead_of_a_f
     assert "v1 already runs in every environment." in html and "Release</button>" not in html
     # When v2 is released to development and staging, its page preselects production for the publisher
     for name in ("development", "staging"):
-        services.release_create(
+        release_services.release_create(
             pipeline=pipeline, environment=environments[name], version=second_version, actor=editor
         )
     assert (
@@ -537,7 +538,7 @@ def test_versions_page__release_forms__first_environment_not_running_each_versio
     assert "live everywhere" in v1 and "Release v1</button>" not in v1
     assert '<option value="development" selected>' in html[html.index('id="v2"') : html.index('id="v1"')]
     # When v2 is released to development
-    services.release_create(
+    release_services.release_create(
         pipeline=pipeline, environment=environments["development"], version=second_version, actor=editor
     )
     html = client.get(url("versions")).content.decode()
@@ -548,7 +549,7 @@ def test_versions_page__release_forms__first_environment_not_running_each_versio
     )
     assert '<option value="development" selected>development</option>' in html[html.index('id="v1"') :]
     # When v2 is released to staging too, the editor (who may not release to production) is told so
-    services.release_create(
+    release_services.release_create(
         pipeline=pipeline, environment=environments["staging"], version=second_version, actor=editor
     )
     html = client.get(url("versions")).content.decode()
@@ -589,7 +590,7 @@ def test_version_release__override_breaks_new_version__every_problem_listed(
     client, editor, pipeline, environments, small_pipeline_document
 ):
     # Given development overrides a param of email_format, and v2 removes that rule's class params schema
-    services.override_set(
+    release_services.override_set(
         pipeline=pipeline,
         environment=environments["development"],
         actor=editor,
@@ -660,7 +661,7 @@ def test_environment_detail__override__marked_in_the_effective_config(
     client, viewer, editor, pipeline, environments
 ):
     # Given staging overrides the minimum age
-    services.override_set(
+    release_services.override_set(
         pipeline=pipeline,
         environment=environments["staging"],
         actor=editor,
@@ -784,7 +785,7 @@ def test_override__editor_in_production__refused(client, editor, pipeline, envir
 
 
 def test_override__empty_text__removes_the_override(client, editor, pipeline, environments):
-    services.override_set(
+    release_services.override_set(
         pipeline=pipeline,
         environment=environments["development"],
         actor=editor,
@@ -800,7 +801,7 @@ def test_override__empty_text__removes_the_override(client, editor, pipeline, en
 def test_rollback__editor_in_development__earlier_release_runs_again(client, editor, pipeline, environments):
     # Given development toggled after its first release
     first = release_live(pipeline, environments["development"])
-    services.stage_toggle(
+    release_services.stage_toggle(
         pipeline=pipeline,
         environment=environments["development"],
         stage="business_rules",
@@ -822,7 +823,7 @@ def test_rollback__editor_in_development__earlier_release_runs_again(client, edi
 
 def test_rollback__viewer__refused_nothing_changed(client, viewer, editor, pipeline, environments):
     first = release_live(pipeline, environments["development"])
-    services.stage_toggle(
+    release_services.stage_toggle(
         pipeline=pipeline,
         environment=environments["development"],
         stage="business_rules",
@@ -841,7 +842,7 @@ def test_rollback__refused_by_the_service__error_and_question_open_with_reason_k
     # Given production toggled off and on again: its first release is the config it runs now
     first = release_live(pipeline, environments["production"])
     for enabled in (False, True):
-        services.stage_toggle(
+        release_services.stage_toggle(
             pipeline=pipeline,
             environment=environments["production"],
             stage="business_rules",
@@ -873,7 +874,7 @@ def test_rollback__release_of_another_environment__404(client, editor, pipeline,
 
 def test_environment_history__long__paginated_htmx_partial(client, editor, pipeline, environments):
     for i in range(16):
-        services.stage_toggle(
+        release_services.stage_toggle(
             pipeline=pipeline,
             environment=environments["development"],
             stage="business_rules",
@@ -892,7 +893,7 @@ def test_environment_diff__default__first_against_last_released(
     client, viewer, publisher, pipeline, environments
 ):
     # Given production overrides a setting
-    services.override_set(
+    release_services.override_set(
         pipeline=pipeline,
         environment=environments["production"],
         actor=publisher,
@@ -923,7 +924,7 @@ def test_environment_diff__not_released_or_unknown__error(
     )
     client.force_login(viewer)
     assert "Nothing to compare yet" in client.get(url("environment-diff")).content.decode()
-    services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["development"],
         version=pipeline.versions.get(),
@@ -945,7 +946,7 @@ def test_override__environment_changed_while_editing__not_saved_changes_shown_te
     client.force_login(editor)
     page = client.get(url("environment-detail", env="development")).content.decode()
     seen = re.search(r'name="base_revision" value="([^"]*)"', page).group(1)
-    services.rule_toggle(
+    release_services.rule_toggle(
         pipeline=pipeline,
         environment=environments["development"],
         stage="data_quality",
@@ -983,7 +984,7 @@ def test_toggle__environment_changed_since_the_matrix_was_drawn__refused_with_wh
 ):
     client.force_login(editor)
     seen = based({}, "development")["base_revision"]
-    services.stage_toggle(
+    release_services.stage_toggle(
         pipeline=pipeline,
         environment=environments["development"],
         stage="business_rules",

@@ -209,6 +209,7 @@ def test_run_detail__rule_changed_a_field__before_and_after_shown_as_json(
 ):
     # Given a pipeline that trims the occupation, and a run of an application with one to trim
     from pipelines_admin.configs import services as config_services
+    from pipelines_admin.releases import services as release_services
 
     document = {
         "stages": {
@@ -220,7 +221,7 @@ def test_run_detail__rule_changed_a_field__before_and_after_shown_as_json(
         }
     }
     pipeline = config_services.pipeline_create(slug="trim", name="Trim", document=document, author=editor)
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["development"],
         version=pipeline.versions.get(),

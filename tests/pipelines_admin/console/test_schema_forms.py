@@ -8,9 +8,9 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils.datastructures import MultiValueDict
 
-from pipelines_admin.configs.demo import example_document
 from pipelines_admin.console.editor_forms import rule_catalogue, rule_settings_schema, stage_settings_schema
 from pipelines_admin.console.schema_forms import MISSING, SchemaForm, kind_of
+from pipelines_admin.demo.pipelines import example_document
 
 
 class _FormReader(HTMLParser):

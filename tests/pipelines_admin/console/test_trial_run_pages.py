@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from pipelines_admin.configs import services as config_services
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs.models import Run
 from pipelines_admin.runs.services import run_execute
 
@@ -18,7 +19,7 @@ def released(editor, small_pipeline_document, environments):
         slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
     )
     for name in ("development", "staging"):
-        config_services.release_create(
+        release_services.release_create(
             pipeline=pipeline, environment=environments[name], version=pipeline.versions.get(), actor=editor
         )
     return pipeline
@@ -129,7 +130,7 @@ def test_try_page__minimum_age_overridden__minor_sample_described_with_the_new_m
     client, editor, released, environments
 ):
     # Given the age check's minimum raised to 21 by development's override
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released,
         environment=environments["development"],
         actor=editor,
@@ -164,7 +165,7 @@ def test_try_page__new_version_released__descriptions_follow_it(
         author=editor,
         message="Minimum age 16, no required fields",
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=released, environment=environments["development"], version=v2, actor=editor
     )
     # When the try page is opened
@@ -180,7 +181,7 @@ def test_try_page__environment_changed__only_the_samples_described_again(
     client, editor, released, environments
 ):
     # Given staging's override raising the minimum age to 25
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released,
         environment=environments["staging"],
         actor=editor,

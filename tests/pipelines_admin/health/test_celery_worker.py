@@ -15,7 +15,7 @@ def test_ping__sent_through_the_broker__a_real_worker_process_answers(celery_wor
     # Then the worker process (not this one) runs it and the result comes back
     try:
         answer = result.get(timeout=90)
-    except Exception:
+    except Exception:  # noqa: BLE001 - any failure shows the worker's log
         pytest.fail("worker did not answer; its log:\n" + celery_worker_process.log())
     assert answer["token"] == token
     assert answer["worker_pid"] == celery_worker_process.process.pid

@@ -13,6 +13,7 @@ from pipelines_admin.impact import services
 from pipelines_admin.impact.models import ImpactChunk, ImpactReport
 from pipelines_admin.impact.selectors import impact_summary
 from pipelines_admin.impact.tally import ImpactTally, empty
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs import services as run_services
 from pipelines_admin.runs.models import Run
 
@@ -107,7 +108,7 @@ def test_impact__nothing_written_per_application(history, released, environments
 
 
 def test_impact__window__latest_runs_of_that_environment_only(history, released, environments, editor):
-    config_services.release_create(
+    release_services.release_create(
         pipeline=released, environment=environments["staging"], version=released.versions.get(), actor=editor
     )
     past_runs(released, environments["staging"], editor, n=3)

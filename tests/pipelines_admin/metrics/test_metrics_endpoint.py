@@ -24,6 +24,7 @@ from pipelines_admin.impact import services as impact_services
 from pipelines_admin.impact import tasks as impact_tasks
 from pipelines_admin.impact.models import ImpactChunk
 from pipelines_admin.metrics.collectors import LE_BOUNDS
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs import batches, services, tasks
 from pipelines_admin.runs.metrics import LATENCY_BOUNDS_MS, RollupAccumulator
 from pipelines_admin.runs.models import BatchChunk, MetricRollup, MetricTotal, Run
@@ -113,7 +114,7 @@ def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made
         actor=editor,
     )
     # and a run the broker never got, and one whose worker died on every attempt
-    lost = submit(ADULT)
+    submit(ADULT)
     stuck = submit(ADULT)
     Run.objects.filter(pk=stuck.pk).update(
         status="running", attempts=settings.RUN_MAX_ATTEMPTS, started_at=timezone.now() - timedelta(hours=1)
@@ -123,7 +124,7 @@ def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made
     assert (swept["enqueued"], swept["gave_up"], swept["chunks_requeued"]) == (1, 1, 3)
     # and a release to production without a passing test suite, a suite that passed, one still
     # queued, and an impact analysis waiting for its worker
-    config_services.release_create(
+    release_services.release_create(
         pipeline=released,
         environment=environments["production"],
         version=released.versions.get(number=1),
@@ -366,7 +367,8 @@ def test_metric_totals__flush_over_two_buckets_and_the_migration__equal_the_roll
             acc = rows.setdefault(key, {"counts": Counter(), "histogram": None, "total": 0, "sum_ms": 0.0})
             acc["counts"].update(row.counts)
             acc["histogram"] = [
-                a + b for a, b in zip(acc["histogram"] or [0] * len(row.histogram), row.histogram)
+                a + b
+                for a, b in zip(acc["histogram"] or [0] * len(row.histogram), row.histogram, strict=True)
             ]
             acc["total"] += row.total
             acc["sum_ms"] += row.sum_ms
@@ -454,7 +456,7 @@ def test_metrics__slow_rules_and_alerts__counted_apart_from_outcomes(
 ):
     # Given development's config flagging every rule slower than 0 ms and alerting on timeouts,
     # with a business-rules stage too short to finish
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released,
         environment=environments["development"],
         actor=editor,

@@ -1,5 +1,6 @@
 import json
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from django.utils import timezone
@@ -7,6 +8,7 @@ from django.utils import timezone
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.core.errors import InvalidInput, NotAllowed, NotFound, TooLarge
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs import batches, services
 from pipelines_admin.runs.crypto import decrypt_json
 from pipelines_admin.runs.metrics import bucket_start
@@ -323,7 +325,7 @@ def test_dashboard__runs_in_two_buckets_with_an_empty_one_between__the_empty_slo
     assert series["error"][first : first + 3] == [0, 0, 0]
     # And every five-minute slot of the hour is there, oldest first, each status the same length
     assert len(labels) == 12 and labels[-1] == start + timedelta(minutes=10)
-    assert all(b - a == timedelta(minutes=5) for a, b in zip(labels, labels[1:]))
+    assert all(b - a == timedelta(minutes=5) for a, b in pairwise(labels))
     assert {len(values) for values in series.values()} == {12}
 
 
@@ -348,7 +350,7 @@ def test_batch_results_csv__formula_like_text__quoted_so_spreadsheets_keep_it_te
         }
     }
     pipeline = config_services.pipeline_create(slug="sheet", name="Sheet", document=document, author=editor)
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["development"],
         version=pipeline.versions.get(),
@@ -372,7 +374,7 @@ NO_READABLE_BIRTH_DATE = {**GOOD, "date_of_birth": "15/04/1990"}
 @pytest.fixture
 def lenient_age(released, environments, editor):
     """Development's age check skips (instead of failing) a date of birth it cannot read."""
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released,
         environment=environments["development"],
         actor=editor,
@@ -432,7 +434,7 @@ def test_run_submit__chosen_stages__partial_unless_every_enabled_stage_is_chosen
 
 def test_dashboard__rule_past_the_slow_threshold__flagged_with_how_often(released, environments, editor):
     # Given development's config flags any rule slower than 0 ms
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released,
         environment=environments["development"],
         actor=editor,

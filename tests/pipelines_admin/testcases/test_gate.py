@@ -3,9 +3,9 @@
 import pytest
 
 from pipelines_admin.audit.models import AuditEvent
-from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.candidates import candidate_resolve
 from pipelines_admin.configs.selectors import release_live
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.testcases import services
 from pipelines_admin.testcases.gate import GateClosed, gate_state
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def release_to_production(pipeline, environments, publisher, **kwargs):
-    return config_services.release_create(
+    return release_services.release_create(
         pipeline=pipeline,
         environment=environments["production"],
         version=pipeline.versions.get(number=1),
@@ -97,7 +97,7 @@ def test_gate__override_changes_the_config__earlier_pass_void(cases, released, e
     release_to_production(released, environments, publisher)
     patch = {"stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": 21}}}}}}
     with pytest.raises(GateClosed):
-        config_services.override_set(
+        release_services.override_set(
             pipeline=released,
             environment=environments["production"],
             override=patch,
@@ -113,7 +113,7 @@ def test_gate__override_changes_the_config__earlier_pass_void(cases, released, e
         == candidate_resolve(released, environments["production"], override=patch).effective_hash
     )
     assert suite.status == "passed" and "proposed override" in suite.target
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released,
         environment=environments["production"],
         override=patch,
@@ -126,7 +126,7 @@ def test_gate__toggle_in_production__gated_too(cases, released, environments, pu
     production_suite(released, environments, publisher)
     release_to_production(released, environments, publisher)
     with pytest.raises(GateClosed):
-        config_services.stage_toggle(
+        release_services.stage_toggle(
             pipeline=released,
             environment=environments["production"],
             stage="business_rules",
@@ -149,7 +149,7 @@ def test_gate__publisher_override_with_reason__released_and_audited(released, en
 
 def test_gate__override_without_reason__refused(released, environments, publisher):
     with pytest.raises(Exception, match="give a reason"):
-        config_services.release_create(
+        release_services.release_create(
             pipeline=released,
             environment=environments["production"],
             version=released.versions.get(),

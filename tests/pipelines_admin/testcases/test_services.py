@@ -3,8 +3,8 @@ import json
 import pytest
 
 from pipelines_admin.audit.models import AuditEvent
-from pipelines_admin.configs import services as config_services
 from pipelines_admin.core.errors import InvalidInput, NotAllowed
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs import services as run_services
 from pipelines_admin.testcases import services
 from pipelines_admin.testcases.models import SuiteRun, TestCase
@@ -133,7 +133,7 @@ def test_case_from_run__partial_run__refused_nothing_stored(released, environmen
 def test_case_create__expects_undecided__accepted_and_met(released, environments, editor):
     # Given development's age check lenient, and a test case expecting an application whose age
     # it cannot read to stay undecided
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released,
         environment=environments["development"],
         actor=editor,

@@ -32,18 +32,19 @@ def populated(released, admin_user, editor, environments):
     run, a queued batch of three, an API token, and a service bound in development:
     something on every page to act on."""
     from pipelines_admin.configs import services as config_services
+    from pipelines_admin.releases import services as release_services
     from pipelines_admin.runs import batches, services
     from pipelines_admin.tokens.services import token_create
 
     version = released.versions.get()
-    config_services.release_create(
+    release_services.release_create(
         pipeline=released,
         environment=environments["staging"],
         version=version,
         actor=admin_user,
         reason="staging copy",
     )
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released,
         environment=environments["development"],  # a release to roll back
         override={"stages": {"business_rules": {"enabled": False}}},

@@ -199,7 +199,7 @@ def test_run__one_extreme_field__result_for_every_rule_and_no_exception(pipeline
     # Given the first example applicant with one field at an extreme
     record = Record({**APPLICANTS[0], field: value})
     before = fingerprint(record)
-    for name, (config, pipeline) in pipelines.items():
+    for config, pipeline in pipelines.values():
         # When it runs through every example pipeline and rule; Then each gives a result
         check_result(config, pipeline, record, printable=before is not None)
     assert fingerprint(record) == before

@@ -99,6 +99,7 @@ def slow_pipeline(released, environments, editor, publisher):
     """The small pipeline with a KYC check through a simulated vendor in development,
     released there; `latency(ms)` sets how long each application waits for the vendor."""
     from pipelines_admin.configs import services as config_services
+    from pipelines_admin.releases import services as release_services
 
     development = environments["development"]
 
@@ -122,7 +123,7 @@ def slow_pipeline(released, environments, editor, publisher):
         author=editor,
         message="KYC check through the vendor",
     )
-    config_services.release_create(pipeline=released, environment=development, version=version, actor=editor)
+    release_services.release_create(pipeline=released, environment=development, version=version, actor=editor)
     released.latency = latency
     return released
 

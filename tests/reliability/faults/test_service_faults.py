@@ -45,7 +45,7 @@ class Vendor(BaseHTTPRequestHandler):
     requests: Counter = Counter()
     lock = threading.Lock()
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         kind = self.path.strip("/").split("/")[0]
         with Vendor.lock:

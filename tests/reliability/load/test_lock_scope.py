@@ -47,7 +47,7 @@ def test_claimed_run__another_connection_submits_to_the_same_pipeline__not_block
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL lock_timeout = '3s'")
                 outcome["run"] = queued()
-        except Exception as exc:  # a lock timeout, were the pipeline's row locked
+        except Exception as exc:  # noqa: BLE001 - a lock timeout, were the pipeline's row locked
             outcome["error"] = exc
         finally:
             connection.close()

@@ -80,6 +80,7 @@ def estate(editor, publisher, viewer, superuser, roleless, small_pipeline_docume
     an API token of the editor's; a test case, a queued suite run and a queued impact
     analysis; the KYC service bound in development and production."""
     from pipelines_admin.configs import services as config_services
+    from pipelines_admin.releases import services as release_services
     from pipelines_admin.runs.batches import batch_create
     from pipelines_admin.runs.services import run_execute, run_submit
     from pipelines_admin.tokens.services import token_create
@@ -89,16 +90,16 @@ def estate(editor, publisher, viewer, superuser, roleless, small_pipeline_docume
         slug="onboarding", name="Onboarding", document=small_pipeline_document, author=editor
     )
     v1 = pipeline.versions.get()
-    first = config_services.release_create(pipeline=pipeline, environment=dev, version=v1, actor=editor)
+    first = release_services.release_create(pipeline=pipeline, environment=dev, version=v1, actor=editor)
     changed = json.loads(json.dumps(small_pipeline_document))
     changed["stages"]["business_rules"]["rules"]["age_verification"]["params"]["minimum_age"] = 21
     v2 = config_services.config_version_create(
         pipeline=pipeline, document=changed, base_version=v1, author=editor, message="minimum age 21"
     )
-    config_services.release_create(pipeline=pipeline, environment=dev, version=v2, actor=editor)
-    config_services.release_create(pipeline=pipeline, environment=staging, version=v1, actor=editor)
+    release_services.release_create(pipeline=pipeline, environment=dev, version=v2, actor=editor)
+    release_services.release_create(pipeline=pipeline, environment=staging, version=v1, actor=editor)
     # production is protected: its release gate wants a passing test suite, or a publisher's override
-    production_first = config_services.release_create(
+    production_first = release_services.release_create(
         pipeline=pipeline,
         environment=prod,
         version=v1,
@@ -106,7 +107,7 @@ def estate(editor, publisher, viewer, superuser, roleless, small_pipeline_docume
         reason="first release",
         gate_override=True,
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=prod,
         version=v2,

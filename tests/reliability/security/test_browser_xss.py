@@ -33,6 +33,7 @@ RULE = "rule" + SVG
 def hostile(publisher, environments):
     """A pipeline made of hostile text, released, run, batched, audited."""
     from pipelines_admin.configs import services as config_services
+    from pipelines_admin.releases import services as release_services
     from pipelines_admin.runs.batches import batch_create
     from pipelines_admin.runs.services import run_execute, run_submit
     from pipelines_admin.tokens.services import token_create
@@ -70,17 +71,17 @@ def hostile(publisher, environments):
         pipeline=pipeline, document=changed, base_version=v1, author=publisher, message=f"second {SCRIPT}"
     )
     dev, prod = environments["development"], environments["production"]
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline, environment=dev, version=v1, actor=publisher, reason=IMG
     )
-    config_services.override_set(
+    release_services.override_set(
         pipeline=pipeline,
         environment=dev,
         actor=publisher,
         reason=SCRIPT,
         override={"stages": {STAGE: {"rules": {"email_format": {"params": {"field_name": HTMX}}}}}},
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline, environment=prod, version=v1, actor=publisher, reason=SVG, gate_override=True
     )
     record = {"name": SCRIPT, "email": IMG, "occupation": SCRIPT, "employer": IMG, SVG: HTMX}

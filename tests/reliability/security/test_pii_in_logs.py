@@ -23,7 +23,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from pipelines_admin.configs import services as config_services
-from pipelines_admin.configs.demo import example_document
+from pipelines_admin.demo.pipelines import example_document
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs.models import Batch, BatchChunk, Run
 from pipelines_admin.tokens.services import token_create
 from tests.conftest import REPO, database_url
@@ -63,7 +64,7 @@ def onboarding(editor, environments):
         document=example_document("customer_onboarding.json"),
         author=editor,
     )
-    config_services.release_create(
+    release_services.release_create(
         pipeline=pipeline,
         environment=environments["development"],
         version=pipeline.versions.get(),

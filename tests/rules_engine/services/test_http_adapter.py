@@ -24,7 +24,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     seen: list[dict] = []
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         _Handler.seen.append(
             {

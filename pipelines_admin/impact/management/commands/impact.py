@@ -84,7 +84,8 @@ class Command(BaseCommand):
                         "flips": summary.flips,
                         "skipped": summary.skipped,
                         "decisions": {
-                            before: dict(zip(summary.statuses, row)) for before, row in summary.decisions
+                            before: dict(zip(summary.statuses, row, strict=True))
+                            for before, row in summary.decisions
                         },
                         "rules": {
                             r.key: {"before": r.before, "after": r.after, "changed": r.changed}

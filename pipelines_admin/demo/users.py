@@ -1,4 +1,4 @@
-"""Writes for users and roles."""
+"""The demo users: one for each role, created once."""
 
 from __future__ import annotations
 
@@ -44,15 +44,15 @@ def demo_users_ensure() -> list[tuple[str, str, bool]]:
     Returns (username, password, from_environment) for each user created; the
     password comes from DEMO_<USERNAME>_PASSWORD when set, else it is random.
     """
-    User = get_user_model()
+    user_model = get_user_model()
     created = []
     for demo in DEMO_USERS:
-        if User.objects.filter(username=demo.username).exists():
+        if user_model.objects.filter(username=demo.username).exists():
             continue
         password = os.environ.get(demo.password_variable)
         from_env = bool(password)
         password = password or secrets.token_urlsafe(12)
-        user = User.objects.create_user(
+        user = user_model.objects.create_user(
             username=demo.username,
             password=password,
             is_staff=demo.superuser,

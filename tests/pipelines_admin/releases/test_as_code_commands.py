@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.models import ConfigVersion, Pipeline, Release
+from pipelines_admin.releases import services as release_services
 from pipelines_admin.testcases import services as testcase_services
 
 from ..conftest import make_user
@@ -246,7 +247,7 @@ def test_export_pipeline__env__the_effective_config_with_its_override(released, 
     override = {
         "stages": {"business_rules": {"rules": {"age_verification": {"params": {"minimum_age": 30}}}}}
     }
-    config_services.override_set(
+    release_services.override_set(
         pipeline=released, environment=environments["development"], override=override, actor=editor
     )
     # When development's config is exported / Then it is v1 with the override applied

@@ -1,14 +1,9 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from pipelines_admin.configs.as_code import pipeline_release
-from pipelines_admin.core.commands import (
-    EXIT_REFUSED,
-    VersionOption,
-    command_error,
-    command_user,
-    problem_lines,
-)
+from pipelines_admin.accounts.commands import command_user
+from pipelines_admin.core.commands import EXIT_REFUSED, VersionOption, command_error, problem_lines
 from pipelines_admin.core.errors import ServiceError
+from pipelines_admin.releases.as_code import pipeline_release
 from pipelines_admin.testcases.gate import GateClosed
 
 

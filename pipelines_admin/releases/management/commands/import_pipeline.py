@@ -2,9 +2,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pipelines_admin.configs.as_code import NEW, UNCHANGED, document_read, pipeline_import
-from pipelines_admin.core.commands import EXIT_INVALID, command_error, command_user, problem_lines
+from pipelines_admin.accounts.commands import command_user
+from pipelines_admin.core.commands import EXIT_INVALID, command_error, problem_lines
 from pipelines_admin.core.errors import ServiceError
+from pipelines_admin.releases.as_code import NEW, UNCHANGED, document_read, pipeline_import
 
 
 class Command(BaseCommand):

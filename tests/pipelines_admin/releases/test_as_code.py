@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services as config_services
-from pipelines_admin.configs.as_code import (
+from pipelines_admin.configs.engine import document_hash, document_load
+from pipelines_admin.configs.models import ConfigVersion, Pipeline, Release
+from pipelines_admin.core.errors import InvalidInput, NotAllowed
+from pipelines_admin.releases.as_code import (
     CHANGED,
     INVALID,
     NEW,
@@ -22,9 +25,6 @@ from pipelines_admin.configs.as_code import (
     format_for,
     plan_lines,
 )
-from pipelines_admin.configs.engine import document_hash, document_load
-from pipelines_admin.configs.models import ConfigVersion, Pipeline, Release
-from pipelines_admin.core.errors import InvalidInput, NotAllowed
 
 # ------------------------------------------------------------------ text round trip
 

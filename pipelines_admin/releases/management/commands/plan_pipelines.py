@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pipelines_admin.configs.as_code import folder_plan, plan_lines
 from pipelines_admin.core.errors import ServiceError
+from pipelines_admin.releases.as_code import folder_plan, plan_lines
 
 EXIT_NOTHING, EXIT_CANNOT_PLAN, EXIT_CHANGES = 0, 1, 2
 

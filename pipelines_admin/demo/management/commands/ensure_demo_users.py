@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from pipelines_admin.accounts.services import DEMO_USERS, demo_users_ensure
+from pipelines_admin.demo.users import DEMO_USERS, demo_users_ensure
 
 #: the width of the password column: a generated password, or where it came from
 PASSWORD_WIDTH = len("(from the environment)")

@@ -2,9 +2,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pipelines_admin.configs.as_code import CHANGED, NEW, UNCHANGED, FolderInvalid, folder_apply, plan_lines
-from pipelines_admin.core.commands import EXIT_INVALID, command_error, command_user, problem_lines
+from pipelines_admin.accounts.commands import command_user
+from pipelines_admin.core.commands import EXIT_INVALID, command_error, problem_lines
 from pipelines_admin.core.errors import ServiceError
+from pipelines_admin.releases.as_code import CHANGED, NEW, UNCHANGED, FolderInvalid, folder_apply, plan_lines
 
 
 class Command(BaseCommand):

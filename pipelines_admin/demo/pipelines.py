@@ -15,17 +15,18 @@ from importlib import resources
 
 from django.db import transaction
 
-from pipelines_admin.configs import services
 from pipelines_admin.configs.defaults import ensure_default_environments
 from pipelines_admin.configs.engine import compiled_pipeline
 from pipelines_admin.configs.models import Environment, Pipeline
 from pipelines_admin.configs.samples import samples_described
+from pipelines_admin.configs.services import pipeline_create, service_binding_set
+from pipelines_admin.releases.services import release_create
 from pipelines_admin.runs.services import execute_record
 from pipelines_admin.testcases.expectations import expectation_from_result
 from pipelines_admin.testcases.services import case_create, suite_run_now
 
 #: per environment: the override (a merge patch) and the services bound to the simulated adapters
-DEMO_ENVIRONMENTS = {
+DEMO_ENVIRONMENTS: dict[str, dict[str, tuple[dict, tuple[str, ...]]]] = {
     "customer-onboarding": {
         "development": (
             {"stages": {"business_rules": {"timeout_seconds": 5}}},
@@ -97,7 +98,7 @@ def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
     for slug, name, filename, description in DEMO_PIPELINES:
         if Pipeline.objects.filter(slug=slug).exists():
             continue
-        pipeline = services.pipeline_create(
+        pipeline = pipeline_create(
             slug=slug,
             name=name,
             description=description,
@@ -112,7 +113,7 @@ def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
             for reference in per_environment.get(environment.name, ({}, ()))[1]:
                 interface, name = reference.split(":")
                 if not environment.service_bindings.filter(interface=interface, name=name).exists():
-                    services.service_binding_set(
+                    service_binding_set(
                         environment=environment,
                         interface=interface,
                         name=name,
@@ -122,7 +123,7 @@ def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
                     )
         for environment in environments:
             if not environment.protected:
-                services.release_create(
+                release_create(
                     pipeline=pipeline,
                     environment=environment,
                     version=version,
@@ -141,7 +142,7 @@ def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
                     version=version,
                     override=override,
                 )
-                services.release_create(
+                release_create(
                     pipeline=pipeline,
                     environment=environment,
                     version=version,

@@ -2,8 +2,8 @@
 environment's effective config, release from the command line, and plan or apply a
 folder holding one file per pipeline, named by its slug (customer-onboarding.yaml).
 
-Every write goes through configs.services, as the console's do: the same role checks,
-validation, audit events and release gate.
+Every write goes through configs.services and releases.services, as the console's do:
+the same role checks, validation, audit events and release gate.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ from pipelines_admin.configs.selectors import (
     version_get,
     version_latest,
 )
-from pipelines_admin.configs.services import config_version_create, pipeline_create, release_create
+from pipelines_admin.configs.services import config_version_create, pipeline_create
 from pipelines_admin.core.errors import InvalidInput, NotFound
+from pipelines_admin.releases.services import release_create
 from pipelines_admin.testcases.gate import GateClosed, GateState, gate_state
 
 FORMATS = ("yaml", "json")
@@ -165,7 +166,7 @@ def pipeline_import(*, slug: str, document: Any, author, message: str = "", name
             author=author,
             message=message or "First version",
         )
-        return Imported(pipeline, version_latest(pipeline), NEW)
+        return Imported(pipeline, pipeline.versions.get(), NEW)
     latest = version_latest(pipeline)
     if latest is not None and latest.content_hash == document_hash(document):
         return Imported(pipeline, latest, UNCHANGED, latest.number)
@@ -272,8 +273,9 @@ def _slug_problem(slug: str) -> str | None:
         validate_slug(slug)
     except ValidationError:
         return "the file's name must be the pipeline's slug: letters, digits, hyphens and underscores"
-    if len(slug) > Pipeline._meta.get_field("slug").max_length:
-        return f"a slug has at most {Pipeline._meta.get_field('slug').max_length} characters"
+    longest = Pipeline._meta.get_field("slug").max_length or 0
+    if len(slug) > longest:
+        return f"a slug has at most {longest} characters"
     return None
 
 
@@ -406,7 +408,9 @@ def plan_lines(plan: FolderPlan) -> list[str]:
         if e.status == NEW:
             lines.append(f"{e.file}: new pipeline {e.slug} (applying makes v1)")
         elif e.status == CHANGED:
-            lines.append(f"{e.file}: changed (v{e.latest} in the database; applying makes v{e.latest + 1})")
+            lines.append(
+                f"{e.file}: changed (v{e.latest} in the database; applying makes v{(e.latest or 0) + 1})"
+            )
         elif e.status == UNCHANGED:
             lines.append(f"{e.file}: unchanged (v{e.latest})")
         elif e.status == INVALID:

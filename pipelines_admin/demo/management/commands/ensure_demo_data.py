@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from pipelines_admin.configs.demo import demo_pipelines_ensure
+from pipelines_admin.demo.pipelines import demo_pipelines_ensure
 
 
 class Command(BaseCommand):

@@ -2,9 +2,9 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from pipelines_admin.configs.as_code import FORMATS, document_text, format_for, pipeline_export
 from pipelines_admin.core.commands import EXIT_INVALID, VersionOption, command_error
 from pipelines_admin.core.errors import ServiceError
+from pipelines_admin.releases.as_code import FORMATS, document_text, format_for, pipeline_export
 
 
 class Command(VersionOption, BaseCommand):

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from pipelines_admin.accounts.services import demo_users_ensure
+from pipelines_admin.demo.users import demo_users_ensure
 
 
 @pytest.mark.django_db
@@ -16,28 +16,28 @@ def test_demo_users_ensure__first_run__creates_three_users_with_roles():
     created = demo_users_ensure()
     # Then admin, editor and viewer exist with their roles and the printed passwords work
     assert [c[0] for c in created] == ["admin", "editor", "viewer"]
-    User = get_user_model()
+    user_model = get_user_model()
     for username, password, _ in created:
-        assert User.objects.get(username=username).check_password(password)
-    assert User.objects.get(username="admin").is_superuser
-    assert set(User.objects.get(username="editor").groups.values_list("name", flat=True)) == {
+        assert user_model.objects.get(username=username).check_password(password)
+    assert user_model.objects.get(username="admin").is_superuser
+    assert set(user_model.objects.get(username="editor").groups.values_list("name", flat=True)) == {
         "viewer",
         "editor",
     }
-    assert set(User.objects.get(username="viewer").groups.values_list("name", flat=True)) == {"viewer"}
+    assert set(user_model.objects.get(username="viewer").groups.values_list("name", flat=True)) == {"viewer"}
 
 
 @pytest.mark.django_db
 def test_demo_users_ensure__second_run__changes_nothing():
     # Given the demo users already exist
     demo_users_ensure()
-    User = get_user_model()
-    before = {u.username: u.password for u in User.objects.all()}
+    user_model = get_user_model()
+    before = {u.username: u.password for u in user_model.objects.all()}
     # When ensured again
     created = demo_users_ensure()
     # Then nothing is created and no password changes
     assert created == []
-    assert {u.username: u.password for u in User.objects.all()} == before
+    assert {u.username: u.password for u in user_model.objects.all()} == before
 
 
 @pytest.mark.django_db
@@ -74,10 +74,10 @@ def test_ensure_demo_data__first_run__prints_each_user_with_role_as_the_readme_s
     # Then they are the README's lines, each user's password where the README says <password>
     # and the role text in the same column; each printed password is the user's
     assert len(sample) == 4 and lines[0] == sample[0]
-    User = get_user_model()
-    for printed, shown in zip(lines[1:], sample[1:]):
+    user_model = get_user_model()
+    for printed, shown in zip(lines[1:], sample[1:], strict=True):
         username, password = printed.split()[:2]
-        assert User.objects.get(username=username).check_password(password)
+        assert user_model.objects.get(username=username).check_password(password)
         role = shown.split("<password>")[1].strip()
         assert role and printed.endswith(role) and printed.index(role) == shown.index(role), (printed, shown)
         assert printed.replace(password, "<password>", 1).split() == shown.split()

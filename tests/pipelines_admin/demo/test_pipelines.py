@@ -2,11 +2,11 @@
 
 import pytest
 
-from pipelines_admin.configs.demo import DEMO_PIPELINES, demo_pipelines_ensure
 from pipelines_admin.configs.engine import compiled_pipeline, document_problems
 from pipelines_admin.configs.models import Environment, Pipeline
 from pipelines_admin.configs.samples import sample_applications
 from pipelines_admin.configs.selectors import effective_config
+from pipelines_admin.demo.pipelines import DEMO_PIPELINES, demo_pipelines_ensure
 
 pytestmark = pytest.mark.django_db
 
