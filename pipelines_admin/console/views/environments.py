@@ -10,7 +10,6 @@ only decide what to offer."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -39,13 +38,6 @@ from pipelines_admin.console.environment_forms import (
 )
 from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
-
-
-def _environment_or_404(name: str) -> Environment:
-    try:
-        return environment_get(name)
-    except NotFound as exc:
-        raise Http404(exc.message)
 
 
 def _may_protect(user) -> bool:
@@ -198,7 +190,7 @@ def _back(environment: Environment, anchor: str = ""):
 @require_http_methods(["GET", "POST"])
 def environment(request, env):
     """One environment's page; POST changes its settings."""
-    environment = _environment_or_404(env)
+    environment = environment_get(env)
     if request.method == "GET":
         return _page(request, environment)
     form = EnvironmentSettingsForm(request.POST)
@@ -230,7 +222,7 @@ def environment(request, env):
 @require_POST
 def binding_set(request, env):
     """Bind a service in this environment, or change its binding."""
-    environment = _environment_or_404(env)
+    environment = environment_get(env)
     form = BindingForm(request.POST)
     if not form.is_valid():
         return _page(request, environment, binding_form=form, status=400)
@@ -281,10 +273,10 @@ def binding_set(request, env):
 @require_POST
 def binding_remove(request, env, service):
     """Remove a binding: the rules calling the service get the simulated adapter again."""
-    environment = _environment_or_404(env)
+    environment = environment_get(env)
     key = parse_service(service)
     if key is None:
-        raise Http404("There is no such service binding.")
+        raise NotFound("There is no such service binding.")
     form = BindingRemoveForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -44,10 +44,7 @@ def runs(request):
 
 @require_GET
 def run_detail(request, run_id):
-    try:
-        run = run_get(run_id)
-    except NotFound:
-        raise Http404("There is no such run.")
+    run = run_get(run_id)
     template = "console/run_detail.html#run-result" if request.htmx else "console/run_detail.html"
     rerun_form = RerunForm(pipeline=run.pipeline, initial={"environment": run.environment.name})
     return render(
@@ -109,10 +106,7 @@ def _batches_context(request, form, rejected=None):
 
 @require_GET
 def batch_detail(request, batch_id):
-    try:
-        batch = batch_get(batch_id)
-    except NotFound:
-        raise Http404("There is no such batch.")
+    batch = batch_get(batch_id)
     context = {"section": "runs", "batch": batch, "progress": batch_progress(batch)}
     template = "console/batch_detail.html#progress" if request.htmx else "console/batch_detail.html"
     return render(request, template, context)
@@ -120,24 +114,16 @@ def batch_detail(request, batch_id):
 
 @require_POST
 def batch_cancel_view(request, batch_id):
-    try:
-        batch = batch_cancel(batch=batch_get(batch_id), actor=request.user)
-        messages.success(request, f"Batch cancelled after {batch.processed} of {batch.total} applications.")
-    except NotFound:
-        raise Http404("There is no such batch.")
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+    batch = batch_cancel(batch=batch_get(batch_id), actor=request.user)
+    messages.success(request, f"Batch cancelled after {batch.processed} of {batch.total} applications.")
     return redirect("console:batch-detail", batch_id=batch_id)
 
 
 @require_GET
 def batch_results(request, batch_id, fmt):
     if fmt not in exports.FORMATS:
-        raise Http404("Results come as .csv or .jsonl.")
-    try:
-        batch = batch_get(batch_id)
-    except NotFound:
-        raise Http404("There is no such batch.")
+        raise NotFound("Results come as .csv or .jsonl.")
+    batch = batch_get(batch_id)
     rows, content_type = exports.batch_results_stream(batch, fmt)
     response = StreamingHttpResponse(rows, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-results.{fmt}"'
