@@ -49,6 +49,7 @@ from pipelines_admin.console.editor_forms import (
     rule_class_groups,
     suggested_rule_id,
 )
+from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed, NotFound, ServiceError
 
 # -- shared -----------------------------------------------------------------------------
@@ -73,12 +74,12 @@ def _problems_of(exc: ServiceError) -> list[dict]:
     return list(problems) if problems else [{"path": "", "message": exc.message}]
 
 
-def _saved(request, pipeline: Pipeline, version: ConfigVersion):
+def _saved(request: HtmxHttpRequest, pipeline: Pipeline, version: ConfigVersion):
     messages.success(request, f"Saved version {version.number}: {version.message}")
     return redirect("console:pipeline-detail", slug=pipeline.slug)
 
 
-def _page(request, pipeline: Pipeline, base: ConfigVersion, **context) -> dict:
+def _page(request: HtmxHttpRequest, pipeline: Pipeline, base: ConfigVersion, **context) -> dict:
     latest = version_latest(pipeline)
     return {
         "section": "pipelines",
@@ -92,7 +93,9 @@ def _page(request, pipeline: Pipeline, base: ConfigVersion, **context) -> dict:
     }
 
 
-def _save(request, *, pipeline, document, base, message, state: dict) -> ConfigVersion | None:
+def _save(
+    request: HtmxHttpRequest, *, pipeline, document, base, message, state: dict
+) -> ConfigVersion | None:
     """Create the version, or record in ``state`` why not (``problems``, ``conflict``,
     ``refused``, ``message_error``) and the response status."""
     if not message:
@@ -111,7 +114,7 @@ def _save(request, *, pipeline, document, base, message, state: dict) -> ConfigV
     return None
 
 
-def _save_or_show(request, *, pipeline, base, document, show):
+def _save_or_show(request: HtmxHttpRequest, *, pipeline, base, document, show):
     """Save ``document`` (a validated form's result; None when the form has errors) as a
     new version and go back to the pipeline; otherwise show the form again through
     ``show(status=..., **why_not)``."""
@@ -131,7 +134,7 @@ def _save_or_show(request, *, pipeline, base, document, show):
     return show(status=status, **state)
 
 
-def _typing_state(request) -> dict:
+def _typing_state(request: HtmxHttpRequest) -> dict:
     """What the save bar says while the user types after a refused save: the form as
     shown posts ``message_checked`` once a save was refused for want of a message, and
     ``merge_into`` while it shows a conflict with a newer version."""
@@ -193,7 +196,7 @@ def _structure(document: dict) -> list[dict]:
 
 
 @require_http_methods(["GET", "POST"])
-def config_edit(request, slug):
+def config_edit(request: HtmxHttpRequest, slug):
     """The stages and rules of the latest version, and the whole config as YAML or JSON."""
     pipeline = pipeline_get(slug)
     if request.method == "GET":
@@ -274,7 +277,7 @@ def config_edit(request, slug):
 # -- one rule ---------------------------------------------------------------------------
 
 
-def _rule_page(request, pipeline, base, form: RuleForm, status=200, **context):
+def _rule_page(request: HtmxHttpRequest, pipeline, base, form: RuleForm, status=200, **context):
     document = form.document
     context = _page(
         request,
@@ -291,7 +294,7 @@ def _rule_page(request, pipeline, base, form: RuleForm, status=200, **context):
 
 
 @require_http_methods(["GET", "POST"])
-def rule_edit(request, slug, stage, rule):
+def rule_edit(request: HtmxHttpRequest, slug, stage, rule):
     """A rule's params (generated from its class's params schema) and settings."""
     pipeline = pipeline_get(slug)
     if request.method == "GET":
@@ -317,7 +320,7 @@ def rule_edit(request, slug, stage, rule):
     )
 
 
-def _rule_merge(request, pipeline, base, stage, rule):
+def _rule_merge(request: HtmxHttpRequest, pipeline, base, stage, rule):
     """Apply the user's change of one rule to a newer version (the rule's other
     changes there are kept), and show the result to check and save."""
     into = _posted_version(pipeline, request.POST.get("merge_into"))
@@ -351,7 +354,7 @@ def _rule_merge(request, pipeline, base, stage, rule):
 
 
 @require_POST
-def rule_validate(request, slug, stage):
+def rule_validate(request: HtmxHttpRequest, slug, stage):
     """While the user types: the form's errors, each beside its field (out-of-band
     swaps of the error containers, so the inputs and the cursor stay as they are)."""
     pipeline = pipeline_get(slug)
@@ -373,7 +376,7 @@ def rule_validate(request, slug, stage):
 
 
 @require_POST
-def rule_remove(request, slug, stage, rule):
+def rule_remove(request: HtmxHttpRequest, slug, stage, rule):
     """Remove a rule (a new version); refused, with the problems, while others depend on it."""
     pipeline = pipeline_get(slug)
     base = _posted_version(pipeline, request.POST.get("base_version"))
@@ -404,7 +407,7 @@ def rule_remove(request, slug, stage, rule):
 
 
 @require_POST
-def rule_move(request, slug, stage, rule):
+def rule_move(request: HtmxHttpRequest, slug, stage, rule):
     """Move a rule one place up or down within its stage (a new version)."""
     pipeline = pipeline_get(slug)
     base = _posted_version(pipeline, request.POST.get("base_version"))
@@ -426,7 +429,7 @@ def rule_move(request, slug, stage, rule):
 # -- a new rule -------------------------------------------------------------------------
 
 
-def _add_page(request, pipeline, base, stage, form: RuleForm | None, status=200, **context):
+def _add_page(request: HtmxHttpRequest, pipeline, base, stage, form: RuleForm | None, status=200, **context):
     stage_doc = stage_get(base.document, stage)
     context = _page(
         request,
@@ -451,7 +454,7 @@ def _add_page(request, pipeline, base, stage, form: RuleForm | None, status=200,
 
 
 @require_http_methods(["GET", "POST"])
-def rule_add(request, slug, stage):
+def rule_add(request: HtmxHttpRequest, slug, stage):
     """Add a rule to a stage: choose its class, then fill in its id, params and settings."""
     pipeline = pipeline_get(slug)
     if request.method == "GET":
@@ -500,7 +503,7 @@ def _position(value: str | None) -> int | None:
 # -- a stage ----------------------------------------------------------------------------
 
 
-def _stage_page(request, pipeline, base, form: StageForm, status=200, **context):
+def _stage_page(request: HtmxHttpRequest, pipeline, base, form: StageForm, status=200, **context):
     structure = [s for s in _structure(form.document) if s["name"] == form.stage]
     context = _page(
         request,
@@ -516,7 +519,7 @@ def _stage_page(request, pipeline, base, form: StageForm, status=200, **context)
 
 
 @require_http_methods(["GET", "POST"])
-def stage_edit(request, slug, stage):
+def stage_edit(request: HtmxHttpRequest, slug, stage):
     """A stage's settings: enabled, fail fast, parallelism, timeout, condition."""
     pipeline = pipeline_get(slug)
     if request.method == "GET":
@@ -562,7 +565,7 @@ def stage_edit(request, slug, stage):
 
 
 @require_POST
-def stage_validate(request, slug, stage):
+def stage_validate(request: HtmxHttpRequest, slug, stage):
     """While the user types: the stage form's errors, beside their fields (out of band)."""
     pipeline = pipeline_get(slug)
     base = _posted_version(pipeline, request.POST.get("base_version"))

@@ -36,6 +36,7 @@ from pipelines_admin.console.environment_forms import (
     EnvironmentCreateForm,
     EnvironmentSettingsForm,
 )
+from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
 
@@ -68,7 +69,7 @@ def _refusal_into(form, exc: ServiceError) -> list[dict]:
 
 
 @require_http_methods(["GET", "POST"])
-def environments(request):
+def environments(request: HtmxHttpRequest):
     """Every environment; publishers add one here."""
     form = EnvironmentCreateForm(request.POST or None)
     status = 200
@@ -188,7 +189,7 @@ def _back(environment: Environment, anchor: str = ""):
 
 
 @require_http_methods(["GET", "POST"])
-def environment(request, env):
+def environment(request: HtmxHttpRequest, env):
     """One environment's page; POST changes its settings."""
     environment = environment_get(env)
     if request.method == "GET":
@@ -220,7 +221,7 @@ def environment(request, env):
 
 
 @require_POST
-def binding_set(request, env):
+def binding_set(request: HtmxHttpRequest, env):
     """Bind a service in this environment, or change its binding."""
     environment = environment_get(env)
     form = BindingForm(request.POST)
@@ -271,7 +272,7 @@ def binding_set(request, env):
 
 
 @require_POST
-def binding_remove(request, env, service):
+def binding_remove(request: HtmxHttpRequest, env, service):
     """Remove a binding: the rules calling the service get the simulated adapter again."""
     environment = environment_get(env)
     key = parse_service(service)

@@ -18,6 +18,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, can
 from pipelines_admin.configs.models import Pipeline
 from pipelines_admin.configs.selectors import environment_list, live_releases, pipeline_get, version_get
+from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.console.impact_forms import ImpactForm, default_last
 from pipelines_admin.console.paging import paginate
 from pipelines_admin.core.errors import ServiceError
@@ -41,7 +42,7 @@ def _problems(exc: ServiceError) -> list[dict]:
 # -- start one, list them -------------------------------------------------------------------
 
 
-def _initial(request, pipeline: Pipeline) -> dict:
+def _initial(request: HtmxHttpRequest, pipeline: Pipeline) -> dict:
     """?environment=NAME&version=N prefill the form (unknown values fall back to the defaults)."""
     names = [e.name for e in environment_list()]
     environment = request.GET.get("environment", "")
@@ -55,7 +56,9 @@ def _initial(request, pipeline: Pipeline) -> dict:
     return {"environment": environment, "version": version, "last": default_last()}
 
 
-def _impact_page(request, pipeline: Pipeline, form: ImpactForm, *, status: int = 200, problems=None):
+def _impact_page(
+    request: HtmxHttpRequest, pipeline: Pipeline, form: ImpactForm, *, status: int = 200, problems=None
+):
     page, query = paginate(request, impact_report_list(pipeline), per_page=REPORTS_PER_PAGE)
     context = {
         "section": "pipelines",
@@ -75,7 +78,7 @@ def _impact_page(request, pipeline: Pipeline, form: ImpactForm, *, status: int =
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def impact(request, slug):
+def impact(request: HtmxHttpRequest, slug):
     pipeline = pipeline_get(slug)
     live = live_releases(pipeline)
     if request.method != "POST":
@@ -190,7 +193,7 @@ def _samples(report: ImpactReport) -> list[dict]:
     return samples
 
 
-def _report_context(request, pipeline: Pipeline, report: ImpactReport) -> dict:
+def _report_context(request: HtmxHttpRequest, pipeline: Pipeline, report: ImpactReport) -> dict:
     summary = impact_summary(report)
     context = {
         "section": "pipelines",
@@ -215,7 +218,7 @@ def _report_context(request, pipeline: Pipeline, report: ImpactReport) -> dict:
 
 
 @require_GET
-def impact_report(request, slug, report_id):
+def impact_report(request: HtmxHttpRequest, slug, report_id):
     pipeline = pipeline_get(slug)
     report = impact_report_get(pipeline, report_id)
     if request.htmx and report.finished:
@@ -227,7 +230,7 @@ def impact_report(request, slug, report_id):
 
 
 @require_POST
-def impact_cancel_view(request, slug, report_id):
+def impact_cancel_view(request: HtmxHttpRequest, slug, report_id):
     pipeline = pipeline_get(slug)
     report = impact_report_get(pipeline, report_id)
     report = impact_cancel(report=report, actor=request.user)

@@ -40,6 +40,7 @@ from pipelines_admin.configs.services import (
     rule_toggle,
     stage_toggle,
 )
+from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.console.paging import paginate
 from pipelines_admin.console.pipeline_forms import (
     EnvironmentDiffForm,
@@ -138,7 +139,7 @@ def _graph_context(pipeline: Pipeline, user, environment_name: str) -> dict:
     }
 
 
-def _detail_context(request, pipeline: Pipeline, **matrix_kwargs) -> dict:
+def _detail_context(request: HtmxHttpRequest, pipeline: Pipeline, **matrix_kwargs) -> dict:
     return {
         "section": "pipelines",
         "pipeline": pipeline,
@@ -152,7 +153,7 @@ def _detail_context(request, pipeline: Pipeline, **matrix_kwargs) -> dict:
 
 
 @require_GET
-def pipeline_detail(request, slug):
+def pipeline_detail(request: HtmxHttpRequest, slug):
     pipeline = pipeline_get(slug)
     template = "console/pipeline_detail.html"
     if request.htmx:
@@ -161,7 +162,7 @@ def pipeline_detail(request, slug):
 
 
 @require_POST
-def pipeline_toggle(request, slug):
+def pipeline_toggle(request: HtmxHttpRequest, slug):
     """Turn a stage or a rule on or off in one environment (a new release there)."""
     pipeline = pipeline_get(slug)
     form = ToggleForm(request.POST)
@@ -246,7 +247,7 @@ def _live_by_version(pipeline: Pipeline) -> dict[int, list[Release]]:
 
 
 @require_GET
-def versions(request, slug):
+def versions(request: HtmxHttpRequest, slug):
     pipeline = pipeline_get(slug)
     page, query = paginate(
         request, pipeline.versions.select_related("author").order_by("-number"), per_page=VERSIONS_PER_PAGE
@@ -283,12 +284,12 @@ def versions(request, slug):
     return render(request, template, context)
 
 
-def _release_form(request, pipeline, version, data=None) -> ReleaseForm:
+def _release_form(request: HtmxHttpRequest, pipeline, version, data=None) -> ReleaseForm:
     running = [release.environment.name for release in _live_by_version(pipeline).get(version.number, [])]
     return ReleaseForm(data, allowed=_allowed_environments(request.user), version=version, running=running)
 
 
-def _version_detail(request, pipeline, version, form, *, status=200, problems=None):
+def _version_detail(request: HtmxHttpRequest, pipeline, version, form, *, status=200, problems=None):
     latest = version_latest(pipeline)
     context = {
         "section": "pipelines",
@@ -341,14 +342,14 @@ def _gates(pipeline: Pipeline, version) -> list[Gate]:
 
 
 @require_GET
-def version_detail(request, slug, number):
+def version_detail(request: HtmxHttpRequest, slug, number):
     pipeline = pipeline_get(slug)
     version = version_get(pipeline, number)
     return _version_detail(request, pipeline, version, _release_form(request, pipeline, version))
 
 
 @require_POST
-def version_release(request, slug, number):
+def version_release(request: HtmxHttpRequest, slug, number):
     """Release a version to an environment (the environment keeps its override)."""
     pipeline = pipeline_get(slug)
     version = version_get(pipeline, number)
@@ -376,7 +377,7 @@ def version_release(request, slug, number):
 
 
 @require_GET
-def version_diff(request, slug):
+def version_diff(request: HtmxHttpRequest, slug):
     """Two versions compared: ?a=N&b=M (by default the previous and the latest)."""
     pipeline = pipeline_get(slug)
     numbers = list(pipeline.versions.order_by("-number").values_list("number", flat=True))
@@ -448,7 +449,7 @@ def _environment_context(
 
 
 @require_http_methods(["GET", "POST"])
-def environment_detail(request, slug, env):
+def environment_detail(request: HtmxHttpRequest, slug, env):
     """What runs in one environment, its release history, and its override (POST saves it)."""
     pipeline = pipeline_get(slug)
     environment = environment_get(env)
@@ -499,7 +500,7 @@ def environment_detail(request, slug, env):
 
 
 @require_POST
-def rollback(request, slug, env, release_id):
+def rollback(request: HtmxHttpRequest, slug, env, release_id):
     """Run an earlier release of this environment again (as a new release)."""
     pipeline = pipeline_get(slug)
     environment = environment_get(env)
@@ -536,7 +537,7 @@ def rollback(request, slug, env, release_id):
 
 
 @require_GET
-def environment_diff(request, slug):
+def environment_diff(request: HtmxHttpRequest, slug):
     """The effective configs of two environments compared: ?a=env&b=env."""
     pipeline = pipeline_get(slug)
     environments = list(environment_list())

@@ -10,6 +10,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, can
 from pipelines_admin.configs.selectors import pipeline_get, version_get, version_latest
+from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.console.paging import paginate
 from pipelines_admin.console.testcase_forms import CaseForm, SuiteRunForm
 from pipelines_admin.core.errors import ServiceError, Stale
@@ -47,7 +48,7 @@ def _problems(exc: ServiceError) -> list[dict]:
 
 
 @require_GET
-def cases(request, slug):
+def cases(request: HtmxHttpRequest, slug):
     pipeline = pipeline_get(slug)
     latest_suite = suite_run_latest(pipeline)
     outcomes = case_outcomes(latest_suite)
@@ -68,7 +69,9 @@ def cases(request, slug):
     return render(request, "console/test_cases.html", context)
 
 
-def _case_page(request, pipeline, form, *, case=None, status=200, problems=None, masked=None, stale=None):
+def _case_page(
+    request: HtmxHttpRequest, pipeline, form, *, case=None, status=200, problems=None, masked=None, stale=None
+):
     current = case_revision(case) if case is not None else ""
     # the edit form is based on the case as the page shows it: re-shown after an error it keeps
     # the revision it started from, unless that error was that it is stale
@@ -93,7 +96,7 @@ def _case_page(request, pipeline, form, *, case=None, status=200, problems=None,
 
 
 @require_http_methods(["GET", "POST"])
-def case_new(request, slug):
+def case_new(request: HtmxHttpRequest, slug):
     pipeline = pipeline_get(slug)
     form = CaseForm(
         request.POST or None, document=_document(pipeline), initial={"status": "passed", "record": "{\n}"}
@@ -117,7 +120,7 @@ def case_new(request, slug):
 
 
 @require_http_methods(["GET", "POST"])
-def case_edit(request, slug, case_id):
+def case_edit(request: HtmxHttpRequest, slug, case_id):
     """Editors see and change the application in clear; everyone else sees it masked."""
     pipeline = pipeline_get(slug)
     case = case_get(pipeline, case_id)
@@ -169,7 +172,7 @@ def case_edit(request, slug, case_id):
 
 
 @require_POST
-def case_delete_view(request, slug, case_id):
+def case_delete_view(request: HtmxHttpRequest, slug, case_id):
     pipeline = pipeline_get(slug)
     case = case_get(pipeline, case_id)
     name = case.name
@@ -179,7 +182,7 @@ def case_delete_view(request, slug, case_id):
 
 
 @require_POST
-def suite_run_start(request, slug):
+def suite_run_start(request: HtmxHttpRequest, slug):
     """Run every test case against the chosen config, on the worker."""
     pipeline = pipeline_get(slug)
     form = SuiteRunForm(request.POST, pipeline=pipeline)
@@ -199,7 +202,7 @@ def suite_run_start(request, slug):
 
 
 @require_GET
-def suite_run_detail(request, slug, suite_id):
+def suite_run_detail(request: HtmxHttpRequest, slug, suite_id):
     pipeline = pipeline_get(slug)
     suite = suite_run_get(pipeline, suite_id)
     results = sorted(suite.results, key=lambda entry: (entry["passed"], entry["name"]))
@@ -218,7 +221,7 @@ def suite_run_detail(request, slug, suite_id):
 
 
 @require_POST
-def save_run_as_test_case(request, run_id):
+def save_run_as_test_case(request: HtmxHttpRequest, run_id):
     """One click: the run's application becomes a test case expecting the same decision."""
     run = run_get(run_id)
     case = case_from_run(run=run, actor=request.user)

@@ -8,13 +8,14 @@ from pipelines_admin.accounts.permissions import RUN_SUBMIT, can, role_needed
 from pipelines_admin.configs.samples import sample_basis, samples_described
 from pipelines_admin.configs.selectors import pipeline_get, version_get
 from pipelines_admin.console.forms import RerunForm, TryRunForm
+from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.core.errors import ServiceError
 from pipelines_admin.runs.comparison import compare_results
 from pipelines_admin.runs.selectors import run_get
 from pipelines_admin.runs.services import run_input, run_submit
 
 
-def try_run(request, slug):
+def try_run(request: HtmxHttpRequest, slug):
     pipeline = pipeline_get(slug)
     environment = (request.POST if request.method == "POST" else request.GET).get(
         "environment"
@@ -79,7 +80,7 @@ def try_run(request, slug):
     )
 
 
-def rerun(request, run_id):
+def rerun(request: HtmxHttpRequest, run_id):
     """Run the same application again (another environment or version) and compare."""
     original = run_get(run_id)
     form = RerunForm(request.POST or None, pipeline=original.pipeline)
@@ -98,7 +99,7 @@ def rerun(request, run_id):
     return redirect("console:run-detail", run_id=original.pk)
 
 
-def compare(request):
+def compare(request: HtmxHttpRequest):
     a, b = run_get(request.GET.get("a")), run_get(request.GET.get("b"))
     context = {
         "section": "runs",
