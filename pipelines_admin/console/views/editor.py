@@ -38,17 +38,10 @@ from pipelines_admin.configs.engine import document_problems
 from pipelines_admin.configs.models import ConfigVersion, Pipeline
 from pipelines_admin.configs.selectors import pipeline_get, version_get, version_latest
 from pipelines_admin.configs.services import config_version_create
-from pipelines_admin.console.editor_forms import (
-    FORMATS,
-    RuleForm,
-    StageForm,
-    check_text,
-    document_text,
-    parse_document,
-    rule_catalogue,
-    rule_class_groups,
-    suggested_rule_id,
-)
+from pipelines_admin.console.forms.editor.catalogue import rule_catalogue, rule_class_groups
+from pipelines_admin.console.forms.editor.documents import FORMATS, check_text, document_text, parse_document
+from pipelines_admin.console.forms.editor.rules import RuleForm, suggested_rule_id
+from pipelines_admin.console.forms.editor.stages import StageForm
 from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed, NotFound, ServiceError
 

@@ -30,7 +30,7 @@ from pipelines_admin.configs.services import (
     service_binding_remove,
     service_binding_set,
 )
-from pipelines_admin.console.environment_forms import (
+from pipelines_admin.console.forms.environments import (
     BindingForm,
     BindingRemoveForm,
     EnvironmentCreateForm,

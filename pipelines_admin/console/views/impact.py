@@ -18,8 +18,8 @@ from django_htmx.http import HttpResponseClientRefresh
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, can
 from pipelines_admin.configs.models import Pipeline
 from pipelines_admin.configs.selectors import environment_list, live_releases, pipeline_get, version_get
+from pipelines_admin.console.forms.impact import ImpactForm, default_last
 from pipelines_admin.console.http import HtmxHttpRequest
-from pipelines_admin.console.impact_forms import ImpactForm, default_last
 from pipelines_admin.console.paging import paginate
 from pipelines_admin.core.errors import ServiceError
 from pipelines_admin.impact.models import ImpactReport

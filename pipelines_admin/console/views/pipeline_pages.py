@@ -40,9 +40,7 @@ from pipelines_admin.configs.services import (
     rule_toggle,
     stage_toggle,
 )
-from pipelines_admin.console.http import HtmxHttpRequest
-from pipelines_admin.console.paging import paginate
-from pipelines_admin.console.pipeline_forms import (
+from pipelines_admin.console.forms.pipeline_pages import (
     EnvironmentDiffForm,
     OverrideForm,
     ReleaseForm,
@@ -50,6 +48,8 @@ from pipelines_admin.console.pipeline_forms import (
     ToggleForm,
     VersionDiffForm,
 )
+from pipelines_admin.console.http import HtmxHttpRequest
+from pipelines_admin.console.paging import paginate
 from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
 from pipelines_admin.impact.selectors import impact_report_list

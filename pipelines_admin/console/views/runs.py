@@ -6,7 +6,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, can, role_needed
 from pipelines_admin.configs.models import Environment, Pipeline
-from pipelines_admin.console.forms import BatchUploadForm, RerunForm
+from pipelines_admin.console.forms.runs import BatchUploadForm
+from pipelines_admin.console.forms.trial_runs import RerunForm
 from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.console.paging import paginate
 from pipelines_admin.core.errors import NotFound, ServiceError

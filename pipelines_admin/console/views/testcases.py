@@ -10,9 +10,9 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, can
 from pipelines_admin.configs.selectors import pipeline_get, version_get, version_latest
+from pipelines_admin.console.forms.testcases import CaseForm, SuiteRunForm
 from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.console.paging import paginate
-from pipelines_admin.console.testcase_forms import CaseForm, SuiteRunForm
 from pipelines_admin.core.errors import ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
 from pipelines_admin.runs.selectors import run_get

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, can, role_needed
 from pipelines_admin.configs.samples import sample_basis, samples_described
 from pipelines_admin.configs.selectors import pipeline_get, version_get
-from pipelines_admin.console.forms import RerunForm, TryRunForm
+from pipelines_admin.console.forms.trial_runs import RerunForm, TryRunForm
 from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.core.errors import ServiceError
 from pipelines_admin.runs.comparison import compare_results

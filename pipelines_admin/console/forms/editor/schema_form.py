@@ -626,6 +626,11 @@ def _parse(f: SchemaField, data) -> tuple[Any, bool]:
 # -------------------------------------------------------------------------- the form
 
 
+def json_pointer(*parts: str) -> str:
+    """The JSON Pointer to a value from its path (``~`` and ``/`` escaped)."""
+    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
 def _unescape(segment: str) -> str:
     return segment.replace("~1", "/").replace("~0", "~")
 
