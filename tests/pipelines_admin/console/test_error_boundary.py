@@ -77,7 +77,7 @@ def test_stale_edit__409_page_with_what_changed(client, editor, pipeline):
     assert response.status_code == 409 and pipeline.versions.count() == 2
     assert "<h1>Changed meanwhile</h1>" in html and 'id="conflict"' in html
     assert "Version 2 was saved after the version 1 you started from" in html
-    assert "compliance" in html.split('id="conflict"')[1]
+    assert "Stage compliance: fail_fast" in html.split('id="conflict"')[1]
 
 
 def test_invalid_request__400_page_with_the_message(client, editor, pipeline):
