@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -64,10 +63,8 @@ def problem_of(exception: Exception) -> Problem | None:
     if isinstance(exception, ServiceError):
         extra = exception.extra if isinstance(exception.extra, dict) else {}
         return Problem(exception.status, exception.message, extra)
-    if isinstance(exception, (Http404, DocumentEditError)):
-        return Problem(404, str(exception) or "There is no such page.")
-    if isinstance(exception, PermissionDenied):
-        return Problem(403, str(exception) or "Your role does not allow this.")
+    if isinstance(exception, DocumentEditError):  # no such stage or rule in that version
+        return Problem(404, str(exception))
     return None
 
 

@@ -8,6 +8,8 @@ from django.urls import reverse
 
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.demo import example_document
+from pipelines_admin.testcases import services as case_services
+from pipelines_admin.testcases.models import TestCase
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +110,45 @@ def test_htmx_request__refused__403_and_the_reloaded_page_says_why(client, viewe
     # Then it answers 403 and asks for a reload, and the reloaded page shows the message
     assert response.status_code == 403 and response["HX-Refresh"] == "true"
     assert "does not allow" in client.get(url("config-edit")).content.decode()
+
+
+def test_invalid_candidate__400_page_lists_each_problem(client, editor, released):
+    # Given an editor, and a pipeline live in development
+    client.force_login(editor)
+    # When she runs the test cases on an override that makes its config invalid there
+    response = client.post(
+        reverse("console:suite-run-start", kwargs={"slug": SLUG}),
+        {"environment": "development", "use_override": "true", "override": '{"stages": {"ghost": {}}}'},
+    )
+    # Then the page says it is not valid, listing the problems with their paths
+    html = response.content.decode()
+    assert response.status_code == 400 and "<h1>Not accepted</h1>" in html
+    assert "That config is not valid in development" in html
+    assert '<ul class="problems"><li><code>' in html
+
+
+def test_test_case_deleted_from_a_stale_page__412_page_says_who_changed_it(client, editor, cases):
+    # Given an editor who drew the page of a test case before someone renamed it
+    case = cases[0]
+    drawn = case_services.case_revision(case)
+    record, expected = case_services.case_content(case)
+    case_services.case_update(
+        case=case,
+        name="renamed",
+        record=record,
+        expected=expected,
+        description="",
+        actor=editor,
+        base_revision=drawn,
+    )
+    client.force_login(editor)
+    # When she deletes it from that page
+    response = client.post(
+        reverse("console:test-case-delete", kwargs={"slug": SLUG, "case_id": case.pk}),
+        {"base_revision": drawn},
+    )
+    # Then nothing is deleted, and the page says who changed it meanwhile
+    html = response.content.decode()
+    assert response.status_code == 412 and "<h1>Changed meanwhile</h1>" in html
+    assert f"Changed by <strong>{editor.username}</strong>" in html
+    assert TestCase.objects.filter(pk=case.pk).exists()
