@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "pipelines_admin.core.middleware.RejectNulQueryMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "pipelines_admin.console.middleware.ConsoleErrorMiddleware",
     # last, as django-axes asks: turns a locked-out login attempt into the lockout page
     "axes.middleware.AxesMiddleware",
 ]

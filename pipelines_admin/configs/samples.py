@@ -134,7 +134,7 @@ def _money(amount: float) -> str:
 def _applicant_age(record: dict, config: _Config, today: date) -> tuple[FoundRule | None, int | None, str]:
     """The age check, the applicant's age today, and "a 16-year-old applicant (born ...)"."""
     check = config.rule("AgeVerificationRule")
-    reader = check.rule if check else rule_type("AgeVerificationRule")("age_verification", {})
+    reader: Any = check.rule if check else rule_type("AgeVerificationRule")("age_verification", {})
     born = reader.date_of_birth(record)
     if born is None:
         return check, None, "an applicant"

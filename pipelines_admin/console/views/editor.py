@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import partial
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -38,17 +38,11 @@ from pipelines_admin.configs.engine import document_problems
 from pipelines_admin.configs.models import ConfigVersion, Pipeline
 from pipelines_admin.configs.selectors import pipeline_get, version_get, version_latest
 from pipelines_admin.configs.services import config_version_create
-from pipelines_admin.console.editor_forms import (
-    FORMATS,
-    RuleForm,
-    StageForm,
-    check_text,
-    document_text,
-    parse_document,
-    rule_catalogue,
-    rule_class_groups,
-    suggested_rule_id,
-)
+from pipelines_admin.console.forms.editor.catalogue import rule_catalogue, rule_class_groups
+from pipelines_admin.console.forms.editor.documents import FORMATS, check_text, document_text, parse_document
+from pipelines_admin.console.forms.editor.rules import RuleForm, suggested_rule_id
+from pipelines_admin.console.forms.editor.stages import StageForm
+from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed, NotFound, ServiceError
 
 # -- shared -----------------------------------------------------------------------------
@@ -56,26 +50,22 @@ from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed, NotF
 MESSAGE_MISSING = "Say what you changed and why: every version has a message."
 
 
-def _pipeline_or_404(slug: str) -> Pipeline:
-    try:
-        return pipeline_get(slug)
-    except NotFound:
-        raise Http404("There is no such pipeline.")
-
-
-def _latest_or_404(pipeline: Pipeline) -> ConfigVersion:
+def _latest(pipeline: Pipeline) -> ConfigVersion:
     latest = version_latest(pipeline)
     if latest is None:
-        raise Http404("This pipeline has no config version yet.")
+        raise NotFound("This pipeline has no config version yet.")
     return latest
 
 
 def _posted_version(pipeline: Pipeline, value: str | None) -> ConfigVersion:
     """The version a form names (its base, or the one to merge into)."""
-    try:
-        return version_get(pipeline, int(value or ""))
-    except (ValueError, NotFound):
-        raise Http404("That version does not exist.")
+    return version_get(pipeline, int(value) if value and value.isdigit() else 0)
+
+
+def _format_of(data: QueryDict) -> str:
+    """The text format a request asks for: "yaml" unless it names another known one."""
+    fmt = data.get("format")
+    return fmt if fmt in FORMATS else "yaml"
 
 
 def _problems_of(exc: ServiceError) -> list[dict]:
@@ -83,12 +73,12 @@ def _problems_of(exc: ServiceError) -> list[dict]:
     return list(problems) if problems else [{"path": "", "message": exc.message}]
 
 
-def _saved(request, pipeline: Pipeline, version: ConfigVersion):
+def _saved(request: HtmxHttpRequest, pipeline: Pipeline, version: ConfigVersion):
     messages.success(request, f"Saved version {version.number}: {version.message}")
     return redirect("console:pipeline-detail", slug=pipeline.slug)
 
 
-def _page(request, pipeline: Pipeline, base: ConfigVersion, **context) -> dict:
+def _page(request: HtmxHttpRequest, pipeline: Pipeline, base: ConfigVersion, **context) -> dict:
     latest = version_latest(pipeline)
     return {
         "section": "pipelines",
@@ -102,7 +92,9 @@ def _page(request, pipeline: Pipeline, base: ConfigVersion, **context) -> dict:
     }
 
 
-def _save(request, *, pipeline, document, base, message, state: dict) -> ConfigVersion | None:
+def _save(
+    request: HtmxHttpRequest, *, pipeline, document, base, message, state: dict
+) -> ConfigVersion | None:
     """Create the version, or record in ``state`` why not (``problems``, ``conflict``,
     ``refused``, ``message_error``) and the response status."""
     if not message:
@@ -121,7 +113,7 @@ def _save(request, *, pipeline, document, base, message, state: dict) -> ConfigV
     return None
 
 
-def _save_or_show(request, *, pipeline, base, document, show):
+def _save_or_show(request: HtmxHttpRequest, *, pipeline, base, document, show):
     """Save ``document`` (a validated form's result; None when the form has errors) as a
     new version and go back to the pipeline; otherwise show the form again through
     ``show(status=..., **why_not)``."""
@@ -141,7 +133,7 @@ def _save_or_show(request, *, pipeline, base, document, show):
     return show(status=status, **state)
 
 
-def _typing_state(request) -> dict:
+def _typing_state(request: HtmxHttpRequest) -> dict:
     """What the save bar says while the user types after a refused save: the form as
     shown posts ``message_checked`` once a save was refused for want of a message, and
     ``merge_into`` while it shows a conflict with a newer version."""
@@ -203,12 +195,12 @@ def _structure(document: dict) -> list[dict]:
 
 
 @require_http_methods(["GET", "POST"])
-def config_edit(request, slug):
+def config_edit(request: HtmxHttpRequest, slug):
     """The stages and rules of the latest version, and the whole config as YAML or JSON."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     if request.method == "GET":
-        base = _latest_or_404(pipeline)
-        fmt = request.GET.get("format") if request.GET.get("format") in FORMATS else "yaml"
+        base = _latest(pipeline)
+        fmt = _format_of(request.GET)
         return render(
             request,
             "console/config_edit.html",
@@ -224,7 +216,7 @@ def config_edit(request, slug):
         )
 
     base = _posted_version(pipeline, request.POST.get("base_version"))
-    fmt = request.POST.get("format") if request.POST.get("format") in FORMATS else "yaml"
+    fmt = _format_of(request.POST)
     text = request.POST.get("text", "").replace("\r\n", "\n")
     message = request.POST.get("message", "").strip()
     action = request.POST.get("action", "check")
@@ -284,14 +276,7 @@ def config_edit(request, slug):
 # -- one rule ---------------------------------------------------------------------------
 
 
-def _rule_form(document: dict, stage: str, **kwargs) -> RuleForm:
-    try:
-        return RuleForm(document=document, stage=stage, **kwargs)
-    except DocumentEditError as exc:
-        raise Http404(str(exc))
-
-
-def _rule_page(request, pipeline, base, form: RuleForm, status=200, **context):
+def _rule_page(request: HtmxHttpRequest, pipeline, base, form: RuleForm, status=200, **context):
     document = form.document
     context = _page(
         request,
@@ -308,19 +293,22 @@ def _rule_page(request, pipeline, base, form: RuleForm, status=200, **context):
 
 
 @require_http_methods(["GET", "POST"])
-def rule_edit(request, slug, stage, rule):
+def rule_edit(request: HtmxHttpRequest, slug, stage, rule):
     """A rule's params (generated from its class's params schema) and settings."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     if request.method == "GET":
-        base = _latest_or_404(pipeline)
+        base = _latest(pipeline)
         return _rule_page(
-            request, pipeline, base, _rule_form(base.document, stage, class_name="", rule_id=rule)
+            request,
+            pipeline,
+            base,
+            RuleForm(document=base.document, stage=stage, class_name="", rule_id=rule),
         )
 
     base = _posted_version(pipeline, request.POST.get("base_version"))
     if request.POST.get("action") == "merge":
         return _rule_merge(request, pipeline, base, stage, rule)
-    form = _rule_form(base.document, stage, class_name="", rule_id=rule, data=request.POST)
+    form = RuleForm(document=base.document, stage=stage, class_name="", rule_id=rule, data=request.POST)
     document = form.validate()
     return _save_or_show(
         request,
@@ -331,11 +319,11 @@ def rule_edit(request, slug, stage, rule):
     )
 
 
-def _rule_merge(request, pipeline, base, stage, rule):
+def _rule_merge(request: HtmxHttpRequest, pipeline, base, stage, rule):
     """Apply the user's change of one rule to a newer version (the rule's other
     changes there are kept), and show the result to check and save."""
     into = _posted_version(pipeline, request.POST.get("merge_into"))
-    mine = _rule_form(base.document, stage, class_name="", rule_id=rule, data=request.POST)
+    mine = RuleForm(document=base.document, stage=stage, class_name="", rule_id=rule, data=request.POST)
     _, candidate = mine.candidate()
     try:
         theirs = rule_get(into.document, stage, rule)
@@ -357,7 +345,7 @@ def _rule_merge(request, pipeline, base, stage, rule):
     if "params" in merged:
         document = set_rule_params(document, stage, rule, merged["params"])
     document = set_rule_settings(document, stage, rule, {k: merged[k] for k in RULE_SETTINGS if k in merged})
-    form = _rule_form(document, stage, class_name="", rule_id=rule)
+    form = RuleForm(document=document, stage=stage, class_name="", rule_id=rule)
     form.validate()
     return _rule_page(
         request, pipeline, into, form, merged=True, merged_changes=semantic_diff(into.document, document)
@@ -365,18 +353,18 @@ def _rule_merge(request, pipeline, base, stage, rule):
 
 
 @require_POST
-def rule_validate(request, slug, stage):
+def rule_validate(request: HtmxHttpRequest, slug, stage):
     """While the user types: the form's errors, each beside its field (out-of-band
     swaps of the error containers, so the inputs and the cursor stay as they are)."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     base = _posted_version(pipeline, request.POST.get("base_version"))
     adding = request.POST.get("adding") == "1"
     class_name = request.POST.get("class", "")
     if adding and class_name not in rule_catalogue():
         return HttpResponseBadRequest("Choose a rule class first.")
-    form = _rule_form(
-        base.document,
-        stage,
+    form = RuleForm(
+        document=base.document,
+        stage=stage,
         class_name=class_name,
         rule_id=request.POST.get("rule", ""),
         data=request.POST,
@@ -387,14 +375,11 @@ def rule_validate(request, slug, stage):
 
 
 @require_POST
-def rule_remove(request, slug, stage, rule):
+def rule_remove(request: HtmxHttpRequest, slug, stage, rule):
     """Remove a rule (a new version); refused, with the problems, while others depend on it."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     base = _posted_version(pipeline, request.POST.get("base_version"))
-    try:
-        document = remove_rule(base.document, stage, rule)
-    except DocumentEditError as exc:
-        raise Http404(str(exc))
+    document = remove_rule(base.document, stage, rule)
     message = request.POST.get("remove_message", "").strip()
     remove: dict = {"message": message}
     status = 400
@@ -415,45 +400,36 @@ def rule_remove(request, slug, stage, rule):
             error=state.get("message_error") or state.get("refused"),
         )
         if remove["conflict"]:  # show the newest version: the rule may have changed there
-            base = _latest_or_404(pipeline)
-    form = _rule_form(base.document, stage, class_name="", rule_id=rule)
+            base = _latest(pipeline)
+    form = RuleForm(document=base.document, stage=stage, class_name="", rule_id=rule)
     return _rule_page(request, pipeline, base, form, status=status, remove=remove)
 
 
 @require_POST
-def rule_move(request, slug, stage, rule):
+def rule_move(request: HtmxHttpRequest, slug, stage, rule):
     """Move a rule one place up or down within its stage (a new version)."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     base = _posted_version(pipeline, request.POST.get("base_version"))
     direction = request.POST.get("direction")
     if direction not in ("up", "down"):
-        return HttpResponseBadRequest("Say which way to move the rule: up or down.")
-    try:
-        document = move_rule(base.document, stage, rule, -1 if direction == "up" else 1)
-    except DocumentEditError as exc:
-        raise Http404(str(exc))
-    try:
-        version = config_version_create(
-            pipeline=pipeline,
-            document=document,
-            base_version=base,
-            author=request.user,
-            message=f"Move rule {rule} {direction} in stage {stage}",
-        )
-        messages.success(request, f"Saved version {version.number}: rule {rule} moved {direction}.")
-    except ServiceError as exc:
-        messages.error(request, f"Rule {rule} was not moved: {exc.message}")
+        raise InvalidInput("Say which way to move the rule: up or down.")
+    document = move_rule(base.document, stage, rule, -1 if direction == "up" else 1)
+    version = config_version_create(
+        pipeline=pipeline,
+        document=document,
+        base_version=base,
+        author=request.user,
+        message=f"Move rule {rule} {direction} in stage {stage}",
+    )
+    messages.success(request, f"Saved version {version.number}: rule {rule} moved {direction}.")
     return redirect(reverse("console:config-edit", kwargs={"slug": slug}) + f"#stage-{stage}")
 
 
 # -- a new rule -------------------------------------------------------------------------
 
 
-def _add_page(request, pipeline, base, stage, form: RuleForm | None, status=200, **context):
-    try:
-        stage_doc = stage_get(base.document, stage)
-    except DocumentEditError as exc:
-        raise Http404(str(exc))
+def _add_page(request: HtmxHttpRequest, pipeline, base, stage, form: RuleForm | None, status=200, **context):
+    stage_doc = stage_get(base.document, stage)
     context = _page(
         request,
         pipeline,
@@ -477,15 +453,15 @@ def _add_page(request, pipeline, base, stage, form: RuleForm | None, status=200,
 
 
 @require_http_methods(["GET", "POST"])
-def rule_add(request, slug, stage):
+def rule_add(request: HtmxHttpRequest, slug, stage):
     """Add a rule to a stage: choose its class, then fill in its id, params and settings."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     if request.method == "GET":
-        base = _latest_or_404(pipeline)
+        base = _latest(pipeline)
         class_name = request.GET.get("class", "")
         form = None
         if class_name in rule_catalogue():
-            form = _rule_form(base.document, stage, class_name=class_name, adding=True)
+            form = RuleForm(document=base.document, stage=stage, class_name=class_name, adding=True)
             form.rule_id = suggested_rule_id(base.document, class_name)
         return _add_page(request, pipeline, base, stage, form)
 
@@ -497,10 +473,14 @@ def rule_add(request, slug, stage):
         )
     if request.POST.get("action") == "merge":  # the new rule goes into the newer version as it is
         base = _posted_version(pipeline, request.POST.get("merge_into"))
-        form = _rule_form(base.document, stage, class_name=class_name, data=request.POST, adding=True)
+        form = RuleForm(
+            document=base.document, stage=stage, class_name=class_name, data=request.POST, adding=True
+        )
         form.validate()
         return _add_page(request, pipeline, base, stage, form, merged=True)
-    form = _rule_form(base.document, stage, class_name=class_name, data=request.POST, adding=True)
+    form = RuleForm(
+        document=base.document, stage=stage, class_name=class_name, data=request.POST, adding=True
+    )
     form.position = _position(request.POST.get("position"))
     document = form.validate()
     return _save_or_show(
@@ -522,14 +502,7 @@ def _position(value: str | None) -> int | None:
 # -- a stage ----------------------------------------------------------------------------
 
 
-def _stage_form(document: dict, stage: str, data=None) -> StageForm:
-    try:
-        return StageForm(document=document, stage=stage, data=data)
-    except DocumentEditError as exc:
-        raise Http404(str(exc))
-
-
-def _stage_page(request, pipeline, base, form: StageForm, status=200, **context):
+def _stage_page(request: HtmxHttpRequest, pipeline, base, form: StageForm, status=200, **context):
     structure = [s for s in _structure(form.document) if s["name"] == form.stage]
     context = _page(
         request,
@@ -545,17 +518,17 @@ def _stage_page(request, pipeline, base, form: StageForm, status=200, **context)
 
 
 @require_http_methods(["GET", "POST"])
-def stage_edit(request, slug, stage):
+def stage_edit(request: HtmxHttpRequest, slug, stage):
     """A stage's settings: enabled, fail fast, parallelism, timeout, condition."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     if request.method == "GET":
-        base = _latest_or_404(pipeline)
-        return _stage_page(request, pipeline, base, _stage_form(base.document, stage))
+        base = _latest(pipeline)
+        return _stage_page(request, pipeline, base, StageForm(document=base.document, stage=stage))
 
     base = _posted_version(pipeline, request.POST.get("base_version"))
     if request.POST.get("action") == "merge":
         into = _posted_version(pipeline, request.POST.get("merge_into"))
-        mine = _stage_form(base.document, stage, request.POST)
+        mine = StageForm(document=base.document, stage=stage, data=request.POST)
         try:
             theirs = stage_get(into.document, stage)
         except DocumentEditError:
@@ -574,27 +547,27 @@ def stage_edit(request, slug, stage):
         before = {k: v for k, v in stage_get(base.document, stage).items() if k in STAGE_SETTINGS}
         now = {k: v for k, v in theirs.items() if k in STAGE_SETTINGS}
         document = set_stage_settings(into.document, stage, merge_changes(before, mine_settings, now))
-        form = _stage_form(document, stage)
+        form = StageForm(document=document, stage=stage)
         form.validate()
         return _stage_page(
             request, pipeline, into, form, merged=True, merged_changes=semantic_diff(into.document, document)
         )
-    form = _stage_form(base.document, stage, request.POST)
-    document = form.validate()
+    form = StageForm(document=base.document, stage=stage, data=request.POST)
+    candidate = form.validate()
     return _save_or_show(
         request,
         pipeline=pipeline,
         base=base,
-        document=document,
+        document=candidate,
         show=partial(_stage_page, request, pipeline, base, form),
     )
 
 
 @require_POST
-def stage_validate(request, slug, stage):
+def stage_validate(request: HtmxHttpRequest, slug, stage):
     """While the user types: the stage form's errors, beside their fields (out of band)."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     base = _posted_version(pipeline, request.POST.get("base_version"))
-    form = _stage_form(base.document, stage, request.POST)
+    form = StageForm(document=base.document, stage=stage, data=request.POST)
     form.validate()
     return render(request, "console/stage_edit.html#validation", {"form": form, **_typing_state(request)})

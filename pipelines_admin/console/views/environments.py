@@ -10,7 +10,6 @@ only decide what to offer."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -31,21 +30,15 @@ from pipelines_admin.configs.services import (
     service_binding_remove,
     service_binding_set,
 )
-from pipelines_admin.console.environment_forms import (
+from pipelines_admin.console.forms.environments import (
     BindingForm,
     BindingRemoveForm,
     EnvironmentCreateForm,
     EnvironmentSettingsForm,
 )
+from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
-
-
-def _environment_or_404(name: str) -> Environment:
-    try:
-        return environment_get(name)
-    except NotFound as exc:
-        raise Http404(exc.message)
 
 
 def _may_protect(user) -> bool:
@@ -78,7 +71,7 @@ def _refusal_into(form, exc: ServiceError) -> list[dict]:
 
 
 @require_http_methods(["GET", "POST"])
-def environments(request):
+def environments(request: HtmxHttpRequest):
     """Every environment; publishers add one here."""
     form = EnvironmentCreateForm(request.POST or None)
     status = 200
@@ -198,9 +191,9 @@ def _back(environment: Environment, anchor: str = ""):
 
 
 @require_http_methods(["GET", "POST"])
-def environment(request, env):
+def environment(request: HtmxHttpRequest, env):
     """One environment's page; POST changes its settings."""
-    environment = _environment_or_404(env)
+    environment = environment_get(env)
     if request.method == "GET":
         return _page(request, environment)
     form = EnvironmentSettingsForm(request.POST)
@@ -230,9 +223,9 @@ def environment(request, env):
 
 
 @require_POST
-def binding_set(request, env):
+def binding_set(request: HtmxHttpRequest, env):
     """Bind a service in this environment, or change its binding."""
-    environment = _environment_or_404(env)
+    environment = environment_get(env)
     form = BindingForm(request.POST)
     if not form.is_valid():
         return _page(request, environment, binding_form=form, status=400)
@@ -281,17 +274,17 @@ def binding_set(request, env):
 
 
 @require_POST
-def binding_remove(request, env, service):
+def binding_remove(request: HtmxHttpRequest, env, service):
     """Remove a binding: the rules calling the service get the simulated adapter again."""
-    environment = _environment_or_404(env)
+    environment = environment_get(env)
     key = parse_service(service)
     if key is None:
-        raise Http404("There is no such service binding.")
+        raise NotFound("There is no such service binding.")
     form = BindingRemoveForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
         if not form.is_valid():
-            raise ServiceError(" ".join(" ".join(errors) for errors in form.errors.values()))
+            raise ServiceError(" ".join(" ".join(str(e) for e in errors) for errors in form.errors.values()))
         service_binding_remove(
             environment=environment,
             interface=key[0],

@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, can
 from pipelines_admin.configs.models import Pipeline
 from pipelines_admin.configs.selectors import environment_list, live_releases, pipeline_get, version_get
-from pipelines_admin.console.impact_forms import ImpactForm, default_last
+from pipelines_admin.console.forms.impact import ImpactForm, default_last
+from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.console.paging import paginate
-from pipelines_admin.core.errors import NotFound, ServiceError
+from pipelines_admin.core.errors import ServiceError
 from pipelines_admin.impact.models import ImpactReport
 from pipelines_admin.impact.selectors import impact_report_get, impact_report_list, impact_summary
 from pipelines_admin.impact.services import impact_cancel, impact_start
@@ -34,20 +35,6 @@ FAILING = {"fail", "error", "timeout"}
 DIRECTION_LABELS = {"to_fail": "would no longer pass", "to_pass": "would now pass", "other": "other change"}
 
 
-def _pipeline_or_404(slug: str) -> Pipeline:
-    try:
-        return pipeline_get(slug)
-    except NotFound:
-        raise Http404("There is no such pipeline.")
-
-
-def _report_or_404(pipeline: Pipeline, report_id) -> ImpactReport:
-    try:
-        return impact_report_get(pipeline, report_id)
-    except NotFound as exc:
-        raise Http404(exc.message)
-
-
 def _problems(exc: ServiceError) -> list[dict]:
     return exc.extra.get("problems", []) if isinstance(exc.extra, dict) else []
 
@@ -55,21 +42,21 @@ def _problems(exc: ServiceError) -> list[dict]:
 # -- start one, list them -------------------------------------------------------------------
 
 
-def _initial(request, pipeline: Pipeline) -> dict:
+def _initial(request: HtmxHttpRequest, pipeline: Pipeline) -> dict:
     """?environment=NAME&version=N prefill the form (unknown values fall back to the defaults)."""
     names = [e.name for e in environment_list()]
     environment = request.GET.get("environment", "")
     if environment not in names:
         environment = DEFAULT_ENVIRONMENT if DEFAULT_ENVIRONMENT in names else (names[0] if names else "")
     numbers = list(pipeline.versions.order_by("-number").values_list("number", flat=True))
-    version = request.GET.get("version", "")
-    version = (
-        int(version) if version.isdigit() and int(version) in numbers else (numbers[0] if numbers else None)
-    )
+    asked = request.GET.get("version", "")
+    version = int(asked) if asked.isdigit() and int(asked) in numbers else (numbers[0] if numbers else None)
     return {"environment": environment, "version": version, "last": default_last()}
 
 
-def _impact_page(request, pipeline: Pipeline, form: ImpactForm, *, status: int = 200, problems=None):
+def _impact_page(
+    request: HtmxHttpRequest, pipeline: Pipeline, form: ImpactForm, *, status: int = 200, problems=None
+):
     page, query = paginate(request, impact_report_list(pipeline), per_page=REPORTS_PER_PAGE)
     context = {
         "section": "pipelines",
@@ -89,8 +76,8 @@ def _impact_page(request, pipeline: Pipeline, form: ImpactForm, *, status: int =
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-def impact(request, slug):
-    pipeline = _pipeline_or_404(slug)
+def impact(request: HtmxHttpRequest, slug):
+    pipeline = pipeline_get(slug)
     live = live_releases(pipeline)
     if request.method != "POST":
         return _impact_page(
@@ -204,7 +191,7 @@ def _samples(report: ImpactReport) -> list[dict]:
     return samples
 
 
-def _report_context(request, pipeline: Pipeline, report: ImpactReport, **extra) -> dict:
+def _report_context(request: HtmxHttpRequest, pipeline: Pipeline, report: ImpactReport) -> dict:
     summary = impact_summary(report)
     context = {
         "section": "pipelines",
@@ -215,7 +202,6 @@ def _report_context(request, pipeline: Pipeline, report: ImpactReport, **extra) 
         "override_json": json.dumps(report.candidate_override, indent=2, ensure_ascii=False)
         if report.candidate_override
         else "",
-        **extra,
     }
     if report.finished:
         context.update(
@@ -230,33 +216,22 @@ def _report_context(request, pipeline: Pipeline, report: ImpactReport, **extra) 
 
 
 @require_GET
-def impact_report(request, slug, report_id):
-    pipeline = _pipeline_or_404(slug)
-    report = _report_or_404(pipeline, report_id)
+def impact_report(request: HtmxHttpRequest, slug, report_id):
+    pipeline = pipeline_get(slug)
+    report = impact_report_get(pipeline, report_id)
     if request.htmx and report.finished:
         # the progress bar polled until now: load the whole page, so the figures come with their chart's data
         # (htmx drops <script> elements from what it swaps in, json_script ones too, under the CSP config)
-        response = HttpResponse(status=200)
-        response["HX-Refresh"] = "true"
-        return response
+        return HttpResponseClientRefresh()
     template = "console/impact_report.html#report" if request.htmx else "console/impact_report.html"
     return render(request, template, _report_context(request, pipeline, report))
 
 
 @require_POST
-def impact_cancel_view(request, slug, report_id):
-    pipeline = _pipeline_or_404(slug)
-    report = _report_or_404(pipeline, report_id)
-    try:
-        report = impact_cancel(report=report, actor=request.user)
-    except ServiceError as exc:
-        report = _report_or_404(pipeline, report_id)
-        return render(
-            request,
-            "console/impact_report.html",
-            _report_context(request, pipeline, report, error=exc.message),
-            status=exc.status,
-        )
+def impact_cancel_view(request: HtmxHttpRequest, slug, report_id):
+    pipeline = pipeline_get(slug)
+    report = impact_report_get(pipeline, report_id)
+    report = impact_cancel(report=report, actor=request.user)
     messages.success(
         request,
         f"Analysis cancelled after {report.processed:,} of {report.total:,} runs; "

@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -33,8 +32,7 @@ from pipelines_admin.configs.selectors import (
     version_latest,
     versions_diff,
 )
-from pipelines_admin.console.paging import paginate
-from pipelines_admin.console.pipeline_forms import (
+from pipelines_admin.console.forms.pipeline_pages import (
     EnvironmentDiffForm,
     OverrideForm,
     ReleaseForm,
@@ -42,6 +40,8 @@ from pipelines_admin.console.pipeline_forms import (
     ToggleForm,
     VersionDiffForm,
 )
+from pipelines_admin.console.http import HtmxHttpRequest
+from pipelines_admin.console.paging import paginate
 from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
 from pipelines_admin.impact.selectors import impact_report_list
@@ -61,20 +61,6 @@ from pipelines_admin.testcases.services import suite_start
 VERSIONS_PER_PAGE = 20
 IMPACT_DEFAULT_WINDOW = 10_000
 RELEASES_PER_PAGE = 15
-
-
-def _pipeline_or_404(slug: str) -> Pipeline:
-    try:
-        return pipeline_get(slug)
-    except NotFound:
-        raise Http404("There is no such pipeline.")
-
-
-def _environment_or_404(name: str) -> Environment:
-    try:
-        return environment_get(name)
-    except NotFound as exc:
-        raise Http404(exc.message)
 
 
 def _effective_or_none(pipeline: Pipeline, environment: Environment):
@@ -153,7 +139,7 @@ def _graph_context(pipeline: Pipeline, user, environment_name: str) -> dict:
     }
 
 
-def _detail_context(request, pipeline: Pipeline, **matrix_kwargs) -> dict:
+def _detail_context(request: HtmxHttpRequest, pipeline: Pipeline, **matrix_kwargs) -> dict:
     return {
         "section": "pipelines",
         "pipeline": pipeline,
@@ -167,8 +153,8 @@ def _detail_context(request, pipeline: Pipeline, **matrix_kwargs) -> dict:
 
 
 @require_GET
-def pipeline_detail(request, slug):
-    pipeline = _pipeline_or_404(slug)
+def pipeline_detail(request: HtmxHttpRequest, slug):
+    pipeline = pipeline_get(slug)
     template = "console/pipeline_detail.html"
     if request.htmx:
         template += "#graph" if request.htmx.target == "graph" else "#matrix"
@@ -176,9 +162,9 @@ def pipeline_detail(request, slug):
 
 
 @require_POST
-def pipeline_toggle(request, slug):
+def pipeline_toggle(request: HtmxHttpRequest, slug):
     """Turn a stage or a rule on or off in one environment (a new release there)."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     form = ToggleForm(request.POST)
     failed, confirm, stale, error, notice, status = None, None, None, "", "", 200
     if not form.is_valid():
@@ -261,8 +247,8 @@ def _live_by_version(pipeline: Pipeline) -> dict[int, list[Release]]:
 
 
 @require_GET
-def versions(request, slug):
-    pipeline = _pipeline_or_404(slug)
+def versions(request: HtmxHttpRequest, slug):
+    pipeline = pipeline_get(slug)
     page, query = paginate(
         request, pipeline.versions.select_related("author").order_by("-number"), per_page=VERSIONS_PER_PAGE
     )
@@ -298,19 +284,12 @@ def versions(request, slug):
     return render(request, template, context)
 
 
-def _version_or_404(pipeline: Pipeline, number: int):
-    try:
-        return version_get(pipeline, number)
-    except NotFound as exc:
-        raise Http404(exc.message)
-
-
-def _release_form(request, pipeline, version, data=None) -> ReleaseForm:
+def _release_form(request: HtmxHttpRequest, pipeline, version, data=None) -> ReleaseForm:
     running = [release.environment.name for release in _live_by_version(pipeline).get(version.number, [])]
     return ReleaseForm(data, allowed=_allowed_environments(request.user), version=version, running=running)
 
 
-def _version_detail(request, pipeline, version, form, *, status=200, problems=None):
+def _version_detail(request: HtmxHttpRequest, pipeline, version, form, *, status=200, problems=None):
     latest = version_latest(pipeline)
     context = {
         "section": "pipelines",
@@ -363,17 +342,17 @@ def _gates(pipeline: Pipeline, version) -> list[Gate]:
 
 
 @require_GET
-def version_detail(request, slug, number):
-    pipeline = _pipeline_or_404(slug)
-    version = _version_or_404(pipeline, number)
+def version_detail(request: HtmxHttpRequest, slug, number):
+    pipeline = pipeline_get(slug)
+    version = version_get(pipeline, number)
     return _version_detail(request, pipeline, version, _release_form(request, pipeline, version))
 
 
 @require_POST
-def version_release(request, slug, number):
+def version_release(request: HtmxHttpRequest, slug, number):
     """Release a version to an environment (the environment keeps its override)."""
-    pipeline = _pipeline_or_404(slug)
-    version = _version_or_404(pipeline, number)
+    pipeline = pipeline_get(slug)
+    version = version_get(pipeline, number)
     form = _release_form(request, pipeline, version, data=request.POST)
     if not form.is_valid():
         return _version_detail(request, pipeline, version, form, status=400)
@@ -398,9 +377,9 @@ def version_release(request, slug, number):
 
 
 @require_GET
-def version_diff(request, slug):
+def version_diff(request: HtmxHttpRequest, slug):
     """Two versions compared: ?a=N&b=M (by default the previous and the latest)."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     numbers = list(pipeline.versions.order_by("-number").values_list("number", flat=True))
     defaults = {
         "a": numbers[1] if len(numbers) > 1 else (numbers[0] if numbers else ""),
@@ -470,10 +449,10 @@ def _environment_context(
 
 
 @require_http_methods(["GET", "POST"])
-def environment_detail(request, slug, env):
+def environment_detail(request: HtmxHttpRequest, slug, env):
     """What runs in one environment, its release history, and its override (POST saves it)."""
-    pipeline = _pipeline_or_404(slug)
-    environment = _environment_or_404(env)
+    pipeline = pipeline_get(slug)
+    environment = environment_get(env)
     if request.method == "GET":
         template = "console/environment_detail.html"
         if request.htmx:
@@ -521,13 +500,13 @@ def environment_detail(request, slug, env):
 
 
 @require_POST
-def rollback(request, slug, env, release_id):
+def rollback(request: HtmxHttpRequest, slug, env, release_id):
     """Run an earlier release of this environment again (as a new release)."""
-    pipeline = _pipeline_or_404(slug)
-    environment = _environment_or_404(env)
+    pipeline = pipeline_get(slug)
+    environment = environment_get(env)
     target = release_history(pipeline, environment).filter(pk=release_id).first()
     if target is None:
-        raise Http404(f"Release {release_id} is not a release of {pipeline.slug} in {environment.name}.")
+        raise NotFound(f"Release {release_id} is not a release of {pipeline.slug} in {environment.name}.")
     form = RollbackForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else request.POST.get("reason", "")
     try:
@@ -558,9 +537,9 @@ def rollback(request, slug, env, release_id):
 
 
 @require_GET
-def environment_diff(request, slug):
+def environment_diff(request: HtmxHttpRequest, slug):
     """The effective configs of two environments compared: ?a=env&b=env."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     environments = list(environment_list())
     released = [e.name for e in environments if e.name in live_releases(pipeline)]
     defaults = {"a": released[0] if released else "", "b": released[-1] if released else ""}

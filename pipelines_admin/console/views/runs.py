@@ -1,12 +1,14 @@
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, can, role_needed
 from pipelines_admin.configs.models import Environment, Pipeline
-from pipelines_admin.console.forms import BatchUploadForm, RerunForm
+from pipelines_admin.console.forms.runs import BatchUploadForm
+from pipelines_admin.console.forms.trial_runs import RerunForm
+from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.console.paging import paginate
 from pipelines_admin.core.errors import NotFound, ServiceError
 from pipelines_admin.runs import exports
@@ -25,7 +27,7 @@ from pipelines_admin.runs.selectors import (
 
 
 @require_GET
-def runs(request):
+def runs(request: HtmxHttpRequest):
     filters = {k: request.GET.get(k, "") for k in RUN_FILTERS}
     page, query = paginate(request, run_list(filters))
     context = {
@@ -43,11 +45,8 @@ def runs(request):
 
 
 @require_GET
-def run_detail(request, run_id):
-    try:
-        run = run_get(run_id)
-    except NotFound:
-        raise Http404("There is no such run.")
+def run_detail(request: HtmxHttpRequest, run_id):
+    run = run_get(run_id)
     template = "console/run_detail.html#run-result" if request.htmx else "console/run_detail.html"
     rerun_form = RerunForm(pipeline=run.pipeline, initial={"environment": run.environment.name})
     return render(
@@ -65,7 +64,7 @@ def run_detail(request, run_id):
     )
 
 
-def batches(request):
+def batches(request: HtmxHttpRequest):
     preselected = {k: request.GET[k] for k in ("pipeline", "environment") if request.GET.get(k)}
     form = BatchUploadForm(request.POST or None, request.FILES or None, initial=preselected)
     if request.method == "POST" and form.is_valid():
@@ -91,7 +90,7 @@ def batches(request):
     )
 
 
-def _batches_context(request, form, rejected=None):
+def _batches_context(request: HtmxHttpRequest, form, rejected=None):
     page, query = paginate(request, batch_list(), per_page=15)
     rows = [(batch, batch_outcome_counts(batch)) for batch in page.object_list]
     return {
@@ -108,36 +107,25 @@ def _batches_context(request, form, rejected=None):
 
 
 @require_GET
-def batch_detail(request, batch_id):
-    try:
-        batch = batch_get(batch_id)
-    except NotFound:
-        raise Http404("There is no such batch.")
+def batch_detail(request: HtmxHttpRequest, batch_id):
+    batch = batch_get(batch_id)
     context = {"section": "runs", "batch": batch, "progress": batch_progress(batch)}
     template = "console/batch_detail.html#progress" if request.htmx else "console/batch_detail.html"
     return render(request, template, context)
 
 
 @require_POST
-def batch_cancel_view(request, batch_id):
-    try:
-        batch = batch_cancel(batch=batch_get(batch_id), actor=request.user)
-        messages.success(request, f"Batch cancelled after {batch.processed} of {batch.total} applications.")
-    except NotFound:
-        raise Http404("There is no such batch.")
-    except ServiceError as exc:
-        messages.error(request, exc.message)
+def batch_cancel_view(request: HtmxHttpRequest, batch_id):
+    batch = batch_cancel(batch=batch_get(batch_id), actor=request.user)
+    messages.success(request, f"Batch cancelled after {batch.processed} of {batch.total} applications.")
     return redirect("console:batch-detail", batch_id=batch_id)
 
 
 @require_GET
-def batch_results(request, batch_id, fmt):
+def batch_results(request: HtmxHttpRequest, batch_id, fmt):
     if fmt not in exports.FORMATS:
-        raise Http404("Results come as .csv or .jsonl.")
-    try:
-        batch = batch_get(batch_id)
-    except NotFound:
-        raise Http404("There is no such batch.")
+        raise NotFound("Results come as .csv or .jsonl.")
+    batch = batch_get(batch_id)
     rows, content_type = exports.batch_results_stream(batch, fmt)
     response = StreamingHttpResponse(rows, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-results.{fmt}"'

@@ -4,15 +4,16 @@ case's form, a suite run's results, and saving a run as a test case."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, can
 from pipelines_admin.configs.selectors import pipeline_get, version_get, version_latest
+from pipelines_admin.console.forms.testcases import CaseForm, SuiteRunForm
+from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.console.paging import paginate
-from pipelines_admin.console.testcase_forms import CaseForm, SuiteRunForm
-from pipelines_admin.core.errors import NotFound, ServiceError, Stale
+from pipelines_admin.core.errors import ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
 from pipelines_admin.runs.selectors import run_get
 from pipelines_admin.testcases.selectors import (
@@ -37,20 +38,6 @@ from pipelines_admin.testcases.services import (
 SUITE_RUNS_PER_PAGE = 10
 
 
-def _pipeline_or_404(slug: str):
-    try:
-        return pipeline_get(slug)
-    except NotFound:
-        raise Http404("There is no such pipeline.")
-
-
-def _case_or_404(pipeline, case_id):
-    try:
-        return case_get(pipeline, case_id)
-    except NotFound as exc:
-        raise Http404(exc.message)
-
-
 def _document(pipeline) -> dict:
     latest = version_latest(pipeline)
     return latest.document if latest else {}
@@ -61,8 +48,8 @@ def _problems(exc: ServiceError) -> list[dict]:
 
 
 @require_GET
-def cases(request, slug):
-    pipeline = _pipeline_or_404(slug)
+def cases(request: HtmxHttpRequest, slug):
+    pipeline = pipeline_get(slug)
     latest_suite = suite_run_latest(pipeline)
     outcomes = case_outcomes(latest_suite)
     rows = [(case, outcomes.get(case.pk)) for case in case_list(pipeline)]
@@ -82,7 +69,9 @@ def cases(request, slug):
     return render(request, "console/test_cases.html", context)
 
 
-def _case_page(request, pipeline, form, *, case=None, status=200, problems=None, masked=None, stale=None):
+def _case_page(
+    request: HtmxHttpRequest, pipeline, form, *, case=None, status=200, problems=None, masked=None, stale=None
+):
     current = case_revision(case) if case is not None else ""
     # the edit form is based on the case as the page shows it: re-shown after an error it keeps
     # the revision it started from, unless that error was that it is stale
@@ -107,8 +96,8 @@ def _case_page(request, pipeline, form, *, case=None, status=200, problems=None,
 
 
 @require_http_methods(["GET", "POST"])
-def case_new(request, slug):
-    pipeline = _pipeline_or_404(slug)
+def case_new(request: HtmxHttpRequest, slug):
+    pipeline = pipeline_get(slug)
     form = CaseForm(
         request.POST or None, document=_document(pipeline), initial={"status": "passed", "record": "{\n}"}
     )
@@ -131,10 +120,10 @@ def case_new(request, slug):
 
 
 @require_http_methods(["GET", "POST"])
-def case_edit(request, slug, case_id):
+def case_edit(request: HtmxHttpRequest, slug, case_id):
     """Editors see and change the application in clear; everyone else sees it masked."""
-    pipeline = _pipeline_or_404(slug)
-    case = _case_or_404(pipeline, case_id)
+    pipeline = pipeline_get(slug)
+    case = case_get(pipeline, case_id)
     document = _document(pipeline)
     if not can(request.user, VERSION_CREATE):
         if request.method == "POST":
@@ -183,53 +172,39 @@ def case_edit(request, slug, case_id):
 
 
 @require_POST
-def case_delete_view(request, slug, case_id):
-    pipeline = _pipeline_or_404(slug)
-    case = _case_or_404(pipeline, case_id)
+def case_delete_view(request: HtmxHttpRequest, slug, case_id):
+    pipeline = pipeline_get(slug)
+    case = case_get(pipeline, case_id)
     name = case.name
-    try:
-        case_delete(case=case, actor=request.user, base_revision=request.POST.get("base_revision") or MISSING)
-    except ServiceError as exc:
-        return render(request, "console/error.html", {"message": exc.message}, status=exc.status)
+    case_delete(case=case, actor=request.user, base_revision=request.POST.get("base_revision") or MISSING)
     messages.success(request, f"Test case “{name}” deleted.")
     return redirect("console:test-cases", slug=slug)
 
 
 @require_POST
-def suite_run_start(request, slug):
+def suite_run_start(request: HtmxHttpRequest, slug):
     """Run every test case against the chosen config, on the worker."""
-    pipeline = _pipeline_or_404(slug)
+    pipeline = pipeline_get(slug)
     form = SuiteRunForm(request.POST, pipeline=pipeline)
     if not form.is_valid():
         messages.error(request, "Pick an environment and a config to test.")
         return redirect("console:test-cases", slug=slug)
     data = form.cleaned_data
-    try:
-        version = version_get(pipeline, data["version"]) if data["version"] else None
-        suite = suite_start(
-            pipeline=pipeline,
-            environment=data["environment"],
-            actor=request.user,
-            version=version,
-            override=data["override"] if data["use_override"] else None,
-        )
-    except ServiceError as exc:
-        messages.error(request, exc.message)
-        return redirect(
-            request.POST.get("back")
-            if request.POST.get("back", "").startswith(f"/pipelines/{slug}/")
-            else f"/pipelines/{slug}/tests/"
-        )
+    version = version_get(pipeline, data["version"]) if data["version"] else None
+    suite = suite_start(
+        pipeline=pipeline,
+        environment=data["environment"],
+        actor=request.user,
+        version=version,
+        override=data["override"] if data["use_override"] else None,
+    )
     return redirect("console:suite-run", slug=slug, suite_id=suite.pk)
 
 
 @require_GET
-def suite_run_detail(request, slug, suite_id):
-    pipeline = _pipeline_or_404(slug)
-    try:
-        suite = suite_run_get(pipeline, suite_id)
-    except NotFound as exc:
-        raise Http404(exc.message)
+def suite_run_detail(request: HtmxHttpRequest, slug, suite_id):
+    pipeline = pipeline_get(slug)
+    suite = suite_run_get(pipeline, suite_id)
     results = sorted(suite.results, key=lambda entry: (entry["passed"], entry["name"]))
     context = {
         "section": "pipelines",
@@ -240,22 +215,16 @@ def suite_run_detail(request, slug, suite_id):
     }
     if request.htmx and not suite.finished:
         return render(request, "console/suite_run.html#progress", context)
-    response = render(request, "console/suite_run.html", context)
     if request.htmx:  # it has just finished: show the whole page with its results
-        response["HX-Refresh"] = "true"
-    return response
+        return HttpResponseClientRefresh()
+    return render(request, "console/suite_run.html", context)
 
 
 @require_POST
-def save_run_as_test_case(request, run_id):
+def save_run_as_test_case(request: HtmxHttpRequest, run_id):
     """One click: the run's application becomes a test case expecting the same decision."""
-    try:
-        run = run_get(run_id)
-        case = case_from_run(run=run, actor=request.user)
-    except NotFound:
-        raise Http404("There is no such run.")
-    except ServiceError as exc:
-        return render(request, "console/error.html", {"message": exc.message}, status=exc.status)
+    run = run_get(run_id)
+    case = case_from_run(run=run, actor=request.user)
     messages.success(
         request,
         f"Saved as the test case “{case.name}”, expecting “{run.status}”. "

@@ -2,28 +2,21 @@
 
 import json
 
-from django.http import Http404
 from django.shortcuts import redirect, render
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, can, role_needed
 from pipelines_admin.configs.samples import sample_basis, samples_described
 from pipelines_admin.configs.selectors import pipeline_get, version_get
-from pipelines_admin.console.forms import RerunForm, TryRunForm
-from pipelines_admin.core.errors import NotFound, ServiceError
+from pipelines_admin.console.forms.trial_runs import RerunForm, TryRunForm
+from pipelines_admin.console.http import HtmxHttpRequest
+from pipelines_admin.core.errors import ServiceError
 from pipelines_admin.runs.comparison import compare_results
 from pipelines_admin.runs.selectors import run_get
 from pipelines_admin.runs.services import run_input, run_submit
 
 
-def _pipeline_or_404(slug):
-    try:
-        return pipeline_get(slug)
-    except NotFound:
-        raise Http404("There is no such pipeline.")
-
-
-def try_run(request, slug):
-    pipeline = _pipeline_or_404(slug)
+def try_run(request: HtmxHttpRequest, slug):
+    pipeline = pipeline_get(slug)
     environment = (request.POST if request.method == "POST" else request.GET).get(
         "environment"
     ) or "development"
@@ -87,36 +80,27 @@ def try_run(request, slug):
     )
 
 
-def rerun(request, run_id):
+def rerun(request: HtmxHttpRequest, run_id):
     """Run the same application again (another environment or version) and compare."""
-    try:
-        original = run_get(run_id)
-    except NotFound:
-        raise Http404("There is no such run.")
+    original = run_get(run_id)
     form = RerunForm(request.POST or None, pipeline=original.pipeline)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            version = version_get(original.pipeline, data["version"]) if data["version"] else None
-            again = run_submit(
-                pipeline=original.pipeline,
-                environment=data["environment"],
-                record=run_input(original),
-                actor=request.user,
-                version=version,
-                stages=original.stages,
-            )
-        except ServiceError as exc:
-            return render(request, "console/error.html", {"message": exc.message}, status=exc.status)
+        version = version_get(original.pipeline, data["version"]) if data["version"] else None
+        again = run_submit(
+            pipeline=original.pipeline,
+            environment=data["environment"],
+            record=run_input(original),
+            actor=request.user,
+            version=version,
+            stages=original.stages,
+        )
         return redirect(f"/runs/compare/?a={original.pk}&b={again.pk}")
     return redirect("console:run-detail", run_id=original.pk)
 
 
-def compare(request):
-    try:
-        a, b = run_get(request.GET.get("a")), run_get(request.GET.get("b"))
-    except NotFound:
-        raise Http404("Pick two runs to compare.")
+def compare(request: HtmxHttpRequest):
+    a, b = run_get(request.GET.get("a")), run_get(request.GET.get("b"))
     context = {
         "section": "runs",
         "a": a,

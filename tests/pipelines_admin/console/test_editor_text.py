@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines_admin.console.editor_forms import parse_document, rule_class_groups
+from pipelines_admin.console.forms.editor.catalogue import rule_class_groups
+from pipelines_admin.console.forms.editor.documents import parse_document
 
 
 @pytest.mark.parametrize(

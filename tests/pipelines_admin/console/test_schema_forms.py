@@ -8,8 +8,9 @@ import pytest
 from django.template.loader import render_to_string
 from django.utils.datastructures import MultiValueDict
 
-from pipelines_admin.console.editor_forms import rule_catalogue, rule_settings_schema, stage_settings_schema
-from pipelines_admin.console.schema_forms import MISSING, SchemaForm, kind_of
+from pipelines_admin.console.forms.editor.catalogue import rule_catalogue
+from pipelines_admin.console.forms.editor.schema_form import MISSING, SchemaForm, kind_of
+from pipelines_admin.console.forms.editor.settings_schemas import rule_settings_schema, stage_settings_schema
 from pipelines_admin.demo.pipelines import example_document
 
 

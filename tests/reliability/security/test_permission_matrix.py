@@ -155,9 +155,9 @@ CONSOLE = [
     Case("console:rule-validate", "POST", read_only_post()),
     Case("console:rule-edit", "GET", page()),
     Case("console:rule-edit", "POST", write()),
-    # refused: the page again with the reason; moving: back to the editor with a message
+    # refused: the page again with the reason; moving: the console's 403 page
     Case("console:rule-remove", "POST", write()),
-    Case("console:rule-move", "POST", write(refused=302)),
+    Case("console:rule-move", "POST", write()),
     Case("console:run-detail", "GET", page()),
     Case("console:run-detail", "GET", page(), variant="htmx"),
     Case("console:rerun", "POST", write()),
@@ -165,7 +165,7 @@ CONSOLE = [
     Case("console:batches", "GET", page()),
     Case("console:batches", "POST", write()),
     Case("console:batch-detail", "GET", page()),
-    Case("console:batch-cancel", "POST", write(refused=302)),
+    Case("console:batch-cancel", "POST", write()),
     Case("console:batch-results", "GET", page(), variant="csv"),
     Case("console:batch-results", "GET", page(), variant="jsonl"),
     Case("console:dashboards", "GET", page()),
@@ -178,7 +178,7 @@ CONSOLE = [
     Case("console:test-case-edit", "GET", page()),
     Case("console:test-case-edit", "POST", write()),
     Case("console:test-case-delete", "POST", write()),
-    Case("console:suite-run-start", "POST", write(refused=302)),
+    Case("console:suite-run-start", "POST", write()),
     Case("console:suite-run", "GET", page()),
     Case("console:save-as-test-case", "POST", write()),
     # impact analysis

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 
 from pipelines_admin.configs.models import Pipeline, Release
-from pipelines_admin.console.pipeline_forms import OverrideField, environment_field
+from pipelines_admin.console.forms.pipeline_pages import OverrideField, environment_field
 
 DEFAULT_LAST = 10_000
 

@@ -8,7 +8,7 @@ services to say (their field errors are put back beside the fields)."""
 from django import forms
 
 from pipelines_admin.configs.models import INTERFACE_NAMES, ServiceBinding
-from pipelines_admin.console.pipeline_forms import ReasonField
+from pipelines_admin.console.forms.pipeline_pages import ReasonField
 
 POSITION_HELP = "Environments are listed by it, smallest first."
 

@@ -5,8 +5,8 @@ import json
 
 from django import forms
 
-from pipelines_admin.console.forms import JSONObjectField
-from pipelines_admin.console.pipeline_forms import OverrideField, environment_field
+from pipelines_admin.console.forms.pipeline_pages import OverrideField, environment_field
+from pipelines_admin.console.forms.trial_runs import JSONObjectField
 from pipelines_admin.core.json_data import UnreadableJSON, parse_json_text
 from pipelines_admin.testcases.expectations import OUTCOMES, STATUSES
 

@@ -39,6 +39,7 @@ from dataclasses import field as dc_field
 from typing import Any
 
 from pipelines_admin.core.json_data import UnreadableJSON, parse_json_text
+from rules_engine import unescape_token
 
 
 class _Missing:
@@ -626,10 +627,6 @@ def _parse(f: SchemaField, data) -> tuple[Any, bool]:
 # -------------------------------------------------------------------------- the form
 
 
-def _unescape(segment: str) -> str:
-    return segment.replace("~1", "/").replace("~0", "~")
-
-
 class SchemaForm:
     """The fields of one schema (an object schema), optionally bound to submitted data."""
 
@@ -705,7 +702,7 @@ class SchemaForm:
             if not path.startswith(base + "/") and not (path == base and self.root.kind != "object"):
                 others.append(problem)
                 continue
-            segments = [_unescape(s) for s in path[len(base) :].split("/")[1:]]
+            segments = [unescape_token(s) for s in path[len(base) :].split("/")[1:]]
             target = self.field_at(segments)
             if target is None:
                 others.append(problem)
