@@ -204,31 +204,35 @@ def run_execute(run_id) -> Run | None:
         return _finish_owned(claim, status=Run.Status.ERROR, error=claim.give_up_message, gave_up=True)
     try:
         with claim.lease_kept():
-            return _execute_claimed(claim)
+            outcome = _run_claimed(claim.work)
     except SoftTimeLimitExceeded:
         return run_time_limit_exceeded(run_id, claim=claim)
+    return _finish_owned(claim, **outcome)
 
 
-def _execute_claimed(claim: jobs.Claim) -> Run | None:
-    run = claim.work
+def _run_claimed(run: Run) -> dict:
+    """Run the engine on the claimed run: the outcome `_finish_owned` writes."""
     record = decrypt_json(run.input_encrypted)
     document = run_document(run)
     try:
         engine = compiled_pipeline(document, run.environment)
     except Exception as exc:  # a config that no longer compiles (for example an unbound service)
-        return _finish_owned(
-            claim,
-            status=Run.Status.ERROR,
-            error=f"the config could not be compiled: {exc}",
-            document=document,
-        )
+        return {
+            "status": Run.Status.ERROR,
+            "error": f"the config could not be compiled: {exc}",
+            "document": document,
+        }
     status, result, duration_ms, error = execute_record(
         engine, record, stages=run.stages, context={"run_id": str(run.pk)}
     )
     masked = mask_result(result, record, run.pipeline.masked_fields_for(document)) if result else None
-    return _finish_owned(
-        claim, status=status, result=masked, duration_ms=duration_ms, error=error, document=document
-    )
+    return {
+        "status": status,
+        "result": masked,
+        "duration_ms": duration_ms,
+        "error": error,
+        "document": document,
+    }
 
 
 def _finish_owned(

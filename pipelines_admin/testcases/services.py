@@ -416,18 +416,21 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
     SuiteRun.objects.filter(pk=suite_id, claim_token=claim.token).update(processed=0, passed=0, failed=0)
     try:
         with claim.lease_kept():
-            return _execute_claimed(claim)
+            status, error, outcome = _run_cases(claim)
     except SoftTimeLimitExceeded:
         return suite_time_limit_exceeded(suite_id, claim=claim)
+    return _finish_owned(claim, status, error=error, **outcome)
 
 
-def _execute_claimed(claim: jobs.Claim) -> SuiteRun | None:
+def _run_cases(claim: jobs.Claim) -> tuple[str, str, dict]:
+    """Run and judge every test case for the claimed suite run: (status, error, the
+    fields `_finish_owned` writes)."""
     suite = claim.work
     document = apply_override(suite.version.document, suite.override)
     try:
         engine = compiled_pipeline(document, suite.environment)
     except Exception as exc:
-        return _finish_owned(claim, SuiteRun.Status.ERROR, error=f"the config could not be compiled: {exc}")
+        return SuiteRun.Status.ERROR, f"the config could not be compiled: {exc}", {}
     fields = suite.pipeline.masked_fields_for(document)
     cases = list(TestCase.objects.filter(pipeline=suite.pipeline).order_by("name", "pk"))
     fingerprint = cases_fingerprint(suite.pipeline)
@@ -476,9 +479,8 @@ def _execute_claimed(claim: jobs.Claim) -> SuiteRun | None:
         "failed": len(cases) - passed,
     }
     if not cases:
-        return _finish_owned(claim, SuiteRun.Status.ERROR, error="the pipeline has no test cases", **outcome)
-    status = SuiteRun.Status.PASSED if passed == len(cases) else SuiteRun.Status.FAILED
-    return _finish_owned(claim, status, **outcome)
+        return SuiteRun.Status.ERROR, "the pipeline has no test cases", outcome
+    return SuiteRun.Status.PASSED if passed == len(cases) else SuiteRun.Status.FAILED, "", outcome
 
 
 def suites_sweep(now=None) -> dict[str, int]:
