@@ -96,7 +96,7 @@ def work_send(kind: WorkKind, pk, *, recovery: str | None = None) -> bool:
     broker took the work."""
     try:
         kind.task.apply_async(args=[str(pk) if isinstance(pk, uuid.UUID) else pk], retry=False)
-    except Exception as exc:  # the broker is unreachable: keep the work, log without PII
+    except Exception as exc:  # noqa: BLE001 - the broker is unreachable: keep the work, log without PII
         logger.warning(
             "%s %s stays queued: broker unavailable (%s)", kind.model.__name__, pk, type(exc).__name__
         )

@@ -216,7 +216,7 @@ def _run_claimed(run: Run) -> dict:
     document = run_document(run)
     try:
         engine = compiled_pipeline(document, run.environment)
-    except Exception as exc:  # a config that no longer compiles (for example an unbound service)
+    except Exception as exc:  # noqa: BLE001 - a config that no longer compiles (for example an unbound service)
         return {
             "status": Run.Status.ERROR,
             "error": f"the config could not be compiled: {exc}",
