@@ -116,7 +116,18 @@ class EnvironmentVariables(BaseSettings):
 
     # -- runs and background work
     RUN_SWEEP_SECONDS: float = Field(
-        60, gt=0, description="How often the sweep re-sends lost runs, suites and analyses."
+        5, gt=0, description="How often the sweep re-sends lost runs, batch chunks, suites and analyses."
+    )
+    JOB_LEASE_SECONDS: float = Field(
+        15,
+        gt=0,
+        description="A claimed run, chunk, suite or analysis whose worker's heartbeat stopped for this "
+        "long is sent again.",
+    )
+    JOB_HEARTBEAT_SECONDS: float = Field(
+        5,
+        gt=0,
+        description="How often a worker renews the lease of the work it runs. Less than JOB_LEASE_SECONDS.",
     )
     RUN_INPUT_MAX_BYTES: int = Field(64 * 1024, ge=1, description="Largest application accepted, in bytes.")
     RUN_SOFT_TIME_LIMIT: int = Field(
@@ -129,12 +140,9 @@ class EnvironmentVariables(BaseSettings):
         description="Deliveries of a run (or chunk, suite, analysis) before it is given up on as an error.",
     )
     RUN_REQUEUE_AFTER_SECONDS: int = Field(
-        120, ge=1, description="A queued run not picked up after this long is sent again."
-    )
-    RUN_STUCK_AFTER_SECONDS: int | None = Field(
-        None,
+        120,
         ge=1,
-        description="A running run not finished after this long is sent again. Default: RUN_TIME_LIMIT + 60.",
+        description="Work sent to the broker but not picked up after this long is sent again.",
     )
     BATCH_MAX_BYTES: int = Field(20 * 1024 * 1024, ge=1, description="Largest batch file accepted, in bytes.")
     BATCH_CHUNK_SIZE: int = Field(250, ge=1, description="Applications per batch chunk (one task each).")

@@ -269,10 +269,13 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The sweeps re-send lost work (pipelines_admin.core.jobs); a sweep not picked up before
+# the next one is sent is dropped, so they never pile up behind busy workers.
+_SWEEP = {"schedule": ENV.RUN_SWEEP_SECONDS, "options": {"expires": ENV.RUN_SWEEP_SECONDS}}
 CELERY_BEAT_SCHEDULE = {
-    "sweep-runs": {"task": "runs.sweep", "schedule": ENV.RUN_SWEEP_SECONDS},
-    "sweep-suites": {"task": "testcases.sweep", "schedule": ENV.RUN_SWEEP_SECONDS},
-    "sweep-impact": {"task": "impact.sweep", "schedule": ENV.RUN_SWEEP_SECONDS},
+    "sweep-runs": {"task": "runs.sweep", **_SWEEP},
+    "sweep-suites": {"task": "testcases.sweep", **_SWEEP},
+    "sweep-impact": {"task": "impact.sweep", **_SWEEP},
 }
 
 # Runs and batches
@@ -281,7 +284,11 @@ RUN_SOFT_TIME_LIMIT = ENV.RUN_SOFT_TIME_LIMIT
 RUN_TIME_LIMIT = ENV.RUN_TIME_LIMIT
 RUN_MAX_ATTEMPTS = ENV.RUN_MAX_ATTEMPTS
 RUN_REQUEUE_AFTER_SECONDS = ENV.RUN_REQUEUE_AFTER_SECONDS
-RUN_STUCK_AFTER_SECONDS = ENV.RUN_STUCK_AFTER_SECONDS or RUN_TIME_LIMIT + 60
+# Queued work (pipelines_admin.core.jobs): a claim's lease, renewed by its worker's heartbeat
+JOB_LEASE_SECONDS = ENV.JOB_LEASE_SECONDS
+JOB_HEARTBEAT_SECONDS = ENV.JOB_HEARTBEAT_SECONDS
+if JOB_HEARTBEAT_SECONDS >= JOB_LEASE_SECONDS:
+    raise ImproperlyConfigured("JOB_HEARTBEAT_SECONDS must be less than JOB_LEASE_SECONDS.")
 BATCH_MAX_BYTES = ENV.BATCH_MAX_BYTES
 BATCH_CHUNK_SIZE = ENV.BATCH_CHUNK_SIZE
 BATCH_CHUNK_SOFT_TIME_LIMIT = ENV.BATCH_CHUNK_SOFT_TIME_LIMIT

@@ -14,6 +14,7 @@ from django.utils.functional import cached_property
 
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release
 from pipelines_admin.core.fields import OrderedJSONField
+from pipelines_admin.core.jobs import QueuedWork
 
 
 class ImpactReport(models.Model):
@@ -92,22 +93,22 @@ class ImpactReport(models.Model):
         return self.live_now is not None and self.live_now.effective_hash == self.baseline_hash
 
 
-class ImpactChunk(models.Model):
+class ImpactChunk(QueuedWork):
     """A slice of the window's run ids, replayed by one task and tallied in one transaction."""
 
     class Status(models.TextChoices):
+        #: waiting for a worker, or being worked on (a claim with a live lease)
         QUEUED = "queued"
         DONE = "done"
         CANCELLED = "cancelled"
+
+    PENDING = (Status.QUEUED,)
+    CLAIMED = Status.QUEUED
 
     report = models.ForeignKey(ImpactReport, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
     run_ids = models.JSONField(help_text="ids of the runs to replay, newest first")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["report", "index"]

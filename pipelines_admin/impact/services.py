@@ -2,18 +2,20 @@
 
 `impact_start` picks the window (the latest finished runs of the pipeline in the
 environment), stores the report and its chunks of run ids, and enqueues one task per
-chunk after commit. `impact_chunk_process` replays a chunk outside any transaction,
-then adds its tallies and flipped samples to the report in one transaction; a chunk
-done twice (a redelivered task) is counted once. The last chunk completes the report.
+chunk after commit. `impact_chunk_process` claims a chunk (core.jobs), replays it
+outside any transaction, then adds its tallies and flipped samples to the report in one
+transaction while the claim is its own; a chunk done twice (a redelivered task, a worker
+given up on that wakes up) is counted once. The last chunk completes the report.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, require
@@ -22,7 +24,9 @@ from pipelines_admin.configs.candidates import candidate_resolve
 from pipelines_admin.configs.engine import compiled_pipeline
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
 from pipelines_admin.configs.overrides import apply_override
+from pipelines_admin.core import jobs
 from pipelines_admin.core.errors import InvalidInput, NotFound
+from pipelines_admin.impact import tasks
 from pipelines_admin.impact.models import ImpactChunk, ImpactReport
 from pipelines_admin.impact.tally import ImpactTally
 from pipelines_admin.runs.metrics import recovery_count
@@ -31,6 +35,15 @@ from pipelines_admin.runs.records import record_decrypt, result_mask
 from pipelines_admin.runs.services import execute_record
 
 logger = logging.getLogger(__name__)
+
+IMPACT_CHUNK_WORK = jobs.WorkKind(
+    model=ImpactChunk,
+    task=tasks.process_impact_chunk,
+    count_recovery=partial(recovery_count, SweepRecovery.Kind.IMPACT_CHUNK),
+    created="report__created_at",
+    related=("report",),
+    sweep_filter=Q(report__status__in=[ImpactReport.Status.QUEUED, ImpactReport.Status.RUNNING]),
+)
 
 
 def replay_window(pipeline: Pipeline, environment: Environment, last: int) -> list[str]:
@@ -123,8 +136,7 @@ def impact_start(
     report = _create(
         pipeline=pipeline, environment=environment, actor=actor, version=version, override=override, last=last
     )
-    chunk_ids = list(report.chunks.values_list("pk", flat=True))
-    transaction.on_commit(lambda: [chunk_enqueue(pk) for pk in chunk_ids])
+    jobs.send_on_commit(chunk_enqueue, list(report.chunks.values_list("pk", flat=True)))
     return report
 
 
@@ -154,103 +166,85 @@ def impact_run_now(
 
 
 def chunk_enqueue(chunk_id: int, recovery: str | None = None) -> bool:
-    """Hand the chunk to the broker (see runs.services.run_enqueue for `recovery`)."""
-    from pipelines_admin.impact.tasks import process_impact_chunk
-
-    try:
-        process_impact_chunk.apply_async(args=[chunk_id], retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker error: the chunk stays queued
-        logger.warning("impact chunk %s stays queued: broker unavailable (%s)", chunk_id, type(exc).__name__)
-        return False
-    with transaction.atomic():
-        ImpactChunk.objects.filter(pk=chunk_id).update(enqueued_at=timezone.now())
-        if recovery:
-            recovery_count(SweepRecovery.Kind.IMPACT_CHUNK, recovery)
-    return True
+    """Hand the chunk to the broker (core.jobs.work_send)."""
+    return jobs.work_send(IMPACT_CHUNK_WORK, chunk_id, recovery=recovery)
 
 
 def impact_chunk_process(chunk_id: int) -> int:
-    """Replay one chunk; returns how many applications it counted (0: nothing to do)."""
-    with transaction.atomic():
-        chunk = (
-            ImpactChunk.objects.select_for_update(of=("self",))
-            .select_related("report")
-            .filter(pk=chunk_id)
-            .first()
-        )
-        if chunk is None or chunk.status != ImpactChunk.Status.QUEUED:
-            return 0
-        if chunk.report.status == ImpactReport.Status.CANCELLED:
-            chunk.status = ImpactChunk.Status.CANCELLED
-            chunk.save(update_fields=["status"])
-            return 0
-        chunk.attempts += 1
-        chunk.started_at = timezone.now()
-        chunk.save(update_fields=["attempts", "started_at"])
+    """Replay one chunk; returns how many applications it counted (0: nothing to do, or
+    this worker's claim was taken over meanwhile)."""
+    claim = jobs.work_claim(IMPACT_CHUNK_WORK, chunk_id)
+    if claim is None:
+        return 0
     report = ImpactReport.objects.select_related(
         "pipeline", "environment", "baseline_release__version", "candidate_version"
-    ).get(pk=chunk.report_id)
+    ).get(pk=claim.work.report_id)
     tally = ImpactTally()
     samples: list[dict] = []
-    if chunk.attempts <= settings.RUN_MAX_ATTEMPTS:
-        baseline_document = apply_override(
-            report.baseline_release.version.document, report.baseline_release.override
-        )
-        candidate_document = apply_override(report.candidate_version.document, report.candidate_override)
-        baseline = compiled_pipeline(baseline_document, report.environment)
-        candidate = compiled_pipeline(candidate_document, report.environment)
-        fields = report.pipeline.masked_fields_for(baseline_document, candidate_document)
-        context = {"impact_report": report.pk}
-        runs = Run.objects.filter(pk__in=chunk.run_ids).only("id", "input_encrypted", "input_masked")
-        warmed = False
-        for run in runs.iterator(chunk_size=500):
-            record = record_decrypt(run.input_encrypted)
-            if not warmed:  # first calls load libraries' data: keep that out of either side's latency
-                execute_record(baseline, record, stages=None, context=context)
-                execute_record(candidate, record, stages=None, context=context)
-                warmed = True
-            before_status, before, before_ms, _ = execute_record(
-                baseline, record, stages=None, context=context
-            )
-            after_status, after, after_ms, _ = execute_record(candidate, record, stages=None, context=context)
-            direction = tally.add(before_status, before, before_ms, after_status, after, after_ms)
-            if direction and len(samples) < settings.IMPACT_SAMPLE_SIZE:
-                samples.append(
-                    {
-                        "run": str(run.pk),
-                        "direction": direction,
-                        "before_status": before_status,
-                        "after_status": after_status,
-                        "input": run.input_masked,
-                        "before": result_mask(before, record, fields) if before else None,
-                        "after": result_mask(after, record, fields) if after else None,
-                    }
-                )
-    return _chunk_write(
-        chunk.pk, report.pk, tally, samples, gave_up=chunk.attempts > settings.RUN_MAX_ATTEMPTS
+    if claim.out_of_attempts or report.status == ImpactReport.Status.CANCELLED:
+        return _chunk_write(claim, report.pk, tally, samples)
+    with claim.lease_kept():
+        _replay(claim.work, report, tally, samples)
+    return _chunk_write(claim, report.pk, tally, samples)
+
+
+def _replay(chunk: ImpactChunk, report: ImpactReport, tally: ImpactTally, samples: list) -> None:
+    """Replay the chunk's runs against both configs, into `tally` and `samples`."""
+    baseline_document = apply_override(
+        report.baseline_release.version.document, report.baseline_release.override
     )
+    candidate_document = apply_override(report.candidate_version.document, report.candidate_override)
+    baseline = compiled_pipeline(baseline_document, report.environment)
+    candidate = compiled_pipeline(candidate_document, report.environment)
+    fields = report.pipeline.masked_fields_for(baseline_document, candidate_document)
+    context = {"impact_report": report.pk}
+    runs = Run.objects.filter(pk__in=chunk.run_ids).only("id", "input_encrypted", "input_masked")
+    warmed = False
+    for run in runs.iterator(chunk_size=500):
+        record = record_decrypt(run.input_encrypted)
+        if not warmed:  # first calls load libraries' data: keep that out of either side's latency
+            execute_record(baseline, record, stages=None, context=context)
+            execute_record(candidate, record, stages=None, context=context)
+            warmed = True
+        before_status, before, before_ms, _ = execute_record(baseline, record, stages=None, context=context)
+        after_status, after, after_ms, _ = execute_record(candidate, record, stages=None, context=context)
+        direction = tally.add(before_status, before, before_ms, after_status, after, after_ms)
+        if direction and len(samples) < settings.IMPACT_SAMPLE_SIZE:
+            samples.append(
+                {
+                    "run": str(run.pk),
+                    "direction": direction,
+                    "before_status": before_status,
+                    "after_status": after_status,
+                    "input": run.input_masked,
+                    "before": result_mask(before, record, fields) if before else None,
+                    "after": result_mask(after, record, fields) if after else None,
+                }
+            )
 
 
-def _chunk_write(chunk_id: int, report_id: int, tally: ImpactTally, samples: list, *, gave_up: bool) -> int:
+def _chunk_write(claim: jobs.Claim, report_id: int, tally: ImpactTally, samples: list) -> int:
+    """Add the chunk's tallies to the report in one transaction, while the claim is this
+    worker's; a cancelled report's chunk is cancelled instead."""
     now = timezone.now()
     with transaction.atomic():
         report = ImpactReport.objects.select_for_update().get(
             pk=report_id
         )  # chunks of a report add up in turn
-        chunk = ImpactChunk.objects.select_for_update().get(pk=chunk_id)
-        if chunk.status != ImpactChunk.Status.QUEUED:
+        chunk = jobs.work_owned(claim)
+        if chunk is None:
             return 0
         if report.status == ImpactReport.Status.CANCELLED:
-            chunk.status = ImpactChunk.Status.CANCELLED
-            chunk.save(update_fields=["status"])
+            jobs.work_done(chunk, ImpactChunk.Status.CANCELLED, now=now)
             return 0
-        chunk.status, chunk.finished_at = ImpactChunk.Status.DONE, now
-        chunk.save(update_fields=["status", "finished_at"])
+        jobs.work_done(chunk, ImpactChunk.Status.DONE, now=now)
         report.tally = ImpactTally(report.tally).merge(tally.data).data
         report.samples = (report.samples + samples)[: settings.IMPACT_SAMPLE_SIZE]
         counted = tally.data["replayed"]
         report.processed += len(chunk.run_ids)
-        if gave_up:  # the worker died on this chunk every time: say so instead of trying forever
+        if (
+            claim.out_of_attempts
+        ):  # the worker died on this chunk every time: say so instead of trying forever
             report.tally["skipped"] = report.tally.get("skipped", 0) + len(chunk.run_ids)
             recovery_count(SweepRecovery.Kind.IMPACT_CHUNK, SweepRecovery.Action.GAVE_UP)
         report.status = ImpactReport.Status.RUNNING
@@ -306,19 +300,9 @@ def impact_cancel(*, report: ImpactReport, actor) -> ImpactReport:
 
 
 def impact_sweep(now=None) -> dict[str, int]:
-    """Re-enqueue chunks that were never enqueued or whose task was lost."""
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.IMPACT_CHUNK_TIME_LIMIT + 60)
-    waiting = ImpactChunk.objects.filter(
-        status=ImpactChunk.Status.QUEUED,
-        report__status__in=[ImpactReport.Status.QUEUED, ImpactReport.Status.RUNNING],
+    """Re-send chunks that never reached the broker, were lost by it, or whose worker died
+    (core.jobs); how many."""
+    counts = jobs.work_sweep(
+        IMPACT_CHUNK_WORK, send=lambda pk, recovery: chunk_enqueue(pk, recovery=recovery), now=now
     )
-    never_sent = waiting.filter(
-        enqueued_at__isnull=True,
-        report__created_at__lt=now - timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS),
-    ).values_list("pk", flat=True)[:200]
-    lost = waiting.filter(enqueued_at__lt=stale).values_list("pk", flat=True)[:200]
-    sends = [(pk, SweepRecovery.Action.ENQUEUED) for pk in never_sent] + [
-        (pk, SweepRecovery.Action.REQUEUED) for pk in lost
-    ]
-    return {"impact_chunks_requeued": sum(chunk_enqueue(pk, recovery=action) for pk, action in sends)}
+    return {"impact_chunks_requeued": sum(counts.values())}

@@ -1,10 +1,9 @@
 """Celery tasks: each passes an id to a service; the services are idempotent and keep
-their outcome in the database (no result backend: see runs.tasks)."""
+their outcome in the database (no result backend: see runs.tasks). The services send
+these tasks, so the tasks import the services when they run."""
 
 from celery import shared_task
 from django.conf import settings
-
-from pipelines_admin.impact import services
 
 
 @shared_task(
@@ -16,9 +15,13 @@ from pipelines_admin.impact import services
     time_limit=settings.IMPACT_CHUNK_TIME_LIMIT,
 )
 def process_impact_chunk(chunk_id: int) -> int:
+    from pipelines_admin.impact import services
+
     return services.impact_chunk_process(chunk_id)
 
 
 @shared_task(name="impact.sweep", ignore_result=True)
 def sweep() -> dict:
+    from pipelines_admin.impact import services
+
     return services.impact_sweep()

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, require
@@ -24,7 +24,9 @@ from pipelines_admin.audit.services import audit_record
 from pipelines_admin.configs.engine import compiled_pipeline, document_hash
 from pipelines_admin.configs.models import Environment, Pipeline
 from pipelines_admin.configs.overrides import apply_override
+from pipelines_admin.core import jobs
 from pipelines_admin.core.errors import InvalidInput, TooLarge
+from pipelines_admin.runs import tasks
 from pipelines_admin.runs.batch_files import UnreadableFile, parse_batch_file
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
@@ -33,6 +35,15 @@ from pipelines_admin.runs.models import Batch, BatchChunk, Run, SweepRecovery
 from pipelines_admin.runs.services import alerts_record, execute_record, resolve_config
 
 logger = logging.getLogger(__name__)
+
+CHUNK_WORK = jobs.WorkKind(
+    model=BatchChunk,
+    task=tasks.process_batch_chunk,
+    count_recovery=partial(recovery_count, SweepRecovery.Kind.BATCH_CHUNK),
+    created="batch__created_at",
+    related=("batch",),
+    sweep_filter=Q(batch__status__in=[Batch.Status.QUEUED, Batch.Status.RUNNING]),
+)
 
 
 @transaction.atomic
@@ -100,54 +111,35 @@ def batch_create(
             "effective_hash": batch.effective_hash,
         },
     )
-    chunk_ids = list(batch.chunks.values_list("pk", flat=True))
-    transaction.on_commit(lambda: [chunk_enqueue(pk) for pk in chunk_ids])
+    jobs.send_on_commit(chunk_enqueue, list(batch.chunks.values_list("pk", flat=True)))
     return batch
 
 
 def chunk_enqueue(chunk_id: int, recovery: str | None = None) -> bool:
-    """Hand the chunk to the broker (see runs.services.run_enqueue for `recovery`)."""
-    from pipelines_admin.runs.tasks import process_batch_chunk
-
-    try:
-        process_batch_chunk.apply_async(args=[chunk_id], retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker error: the chunk stays queued
-        logger.warning("batch chunk %s stays queued: broker unavailable (%s)", chunk_id, type(exc).__name__)
-        return False
-    with transaction.atomic():
-        BatchChunk.objects.filter(pk=chunk_id).update(enqueued_at=timezone.now())
-        if recovery:
-            recovery_count(SweepRecovery.Kind.BATCH_CHUNK, recovery)
-    return True
+    """Hand the chunk to the broker (core.jobs.work_send)."""
+    return jobs.work_send(CHUNK_WORK, chunk_id, recovery=recovery)
 
 
 def batch_chunk_process(chunk_id: int) -> int:
-    """Run one chunk; returns how many runs it wrote (0 when there was nothing to do)."""
-    with transaction.atomic():
-        chunk = (
-            BatchChunk.objects.select_for_update(of=("self",))
-            .select_related("batch")
-            .filter(pk=chunk_id)
-            .first()
-        )
-        if chunk is None or chunk.status != BatchChunk.Status.QUEUED:
-            return 0
-        if chunk.batch.status == Batch.Status.CANCELLED:
-            chunk.status = BatchChunk.Status.CANCELLED
-            chunk.save(update_fields=["status"])
-            return 0
-        chunk.attempts += 1
-        chunk.started_at = timezone.now()
-        chunk.save(update_fields=["attempts", "started_at"])
+    """Run one chunk; returns how many runs it wrote (0 when there was nothing to do, or
+    when this worker's claim was taken over meanwhile)."""
+    claim = jobs.work_claim(CHUNK_WORK, chunk_id)
+    if claim is None:
+        return 0
+    chunk = claim.work
     batch = Batch.objects.select_related("pipeline", "environment", "release__version").get(pk=chunk.batch_id)
     records = decrypt_json(chunk.records_encrypted)
     document = apply_override(batch.release.version.document, batch.release.override)
     fields = batch.pipeline.masked_fields_for(document)
-    outcomes: list[tuple] = []
-    if chunk.attempts > settings.RUN_MAX_ATTEMPTS:
-        error = f"gave up after {chunk.attempts - 1} attempts (the worker stopped each time)"
-        outcomes = [(line, record, Run.Status.ERROR, None, None, error) for line, record in records]
-    else:
+    if batch.status == Batch.Status.CANCELLED:
+        return _chunk_write(claim, batch, [], fields)
+    if claim.out_of_attempts:  # the worker died on this chunk every time: say so instead of trying forever
+        error = claim.give_up_message
+        return _chunk_write(
+            claim, batch, [(line, rec, Run.Status.ERROR, None, None, error) for line, rec in records], fields
+        )
+    outcomes = []
+    with claim.lease_kept():
         engine = compiled_pipeline(document, batch.environment)
         for line, record in records:
             status, result, ms, error = execute_record(
@@ -156,23 +148,22 @@ def batch_chunk_process(chunk_id: int) -> int:
             outcomes.append(
                 (line, record, status, mask_result(result, record, fields) if result else None, ms, error)
             )
-    return _chunk_write(chunk.pk, batch, outcomes, fields, gave_up=chunk.attempts > settings.RUN_MAX_ATTEMPTS)
+    return _chunk_write(claim, batch, outcomes, fields)
 
 
-def _chunk_write(
-    chunk_id: int, batch: Batch, outcomes: list, fields: frozenset[str], *, gave_up: bool = False
-) -> int:
+def _chunk_write(claim: jobs.Claim, batch: Batch, outcomes: list, fields: frozenset[str]) -> int:
+    """Write the chunk's runs, metrics and counters in one transaction, while the claim is
+    this worker's; a cancelled batch's chunk is cancelled instead."""
     now = timezone.now()
     with transaction.atomic():
         locked_batch = Batch.objects.select_for_update().get(
             pk=batch.pk
         )  # chunks of one batch commit in turn
-        chunk = BatchChunk.objects.select_for_update().get(pk=chunk_id)
-        if chunk.status != BatchChunk.Status.QUEUED:
+        chunk = jobs.work_owned(claim)
+        if chunk is None:
             return 0
         if locked_batch.status == Batch.Status.CANCELLED:
-            chunk.status = BatchChunk.Status.CANCELLED
-            chunk.save(update_fields=["status"])
+            jobs.work_done(chunk, BatchChunk.Status.CANCELLED, now=now)
             return 0
         runs = [
             Run(
@@ -211,9 +202,8 @@ def _chunk_write(
             )
         metrics.flush()
         alerts_record(runs)
-        chunk.status, chunk.finished_at = BatchChunk.Status.DONE, now
-        chunk.save(update_fields=["status", "finished_at"])
-        if gave_up:
+        jobs.work_done(chunk, BatchChunk.Status.DONE, now=now)
+        if claim.out_of_attempts:
             recovery_count(SweepRecovery.Kind.BATCH_CHUNK, SweepRecovery.Action.GAVE_UP)
         counters = {
             field: F(field) + sum(1 for r in runs if r.status == status)
@@ -269,21 +259,13 @@ def batch_cancel(*, batch: Batch, actor) -> Batch:
     return batch
 
 
-def chunks_sweep(now) -> dict[str, int]:
-    """Re-enqueue chunks that were never enqueued or whose task was lost."""
-    stale = now - timedelta(seconds=settings.BATCH_CHUNK_TIME_LIMIT + 60)
-    waiting = BatchChunk.objects.filter(
-        status=BatchChunk.Status.QUEUED, batch__status__in=[Batch.Status.QUEUED, Batch.Status.RUNNING]
+def chunks_sweep(now=None) -> dict[str, int]:
+    """Re-send chunks that never reached the broker, were lost by it, or whose worker died
+    (core.jobs); how many."""
+    counts = jobs.work_sweep(
+        CHUNK_WORK, send=lambda pk, recovery: chunk_enqueue(pk, recovery=recovery), now=now
     )
-    never_sent = waiting.filter(
-        enqueued_at__isnull=True,
-        batch__created_at__lt=now - timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS),
-    ).values_list("pk", flat=True)[:200]
-    lost = waiting.filter(enqueued_at__lt=stale).values_list("pk", flat=True)[:200]
-    sends = [(pk, SweepRecovery.Action.ENQUEUED) for pk in never_sent] + [
-        (pk, SweepRecovery.Action.REQUEUED) for pk in lost
-    ]
-    return {"chunks_requeued": sum(chunk_enqueue(pk, recovery=action) for pk, action in sends)}
+    return {"chunks_requeued": sum(counts.values())}
 
 
 def batch_results(batch: Batch) -> Iterator[Run]:

@@ -12,9 +12,10 @@ from django.conf import settings
 from django.db import models
 
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
+from pipelines_admin.core.jobs import QueuedWork
 
 
-class Run(models.Model):
+class Run(QueuedWork):
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
@@ -25,6 +26,7 @@ class Run(models.Model):
         ERROR = "error"
 
     FINISHED = (Status.PASSED, Status.FAILED, Status.UNDECIDED, Status.ERROR)
+    PENDING = (Status.QUEUED, Status.RUNNING)
     #: the decisions, in the order pages and exports list them
     DECISIONS = (Status.PASSED, Status.FAILED, Status.UNDECIDED, Status.ERROR)
 
@@ -63,13 +65,9 @@ class Run(models.Model):
     result = models.JSONField(null=True, blank=True)
     error_message = models.TextField(blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     batch = models.ForeignKey("Batch", null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
     line_number = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -141,13 +139,17 @@ class Batch(models.Model):
         return {status: getattr(self, field) for status, field in self.COUNTERS.items()}
 
 
-class BatchChunk(models.Model):
+class BatchChunk(QueuedWork):
     """A slice of a batch's records, processed by one task in one transaction."""
 
     class Status(models.TextChoices):
+        #: waiting for a worker, or being worked on (a claim with a live lease)
         QUEUED = "queued"
         DONE = "done"
         CANCELLED = "cancelled"
+
+    PENDING = (Status.QUEUED,)
+    CLAIMED = Status.QUEUED
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
@@ -155,10 +157,6 @@ class BatchChunk(models.Model):
     records_encrypted = models.TextField(help_text="[[line, record], ...] as encrypted JSON")
     size = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["batch", "index"]

@@ -1,12 +1,14 @@
 """Submitting and executing runs, and the sweep that makes sure none is lost.
 
-Lifecycle: `run_submit` stores the run (queued) and enqueues its id once the
-transaction commits. The worker's `run_execute` claims it (running), runs the engine
-outside any transaction, then stores the masked result, the metric rollups and the
-audit event in one transaction. A broker that is down at submit time leaves the run
-queued; a worker that dies leaves it running; `runs_sweep` re-enqueues both, and gives
-up (status error) after a bounded number of attempts. Each recovery is counted
-(SweepRecovery, runs.metrics.recovery_count) in the transaction that records it.
+Lifecycle (pipelines_admin.core.jobs): `run_submit` stores the run (queued) and sends
+its id once the transaction commits. The worker's `run_execute` claims it (running,
+under a lease its heartbeat renews), runs the engine outside any transaction, then
+stores the masked result, the metric rollups and the audit event in one transaction,
+only while the claim is still its own. A broker that is down at submit time leaves the
+run queued; a worker that dies stops renewing its lease; `runs_sweep` re-sends both,
+and the claim gives up (status error) after RUN_MAX_ATTEMPTS attempts. Each recovery
+is counted (SweepRecovery, runs.metrics.recovery_count) in the transaction that
+records it.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import timedelta
+from functools import partial
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -27,14 +30,23 @@ from pipelines_admin.configs.engine import compiled_pipeline, document_hash
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release
 from pipelines_admin.configs.overrides import apply_override
 from pipelines_admin.configs.selectors import release_live
+from pipelines_admin.core import jobs
 from pipelines_admin.core.errors import InvalidInput, NotFound
 from pipelines_admin.core.json_data import unstorable
+from pipelines_admin.runs import tasks
 from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
 from pipelines_admin.runs.metrics import RollupAccumulator, recovery_count
 from pipelines_admin.runs.models import Alert, Run, SweepRecovery
 
 logger = logging.getLogger(__name__)
+
+RUN_WORK = jobs.WorkKind(
+    model=Run,
+    task=tasks.execute_run,
+    count_recovery=partial(recovery_count, SweepRecovery.Kind.RUN),
+    related=("pipeline", "environment"),
+)
 
 
 def runs_audited(document: dict) -> bool:
@@ -156,58 +168,14 @@ def run_submit(
         input_encrypted=encrypt_json(record),
         input_masked=mask_input(record, pipeline.masked_fields_for(document)),
     )
-    run_id = run.pk
-    transaction.on_commit(lambda: run_enqueue(run_id))
+    jobs.send_on_commit(run_enqueue, [run.pk])
     return run
 
 
 def run_enqueue(run_id, recovery: str | None = None) -> bool:
-    """Hand the run to the broker; when the broker is down the run stays queued and the
-    sweep tries again later. The sweep names its `recovery` (SweepRecovery.Action), counted
-    with the enqueue time once the broker took the run."""
-    from pipelines_admin.runs.tasks import execute_run
-
-    try:
-        execute_run.apply_async(args=[str(run_id)], retry=False)
-    except Exception as exc:  # noqa: BLE001 - the broker is unreachable: keep the run, log without PII
-        logger.warning("run %s stays queued: broker unavailable (%s)", run_id, type(exc).__name__)
-        return False
-    with transaction.atomic():
-        Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(enqueued_at=timezone.now())
-        if recovery:
-            recovery_count(SweepRecovery.Kind.RUN, recovery)
-    return True
-
-
-def _claim(run_id) -> Run | None:
-    """Mark the run running (one more attempt); None when it needs no work."""
-    with transaction.atomic():
-        # of=self: lock the run's row only. FOR UPDATE on the join would also lock the
-        # pipeline and environment rows that every new run and metric row points to,
-        # and concurrent submissions and workers would deadlock on them.
-        run = (
-            Run.objects.select_for_update(of=("self",))
-            .select_related("pipeline", "environment")
-            .filter(pk=run_id)
-            .first()
-        )
-        if run is None or run.finished:
-            return None
-        if run.attempts >= settings.RUN_MAX_ATTEMPTS:
-            _finish(
-                run,
-                status=Run.Status.ERROR,
-                result=None,
-                duration_ms=None,
-                error=f"gave up after {run.attempts} attempts (the worker stopped each time)",
-            )
-            recovery_count(SweepRecovery.Kind.RUN, SweepRecovery.Action.GAVE_UP)
-            return None
-        run.status = Run.Status.RUNNING
-        run.attempts += 1
-        run.started_at = timezone.now()
-        run.save(update_fields=["status", "attempts", "started_at"])
-        return run
+    """Hand the run to the broker (core.jobs.work_send): a broker that is down leaves it
+    queued for the sweep."""
+    return jobs.work_send(RUN_WORK, run_id, recovery=recovery)
 
 
 def execute_record(
@@ -228,37 +196,66 @@ def execute_record(
 
 
 def run_execute(run_id) -> Run | None:
-    """Execute a queued run (the worker's task body). Idempotent: a finished run is left alone."""
-    run = _claim(run_id)
-    if run is None:
+    """Execute a queued run (the worker's task body). Idempotent: a finished run, or one
+    another worker holds, is left alone; a worker that lost its claim writes nothing."""
+    claim = jobs.work_claim(RUN_WORK, run_id)
+    if claim is None:
         return None
+    if claim.out_of_attempts:
+        return _finish_owned(claim, status=Run.Status.ERROR, error=claim.give_up_message, gave_up=True)
+    try:
+        with claim.lease_kept():
+            outcome = _run_claimed(claim.work)
+    except SoftTimeLimitExceeded:
+        return run_time_limit_exceeded(run_id, claim=claim)
+    return _finish_owned(claim, **outcome)
+
+
+def _run_claimed(run: Run) -> dict:
+    """Run the engine on the claimed run: the outcome `_finish_owned` writes."""
     record = decrypt_json(run.input_encrypted)
     document = run_document(run)
     try:
         engine = compiled_pipeline(document, run.environment)
     except Exception as exc:  # noqa: BLE001 - a config that no longer compiles (for example an unbound service)
-        with transaction.atomic():
-            locked = Run.objects.select_for_update().get(pk=run.pk)
-            if not locked.finished:
-                _finish(
-                    locked,
-                    status=Run.Status.ERROR,
-                    result=None,
-                    duration_ms=None,
-                    error=f"the config could not be compiled: {exc}",
-                    document=document,
-                )
-        return locked
+        return {
+            "status": Run.Status.ERROR,
+            "error": f"the config could not be compiled: {exc}",
+            "document": document,
+        }
     status, result, duration_ms, error = execute_record(
         engine, record, stages=run.stages, context={"run_id": str(run.pk)}
     )
+    masked = mask_result(result, record, run.pipeline.masked_fields_for(document)) if result else None
+    return {
+        "status": status,
+        "result": masked,
+        "duration_ms": duration_ms,
+        "error": error,
+        "document": document,
+    }
+
+
+def _finish_owned(
+    claim: jobs.Claim,
+    *,
+    status: str,
+    error: str,
+    result: dict | None = None,
+    duration_ms: float | None = None,
+    document: dict | None = None,
+    gave_up: bool = False,
+) -> Run | None:
+    """Write the outcome while the claim is still this worker's; None when it is not (a
+    later claim took the run over, or it finished): nothing is written twice."""
     with transaction.atomic():
-        locked = Run.objects.select_for_update(of=("self",)).select_related("pipeline").get(pk=run.pk)
-        if locked.finished:  # another delivery of the same run finished first
-            return locked
-        masked = mask_result(result, record, locked.pipeline.masked_fields_for(document)) if result else None
-        _finish(locked, status=status, result=masked, duration_ms=duration_ms, error=error, document=document)
-    return locked
+        run = jobs.work_owned(claim, Run.objects.select_related("pipeline", "environment"))
+        if run is None:
+            return None
+        _finish(run, status=status, result=result, duration_ms=duration_ms, error=error, document=document)
+        if gave_up:
+            recovery_count(SweepRecovery.Kind.RUN, SweepRecovery.Action.GAVE_UP)
+    return run
 
 
 def _finish(
@@ -272,14 +269,13 @@ def _finish(
 ) -> None:
     """Store the outcome, its metrics and its audit event (inside the caller's transaction).
     `document`: the config the run executed, when the caller has it already."""
-    run.status, run.result, run.duration_ms, run.error_message = status, result, duration_ms, error
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "result", "duration_ms", "error_message", "finished_at"])
+    run.result, run.duration_ms, run.error_message = result, duration_ms, error
+    jobs.work_done(run, status, fields=("result", "duration_ms", "error_message"))
     metrics = RollupAccumulator()
     metrics.add_run(
         pipeline_id=run.pipeline_id,
         environment_id=run.environment_id,
-        finished_at=run.finished_at,
+        finished_at=run.finished_at or timezone.now(),  # work_done has just set it
         status=status,
         result=result,
         duration_ms=duration_ms,
@@ -308,46 +304,10 @@ def _finish(
 
 
 def runs_sweep(now=None) -> dict[str, int]:
-    """Re-enqueue runs the broker never got or a dead worker dropped; give up on runs
-    that used up their attempts. Returns how many of each."""
-    now = now or timezone.now()
-    counts = {"enqueued": 0, "requeued": 0, "gave_up": 0}
-    stale_queue = now - timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS)
-    waiting = Run.objects.filter(status=Run.Status.QUEUED, batch__isnull=True, created_at__lt=stale_queue)
-    for run_id in waiting.filter(enqueued_at__isnull=True).values_list("pk", flat=True)[:500]:
-        counts["enqueued"] += run_enqueue(run_id, recovery=SweepRecovery.Action.ENQUEUED)
-    for run_id in waiting.filter(enqueued_at__lt=stale_queue).values_list("pk", flat=True)[:500]:
-        counts["requeued"] += run_enqueue(run_id, recovery=SweepRecovery.Action.REQUEUED)
-    stuck_before = now - timedelta(seconds=settings.RUN_STUCK_AFTER_SECONDS)
-    for run_id in Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=stuck_before).values_list(
-        "pk", flat=True
-    )[:500]:
-        with transaction.atomic():
-            run = (
-                Run.objects.select_for_update(of=("self",))
-                .select_related("pipeline", "environment")
-                .get(pk=run_id)
-            )
-            if run.status != Run.Status.RUNNING:
-                continue
-            if run.attempts >= settings.RUN_MAX_ATTEMPTS:
-                _finish(
-                    run,
-                    status=Run.Status.ERROR,
-                    result=None,
-                    duration_ms=None,
-                    error=f"gave up after {run.attempts} attempts (the worker stopped each time)",
-                )
-                recovery_count(SweepRecovery.Kind.RUN, SweepRecovery.Action.GAVE_UP)
-                counts["gave_up"] += 1
-                continue
-            run.status = Run.Status.QUEUED
-            run.save(update_fields=["status"])
-        counts["requeued"] += run_enqueue(run_id, recovery=SweepRecovery.Action.REQUEUED)
-    from pipelines_admin.runs.batches import chunks_sweep
-
-    counts.update(chunks_sweep(now))
-    return counts
+    """Re-send runs the broker never got or lost, and runs whose worker died (core.jobs)."""
+    return jobs.work_sweep(
+        RUN_WORK, send=lambda pk, recovery: run_enqueue(pk, recovery=recovery), now=now, limit=500
+    )
 
 
 def run_input(run: Run) -> dict:
@@ -355,20 +315,19 @@ def run_input(run: Run) -> dict:
     return decrypt_json(run.input_encrypted)
 
 
-def run_time_limit_exceeded(run_id) -> None:
-    """The worker's soft time limit stopped the run: record it as an error."""
+def run_time_limit_exceeded(run_id, *, claim: jobs.Claim | None = None) -> Run | None:
+    """The worker's soft time limit stopped the run: record it as an error (only while
+    `claim`, when given, is still the latest)."""
+    error = f"stopped after the time limit of {settings.RUN_SOFT_TIME_LIMIT} s"
+    if claim is not None:
+        return _finish_owned(claim, status=Run.Status.ERROR, error=error)
     with transaction.atomic():
         run = (
             Run.objects.select_for_update(of=("self",))
             .select_related("pipeline", "environment")
-            .filter(pk=run_id)
+            .filter(pk=run_id, status__in=Run.PENDING)
             .first()
         )
-        if run is not None and not run.finished:
-            _finish(
-                run,
-                status=Run.Status.ERROR,
-                result=None,
-                duration_ms=None,
-                error=f"stopped after the time limit of {settings.RUN_SOFT_TIME_LIMIT} s",
-            )
+        if run is not None:
+            _finish(run, status=Run.Status.ERROR, result=None, duration_ms=None, error=error)
+    return run

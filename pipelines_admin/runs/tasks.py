@@ -1,4 +1,5 @@
 """Celery tasks: each passes an id to a service and returns; the services are idempotent.
+The services send these tasks, so the tasks import the services when they run.
 
 Their outcome is in the database, never in Celery's result backend: ignore_result keeps
 sending a task from touching that backend. (With Redis as the result backend, sending
@@ -6,10 +7,7 @@ a task that keeps its result subscribes to it first: while Redis is down, that h
 the sender, a web request, for about twenty seconds before it fails.)"""
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-
-from pipelines_admin.runs import batches, services
 
 
 @shared_task(
@@ -21,11 +19,9 @@ from pipelines_admin.runs import batches, services
     time_limit=settings.RUN_TIME_LIMIT,
 )
 def execute_run(run_id: str) -> str | None:
-    try:
-        run = services.run_execute(run_id)
-    except SoftTimeLimitExceeded:
-        services.run_time_limit_exceeded(run_id)
-        return "error"
+    from pipelines_admin.runs import services
+
+    run = services.run_execute(run_id)
     return run.status if run else None
 
 
@@ -38,9 +34,13 @@ def execute_run(run_id: str) -> str | None:
     time_limit=settings.BATCH_CHUNK_TIME_LIMIT,
 )
 def process_batch_chunk(chunk_id: int) -> int:
+    from pipelines_admin.runs import batches
+
     return batches.batch_chunk_process(chunk_id)
 
 
 @shared_task(name="runs.sweep", ignore_result=True)
 def sweep() -> dict:
-    return services.runs_sweep()
+    from pipelines_admin.runs import batches, services
+
+    return {**services.runs_sweep(), **batches.chunks_sweep()}

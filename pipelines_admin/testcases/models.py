@@ -15,6 +15,7 @@ from django.utils.functional import cached_property
 
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
 from pipelines_admin.core.fields import OrderedJSONField
+from pipelines_admin.core.jobs import QueuedWork
 
 
 class TestCase(models.Model):
@@ -49,7 +50,7 @@ class TestCase(models.Model):
         return f"{self.pipeline.slug}: {self.name}"
 
 
-class SuiteRun(models.Model):
+class SuiteRun(QueuedWork):
     class Status(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
@@ -58,6 +59,7 @@ class SuiteRun(models.Model):
         ERROR = "error"
 
     FINISHED = (Status.PASSED, Status.FAILED, Status.ERROR)
+    PENDING = (Status.QUEUED, Status.RUNNING)
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="suite_runs")
     environment = models.ForeignKey(
@@ -78,14 +80,10 @@ class SuiteRun(models.Model):
     results = models.JSONField(default=list, help_text="one entry per test case, PII masked")
     coverage = models.JSONField(default=dict, help_text="stage/rule -> outcome -> how many test cases")
     error_message = models.TextField(blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

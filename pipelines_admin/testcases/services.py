@@ -3,17 +3,18 @@
 `suite_start` stores a queued suite run for one exact config (a Candidate) and enqueues
 it once the transaction commits; the worker's `suite_execute` runs every test case,
 judges each result against its expectation and stores the masked outcome, the coverage
-and an audit event. A suite run the broker never got, or whose worker died, is picked
-up by `suites_sweep`.
+and an audit event, only while its claim is its own. A suite run the broker never got,
+or whose worker died (its lease ran out), is sent again by `suites_sweep` (core.jobs).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from functools import partial
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -26,18 +27,27 @@ from pipelines_admin.configs.engine import compiled_pipeline
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
 from pipelines_admin.configs.overrides import apply_override
 from pipelines_admin.configs.selectors import version_latest
+from pipelines_admin.core import jobs
 from pipelines_admin.core.errors import InvalidInput
 from pipelines_admin.core.revisions import revision_check, row_revision
 from pipelines_admin.runs.metrics import recovery_count
 from pipelines_admin.runs.models import Run, SweepRecovery
 from pipelines_admin.runs.records import record_decrypt, record_encrypt, record_mask, result_mask
 from pipelines_admin.runs.services import execute_record, run_input, validate_record
+from pipelines_admin.testcases import tasks
 from pipelines_admin.testcases.expectations import expectation_from_result, expectation_problems, judge
 from pipelines_admin.testcases.gate import cases_fingerprint
 from pipelines_admin.testcases.models import SuiteRun, TestCase
-from rules_engine import mask_value
+from rules_engine.masking import mask_value
 
 logger = logging.getLogger(__name__)
+
+SUITE_WORK = jobs.WorkKind(
+    model=SuiteRun,
+    task=tasks.run_suite,
+    count_recovery=partial(recovery_count, SweepRecovery.Kind.SUITE_RUN),
+    related=("pipeline", "environment", "version"),
+)
 
 PROGRESS_EVERY_SECONDS = 0.5
 
@@ -286,7 +296,7 @@ def suite_start(
     suite = _suite_create(
         pipeline=pipeline, environment=environment, actor=actor, version=version, override=override
     )
-    transaction.on_commit(lambda: suite_enqueue(suite.pk))
+    jobs.send_on_commit(suite_enqueue, [suite.pk])
     return suite
 
 
@@ -309,19 +319,8 @@ def _suite_create(*, pipeline, environment, actor, version, override) -> SuiteRu
 
 
 def suite_enqueue(suite_id: int, recovery: str | None = None) -> bool:
-    """Hand the suite run to the broker (see runs.services.run_enqueue for `recovery`)."""
-    from pipelines_admin.testcases.tasks import run_suite
-
-    try:
-        run_suite.apply_async(args=[suite_id], retry=False)
-    except Exception as exc:  # noqa: BLE001 - any broker error: the suite run stays queued
-        logger.warning("suite run %s stays queued: broker unavailable (%s)", suite_id, type(exc).__name__)
-        return False
-    with transaction.atomic():
-        SuiteRun.objects.filter(pk=suite_id, status=SuiteRun.Status.QUEUED).update(enqueued_at=timezone.now())
-        if recovery:
-            recovery_count(SweepRecovery.Kind.SUITE_RUN, recovery)
-    return True
+    """Hand the suite run to the broker (core.jobs.work_send)."""
+    return jobs.work_send(SUITE_WORK, suite_id, recovery=recovery)
 
 
 def suite_run_now(
@@ -340,49 +339,39 @@ def suite_run_now(
     return suite_execute(suite.pk)
 
 
-def _claim(suite_id: int) -> SuiteRun | None:
-    with transaction.atomic():
-        suite = (
-            SuiteRun.objects.select_for_update(of=("self",))
-            .select_related("pipeline", "environment", "version")
-            .filter(pk=suite_id)
-            .first()
-        )
-        if suite is None or suite.finished:
-            return None
-        if suite.attempts >= settings.RUN_MAX_ATTEMPTS:
-            _finish(
-                suite,
-                SuiteRun.Status.ERROR,
-                error=f"gave up after {suite.attempts} attempts (the worker stopped each time)",
-            )
-            recovery_count(SweepRecovery.Kind.SUITE_RUN, SweepRecovery.Action.GAVE_UP)
-            return None
-        suite.status, suite.started_at = SuiteRun.Status.RUNNING, timezone.now()
-        suite.attempts += 1
-        suite.processed = suite.passed = suite.failed = 0
-        suite.save(update_fields=["status", "started_at", "attempts", "processed", "passed", "failed"])
-        return suite
-
-
-def suite_time_limit_exceeded(suite_id: int) -> None:
-    """The worker's soft time limit stopped the suite run: record it as an error."""
+def suite_time_limit_exceeded(suite_id: int, *, claim: jobs.Claim | None = None) -> SuiteRun | None:
+    """The worker's soft time limit stopped the suite run: record it as an error (only
+    while `claim`, when given, is still the latest)."""
+    error = f"stopped after the time limit of {settings.SUITE_SOFT_TIME_LIMIT} s"
+    if claim is not None:
+        return _finish_owned(claim, SuiteRun.Status.ERROR, error=error)
     with transaction.atomic():
         suite = (
             SuiteRun.objects.select_for_update(of=("self",))
             .select_related("pipeline", "environment")
-            .get(pk=suite_id)
+            .filter(pk=suite_id, status__in=SuiteRun.PENDING)
+            .first()
         )
-        if not suite.finished:
-            _finish(
-                suite,
-                SuiteRun.Status.ERROR,
-                error=f"stopped after the time limit of {settings.SUITE_SOFT_TIME_LIMIT} s",
-            )
+        if suite is not None:
+            _finish(suite, SuiteRun.Status.ERROR, error=error)
+    return suite
+
+
+def _finish_owned(claim: jobs.Claim, status: str, *, error: str = "", **fields) -> SuiteRun | None:
+    """Write the outcome while the claim is still this worker's; None when it is not."""
+    with transaction.atomic():
+        suite = jobs.work_owned(claim, SuiteRun.objects.select_related("pipeline", "environment", "version"))
+        if suite is None:
+            return None
+        for name, value in fields.items():
+            setattr(suite, name, value)
+        _finish(suite, status, error=error)
+    return suite
 
 
 def _finish(suite: SuiteRun, status: str, *, error: str = "") -> None:
-    suite.status, suite.error_message, suite.finished_at = status, error, timezone.now()
+    suite.error_message = error
+    suite.status, suite.finished_at, suite.lease_expires_at = status, timezone.now(), None
     suite.save()
     audit_record(
         actor=suite.requested_by,
@@ -413,21 +402,34 @@ def _coverage_start(document: dict) -> dict[str, dict[str, int]]:
 
 
 def suite_execute(suite_id: int) -> SuiteRun | None:
-    """Run every test case of a queued suite run (the worker's task body). Idempotent."""
-    suite = _claim(suite_id)
-    if suite is None:
+    """Run every test case of a queued suite run (the worker's task body). Idempotent: a
+    finished suite run, or one another worker holds, is left alone."""
+    claim = jobs.work_claim(SUITE_WORK, suite_id)
+    if claim is None:
         return None
+    if claim.out_of_attempts:
+        suite = _finish_owned(claim, SuiteRun.Status.ERROR, error=claim.give_up_message)
+        if suite is not None:
+            recovery_count(SweepRecovery.Kind.SUITE_RUN, SweepRecovery.Action.GAVE_UP)
+        return suite
+    SuiteRun.objects.filter(pk=suite_id, claim_token=claim.token).update(processed=0, passed=0, failed=0)
+    try:
+        with claim.lease_kept():
+            status, error, outcome = _run_cases(claim)
+    except SoftTimeLimitExceeded:
+        return suite_time_limit_exceeded(suite_id, claim=claim)
+    return _finish_owned(claim, status, error=error, **outcome)
+
+
+def _run_cases(claim: jobs.Claim) -> tuple[str, str, dict]:
+    """Run and judge every test case for the claimed suite run: (status, error, the
+    fields `_finish_owned` writes)."""
+    suite = claim.work
     document = apply_override(suite.version.document, suite.override)
     try:
         engine = compiled_pipeline(document, suite.environment)
     except Exception as exc:  # noqa: BLE001 - a config that no longer compiles
-        with transaction.atomic():
-            _finish(
-                SuiteRun.objects.select_for_update().get(pk=suite.pk),
-                SuiteRun.Status.ERROR,
-                error=f"the config could not be compiled: {exc}",
-            )
-        return SuiteRun.objects.get(pk=suite.pk)
+        return SuiteRun.Status.ERROR, f"the config could not be compiled: {exc}", {}
     fields = suite.pipeline.masked_fields_for(document)
     cases = list(TestCase.objects.filter(pipeline=suite.pipeline).order_by("name", "pk"))
     fingerprint = cases_fingerprint(suite.pipeline)
@@ -462,46 +464,27 @@ def suite_execute(suite_id: int) -> SuiteRun | None:
             }
         )
         if time.monotonic() - last_report >= PROGRESS_EVERY_SECONDS:
-            SuiteRun.objects.filter(pk=suite.pk).update(processed=index, passed=passed, failed=index - passed)
+            SuiteRun.objects.filter(pk=suite.pk, claim_token=claim.token).update(
+                processed=index, passed=passed, failed=index - passed
+            )
             last_report = time.monotonic()
-    with transaction.atomic():
-        locked = (
-            SuiteRun.objects.select_for_update(of=("self",))
-            .select_related("pipeline", "environment")
-            .get(pk=suite.pk)
-        )
-        if locked.finished:
-            return locked
-        locked.results, locked.coverage, locked.cases_fingerprint = results, coverage, fingerprint
-        locked.total = locked.processed = len(cases)
-        locked.passed, locked.failed = passed, len(cases) - passed
-        if not cases:
-            _finish(locked, SuiteRun.Status.ERROR, error="the pipeline has no test cases")
-        else:
-            _finish(locked, SuiteRun.Status.PASSED if passed == len(cases) else SuiteRun.Status.FAILED)
-    return locked
+    outcome = {
+        "results": results,
+        "coverage": coverage,
+        "cases_fingerprint": fingerprint,
+        "total": len(cases),
+        "processed": len(cases),
+        "passed": passed,
+        "failed": len(cases) - passed,
+    }
+    if not cases:
+        return SuiteRun.Status.ERROR, "the pipeline has no test cases", outcome
+    return SuiteRun.Status.PASSED if passed == len(cases) else SuiteRun.Status.FAILED, "", outcome
 
 
 def suites_sweep(now=None) -> dict[str, int]:
-    """Re-enqueue suite runs the broker never got or a dead worker dropped."""
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS)
-    stuck = now - timedelta(seconds=settings.SUITE_TIME_LIMIT + 60)
-    waiting = list(
-        SuiteRun.objects.filter(status=SuiteRun.Status.QUEUED, created_at__lt=stale).values_list(
-            "pk", "enqueued_at"
-        )[:100]
+    """Re-send suite runs the broker never got or lost, or whose worker died (core.jobs)."""
+    counts = jobs.work_sweep(
+        SUITE_WORK, send=lambda pk, recovery: suite_enqueue(pk, recovery=recovery), now=now, limit=100
     )
-    running = list(
-        SuiteRun.objects.filter(status=SuiteRun.Status.RUNNING, started_at__lt=stuck).values_list(
-            "pk", flat=True
-        )[:100]
-    )
-    SuiteRun.objects.filter(pk__in=running, status=SuiteRun.Status.RUNNING).update(
-        status=SuiteRun.Status.QUEUED
-    )
-    sends = [
-        (pk, SweepRecovery.Action.REQUEUED if enqueued_at else SweepRecovery.Action.ENQUEUED)
-        for pk, enqueued_at in waiting
-    ] + [(pk, SweepRecovery.Action.REQUEUED) for pk in running]
-    return {"suites_requeued": sum(suite_enqueue(pk, recovery=action) for pk, action in sends)}
+    return {"suites_requeued": sum(counts.values())}

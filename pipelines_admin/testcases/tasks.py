@@ -1,11 +1,9 @@
 """Celery tasks: each passes an id to a service; the services are idempotent and keep
-their outcome in the database (no result backend: see runs.tasks)."""
+their outcome in the database (no result backend: see runs.tasks). The services send
+these tasks, so the tasks import the services when they run."""
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-
-from pipelines_admin.testcases import services
 
 
 @shared_task(
@@ -17,14 +15,14 @@ from pipelines_admin.testcases import services
     time_limit=settings.SUITE_TIME_LIMIT,
 )
 def run_suite(suite_id: int) -> str | None:
-    try:
-        suite = services.suite_execute(suite_id)
-    except SoftTimeLimitExceeded:
-        services.suite_time_limit_exceeded(suite_id)
-        return "error"
+    from pipelines_admin.testcases import services
+
+    suite = services.suite_execute(suite_id)
     return suite.status if suite else None
 
 
 @shared_task(name="testcases.sweep", ignore_result=True)
 def sweep() -> dict:
+    from pipelines_admin.testcases import services
+
     return services.suites_sweep()

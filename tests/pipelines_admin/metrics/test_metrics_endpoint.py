@@ -116,12 +116,18 @@ def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made
     # and a run the broker never got, and one whose worker died on every attempt
     submit(ADULT)
     stuck = submit(ADULT)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
     Run.objects.filter(pk=stuck.pk).update(
-        status="running", attempts=settings.RUN_MAX_ATTEMPTS, started_at=timezone.now() - timedelta(hours=1)
+        status="running",
+        attempts=settings.RUN_MAX_ATTEMPTS,
+        started_at=an_hour_ago,
+        lease_expires_at=an_hour_ago,
     )
-    # and the sweep, run later: it sends the lost run and the waiting chunks, and gives up on the stuck run
-    swept = services.runs_sweep(now=later)
-    assert (swept["enqueued"], swept["gave_up"], swept["chunks_requeued"]) == (1, 1, 3)
+    # and the sweep, run later: it sends the lost run, the stuck run and the waiting chunks, and the
+    # stuck run's next delivery gives up on it
+    swept = {**services.runs_sweep(now=later), "gave_up": 1}
+    assert swept["enqueued"] == 1 and batches.chunks_sweep(now=later)["chunks_requeued"] == 3
+    assert services.run_execute(stuck.pk).status == "error"
     # and a release to production without a passing test suite, a suite that passed, one still
     # queued, and an impact analysis waiting for its worker
     release_services.release_create(

@@ -127,31 +127,31 @@ def test_run_submit__chosen_version__runs_it_not_the_live_one(released, environm
     assert done.status == "failed"
 
 
-def test_runs_sweep__never_enqueued_and_stuck_runs__requeued_then_given_up(
+def test_runs_sweep__never_enqueued_and_lease_expired_runs__requeued_then_given_up(
     released, environments, editor, monkeypatch, settings
 ):
-    # Given a run the broker never got, and a run whose worker died
+    # Given a run the broker never got, and a run whose worker died (its lease ran out an hour ago)
     lost = submit(released, environments, editor)
     stuck = submit(released, environments, editor)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
     Run.objects.filter(pk=stuck.pk).update(
-        status="running", attempts=1, started_at=timezone.now() - timedelta(hours=1)
+        status="running", attempts=1, started_at=an_hour_ago, lease_expires_at=an_hour_ago
     )
     enqueued = []
     monkeypatch.setattr(services, "run_enqueue", lambda run_id, **_: enqueued.append(run_id) or True)
-    # When the sweep runs later
-    counts = services.runs_sweep(now=timezone.now() + timedelta(minutes=10))
-    # Then both are handed to the broker again, the stuck one back in the queue
+    # When the sweep runs a minute later
+    counts = services.runs_sweep(now=timezone.now() + timedelta(minutes=1))
+    # Then both are handed to the broker again, the stuck one back in the queue, its lease dropped
     assert set(enqueued) == {lost.pk, stuck.pk}
     assert counts["enqueued"] == 1 and counts["requeued"] == 1
     stuck.refresh_from_db()
-    assert stuck.status == "queued"
-    # When the stuck run used up its attempts / Then the sweep marks it error instead
-    Run.objects.filter(pk=stuck.pk).update(
-        status="running", attempts=settings.RUN_MAX_ATTEMPTS, started_at=timezone.now() - timedelta(hours=1)
-    )
-    counts = services.runs_sweep(now=timezone.now() + timedelta(minutes=10))
+    assert stuck.status == "queued" and stuck.lease_expires_at is None
+    # When the stuck run used up its attempts and is delivered again / Then it is given up on as an error
+    Run.objects.filter(pk=stuck.pk).update(attempts=settings.RUN_MAX_ATTEMPTS)
+    assert services.run_execute(stuck.pk).status == "error"
     stuck.refresh_from_db()
-    assert counts["gave_up"] == 1 and stuck.status == "error" and "gave up" in stuck.error_message
+    assert stuck.status == "error" and "gave up after 3 attempts" in stuck.error_message
+    assert stuck.attempts == settings.RUN_MAX_ATTEMPTS and stuck.result is None
 
 
 def test_run_enqueue__broker_down__run_stays_queued(released, environments, editor, dead_broker):

@@ -1,23 +1,24 @@
-"""Fault-injection helpers: real worker processes that can be killed and replaced, a
-pipeline whose applications take long enough to be caught mid-chunk, the sweep as beat
-would run it once runs and chunks count as lost, and the checks that a batch came out
-with exactly one run per line."""
+"""Fault-injection helpers: real worker processes that can be killed, stopped and
+replaced, a real beat sending the sweeps on its schedule, a pipeline whose applications
+take long enough to be caught mid-chunk, and the checks that a batch came out with
+exactly one run per line. Nothing runs on a simulated clock: recovery is measured as it
+happens, with the lease, heartbeat and sweep settings the workers and beat read from
+the environment (their defaults unless a test says otherwise)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
-from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
-from django.utils import timezone
 
-from tests.conftest import WorkerProcess, database_url
+from tests.conftest import REPO, WorkerProcess, database_url
 from tests.pipelines_admin.api.conftest import token_client  # noqa: F401  (re-exported fixture)
 
 #: the small pipeline plus a KYC check through a simulated vendor (latency set per test)
@@ -33,22 +34,51 @@ def wait_for(predicate, *, timeout: float, what: str, workers=None, interval: fl
         if value:
             return value
         time.sleep(interval)
-    logs = "\n".join(f"--- {w.log_path.name}\n{w.log()[-3000:]}" for w in (workers.all if workers else []))
-    pytest.fail(f"{what}: not within {timeout} s\n{logs}")
+    pytest.fail(f"{what}: not within {timeout} s\n{workers.logs() if workers else ''}")
 
 
-def sweep_as_if_later(seconds: float | None = None) -> dict[str, int]:
-    """runs_sweep as beat runs it ``seconds`` from now (default: once chunks, stuck runs
-    and unsent runs all count as lost), so the test needs no minutes of waiting."""
-    from pipelines_admin.runs.services import runs_sweep
+class BeatProcess:
+    """`celery beat`, as production runs it beside the workers: it sends the sweeps
+    every RUN_SWEEP_SECONDS to the workers' queue."""
 
-    later = seconds if seconds is not None else django_settings.BATCH_CHUNK_TIME_LIMIT + 61
-    return runs_sweep(now=timezone.now() + timedelta(seconds=later))
+    def __init__(self, env: dict[str, str], tmp_path):
+        self.log_path = tmp_path / "beat.log"
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "pipelines_admin",
+                "beat",
+                "--loglevel=info",
+                f"--schedule={tmp_path / 'beat-schedule'}",
+                f"--pidfile={tmp_path / 'beat.pid'}",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
 
 
 class Workers:
     """The fixture's worker plus replacements on the same private queue, as a supervisor
-    would start them; every one is stopped at the end."""
+    would start them, and beat sending the sweeps there; every one is stopped at the end."""
 
     def __init__(self, first: WorkerProcess, tmp_path):
         self.first = first
@@ -59,6 +89,7 @@ class Workers:
             DATABASE_URL=database_url(connection.settings_dict),
             CELERY_TASK_DEFAULT_QUEUE=first.queue,
         )
+        self.beat = BeatProcess(self.env, tmp_path)
 
     def start(self) -> WorkerProcess:
         worker = WorkerProcess(self.first.queue, self.env, self.tmp_path / f"worker-{len(self.all) + 1}.log")
@@ -71,6 +102,15 @@ class Workers:
         os.kill(worker.process.pid, signal.SIGKILL)
         worker.process.wait(timeout=10)
 
+    @staticmethod
+    def freeze(worker: WorkerProcess) -> None:
+        """SIGSTOP: the worker hangs where it is, heartbeat included, until `thaw`."""
+        os.kill(worker.process.pid, signal.SIGSTOP)
+
+    @staticmethod
+    def thaw(worker: WorkerProcess) -> None:
+        os.kill(worker.process.pid, signal.SIGCONT)
+
     def succeeded(self, task: str) -> int:
         """How many `task` runs the workers logged as finished (whatever they returned)."""
         return sum(
@@ -80,7 +120,18 @@ class Workers:
             if f"Task {task}[" in line and " succeeded in " in line
         )
 
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {name}\n{log[-3000:]}"
+            for name, log in [(w.log_path.name, w.log()) for w in self.all] + [("beat.log", self.beat.log())]
+        )
+
     def stop(self) -> None:
+        """Beat and the replacements (the fixture stops the first worker), each thawed first."""
+        self.beat.stop()
+        for worker in self.all:
+            if worker.process.poll() is None:
+                self.thaw(worker)
         for worker in self.all[1:]:
             worker.stop()
 

@@ -21,6 +21,7 @@ import time
 
 import pytest
 from django.db import DatabaseError, InterfaceError, connection
+from django.utils import timezone
 
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.runs import batches, services
@@ -30,7 +31,6 @@ from tests.reliability.faults.conftest import (
     applicants,
     check_batch_exactly_once,
     jsonl,
-    sweep_as_if_later,
 )
 from tests.reliability.rows import changed, row_counts
 
@@ -44,6 +44,24 @@ postgresql_only = pytest.mark.skipif(
     reason="table locks and terminated backends are PostgreSQL's; the SQLite "
     "pass holds its write lock instead",
 )
+
+
+@pytest.fixture
+def short_lease(settings):
+    """Claims made in this process hold for 1 s (renewed every 0.3 s while they work)."""
+    settings.JOB_LEASE_SECONDS = 1
+    settings.JOB_HEARTBEAT_SECONDS = 0.3
+
+
+def sweep_once_leases_ran_out() -> dict[str, int]:
+    """Wait, in real time, until every lease taken so far has run out, then sweep as beat does."""
+    from django.db.models import Max
+
+    ends = [model.objects.aggregate(end=Max("lease_expires_at"))["end"] for model in (Run, BatchChunk)]
+    latest = max((end for end in ends if end), default=None)
+    if latest is not None:
+        time.sleep(max(0.0, (latest - timezone.now()).total_seconds()) + 0.1)
+    return {**services.runs_sweep(), **batches.chunks_sweep()}
 
 
 @pytest.fixture
@@ -205,7 +223,15 @@ def test_lock_shorter_than_the_wait__submit_and_execute_wait_then_succeed(
     ],
 )
 def test_lock_longer_than_the_wait__clear_error_and_nothing_half_written(
-    vendor_check, released, environments, editor, sent, monkeypatch, token_client, short_lock_wait
+    vendor_check,
+    released,
+    environments,
+    editor,
+    sent,
+    monkeypatch,
+    token_client,
+    short_lock_wait,
+    short_lease,
 ):
     # Given connections that give up on a lock after 0.3 s, and a lock held for 3 s
     api = token_client(editor)
@@ -243,8 +269,8 @@ def test_lock_longer_than_the_wait__clear_error_and_nothing_half_written(
     assert (run.status, run.attempts, run.result) == (Run.Status.RUNNING, 1, None)
     assert not AuditEvent.objects.filter(action="run.completed").exists()
     assert not MetricRollup.objects.exists()
-    # When the sweep finds it stuck and the worker gets it again
-    sweep_as_if_later()
+    # When its lease runs out, the sweep finds it and the worker gets it again
+    sweep_once_leases_ran_out()
     assert sent[-1] == run.pk
     services.run_execute(run.pk)
     # Then it has exactly one result, audit event and count
@@ -253,7 +279,7 @@ def test_lock_longer_than_the_wait__clear_error_and_nothing_half_written(
 
 @postgresql_only
 def test_backend_terminated_mid_run_and_mid_chunk__sweep_hands_them_out_again_each_recorded_once(
-    released, environments, editor, sent, monkeypatch, settings
+    released, environments, editor, sent, monkeypatch, settings, short_lease
 ):
     # Given a run and a batch of 6 applications in chunks of 3, stored and sent
     settings.BATCH_CHUNK_SIZE = 3
@@ -284,8 +310,8 @@ def test_backend_terminated_mid_run_and_mid_chunk__sweep_hands_them_out_again_ea
     assert (run.status, run.attempts) == (Run.Status.RUNNING, 1)
     assert (chunk.status, chunk.attempts) == (BatchChunk.Status.QUEUED, 1)
     assert not Run.objects.filter(batch=batch).exists()
-    # When the sweep hands them out again and the worker runs everything it was sent
-    sweep_as_if_later()
+    # When their leases run out, the sweep hands them out again and the worker runs everything it was sent
+    sweep_once_leases_ran_out()
     services.run_execute(run.pk)
     for chunk_id in batch.chunks.values_list("pk", flat=True):
         batches.batch_chunk_process(chunk_id)

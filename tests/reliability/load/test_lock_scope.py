@@ -12,6 +12,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from pipelines_admin.core import jobs
 from pipelines_admin.runs import services
 from tests.pipelines_admin.conftest import ADULT
 
@@ -53,7 +54,7 @@ def test_claimed_run__another_connection_submits_to_the_same_pipeline__not_block
             connection.close()
 
     with transaction.atomic():
-        assert services._claim(first.pk).status == "running"
+        assert jobs.work_claim(services.RUN_WORK, first.pk).work.status == "running"
         # When another connection submits a run of the same pipeline and environment
         other = threading.Thread(target=submit_elsewhere)
         other.start()

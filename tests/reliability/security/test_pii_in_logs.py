@@ -189,9 +189,7 @@ def test_runs_batches_and_errors__every_logger_at_debug__no_personal_value_logge
     assert Run.objects.filter(status__in=Run.FINISHED).count() == 5
     assert batch.rejected_rows and Batch.objects.get(filename="day.csv").total == 1
     records = everything_logged.records
-    assert any(
-        r.name == "pipelines_admin.runs.services" and "stays queued" in r.getMessage() for r in records
-    )
+    assert any(r.name == "pipelines_admin.core.jobs" and "stays queued" in r.getMessage() for r in records)
     assert any(r.name == "django.db.backends" for r in records)
     logged = "\n".join(everything_logged.text.splitlines() + [str(getattr(r, "params", "")) for r in records])
     assert leaks(logged) == [], [line for line in logged.splitlines() if leaks(line)][:5]
