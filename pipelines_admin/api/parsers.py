@@ -4,11 +4,14 @@ Text the databases cannot store (NUL characters, lone surrogates) is refused as 
 from __future__ import annotations
 
 import io
+import sys
 from typing import Any
 
 from django.conf import settings
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
+
+from pipelines_admin.core.json_data import unstorable
 
 
 class RequestTooLarge(APIException):
@@ -21,28 +24,12 @@ def _limit() -> int | None:
     return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 
 
-def check_storable(value: Any, path: str = "") -> None:
-    """Raise ParseError naming the first string (or key) that no database can store."""
-    stack = [(value, path)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, dict):
-            for key, child in item.items():
-                _check_text(key, where or "/")
-                stack.append((child, f"{where}/{key}"))
-        elif isinstance(item, list):
-            stack.extend((child, f"{where}/{i}") for i, child in enumerate(item))
-        elif isinstance(item, str):
-            _check_text(item, where or "/")
-
-
-def _check_text(text: str, where: str) -> None:
-    if "\x00" in text:
-        raise ParseError(f"Text at {where} contains a NUL character.")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ParseError(f"Text at {where} is not valid Unicode (a lone surrogate).") from None
+def check_storable(value: Any) -> None:
+    """Raise ParseError naming the first text (or key) that no database can store. Depth
+    is left to what the body is for (a config's own limit, an application's)."""
+    problem = unstorable(value, max_depth=sys.maxsize)
+    if problem:
+        raise ParseError(problem[:1].upper() + problem[1:] + ".")
 
 
 class BoundedJSONParser(JSONParser):

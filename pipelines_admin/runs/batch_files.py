@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from dataclasses import dataclass, field
 
 from pipelines_admin.core.json_data import unstorable
@@ -62,20 +61,6 @@ def _decoded_lines(data: bytes, parsed: ParsedFile) -> list[tuple[int, str]]:
     return lines
 
 
-def _finite(value) -> bool:
-    """No NaN or infinite number anywhere in ``value`` (walked without recursion)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return False
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return True
-
-
 def parse_jsonl(data: bytes) -> ParsedFile:
     parsed = ParsedFile()
     for number, text in _decoded_lines(data, parsed):
@@ -94,8 +79,6 @@ def parse_jsonl(data: bytes) -> ParsedFile:
             continue
         if not isinstance(record, dict):
             parsed.reject(number, f"expected a JSON object, found {type(record).__name__}")
-        elif not _finite(record):
-            parsed.reject(number, "contains NaN or Infinity, which is not JSON")
         elif problem := unstorable(record):
             parsed.reject(number, f"cannot be stored: {problem}")
         else:

@@ -38,7 +38,7 @@ from pipelines_admin.testcases import tasks
 from pipelines_admin.testcases.expectations import expectation_from_result, expectation_problems, judge
 from pipelines_admin.testcases.gate import cases_fingerprint
 from pipelines_admin.testcases.models import SuiteRun, TestCase
-from rules_engine.masking import mask_value
+from rules_engine import mask_value
 
 logger = logging.getLogger(__name__)
 
