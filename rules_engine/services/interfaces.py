@@ -49,11 +49,11 @@ class ServiceError(Exception):
     """An outside service could not give an answer."""
 
 
-class ServiceUnavailable(ServiceError):  # noqa: N818 - a public name, used across the project
+class ServiceUnavailable(ServiceError):
     """The service is down, unreachable, or refused the call."""
 
 
-class ServiceTimeout(ServiceError):  # noqa: N818 - a public name, used across the project
+class ServiceTimeout(ServiceError):
     """The service did not answer within its timeout."""
 
 

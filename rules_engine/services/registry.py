@@ -35,7 +35,7 @@ def parse_service_ref(value: Any) -> ServiceRef | None:
     return ServiceRef(match["interface"], match["name"]) if match else None
 
 
-class UnboundService(LookupError):  # noqa: N818 - a public name, used across the project
+class UnboundService(LookupError):
     """No adapter is bound for a service reference."""
 
 
