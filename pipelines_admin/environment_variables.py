@@ -129,6 +129,11 @@ class EnvironmentVariables(BaseSettings):
         gt=0,
         description="How often a worker renews the lease of the work it runs. Less than JOB_LEASE_SECONDS.",
     )
+    WORKER_MAX_MEMORY_PER_CHILD_KIB: int = Field(
+        512_000,
+        ge=50_000,
+        description="A worker process grown past this many KiB is replaced once its task is done.",
+    )
     RUN_INPUT_MAX_BYTES: int = Field(64 * 1024, ge=1, description="Largest application accepted, in bytes.")
     RUN_SOFT_TIME_LIMIT: int = Field(
         60, ge=1, description="Seconds a run may take before it is stopped softly."
