@@ -17,7 +17,6 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from pipelines_admin.accounts.permissions import RUN_SUBMIT, VERSION_CREATE, require
 from pipelines_admin.audit.models import AuditEvent
@@ -365,14 +364,14 @@ def _finish_owned(claim: jobs.Claim, status: str, *, error: str = "", **fields) 
             return None
         for name, value in fields.items():
             setattr(suite, name, value)
-        _finish(suite, status, error=error)
+        _finish(suite, status, error=error, changed=tuple(fields))
     return suite
 
 
-def _finish(suite: SuiteRun, status: str, *, error: str = "") -> None:
+def _finish(suite: SuiteRun, status: str, *, error: str = "", changed: tuple[str, ...] = ()) -> None:
+    """Record the suite run finished (with `changed`, the outcome fields already set on it)."""
     suite.error_message = error
-    suite.status, suite.finished_at, suite.lease_expires_at = status, timezone.now(), None
-    suite.save()
+    jobs.work_done(suite, status, fields=("error_message", *changed))
     audit_record(
         actor=suite.requested_by,
         action="suite_run.completed",
