@@ -7,6 +7,13 @@ CONFIG is JSON, or YAML when it ends in .yaml/.yml. ``--input``: a .json file ho
 one object prints one JSON object; a .json array, a .jsonl file or ``-`` (stdin, JSON
 lines) print one JSON line per record in input order; a .csv file one line per row.
 
+JSON lines (a file or stdin) and CSV are streamed: each record is read, run and its line
+printed and flushed before the next is read, so memory stays flat however long the
+input, and results appear while stdin is still open. A .json file (one object or an
+array) is read and checked whole before the first record runs. A line that cannot be
+read stops the run there with exit 2, naming the line and how many records before it
+were run; their lines, already printed, stay printed.
+
 Exit status: 0 valid / every record passed; 1 some record was not passed (failed,
 error, or undecided: a check did not run, as in every run of chosen stages); 2 invalid
 config, unreadable input or bad arguments (the reason on stderr); 3 internal error
@@ -19,13 +26,14 @@ import argparse
 import json
 import sys
 import traceback
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rules_engine.loading import InputError, load_config, load_records, parse_json
 from rules_engine.validation import ConfigError, Problem, default_rules, validate_config
 
 if TYPE_CHECKING:  # pragma: no cover
+    from rules_engine.compiler import Pipeline
     from rules_engine.services.registry import ServiceRegistry
 
 EXIT_OK = 0
@@ -138,15 +146,39 @@ def _run(args: argparse.Namespace) -> int:
                 raise _UsageError(
                     f"no stage named {', '.join(unknown)}; the stages are: {', '.join(pipeline.stage_names)}."
                 )
-        records, single = load_records(args.input)
-        all_passed = True
+        with load_records(args.input) as (records, single):
+            run, passed = _run_records(pipeline, records, single, args.stages, context)
+    return EXIT_OK if passed == run else EXIT_FAILED
+
+
+def _run_records(
+    pipeline: Pipeline,
+    records: Iterator[dict[str, Any]],
+    single: bool,
+    stages: list[str] | None,
+    context: dict[str, Any] | None,
+) -> tuple[int, int]:
+    """Run and print each record as it is read; how many were run, and how many passed.
+    A record that cannot be read stops the run (InputError) after the results before it
+    were printed, and the message says how many those were."""
+    run = passed = 0
+    try:
         for record in records:
-            result = pipeline.run(record, stages=args.stages, context=context)
-            all_passed = all_passed and result.passed
+            result = pipeline.run(record, stages=stages, context=context)
+            run += 1
+            if result.passed:
+                passed += 1
             text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2 if single else None)
             sys.stdout.write(text + "\n")
-        sys.stdout.flush()
-    return EXIT_OK if all_passed else EXIT_FAILED
+            sys.stdout.flush()
+    except InputError as error:
+        if run:
+            before = "the record before it was" if run == 1 else f"the {run} records before it were"
+            raise InputError(
+                f"{error} Stopped there: {before} run and printed.", line=error.line, column=error.column
+            ) from None
+        raise
+    return run, passed
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,18 +3,19 @@
 Every problem with a file becomes an :class:`InputError` whose message names the file
 and, where it helps, the line: never a traceback. A key given twice in the same object
 is an error too (JSON and YAML parsers would otherwise keep the last one silently,
-and a rule would vanish without a word).
+and a rule would vanish without a word). JSON Lines and CSV records are read one at a
+time (:func:`load_records`), so an input of any length runs in constant memory.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sys
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -182,19 +183,27 @@ def parse_config_text(text: str, fmt: str) -> Any:
     return _parse_yaml(text) if fmt == "yaml" else _parse_json(text)
 
 
-def _read_text(path: str | Path) -> str:
-    if str(path) == "-":
-        return sys.stdin.read()
+def _open(path: str | Path, mode: str, **options: Any) -> IO[Any]:
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
+        return open(path, mode, **options)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file.") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, not a file.") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: is not UTF-8 text.") from None
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror or error}).") from None
+
+
+def _read_text(path: str | Path) -> str:
+    if str(path) == "-":
+        return sys.stdin.read()
+    with _open(path, "r", encoding="utf-8-sig") as handle:
+        try:
+            return str(handle.read())
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: is not UTF-8 text.") from None
+        except OSError as error:
+            raise InputError(f"{path}: cannot be read ({error.strerror or error}).") from None
 
 
 def load_config(path: str | Path) -> Any:
@@ -206,20 +215,39 @@ def load_config(path: str | Path) -> Any:
     return parse_json(text, str(path))
 
 
-def load_records(path: str | Path) -> tuple[list[dict[str, Any]], bool]:
-    """The records in ``path`` and whether the input was a single object.
+@contextmanager
+def load_records(path: str | Path) -> Iterator[tuple[Iterator[dict[str, Any]], bool]]:
+    """The records in ``path``, read one at a time, and whether the input was a single
+    object; a context manager that closes the file::
 
-    ``.json``: one object (single) or an array of objects; ``.jsonl`` (and ``-``, stdin):
-    one object per line, blank lines ignored; ``.csv``: one record per row, keyed by the
-    header, values as text. Every record must be an object.
+        with load_records("applications.jsonl") as (records, single):
+            for record in records: ...
+
+    ``.jsonl``/``.ndjson`` (and ``-``, stdin): one object per line, blank lines ignored;
+    ``.csv``: one record per row, keyed by the header, values as text. Both are read as
+    they are iterated, so memory does not grow with the number of records, and a bad
+    line raises :class:`InputError` (naming the line) only when iteration reaches it,
+    after the records before it were handed out. ``.json``: one object (single) or an
+    array of objects, read and checked whole before the first record is handed out.
+    Every record must be an object. A file that cannot be opened raises InputError on
+    entering the ``with``.
     """
     name = str(path)
-    text = _read_text(path)
     lower = name.lower()
     if lower.endswith(".csv"):
-        return _csv_records(text, name), False
-    if lower.endswith(".jsonl") or lower.endswith(".ndjson") or name == "-":
-        return list(_jsonl_records(text, name)), False
+        with _open(path, "r", encoding="utf-8-sig", newline="") as text:
+            yield _csv_records(text, name), False
+    elif name == "-":
+        yield _jsonl_records(sys.stdin.buffer, name), False
+    elif lower.endswith((".jsonl", ".ndjson")):
+        with _open(path, "rb") as lines:
+            yield _jsonl_records(lines, name), False
+    else:
+        records, single = _json_records(_read_text(path), name)
+        yield iter(records), single
+
+
+def _json_records(text: str, name: str) -> tuple[list[dict[str, Any]], bool]:
     document = parse_json(text, name)
     if isinstance(document, dict):
         _check_record(document, f"{name}: the record")
@@ -239,43 +267,69 @@ def _check_record(record: Any, where: str) -> None:
         raise InputError(f"{where} cannot be used: {problem}.")
 
 
-def _jsonl_records(text: str, name: str) -> Iterator[dict[str, Any]]:
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line, object_pairs_hook=_reject_duplicate_keys)
-        except json.JSONDecodeError as error:
-            raise InputError(
-                f"{name}: line {lineno} is not valid JSON (column {error.colno}: {error.msg})."
-            ) from None
-        except _DuplicateKeyError as error:
-            raise InputError(f"{name}: line {lineno} has the key {error.key!r} twice.") from None
-        except (ValueError, RecursionError) as error:
-            raise InputError(f"{name}: line {lineno} is not valid JSON: {_unparsable(error)}.") from None
-        if not isinstance(record, dict):
-            raise InputError(f"{name}: line {lineno} is {_kind(record)}, not an object.")
-        _check_record(record, f"{name}: line {lineno}")
-        yield record
-
-
-def _csv_records(text: str, name: str) -> list[dict[str, Any]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
-        return []
-    if len(set(reader.fieldnames)) != len(reader.fieldnames):
-        raise InputError(f"{name}: the header names a column twice.")
-    records = []
+def _jsonl_records(lines: Iterable[bytes], name: str) -> Iterator[dict[str, Any]]:
+    """One record per line of ``lines`` (bytes, split at newlines), as each is read."""
     try:
+        for lineno, raw in enumerate(lines, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{name}: line {lineno} is not UTF-8 text.", line=lineno) from None
+            if not line.strip():
+                continue
+            yield _jsonl_record(line, lineno, name)
+    except OSError as error:
+        raise InputError(f"{name}: cannot be read ({error.strerror or error}).") from None
+
+
+def _jsonl_record(line: str, lineno: int, name: str) -> dict[str, Any]:
+    try:
+        record = json.loads(line, object_pairs_hook=_reject_duplicate_keys)
+    except json.JSONDecodeError as error:
+        raise InputError(
+            f"{name}: line {lineno} is not valid JSON (column {error.colno}: {error.msg}).",
+            line=lineno,
+            column=error.colno,
+        ) from None
+    except _DuplicateKeyError as error:
+        raise InputError(f"{name}: line {lineno} has the key {error.key!r} twice.", line=lineno) from None
+    except (ValueError, RecursionError) as error:
+        raise InputError(
+            f"{name}: line {lineno} is not valid JSON: {_unparsable(error)}.", line=lineno
+        ) from None
+    if not isinstance(record, dict):
+        raise InputError(f"{name}: line {lineno} is {_kind(record)}, not an object.", line=lineno)
+    problem = record_problem(record)
+    if problem:
+        raise InputError(f"{name}: line {lineno} cannot be used: {problem}.", line=lineno)
+    return record
+
+
+def _csv_records(text: IO[str], name: str) -> Iterator[dict[str, Any]]:
+    """One record per row of ``text`` (opened with newline=""), as each is read."""
+    reader = csv.DictReader(text)
+    try:
+        if not reader.fieldnames:
+            return
+        if len(set(reader.fieldnames)) != len(reader.fieldnames):
+            raise InputError(f"{name}: the header names a column twice.", line=1)
         for row in reader:
             if None in row:
                 raise InputError(
-                    f"{name}: line {reader.line_num} has more values than the header has columns."
+                    f"{name}: line {reader.line_num} has more values than the header has columns.",
+                    line=reader.line_num,
                 )
-            records.append({key: ("" if value is None else value) for key, value in row.items()})
+            yield {key: ("" if value is None else value) for key, value in row.items()}
     except csv.Error as error:
-        raise InputError(f"{name}: line {reader.line_num} is not valid CSV ({error}).") from None
-    return records
+        raise InputError(
+            f"{name}: line {reader.line_num} is not valid CSV ({error}).", line=reader.line_num
+        ) from None
+    except UnicodeDecodeError:
+        # Text is decoded ahead in blocks: every line up to line_num was UTF-8.
+        after = f" (after line {reader.line_num})" if reader.line_num else ""
+        raise InputError(f"{name}: is not UTF-8 text{after}.") from None
+    except OSError as error:
+        raise InputError(f"{name}: cannot be read ({error.strerror or error}).") from None
 
 
 def _kind(value: Any) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -308,6 +311,107 @@ def test_cli_run__services_file__is_used(tmp_path):
     assert rule["outcome"] in ("pass", "fail") and rule["duration_ms"] >= 10
 
 
+# ------------------------------------------------------------------ run: streaming
+
+
+def open_writer(path: Path, process: subprocess.Popen) -> int:
+    """The write end of the FIFO at ``path``, once ``process`` has opened it to read."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as error:  # ENXIO: no reader yet
+            if error.errno != errno.ENXIO or process.poll() is not None or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+            continue
+        os.set_blocking(fd, True)
+        return fd
+
+
+def read_line_within(process: subprocess.Popen, seconds: float) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], seconds)
+    assert ready, f"no line printed within {seconds} s while the input was still open"
+    return process.stdout.readline()
+
+
+@pytest.mark.parametrize(
+    "name, first, rest",
+    [
+        ("-", json.dumps(GOOD) + "\n", json.dumps(BAD) + "\n"),
+        ("r.jsonl", json.dumps(GOOD) + "\n", json.dumps(BAD) + "\n"),
+        ("r.csv", "name,email\nAnn,a@x.com\n", "Bob,\n"),
+    ],
+)
+def test_cli_run__input_still_open__first_result_printed_before_the_rest_is_read(
+    tmp_path, config_file, name, first, rest
+):
+    # Given the CLI reading JSON lines from a pipe on stdin, or a JSONL or CSV file that is
+    # a FIFO, and only the first record written so far
+    fifo = None if name == "-" else tmp_path / name
+    if fifo is not None:
+        os.mkfifo(fifo)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rules_engine", "run", str(config_file), "--input", str(fifo or "-")],
+        cwd=REPO,
+        stdin=subprocess.PIPE if fifo is None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    try:
+        writer = process.stdin if fifo is None else open(open_writer(fifo, process), "w")
+        assert writer is not None and process.stdout is not None and process.stderr is not None
+        writer.write(first)
+        writer.flush()
+        # When the CLI has had time to run it
+        line = read_line_within(process, 60)
+        # Then its result is already printed, while the input is still open
+        assert json.loads(line)["status"] == "passed"
+        # And the next record, once written and the input closed, follows in order
+        writer.write(rest)
+        writer.close()
+        out, err = process.stdout.read(), process.stderr.read()
+        process.wait(timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+    assert [json.loads(line)["status"] for line in out.splitlines()] == ["failed"], err
+    assert process.returncode == 1
+
+
+@pytest.mark.parametrize(
+    "name, text, expected",
+    [
+        (
+            "r.jsonl",
+            "\n".join([json.dumps(GOOD), json.dumps(BAD), '{"name": ', json.dumps(GOOD)]) + "\n",
+            "r.jsonl: line 3 is not valid JSON",
+        ),
+        (
+            "r.csv",
+            "name,email\nAnn,a@x.com\nBob,\nCy,c@x.com,extra\nDi,d@x.com\n",
+            "r.csv: line 4 has more values than the header has columns.",
+        ),
+    ],
+)
+def test_cli_run__bad_line_after_good_ones__prints_those_then_exits_2_naming_the_line(
+    tmp_path, config_file, name, text, expected
+):
+    # Given an input whose third record cannot be read, after two that can
+    # When the CLI runs
+    done = cli("run", str(config_file), "--input", str(write(tmp_path, name, text)))
+    # Then the two results are printed, the run stops at the bad line (the one after it is
+    # not run) and exits 2 naming the line and how many records were run before it
+    assert done.returncode == 2
+    assert [json.loads(line)["status"] for line in done.stdout.splitlines()] == ["passed", "failed"]
+    assert expected in done.stderr
+    assert "Stopped there: the 2 records before it were run and printed." in done.stderr
+    assert_no_traceback(done)
+
+
 # ------------------------------------------------------------------ run: exit 2
 
 
@@ -316,7 +420,8 @@ def test_cli_run__services_file__is_used(tmp_path):
     [
         ("r.json", '{"name": ', "r.json: not valid JSON at line 1"),
         ("r.json", "[1, 2]", "r.json: record 1 is a number, not an object."),
-        ("r.jsonl", '{"a": 1}\nnot json\n', "r.jsonl: line 2 is not valid JSON"),
+        ("r.jsonl", 'not json\n{"a": 1}\n', "r.jsonl: line 1 is not valid JSON"),
+        ("r.csv", "a,a\n1,2\n", "r.csv: the header names a column twice."),
     ],
 )
 def test_cli_run__unreadable_input__exits_2(tmp_path, config_file, name, text, expected):

@@ -7,6 +7,11 @@ import pytest
 from rules_engine.loading import InputError, load_config, load_records
 
 
+def read_records(path) -> tuple[list, bool]:
+    with load_records(path) as (records, single):
+        return list(records), single
+
+
 def test_load_config__json_and_yaml__give_the_same_document(tmp_path):
     # Given the same config as .json, .yaml and .yml
     # When it is loaded
@@ -60,7 +65,7 @@ def test_load_records__json_object__is_single(tmp_path):
     # When it is loaded
     # Then it is one record, flagged single
     (tmp_path / "r.json").write_text('{"a": 1}')
-    assert load_records(tmp_path / "r.json") == ([{"a": 1}], True)
+    assert read_records(tmp_path / "r.json") == ([{"a": 1}], True)
 
 
 def test_load_records__json_array_jsonl_csv__are_lists_in_order(tmp_path):
@@ -70,9 +75,9 @@ def test_load_records__json_array_jsonl_csv__are_lists_in_order(tmp_path):
     (tmp_path / "r.json").write_text('[{"a": 1}, {"a": 2}]')
     (tmp_path / "r.jsonl").write_text('{"a": 1}\n\n{"a": 2}\n')
     (tmp_path / "r.csv").write_text("a,b\n1,x\n2,\n")
-    assert load_records(tmp_path / "r.json") == ([{"a": 1}, {"a": 2}], False)
-    assert load_records(tmp_path / "r.jsonl") == ([{"a": 1}, {"a": 2}], False)
-    assert load_records(tmp_path / "r.csv") == ([{"a": "1", "b": "x"}, {"a": "2", "b": ""}], False)
+    assert read_records(tmp_path / "r.json") == ([{"a": 1}, {"a": 2}], False)
+    assert read_records(tmp_path / "r.jsonl") == ([{"a": 1}, {"a": 2}], False)
+    assert read_records(tmp_path / "r.csv") == ([{"a": "1", "b": "x"}, {"a": "2", "b": ""}], False)
 
 
 @pytest.mark.parametrize(
@@ -92,7 +97,7 @@ def test_load_records__bad_input__says_which_record(tmp_path, name, text, expect
     # Then InputError says which record or line
     (tmp_path / name).write_text(text)
     with pytest.raises(InputError, match=expected):
-        load_records(tmp_path / name)
+        read_records(tmp_path / name)
 
 
 def test_load_records__stdin__is_json_lines(monkeypatch):
@@ -101,8 +106,8 @@ def test_load_records__stdin__is_json_lines(monkeypatch):
     # Then '-' reads them as records
     import io
 
-    monkeypatch.setattr("sys.stdin", io.StringIO('{"a": 1}\n{"a": 2}\n'))
-    assert load_records("-") == ([{"a": 1}, {"a": 2}], False)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b'{"a": 1}\n{"a": 2}\n')))
+    assert read_records("-") == ([{"a": 1}, {"a": 2}], False)
 
 
 def test_load_records__utf8_bom__is_tolerated(tmp_path):
@@ -110,4 +115,4 @@ def test_load_records__utf8_bom__is_tolerated(tmp_path):
     # When it is loaded
     # Then the first header is read without it
     (tmp_path / "r.csv").write_bytes("\ufeffname\nZoë\n".encode("utf-8"))
-    assert load_records(tmp_path / "r.csv") == ([{"name": "Zoë"}], False)
+    assert read_records(tmp_path / "r.csv") == ([{"name": "Zoë"}], False)
