@@ -31,11 +31,22 @@ STATUSES = ("passed", "failed", "undecided", "error")
 OUTCOMES = ("pass", "fail", "skip", "error", "timeout")
 
 
+#: the windows the tests read, in hours
+WINDOWS = (1, 24, 168, 24 * 30)
+#: minutes from the start of each window at which runs finish too: around the edges of
+#: its first five-minute bucket, first whole hour and first whole day
+EDGES = (-4, -1, 1, 3, 20, 50, 80, 300, 1500)
+
+
 def random_runs(n: int, seed: int = 3) -> list[dict]:
-    """n runs finished over the nine days before NOW, each with two rules of one stage."""
+    """n runs finished over the 31 days before NOW, and runs around the start of each
+    window, each with two rules of one stage."""
     rng = random.Random(seed)
+    when = [NOW - timedelta(seconds=rng.randrange(31 * 86400)) for _ in range(n)]
+    edges = (NOW - timedelta(hours=hours) + timedelta(minutes=m) for hours in WINDOWS for m in EDGES)
+    when += [edge for edge in edges if edge <= NOW]
     runs = []
-    for _ in range(n):
+    for finished_at in when:
         rules = [
             {
                 "id": rule,
@@ -47,7 +58,7 @@ def random_runs(n: int, seed: int = 3) -> list[dict]:
         ]
         runs.append(
             {
-                "finished_at": NOW - timedelta(seconds=rng.randrange(9 * 86400)),
+                "finished_at": finished_at,
                 "status": rng.choice(STATUSES),
                 "duration_ms": rng.choice((0.2, 4.0, 30.0, 900.0, 20000.0)),
                 "result": {
@@ -75,11 +86,12 @@ def test_dashboard_grain__window__coarsest_grain_with_24_slots(hours, grain):
     assert dashboard_grain(hours) == grain
 
 
-@pytest.mark.parametrize("hours", [1, 24, 168, 24 * 30])
-def test_dashboard__random_runs_over_nine_days__sql_sums_equal_the_runs_added_up_by_hand(
+@pytest.mark.parametrize("hours", WINDOWS)
+def test_dashboard__random_runs_over_a_month__sql_sums_equal_the_runs_added_up_by_hand(
     released, environments, hours
 ):
-    # Given 600 runs spread over nine days, flushed in three parts (so rows are added to)
+    # Given 600 runs spread over a month and some around each window's start, flushed in
+    # three parts (so rows are added to)
     development = environments["development"]
     runs = random_runs(600)
     for part in (runs[:200], runs[200:400], runs[400:]):
@@ -127,7 +139,7 @@ def test_dashboard__random_runs_over_nine_days__sql_sums_equal_the_runs_added_up
 
 
 def test_dashboard__a_week__read_at_hours_not_five_minutes(released, environments):
-    # Given runs over nine days
+    # Given runs over a month
     development = environments["development"]
     flush(released, development, random_runs(300))
     # When a week is read / Then the five-minute rows of whole hours are not summed: the
