@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Field
 
 from pipelines_admin.runs.models import (
     BUCKETS,
@@ -124,7 +124,7 @@ def _rollups_add(grain: int, cells: dict[tuple, _Cell]) -> None:
     meta = MetricRollup._meta
     fields = [meta.get_field(name) for name in (*_ROLLUP_KEY, *_ROLLUP_VALUES)]
     table = connection.ops.quote_name(meta.db_table)
-    columns = [connection.ops.quote_name(f.column) for f in fields]
+    columns = [connection.ops.quote_name(f.get_attname_column()[1]) for f in fields if isinstance(f, Field)]
     key_columns = columns[: len(_ROLLUP_KEY)]
     row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
     updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in columns[len(_ROLLUP_KEY) :])
@@ -200,8 +200,8 @@ class RollupAccumulator:
                 start = bucket if grain == BUCKET_SECONDS else bucket_start(bucket, grain)
                 by_grain[grain][(pipeline_id, environment_id, start, stage, rule)].merge(cell)
             totals[(pipeline_id, environment_id, stage, rule)].merge(cell)
-        for grain, cells in by_grain.items():
-            _rollups_add(grain, cells)
+        for grain_seconds, cells in by_grain.items():
+            _rollups_add(grain_seconds, cells)
         for key in sorted(totals):
             pipeline_id, environment_id, stage, rule = key
             totals[key].write_to(
