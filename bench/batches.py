@@ -7,9 +7,13 @@ Runs in a throw-away SQLite database (or DATABASE_URL when set):
    pipeline, chunk by chunk in this process (the work a worker does per chunk: engine
    runs, masking, encryption, one bulk write per chunk, metric rollups), against the
    engine alone on the same records. Prints applications/s and the ratio.
-2. Dashboard read time over D days of rollups for a pipeline of 30 rules at one
-   five-minute bucket each (what millions of runs leave behind: the dashboards never
-   read runs, so their cost depends on buckets and rules, not on the number of runs).
+2. Dashboard read time for the last 24 hours and the last D days, at 10,000 and at
+   1,000,000 runs (--dashboard-runs) spread evenly over D days: the rollup rows those
+   runs leave behind, written through the real accumulator (the batch's own results,
+   counted many at a time: the rows are exactly what that many runs would write), one
+   environment per number of runs. Medians of several interleaved rounds, and the ratio
+   of the larger number's time to the smaller's (the dashboards never read runs, and
+   read rollups at a grain chosen by the window, so that ratio should stay near 1).
 """
 
 from __future__ import annotations
@@ -108,6 +112,54 @@ def batch_in_process(pipeline, environment, records: list[dict], admin):
     return batch, seconds
 
 
+def rollups_of_runs(pipeline, environment, results: list[tuple], runs: int, days: int, now) -> None:
+    """The rollup rows `runs` runs leave behind, spread evenly over the `days` days before
+    `now` (each five-minute bucket its share, each share split among `results`, the
+    (status, result, duration_ms) of real runs), written through RollupAccumulator: a
+    group of alike runs is counted with add_run(times=n), which writes what n calls would."""
+    from django.db import transaction
+
+    from pipelines_admin.runs.metrics import BUCKET_SECONDS, RollupAccumulator, bucket_start
+
+    buckets = days * 86400 // BUCKET_SECONDS
+    first = bucket_start(now) - timedelta(seconds=BUCKET_SECONDS * (buckets - 1))
+    accumulator = RollupAccumulator()
+    for index in range(buckets):
+        in_bucket = runs // buckets + (index < runs % buckets)
+        finished_at = first + timedelta(seconds=BUCKET_SECONDS * index)
+        for k, (status, result, duration_ms) in enumerate(results):
+            times = in_bucket // len(results) + (k < in_bucket % len(results))
+            if times:
+                accumulator.add_run(
+                    pipeline_id=pipeline.pk,
+                    environment_id=environment.pk,
+                    finished_at=finished_at,
+                    status=status,
+                    result=result,
+                    duration_ms=duration_ms,
+                    times=times,
+                )
+        if index % 288 == 287 or index == buckets - 1:  # a day at a time, as many flushes would
+            with transaction.atomic():
+                accumulator.flush()
+
+
+def dashboard_read_times(pipeline, environments: dict, windows: tuple, rounds: int) -> dict:
+    """Median ms of dashboard() per (runs, hours), the environments read in turn each round."""
+    import statistics
+
+    from pipelines_admin.runs.selectors import dashboard
+
+    times: dict = {key: [] for key in ((runs, hours) for runs in environments for hours in windows)}
+    for _ in range(rounds):
+        for hours in windows:
+            for runs, environment in environments.items():
+                started = time.perf_counter()
+                dashboard(pipeline=pipeline, environment=environment, hours=hours)
+                times[(runs, hours)].append((time.perf_counter() - started) * 1000)
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -115,12 +167,18 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--chunk-size", type=int, default=250)
     parser.add_argument("--days", type=int, default=7)
+    parser.add_argument(
+        "--dashboard-runs", type=int, nargs=2, default=[10_000, 1_000_000], help="the two numbers of runs"
+    )
+    parser.add_argument("--dashboard-templates", type=int, default=20, help="distinct run results")
+    parser.add_argument("--rounds", type=int, default=7, help="dashboard reads per window and number")
     args = parser.parse_args()
 
     admin, pipeline, environment = demo_setup({"BATCH_CHUNK_SIZE": str(args.chunk_size)})
+    from django.db import connection
     from django.utils import timezone
 
-    from pipelines_admin.runs.metrics import BUCKETS
+    from pipelines_admin.configs.models import Environment
     from pipelines_admin.runs.models import MetricRollup
     from pipelines_admin.runs.selectors import dashboard
 
@@ -136,54 +194,41 @@ def main() -> None:
         f"chunks of {args.chunk_size}; ratio to the engine {batch_rate / engine_rate:.2f})"
     )
 
-    # 2. dashboards over many buckets of rollups
-    rules = [
-        (s, r["id"]) for s in (f"s{i}" for i in range(5)) for r in ({"id": f"{s}_rule{j}"} for j in range(6))
-    ]
+    # 2. dashboards over the rollups of 10k and 1M runs spread over the days
+    results = list(
+        batch.runs.exclude(result=None)
+        .order_by("line_number")
+        .values_list("status", "result", "duration_ms")[: args.dashboard_templates]
+    )
     now = timezone.now()
-    buckets = args.days * 24 * 12
-    rows = []
-    for b in range(buckets):
-        start = now - timedelta(minutes=5 * b)
-        start = start.replace(second=0, microsecond=0, minute=start.minute - start.minute % 5)
-        histogram = [0] * BUCKETS
-        histogram[5] = 400
-        rows.append(
-            MetricRollup(
-                pipeline=pipeline,
-                environment=environment,
-                bucket_start=start,
-                stage="",
-                rule="",
-                counts={"passed": 300, "failed": 100},
-                histogram=histogram,
-                total=400,
-                sum_ms=800.0,
-            )
-        )
-        rows += [
-            MetricRollup(
-                pipeline=pipeline,
-                environment=environment,
-                bucket_start=start,
-                stage=s,
-                rule=r,
-                counts={"pass": 390, "fail": 10},
-                histogram=histogram,
-                total=400,
-                sum_ms=100.0,
-            )
-            for s, r in rules
-        ]
-    MetricRollup.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    runs_represented = buckets * 400
-    for hours in (24, args.days * 24):
+    counts = sorted(args.dashboard_runs)
+    environments = dict(
+        zip(counts, Environment.objects.exclude(pk=environment.pk).order_by("position"), strict=False)
+    )
+    for runs, env in environments.items():
         started = time.perf_counter()
-        data = dashboard(pipeline=pipeline, hours=hours)
-        elapsed = time.perf_counter() - started
+        rollups_of_runs(pipeline, env, results, runs, args.days, now)
+        rows = MetricRollup.objects.filter(environment=env).count()
         print(
-            f"dashboard, last {hours:4d} h: {elapsed * 1000:8.1f} ms over {data['total_runs']:,} runs "
-            f"({MetricRollup.objects.count():,} rollup rows in the table; {runs_represented:,} runs in all)"
+            f"rollups of {runs:>9,} runs over {args.days} days: {rows:,} rows "
+            f"({time.perf_counter() - started:.1f} s to write)"
+        )
+    if connection.vendor == "postgresql":  # the statistics autovacuum keeps: the planner's view of the table
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {MetricRollup._meta.db_table}")
+    windows = (24, args.days * 24)
+    medians = dashboard_read_times(pipeline, environments, windows, args.rounds)
+    for hours in windows:
+        for runs, env in environments.items():
+            data = dashboard(pipeline=pipeline, environment=env, hours=hours)
+            print(
+                f"dashboard, last {hours:4d} h at {runs:>9,} runs: {medians[(runs, hours)]:7.1f} ms "
+                f"(median of {args.rounds}; {data['total_runs']:,} runs in the window, "
+                f"read at {data['grain']} s slots)"
+            )
+        print(
+            f"dashboard, last {hours:4d} h: {counts[-1]:,} runs / {counts[0]:,} runs = "
+            f"{medians[(counts[-1], hours)] / medians[(counts[0], hours)]:.2f}"
         )
 
 

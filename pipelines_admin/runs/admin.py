@@ -81,8 +81,8 @@ class BatchChunkAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 @admin.register(MetricRollup)
 class MetricRollupAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     console_label = "See the dashboards"
-    list_display = ("pipeline", "environment", "bucket_start", "stage", "rule", "total", "sum_ms")
-    list_filter = ("environment", "pipeline")
+    list_display = ("pipeline", "environment", "grain", "bucket_start", "stage", "rule", "total", "sum_ms")
+    list_filter = ("grain", "environment", "pipeline")
     search_fields = ("stage", "rule")
     list_select_related = ("pipeline", "environment")
     date_hierarchy = "bucket_start"

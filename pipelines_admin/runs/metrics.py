@@ -1,33 +1,44 @@
 """Metric rollups: counts per outcome and fixed-bucket latency histograms per pipeline,
-environment, stage, rule and five-minute bucket, written in the same transaction as
-the runs they count, with their all-time totals (MetricTotal, what /metrics reads).
-Percentiles come from the histograms, never from raw runs. Also the sweep's recovery
-counters."""
+environment, stage, rule and time bucket, at three grains (five minutes, an hour, a
+day), written in the same transaction as the runs they count, with their all-time
+totals (MetricTotal, what /metrics reads). Percentiles come from the histograms, never
+from raw runs. Also the sweep's recovery counters."""
 
 from __future__ import annotations
 
 import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Field
 
-from pipelines_admin.runs.models import MetricRollup, MetricTotal, SweepRecovery
+from pipelines_admin.runs.models import (
+    BUCKETS,
+    COUNT_COLUMNS,
+    COUNTED,
+    LATENCY_BOUNDS_MS,
+    LATENCY_COLUMNS,
+    SLOW,
+    UNKNOWN,
+    MetricRollup,
+    MetricTotal,
+    SweepRecovery,
+)
 
-#: upper bounds (ms) of the latency buckets; the last bucket is everything above
-LATENCY_BOUNDS_MS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
-BUCKETS = len(LATENCY_BOUNDS_MS) + 1
-BUCKET_SECONDS = 300
-#: besides the outcomes, a rule's counts hold how many of its runs it was flagged slow in
-#: (performance_monitoring.slow_rule_threshold_ms); not an outcome, so not in its total
-SLOW = "slow"
+Grain = MetricRollup.Grain
+#: the grains rollups are written at, finest first
+GRAINS = (Grain.FIVE_MINUTES, Grain.HOUR, Grain.DAY)
+BUCKET_SECONDS = int(Grain.FIVE_MINUTES)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def bucket_start(when: datetime) -> datetime:
-    """The start of the five-minute bucket `when` falls in."""
-    return when.replace(second=0, microsecond=0) - timedelta(minutes=when.minute % (BUCKET_SECONDS // 60))
+def bucket_start(when: datetime, grain: int = BUCKET_SECONDS) -> datetime:
+    """The start of the bucket of `grain` seconds (five minutes by default) `when` falls
+    in; buckets are aligned on the Unix epoch, so a day starts at midnight UTC."""
+    since_epoch = when - _EPOCH
+    return when - since_epoch % timedelta(seconds=grain)
 
 
 def latency_bucket(ms: float) -> int:
@@ -63,12 +74,12 @@ class _Cell:
     total: int = 0
     sum_ms: float = 0.0
 
-    def add(self, outcome: str, ms: float | None) -> None:
-        self.counts[outcome] += 1
-        self.total += 1
+    def add(self, outcome: str, ms: float | None, times: int = 1) -> None:
+        self.counts[outcome] += times
+        self.total += times
         if ms is not None:
-            self.histogram[latency_bucket(ms)] += 1
-            self.sum_ms += ms
+            self.histogram[latency_bucket(ms)] += times
+            self.sum_ms += ms * times
 
     def merge(self, other: _Cell) -> None:
         for outcome, n in other.counts.items():
@@ -76,6 +87,13 @@ class _Cell:
         self.histogram = merge_histograms(self.histogram, other.histogram)
         self.total += other.total
         self.sum_ms += other.sum_ms
+
+    def columns(self) -> list:
+        """total, sum_ms, then the count and latency columns (as in _ROLLUP_VALUES)."""
+        counts = dict.fromkeys(COUNTED, 0)
+        for outcome, n in self.counts.items():
+            counts[outcome if outcome in counts else UNKNOWN] += n
+        return [self.total, self.sum_ms, *counts.values(), *self.histogram]
 
     def write_to(self, model, **key) -> None:
         """Add this cell to the row of `model` with `key` (created empty if missing), locked."""
@@ -92,10 +110,53 @@ class _Cell:
         row.save(update_fields=["counts", "histogram", "total", "sum_ms"])
 
 
+#: MetricRollup's key columns (its unique constraint), in key order
+_ROLLUP_KEY = ("pipeline_id", "environment_id", "grain", "bucket_start", "stage", "rule")
+#: the columns a flush adds to
+_ROLLUP_VALUES = ("total", "sum_ms", *COUNT_COLUMNS, *LATENCY_COLUMNS)
+
+
+def _rollups_add(grain: int, cells: dict[tuple, _Cell]) -> None:
+    """Add `cells` ((pipeline, environment, bucket start, stage, rule) -> cell) to the
+    rollup rows of `grain`, creating the missing ones: set-based, one
+    INSERT ... ON CONFLICT DO UPDATE SET x = x + excluded.x per batch of rows, the rows
+    in key order (SQLite and PostgreSQL)."""
+    meta = MetricRollup._meta
+    fields = [meta.get_field(name) for name in (*_ROLLUP_KEY, *_ROLLUP_VALUES)]
+    table = connection.ops.quote_name(meta.db_table)
+    columns = [connection.ops.quote_name(f.get_attname_column()[1]) for f in fields if isinstance(f, Field)]
+    key_columns = columns[: len(_ROLLUP_KEY)]
+    row_sql = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    updates = ", ".join(f"{c} = {table}.{c} + EXCLUDED.{c}" for c in columns[len(_ROLLUP_KEY) :])
+    keys = sorted(cells, key=lambda k: (k[0], k[1], k[2], k[3], k[4]))
+    bucket_field = meta.get_field("bucket_start")
+    rows = [
+        [
+            pipeline_id,
+            environment_id,
+            grain,
+            bucket_field.get_db_prep_value(start, connection),
+            stage,
+            rule,
+            *cells[(pipeline_id, environment_id, start, stage, rule)].columns(),
+        ]
+        for pipeline_id, environment_id, start, stage, rule in keys
+    ]
+    size = min(connection.ops.bulk_batch_size(fields, rows), 500)
+    with connection.cursor() as cursor:
+        for offset in range(0, len(rows), size):
+            batch = rows[offset : offset + size]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([row_sql] * len(batch))} "  # noqa: S608 - names from the model, values as parameters
+                f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET {updates}",
+                [value for row in batch for value in row],
+            )
+
+
 class RollupAccumulator:
-    """Collects the metrics of many runs in memory, then writes them with one locked
-    read-modify-write per rollup row and per total row (the rollup rows in key order,
-    then the total rows in key order, so concurrent writers never deadlock)."""
+    """Collects the metrics of many runs in memory, then writes them: for each grain
+    (finest first) one set-based upsert of its rollup rows in key order, then one locked
+    read-modify-write per total row in key order, so concurrent writers never deadlock."""
 
     def __init__(self) -> None:
         self._cells: dict[tuple, _Cell] = defaultdict(_Cell)
@@ -109,46 +170,46 @@ class RollupAccumulator:
         status: str,
         result: dict | None,
         duration_ms: float | None,
+        times: int = 1,
     ) -> None:
+        """Count a finished run (`times` runs alike, counted as that many)."""
         bucket = bucket_start(finished_at)
-        self._cells[(pipeline_id, environment_id, bucket, "", "")].add(status, duration_ms)
+        self._cells[(pipeline_id, environment_id, bucket, "", "")].add(status, duration_ms, times)
         for stage in (result or {}).get("stages", []):
             name = stage.get("name", "")
             self._cells[(pipeline_id, environment_id, bucket, name, "")].add(
-                stage.get("status", "unknown"), stage.get("duration_ms")
+                stage.get("status", UNKNOWN), stage.get("duration_ms"), times
             )
             for rule in stage.get("rules", []):
                 cell = self._cells[(pipeline_id, environment_id, bucket, name, rule.get("id", ""))]
                 cell.add(
-                    rule.get("outcome", "unknown"),
+                    rule.get("outcome", UNKNOWN),
                     rule.get("duration_ms") if rule.get("outcome") not in ("skip",) else None,
+                    times,
                 )
                 if rule.get("slow"):
-                    cell.counts[SLOW] += 1
+                    cell.counts[SLOW] += times
 
     def flush(self) -> int:
-        """Write everything collected (call inside the runs' transaction); returns rollup rows touched."""
-        keys = sorted(self._cells, key=lambda k: (k[0], k[1], k[2].isoformat(), k[3], k[4]))
+        """Write everything collected (call inside the runs' transaction); returns the
+        five-minute rollup rows touched."""
+        by_grain: dict[int, dict[tuple, _Cell]] = {int(grain): defaultdict(_Cell) for grain in GRAINS}
         totals: dict[tuple, _Cell] = defaultdict(_Cell)
-        for key in keys:
-            pipeline_id, environment_id, bucket, stage, rule = key
-            cell = self._cells[key]
-            cell.write_to(
-                MetricRollup,
-                pipeline_id=pipeline_id,
-                environment_id=environment_id,
-                bucket_start=bucket,
-                stage=stage,
-                rule=rule,
-            )
+        for (pipeline_id, environment_id, bucket, stage, rule), cell in self._cells.items():
+            for grain in GRAINS:
+                start = bucket if grain == BUCKET_SECONDS else bucket_start(bucket, grain)
+                by_grain[grain][(pipeline_id, environment_id, start, stage, rule)].merge(cell)
             totals[(pipeline_id, environment_id, stage, rule)].merge(cell)
+        for grain_seconds, cells in by_grain.items():
+            _rollups_add(grain_seconds, cells)
         for key in sorted(totals):
             pipeline_id, environment_id, stage, rule = key
             totals[key].write_to(
                 MetricTotal, pipeline_id=pipeline_id, environment_id=environment_id, stage=stage, rule=rule
             )
+        touched = len(self._cells)
         self._cells.clear()
-        return len(keys)
+        return touched
 
 
 def recovery_count(kind: str, action: str, n: int = 1) -> None:

@@ -13,6 +13,7 @@ from django.db import models
 
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
 from pipelines_admin.core.jobs import QueuedWork
+from rules_engine import OUTCOMES
 
 
 class Run(QueuedWork):
@@ -171,35 +172,87 @@ class BatchChunk(QueuedWork):
         return f"chunk {self.index} of batch {self.batch_id} ({self.status})"
 
 
+#: upper bounds (ms) of the rollups' latency buckets; the last bucket is everything above
+LATENCY_BOUNDS_MS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000)
+BUCKETS = len(LATENCY_BOUNDS_MS) + 1
+#: a stage's statuses in a run's result (see rules_engine.result)
+STAGE_STATUSES = ("passed", "failed", "skipped", "not_run")
+#: besides the outcomes, a rule's counts hold how many of its runs it was flagged slow in
+#: (performance_monitoring.slow_rule_threshold_ms); not an outcome, so not in its total
+SLOW = "slow"
+#: what a result without a status or outcome is counted as
+UNKNOWN = "unknown"
+#: what rollups count, one column each: the run statuses (run rows), the rule outcomes
+#: and "slow" (rule rows), the stage statuses (stage rows); anything else is "unknown"
+COUNTED = tuple(dict.fromkeys([*map(str, Run.FINISHED), *OUTCOMES, *STAGE_STATUSES, SLOW, UNKNOWN]))
+
+
+def count_column(key: str) -> str:
+    """The column of MetricRollup counting `key` (one of COUNTED)."""
+    return f"n_{key}"
+
+
+def latency_column(index: int) -> str:
+    """The column of MetricRollup counting the latency bucket `index` (0..BUCKETS-1)."""
+    return f"latency_{index}"
+
+
+COUNT_COLUMNS = tuple(count_column(key) for key in COUNTED)
+LATENCY_COLUMNS = tuple(latency_column(index) for index in range(BUCKETS))
+
+
 class MetricRollup(models.Model):
     """Counts per outcome and a latency histogram for one pipeline, environment, stage,
-    rule and time bucket. stage == rule == "" is the run as a whole; rule == "" with a
-    stage is the stage. Dashboards read only these rows."""
+    rule and time bucket of one grain (five minutes, an hour or a day: every run is in
+    one bucket of each). stage == rule == "" is the run as a whole; rule == "" with a
+    stage is the stage. The counts and the histogram are integer columns (one per key
+    of COUNTED, `n_<key>`, and one per latency bucket, `latency_<i>`), so SQL sums
+    them. Dashboards read only these rows."""
+
+    class Grain(models.IntegerChoices):
+        FIVE_MINUTES = 300, "five minutes"
+        HOUR = 3600, "hour"
+        DAY = 86400, "day"
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+")
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    grain = models.PositiveIntegerField(choices=Grain.choices, help_text="The bucket's length, in seconds.")
     bucket_start = models.DateTimeField()
     stage = models.CharField(max_length=100, blank=True)
     rule = models.CharField(max_length=100, blank=True)
-    counts = models.JSONField(
-        default=dict, help_text="outcome -> count; a rule's also 'slow' -> runs flagged slow"
-    )
-    histogram = models.JSONField(
-        default=list, help_text="count per latency bucket (see runs.metrics.LATENCY_BOUNDS_MS)"
-    )
     total = models.PositiveBigIntegerField(default=0)
     sum_ms = models.FloatField(default=0.0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["pipeline", "environment", "bucket_start", "stage", "rule"], name="rollup_key_unique"
+                fields=["pipeline", "environment", "grain", "bucket_start", "stage", "rule"],
+                name="rollup_key_unique",
             )
         ]
-        indexes = [models.Index(fields=["pipeline", "bucket_start"], name="rollup_pipeline_time_idx")]
+        indexes = [
+            models.Index(fields=["pipeline", "grain", "bucket_start"], name="rollup_pipeline_time_idx"),
+            models.Index(fields=["grain", "bucket_start"], name="rollup_time_idx"),
+        ]
 
     def __str__(self) -> str:
-        return f"metric rollup {self.stage}/{self.rule} from {self.bucket_start.isoformat()}"
+        return f"metric rollup {self.stage}/{self.rule} from {self.bucket_start.isoformat()} ({self.grain} s)"
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """outcome -> count, the outcomes counted at least once."""
+        return {key: n for key in COUNTED if (n := getattr(self, count_column(key)))}
+
+    @property
+    def histogram(self) -> list[int]:
+        """count per latency bucket (see LATENCY_BOUNDS_MS)."""
+        return [getattr(self, column) for column in LATENCY_COLUMNS]
+
+
+for _column in COUNT_COLUMNS:
+    MetricRollup.add_to_class(_column, models.PositiveBigIntegerField(default=0))
+for _column in LATENCY_COLUMNS:
+    MetricRollup.add_to_class(_column, models.PositiveBigIntegerField(default=0))
 
 
 class Alert(models.Model):

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
 from pipelines_admin.core.errors import NotFound
-from pipelines_admin.runs.metrics import (
-    BUCKET_SECONDS,
+from pipelines_admin.runs.metrics import BUCKET_SECONDS, GRAINS, SLOW, bucket_start, quantile
+from pipelines_admin.runs.models import (
     BUCKETS,
-    SLOW,
-    bucket_start,
-    merge_histograms,
-    quantile,
+    COUNTED,
+    LATENCY_COLUMNS,
+    Alert,
+    Batch,
+    MetricRollup,
+    Run,
+    count_column,
 )
-from pipelines_admin.runs.models import Alert, Batch, MetricRollup, Run
+
+#: the unit Trunc cuts a timestamp to for each coarser grain
+UNITS = {int(MetricRollup.Grain.HOUR): "hour", int(MetricRollup.Grain.DAY): "day"}
 
 RUN_FILTERS = ("pipeline", "environment", "status", "source", "batch")
 
@@ -161,76 +166,125 @@ class RuleStats:
 
 #: the run statuses the throughput series counts, one list each
 SERIES_STATUSES = tuple(str(status) for status in Run.FINISHED)
+#: the fewest slots the chart of a window may have: the dashboards read the coarsest
+#: grain that gives the window at least this many (1 h and 6 h: five minutes; 24 h and
+#: 7 days: hours; 24 days and more: days)
+MIN_POINTS = 24
 
 
-def _slots(since, now, seen) -> list:
-    """Every five-minute bucket of the window, oldest first, those without runs included
-    (so a chart's time axis has no hidden gaps), and any bucket a rollup row has."""
-    step = timedelta(seconds=BUCKET_SECONDS)
-    slot = bucket_start(since)
-    if slot < since:  # the bucket `since` falls in started before the window: rows there are not read
-        slot += step
+def dashboard_grain(hours: int) -> int:
+    """The grain (seconds) a window of `hours` is read at: the coarsest of GRAINS that
+    still cuts the window into at least MIN_POINTS slots, five minutes for short windows."""
+    fitting = [grain for grain in GRAINS if hours * 3600 // grain >= MIN_POINTS]
+    return int(fitting[-1] if fitting else GRAINS[0])
+
+
+def _window(since, grain: int) -> tuple:
+    """The rollup rows of the window from `since` read at `grain`, and its first slot.
+
+    The window starts at the first five-minute bucket at or after `since` (as it always
+    has). The slots of `grain` that lie wholly inside are read from that grain's rows;
+    the partial first slot from the finer grains' rows: whole hours, then five-minute
+    buckets. So every grain counts the same runs, and only the first slot is partial."""
+    start = bucket_start(since)
+    if start < since:  # the bucket `since` falls in started before the window: not read
+        start += timedelta(seconds=BUCKET_SECONDS)
+    finer = [g for g in GRAINS if g <= grain]
+    bounds = [_ceil(start, g) for g in finer]  # where each grain's whole buckets begin
+    window = Q(grain=grain, bucket_start__gte=bounds[-1])
+    for index in range(len(finer) - 1):
+        window |= Q(grain=finer[index], bucket_start__gte=bounds[index], bucket_start__lt=bounds[index + 1])
+    return window, bucket_start(start, grain)
+
+
+def _ceil(when, grain: int):
+    floor = bucket_start(when, grain)
+    return floor if floor == when else floor + timedelta(seconds=grain)
+
+
+def _slots(first, now, grain: int, seen) -> list:
+    """Every slot of `grain` from `first` to `now`, oldest first, those without runs
+    included (so a chart's time axis has no hidden gaps), and any slot a rollup row has."""
+    step = timedelta(seconds=grain)
     slots = set(seen)
+    slot = first
     while slot <= now:
         slots.add(slot)
         slot += step
     return sorted(slots)
 
 
+_COUNT_SUMS = {key: Coalesce(Sum(count_column(key)), 0) for key in COUNTED}
+_LATENCY_SUMS = {f"_h{index}": Coalesce(Sum(column), 0) for index, column in enumerate(LATENCY_COLUMNS)}
+
+
+def _counts(row: dict) -> dict[str, int]:
+    return {key: row[key] for key in COUNTED if row[key]}
+
+
+def _histogram(row: dict) -> list[int]:
+    return [row[f"_h{index}"] for index in range(BUCKETS)]
+
+
 def dashboard(*, pipeline=None, environment=None, hours: int = 24, now=None) -> dict:
     """Throughput, outcomes, latency percentiles and rule statistics over the last
-    `hours`, from the metric rollups only."""
+    `hours`, from the metric rollups only, summed in SQL.
+
+    The window is read at the grain dashboard_grain chooses (the coarsest that still
+    gives the chart MIN_POINTS slots), its partial first slot from finer rollups, so
+    the figures are those of the five-minute buckets from the window's start, whatever
+    the grain. The chart's series has every slot of that grain in the window."""
     now = now or timezone.now()
     since = now - timedelta(hours=hours)
-    rows = MetricRollup.objects.filter(bucket_start__gte=since)
+    grain = dashboard_grain(hours)
+    window, first = _window(since, grain)
+    rows = MetricRollup.objects.filter(window)
     if pipeline is not None:
         rows = rows.filter(pipeline=pipeline)
     if environment is not None:
         rows = rows.filter(environment=environment)
-    series: dict = defaultdict(lambda: defaultdict(int))
-    run_counts: dict[str, int] = defaultdict(int)
-    run_hist = [0] * BUCKETS
-    rules: dict[tuple[str, str], dict] = {}
-    for row in rows.values(
-        "bucket_start", "stage", "rule", "counts", "histogram", "total", "sum_ms"
-    ).iterator():
-        if not row["stage"] and not row["rule"]:
-            for status, n in row["counts"].items():
-                series[row["bucket_start"]][status] += n
-                run_counts[status] += n
-            run_hist = merge_histograms(run_hist, row["histogram"])
-        elif row["rule"]:
-            key = (row["stage"], row["rule"])
-            agg = rules.setdefault(
-                key, {"counts": defaultdict(int), "hist": [0] * BUCKETS, "total": 0, "sum": 0.0}
-            )
-            for outcome, n in row["counts"].items():
-                agg["counts"][outcome] += n
-            agg["hist"] = merge_histograms(agg["hist"], row["histogram"])
-            agg["total"] += row["total"]
-            agg["sum"] += row["sum_ms"]
+    runs = rows.filter(stage="", rule="")
+    slot = F("bucket_start") if grain == GRAINS[0] else Trunc("bucket_start", UNITS[grain], tzinfo=UTC)
+    series = {
+        row["slot"]: row
+        for row in runs.annotate(slot=slot)
+        .values("slot")
+        .annotate(**{status: Coalesce(Sum(count_column(status)), 0) for status in SERIES_STATUSES})
+        .order_by()
+    }
+    overall = runs.aggregate(**_COUNT_SUMS, **_LATENCY_SUMS)
+    run_counts = _counts(overall)
+    run_hist = _histogram(overall)
     rule_stats = []
-    for (stage, rule), agg in rules.items():
-        timed = sum(agg["hist"])
+    for row in (
+        rows.exclude(rule="")
+        .values("stage", "rule")
+        .annotate(**_COUNT_SUMS, **_LATENCY_SUMS, _total=Sum("total"), _sum_ms=Sum("sum_ms"))
+        .order_by()
+    ):
+        histogram = _histogram(row)
+        timed = sum(histogram)
         rule_stats.append(
             RuleStats(
-                stage,
-                rule,
-                agg["total"],
-                dict(agg["counts"]),
-                quantile(agg["hist"], 0.5),
-                quantile(agg["hist"], 0.95),
-                quantile(agg["hist"], 0.99),
-                agg["sum"] / timed if timed else None,
+                row["stage"],
+                row["rule"],
+                row["_total"],
+                _counts(row),
+                quantile(histogram, 0.5),
+                quantile(histogram, 0.95),
+                quantile(histogram, 0.99),
+                row["_sum_ms"] / timed if timed else None,
             )
         )
     total = sum(run_counts.values())
-    slots = _slots(since, now, series)
+    slots = _slots(first, now, grain, series)
     return {
         "since": since,
         "hours": hours,
+        "grain": grain,
+        "grain_label": str(MetricRollup.Grain(grain).label),
         "total_runs": total,
-        "counts": dict(run_counts),
+        "counts": run_counts,
         "failure_rate": (run_counts.get("failed", 0) + run_counts.get("error", 0)) / total if total else 0.0,
         "latency": {
             "p50": quantile(run_hist, 0.5),
@@ -240,7 +294,7 @@ def dashboard(*, pipeline=None, environment=None, hours: int = 24, now=None) -> 
         "series": {
             "labels": [slot.isoformat() for slot in slots],
             **{
-                status: [series[slot].get(status, 0) if slot in series else 0 for slot in slots]
+                status: [series[slot][status] if slot in series else 0 for slot in slots]
                 for status in SERIES_STATUSES
             },
         },

@@ -52,8 +52,8 @@ class SeriesSerializer(serializers.Serializer):
     labels = serializers.ListField(
         child=serializers.CharField(),
         help_text=(
-            "The start (ISO 8601) of every five-minute bucket in the window, oldest first; the counts of a "
-            "bucket without runs are zero."
+            "The start (ISO 8601) of every slot of the summary's grain in the window, oldest first (the "
+            "first may be partial: the window starts inside it); the counts of a slot without runs are zero."
         ),
     )
     passed = serializers.ListField(child=serializers.IntegerField())
@@ -79,11 +79,15 @@ class DashboardSummaryView(ApiView):
         environment = serializers.CharField(allow_null=True)
         since = serializers.DateTimeField()
         hours = serializers.IntegerField()
+        grain = serializers.IntegerField(
+            help_text="The length of the series' slots, in seconds: 300 (five minutes) under 24 hours, "
+            "3600 (an hour) up to 24 days, 86400 (a day) from then on."
+        )
         total_runs = serializers.IntegerField()
         counts = serializers.DictField(child=serializers.IntegerField(), help_text="run status -> count")
         failure_rate = serializers.FloatField()
         latency = LatencySerializer(help_text="Run latency percentiles, in ms.")
-        series = SeriesSerializer(help_text="Runs per time bucket and status.")
+        series = SeriesSerializer(help_text="Runs per time slot and status.")
         slowest_rules = RuleStatsSerializer(many=True)
         flagged_slow = RuleStatsSerializer(
             many=True, help_text="Rules flagged slow at least once, most often first."

@@ -5,14 +5,12 @@ token, whatever the console's login says."""
 from __future__ import annotations
 
 import base64
-import importlib
 import json
 import math
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.apps import apps as django_apps
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -335,7 +333,7 @@ def test_metrics__scrape__reads_no_run_rows_and_a_fixed_number_of_queries(
     assert len(queries.captured_queries) <= 10
 
 
-def test_metric_totals__flush_over_two_buckets_and_the_migration__equal_the_rollups_summed(
+def test_metric_totals__flush_over_two_buckets__equal_the_rollups_of_each_grain_summed(
     released, environments
 ):
     # Given runs finished in two five-minute buckets, counted by one accumulator
@@ -366,9 +364,9 @@ def test_metric_totals__flush_over_two_buckets_and_the_migration__equal_the_roll
     # When it is flushed
     accumulator.flush()
 
-    def summed(model) -> dict:
+    def summed(rows_of) -> dict:
         rows = {}
-        for row in model.objects.all():
+        for row in rows_of:
             key = (row.stage, row.rule)
             acc = rows.setdefault(key, {"counts": Counter(), "histogram": None, "total": 0, "sum_ms": 0.0})
             acc["counts"].update(row.counts)
@@ -380,19 +378,19 @@ def test_metric_totals__flush_over_two_buckets_and_the_migration__equal_the_roll
             acc["sum_ms"] += row.sum_ms
         return rows
 
-    # Then the totals are the rollups of both buckets added up, one row per stage and rule
-    assert MetricRollup.objects.values("bucket_start").distinct().count() == 2
-    assert MetricTotal.objects.count() == 4  # the run, the stage, its two rules
-    assert summed(MetricTotal) == summed(MetricRollup)
-    assert MetricTotal.objects.get(stage="", rule="").counts == {"passed": 2, "failed": 1}
-    # and the migration that fills the totals from rollups written before them gives the same
-    expected = summed(MetricTotal)
-    MetricTotal.objects.all().delete()
-    migration = importlib.import_module(
-        "pipelines_admin.runs.migrations.0003_metric_totals_and_sweep_recoveries"
+    # Then the totals are the rollups of both buckets added up, one row per stage and rule,
+    # and so are the hour's and the day's rollups
+    grains = MetricRollup.Grain
+    assert (
+        MetricRollup.objects.filter(grain=grains.FIVE_MINUTES).values("bucket_start").distinct().count() == 2
     )
-    migration.totals_from_rollups(django_apps, None)
-    assert summed(MetricTotal) == expected
+    assert MetricTotal.objects.count() == 4  # the run, the stage, its two rules
+    for grain in grains:
+        assert MetricRollup.objects.filter(grain=grain).count() == 4 * (
+            2 if grain == grains.FIVE_MINUTES else 1
+        )
+        assert summed(MetricTotal.objects.all()) == summed(MetricRollup.objects.filter(grain=grain)), grain
+    assert MetricTotal.objects.get(stage="", rule="").counts == {"passed": 2, "failed": 1}
 
 
 # -- the token ------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from pipelines_admin.runs.selectors import batch_progress, dashboard
 
 pytestmark = pytest.mark.django_db
 
+FIVE_MINUTES = MetricRollup.Grain.FIVE_MINUTES
+
 GOOD = {
     "name": "Maria Garcia",
     "email": "maria.garcia@example.com",
@@ -64,9 +66,9 @@ def test_run_execute__queued_run__result_stored_masked_with_metrics_and_audit(
     stored = json.dumps(done.result)
     assert "Maria Garcia" not in stored and "123-45-6789" not in stored and "1990-04-12" not in stored
     # and the metric rollups and the audit trail count it
-    overall = MetricRollup.objects.get(pipeline=released, stage="", rule="")
+    overall = MetricRollup.objects.get(pipeline=released, stage="", rule="", grain=FIVE_MINUTES)
     assert overall.counts == {"failed": 1} and sum(overall.histogram) == 1
-    assert MetricRollup.objects.get(rule="email_format").counts == {"fail": 1}
+    assert MetricRollup.objects.get(rule="email_format", grain=FIVE_MINUTES).counts == {"fail": 1}
     assert AuditEvent.objects.filter(action="run.completed", object_id=str(run.pk)).count() == 1
 
 
@@ -78,7 +80,7 @@ def test_run_execute__twice__second_call_changes_nothing(released, environments,
     assert services.run_execute(run.pk) is None
     run.refresh_from_db()
     assert run.attempts == 1 and run.finished_at == first.finished_at
-    assert MetricRollup.objects.get(pipeline=released, stage="", rule="").total == 1
+    assert MetricRollup.objects.get(pipeline=released, stage="", rule="", grain=FIVE_MINUTES).total == 1
     assert AuditEvent.objects.filter(action="run.completed").count() == 1
 
 
@@ -201,7 +203,7 @@ def test_batch_create__file_with_bad_lines__good_rows_chunked_bad_rows_reported(
     assert (progress.processed, progress.passed + progress.failed + progress.errored) == (5, 5)
     assert batch.status == "completed" and progress.percent == 100.0
     assert sorted(batch.runs.values_list("line_number", flat=True)) == [1, 2, 4, 5, 6]
-    assert MetricRollup.objects.get(pipeline=released, stage="", rule="").total == 5
+    assert MetricRollup.objects.get(pipeline=released, stage="", rule="", grain=FIVE_MINUTES).total == 5
     assert AuditEvent.objects.filter(action="batch.completed").count() == 1
 
 
