@@ -4,9 +4,11 @@
 
 For each application this makes the calls the seed's onboarding pipeline
 (customer_onboarding_config.json) needs to decide it: phonenumbers, email-validator,
-nameparser, zipcodes, and the SIMULATED services (rules_engine/services/simulated.py)
-at zero latency, rapidfuzz screening included, each once, in one function, with the
-config's parameters written in. It produces the same decision as the engine (the
+nameparser, zipcodes (each ZIP code looked up once, as the engine does), and the
+SIMULATED services (rules_engine/services/simulated.py) at zero latency, rapidfuzz
+screening included, each once, in one function, with the config's parameters written
+in. The audit record it sends is masked by the engine's own ``mask_record``, since an
+audit trail must not hold personal data in clear. It produces the same decision as the engine (the
 overall status and each rule's outcome), and :func:`differences` checks that it does,
 record by record: a floor that decided differently would measure something else.
 
@@ -42,6 +44,7 @@ from email_validator import EmailNotValidError, validate_email  # noqa: E402
 from nameparser import HumanName  # noqa: E402
 
 import rules_engine  # noqa: E402
+from rules_engine.masking import mask_record  # noqa: E402
 from rules_engine.services.simulated import (  # noqa: E402
     SimulatedAddressService,
     SimulatedAuditService,
@@ -368,7 +371,14 @@ class Floor:
         fingerprint = json.dumps([data.get(f) for f in ("email", "phone", "ssn")], default=str)
         data["customer_id"] = "CUST-" + hashlib.sha256(fingerprint.encode()).hexdigest()[:12].upper()
         out["generate_customer_id"] = "pass"
-        self.audit.record({"record": {k: v for k, v in data.items() if k != "ssn"}, "run": CONTEXT})
+        # the audit trail holds the record with its personal data masked, and the outcomes
+        self.audit.record(
+            {
+                "run": CONTEXT,
+                "record": mask_record(data),
+                "results": [{"rule": rule, "outcome": outcome} for rule, outcome in out.items()],
+            }
+        )
         out["create_audit_trail"] = "pass"
         factors = (
             "kyc_identity_verification",
@@ -377,8 +387,14 @@ class Floor:
             "geographic_eligibility",
         )
         out["risk_score_calculation"] = "pass" if "pass" in (out[r] for r in factors) else "skip"
+        variables = {k: data[k] for k in ("first_name", "last_name", "customer_id") if data.get(k)}
         self.notify.send(
-            {"template": "customer_onboarding_success", "recipient": data.get("email"), "channel": "email"}
+            {
+                "template": "customer_onboarding_success",
+                "recipient": data.get("email"),
+                "channel": "email",
+                "variables": variables,
+            }
         )
         out["notification_dispatch"] = "pass"
 
