@@ -14,6 +14,7 @@ inputs, the console. One place, so every output masks the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -52,18 +53,14 @@ def is_pii_field(field: str, pii_fields: Iterable[str] = DEFAULT_PII_FIELDS) -> 
     return field.lower() in pii_fields
 
 
+# a letter or digit: what str.isalnum() accepts (\w is that plus the underscore)
+_ALNUM = re.compile(r"[^\W_]")
+
+
 def _mask_chars(text: str, keep_last: int = 0) -> str:
     """Mask letters and digits (keeping separators), except the last ``keep_last`` of them."""
-    total = sum(ch.isalnum() for ch in text)
-    to_mask = max(total - keep_last, 0)
-    out = []
-    for ch in text:
-        if ch.isalnum() and to_mask > 0:
-            out.append(MASK)
-            to_mask -= 1
-        else:
-            out.append(ch)
-    return "".join(out)
+    to_mask = len(_ALNUM.findall(text)) - keep_last
+    return _ALNUM.sub(MASK, text, count=to_mask) if to_mask > 0 else text
 
 
 def mask_value(field: str, value: Any) -> Any:
@@ -82,7 +79,7 @@ def mask_value(field: str, value: Any) -> Any:
         return value
     kind = field.lower()
     if kind in _LAST_FOUR:
-        digits = sum(ch.isalnum() for ch in value)
+        digits = len(_ALNUM.findall(value))
         return _mask_chars(value, keep_last=4 if digits > 4 else 0)
     if kind in _DATES:
         return _mask_chars(value)

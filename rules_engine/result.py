@@ -45,6 +45,7 @@ import decimal
 import enum
 import math
 from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from rules_engine.rule import ERROR, FAIL, SKIP, TIMEOUT, Verdict
@@ -285,47 +286,82 @@ class RunResult:
         ]
 
     def to_dict(self) -> RunResultDict:
-        """The documented JSON shape (see :mod:`rules_engine.types`); every value is JSON-serialisable (no NaN either)."""
-        slow = self.slow_rules()
-        slow_ids = {entry["rule"] for entry in slow}
+        """The documented JSON shape (see :mod:`rules_engine.types`); every value is JSON-serialisable (no NaN either).
+
+        Built in one pass over the rules: each rule's entry, its slow flag and its
+        timeout alert as it goes; only verdict details that are not flat are walked."""
+        pipeline = self._pipeline
+        compiled_rules = pipeline.rules
+        verdicts, durations, attempts = self._verdicts, self._durations, self._attempts
+        threshold = pipeline.monitoring.slow_rule_ms
+        limit = threshold / 1000.0 if threshold is not None else math.inf
+        alert_on_timeout = pipeline.monitoring.alert_on_timeout
+        slow: list[dict[str, Any]] = []
+        alerts: list[dict[str, Any]] = []
         stages = []
         for stage in self.stages:
-            rules = [self._rule_result(i).to_dict() for i in range(stage.first, stage.end)]
-            if slow_ids:
-                for rule in rules:
-                    if rule["id"] in slow_ids:
-                        rule["slow"] = True
+            rules = []
+            for index in range(stage.first, stage.end):
+                compiled = compiled_rules[index]
+                outcome, message, details = verdicts[index]
+                duration = durations[index]
+                rule: dict[str, Any] = {
+                    "id": compiled.rule_id,
+                    "outcome": outcome,
+                    "message": message if isinstance(message, str) else str(message),
+                    "details": to_jsonable(details),
+                    "duration_ms": round(duration * 1000.0, 3),
+                    "attempts": attempts[index],
+                    "severity": compiled.severity,
+                }
+                if duration > limit:
+                    rule["slow"] = True
+                    slow.append(
+                        {
+                            "stage": compiled.stage_name,
+                            "rule": compiled.rule_id,
+                            "duration_ms": rule["duration_ms"],
+                            "threshold_ms": threshold,
+                        }
+                    )
+                if alert_on_timeout and outcome == TIMEOUT:
+                    alerts.append(
+                        {
+                            "kind": "timeout",
+                            "stage": compiled.stage_name,
+                            "rule": compiled.rule_id,
+                            "message": to_jsonable(message),
+                        }
+                    )
+                rules.append(rule)
             stages.append(
                 {
                     "name": stage.name,
                     "status": stage.status,
                     "reason": stage.reason,
-                    "duration_ms": _ms(stage.duration),
+                    "duration_ms": round(stage.duration * 1000.0, 3),
                     "rules": rules,
                 }
             )
+        result: dict[str, Any] = {"status": self.status}
+        if pipeline.label:
+            result["config"] = dict(pipeline.label)
+        result["partial"] = self.partial
+        result["undecided"] = to_jsonable(self.undecided()) if self.status == UNDECIDED else []
+        result["stages"] = stages
+        result["data"] = to_jsonable(self.data)
+        result["changes"] = [
+            {"field": field, "before": to_jsonable(before), "after": to_jsonable(after), "rule": rule_id}
+            for field, before, after, rule_id in self.changes
+        ]
+        result["warnings"] = to_jsonable(self.warnings()) if pipeline.warning_rules or self._notes else []
+        result["slow_rules"] = slow
+        result["alerts"] = alerts
+        result["context"] = to_jsonable(self.context)
+        result["config_hash"] = self.config_hash
+        result["duration_ms"] = round(self.duration * 1000.0, 3)
         # built in the documented key order ("config" second), hence the cast
-        return cast(
-            "RunResultDict",
-            {
-                "status": self.status,
-                **({"config": dict(self._pipeline.label)} if self._pipeline.label else {}),
-                "partial": self.partial,
-                "undecided": to_jsonable(self.undecided()),
-                "stages": stages,
-                "data": to_jsonable(self.data),
-                "changes": [
-                    {"field": field, "before": to_jsonable(before), "after": to_jsonable(after), "rule": rule}
-                    for field, before, after, rule in self.changes
-                ],
-                "warnings": to_jsonable(self.warnings()),
-                "slow_rules": slow,
-                "alerts": to_jsonable(self.alerts()),
-                "context": to_jsonable(self.context),
-                "config_hash": self.config_hash,
-                "duration_ms": _ms(self.duration),
-            },
-        )
+        return cast("RunResultDict", result)
 
     def __repr__(self) -> str:
         return f"<RunResult {self.status} {len(self.stages)} stages {self.duration * 1000:.2f} ms>"
@@ -342,10 +378,36 @@ _AS_IS = frozenset(_PLAIN)  # exactly these types (not enums or other subclasses
 def to_jsonable(value: Any) -> Any:
     """``value`` as plain JSON data: mappings become objects (keys as text), sequences
     and sets lists, dates ISO text, decimals text, bytes base64 text, non-finite floats
-    the text "NaN"/"Infinity"/"-Infinity", anything else its ``str``. Mappings and
-    sequences are walked without recursion, so any depth converts."""
-    if type(value) in _AS_IS:
-        return value
+    the text "NaN"/"Infinity"/"-Infinity", anything else its ``str``. Any depth
+    converts: the first levels directly, deeper ones walked without recursion. The
+    result shares no container with ``value``."""
+    return value if type(value) in _AS_IS else _convert(value, _DIRECT_LEVELS)
+
+
+#: how many levels of nesting are converted by direct calls before the walk takes over
+_DIRECT_LEVELS = 32
+
+
+def _convert(value: Any, levels: int) -> Any:
+    """``value`` (not of an ``_AS_IS`` type) converted: plain dicts, lists, tuples and
+    finite floats directly, while ``levels`` last; anything else by :func:`_walk`."""
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else _jsonable_leaf(value)
+    if levels:
+        levels -= 1
+        if kind is dict or kind is MappingProxyType:
+            return {
+                (k if type(k) is str else str(k)): (v if type(v) in _AS_IS else _convert(v, levels))
+                for k, v in value.items()
+            }
+        if kind is list or kind is tuple:
+            return [v if type(v) in _AS_IS else _convert(v, levels) for v in value]
+    return _walk(value)
+
+
+def _walk(value: Any) -> Any:
+    """``value`` converted by walking it with a stack instead of recursion."""
     stack: list[tuple[Any, Any]] = []
     root = _jsonable_shell(value, stack)
     while stack:

@@ -16,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from rules_engine.geography import state_code
 from rules_engine.rule import Rule, RuleContext, Verdict, failed, passed, skipped
 from rules_engine.rules import params as p
-from rules_engine.rules.preprocessing import phone_parse_reason
+from rules_engine.rules.parsed_values import check_email, parse_phone
 from rules_engine.rules.record_values import as_text, is_missing, network_allowed, shown, type_name
 
 __all__ = [
@@ -213,17 +213,23 @@ class EmailFormatRule(Rule):
                 {"field": field, "value": value, "reason": "not text"},
             )
         check_mx = self.check_mx and network_allowed(ctx.run_context)
-        try:
-            email = validate_email(value, check_deliverability=check_mx, timeout=5)
-        except EmailNotValidError as error:
+        if check_mx:
+            try:
+                domain: str | None = validate_email(value, check_deliverability=True, timeout=5).domain
+                error = None
+            except EmailNotValidError as invalid:
+                domain, error = None, str(invalid)
+        else:
+            _, domain, error = check_email(value)
+        if domain is None:
             return failed(
                 f"{field} {shown(value)} is malformed: {error}",
-                {"field": field, "value": value, "reason": str(error)},
+                {"field": field, "value": value, "reason": error},
             )
-        if not self.allow_disposable and is_disposable(email.domain):
+        if not self.allow_disposable and is_disposable(domain):
             return failed(
-                f"{field} {shown(value)} uses the disposable-address provider {email.domain}",
-                {"field": field, "value": value, "reason": "disposable", "domain": email.domain},
+                f"{field} {shown(value)} uses the disposable-address provider {domain}",
+                {"field": field, "value": value, "reason": "disposable", "domain": domain},
             )
         message = f"{field} is well formed"
         if check_mx:
@@ -232,7 +238,7 @@ class EmailFormatRule(Rule):
             message += (
                 "; MX record not checked: network look-ups are off for this run (run context allow_network)"
             )
-        return passed(message, {"field": field, "domain": email.domain, "mx_checked": check_mx})
+        return passed(message, {"field": field, "domain": domain, "mx_checked": check_mx})
 
 
 class EmailFormatValidationRule(EmailFormatRule):
@@ -295,10 +301,8 @@ class PhoneFormatRule(Rule):
                 f"{field} {shown(value)} is malformed: it is not text ({type_name(value)})",
                 {"field": field, "value": value, "reason": "not text"},
             )
-        try:
-            number = phonenumbers.parse(text, self.region)
-        except phonenumbers.NumberParseException as error:
-            reason = phone_parse_reason(error)
+        number, reason = parse_phone(text, self.region)
+        if number is None:
             return failed(
                 f"{field} {shown(value)} is malformed: {reason}",
                 {"field": field, "value": value, "reason": reason},
@@ -388,9 +392,8 @@ def _area_code(data: Mapping[str, Any], area_field: str, phone_field: str) -> Ch
     phone_text = as_text(phone)
     if phone_text is None:
         return "skip", f"{phone_field} is not text"
-    try:
-        number = phonenumbers.parse(phone_text, "US")
-    except phonenumbers.NumberParseException:
+    number = parse_phone(phone_text, "US").number
+    if number is None:
         return "skip", f"{phone_field} could not be parsed (the phone format rule judges it)"
     length = phonenumbers.length_of_geographical_area_code(number)
     if not length:

@@ -16,7 +16,7 @@ from typing import Any
 from rules_engine.masking import DEFAULT_PII_FIELDS, mask_record, mask_value, masked_fields
 from rules_engine.rule import ERROR, FAIL, SKIP, TIMEOUT, Rule, RuleContext, Verdict, passed, skipped
 from rules_engine.rules import params as p
-from rules_engine.rules.record_values import is_missing, run_now
+from rules_engine.rules.record_values import is_missing, latest_details, run_now
 from rules_engine.rules.service_responses import call_service
 from rules_engine.services.interfaces import ServiceResponseError
 
@@ -292,9 +292,10 @@ class RiskScoreAggregationRule(Rule):
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         found: dict[str, tuple[float, float]] = {}
         missing: list[str] = []
+        signals = latest_details(ctx.results, (RISK_FACTORS[name][0] for name in self.weights))
         for name in self.weights:
             key, to_risk, _ = RISK_FACTORS[name]
-            value = ctx.find_detail(key)
+            value = signals.get(key)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 missing.append(name)
                 continue

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from nameparser import HumanName
 
 from rules_engine.rule import Rule, RuleContext, Verdict, passed, skipped
 from rules_engine.rules import params as p
+from rules_engine.rules.parsed_values import check_email, parse_phone, remember_email, remember_phone
 from rules_engine.rules.record_values import as_text, is_missing, shown, type_name
 from rules_engine.services.interfaces import ServiceResponseError
 
@@ -150,13 +150,6 @@ _POSSIBILITY = {
     phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "it lacks an area code",
 }
 
-_PARSE_PREFIX = re.compile(r"^\(\d+\)\s*")
-
-
-def phone_parse_reason(error: phonenumbers.NumberParseException) -> str:
-    """The library's explanation of a parse failure, without its numeric error code."""
-    return _PARSE_PREFIX.sub("", str(error))
-
 
 class PhoneNormalizationRule(Rule):
     """Normalise phone number: rewrites a phone number in one standard format (by
@@ -209,10 +202,8 @@ class PhoneNormalizationRule(Rule):
         text = as_text(value)
         if text is None:
             return skipped(f"{field} is not text ({type_name(value)}); left unchanged", {"field": field})
-        try:
-            number = phonenumbers.parse(text, self.region)
-        except phonenumbers.NumberParseException as error:
-            reason = phone_parse_reason(error)
+        number, reason = parse_phone(text, self.region)
+        if number is None:
             return skipped(
                 f"{field} {shown(value)} could not be parsed; left unchanged",
                 {"field": field, "value": value, "reason": reason},
@@ -230,6 +221,8 @@ class PhoneNormalizationRule(Rule):
                 {"field": field, "value": value, "reason": "extension"},
             )
         formatted = phonenumbers.format_number(number, self.format)
+        if self.format_name == "E164":
+            remember_phone(formatted, self.region, number)
         if formatted == value:
             return passed(
                 f"{field} is already in {self.format_name} format",
@@ -461,19 +454,18 @@ class EmailNormalizationRule(Rule):
             return skipped(f"{field} is absent; nothing to standardise", {"field": field})
         if not isinstance(value, str):
             return skipped(f"{field} is not text ({type_name(value)}); left unchanged", {"field": field})
-        try:
-            email = validate_email(trim(value), check_deliverability=False)
-        except EmailNotValidError as error:
+        local, domain, error = check_email(trim(value))
+        if local is None or domain is None:
             return skipped(
                 f"{field} {shown(value)} could not be standardised: {error}; left unchanged",
-                {"field": field, "value": value, "reason": str(error)},
+                {"field": field, "value": value, "reason": error},
             )
-        local, domain = email.local_part, email.domain.lower()
+        domain = domain.lower()
         if self.lowercase:
             local = local.lower()
         if self.remove_dots and domain in _DOTLESS_DOMAINS:
             local = local.replace(".", "")
-        normalized = f"{local}@{domain}"
+        normalized = remember_email(local, domain)
         if normalized == value:
             return passed(f"{field} is already standard", {"field": field, "changed": False})
         ctx.set(field, normalized)

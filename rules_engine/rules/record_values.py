@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -113,3 +113,19 @@ def full_name(data: Mapping[str, Any]) -> str | None:
 def pick(data: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """The present fields of ``data`` among ``fields`` (what a rule sends to a service)."""
     return {key: data[key] for key in fields if key in data and data[key] is not None}
+
+
+def latest_details(results: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """For each of ``keys``, ``details[key]`` of the newest finished rule whose details
+    have it (as ``ctx.find_detail`` gives it), looking through ``ctx.results`` once;
+    keys no rule gave are absent."""
+    wanted = set(keys)
+    found: dict[str, Any] = {}
+    for verdict in reversed(list(results.values())):
+        details = verdict.details
+        for key in wanted.intersection(details):
+            found[key] = details[key]
+        wanted.difference_update(found)
+        if not wanted:
+            break
+    return found

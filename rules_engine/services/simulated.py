@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import zipcodes
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
 from rules_engine.geography import COUNTRY_LISTS, country_code, state_code
@@ -123,6 +123,8 @@ def _applicant_name(applicant: Mapping[str, Any]) -> str:
 
 def normalise_name(name: str) -> str:
     """Lower case, accents removed, punctuation turned into spaces (for fuzzy matching)."""
+    if name.isascii():  # nothing to decompose: rapidfuzz's own processing is all there is to do
+        return default_process(name)
     decomposed = unicodedata.normalize("NFKD", name)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return default_process(stripped.replace("ø", "o").replace("Ø", "O"))
@@ -232,16 +234,28 @@ class SimulatedKYCService(SimulatedService):
         )
 
 
+Candidate = tuple[str, str, str]  # (matched name, person's name, relationship)
+
+
+@lru_cache(maxsize=4096)
+def _normalised(name: str) -> str:
+    """A watch-list name normalised once (the list is fixed; its names recur on every screen)."""
+    return normalise_name(name)
+
+
 class _ListScreening(SimulatedService):
-    def _candidates(self, entry: Mapping[str, Any], include_aliases: bool) -> list[tuple[str, str, str]]:
+    def _candidates(self, entry: Mapping[str, Any], include_aliases: bool) -> list[Candidate]:
         """(matched name, person's name, relationship) for one list entry."""
         names = [entry["name"], *(entry.get("aliases") or [])] if include_aliases else [entry["name"]]
         return [(name, entry["name"], "self") for name in names]
 
     @staticmethod
-    def _best(name: str, candidates: list[tuple[str, str, str]]) -> tuple[float, tuple[str, str, str]] | None:
-        scored = [(name_similarity(name, cand[0]), cand) for cand in candidates]
-        return max(scored, key=lambda item: item[0], default=None)
+    def _best(query: str, candidates: list[Candidate]) -> tuple[float, Candidate] | None:
+        """The best-scoring candidate (the first of equals) for the normalised ``query``."""
+        best = process.extractOne(
+            query, [_normalised(cand[0]) for cand in candidates], scorer=fuzz.token_sort_ratio
+        )
+        return None if best is None else (best[1] / 100, candidates[best[2]])
 
 
 class SimulatedSanctionsService(_ListScreening):
@@ -258,11 +272,12 @@ class SimulatedSanctionsService(_ListScreening):
         include_historical = bool(payload.get("include_historical", False))
         min_score = float(payload.get("min_score", 0.85))
         entries = [e for e in load_watchlist()["sanctions"] if not lists or e["list"] in lists]
+        query = normalise_name(name)
         matches = []
         for entry in entries:
             if entry.get("status") == "delisted" and not include_historical:
                 continue
-            best = self._best(name, self._candidates(entry, include_aliases)) if name else None
+            best = self._best(query, self._candidates(entry, include_aliases)) if name else None
             if best is None or best[0] < min_score:
                 continue
             score, (matched, _, _) = best
@@ -296,6 +311,7 @@ class SimulatedPEPService(_ListScreening):
         name = _text(payload.get("name")) or _applicant_name(applicant)
         include_associates = bool(payload.get("include_associates", False))
         min_score = float(payload.get("min_score", 0.85))
+        query = normalise_name(name)
         matches = []
         for entry in load_watchlist()["peps"]:
             candidates = self._candidates(entry, True)
@@ -304,7 +320,7 @@ class SimulatedPEPService(_ListScreening):
                     (a["name"], a["name"], f"{a['relationship']} of {entry['name']}")
                     for a in entry.get("associates") or []
                 ]
-            best = self._best(name, candidates) if name else None
+            best = self._best(query, candidates) if name else None
             if best is None or best[0] < min_score:
                 continue
             score, (matched, person, relationship) = best

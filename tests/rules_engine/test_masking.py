@@ -65,3 +65,24 @@ def test_mask_value__digit_strings__reveal_at_most_four_digits(field, value):
     masked = mask_value(field, value)
     assert sum(ch.isdigit() for ch in masked) <= 4
     assert len(masked) == len(value.strip())
+
+
+def test_mask_value__every_unicode_letter_and_digit__masked_as_str_isalnum_says():
+    # Given every code point, in one text, beside the per-character definition of masking
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+
+    def by_character(value: str, keep_last: int) -> str:
+        to_mask = max(sum(ch.isalnum() for ch in value) - keep_last, 0)
+        out = []
+        for ch in value:
+            if ch.isalnum() and to_mask > 0:
+                out.append("*")
+                to_mask -= 1
+            else:
+                out.append(ch)
+        return "".join(out)
+
+    # When masked as an address (everything) and as an SSN (last four kept)
+    # Then exactly the letters and digits are masked, separators and underscores kept
+    assert mask_value("address", text) == by_character(text.strip(), 0)
+    assert mask_value("ssn", text) == by_character(text.strip(), 4)
