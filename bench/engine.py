@@ -1,13 +1,14 @@
 """Benchmarks of the rule engine (figures, not tests).
 
-    python bench/engine.py [--seed-dir DIR] [--seconds S] [--skip-shared]
+    python bench/engine.py [--seed-dir DIR] [--seconds S] [--latency-ms MS] [--skip-shared]
 
 1. Throughput of the seed's onboarding pipeline (customer_onboarding_config.json, run
    as written, sequential where it says so) on zero-latency simulated services.
-2. Parallel stages against their critical path, with services that take 50 ms:
-   a. four independent 50 ms rules, max_parallel_rules 4 (critical path 50 ms);
-   b. a chain of two beside two independent ones (critical path 100 ms);
-   c. the onboarding pipeline on simulated services with latency_ms=50: wall time per
+2. Parallel stages against their critical path, with services that take L ms
+   (--latency-ms, 50 by default):
+   a. four independent L ms rules, max_parallel_rules 4 (critical path L ms);
+   b. a chain of two beside two independent ones (critical path 2 L ms);
+   c. the onboarding pipeline on simulated services with latency_ms=L: wall time per
       record against the critical path computed from the rules' own durations
       (parallel stage: longest dependency chain; sequential stage: the sum).
    Target: wall time at most 1.2 x the critical path.
@@ -127,10 +128,10 @@ def wall_times(pipeline, record, runs: int) -> list[float]:
     return times
 
 
-def synthetic_case(rules: dict, runs: int) -> list[float]:
+def synthetic_case(rules: dict, runs: int, seconds: float) -> list[float]:
     config = {"stages": {"svc": {"parallel_execution": True, "max_parallel_rules": 4, "rules": rules}}}
     with rules_engine.compile_pipeline(
-        config, sleepy_registry(0.05), rules={"SleepyServiceRule": SleepyServiceRule}
+        config, sleepy_registry(seconds), rules={"SleepyServiceRule": SleepyServiceRule}
     ) as p:
         return wall_times(p, {}, runs)
 
@@ -152,13 +153,15 @@ def critical_path_ms(pipeline, result: dict) -> float:
     return total
 
 
-def report_critical_paths(config: dict, runs: int) -> None:
-    print("\n2. Parallel stages against the critical path (services take 50 ms)")
+def report_critical_paths(config: dict, runs: int, latency_ms: float = 50) -> None:
+    print(f"\n2. Parallel stages against the critical path (services take {latency_ms:g} ms)")
+    one = latency_ms / 1000
     four = {f"svc_{i}": {"class": "SleepyServiceRule"} for i in range(4)}
-    times = synthetic_case(four, runs)
+    times = synthetic_case(four, runs, one)
     print(
         f"   a. 4 independent rules, max_parallel 4: median {statistics.median(times) * 1000:6.1f} ms "
-        f"(critical path 50 ms, ratio {statistics.median(times) / 0.05:.2f}, worst {max(times) / 0.05:.2f})"
+        f"(critical path {latency_ms:g} ms, ratio {statistics.median(times) / one:.2f}, "
+        f"worst {max(times) / one:.2f})"
     )
     chain = {
         "a": {"class": "SleepyServiceRule"},
@@ -166,15 +169,16 @@ def report_critical_paths(config: dict, runs: int) -> None:
         "c": {"class": "SleepyServiceRule"},
         "d": {"class": "SleepyServiceRule"},
     }
-    times = synthetic_case(chain, runs)
+    times = synthetic_case(chain, runs, one)
     print(
         f"   b. chain of 2 beside 2 independent:      median {statistics.median(times) * 1000:6.1f} ms "
-        f"(critical path 100 ms, ratio {statistics.median(times) / 0.1:.2f}, worst {max(times) / 0.1:.2f})"
+        f"(critical path {2 * latency_ms:g} ms, ratio {statistics.median(times) / (2 * one):.2f}, "
+        f"worst {max(times) / (2 * one):.2f})"
     )
 
     from rules_engine.services import simulated_registry
 
-    with rules_engine.compile_pipeline(config, simulated_registry(latency_ms=50)) as pipeline:
+    with rules_engine.compile_pipeline(config, simulated_registry(latency_ms=latency_ms)) as pipeline:
         pipeline.run(APPLICANTS[0])
         ratios, walls, paths = [], [], []
         for _ in range(max(3, runs // 4)):
@@ -186,7 +190,7 @@ def report_critical_paths(config: dict, runs: int) -> None:
             paths.append(path)
             ratios.append(wall / path)
         print(
-            f"   c. onboarding pipeline, latency_ms=50:   median {statistics.median(walls):6.1f} ms per record, "
+            f"   c. onboarding pipeline, latency_ms={latency_ms:g}:   median {statistics.median(walls):6.1f} ms per record, "
             f"critical path {statistics.median(paths):6.1f} ms, ratio {statistics.median(ratios):.2f} "
             f"(status {result['status']})"
         )
@@ -250,6 +254,9 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=2.0, help="how long each throughput figure runs")
     parser.add_argument("--runs", type=int, default=20, help="records timed for each critical-path figure")
+    parser.add_argument(
+        "--latency-ms", type=float, default=50, help="how long each service call takes in section 2"
+    )
     parser.add_argument("--skip-shared", action="store_true", help="do not run the shared engine benchmark")
     args = parser.parse_args()
 
@@ -260,7 +267,7 @@ def main() -> None:
         rate = throughput(pipeline, APPLICANTS, args.seconds)
     print(f"   {rate:,.0f} records/s ({1000 / rate:.3f} ms per record, {len(APPLICANTS)} applicants in turn)")
 
-    report_critical_paths(config, args.runs)
+    report_critical_paths(config, args.runs, args.latency_ms)
     if args.skip_shared:
         return
     if not args.shared_bench.is_file():
