@@ -267,8 +267,9 @@ class Pipeline:
 
     Rules that wait on I/O that can overlap with other rules, or that only abandoning
     can bound, run on a thread pool that lives as long as the pipeline (created on
-    first need; see :mod:`rules_engine.executor.placement`). :meth:`close` (or leaving a ``with`` block) shuts it down
-    once the runs in progress have finished; a closed pipeline runs nothing more.
+    first need; see :mod:`rules_engine.executor.placement`). :meth:`close` (or
+    leaving a ``with`` block) shuts it down once the runs in progress have finished; a
+    closed pipeline runs nothing more.
     """
 
     def __init__(

@@ -84,9 +84,9 @@ class _Retry:
 class _ParallelStage:
     """A stage with ``parallel_execution``: every rule whose dependencies are met runs
     at once, the ones placed on the pool there (at most ``max_parallel_rules`` in
-    flight), the others inline in this thread. With ``fail_fast``, the first failure stops new
-    starts (retries included); what is in flight finishes or times out; the rest is
-    skipped. When the stage deadline passes, what is in flight is ``timeout``."""
+    flight), the others inline in this thread. With ``fail_fast``, the first failure
+    stops new starts (retries included); what is in flight finishes or times out; the
+    rest is skipped. When the stage deadline passes, what is in flight is ``timeout``."""
 
     __slots__ = (
         "run_state",
