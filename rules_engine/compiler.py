@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rules_engine.conditions import Condition
 from rules_engine.dependency_graph import topological_order
+from rules_engine.executor.placement import INLINE, POOL, placement
 from rules_engine.rule import ERROR, TIMEOUT, Rule, RuleContext, Verdict
 from rules_engine.validation import (
     ConfigError,
@@ -99,7 +100,8 @@ class CompiledRule:
         "when",
         "enabled",
         "blocking",
-        "simple",
+        "where",
+        "where_network",
         "plan_position",
     )
 
@@ -135,20 +137,37 @@ class CompiledRule:
         self.retry = retry
         self.when = when
         self.enabled = enabled
-        #: calls outside services: runs on the pool, where its timeout can abandon it
+        #: the rule may wait on I/O (services, or its own): a late result is "abandoned"
         self.blocking = blocking
-        #: nothing to do but call evaluate inline: the executor's fast path
-        self.simple = enabled and when is None and retry is None and not self.blocking
+        #: where it runs (rules_engine.executor.placement), in runs without network
+        #: look-ups and in runs that allow them; set by the builder once the stage is known
+        self.where = POOL if blocking else INLINE
+        self.where_network = self.where
         #: its place in its stage's execution order (set by CompiledStage)
         self.plan_position = -1
 
-    def plan_entry(self) -> PlanEntry:
-        """What the executor's loop unpacks for this rule: (index, rule id, evaluate,
-        the only dependency or -1, the dependencies when there are several, timeout,
-        simple, the CompiledRule itself, always last)."""
+    def simple(self, network: bool) -> bool:
+        """Nothing to do but call evaluate inline: the executor's fast path."""
+        where = self.where_network if network else self.where
+        return self.enabled and self.when is None and self.retry is None and where == INLINE
+
+    def plan_entry(self, network: bool = False) -> PlanEntry:
+        """What the executor's loop unpacks for this rule in runs without network
+        look-ups (or with them): (index, rule id, evaluate, the only dependency or -1,
+        the dependencies when there are several, timeout, simple, the CompiledRule
+        itself, always last)."""
         only_dep = self.deps[0] if len(self.deps) == 1 else -1
         several = self.deps if len(self.deps) > 1 else ()
-        return (self.index, self.rule_id, self.evaluate, only_dep, several, self.timeout, self.simple, self)
+        return (
+            self.index,
+            self.rule_id,
+            self.evaluate,
+            only_dep,
+            several,
+            self.timeout,
+            self.simple(network),
+            self,
+        )
 
     def __repr__(self) -> str:
         return f"<CompiledRule {self.stage_name}/{self.rule_id}>"
@@ -169,7 +188,7 @@ class CompiledStage:
         "first",
         "end",
         "plan",
-        "has_blocking",
+        "plan_network",
     )
 
     def __init__(
@@ -199,11 +218,14 @@ class CompiledStage:
         #: its rules are pipeline.rules[first:end], in document order
         self.first = first
         self.end = end
-        #: its rules in dependency order, as executor loop entries
+        #: its rules in dependency order, as executor loop entries: for runs without
+        #: network look-ups, and for runs that allow them (the same tuple when no rule
+        #: of the stage runs elsewhere then)
         for position, rule in enumerate(rules_in_order):
             rule.plan_position = position
-        self.plan = tuple(rule.plan_entry() for rule in rules_in_order)
-        self.has_blocking = any(rule.blocking for rule in rules_in_order)
+        self.plan = tuple(rule.plan_entry(False) for rule in rules_in_order)
+        network_plan = tuple(rule.plan_entry(True) for rule in rules_in_order)
+        self.plan_network = self.plan if network_plan == self.plan else network_plan
 
     def __repr__(self) -> str:
         return f"<CompiledStage {self.name}>"
@@ -243,9 +265,11 @@ def monitoring(settings: Mapping[str, Any]) -> Monitoring:
 class Pipeline:
     """A compiled pipeline: run it on as many records as you like, from any thread.
 
-    Rules that call services run on a thread pool that lives as long as the pipeline
-    (created on first need). :meth:`close` (or leaving a ``with`` block) shuts it down
-    once the runs in progress have finished; a closed pipeline runs nothing more.
+    Rules that wait on I/O that can overlap with other rules, or that only abandoning
+    can bound, run on a thread pool that lives as long as the pipeline (created on
+    first need; see :mod:`rules_engine.executor.placement`). :meth:`close` (or
+    leaving a ``with`` block) shuts it down once the runs in progress have finished; a
+    closed pipeline runs nothing more.
     """
 
     def __init__(
@@ -272,7 +296,12 @@ class Pipeline:
         self.warning_rules = tuple(rule.index for rule in rules if not rule.counts)
         self.stop_on_stage_failure = stop_on_stage_failure
         self.pool_size = pool_size
-        self._uses_pool = any(rule.blocking for rule in rules)
+        #: where each rule runs (by index) in runs without network look-ups, and with them
+        self.placements = tuple(rule.where for rule in rules)
+        self.placements_network = tuple(rule.where_network for rule in rules)
+        #: whether allowing network look-ups moves a rule (else runs need not ask)
+        self.network_moves_rules = self.placements != self.placements_network
+        self._uses_pool = POOL in self.placements or POOL in self.placements_network
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._active_runs = 0
@@ -402,6 +431,11 @@ class _PipelineBuilder:
             by_id = {rule.rule_id: rule for rule in stage_rules}
             max_parallel = int(stage.get("max_parallel_rules", self.default_max_parallel))
             parallel = bool(stage.get("parallel_execution", False))
+            for rule in stage_rules:
+                rule.where = placement(rule.rule, parallel=parallel, max_parallel=max_parallel, network=False)
+                rule.where_network = placement(
+                    rule.rule, parallel=parallel, max_parallel=max_parallel, network=True
+                )
             timeout = stage.get("timeout_seconds")
             stages.append(
                 CompiledStage(

@@ -27,6 +27,14 @@ OUTCOMES = (PASS, FAIL, SKIP, ERROR, TIMEOUT)
 
 _NO_DETAILS: Mapping[str, Any] = {}
 
+# What a rule's evaluate may wait on besides its services (Rule.own_io).
+#: nothing of its own
+NO_IO = "none"
+#: network look-ups of its own, made only in runs that allow them (run context ``allow_network``)
+NETWORK_IO = "network"
+#: something of its own that may block in any run
+BLOCKING_IO = "blocking"
+
 
 class Verdict(NamedTuple):
     """What a rule decided about one record."""
@@ -101,7 +109,10 @@ class Rule:
     slot name to an interface bound under the name ``default`` when the config names
     none. Either way the bound adapters arrive in ``self.services[slot]`` (for
     ``service_params`` the slot is the param name). Rules with services are
-    ``blocking``: the executor runs them where a timeout can abandon them.
+    ``blocking``. Where the executor runs a rule follows from its services (whether
+    their calls wait on I/O and whether they can end a call at a deadline; see
+    :mod:`rules_engine.services.interfaces`) and from :attr:`own_io`: a rule that waits
+    on something that cannot be bounded runs where its timeout can abandon it.
     """
 
     params_schema: ClassVar[dict[str, Any]] = {"type": "object"}
@@ -130,6 +141,16 @@ class Rule:
     @property
     def blocking(self) -> bool:
         return bool(self.services)
+
+    @property
+    def own_io(self) -> str:
+        """What ``evaluate`` may wait on besides its services: :data:`NO_IO`,
+        :data:`NETWORK_IO` (look-ups made only in runs that allow network look-ups) or
+        :data:`BLOCKING_IO` (anything that may block in any run). By default a class
+        that overrides ``blocking`` and says True blocks on its own in every run."""
+        if type(self).blocking is not Rule.blocking and self.blocking:
+            return BLOCKING_IO
+        return NO_IO
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -7,11 +7,15 @@ Where things happen:
 - :mod:`.sequential`: a stage's rules one after another in dependency order,
   ``fail_fast``, and the fast path for rules that only compute.
 - :mod:`.parallel`: ``parallel_execution``: every rule whose dependencies are
-  met runs at once, up to ``max_parallel_rules``; blocking rules on the pipeline's pool.
+  met runs at once, up to ``max_parallel_rules``; rules placed on the pool run there.
+- :mod:`.placement`: where each rule runs (the calling thread, the calling thread
+  under a call deadline, or the pipeline's pool), decided when the pipeline is compiled.
 - :mod:`.attempts`: one rule with its retries, backoff
-  and the **rule timeout**: a blocking rule's call is abandoned at its deadline
-  (:func:`_wait_for_pool_attempt`); an inline rule that overran its limit has its
-  verdict and writes thrown away (:func:`_settle_attempt`).
+  and the **rule timeout**: a pool rule's call is abandoned at its deadline
+  (:func:`_wait_for_pool_attempt`, and the parallel stage's event loop); a rule run
+  inline under a call deadline has its service calls ended there
+  (:func:`rules_engine.services.interfaces.call_deadline`); an inline rule that overran
+  its limit has its verdict and writes thrown away (:func:`_settle_attempt`).
 - The **stage timeout** bounds everything a stage does: see ``deadline`` in the stage
   runners and :func:`.verdicts._stage_timeout_verdict`.
 - :func:`.verdicts._apply_writes`: a rule's ``ctx.set`` calls reach the working copy here, in the
@@ -19,11 +23,18 @@ Where things happen:
 
 Every piece of per-run state lives in a :class:`.state._Run`; nothing survives a run.
 
-Rules that only compute (not ``blocking``) run inline in the calling thread even in a
-parallel stage: handing them to a thread would cost more than the rule. Only blocking
-rules (the ones with services) go to the pool, in sequential stages too, so that their
-timeout can be enforced. Timeouts of inline rules are enforced after the fact: the
-rule is measured and, if it overran, its result and writes are discarded.
+Rules run inline in the calling thread, even in a parallel stage, unless they have a
+reason to leave it (:mod:`.placement`): handing a rule to a thread costs more than
+most rules. Rules that only compute, rules whose services answer at once (simulated
+services without latency) and rules whose network look-ups are off for the run stay
+here; their timeouts are enforced after the fact: the rule is measured and, if it
+overran, its result and writes are discarded. A rule that waits on a service that ends
+its own calls (the HTTP adapter, a simulated service with latency) runs here too in a
+sequential stage, under a call deadline: the nearer of its own and the stage's. A rule
+goes to the pool when its I/O can overlap with the other ready rules of a parallel
+stage, or when nothing but abandoning the call can bound it (a service that cannot
+end its calls, a rule that blocks on its own); its timeout abandons it there. A rule's
+``duration`` is measured in the thread that runs it.
 
 Decisions worth knowing:
 
@@ -45,8 +56,8 @@ Decisions worth knowing:
   listed in the run's ``warnings``.
 - Writes are applied for pass, fail and skip; an error or timeout attempt, or one that
   is retried, leaves no trace.
-- Retries in a parallel stage wait their backoff without holding a pool slot; inline
-  rules wait in the coordinating thread. A retry whose backoff would pass the stage
+- Retries of pool rules in a parallel stage wait their backoff without holding a pool
+  slot; inline rules wait in the coordinating thread. A retry whose backoff would pass the stage
   deadline is not made: the last attempt's verdict stands.
 - A stage whose deadline passes is ``failed`` (reason "timed out after N s") whatever
   the severity of the rule that was running, and the run is at least ``error``: some

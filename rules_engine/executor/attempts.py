@@ -1,6 +1,11 @@
 """One rule to its final verdict: its attempts, retries with backoff, the rule timeout
-(a blocking rule on the pool is abandoned at its deadline; an inline rule that overran
-has its verdict and writes thrown away)."""
+(a rule on the pool is abandoned at its deadline; a rule run inline under a call
+deadline has its service calls ended there; an inline rule that overran has its verdict
+and writes thrown away).
+
+Durations are measured in the thread that runs the attempt: time spent waiting for a
+pool thread, or for the coordinating thread to notice that an attempt finished, is not
+the rule's."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from time import perf_counter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from rules_engine.executor.placement import INLINE_BOUNDED, POOL
 from rules_engine.executor.state import CONDITIONAL, DISABLED, OPEN, _Run
 from rules_engine.executor.verdicts import (
     _CANCELLED,
@@ -25,6 +31,7 @@ from rules_engine.executor.verdicts import (
     _stage_timeout_verdict,
 )
 from rules_engine.rule import ERROR, TIMEOUT, RuleContext, Verdict
+from rules_engine.services.interfaces import call_deadline
 
 if TYPE_CHECKING:  # pragma: no cover
     from rules_engine.compiler import CompiledRule, CompiledStage
@@ -66,31 +73,45 @@ def _retry_delay(rule: CompiledRule, verdict: Verdict, attempt: int, deadline: f
 
 
 def _pool_attempt(
-    evaluate: Callable[[Mapping[str, Any], RuleContext], Any], data: Mapping[str, Any], ctx: RuleContext
+    evaluate: Callable[[Mapping[str, Any], RuleContext], Any],
+    data: Mapping[str, Any],
+    ctx: RuleContext,
+    deadline: float,
+    began: list[float],
 ) -> tuple[Any, float]:
-    """What runs on a pool thread: the rule, and when it finished."""
+    """What runs on a pool thread: the rule, its service calls bounded by ``deadline``
+    where they can be; when it started goes into ``began``; returns the verdict and
+    when it finished."""
+    began[0] = perf_counter()
     try:
-        verdict = evaluate(data, ctx)
+        with call_deadline(deadline):
+            verdict = evaluate(data, ctx)
     except Exception as error:  # noqa: BLE001 - any failure of a rule is its `error` outcome
         verdict = _raised(error)
     return verdict, perf_counter()
 
 
-def _submit(run: _Run, rule: CompiledRule) -> tuple[Future[tuple[Any, float]], RuleContext, float]:
-    """Start one attempt of a blocking rule on the pool, on a snapshot of the data."""
+def _submit(
+    run: _Run, rule: CompiledRule, stage_deadline: float
+) -> tuple[Future[tuple[Any, float]], RuleContext, float, list[float]]:
+    """Start one attempt of a rule on the pool, on a snapshot of the data. Returns the
+    future, the attempt's context, when it was handed over, and a cell that holds when
+    the attempt started on its thread (until then, when it was handed over)."""
     ctx = run.fresh_context(rule.rule_id, snapshot=True)
     snapshot = MappingProxyType(dict(run.data))
-    started = perf_counter()
-    future = run.pipeline.pool().submit(_pool_attempt, rule.evaluate, snapshot, ctx)
-    return future, ctx, started
+    submitted = perf_counter()
+    began = [submitted]
+    deadline = min(submitted + rule.timeout, stage_deadline)
+    future = run.pipeline.pool().submit(_pool_attempt, rule.evaluate, snapshot, ctx, deadline, began)
+    return future, ctx, submitted, began
 
 
 def _wait_for_pool_attempt(
     future: Future[tuple[Any, float]], started: float, limit: float, deadline: float
 ) -> tuple[Any, float]:
-    """Where a blocking rule's timeout is enforced in a sequential stage: wait until the
-    earlier of its own deadline and the stage's, then abandon it (its late result is
-    never looked at). Returns (verdict or None, finished_at)."""
+    """Where the timeout of a rule on the pool is enforced outside a parallel stage: wait
+    until the earlier of its own deadline and the stage's, then abandon it (its late
+    result is never looked at). Returns (verdict or None, finished_at)."""
     wait_until = min(started + limit, deadline)
     try:
         return future.result(timeout=max(0.0, wait_until - perf_counter()) if wait_until != inf else None)
@@ -102,26 +123,37 @@ def _wait_for_pool_attempt(
 
 
 def _run_attempts(run: _Run, rule: CompiledRule, stage: CompiledStage, deadline: float) -> bool:
-    """Run ``rule`` to its final verdict in the calling thread: retries with backoff,
-    blocking rules through the pool. Returns True when the stage deadline passed."""
-    first_start = perf_counter()
+    """Run ``rule`` to its final verdict from the calling thread: retries with backoff;
+    a rule placed on the pool runs there, a rule placed inline with bounded calls runs
+    here under its call deadline. Returns True when the stage deadline passed."""
+    where = run.where[rule.index]
+    first_start = -1.0
     attempt = 0
     while True:
         attempt += 1
-        if rule.blocking:
-            future, ctx, started = _submit(run, rule)
-            verdict, finished_at = _wait_for_pool_attempt(future, started, rule.timeout, deadline)
+        if where == POOL:
+            future, ctx, submitted, began = _submit(run, rule, deadline)
+            verdict, finished_at = _wait_for_pool_attempt(future, submitted, rule.timeout, deadline)
+            started = began[0]
+            if first_start < 0:
+                first_start = started
             elapsed = finished_at - started
             if verdict is None:  # abandoned at its deadline
                 if finished_at >= deadline:
-                    run.record(rule, _stage_timeout_verdict(stage), perf_counter() - first_start, attempt)
+                    run.record(rule, _stage_timeout_verdict(stage), finished_at - first_start, attempt)
                     return True
-                verdict = _rule_timeout_verdict(elapsed, rule.timeout)
+                verdict = _rule_timeout_verdict(finished_at - submitted, rule.timeout)
         else:
             ctx = run.fresh_context(rule.rule_id, snapshot=False)
             started = perf_counter()
+            if first_start < 0:
+                first_start = started
             try:
-                verdict = rule.evaluate(run.view, ctx)
+                if where == INLINE_BOUNDED:
+                    with call_deadline(min(started + rule.timeout, deadline)):
+                        verdict = rule.evaluate(run.view, ctx)
+                else:
+                    verdict = rule.evaluate(run.view, ctx)
             except Exception as error:  # noqa: BLE001
                 verdict = _raised(error)
             finished_at = perf_counter()
@@ -130,13 +162,13 @@ def _run_attempts(run: _Run, rule: CompiledRule, stage: CompiledStage, deadline:
             run, rule, verdict, ctx.writes, elapsed, stage, finished_at, deadline
         )
         if stage_timed_out:
-            run.record(rule, verdict, perf_counter() - first_start, attempt)
+            run.record(rule, verdict, finished_at - first_start, attempt)
             return True
         delay = _retry_delay(rule, verdict, attempt, deadline)
         if delay is None:
             if writes:
                 _apply_writes(run, rule.rule_id, writes)
-            run.record(rule, verdict, perf_counter() - first_start, attempt)
+            run.record(rule, verdict, finished_at - first_start, attempt)
             return False
         time.sleep(delay)
 

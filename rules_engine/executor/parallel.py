@@ -9,6 +9,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, cast
 
 from rules_engine.executor.attempts import _gate, _retry_delay, _run_attempts, _settle_attempt, _submit
+from rules_engine.executor.placement import POOL
 from rules_engine.executor.state import _Run
 from rules_engine.executor.verdicts import (
     _CANCELLED,
@@ -32,9 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 class _InFlight:
-    """A blocking rule's attempt running on the pool."""
+    """A rule's attempt running on the pool."""
 
-    __slots__ = ("entry", "rule", "future", "ctx", "started", "deadline", "attempt", "first_start")
+    __slots__ = ("entry", "rule", "future", "ctx", "started", "began", "deadline", "attempt", "earlier_start")
 
     def __init__(
         self,
@@ -42,22 +43,32 @@ class _InFlight:
         future: Future[tuple[Any, float]],
         ctx: RuleContext,
         started: float,
+        began: list[float],
         attempt: int,
-        first_start: float,
+        earlier_start: float | None,
         stage_deadline: float,
     ):
         self.entry = entry
         self.rule = entry[-1]
         self.future = future
         self.ctx = ctx
+        #: when it was handed to the pool (its time limit counts from here)
         self.started = started
+        #: [when it started on its pool thread] (until then, when it was handed over)
+        self.began = began
         self.deadline = min(started + self.rule.timeout, stage_deadline)
         self.attempt = attempt
-        self.first_start = first_start
+        #: when the rule's first attempt started, for a retry
+        self.earlier_start = earlier_start
+
+    @property
+    def first_start(self) -> float:
+        """When the rule's first attempt started on its thread: where its duration begins."""
+        return self.began[0] if self.earlier_start is None else self.earlier_start
 
 
 class _Retry:
-    """A blocking rule's failed attempt, waiting out its backoff (holding no pool slot)."""
+    """A pool rule's failed attempt, waiting out its backoff (holding no pool slot)."""
 
     __slots__ = ("due", "entry", "attempt", "first_start", "last_verdict")
 
@@ -72,14 +83,15 @@ class _Retry:
 
 class _ParallelStage:
     """A stage with ``parallel_execution``: every rule whose dependencies are met runs
-    at once, blocking ones on the pool (at most ``max_parallel_rules`` in flight), the
-    others inline in this thread. With ``fail_fast``, the first failure stops new
-    starts (retries included); what is in flight finishes or times out; the rest is
-    skipped. When the stage deadline passes, what is in flight is ``timeout``."""
+    at once, the ones placed on the pool there (at most ``max_parallel_rules`` in
+    flight), the others inline in this thread. With ``fail_fast``, the first failure
+    stops new starts (retries included); what is in flight finishes or times out; the
+    rest is skipped. When the stage deadline passes, what is in flight is ``timeout``."""
 
     __slots__ = (
         "run_state",
         "stage",
+        "plan",
         "started",
         "deadline",
         "failed_rule",
@@ -98,6 +110,8 @@ class _ParallelStage:
         self.failed_rule: str | None = None
         self.stop_message: str | None = None
         self.timed_out = False
+        #: the stage's rules in dependency order, as this run places them
+        self.plan = stage.plan_network if run.network else stage.plan
         #: plan entries whose dependencies are unresolved or that wait for pool room, in plan order
         self.waiting: list[PlanEntry] = []
         self.in_flight: dict[Future[tuple[Any, float]], _InFlight] = {}
@@ -112,14 +126,14 @@ class _ParallelStage:
         deadline = self.deadline
         waiting = self.waiting
         before = perf_counter()
-        # First pass, in dependency order: rules that only compute run right here, so a
-        # stage without blocking rules costs what a sequential one does. The inline lane is
+        # First pass, in dependency order: rules not placed on the pool run right here, so
+        # a stage without pool rules costs what a sequential one does. The inline lane is
         # written out here as in the sequential loop: a function shared by both costs about
         # a third more per rule (bench/engine.py, shared benchmark at 100 rules per stage).
         clock = perf_counter
         verdict_type = Verdict
         passed = PASS
-        for entry in self.stage.plan:
+        for entry in self.plan:
             index, rule_id, evaluate, dep, deps, limit, simple, rule = entry
             if dep < 0 and deps:
                 for dep in deps:
@@ -169,7 +183,7 @@ class _ParallelStage:
                 self.start(entry)
                 before = clock()
             if self.stop_message is not None:
-                for later in self.stage.plan[rule.plan_position + 1 :]:
+                for later in self.plan[rule.plan_position + 1 :]:
                     run.skip(later[-1], self.stop_message)
                 break
         if waiting or self.in_flight or self.retries:
@@ -223,30 +237,25 @@ class _ParallelStage:
     # -- starting rules
 
     def start(self, entry: PlanEntry) -> None:
-        """Start a rule whose dependencies passed: a blocking rule goes to the pool
+        """Start a rule whose dependencies passed: a rule placed on the pool goes there
         when there is room, else it waits; any other rule runs here and now."""
         rule = entry[-1]
         run = self.run_state
-        if rule.blocking and not self.has_room():
+        pooled = run.where[rule.index] == POOL
+        if pooled and not self.has_room():
             self.waiting.append(entry)
             self.waiting.sort(key=lambda e: e[-1].plan_position)
         elif not _gate(run, rule):
             return
-        elif rule.blocking:
+        elif pooled:
             self.submit(entry, 1, None)
         else:
             self.after_final(rule, _run_attempts(run, rule, self.stage, self.deadline))
 
     def submit(self, entry: PlanEntry, attempt: int, first_start: float | None) -> None:
-        future, ctx, started = _submit(self.run_state, entry[-1])
+        future, ctx, started, began = _submit(self.run_state, entry[-1], self.deadline)
         self.in_flight[future] = _InFlight(
-            entry,
-            future,
-            ctx,
-            started,
-            attempt,
-            started if first_start is None else first_start,
-            self.deadline,
+            entry, future, ctx, started, began, attempt, first_start, self.deadline
         )
 
     def start_ready(self) -> None:
@@ -272,7 +281,7 @@ class _ParallelStage:
                 self.waiting.append(entry)
             elif blocker != _READY:
                 _dependency_skip(run, rule, blocker)
-            elif rule.blocking and not self.has_room():
+            elif run.where[rule.index] == POOL and not self.has_room():
                 self.waiting.append(entry)
             else:
                 self.start(entry)
@@ -324,13 +333,17 @@ class _ParallelStage:
                 continue
             del self.in_flight[future]
             rule = flight.rule
-            elapsed = finished_at - flight.started
+            elapsed = finished_at - flight.began[0]
             writes: dict[str, Any]
             if verdict is None or finished_at > flight.deadline:
                 if finished_at >= self.deadline:
                     verdict, writes, stage_timed_out = _stage_timeout_verdict(self.stage), {}, True
                 else:
-                    verdict, writes, stage_timed_out = _rule_timeout_verdict(elapsed, rule.timeout), {}, False
+                    verdict, writes, stage_timed_out = (
+                        _rule_timeout_verdict(finished_at - flight.started, rule.timeout),
+                        {},
+                        False,
+                    )
             else:
                 verdict, writes, stage_timed_out = _settle_attempt(
                     run, rule, verdict, flight.ctx.writes, elapsed, self.stage, finished_at, self.deadline
@@ -350,7 +363,7 @@ class _ParallelStage:
                     continue
             if writes:
                 _apply_writes(run, rule.rule_id, writes)
-            run.record(rule, verdict, perf_counter() - flight.first_start, flight.attempt)
+            run.record(rule, verdict, finished_at - flight.first_start, flight.attempt)
             self.after_final(rule, stage_timed_out)
         if self.stop_message is not None and self.retries:
             self.drop_retries()

@@ -41,7 +41,8 @@ def _run_sequential_stage(run: _Run, stage: CompiledStage) -> StageResult:
     failed_rule: str | None = None
     stop_message: str | None = None
     timed_out = False
-    for index, rule_id, evaluate, dep, deps, limit, simple, rule in stage.plan:
+    plan = stage.plan_network if run.network else stage.plan
+    for index, rule_id, evaluate, dep, deps, limit, simple, rule in plan:
         if dep >= 0:
             if verdicts[dep][0] != passed:
                 _dependency_skip(run, rule, dep)
@@ -96,7 +97,7 @@ def _run_sequential_stage(run: _Run, stage: CompiledStage) -> StageResult:
         if timed_out:
             stop_message = _stage_timed_out_skip(stage)
         if stop_message is not None:
-            for entry in stage.plan[rule.plan_position + 1 :]:
+            for entry in plan[rule.plan_position + 1 :]:
                 run.skip(entry[-1], stop_message)
             break
     return _stage_status(run, stage, failed_rule, timed_out, clock() - started)

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from rules_engine.rule import ERROR, FAIL, SKIP, TIMEOUT, RuleContext, Verdict
+from rules_engine.rules.record_values import network_allowed
 
 if TYPE_CHECKING:  # pragma: no cover
     from rules_engine.compiler import CompiledRule, Pipeline
@@ -77,6 +78,8 @@ class _Run:
         "any_errored",
         "open_skips",
         "conditional",
+        "network",
+        "where",
     )
 
     def __init__(self, pipeline: Pipeline, record: Mapping[str, Any], context: Mapping[str, Any] | None):
@@ -107,6 +110,10 @@ class _Run:
         #: indexes of the rules skipped by a `when` (their own or their stage's), or
         #: passed on from such a skip: the branches the author made conditional
         self.conditional: set[int] = set()
+        #: whether this run allows network look-ups, as far as it moves a rule
+        self.network = pipeline.network_moves_rules and network_allowed(run_context)
+        #: where each rule runs in this run (rules_engine.executor.placement), by index
+        self.where = pipeline.placements_network if self.network else pipeline.placements
 
     def fresh_context(self, rule_id: str, snapshot: bool) -> RuleContext:
         results = self.results

@@ -14,7 +14,7 @@ import zipcodes
 from email_validator import EmailNotValidError, validate_email
 
 from rules_engine.geography import state_code
-from rules_engine.rule import Rule, RuleContext, Verdict, failed, passed, skipped
+from rules_engine.rule import NETWORK_IO, NO_IO, Rule, RuleContext, Verdict, failed, passed, skipped
 from rules_engine.rules import params as p
 from rules_engine.rules.parsed_values import check_email, parse_phone
 from rules_engine.rules.record_values import as_text, is_missing, network_allowed, shown, type_name
@@ -201,6 +201,11 @@ class EmailFormatRule(Rule):
     def blocking(self) -> bool:
         # The MX look-up may wait on DNS: run where a timeout can abandon it.
         return self.check_mx or bool(self.services)
+
+    @property
+    def own_io(self) -> str:
+        # The MX look-up waits on DNS, and is made only in runs that allow network look-ups.
+        return NETWORK_IO if self.check_mx else NO_IO
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
         field = self.field

@@ -16,6 +16,13 @@ that many more times, after ``retry_backoff_seconds`` doubling each time. Other
 failures (4xx, an answer that is not a JSON object, an unset secret) are not retried.
 The longest a call can take is :meth:`HttpServiceAdapter.longest_call_seconds`.
 
+Under the executor's :func:`~.interfaces.call_deadline` a call also ends by that
+deadline (``bounds_calls``): each wait on the network (connecting, reading) is given at
+most the time left, the answer is read in pieces with the deadline checked between
+them, and no retry starts after it. Past the deadline the call raises
+:class:`ServiceTimeout`. A server that trickles its headers byte by byte can still hold
+a call for one more wait than the time left.
+
 Failures raise, so the rule is reported as ``error`` and may be retried by the rule's
 own ``retry`` settings too:
 
@@ -44,6 +51,7 @@ from rules_engine.services.interfaces import (
     ServiceResponseError,
     ServiceTimeout,
     ServiceUnavailable,
+    call_time_left,
 )
 
 __all__ = ["HttpServiceAdapter", "longest_call_seconds"]
@@ -70,6 +78,11 @@ def _transient(error: Exception) -> bool:
 
 class HttpServiceAdapter:
     """Calls one vendor endpoint over HTTP with JSON, for one service interface."""
+
+    #: a call waits on the network
+    waits_on_io = True
+    #: a call ends by the executor's call deadline
+    bounds_calls = True
 
     def __init__(
         self,
@@ -140,11 +153,22 @@ class HttpServiceAdapter:
             except (ServiceTimeout, ServiceUnavailable) as error:
                 if attempt >= self.retries or not _transient(error):
                     raise
-                time.sleep(self.retry_backoff_seconds * 2**attempt)
+                backoff = self.retry_backoff_seconds * 2**attempt
+                left = call_time_left()
+                if left is not None and left < backoff:  # the next try would start too late
+                    time.sleep(max(left, 0.0))
+                    raise
+                time.sleep(backoff)
                 attempt += 1
 
     def _call_once(self, operation: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         label = f"{self.interface}:{self.name} {operation}"
+        timeout = self.timeout_seconds
+        left = call_time_left()
+        if left is not None:
+            if left <= 0:
+                raise ServiceTimeout(f"{label}: no time left before the call's deadline")
+            timeout = min(timeout, left)
         headers = {
             "Content-Type": "application/json",
             "Accept": "application/json",
@@ -162,19 +186,19 @@ class HttpServiceAdapter:
         # S310: the url was checked to be http:// or https:// when the adapter was made
         request = urllib.request.Request(self._endpoint(operation), data=body, headers=headers, method="POST")  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:  # noqa: S310
-                raw = response.read()
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                raw = _read_body(response, label)
         except urllib.error.HTTPError as error:
             error.close()
             raise ServiceHTTPError(f"{label}: HTTP {error.code} {error.reason}", error.code) from None
         except urllib.error.URLError as error:
             if isinstance(error.reason, (TimeoutError, socket.timeout)):
-                raise ServiceTimeout(f"{label}: no answer within {self.timeout_seconds:g}s") from None
+                raise ServiceTimeout(f"{label}: no answer within {timeout:g}s") from None
             raise ServiceUnavailable(
                 f"{label}: cannot reach {self._endpoint(operation)}: {error.reason}"
             ) from None
         except TimeoutError:
-            raise ServiceTimeout(f"{label}: no answer within {self.timeout_seconds:g}s") from None
+            raise ServiceTimeout(f"{label}: no answer within {timeout:g}s") from None
         except (ConnectionError, OSError) as error:
             raise ServiceUnavailable(f"{label}: connection failed: {error}") from None
         try:
@@ -184,3 +208,20 @@ class HttpServiceAdapter:
         if not isinstance(answer, dict):
             raise ServiceResponseError(f"{label}: the answer is JSON but not an object")
         return answer
+
+
+_READ_CHUNK = 64 * 1024
+
+
+def _read_body(response: Any, label: str) -> bytes:
+    """The whole body; under a call deadline, read in pieces and given up once it passes."""
+    if call_time_left() is None:
+        body: bytes = response.read()
+        return body
+    chunks = []
+    while chunk := response.read(_READ_CHUNK):
+        chunks.append(chunk)
+        left = call_time_left()
+        if left is not None and left <= 0:
+            raise ServiceTimeout(f"{label}: the answer was not read before the call's deadline")
+    return b"".join(chunks)

@@ -27,9 +27,26 @@ NotificationService           send                   message_id, status
 
 A rule raises (it never returns ``fail``) when its service fails, so the executor
 reports ``error`` or ``timeout`` and may retry.
+
+What an adapter tells the executor (read once, when a pipeline is compiled):
+
+- ``waits_on_io``: whether a call may wait on I/O (the network, a simulated delay). A
+  rule whose services do not wait runs in the calling thread. An adapter without the
+  attribute is taken to wait.
+- ``bounds_calls``: whether the adapter ends a call itself when the time the executor
+  gives it runs out (:func:`call_deadline`), raising :class:`ServiceTimeout`. Such a
+  call may run in the calling thread of a sequential stage; a call that waits and
+  cannot be bounded runs on the pipeline's pool, where its timeout can abandon it. An
+  adapter without the attribute is taken not to bound its calls.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from time import perf_counter
+from typing import Any
 
 INTERFACES: dict[str, tuple[str, ...]] = {
     "KYCService": ("verify_identity",),
@@ -71,3 +88,35 @@ class ServiceResponseError(ServiceError):
 
 class ServiceConfigurationError(ServiceError):
     """The adapter is not usable as configured (for example a missing secret variable)."""
+
+
+_CALL_DEADLINE: ContextVar[float | None] = ContextVar("rules_engine_call_deadline", default=None)
+
+
+@contextmanager
+def call_deadline(deadline: float) -> Iterator[None]:
+    """Service calls made in this block (in this thread) must end by ``deadline`` (a
+    :func:`time.perf_counter` reading): the executor sets it to the nearer of the rule's
+    and the stage's deadlines."""
+    token = _CALL_DEADLINE.set(deadline)
+    try:
+        yield
+    finally:
+        _CALL_DEADLINE.reset(token)
+
+
+def call_time_left() -> float | None:
+    """Seconds left before the deadline of :func:`call_deadline` (0 or less: it has
+    passed), or None when no deadline is set."""
+    deadline = _CALL_DEADLINE.get()
+    return None if deadline is None else deadline - perf_counter()
+
+
+def waits_on_io(adapter: Any) -> bool:
+    """Whether a call to ``adapter`` may wait on I/O (True unless it says otherwise)."""
+    return bool(getattr(adapter, "waits_on_io", True))
+
+
+def bounds_calls(adapter: Any) -> bool:
+    """Whether ``adapter`` ends its calls at the :func:`call_deadline` (False unless it says so)."""
+    return bool(getattr(adapter, "bounds_calls", False))

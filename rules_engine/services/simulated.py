@@ -7,7 +7,10 @@ so the same applicant always gets the same answer, and every answer carries
 call) and ``failure_rate`` (0..1: that share of calls raise ServiceUnavailable,
 decided from ``seed`` and the adapter's call counter, so a retry can succeed and a
 run with the same seed fails the same calls), which is how timeouts, retries and
-parallelism can be shown.
+parallelism can be shown. An adapter with latency waits like a network call
+(``waits_on_io``); one without does not, so the executor calls it in the calling thread.
+Either way the delay ends at the executor's :func:`~.interfaces.call_deadline`, with
+ServiceTimeout (``bounds_calls``).
 
 Simulation rules (the demo applications rely on them):
 
@@ -61,7 +64,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
 from rules_engine.geography import COUNTRY_LISTS, country_code, state_code
-from rules_engine.services.interfaces import ServiceUnavailable
+from rules_engine.services.interfaces import ServiceTimeout, ServiceUnavailable, call_time_left
 from rules_engine.services.registry import ServiceRegistry
 
 __all__ = [
@@ -147,6 +150,8 @@ class SimulatedService:
     """Base of the SIMULATED adapters: latency, deterministic failures, labelled answers."""
 
     interface: ClassVar[str] = ""
+    #: the simulated delay ends at the executor's call deadline
+    bounds_calls: ClassVar[bool] = True
 
     def __init__(
         self, name: str = "default", *, latency_ms: float = 0, failure_rate: float = 0.0, seed: int = 0
@@ -172,13 +177,27 @@ class SimulatedService:
     def calls(self) -> int:
         return self._calls
 
+    @property
+    def waits_on_io(self) -> bool:
+        """A call waits (like a network call) only when the adapter has latency."""
+        return self.latency_ms > 0
+
     def _enter(self, operation: str) -> None:
-        """Simulate the network: wait ``latency_ms``, then fail ``failure_rate`` of the calls."""
+        """Simulate the network: wait ``latency_ms`` (no longer than the executor's call
+        deadline allows: ServiceTimeout when it cuts the wait short), then fail
+        ``failure_rate`` of the calls."""
         with self._lock:
             self._calls += 1
             call = self._calls
         if self.latency_ms:
-            time.sleep(self.latency_ms / 1000)
+            delay = self.latency_ms / 1000
+            left = call_time_left()
+            if left is not None and left < delay:
+                time.sleep(max(left, 0.0))
+                raise ServiceTimeout(
+                    f"simulated {self.interface}:{self.name} {operation}: no answer before the call's deadline"
+                )
+            time.sleep(delay)
         if self.failure_rate and _unit(self.seed, self.interface, self.name, call) < self.failure_rate:
             raise ServiceUnavailable(
                 f"simulated outage of {self.interface}:{self.name} during {operation} "

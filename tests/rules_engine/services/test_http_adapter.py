@@ -149,6 +149,32 @@ def test_http_adapter__slow_server__raises_timeout(server):
     assert time.perf_counter() - started < 0.9
 
 
+def test_http_adapter__call_deadline__ends_a_slow_call_there(server):
+    # Given a slow server and a 5 s client timeout, under a call deadline 0.2 s away
+    from rules_engine.services.interfaces import call_deadline
+
+    adapter = HttpServiceAdapter("KYCService", "jumio", f"{server}/slow", timeout_seconds=5)
+    started = time.perf_counter()
+    # When the adapter is called; Then it gives up at the deadline
+    with call_deadline(started + 0.2), pytest.raises(ServiceTimeout, match="no answer within"):
+        adapter.verify_identity({})
+    assert 0.2 <= time.perf_counter() - started < 0.9
+
+
+def test_http_adapter__call_deadline__starts_no_retry_after_it(server):
+    # Given a failing server and retries 1 s apart, under a call deadline 0.3 s away
+    from rules_engine.services.interfaces import call_deadline
+
+    adapter = HttpServiceAdapter(
+        "KYCService", "jumio", f"{server}/error", retries=3, retry_backoff_seconds=1.0
+    )
+    started = time.perf_counter()
+    # When the adapter is called; Then the last failure is raised at the deadline
+    with call_deadline(started + 0.3), pytest.raises(ServiceHTTPError):
+        adapter.verify_identity({})
+    assert 0.3 <= time.perf_counter() - started < 0.9
+
+
 def test_http_adapter__nothing_listening__raises_unavailable():
     # Given nothing listening; When http adapter runs; Then it raises unavailable
     adapter = HttpServiceAdapter("KYCService", "jumio", "http://127.0.0.1:9/kyc", timeout_seconds=1)

@@ -74,6 +74,24 @@ def test_latency__configured__delays_each_call():
     assert time.perf_counter() - started >= 0.03
 
 
+def test_latency__waits_on_io__only_with_latency():
+    # Given adapters with and without latency; Then only the one with latency waits like a network call
+    assert SimulatedKYCService(latency_ms=30).waits_on_io is True
+    assert SimulatedKYCService().waits_on_io is False
+
+
+def test_latency__under_a_call_deadline__ends_there_with_service_timeout():
+    # Given a 2 s latency, under a call deadline 0.1 s away
+    from rules_engine.services.interfaces import ServiceTimeout, call_deadline
+
+    adapter = SimulatedKYCService("jumio", latency_ms=2000)
+    started = time.perf_counter()
+    # When it is called; Then the wait ends at the deadline with ServiceTimeout
+    with call_deadline(started + 0.1), pytest.raises(ServiceTimeout, match="KYCService:jumio"):
+        adapter.verify_identity({"applicant": MARIA})
+    assert 0.1 <= time.perf_counter() - started < 1.0
+
+
 def test_failure_rate__one__every_call_raises_service_unavailable():
     # Given one; When failure rate runs; Then it every call raises service unavailable
     adapter = SimulatedKYCService("jumio", failure_rate=1.0)
