@@ -54,7 +54,9 @@ def _expire(claim: jobs.Claim) -> None:
 
 def _counted_once(run: Run) -> None:
     assert AuditEvent.objects.filter(action="run.completed", object_id=str(run.pk)).count() == 1
-    whole_runs = MetricRollup.objects.filter(pipeline=run.pipeline, stage="", rule="")
+    whole_runs = MetricRollup.objects.filter(
+        pipeline=run.pipeline, grain=MetricRollup.Grain.FIVE_MINUTES, stage="", rule=""
+    )
     assert sum(row.total for row in whole_runs) == 1
 
 

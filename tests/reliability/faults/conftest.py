@@ -202,7 +202,9 @@ def check_batch_exactly_once(batch, lines: list[int]) -> dict:
     assert not batch.chunks.exclude(status=BatchChunk.Status.DONE).exists()
     # each finished run of the pipeline counted once in the dashboards' rollups: a chunk
     # written twice, or half of one, would show here
-    whole_runs = MetricRollup.objects.filter(pipeline=batch.pipeline, stage="", rule="")
+    whole_runs = MetricRollup.objects.filter(
+        pipeline=batch.pipeline, grain=MetricRollup.Grain.FIVE_MINUTES, stage="", rule=""
+    )
     finished = Run.objects.filter(pipeline=batch.pipeline, status__in=Run.FINISHED).count()
     assert sum(row.total for row in whole_runs) == finished
     assert AuditEvent.objects.filter(action="batch.completed", object_id=str(batch.pk)).count() == 1

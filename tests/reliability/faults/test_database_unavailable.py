@@ -156,7 +156,9 @@ def check_run_recorded_once(run_id, *, attempts: int) -> Run:
     assert run.status in Run.FINISHED and run.result is not None, run
     assert run.attempts == attempts
     assert AuditEvent.objects.filter(action="run.completed", object_id=str(run.pk)).count() == 1
-    whole_runs = MetricRollup.objects.filter(pipeline=run.pipeline, stage="", rule="")
+    whole_runs = MetricRollup.objects.filter(
+        pipeline=run.pipeline, grain=MetricRollup.Grain.FIVE_MINUTES, stage="", rule=""
+    )
     assert sum(row.total for row in whole_runs) == Run.objects.filter(status__in=Run.FINISHED).count()
     return run
 
