@@ -10,6 +10,11 @@ Runs in a throw-away SQLite database (or DATABASE_URL when set):
 2. Dashboard read time over D days of rollups for a pipeline of 30 rules at one
    five-minute bucket each (what millions of runs leave behind: the dashboards never
    read runs, so their cost depends on buckets and rules, not on the number of runs).
+3. Batch throughput through a real worker: `celery -A pipelines_admin worker
+   --pool=prefork` with 1 and with 2 processes, the batch submitted as the console
+   submits it, timed until the batch is completed, beside the engine alone.
+4. The development worker's memory (DEBUG on) over batches in a row, with and without
+   its query log emptied after each task.
 """
 
 from __future__ import annotations
@@ -17,9 +22,11 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -66,9 +73,11 @@ def demo_setup(settings_env: dict[str, str]):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
+    from bench.load.run_load import create_database_if_missing
     from pipelines_admin.configs.models import Environment, Pipeline
     from pipelines_admin.demo.pipelines import demo_pipelines_ensure
 
+    create_database_if_missing()
     call_command("migrate", verbosity=0)
     admin = get_user_model().objects.create_superuser("bench", password="bench-password-1")  # noqa: S106 - a throwaway bench database
     demo_pipelines_ensure(actor=admin)
@@ -108,6 +117,194 @@ def batch_in_process(pipeline, environment, records: list[dict], admin):
     return batch, seconds
 
 
+# -- 3 and 4: through a real worker ----------------------------------------------------
+
+#: the worker as `make run` starts it, without beat, on a queue of its own
+WORKER_COMMAND = ["-m", "celery", "-A", "pipelines_admin"]
+#: the same worker with the query log kept: what the development worker did before
+#: pipelines_admin.celery emptied it after each task
+WORKER_KEEPING_QUERY_LOG = [
+    "-c",
+    "import sys; from celery.signals import task_postrun; "
+    "from pipelines_admin.celery import _forget_queries, app; "
+    "task_postrun.disconnect(_forget_queries); app.worker_main(sys.argv[1:])",
+]
+
+
+def worker_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("through a real worker (sections 3 and 4)")
+    group.add_argument("--worker-records", type=int, default=6000, help="applications per timed batch")
+    group.add_argument("--worker-processes", default="1,2", help="worker processes to time, comma-separated")
+    group.add_argument("--worker-rounds", type=int, default=3, help="rounds (0 skips section 3)")
+    group.add_argument(
+        "--memory-batches", type=int, default=10, help="batches in a row for section 4 (0 skips it)"
+    )
+    group.add_argument("--memory-records", type=int, default=1000, help="applications per batch in section 4")
+
+
+class BenchWorker:
+    """A `celery worker --pool=prefork --concurrency=N` child process on a private queue,
+    pointed at this process's database and broker (as tests/conftest.py starts one)."""
+
+    def __init__(self, processes: int, *, debug: bool = False, keep_query_log: bool = False):
+        from django.conf import settings
+        from django.db import connection
+
+        from bench.load.run_load import Process, wait_until
+        from pipelines_admin.celery import app
+
+        self.queue = app.conf.task_default_queue
+        self.log_path = Path(settings.VAR_DIR) / f"worker-{uuid.uuid4().hex[:8]}.log"
+        env = dict(
+            os.environ,
+            DATABASE_URL=database_url(connection.settings_dict),
+            CELERY_TASK_DEFAULT_QUEUE=self.queue,
+            DEBUG="true" if debug else "false",
+            SECRET_KEY=settings.SECRET_KEY,
+            RUN_INPUT_KEYS=",".join(settings.RUN_INPUT_KEYS),
+            LOG_LEVEL="WARNING",
+        )
+        entry = WORKER_KEEPING_QUERY_LOG if keep_query_log else WORKER_COMMAND
+        started = time.perf_counter()
+        self.process = Process(
+            f"worker x{processes}",
+            [
+                sys.executable,
+                *entry,
+                "worker",
+                "--pool=prefork",
+                f"--concurrency={processes}",
+                "--loglevel=info",
+                "-Q",
+                self.queue,
+                "--hostname",
+                f"bench-{uuid.uuid4().hex[:8]}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            env,
+            self.log_path,
+        )
+        wait_until(lambda: " ready." in self.process.log_text(), 120, "the worker", [self.process])
+        self.startup_seconds = time.perf_counter() - started
+
+    def children_rss(self) -> list[int]:
+        import psutil
+
+        return [child.memory_info().rss for child in psutil.Process(self.process.process.pid).children()]
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def database_url(settings_dict: dict) -> str:
+    """A DATABASE_URL that points the worker at the database this process uses."""
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user, password = settings_dict.get("USER") or "", settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    return f"postgres://{auth}{settings_dict['HOST']}:{settings_dict['PORT']}/{settings_dict['NAME']}"
+
+
+def batch_through_worker(pipeline, environment, records: list[dict], admin, timeout: float = 600):
+    """Submit the records as a batch, as the console does (the chunks go to the broker when
+    the transaction commits), and wait until a worker has completed it: (batch, seconds)."""
+    from pipelines_admin.core.canonical import canonical_json
+    from pipelines_admin.runs.batches import batch_create
+    from pipelines_admin.runs.models import Batch
+
+    data = "\n".join(canonical_json(r) for r in records).encode()
+    started = time.perf_counter()
+    batch = batch_create(
+        pipeline=pipeline, environment=environment, filename="bench.jsonl", data=data, actor=admin
+    )
+    deadline = started + timeout
+    while Batch.objects.filter(pk=batch.pk, status=Batch.Status.COMPLETED).count() == 0:
+        if time.perf_counter() > deadline:
+            raise SystemExit(f"the batch was not completed within {timeout} s")
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    batch.refresh_from_db()
+    return batch, seconds
+
+
+def spread(values: list[float]) -> str:
+    return f"median {statistics.median(values):8.2f}  (min {min(values):.2f}, max {max(values):.2f})"
+
+
+def worker_throughput(args, admin, pipeline, environment) -> None:
+    """Section 3: applications/s through a real worker of 1 and 2 processes, beside the
+    engine alone on the same records in this process; rounds interleaved."""
+    from django.db import connection
+
+    from pipelines_admin.celery import app
+
+    app.conf.task_default_queue = f"bench-{uuid.uuid4().hex[:12]}"
+    counts = [int(n) for n in args.worker_processes.split(",") if n.strip()]
+    records = applications(args.worker_records, seed=11)
+    engine: list[float] = []
+    through: dict[int, list[float]] = {n: [] for n in counts}
+    startup: dict[int, list[float]] = {n: [] for n in counts}
+    for _ in range(args.worker_rounds):
+        engine.append(engine_alone_rate(pipeline, environment, records))
+        for n in counts:
+            worker = BenchWorker(n)
+            try:
+                batch, seconds = batch_through_worker(pipeline, environment, records, admin)
+            finally:
+                worker.stop()
+            assert batch.processed == len(records), batch.processed
+            through[n].append(len(records) / seconds)
+            startup[n].append(worker.startup_seconds)
+    print(
+        f"\nthrough a real worker ({connection.vendor}, {app.conf.broker_url.split(':')[0]} broker; "
+        f"{len(records)} applications, chunks of {args.chunk_size}, {args.worker_rounds} rounds; "
+        f"worker start-up not timed)"
+    )
+    print(f"engine alone, 1 process     {spread(engine)} applications/s")
+    for n in counts:
+        ratios = [rate / (e * n) for rate, e in zip(through[n], engine, strict=True)]
+        print(f"worker x{n}, applications/s {spread(through[n])}")
+        print(f"worker x{n}, per process / engine alone {spread(ratios)}")
+        print(f"worker x{n}, start-up s      {spread(startup[n])}")
+    if 1 in through:
+        for n in counts:
+            if n != 1:
+                speedups = [a / b for a, b in zip(through[n], through[1], strict=True)]
+                print(f"speed-up x{n} over x1       {spread(speedups)}")
+
+
+def worker_memory(args, admin, pipeline, environment) -> None:
+    """Section 4: the resident memory of a development worker's process (DEBUG on) after
+    each of several batches in a row, with the query log emptied after each task (as
+    pipelines_admin.celery does) and kept (as before it did)."""
+    from pipelines_admin.celery import app
+
+    app.conf.task_default_queue = f"bench-{uuid.uuid4().hex[:12]}"
+    records = applications(args.memory_records, seed=13)
+    print(
+        f"\ndevelopment worker (DEBUG on, 1 process): memory after each of {args.memory_batches} "
+        f"batches of {len(records)} applications"
+    )
+    for keep in (True, False):
+        worker = BenchWorker(1, debug=True, keep_query_log=keep)
+        try:
+            rss = [sum(worker.children_rss())]
+            for _ in range(args.memory_batches):
+                batch_through_worker(pipeline, environment, records, admin)
+                rss.append(sum(worker.children_rss()))
+        finally:
+            worker.stop()
+        growth = [(b - a) / 2**20 for a, b in zip(rss, rss[1:], strict=False)]
+        label = "query log kept   " if keep else "query log emptied"
+        later = f"{statistics.mean(growth[1:]):6.2f}" if len(growth) > 1 else "     -"
+        print(
+            f"{label}: RSS {rss[0] / 2**20:6.1f} -> {rss[-1] / 2**20:6.1f} MiB; growth per batch: "
+            f"first {growth[0]:6.2f} MiB (warming up), then {later} MiB on average "
+            f"(last {growth[-1]:.2f})"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -115,6 +312,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=2000)
     parser.add_argument("--chunk-size", type=int, default=250)
     parser.add_argument("--days", type=int, default=7)
+    worker_arguments(parser)
     args = parser.parse_args()
 
     admin, pipeline, environment = demo_setup({"BATCH_CHUNK_SIZE": str(args.chunk_size)})
@@ -135,6 +333,12 @@ def main() -> None:
         f"batch (one process) {batch_rate:10.0f} applications/s  ({batch.processed} processed, "
         f"chunks of {args.chunk_size}; ratio to the engine {batch_rate / engine_rate:.2f})"
     )
+
+    # 3 and 4. through a real worker
+    if args.worker_rounds:
+        worker_throughput(args, admin, pipeline, environment)
+    if args.memory_batches:
+        worker_memory(args, admin, pipeline, environment)
 
     # 2. dashboards over many buckets of rollups
     rules = [
