@@ -29,6 +29,8 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from unittest import mock
+from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -188,6 +190,14 @@ class BenchWorker:
         wait_until(lambda: " ready." in self.process.log_text(), 120, "the worker", [self.process])
         self.startup_seconds = time.perf_counter() - started
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time (user + system) so far of the worker's processes: (main, pool)."""
+        import psutil
+
+        main = psutil.Process(self.process.process.pid)
+        pool = sum(sum(child.cpu_times()[:2]) for child in main.children())
+        return sum(main.cpu_times()[:2]), pool
+
     def children_rss(self) -> list[int]:
         import psutil
 
@@ -228,8 +238,67 @@ def batch_through_worker(pipeline, environment, records: list[dict], admin, time
     return batch, seconds
 
 
+def server_cpu_seconds(port: int | None) -> float:
+    """CPU time so far of the local server listening on `port` and of its children (the
+    PostgreSQL or Redis that scripts/with-services started); 0 when there is none."""
+    import psutil
+
+    if not port:
+        return 0.0
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == int(port) and conn.pid:
+            server = psutil.Process(conn.pid)
+            processes = [server, *server.children(recursive=True)]
+            total = 0.0
+            for process in processes:
+                try:
+                    total += sum(process.cpu_times()[:2])
+                except psutil.NoSuchProcess:
+                    pass
+            return total
+    return 0.0
+
+
+def worker_warm_up(pipeline, environment, records: list[dict], admin, processes: int) -> float:
+    """A small batch first, in chunks of two, so that each worker process has loaded what
+    it loads on its first chunk (the compiled pipeline, the libraries rules load lazily)
+    before the timed batch; its seconds."""
+    from django.test.utils import override_settings
+
+    with override_settings(BATCH_CHUNK_SIZE=2):
+        _, seconds = batch_through_worker(pipeline, environment, records[: 4 * processes], admin)
+    return seconds
+
+
 def spread(values: list[float]) -> str:
     return f"median {statistics.median(values):8.2f}  (min {min(values):.2f}, max {max(values):.2f})"
+
+
+def chunk_overhead(pipeline, environment, records: list[dict], admin) -> dict[str, float]:
+    """Microseconds per application in this process: the engine alone, the chunk path
+    (section 1's work), what the chunk path adds, and of that the metric rollup write
+    (RollupAccumulator.flush, timed where the chunk path calls it)."""
+    from django.test.utils import override_settings
+
+    from pipelines_admin.runs.metrics import RollupAccumulator
+
+    spent = [0.0]
+    flush = RollupAccumulator.flush
+
+    def timed_flush(self):
+        started = time.perf_counter()
+        try:
+            return flush(self)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    engine_us = 1e6 / engine_alone_rate(pipeline, environment, records)
+    # as a production worker runs it: DEBUG off, so no query is logged
+    with override_settings(DEBUG=False), mock.patch.object(RollupAccumulator, "flush", timed_flush):
+        _, seconds = batch_in_process(pipeline, environment, records, admin)
+    chunk_us = seconds / len(records) * 1e6
+    rollups_us = spent[0] / len(records) * 1e6
+    return {"engine": engine_us, "chunk": chunk_us, "added": chunk_us - engine_us, "rollups": rollups_us}
 
 
 def worker_throughput(args, admin, pipeline, environment) -> None:
@@ -245,21 +314,45 @@ def worker_throughput(args, admin, pipeline, environment) -> None:
     engine: list[float] = []
     through: dict[int, list[float]] = {n: [] for n in counts}
     startup: dict[int, list[float]] = {n: [] for n in counts}
+    warm_up: dict[int, list[float]] = {n: [] for n in counts}
+    overheads: list[dict[str, float]] = []
+    engine_cpu: list[float] = []
+    cpu: dict[tuple[int, str], list[float]] = {}
+    broker_port = urlsplit(app.conf.broker_url).port
+    database_port = connection.settings_dict.get("PORT")
     for _ in range(args.worker_rounds):
+        overheads.append(chunk_overhead(pipeline, environment, records[: args.records], admin))
+        started = time.process_time()
         engine.append(engine_alone_rate(pipeline, environment, records))
+        engine_cpu.append((time.process_time() - started) / len(records) * 1e6)
         for n in counts:
             worker = BenchWorker(n)
             try:
+                warm_up[n].append(worker_warm_up(pipeline, environment, records, admin, n))
+                main0, pool0 = worker.cpu_seconds()
+                servers0 = [server_cpu_seconds(database_port), server_cpu_seconds(broker_port)]
+                here0 = time.process_time()
                 batch, seconds = batch_through_worker(pipeline, environment, records, admin)
+                here = time.process_time() - here0
+                servers = [server_cpu_seconds(database_port), server_cpu_seconds(broker_port)]
+                main, pool = worker.cpu_seconds()
             finally:
                 worker.stop()
             assert batch.processed == len(records), batch.processed
             through[n].append(len(records) / seconds)
             startup[n].append(worker.startup_seconds)
+            for what, spent in (
+                ("worker pool", pool - pool0),
+                ("worker main", main - main0),
+                ("database server", servers[0] - servers0[0]),
+                ("broker server", servers[1] - servers0[1]),
+                ("submitting process", here),
+            ):
+                cpu.setdefault((n, what), []).append(spent / len(records) * 1e6)
     print(
         f"\nthrough a real worker ({connection.vendor}, {app.conf.broker_url.split(':')[0]} broker; "
         f"{len(records)} applications, chunks of {args.chunk_size}, {args.worker_rounds} rounds; "
-        f"worker start-up not timed)"
+        f"worker start-up and warm-up not timed)"
     )
     print(f"engine alone, 1 process     {spread(engine)} applications/s")
     for n in counts:
@@ -267,6 +360,24 @@ def worker_throughput(args, admin, pipeline, environment) -> None:
         print(f"worker x{n}, applications/s {spread(through[n])}")
         print(f"worker x{n}, per process / engine alone {spread(ratios)}")
         print(f"worker x{n}, start-up s      {spread(startup[n])}")
+        print(f"worker x{n}, warm-up s       {spread(warm_up[n])}")
+        added = [n * 1e6 / rate - 1e6 / e for rate, e in zip(through[n], engine, strict=True)]
+        print(f"worker x{n}, added us/app   {spread(added)} (per process, over the engine alone)")
+    for key, label in (
+        ("engine", "engine alone"),
+        ("chunk", "chunk path, in process"),
+        ("added", "added by the chunk path"),
+        ("rollups", "of which the rollup write"),
+    ):
+        print(f"{label:27s} {spread([o[key] for o in overheads])} us/application")
+    shares = [o["rollups"] / o["added"] for o in overheads]
+    print(f"rollup write / added       {spread(shares)}")
+    print(f"CPU, engine alone          {spread(engine_cpu)} us/application")
+    for (n, what), values in cpu.items():
+        print(f"CPU, worker x{n}, {what:18s} {spread(values)} us/application")
+    for n in counts:
+        efficiency = [e / p for e, p in zip(engine_cpu, cpu[(n, "worker pool")], strict=True)]
+        print(f"CPU, engine alone / worker x{n} pool {spread(efficiency)}")
     if 1 in through:
         for n in counts:
             if n != 1:
