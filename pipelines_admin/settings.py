@@ -248,6 +248,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_folder / "processed"),
         "control_folder": str(_broker_folder / "control"),
         "store_processed": False,
+        # how long a worker waits before looking in the folder again when it could take
+        # nothing (Kombu's default, a second, left a worker idle after each chunk)
+        "polling_interval": 0.05,
     }
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Sending a task to a Redis that is down gives up after one quick retry (the run or

@@ -35,9 +35,12 @@ def database_url(settings_dict: dict) -> str:
 
 
 class WorkerProcess:
-    """A `celery -A pipelines_admin worker` child process consuming a private queue."""
+    """A `celery -A pipelines_admin worker` child process consuming a private queue: one
+    process doing the work itself (solo) unless a pool of processes (prefork) is asked for."""
 
-    def __init__(self, queue: str, env: dict[str, str], log_path: Path):
+    def __init__(
+        self, queue: str, env: dict[str, str], log_path: Path, *, pool: str = "solo", concurrency: int = 1
+    ):
         self.queue = queue
         self.log_path = log_path
         self._log = open(log_path, "wb")
@@ -49,8 +52,8 @@ class WorkerProcess:
                 "-A",
                 "pipelines_admin",
                 "worker",
-                "--pool=solo",
-                "--concurrency=1",
+                f"--pool={pool}",
+                f"--concurrency={concurrency}",
                 "--loglevel=info",
                 "-Q",
                 queue,
@@ -81,10 +84,7 @@ class WorkerProcess:
         self._log.close()
 
 
-@pytest.fixture
-def celery_worker_process(tmp_path, django_db_setup, django_db_blocker):
-    """Start a real worker on a private queue pointed at the test database; tasks
-    sent from the test go to that queue while the fixture lives."""
+def _worker_process(tmp_path, django_db_blocker, **pool):
     from django.db import connection
 
     from pipelines_admin.celery import app
@@ -94,7 +94,7 @@ def celery_worker_process(tmp_path, django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         env["DATABASE_URL"] = database_url(connection.settings_dict)
     env["CELERY_TASK_DEFAULT_QUEUE"] = queue
-    worker = WorkerProcess(queue, env, tmp_path / "worker.log")
+    worker = WorkerProcess(queue, env, tmp_path / "worker.log", **pool)
     previous = app.conf.task_default_queue
     app.conf.task_default_queue = queue
     try:
@@ -102,6 +102,19 @@ def celery_worker_process(tmp_path, django_db_setup, django_db_blocker):
     finally:
         app.conf.task_default_queue = previous
         worker.stop()
+
+
+@pytest.fixture
+def celery_worker_process(tmp_path, django_db_setup, django_db_blocker):
+    """Start a real worker on a private queue pointed at the test database; tasks
+    sent from the test go to that queue while the fixture lives."""
+    yield from _worker_process(tmp_path, django_db_blocker)
+
+
+@pytest.fixture
+def celery_prefork_worker_process(tmp_path, django_db_setup, django_db_blocker):
+    """The same with two worker processes, as `make run` and docker-compose run it."""
+    yield from _worker_process(tmp_path, django_db_blocker, pool="prefork", concurrency=2)
 
 
 @pytest.fixture

@@ -132,11 +132,15 @@ def batch_chunk_process(chunk_id: int) -> int:
     document = apply_override(batch.release.version.document, batch.release.override)
     fields = batch.pipeline.masked_fields_for(document)
     if batch.status == Batch.Status.CANCELLED:
-        return _chunk_write(claim, batch, [], fields)
+        return _chunk_write(claim, batch, [])
     if claim.out_of_attempts:  # the worker died on this chunk every time: say so instead of trying forever
         error = claim.give_up_message
         return _chunk_write(
-            claim, batch, [(line, rec, Run.Status.ERROR, None, None, error) for line, rec in records], fields
+            claim,
+            batch,
+            _chunk_runs(
+                batch, [(line, rec, Run.Status.ERROR, None, None, error) for line, rec in records], fields
+            ),
         )
     outcomes = []
     with claim.lease_kept():
@@ -148,10 +152,37 @@ def batch_chunk_process(chunk_id: int) -> int:
             outcomes.append(
                 (line, record, status, mask_result(result, record, fields) if result else None, ms, error)
             )
-    return _chunk_write(claim, batch, outcomes, fields)
+        runs = _chunk_runs(batch, outcomes, fields)
+    return _chunk_write(claim, batch, runs)
 
 
-def _chunk_write(claim: jobs.Claim, batch: Batch, outcomes: list, fields: frozenset[str]) -> int:
+def _chunk_runs(batch: Batch, outcomes: list, fields: frozenset[str]) -> list[Run]:
+    """The chunk's runs, their inputs encrypted and masked, not yet saved: built before the
+    write transaction, so the chunks of one batch wait on each other only for the write."""
+    return [
+        Run(
+            pipeline_id=batch.pipeline_id,
+            environment_id=batch.environment_id,
+            config_version_id=batch.release.version_id,
+            release_id=batch.release_id,
+            effective_hash=batch.effective_hash,
+            source=Run.Source.BATCH,
+            submitted_by_id=batch.submitted_by_id,
+            status=status,
+            input_encrypted=encrypt_json(record),
+            input_masked=mask_input(record, fields),
+            result=result,
+            duration_ms=ms,
+            error_message=error,
+            attempts=1,
+            batch_id=batch.pk,
+            line_number=line,
+        )
+        for line, record, status, result, ms, error in outcomes
+    ]
+
+
+def _chunk_write(claim: jobs.Claim, batch: Batch, runs: list[Run]) -> int:
     """Write the chunk's runs, metrics and counters in one transaction, while the claim is
     this worker's; a cancelled batch's chunk is cancelled instead."""
     now = timezone.now()
@@ -165,30 +196,8 @@ def _chunk_write(claim: jobs.Claim, batch: Batch, outcomes: list, fields: frozen
         if locked_batch.status == Batch.Status.CANCELLED:
             jobs.work_done(chunk, BatchChunk.Status.CANCELLED, now=now)
             return 0
-        runs = [
-            Run(
-                pipeline_id=batch.pipeline_id,
-                environment_id=batch.environment_id,
-                config_version_id=batch.release.version_id,
-                release_id=batch.release_id,
-                effective_hash=batch.effective_hash,
-                source=Run.Source.BATCH,
-                submitted_by_id=batch.submitted_by_id,
-                status=status,
-                input_encrypted=encrypt_json(record),
-                input_masked=mask_input(record, fields),
-                result=result,
-                duration_ms=ms,
-                error_message=error,
-                attempts=1,
-                batch_id=batch.pk,
-                line_number=line,
-                enqueued_at=chunk.enqueued_at,
-                started_at=chunk.started_at,
-                finished_at=now,
-            )
-            for line, record, status, result, ms, error in outcomes
-        ]
+        for run in runs:
+            run.enqueued_at, run.started_at, run.finished_at = chunk.enqueued_at, chunk.started_at, now
         Run.objects.bulk_create(runs, batch_size=500)
         metrics = RollupAccumulator()
         for run in runs:

@@ -2,11 +2,12 @@
 
 import json
 import time
+from itertools import pairwise
 
 import pytest
 
 from pipelines_admin.runs import batches, services
-from pipelines_admin.runs.models import Batch, Run
+from pipelines_admin.runs.models import Batch, BatchChunk, Run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -88,3 +89,29 @@ def test_submit_batch_command__wait__prints_final_counts(
         "total=3 processed=3 passed=2 failed=1 undecided=0 error=0 rejected=0 status=completed"
         in capsys.readouterr().out
     )
+
+
+def test_batch_create__real_worker__next_chunk_taken_without_waiting(
+    celery_prefork_worker_process, released, environments, editor, settings
+):
+    # Given a file of eight applications in chunks of one, each done in a few milliseconds
+    settings.BATCH_CHUNK_SIZE = 1
+    data = "\n".join(json.dumps({**APPLICANT, "name": f"Applicant {i}"}) for i in range(8)).encode()
+    # When uploaded to an idle worker of two processes
+    batch = batches.batch_create(
+        pipeline=released,
+        environment=environments["development"],
+        filename="day.jsonl",
+        data=data,
+        actor=editor,
+    )
+    wait_for(
+        lambda: Batch.objects.filter(pk=batch.pk, status="completed").exists(), celery_prefork_worker_process
+    )
+    # Then each process starts a chunk soon after finishing the one before: it does not
+    # sit idle between chunks while more wait in the broker
+    gaps = []
+    for process in set(BatchChunk.objects.filter(batch=batch).values_list("worker", flat=True)):
+        chunks = list(BatchChunk.objects.filter(batch=batch, worker=process).order_by("started_at"))
+        gaps += [(b.started_at - a.finished_at).total_seconds() for a, b in pairwise(chunks)]
+    assert len(gaps) >= 6 and sorted(gaps)[len(gaps) // 2] < 0.4, gaps
