@@ -161,8 +161,17 @@ DISPOSABLE_EMAIL_DOMAINS: frozenset[str] = frozenset(
 
 
 def is_disposable(domain: str) -> bool:
+    """Whether ``domain`` is a disposable provider's or one of its subdomains: the
+    domain itself, or what follows one of its dots, is on the list."""
     domain = domain.lower()
-    return any(domain == d or domain.endswith("." + d) for d in DISPOSABLE_EMAIL_DOMAINS)
+    if domain in DISPOSABLE_EMAIL_DOMAINS:
+        return True
+    dot = domain.find(".")
+    while dot >= 0:
+        if domain[dot + 1 :] in DISPOSABLE_EMAIL_DOMAINS:
+            return True
+        dot = domain.find(".", dot + 1)
+    return False
 
 
 class EmailFormatRule(Rule):

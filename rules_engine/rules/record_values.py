@@ -114,7 +114,8 @@ def full_name(data: Mapping[str, Any]) -> str | None:
 
 def pick(data: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """The present fields of ``data`` among ``fields`` (what a rule sends to a service)."""
-    return {key: data[key] for key in fields if key in data and data[key] is not None}
+    get = data.get
+    return {key: value for key in fields if (value := get(key)) is not None}
 
 
 def latest_details(results: Mapping[str, Verdict], keys: Iterable[str]) -> dict[str, Any]:
