@@ -130,9 +130,13 @@ class _Run:
         self.pipeline = pipeline
         self.data = _working_copy(record)
         self.view = MappingProxyType(self.data)
-        run_context = {"now": datetime.now(UTC).isoformat()}
+        # "now" first, then the caller's context (which may give "now" itself)
         if context:
+            now = context["now"] if "now" in context else datetime.now(UTC).isoformat()
+            run_context = {"now": now}
             run_context.update(context)
+        else:
+            run_context = {"now": datetime.now(UTC).isoformat()}
         self.context = run_context
         self.context_view = MappingProxyType(run_context)
         count = len(pipeline.rules)
