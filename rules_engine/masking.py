@@ -93,13 +93,23 @@ def mask_value(field: str, value: Any) -> Any:
 
 def mask_record(record: Mapping[str, Any], pii_fields: Iterable[str] | None = None) -> dict[str, Any]:
     """A copy of ``record`` with every PII field masked (nested objects included)."""
-    fields = DEFAULT_PII_FIELDS if pii_fields is None else frozenset(f.lower() for f in pii_fields)
+    return _mask_record(record, _lowered(pii_fields))
+
+
+def _lowered(pii_fields: Iterable[str] | None) -> frozenset[str]:
+    """The PII field names in lower case (the default set as it is: no copy per record)."""
+    if pii_fields is None or pii_fields is DEFAULT_PII_FIELDS:
+        return DEFAULT_PII_FIELDS
+    return frozenset(f.lower() for f in pii_fields)
+
+
+def _mask_record(record: Mapping[str, Any], fields: frozenset[str]) -> dict[str, Any]:
     masked: dict[str, Any] = {}
     for key, value in record.items():
         if key.lower() in fields:
             masked[key] = mask_value(key, value)
         elif isinstance(value, Mapping):
-            masked[key] = mask_record(value, fields)
+            masked[key] = _mask_record(value, fields)
         else:
             masked[key] = value
     return masked
@@ -107,5 +117,5 @@ def mask_record(record: Mapping[str, Any], pii_fields: Iterable[str] | None = No
 
 def masked_fields(record: Mapping[str, Any], pii_fields: Iterable[str] | None = None) -> list[str]:
     """The top-level fields of ``record`` that ``mask_record`` masks, sorted."""
-    fields = DEFAULT_PII_FIELDS if pii_fields is None else frozenset(f.lower() for f in pii_fields)
+    fields = _lowered(pii_fields)
     return sorted(key for key, value in record.items() if key.lower() in fields and value is not None)

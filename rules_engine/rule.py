@@ -13,8 +13,8 @@ trace), and returns a :class:`Verdict`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, NamedTuple
+from collections.abc import Iterator, Mapping, Reversible
+from typing import Any, ClassVar, NamedTuple, cast
 
 from rules_engine.services.registry import ServiceRef, parse_service_ref
 
@@ -91,10 +91,21 @@ class RuleContext:
 
     def find_detail(self, key: str, default: Any = None) -> Any:
         """The newest value of ``details[key]`` among the finished rules, or ``default``."""
-        for verdict in reversed(list(self.results.values())):
-            if key in verdict.details:
-                return verdict.details[key]
+        for verdict in newest_first(self.results):
+            details = verdict.details
+            if key in details:
+                return details[key]
         return default
+
+
+def newest_first(results: Mapping[str, Verdict]) -> Iterator[Verdict]:
+    """The verdicts of ``results`` (``ctx.results``), the latest finished rule first:
+    straight off the executor's view (or a dict), without copying it first."""
+    values = results.values()
+    try:
+        return reversed(cast("Reversible[Verdict]", values))
+    except TypeError:  # a mapping whose values cannot be walked backwards
+        return iter(list(values)[::-1])
 
 
 class Rule:

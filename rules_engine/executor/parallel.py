@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from rules_engine.executor.attempts import _gate, _retry_delay, _run_attempts, _settle_attempt, _submit
 from rules_engine.executor.placement import POOL
+from rules_engine.executor.sequential import _SETTLED
 from rules_engine.executor.state import _Run
 from rules_engine.executor.verdicts import (
     _CANCELLED,
@@ -133,6 +134,7 @@ class _ParallelStage:
         clock = perf_counter
         verdict_type = Verdict
         passed = PASS
+        settled = _SETTLED
         for entry in self.plan:
             index, rule_id, evaluate, dep, deps, limit, simple, rule = entry
             if dep < 0 and deps:
@@ -171,10 +173,19 @@ class _ParallelStage:
                     durations[index] = elapsed
                     continue
                 writes = ctx.writes
-                ctx.writes = {}
-                verdict, writes, timed_out = _settle_attempt(
-                    run, rule, verdict, writes, elapsed, self.stage, now, deadline
-                )
+                if writes:
+                    ctx.writes = {}
+                if (
+                    type(verdict) is verdict_type
+                    and verdict[0] in settled
+                    and elapsed <= limit
+                    and now <= deadline
+                ):
+                    timed_out = False
+                else:
+                    verdict, writes, timed_out = _settle_attempt(
+                        run, rule, verdict, writes, elapsed, self.stage, now, deadline
+                    )
                 if writes:
                     _apply_writes(run, rule_id, writes)
                 run.record(rule, verdict, elapsed, 1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from time import perf_counter
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rules_engine.executor.attempts import _gate, _run_attempts, _settle_attempt
 from rules_engine.executor.state import _Run
@@ -16,25 +16,32 @@ from rules_engine.executor.verdicts import (
     _stopped_skip,
 )
 from rules_engine.result import FAILURE_OUTCOMES, StageResult
-from rules_engine.rule import PASS, Verdict
+from rules_engine.rule import FAIL, PASS, SKIP, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     from rules_engine.compiler import CompiledStage
+
+#: outcomes of a proper Verdict that _settle_attempt would keep as they are, writes
+#: included, when the rule finished within its own limit and the stage's deadline
+#: (a tuple, as in _checked: an outcome need not be hashable to be refused)
+_SETTLED = (PASS, FAIL, SKIP)
 
 
 def _run_sequential_stage(run: _Run, stage: CompiledStage) -> StageResult:
     """The stage's rules one at a time in dependency order. The loop is the hot path of
     the engine: a rule that only computes, passes and writes nothing costs one call,
-    one clock reading and two list stores; everything else leaves the loop's fast
-    lane. ``fail_fast`` and the stage timeout end the loop; the rest is skipped."""
+    one clock reading and two list stores. A rule that fails, skips itself or writes
+    within its limits is recorded next to it (_SETTLED); everything else (errors,
+    overruns, a return value that is no verdict) is settled by _settle_attempt. ``fail_fast`` and the stage timeout end the loop; the rest is skipped."""
     # in plan order, a rule's dependencies have their verdicts, and so has a rule that ran
-    verdicts = cast("list[Verdict]", run.verdicts)
+    verdicts: list[Verdict] = run.verdicts  # type: ignore[assignment]
     durations = run.durations
     view = run.view
     ctx = run.ctx
     clock = perf_counter
     verdict_type = Verdict
     passed = PASS
+    settled = _SETTLED
     started = clock()
     deadline = started + stage.timeout
     before = started
@@ -76,10 +83,17 @@ def _run_sequential_stage(run: _Run, stage: CompiledStage) -> StageResult:
                 durations[index] = elapsed
                 continue
             writes = ctx.writes
-            ctx.writes = {}
-            verdict, writes, timed_out = _settle_attempt(
-                run, rule, verdict, writes, elapsed, stage, now, deadline
-            )
+            if writes:
+                ctx.writes = {}
+            if (
+                type(verdict) is not verdict_type
+                or verdict[0] not in settled
+                or elapsed > limit
+                or now > deadline
+            ):
+                verdict, writes, timed_out = _settle_attempt(
+                    run, rule, verdict, writes, elapsed, stage, now, deadline
+                )
             if writes:
                 _apply_writes(run, rule_id, writes)
             run.record(rule, verdict, elapsed, 1)

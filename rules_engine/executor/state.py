@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from datetime import UTC, datetime
+from itertools import compress
+from operator import itemgetter
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rules_engine.rule import ERROR, FAIL, SKIP, TIMEOUT, RuleContext, Verdict
 from rules_engine.rules.record_values import network_allowed
@@ -26,7 +28,11 @@ DISABLED = 2
 
 class ResultsView(Mapping[str, Verdict]):
     """``ctx.results``: the verdicts of the rules finished so far, by rule id, in
-    pipeline order. A live view for inline rules; a snapshot for pool rules."""
+    pipeline order. A live view for inline rules; a snapshot for pool rules.
+
+    Rules that aggregate earlier results walk it on every record, so iterating it
+    (ids, ``values()``, ``items()``) runs at C level over the verdict list, never
+    looking each id up again."""
 
     __slots__ = ("_verdicts", "_ids", "_index")
 
@@ -50,12 +56,50 @@ class ResultsView(Mapping[str, Verdict]):
     def __contains__(self, rule_id: object) -> bool:
         return isinstance(rule_id, str) and self.get(rule_id) is not None
 
+    # A verdict is a non-empty tuple, so a finished rule's entry is true and an
+    # unfinished one (None) false: compress and filter pick the finished ones.
+
     def __iter__(self) -> Iterator[str]:
-        verdicts = self._verdicts
-        return (rule_id for i, rule_id in enumerate(self._ids) if verdicts[i] is not None)
+        return compress(self._ids, self._verdicts)
 
     def __len__(self) -> int:
-        return sum(1 for verdict in self._verdicts if verdict is not None)
+        verdicts = self._verdicts
+        return len(verdicts) - verdicts.count(None)
+
+    def keys(self) -> KeysView[str]:
+        return KeysView(self)
+
+    def values(self) -> ValuesView[Verdict]:
+        return _ResultValues(self)
+
+    def items(self) -> ItemsView[str, Verdict]:
+        return _ResultItems(self)
+
+
+class _ResultValues(ValuesView[Verdict]):
+    __slots__ = ()
+    _mapping: ResultsView
+
+    def __iter__(self) -> Iterator[Verdict]:
+        return filter(None, self._mapping._verdicts)
+
+    def __reversed__(self) -> Iterator[Verdict]:
+        return filter(None, reversed(self._mapping._verdicts))
+
+
+class _ResultItems(ItemsView[str, Verdict]):
+    __slots__ = ()
+    _mapping: ResultsView
+
+    def __iter__(self) -> Iterator[tuple[str, Verdict]]:
+        view = self._mapping
+        verdicts = view._verdicts
+        pairs = cast("zip[tuple[str, Verdict]]", zip(view._ids, verdicts, strict=True))
+        return compress(pairs, verdicts)
+
+    def __reversed__(self) -> Iterator[tuple[str, Verdict]]:
+        view = self._mapping
+        return filter(itemgetter(1), zip(reversed(view._ids), reversed(view._verdicts), strict=True))
 
 
 class _Run:
@@ -86,9 +130,13 @@ class _Run:
         self.pipeline = pipeline
         self.data = _working_copy(record)
         self.view = MappingProxyType(self.data)
-        run_context = {"now": datetime.now(UTC).isoformat()}
+        # "now" first, then the caller's context (which may give "now" itself)
         if context:
+            now = context["now"] if "now" in context else datetime.now(UTC).isoformat()
+            run_context = {"now": now}
             run_context.update(context)
+        else:
+            run_context = {"now": datetime.now(UTC).isoformat()}
         self.context = run_context
         self.context_view = MappingProxyType(run_context)
         count = len(pipeline.rules)

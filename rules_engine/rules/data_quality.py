@@ -74,15 +74,31 @@ class RequiredFieldsRule(Rule):
     def __init__(self, rule_id: str, params: Mapping[str, Any], services: Mapping[str, Any] | None = None):
         super().__init__(rule_id, params, services)
         self._fields = tuple(self.params["required_fields"])
+        #: the field when there is only one (the usual case), checked without a loop
+        self._only = self._fields[0] if len(self._fields) == 1 else None
         self._descriptions = dict(self.params.get("field_descriptions") or {})
 
     def evaluate(self, data: Mapping[str, Any], ctx: RuleContext) -> Verdict:
-        # Hot path (benchmarked with thousands of rules per record): no allocation
-        # when every field is present.
-        get = data.get
+        # Hot path (benchmarked with thousands of rules per record): no allocation when
+        # every field is present. ``data[field]`` rather than ``data.get``: on the
+        # executor's read-only view a lookup is one C call, ``get`` a method call more.
+        # Whatever the path, a field missing here is missing in ``_missing`` too.
+        only = self._only
+        if only is not None:
+            try:
+                value = data[only]
+            except KeyError:
+                return self._missing(data)
+            if value.__class__ is str:
+                if value and not value.isspace():
+                    return _ALL_PRESENT
+            elif not is_missing(value):
+                return _ALL_PRESENT
+            return self._missing(data)
         for field in self._fields:
-            value = get(field)
-            if value is None:
+            try:
+                value = data[field]
+            except KeyError:
                 break
             kind = value.__class__
             if kind is str:
@@ -145,8 +161,17 @@ DISPOSABLE_EMAIL_DOMAINS: frozenset[str] = frozenset(
 
 
 def is_disposable(domain: str) -> bool:
+    """Whether ``domain`` is a disposable provider's or one of its subdomains: the
+    domain itself, or what follows one of its dots, is on the list."""
     domain = domain.lower()
-    return any(domain == d or domain.endswith("." + d) for d in DISPOSABLE_EMAIL_DOMAINS)
+    if domain in DISPOSABLE_EMAIL_DOMAINS:
+        return True
+    dot = domain.find(".")
+    while dot >= 0:
+        if domain[dot + 1 :] in DISPOSABLE_EMAIL_DOMAINS:
+            return True
+        dot = domain.find(".", dot + 1)
+    return False
 
 
 class EmailFormatRule(Rule):

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
+from rules_engine.rule import Verdict, newest_first
+
 
 def is_missing(value: Any) -> bool:
     """None, an empty or whitespace-only string, or an empty list/dict counts as missing.
@@ -112,20 +114,23 @@ def full_name(data: Mapping[str, Any]) -> str | None:
 
 def pick(data: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     """The present fields of ``data`` among ``fields`` (what a rule sends to a service)."""
-    return {key: data[key] for key in fields if key in data and data[key] is not None}
+    get = data.get
+    return {key: value for key in fields if (value := get(key)) is not None}
 
 
-def latest_details(results: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+def latest_details(results: Mapping[str, Verdict], keys: Iterable[str]) -> dict[str, Any]:
     """For each of ``keys``, ``details[key]`` of the newest finished rule whose details
     have it (as ``ctx.find_detail`` gives it), looking through ``ctx.results`` once;
     keys no rule gave are absent."""
-    wanted = set(keys)
+    wanted = list(dict.fromkeys(keys))
     found: dict[str, Any] = {}
-    for verdict in reversed(list(results.values())):
+    for verdict in newest_first(results):
         details = verdict.details
-        for key in wanted.intersection(details):
-            found[key] = details[key]
-        wanted.difference_update(found)
-        if not wanted:
+        if not details:
+            continue
+        for key in wanted:
+            if key in details and key not in found:
+                found[key] = details[key]
+        if len(found) == len(wanted):
             break
     return found

@@ -93,6 +93,10 @@ def test_required_fields__any_record__agrees_with_is_missing(data):
     assert verdict.outcome == ("fail" if expected else "pass")
     if expected:
         assert verdict.details["missing"] == expected
+    # And so does each field checked alone
+    for field in "abcd":
+        alone, _ = evaluate(RequiredFieldsRule, {"required_fields": [field]}, data)
+        assert alone.outcome == ("fail" if field in expected else "pass")
 
 
 # ---------------------------------------------------------------- EmailFormatRule
