@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
+from pipelines_admin.core.fields import RowJSONField
 from pipelines_admin.core.jobs import QueuedWork
 from rules_engine import OUTCOMES
 
@@ -62,8 +63,9 @@ class Run(QueuedWork):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stages = models.JSONField(null=True, blank=True, help_text="Only these stages, when set.")
     input_encrypted = models.TextField()
-    input_masked = models.JSONField(default=dict)
-    result = models.JSONField(null=True, blank=True)
+    # written many at a time by batch chunks (core.fields.RowJSONField)
+    input_masked = RowJSONField(default=dict)
+    result = RowJSONField(null=True, blank=True)
     error_message = models.TextField(blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
     batch = models.ForeignKey("Batch", null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
