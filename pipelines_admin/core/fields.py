@@ -36,3 +36,18 @@ class OrderedJSONField(models.TextField):
 
     def value_to_string(self, obj):
         return self.get_prep_value(self.value_from_object(obj))
+
+
+class RowJSONField(models.JSONField):
+    """A JSONField that makes PostgreSQL's bulk inserts list its rows as VALUES.
+
+    Django inserts many rows on PostgreSQL as UNNEST of one array per column, unless a
+    field has `get_placeholder`. An array of large JSON documents is sent as one array
+    literal, and psycopg escapes every double quote of every document with a regular
+    expression in Python: a quarter to half a millisecond of CPU per run result. As
+    VALUES, each document is sent as a parameter of its own, unescaped. The column and
+    what is stored are those of a JSONField.
+    """
+
+    def get_placeholder(self, value, compiler, connection):
+        return "%s"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Field
+from django.db.models import F, Field, Q
 
 from pipelines_admin.runs.models import (
     BUCKETS,
@@ -95,11 +95,8 @@ class _Cell:
             counts[outcome if outcome in counts else UNKNOWN] += n
         return [self.total, self.sum_ms, *counts.values(), *self.histogram]
 
-    def write_to(self, model, **key) -> None:
-        """Add this cell to the row of `model` with `key` (created empty if missing), locked."""
-        row, _ = model.objects.select_for_update().get_or_create(
-            **key, defaults={"counts": {}, "histogram": [0] * BUCKETS}
-        )
+    def add_to(self, row: MetricTotal) -> None:
+        """Add this cell to a MetricTotal row (not saved)."""
         counts = dict(row.counts)
         for outcome, n in self.counts.items():
             counts[outcome] = counts.get(outcome, 0) + n
@@ -107,7 +104,6 @@ class _Cell:
         row.histogram = merge_histograms(row.histogram, self.histogram)
         row.total += self.total
         row.sum_ms += self.sum_ms
-        row.save(update_fields=["counts", "histogram", "total", "sum_ms"])
 
 
 #: MetricRollup's key columns (its unique constraint), in key order
@@ -155,8 +151,9 @@ def _rollups_add(grain: int, cells: dict[tuple, _Cell]) -> None:
 
 class RollupAccumulator:
     """Collects the metrics of many runs in memory, then writes them: for each grain
-    (finest first) one set-based upsert of its rollup rows in key order, then one locked
-    read-modify-write per total row in key order, so concurrent writers never deadlock."""
+    (finest first) one set-based upsert of its rollup rows in key order, then the total
+    rows created if missing, locked in key order and updated at once, so concurrent
+    writers never deadlock."""
 
     def __init__(self) -> None:
         self._cells: dict[tuple, _Cell] = defaultdict(_Cell)
@@ -202,14 +199,44 @@ class RollupAccumulator:
             totals[(pipeline_id, environment_id, stage, rule)].merge(cell)
         for grain_seconds, cells in by_grain.items():
             _rollups_add(grain_seconds, cells)
-        for key in sorted(totals):
-            pipeline_id, environment_id, stage, rule = key
-            totals[key].write_to(
-                MetricTotal, pipeline_id=pipeline_id, environment_id=environment_id, stage=stage, rule=rule
-            )
+        _totals_add(totals)
         touched = len(self._cells)
         self._cells.clear()
         return touched
+
+
+def _totals_add(cells: dict[tuple, _Cell]) -> None:
+    """Add `cells` ((pipeline, environment, stage, rule) -> cell) to the MetricTotal rows,
+    in three statements however many rows: the missing rows created empty (in key order,
+    ON CONFLICT DO NOTHING), all of them locked in key order, then updated at once."""
+    if not cells:
+        return
+    keys = sorted(cells)
+    MetricTotal.objects.bulk_create(
+        [
+            MetricTotal(
+                pipeline_id=pipeline_id,
+                environment_id=environment_id,
+                stage=stage,
+                rule=rule,
+                counts={},
+                histogram=[0] * BUCKETS,
+            )
+            for pipeline_id, environment_id, stage, rule in keys
+        ],
+        ignore_conflicts=True,
+    )
+    wanted = Q()
+    for pipeline_id, environment_id, stage, rule in keys:
+        wanted |= Q(pipeline_id=pipeline_id, environment_id=environment_id, stage=stage, rule=rule)
+    rows = list(
+        MetricTotal.objects.select_for_update()
+        .filter(wanted)
+        .order_by("pipeline_id", "environment_id", "stage", "rule")
+    )
+    for row in rows:
+        cells[(row.pipeline_id, row.environment_id, row.stage, row.rule)].add_to(row)
+    MetricTotal.objects.bulk_update(rows, ["counts", "histogram", "total", "sum_ms"])
 
 
 def recovery_count(kind: str, action: str, n: int = 1) -> None:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline
+from pipelines_admin.core.fields import RowJSONField
 from pipelines_admin.core.jobs import QueuedWork
 from rules_engine import OUTCOMES
 
@@ -38,7 +39,8 @@ class Run(QueuedWork):
         CLI = "cli"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="runs")
+    # the indexes of pipeline, status and batch are the first columns of Meta.indexes
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="runs", db_index=False)
     environment = models.ForeignKey(
         Environment,
         on_delete=models.PROTECT,
@@ -59,14 +61,17 @@ class Run(QueuedWork):
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     stages = models.JSONField(null=True, blank=True, help_text="Only these stages, when set.")
     input_encrypted = models.TextField()
-    input_masked = models.JSONField(default=dict)
-    result = models.JSONField(null=True, blank=True)
+    # written many at a time by batch chunks (core.fields.RowJSONField)
+    input_masked = RowJSONField(default=dict)
+    result = RowJSONField(null=True, blank=True)
     error_message = models.TextField(blank=True)
     duration_ms = models.FloatField(null=True, blank=True)
-    batch = models.ForeignKey("Batch", null=True, blank=True, on_delete=models.CASCADE, related_name="runs")
+    batch = models.ForeignKey(
+        "Batch", null=True, blank=True, on_delete=models.CASCADE, related_name="runs", db_index=False
+    )
     line_number = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

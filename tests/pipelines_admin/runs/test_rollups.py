@@ -207,3 +207,54 @@ def test_migration__json_rollups_of_the_old_shape__columns_and_hour_and_day_rows
     assert day.bucket_start == datetime(2026, 3, 1, tzinfo=UTC)
     assert day.counts == {"passed": 3, "failed": 1, "undecided": 3, "error": 2} and day.total == 9
     assert MetricRollup.objects.filter(rule="email_format").count() == 3
+
+
+@pytest.mark.parametrize("flushes", [1, 2])
+def test_flush__totals__as_many_statements_for_20_rules_as_for_2_and_added_up(
+    released, environments, flushes
+):
+    """Batch chunks hold their rollup rows' locks until they commit: the totals are written
+    set-based, not one locked read-modify-write per row."""
+    from django.test.utils import CaptureQueriesContext
+
+    from pipelines_admin.runs.models import MetricTotal
+
+    environment = environments["development"]
+
+    def flush(rules: int) -> int:
+        accumulator = RollupAccumulator()
+        result = {
+            "stages": [
+                {
+                    "name": "s",
+                    "status": "pass",
+                    "duration_ms": 2.0,
+                    "rules": [{"id": f"r{i}", "outcome": "pass", "duration_ms": 1.0} for i in range(rules)],
+                }
+            ]
+        }
+        for _ in range(3):
+            accumulator.add_run(
+                pipeline_id=released.pk,
+                environment_id=environment.pk,
+                finished_at=NOW,
+                status="passed",
+                result=result,
+                duration_ms=3.0,
+            )
+        with CaptureQueriesContext(connection) as queries:
+            accumulator.flush()
+        return len(queries)
+
+    statements = [flush(2) for _ in range(flushes)][-1], [flush(20) for _ in range(flushes)][-1]
+    assert statements[0] == statements[1]
+    rule_total = MetricTotal.objects.get(pipeline=released, environment=environment, stage="s", rule="r1")
+    assert (rule_total.total, rule_total.counts, rule_total.sum_ms) == (
+        6 * flushes,
+        {"pass": 6 * flushes},
+        6.0 * flushes,
+    )
+    assert sum(rule_total.histogram) == 6 * flushes
+    run_total = MetricTotal.objects.get(pipeline=released, environment=environment, stage="", rule="")
+    assert (run_total.total, run_total.counts) == (6 * flushes, {"passed": 6 * flushes})
+    assert MetricTotal.objects.get(environment=environment, stage="s", rule="r19").total == 3 * flushes

@@ -1,6 +1,7 @@
 import json
 from datetime import datetime, timedelta
 from itertools import pairwise
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -453,3 +454,50 @@ def test_dashboard__rule_past_the_slow_threshold__flagged_with_how_often(release
         ("age_verification", 2),
     }
     assert all(r.slow == 2 for r in data["slowest_rules"])
+
+
+def test_batch_chunk_process__write__batch_row_locked_only_after_the_runs_and_rollups(
+    released, environments, editor
+):
+    """The chunks of one batch write their runs side by side: the batch's row (the lock
+    they queue on) is taken by the counters' UPDATE, after the runs and rollups."""
+    from django.db.models import QuerySet
+
+    from pipelines_admin.runs.metrics import RollupAccumulator
+
+    batch = batches.batch_create(
+        pipeline=released,
+        environment=environments["development"],
+        filename="a.jsonl",
+        data=jsonl(GOOD, GOOD),
+        actor=editor,
+    )
+    events: list[tuple[str, str]] = []
+
+    def spy(name, original):
+        def wrapper(self, *args, **kwargs):
+            events.append((name, self.model.__name__))
+            return original(self, *args, **kwargs)
+
+        return wrapper
+
+    flush = RollupAccumulator.flush
+
+    def flush_spy(self):
+        events.append(("flush", "MetricRollup"))
+        return flush(self)
+
+    with (
+        mock.patch.object(QuerySet, "bulk_create", spy("bulk_create", QuerySet.bulk_create)),
+        mock.patch.object(QuerySet, "select_for_update", spy("lock", QuerySet.select_for_update)),
+        mock.patch.object(QuerySet, "update", spy("update", QuerySet.update)),
+        mock.patch.object(RollupAccumulator, "flush", flush_spy),
+    ):
+        assert batches.batch_chunk_process(batch.chunks.get().pk) == 2
+    batch_row = [
+        i for i, (what, model) in enumerate(events) if model == "Batch" and what in ("lock", "update")
+    ]
+    assert batch_row and batch_row[0] > events.index(("bulk_create", "Run"))
+    assert batch_row[0] > events.index(("flush", "MetricRollup"))
+    batch.refresh_from_db()
+    assert (batch.status, batch.processed, sum(batch.counts().values())) == ("completed", 2, 2)
