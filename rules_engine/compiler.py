@@ -306,6 +306,10 @@ class Pipeline:
         self._pool_lock = threading.Lock()
         self._active_runs = 0
         self._closed = False
+        # bound here, not imported on every run: the executor imports this module's names
+        from rules_engine.executor import run_pipeline
+
+        self._run_pipeline = run_pipeline
 
     @property
     def stage_names(self) -> tuple[str, ...]:
@@ -332,8 +336,7 @@ class Pipeline:
         """Run ``record`` through the pipeline (``stages``: only these, by name) and
         return a RunResult. ``record`` is never changed; nothing carries over to the
         next run."""
-        from rules_engine.executor import run_pipeline
-
+        run_pipeline = self._run_pipeline
         if self._closed:
             raise RuntimeError("this pipeline has been closed")
         if not self._uses_pool:

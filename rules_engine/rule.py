@@ -44,16 +44,21 @@ class Verdict(NamedTuple):
     details: Mapping[str, Any] = _NO_DETAILS
 
 
+#: builds a Verdict without the generated ``__new__`` (a Python frame per verdict); the
+#: helpers below are called by every rule on every record
+_new_tuple = tuple.__new__
+
+
 def passed(message: str, details: Mapping[str, Any] | None = None) -> Verdict:
-    return Verdict(PASS, message, details if details is not None else _NO_DETAILS)
+    return _new_tuple(Verdict, (PASS, message, _NO_DETAILS if details is None else details))
 
 
 def failed(message: str, details: Mapping[str, Any] | None = None) -> Verdict:
-    return Verdict(FAIL, message, details if details is not None else _NO_DETAILS)
+    return _new_tuple(Verdict, (FAIL, message, _NO_DETAILS if details is None else details))
 
 
 def skipped(message: str, details: Mapping[str, Any] | None = None) -> Verdict:
-    return Verdict(SKIP, message, details if details is not None else _NO_DETAILS)
+    return _new_tuple(Verdict, (SKIP, message, _NO_DETAILS if details is None else details))
 
 
 class RuleContext:

@@ -6,7 +6,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from math import inf
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from rules_engine.executor.attempts import _gate, _retry_delay, _run_attempts, _settle_attempt, _submit
 from rules_engine.executor.placement import POOL
@@ -27,7 +27,7 @@ from rules_engine.executor.verdicts import (
     _stopped_skip,
 )
 from rules_engine.result import FAILURE_OUTCOMES, StageResult
-from rules_engine.rule import PASS, RuleContext, Verdict
+from rules_engine.rule import PASS, SKIP, RuleContext, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     from rules_engine.compiler import CompiledRule, CompiledStage, PlanEntry
@@ -134,6 +134,7 @@ class _ParallelStage:
         clock = perf_counter
         verdict_type = Verdict
         passed = PASS
+        skip = SKIP
         settled = _SETTLED
         for entry in self.plan:
             index, rule_id, evaluate, dep, deps, limit, simple, rule = entry
@@ -181,15 +182,31 @@ class _ParallelStage:
                     and elapsed <= limit
                     and now <= deadline
                 ):
-                    timed_out = False
+                    # what run.record and after_final do for a settled verdict, written out
+                    if writes:
+                        _apply_writes(run, rule_id, writes)
+                    verdicts[index] = verdict
+                    durations[index] = elapsed
+                    outcome = verdict[0]
+                    if outcome == skip:  # the rule skipped itself: its check did not happen
+                        run.open_skips += 1
+                        continue
+                    if outcome == passed or not rule.counts:
+                        continue
+                    run.any_failed = True
+                    if self.failed_rule is None:
+                        self.failed_rule = rule_id
+                    if not self.stage.fail_fast or self.stop_message is not None:
+                        continue
+                    self.stop_message = _stopped_skip(rule_id)
                 else:
                     verdict, writes, timed_out = _settle_attempt(
                         run, rule, verdict, writes, elapsed, self.stage, now, deadline
                     )
-                if writes:
-                    _apply_writes(run, rule_id, writes)
-                run.record(rule, verdict, elapsed, 1)
-                self.after_final(rule, timed_out)
+                    if writes:
+                        _apply_writes(run, rule_id, writes)
+                    run.record(rule, verdict, elapsed, 1)
+                    self.after_final(rule, timed_out)
             else:
                 self.start(entry)
                 before = clock()
@@ -205,7 +222,8 @@ class _ParallelStage:
 
     def after_final(self, rule: CompiledRule, stage_timed_out: bool) -> None:
         """A rule has its final verdict: note failures, fail_fast, stage timeout."""
-        if cast(Verdict, self.run_state.verdicts[rule.index])[0] in FAILURE_OUTCOMES and rule.counts:
+        verdict: Verdict = self.run_state.verdicts[rule.index]  # type: ignore[assignment]
+        if verdict[0] in FAILURE_OUTCOMES and rule.counts:
             if self.failed_rule is None:
                 self.failed_rule = rule.rule_id
             if self.stage.fail_fast and self.stop_message is None:
