@@ -152,17 +152,19 @@ def run_pipeline(
         stage_results.append(result)
         if result.status == FAILED and pipeline.stop_on_stage_failure:
             stopped_by = stage.name
+    partial = selected is not None and any(
+        stage.enabled and stage.index not in selected for stage in pipeline.stages
+    )
     if run.any_failed:
         status = FAILED
     elif run.any_errored:
         status = ERRORED
-    elif run.open_skips:
+    elif run.open_skips or partial:
+        # a run of chosen stages is never an approval, even when the stages left out
+        # had no enabled rule to leave open
         status = UNDECIDED
     else:
         status = PASSED
-    partial = selected is not None and any(
-        stage.enabled and stage.index not in selected for stage in pipeline.stages
-    )
     return RunResult(
         pipeline=pipeline,
         status=status,

@@ -115,3 +115,21 @@ def test_run__any_toggles_or_stage_choice__minor_never_passes_unless_age_check_i
     # and a run of chosen stages that left an enabled stage out never passes
     if result.partial:
         assert result.status != "passed"
+
+
+def test_run__chosen_stages_leave_out_a_stage_with_no_enabled_rule__undecided_not_passed():
+    # Given the onboarding pipeline with every stage off but preprocessing, whose rules are all off
+    config = copy.deepcopy(ONBOARDING)
+    for name, stage in config["stages"].items():
+        if name == "preprocessing":
+            for rule in stage["rules"].values():
+                rule["enabled"] = False
+        else:
+            stage["enabled"] = False
+    assert rules_engine.validate_config(config) == []
+    # When the minor runs through a chosen stage only (one that is itself off)
+    with rules_engine.compile_pipeline(config) as pipeline:
+        result = pipeline.run(MINOR, stages=["data_quality"], context=NOW)
+    # Then the run left an enabled stage out, so it is not an approval
+    assert result.partial
+    assert result.status == "undecided"
