@@ -26,11 +26,14 @@ class Run(QueuedWork):
         #: no rule failed, but a check did not run (see rules_engine.result): never an approval
         UNDECIDED = "undecided"
         ERROR = "error"
+        #: nothing failed, but a rule routed its result to a person (on_fail / on_error /
+        #: on_flag: review): waits in the review queue for a reviewer's disposition
+        REVIEW = "review"
 
-    FINISHED = (Status.PASSED, Status.FAILED, Status.UNDECIDED, Status.ERROR)
+    FINISHED = (Status.PASSED, Status.FAILED, Status.REVIEW, Status.UNDECIDED, Status.ERROR)
     PENDING = (Status.QUEUED, Status.RUNNING)
     #: the decisions, in the order pages and exports list them
-    DECISIONS = (Status.PASSED, Status.FAILED, Status.UNDECIDED, Status.ERROR)
+    DECISIONS = (Status.PASSED, Status.FAILED, Status.REVIEW, Status.UNDECIDED, Status.ERROR)
 
     class Source(models.TextChoices):
         BROWSER = "browser"
@@ -119,6 +122,7 @@ class Batch(models.Model):
     processed = models.PositiveIntegerField(default=0)
     passed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    review = models.PositiveIntegerField(default=0)
     undecided = models.PositiveIntegerField(default=0)
     errored = models.PositiveIntegerField(default=0)
     rejected_rows = models.JSONField(default=list, help_text="Rows that could not be read: line and reason.")
@@ -133,6 +137,7 @@ class Batch(models.Model):
     COUNTERS = {
         Run.Status.PASSED: "passed",
         Run.Status.FAILED: "failed",
+        Run.Status.REVIEW: "review",
         Run.Status.UNDECIDED: "undecided",
         Run.Status.ERROR: "errored",
     }
@@ -141,7 +146,7 @@ class Batch(models.Model):
         return f"batch {self.filename} ({self.processed}/{self.total})"
 
     def counts(self) -> dict[str, int]:
-        """Runs finished so far by decision (passed, failed, undecided, error)."""
+        """Runs finished so far by decision (passed, failed, review, undecided, error)."""
         return {status: getattr(self, field) for status, field in self.COUNTERS.items()}
 
 

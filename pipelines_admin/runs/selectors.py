@@ -84,6 +84,7 @@ class BatchOutcome:
 _OUTCOME_LABELS = {
     Run.Status.PASSED: "Passed",
     Run.Status.FAILED: "Failed",
+    Run.Status.REVIEW: "To review",
     Run.Status.UNDECIDED: "Undecided",
     Run.Status.ERROR: "Errors",
 }
