@@ -152,7 +152,8 @@ def _batch_completed(event: AuditEvent) -> EventSummary:
         status="completed",
         lines=(
             f"{_plural(data.get('total', 0), 'application')}: {data.get('passed', 0)} passed, "
-            f"{data.get('failed', 0)} failed, {data.get('undecided', 0)} undecided, "
+            f"{data.get('failed', 0)} failed, {data.get('review', 0)} to review, "
+            f"{data.get('undecided', 0)} undecided, "
             f"{_plural(data.get('errored', 0), 'error')}",
         ),
     )

@@ -92,7 +92,7 @@ def runs(scrape: Scrape) -> Iterable[Metric]:
     family = CounterMetricFamily(
         f"{PREFIX}_runs",
         "Runs finished, by pipeline, environment and status "
-        "(passed, failed, undecided, error); batch runs included.",
+        "(passed, failed, review, undecided, error); batch runs included.",
         labels=["pipeline", "environment", "status"],
     )
     for row in scrape.level("run"):

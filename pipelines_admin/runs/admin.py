@@ -52,6 +52,7 @@ class BatchAdmin(ReadOnlyAdmin, admin.ModelAdmin):
         "processed",
         "passed",
         "failed",
+        "review",
         "undecided",
         "errored",
         "submitted_by",

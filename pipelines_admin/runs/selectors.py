@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
 from pipelines_admin.core.errors import NotFound
+from pipelines_admin.runs.decisions import Decision, decision_of
 from pipelines_admin.runs.metrics import BUCKET_SECONDS, GRAINS, SLOW, bucket_start, quantile
 from pipelines_admin.runs.models import (
     BUCKETS,
@@ -61,6 +62,12 @@ def run_get(run_id) -> Run:
         raise NotFound("There is no such run.", {"run": str(run_id)}) from None
 
 
+def run_decision(run: Run) -> Decision | None:
+    """The decision a finished run's result records; None while it runs, when it ended
+    before the rules ran, or when it was recorded before decisions were."""
+    return decision_of(run.result) if run.finished else None
+
+
 def batch_get(batch_id) -> Batch:
     try:
         return Batch.objects.select_related(
@@ -105,6 +112,7 @@ class BatchProgress:
     processed: int
     passed: int
     failed: int
+    review: int
     undecided: int
     errored: int
     percent: float
@@ -131,6 +139,7 @@ def batch_progress(batch: Batch, now=None) -> BatchProgress:
         batch.processed,
         batch.passed,
         batch.failed,
+        batch.review,
         batch.undecided,
         batch.errored,
         round(percent, 1),
@@ -138,6 +147,27 @@ def batch_progress(batch: Batch, now=None) -> BatchProgress:
         left,
         batch.status,
     )
+
+
+@dataclass(frozen=True)
+class BatchResultRow:
+    run: Run
+    decision: Decision | None
+
+
+def batch_result_runs(batch: Batch, status: str = "") -> QuerySet[Run]:
+    """The batch's runs in file order, of one decision when `status` names one."""
+    runs = batch.runs.order_by("line_number", "id").only(
+        "id", "batch_id", "line_number", "status", "result", "error_message", "duration_ms"
+    )
+    if status in Run.DECISIONS:
+        runs = runs.filter(status=status)
+    return runs
+
+
+def batch_result_rows(runs) -> list[BatchResultRow]:
+    """Each run with the decision its result records (status, reasons, next steps)."""
+    return [BatchResultRow(run, decision_of(run.result)) for run in runs]
 
 
 # --- dashboards -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@
         datasets: [
           series("passed", data.passed, "#17803d"),
           series("failed", data.failed, "#b42318"),
+          series("review", data.review || [], "#0f766e"),
           series("undecided", data.undecided || [], "#6941c6"),
           series("error", data.error, "#b54708"),
         ],

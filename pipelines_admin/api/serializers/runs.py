@@ -24,8 +24,9 @@ class RunSummarySerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=Run.Status.choices,
         help_text="queued and running until the worker is done; then the decision: "
-        "passed, failed, undecided (no rule failed, but a check did not "
-        "run: never an approval; `result.undecided` names each), or error.",
+        "passed, failed, review (nothing failed, but a rule referred the application to a "
+        "person: `result.decision.review` names the rules), undecided (no rule failed, but a "
+        "check did not run: never an approval; `result.undecided` names each), or error.",
     )
     partial = serializers.BooleanField(  # type: ignore[assignment]  # an API field named like a DRF attribute
         help_text="Only some stages ran: the decision is not the pipeline's, and never an approval."
@@ -49,8 +50,11 @@ class RunSerializer(RunSummarySerializer):
     result = JsonObjectField(
         allow_null=True,
         help_text="The engine's result (PII masked) once finished: status, "
-        "partial, undecided (the checks that did not run), stages "
-        "with each rule's outcome and message, data, changes.",
+        "decision (its status, reasons with each rule's reason_code and customer_message, "
+        "next_steps, and for review the routed rules and approvals needed; absent from runs "
+        "recorded before decisions were), partial, undecided (the checks that did not run), "
+        "stages with each rule's outcome and message (`review: true` on a rule routed to "
+        "review), data, changes.",
     )
     error = serializers.CharField(source="error_message", allow_blank=True)
     enqueued_at = serializers.DateTimeField(allow_null=True)
@@ -89,6 +93,9 @@ class BatchSerializer(serializers.Serializer):
     processed = serializers.IntegerField()
     passed = serializers.IntegerField()
     failed = serializers.IntegerField()
+    review = serializers.IntegerField(
+        help_text="Runs referred to a person: nothing failed, but a rule routed its result to review."
+    )
     undecided = serializers.IntegerField(help_text="Runs where no rule failed but a check did not run.")
     errored = serializers.IntegerField()
     rejected_rows = RejectedRowSerializer(many=True, help_text="Rows that could not be read.")

@@ -44,6 +44,7 @@ def batch_data(view: ApiView, batch) -> dict:
                 "processed",
                 "passed",
                 "failed",
+                "review",
                 "undecided",
                 "errored",
                 "rejected_rows",

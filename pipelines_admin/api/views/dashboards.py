@@ -58,6 +58,9 @@ class SeriesSerializer(serializers.Serializer):
     )
     passed = serializers.ListField(child=serializers.IntegerField())
     failed = serializers.ListField(child=serializers.IntegerField())
+    review = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Runs referred to a person (status review)."
+    )
     undecided = serializers.ListField(child=serializers.IntegerField())
     error = serializers.ListField(child=serializers.IntegerField())
 
@@ -84,7 +87,11 @@ class DashboardSummaryView(ApiView):
             "3600 (an hour) up to 24 days, 86400 (a day) from then on."
         )
         total_runs = serializers.IntegerField()
-        counts = serializers.DictField(child=serializers.IntegerField(), help_text="run status -> count")
+        counts = serializers.DictField(
+            child=serializers.IntegerField(),
+            help_text="run status (passed, failed, review, undecided, error) -> count; statuses "
+            "without runs are left out",
+        )
         failure_rate = serializers.FloatField()
         latency = LatencySerializer(help_text="Run latency percentiles, in ms.")
         series = SeriesSerializer(help_text="Runs per time slot and status.")

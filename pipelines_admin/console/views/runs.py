@@ -21,6 +21,9 @@ from pipelines_admin.runs.selectors import (
     batch_list,
     batch_outcome_counts,
     batch_progress,
+    batch_result_rows,
+    batch_result_runs,
+    run_decision,
     run_get,
     run_list,
 )
@@ -37,7 +40,7 @@ def runs(request: HtmxHttpRequest):
         "filters": filters,
         "pipelines": Pipeline.objects.all(),
         "environments": Environment.objects.all(),
-        "statuses": Run.Status.values,
+        "statuses": [str(status) for status in (*Run.PENDING, *Run.DECISIONS)],
         "sources": Run.Source.values,
     }
     template = "console/runs.html#run-table" if request.htmx else "console/runs.html"
@@ -55,6 +58,7 @@ def run_detail(request: HtmxHttpRequest, run_id):
         {
             "section": "runs",
             "run": run,
+            "decision": run_decision(run),
             "rerun_form": rerun_form,
             "can_rerun": can(request.user, RUN_SUBMIT),
             "rerun_role": role_needed(RUN_SUBMIT),
@@ -110,8 +114,18 @@ def _batches_context(request: HtmxHttpRequest, form, rejected=None):
 def batch_detail(request: HtmxHttpRequest, batch_id):
     batch = batch_get(batch_id)
     context = {"section": "runs", "batch": batch, "progress": batch_progress(batch)}
-    template = "console/batch_detail.html#progress" if request.htmx else "console/batch_detail.html"
-    return render(request, template, context)
+    if request.htmx:
+        return render(request, "console/batch_detail.html#progress", context)
+    status = request.GET.get("status", "")
+    page, query = paginate(request, batch_result_runs(batch, status))
+    context |= {
+        "page": page,
+        "query": query,
+        "results": batch_result_rows(page.object_list),
+        "status": status if status in Run.DECISIONS else "",
+        "outcomes": batch_outcome_counts(batch),
+    }
+    return render(request, "console/batch_detail.html", context)
 
 
 @require_POST

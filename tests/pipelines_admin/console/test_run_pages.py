@@ -148,7 +148,10 @@ def test_batch_results__csv_download__masked_rows_in_file_order(client, editor, 
     batch_chunk_process(batch.chunks.get().pk)
     response = client.get(reverse("console:batch-results", kwargs={"batch_id": batch.pk, "fmt": "csv"}))
     body = b"".join(response.streaming_content).decode()
-    assert body.splitlines()[0] == "line,run_id,status,failed_rules,checks_not_run,duration_ms,error,input"
+    assert body.splitlines()[0] == (
+        "line,run_id,status,failed_rules,checks_not_run,duration_ms,error,input,"
+        "reason_codes,customer_messages,next_steps"
+    )
     assert ",passed," in body.splitlines()[1] and "123-45-6789" not in body
     assert client.get(f"/batches/{batch.pk}/results.xml").status_code == 404
 
@@ -372,21 +375,27 @@ def test_batches_page__one_pipeline__it_is_chosen(client, editor, released):
     assert '<option value="onboarding" selected>' in html and "Choose a pipeline" not in html
 
 
-def test_batches_page__list__passed_failed_and_error_counts_in_columns(client, viewer, editor, released):
-    # Given a batch whose runs passed, failed and errored
+def test_batches_page__list__passed_failed_review_and_error_counts_in_columns(
+    client, viewer, editor, released
+):
+    # Given a batch whose runs passed, failed, went to review and errored
     client.force_login(editor)
     upload(client, environment="development")
-    Batch.objects.update(status="completed", total=6, processed=6, passed=3, failed=1, errored=2)
+    Batch.objects.update(status="completed", total=7, processed=7, passed=3, failed=1, review=1, errored=2)
     # When a viewer lists the batches
     client.force_login(viewer)
     html = client.get(reverse("console:batches")).content.decode()
-    # Then each count has its column
+    # Then each count has its column, review between failed and undecided
     head = html[html.index("<thead>") : html.index("</thead>")]
     assert (
-        head.index(">Passed<") < head.index(">Failed<") < head.index(">Undecided<") < head.index(">Errors<")
+        head.index(">Passed<")
+        < head.index(">Failed<")
+        < head.index(">To review<")
+        < head.index(">Undecided<")
+        < head.index(">Errors<")
     )
     row = html[html.index("<tbody>") : html.index("</tbody>")]
     assert (
         '<td class="num count-passed">3</td><td class="num count-failed">1</td>'
-        '<td class="num muted">0</td><td class="num count-error">2</td>'
+        '<td class="num count-review">1</td><td class="num muted">0</td><td class="num count-error">2</td>'
     ) in row

@@ -414,7 +414,7 @@ def test_batch_chunk_process__undecided_record__counted_apart_from_passed(lenien
     batches.batch_chunk_process(batch.chunks.get().pk)
     batch.refresh_from_db()
     # Then one passed and one is undecided, in the counters, the progress and the audit event
-    assert batch.counts() == {"passed": 1, "failed": 0, "undecided": 1, "error": 0}
+    assert batch.counts() == {"passed": 1, "failed": 0, "review": 0, "undecided": 1, "error": 0}
     assert batch_progress(batch).undecided == 1
     assert AuditEvent.objects.get(action="batch.completed").data["undecided"] == 1
 

@@ -27,7 +27,9 @@ def test_submit_batch__csv_file__queued_and_counts_printed(released, editor, tmp
     batch = Batch.objects.get()
     assert batch.source == "cli" and batch.total == 2
     assert "skipped line 4" in out
-    assert "total=2 processed=0 passed=0 failed=0 undecided=0 error=0 rejected=1 status=queued" in out
+    assert (
+        "total=2 processed=0 passed=0 failed=0 review=0 undecided=0 error=0 rejected=1 status=queued" in out
+    )
 
 
 @pytest.mark.parametrize(

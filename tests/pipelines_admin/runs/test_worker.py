@@ -86,7 +86,7 @@ def test_submit_batch_command__wait__prints_final_counts(
     )
     # Then the command returns once the worker is done, with the counts
     assert (
-        "total=3 processed=3 passed=2 failed=1 undecided=0 error=0 rejected=0 status=completed"
+        "total=3 processed=3 passed=2 failed=1 review=0 undecided=0 error=0 rejected=0 status=completed"
         in capsys.readouterr().out
     )
 

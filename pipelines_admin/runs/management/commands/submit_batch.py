@@ -14,7 +14,8 @@ from pipelines_admin.runs.selectors import batch_progress
 class Command(BaseCommand):
     help = (
         "Run a CSV or JSONL file of applications through a pipeline's live config in an environment, "
-        "on the workers. Prints the total, passed, failed, undecided and error counts; exits 0 when the batch ran."
+        "on the workers. Prints the total, passed, failed, review, undecided and error counts; exits 0 when the "
+        "batch ran."
     )
 
     def add_arguments(self, parser):
@@ -58,7 +59,7 @@ class Command(BaseCommand):
         progress = batch_progress(batch)
         self.stdout.write(
             f"total={progress.total} processed={progress.processed} passed={progress.passed} "
-            f"failed={progress.failed} undecided={progress.undecided} error={progress.errored} rejected={len(batch.rejected_rows)} "
+            f"failed={progress.failed} review={progress.review} undecided={progress.undecided} error={progress.errored} rejected={len(batch.rejected_rows)} "
             f"status={progress.status}"
         )
 

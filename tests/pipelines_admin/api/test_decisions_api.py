@@ -1,0 +1,74 @@
+"""The API's runs, batches and dashboards carry decisions: review as a status of its
+own, how many of a batch went to review, a run's decision in its result."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipelines_admin.runs import batches
+from pipelines_admin.runs import services as run_services
+from tests.pipelines_admin.conftest import ADULT
+from tests.pipelines_admin.decided import REFERRED, referring_engine  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def referred_batch(released, environments, editor, referring_engine):
+    batch = batches.batch_create(
+        pipeline=released,
+        environment=environments["development"],
+        filename="day.jsonl",
+        data=("\n".join(json.dumps(r) for r in (ADULT, REFERRED, ADULT)) + "\n").encode(),
+        actor=editor,
+    )
+    batches.batch_chunk_process(batch.chunks.get().pk)
+    return batch
+
+
+def test_batch_detail__one_referred__review_count_beside_the_others(token_client, viewer, referred_batch):
+    body = token_client(viewer).get(f"/api/v1/batches/{referred_batch.pk}/").json()
+    assert (body["passed"], body["failed"], body["review"], body["undecided"], body["errored"]) == (
+        2,
+        0,
+        1,
+        0,
+        0,
+    )
+
+
+def test_runs_list__status_review__only_referred_runs(token_client, viewer, referred_batch):
+    body = token_client(viewer).get("/api/v1/runs/?status=review").json()
+    assert [(run["status"], run["line_number"]) for run in body["results"]] == [("review", 2)]
+
+
+def test_run_detail__referred__result_holds_the_decision(token_client, viewer, referred_batch):
+    run = referred_batch.runs.get(line_number=2)
+    body = token_client(viewer).get(f"/api/v1/runs/{run.pk}/").json()
+    decision = body["result"]["decision"]
+    assert body["status"] == decision["status"] == "review"
+    assert [reason["reason_code"] for reason in decision["reasons"]] == ["AGE_UNCONFIRMED", "email_format"]
+    assert decision["next_steps"][0] == "Send a copy of an identity document"
+
+
+def test_dashboard_summary__referred_run__counted_and_in_the_series(
+    token_client, viewer, released, environments, editor, referring_engine
+):
+    for record in (ADULT, REFERRED):
+        run = run_services.run_submit(
+            pipeline=released, environment=environments["development"], record=record, actor=editor
+        )
+        run_services.run_execute(run.pk)
+    body = token_client(viewer).get("/api/v1/dashboards/summary/?hours=1").json()
+    assert body["counts"] == {"passed": 1, "review": 1}
+    assert sum(body["series"]["review"]) == 1
+
+
+def test_schema__run_status_and_batch__review_documented(token_client, viewer):
+    schema = token_client(viewer).get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    assert "review" in components["RunSummary"]["properties"]["status"]["description"]
+    assert "review" in components["Batch"]["properties"]
+    assert "review" in components["Series"]["properties"]
