@@ -3,7 +3,7 @@ and what the config means (classes, services, dependencies, conditions)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -80,12 +80,18 @@ def _params_validator(rule_class: type) -> Draft202012Validator | SchemaError:
 
 
 def validate_config(
-    config: Any, *, rules: Mapping[str, type[Rule]] | None = None, services: Any = None
+    config: Any,
+    *,
+    rules: Mapping[str, type[Rule]] | None = None,
+    services: Any = None,
+    pii_fields: Iterable[str] | None = None,
 ) -> list[Problem]:
     """Every problem with ``config``, sorted by path; an empty list means it compiles.
 
     ``rules``: rule classes by name (default: the built-in library);
-    ``services``: a ServiceRegistry (default: the simulated adapters)."""
+    ``services``: a ServiceRegistry (default: the simulated adapters);
+    ``pii_fields``: the fields marked PII besides the config's own ``pii_fields``
+    (default: the standard set), which no customer message may quote."""
     if not isinstance(config, dict):
         return [
             Problem("", f"The config must be an object with a 'stages' entry, but it is {_kind(config)}.")
@@ -102,10 +108,10 @@ def validate_config(
             services = default_services()
         # a customer message may quote no field marked PII: the standard ones and the config's own
         own_pii = config.get("pii_fields")
-        pii_fields = DEFAULT_PII_FIELDS
+        marked = frozenset(DEFAULT_PII_FIELDS if pii_fields is None else pii_fields)
         if isinstance(own_pii, list):
-            pii_fields = pii_fields.union(f for f in own_pii if isinstance(f, str))
-        problems.extend(_ConfigChecks(stages, rules, services, pii_fields).run())
+            marked = marked.union(f for f in own_pii if isinstance(f, str))
+        problems.extend(_ConfigChecks(stages, rules, services, marked).run())
     unique = list(dict.fromkeys(problems))
     unique.sort(key=_sort_key)
     return unique
