@@ -1,24 +1,41 @@
-"""Runs whose results carry a decision block, for the tests of the pages, exports and
-counts that show decisions: the engine's own result, with a decision added, and one
-record referred to a person."""
+"""The small pipeline with its rules' decisions declared, for the tests of the pages,
+exports and counts that show decisions: in development, a malformed email and an
+applicant under age are referred to a person (on_fail: review) instead of failing."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines_admin.runs import batches, services
 from tests.pipelines_admin.conftest import ADULT
 
+#: development's override: what each rule's failure does, its reason and next step
+ROUTING = {
+    "stages": {
+        "data_quality": {
+            "rules": {
+                "email_format": {"on_fail": "review", "next_step": "Confirm your email address"},
+            }
+        },
+        "business_rules": {
+            "rules": {
+                "age_verification": {
+                    "on_fail": "review",
+                    "review": {"approvals": 2},
+                    "reason_code": "AGE_UNCONFIRMED",
+                    "customer_message": "We need to confirm your age.",
+                    "next_step": "Send a copy of an identity document",
+                }
+            }
+        },
+    }
+}
+
+#: an application the routed pipeline refers to a person: both its email and its age
+REFERRED = {**ADULT, "name": "Referred Applicant", "email": "not-an-email", "date_of_birth": "2015-01-01"}
+#: what the engine records for it
 REVIEW_DECISION = {
     "status": "review",
     "reasons": [
-        {
-            "stage": "business_rules",
-            "rule": "age_verification",
-            "outcome": "fail",
-            "reason_code": "AGE_UNCONFIRMED",
-            "customer_message": "We need to confirm your age.",
-        },
         {
             "stage": "data_quality",
             "rule": "email_format",
@@ -26,34 +43,25 @@ REVIEW_DECISION = {
             "reason_code": "email_format",
             "customer_message": None,
         },
+        {
+            "stage": "business_rules",
+            "rule": "age_verification",
+            "outcome": "fail",
+            "reason_code": "AGE_UNCONFIRMED",
+            "customer_message": "We need to confirm your age.",
+        },
     ],
-    "next_steps": ["Send a copy of an identity document", "Confirm your email address"],
-    "review": {"rules": ["age_verification", "email_format"], "approvals": 2},
+    "next_steps": ["Confirm your email address", "Send a copy of an identity document"],
+    "review": {"rules": ["email_format", "age_verification"], "approvals": 2},
 }
-PASSED_DECISION = {"status": "passed", "reasons": [], "next_steps": [], "review": None}
-
-#: a record the engine is made to refer to a person (see `referring_engine`)
-REFERRED = {**ADULT, "name": "Referred Applicant"}
 
 
 @pytest.fixture
-def referring_engine(monkeypatch):
-    """Runs give the engine's own result, with a decision block; the record named
-    "Referred Applicant" is referred to a person (status review, its age rule routed)."""
-    real = services.execute_record
+def routed(released, environments, editor):
+    """The small pipeline live in development with ROUTING as its override."""
+    from pipelines_admin.releases import services as release_services
 
-    def execute(engine, record, **kwargs):
-        status, result, ms, error = real(engine, record, **kwargs)
-        if result is None:
-            return status, result, ms, error
-        if record.get("name") == REFERRED["name"]:
-            result = {**result, "status": "review", "decision": REVIEW_DECISION}
-            for stage in result["stages"]:
-                for rule in stage["rules"]:
-                    if rule["id"] == "age_verification":
-                        rule["review"] = True
-            return "review", result, ms, error
-        return status, {**result, "decision": {**PASSED_DECISION, "status": status}}, ms, error
-
-    monkeypatch.setattr(batches, "execute_record", execute)
-    monkeypatch.setattr(services, "execute_record", execute)
+    release_services.override_set(
+        pipeline=released, environment=environments["development"], actor=editor, override=ROUTING
+    )
+    return released
