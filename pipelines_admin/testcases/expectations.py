@@ -18,6 +18,8 @@ from typing import Any
 import jsonschema
 
 STATUSES = ("passed", "failed", "review", "undecided", "error")
+#: how a failing status expectation words what the application got
+STATUS_WORDS = {"review": "went to review", "undecided": "was undecided", "error": "errored"}
 OUTCOMES = ("pass", "fail", "skip", "error", "timeout")
 
 EXPECTATION_SCHEMA = {
@@ -125,7 +127,7 @@ def judge(expected: dict, status: str, result: dict | None, *, shown: dict | Non
                 "what": "status",
                 "expected": expected["status"],
                 "actual": status,
-                "message": f"the application {status}, expected {expected['status']}",
+                "message": f"the application {STATUS_WORDS.get(status, status)}, expected {expected['status']}",
             }
         )
     rules = rule_outcomes(result)

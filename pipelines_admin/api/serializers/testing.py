@@ -8,7 +8,7 @@ from pipelines_admin.api.serializers.common import JsonObjectField, UsernameFiel
 from pipelines_admin.testcases.models import SuiteRun
 
 EXPECTED_HELP = (
-    'What the application must get: `{"status": "passed"|"failed"|"undecided"|"error", "rules": [{"stage", "rule", '
+    'What the application must get: `{"status": "passed"|"failed"|"review"|"undecided"|"error", "rules": [{"stage", "rule", '
     '"outcome": "pass"|"fail"|"skip"|"error"|"timeout"}], "fields": [{"field": "dotted.path", "equals": value} '
     'or {"field", "exists": true|false}]}`; `rules` and `fields` are optional, `fields` are paths into the '
     "result's data. Every problem is a 400 with its JSON-pointer path in `extra.problems`."
@@ -94,7 +94,9 @@ class CaseResultSerializer(serializers.Serializer):
     case = serializers.IntegerField(help_text="The test case's id.")
     name = serializers.CharField()
     passed = serializers.BooleanField(help_text="It met every expectation.")
-    status = serializers.CharField(help_text="The application's decision: passed, failed or error.")
+    status = serializers.CharField(
+        help_text="The application's decision: passed, failed, review, undecided or error."
+    )
     error = serializers.CharField(allow_blank=True)
     duration_ms = serializers.FloatField()
     failures = FailureSerializer(many=True, help_text="Each expectation it did not meet (PII masked).")

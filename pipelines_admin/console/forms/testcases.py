@@ -33,6 +33,13 @@ class ExpectedFieldsField(forms.CharField):
         return parsed
 
 
+#: what the expected decisions that need saying mean, in the form's choice
+STATUS_CHOICE_LABELS = {
+    "review": "review (nothing failed; a rule referred it to a person)",
+    "undecided": "undecided (a check did not run)",
+}
+
+
 class CaseForm(forms.Form):
     """One field per rule of the pipeline's latest version: the outcome the case expects
     of it, or nothing."""
@@ -40,7 +47,10 @@ class CaseForm(forms.Form):
     name = forms.CharField(max_length=200)
     description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
     record = JSONObjectField(label="Application (JSON)")
-    status = forms.ChoiceField(label="Expected decision", choices=[(s, s) for s in STATUSES])
+    status = forms.ChoiceField(
+        label="Expected decision",
+        choices=[(s, STATUS_CHOICE_LABELS.get(s, s)) for s in STATUSES],
+    )
     fields_expected = ExpectedFieldsField(
         label="Expected output fields",
         required=False,

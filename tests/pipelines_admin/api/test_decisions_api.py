@@ -10,15 +10,15 @@ import pytest
 from pipelines_admin.runs import batches
 from pipelines_admin.runs import services as run_services
 from tests.pipelines_admin.conftest import ADULT
-from tests.pipelines_admin.decided import REFERRED, referring_engine  # noqa: F401 - a fixture
+from tests.pipelines_admin.decided import REFERRED, REVIEW_DECISION, routed  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def referred_batch(released, environments, editor, referring_engine):
+def referred_batch(routed, environments, editor):
     batch = batches.batch_create(
-        pipeline=released,
+        pipeline=routed,
         environment=environments["development"],
         filename="day.jsonl",
         data=("\n".join(json.dumps(r) for r in (ADULT, REFERRED, ADULT)) + "\n").encode(),
@@ -71,3 +71,4 @@ def test_schema__run_status_and_batch__review_documented(token_client, viewer):
     assert "review" in components["RunSummary"]["properties"]["status"]["description"]
     assert "review" in components["Batch"]["properties"]
     assert "review" in components["Series"]["properties"]
+    assert '"review"' in components["CaseInput"]["properties"]["expected"]["description"]

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from pipelines_admin.runs import batches
 from pipelines_admin.runs import services as run_services
+from pipelines_admin.testcases import services as case_services
 from tests.pipelines_admin.conftest import ADULT
 from tests.pipelines_admin.decided import REFERRED, routed  # noqa: F401 - a fixture
 
@@ -201,3 +202,23 @@ def test_dashboards_page__referred_run__review_tile_and_series(client, viewer, r
     assert tile.index('<span class="value review">1</span>') < tile.index("</div>")
     series = json.loads(re.search(r'id="throughput-data"[^>]*>(.*?)</script>', html, re.S).group(1))
     assert sum(series["review"]) == 1 and sum(series["passed"]) == 1
+
+
+# -- test cases --------------------------------------------------------------------------------
+
+
+def test_test_case_form__expected_decision__review_offered_and_saved(client, editor, routed):
+    # Given an editor on the new test case page
+    client.force_login(editor)
+    url = reverse("console:test-case-new", kwargs={"slug": routed.slug})
+    html = client.get(url).content.decode()
+    # Then review is one of the expected decisions, said what it means
+    assert '<option value="review">review (nothing failed; a rule referred it to a person)</option>' in html
+    # When a case expecting review is saved
+    response = client.post(
+        url, {"name": "referred", "record": json.dumps(REFERRED), "status": "review", "fields_expected": ""}
+    )
+    # Then it is stored expecting review
+    assert response.status_code == 302
+    case = routed.test_cases.get()
+    assert case_services.case_content(case)[1] == {"status": "review"}
