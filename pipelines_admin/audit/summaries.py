@@ -230,7 +230,13 @@ def _impact_completed(event: AuditEvent) -> EventSummary:
         status="completed",
         lines=(
             f"{_plural(data.get('replayed', 0), 'application')} replayed against {_candidate(data)}",
-            f"{data.get('flips_to_fail', 0)} would no longer pass, {data.get('flips_to_pass', 0)} would now pass",
+            f"{data.get('flips_to_fail', 0)} would no longer pass, {data.get('flips_to_pass', 0)} would now pass"
+            + (
+                f"; {data.get('flips_to_review', 0)} would now go to review, "
+                f"{data.get('flips_from_review', 0)} would no longer"
+                if data.get("flips_to_review") or data.get("flips_from_review")
+                else ""
+            ),
         ),
     )
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from pipelines_admin.configs.models import ConfigVersion, Pipeline
 from pipelines_admin.core.errors import NotFound
 from pipelines_admin.impact.models import ImpactReport
-from pipelines_admin.impact.tally import latency_summary
+from pipelines_admin.impact.tally import DIRECTIONS, REVIEW_FLIPS, latency_summary
 from pipelines_admin.testcases.expectations import OUTCOMES, STATUSES
 
 
@@ -74,7 +74,9 @@ class ImpactSummary:
 
     @property
     def flipped(self) -> int:
-        return sum(self.flips.values())
+        """Applications whose decision would change (to_review and from_review count
+        some of them again)."""
+        return sum(self.flips.get(direction, 0) for direction in DIRECTIONS)
 
 
 def impact_summary(report: ImpactReport) -> ImpactSummary:
@@ -91,7 +93,7 @@ def impact_summary(report: ImpactReport) -> ImpactSummary:
     return ImpactSummary(
         t.get("replayed", 0),
         t.get("unchanged", 0),
-        {"to_fail": 0, "to_pass": 0, "other": 0, **t.get("flips", {})},
+        {**dict.fromkeys((*DIRECTIONS, *REVIEW_FLIPS), 0), **t.get("flips", {})},
         t.get("skipped", 0),
         decisions,
         rules,

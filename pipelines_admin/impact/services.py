@@ -273,6 +273,8 @@ def _report_completed(report: ImpactReport) -> None:
             "replayed": report.tally.get("replayed", 0),
             "flips_to_fail": flips.get("to_fail", 0),
             "flips_to_pass": flips.get("to_pass", 0),
+            "flips_to_review": flips.get("to_review", 0),
+            "flips_from_review": flips.get("from_review", 0),
         },
     )
 

@@ -1,10 +1,15 @@
 """The figures of an impact report, as plain JSON that chunks add up.
 
     {"replayed": n, "unchanged": n,
-     "flips": {"to_fail": n, "to_pass": n, "other": n},
+     "flips": {"to_fail": n, "to_pass": n, "other": n, "to_review": n, "from_review": n},
      "decisions": {"passed": {"failed": n, ...}, ...},          # before -> after -> count
      "rules": {"stage/rule": {"before": {"pass": n, ...}, "after": {...}, "changed": n}},
      "latency": {"before": {"histogram": [...], "sum_ms": x}, "after": {...}}}
+
+to_fail, to_pass and other split the flipped applications between them (an approval
+lost, an approval gained, a change between the other decisions); to_review and
+from_review count again those that would now be referred to a person, and those that
+were and would no longer be.
 
 Latency histograms use the dashboards' buckets (runs.metrics), so percentiles of a
 merged report are as good as those of one chunk.
@@ -15,13 +20,18 @@ from __future__ import annotations
 from pipelines_admin.runs.metrics import BUCKETS, latency_bucket, merge_histograms, quantile
 
 PASSED = "passed"
+REVIEW = "review"
+#: the flip directions that split the flipped applications between them
+DIRECTIONS = ("to_fail", "to_pass", "other")
+#: the flips into and out of review, counted besides their direction
+REVIEW_FLIPS = ("to_review", "from_review")
 
 
 def empty() -> dict:
     return {
         "replayed": 0,
         "unchanged": 0,
-        "flips": {"to_fail": 0, "to_pass": 0, "other": 0},
+        "flips": dict.fromkeys((*DIRECTIONS, *REVIEW_FLIPS), 0),
         "decisions": {},
         "rules": {},
         "latency": {side: {"histogram": [0] * BUCKETS, "sum_ms": 0.0} for side in ("before", "after")},
@@ -30,7 +40,7 @@ def empty() -> dict:
 
 def flip_direction(before: str, after: str) -> str | None:
     """ "to_fail" (an approval lost), "to_pass" (an approval gained), "other" (between
-    failed, undecided and error) or None when the decision stands."""
+    failed, review, undecided and error) or None when the decision stands."""
     if before == after:
         return None
     if before == PASSED:
@@ -38,6 +48,18 @@ def flip_direction(before: str, after: str) -> str | None:
     if after == PASSED:
         return "to_pass"
     return "other"
+
+
+def review_flip(before: str, after: str) -> str | None:
+    """ "to_review" (now referred to a person), "from_review" (no longer referred) or None
+    when review is on neither side, or on both."""
+    if before == after:
+        return None
+    if after == REVIEW:
+        return "to_review"
+    if before == REVIEW:
+        return "from_review"
+    return None
 
 
 def _rule_outcomes(result: dict | None) -> dict[str, str]:
@@ -71,6 +93,9 @@ class ImpactTally:
             d["unchanged"] += 1
         else:
             d["flips"][direction] += 1
+            review = review_flip(before_status, after_status)
+            if review is not None:
+                d["flips"][review] = d["flips"].get(review, 0) + 1
         before, after = _rule_outcomes(before_result), _rule_outcomes(after_result)
         for key in before.keys() | after.keys():
             entry = d["rules"].setdefault(key, {"before": {}, "after": {}, "changed": 0})

@@ -43,7 +43,15 @@ class ImpactReportSummarySerializer(serializers.Serializer):
 class FlipsSerializer(serializers.Serializer):
     to_fail = serializers.IntegerField(help_text="Passed before, would not pass now.")
     to_pass = serializers.IntegerField(help_text="Did not pass before, would pass now.")
-    other = serializers.IntegerField(help_text="failed <-> error.")
+    other = serializers.IntegerField(
+        help_text="Changed between failed, review, undecided and error (neither side passed)."
+    )
+    to_review = serializers.IntegerField(
+        help_text="Not referred to a person before, would be now (also counted in to_fail or other)."
+    )
+    from_review = serializers.IntegerField(
+        help_text="Referred to a person before, would not be now (also counted in to_pass or other)."
+    )
 
 
 class RuleImpactSerializer(serializers.Serializer):

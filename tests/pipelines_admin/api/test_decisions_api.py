@@ -7,10 +7,12 @@ import json
 
 import pytest
 
+from pipelines_admin.impact import services as impact_services
 from pipelines_admin.runs import batches
 from pipelines_admin.runs import services as run_services
 from tests.pipelines_admin.conftest import ADULT
-from tests.pipelines_admin.decided import REFERRED, REVIEW_DECISION, routed  # noqa: F401 - a fixture
+from tests.pipelines_admin.decided import REFERRED, REVIEW_DECISION, ROUTING, routed  # noqa: F401 - a fixture
+from tests.pipelines_admin.impact.test_services import past_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -72,3 +74,21 @@ def test_schema__run_status_and_batch__review_documented(token_client, viewer):
     assert "review" in components["Batch"]["properties"]
     assert "review" in components["Series"]["properties"]
     assert '"review"' in components["CaseInput"]["properties"]["expected"]["description"]
+
+
+def test_impact_report__override_refers_the_declined__flips_to_review_in_the_summary(
+    token_client, viewer, released, environments, editor
+):
+    past_runs(released, environments["development"], editor)
+    report = impact_services.impact_run_now(
+        pipeline=released, environment=environments["development"], actor=editor, override=ROUTING, last=100
+    )
+    body = token_client(viewer).get(f"/api/v1/pipelines/{released.slug}/impact-reports/{report.pk}/").json()
+    assert body["summary"]["flips"] == {
+        "to_fail": 0,
+        "to_pass": 0,
+        "other": 3,
+        "to_review": 3,
+        "from_review": 0,
+    }
+    assert body["summary"]["decisions"]["failed"]["review"] == 3

@@ -9,11 +9,13 @@ import re
 import pytest
 from django.urls import reverse
 
+from pipelines_admin.impact import services as impact_services
 from pipelines_admin.runs import batches
 from pipelines_admin.runs import services as run_services
 from pipelines_admin.testcases import services as case_services
 from tests.pipelines_admin.conftest import ADULT
-from tests.pipelines_admin.decided import REFERRED, routed  # noqa: F401 - a fixture
+from tests.pipelines_admin.decided import REFERRED, ROUTING, routed  # noqa: F401 - a fixture
+from tests.pipelines_admin.impact.test_services import past_runs
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +224,33 @@ def test_test_case_form__expected_decision__review_offered_and_saved(client, edi
     assert response.status_code == 302
     case = routed.test_cases.get()
     assert case_services.case_content(case)[1] == {"status": "review"}
+
+
+# -- impact analysis ---------------------------------------------------------------------------
+
+
+def test_impact_report__override_refers_the_declined__review_flips_in_headline_tiles_and_table(
+    client, viewer, released, environments, editor
+):
+    # Given an analysis of an override that refers three declined applications to a person
+    past_runs(released, environments["development"], editor)
+    report = impact_services.impact_run_now(
+        pipeline=released, environment=environments["development"], actor=editor, override=ROUTING, last=100
+    )
+    # When a viewer opens the report
+    client.force_login(viewer)
+    html = client.get(
+        reverse("console:impact-report", kwargs={"slug": released.slug, "report_id": report.pk})
+    ).content.decode()
+    # Then the headline, the tiles and the decisions table count the flips to review
+    headline = text(html[html.index('class="headline"') : html.index('class="tiles impact-tiles"')])
+    assert "3 would change between failed, review, undecided and error" in headline
+    assert "3 would now go to review and 0 that went to review would no longer" in headline
+    tiles = html[html.index('class="tiles impact-tiles"') : html.index('id="decisions"')]
+    assert '<span class="label">Would now go to review</span><span class="value review">3</span>' in tiles
+    assert (
+        '<span class="label">Would no longer go to review</span><span class="value review">0</span>' in tiles
+    )
+    decisions = section(html, "decisions")
+    assert '<th scope="col" class="num">review</th>' in decisions
+    assert 'title="failed → review">3<' in decisions

@@ -12,7 +12,7 @@ from pipelines_admin.core.errors import InvalidInput, NotAllowed, NotFound
 from pipelines_admin.impact import services
 from pipelines_admin.impact.models import ImpactChunk, ImpactReport
 from pipelines_admin.impact.selectors import impact_summary
-from pipelines_admin.impact.tally import ImpactTally, empty
+from pipelines_admin.impact.tally import DIRECTIONS, ImpactTally, empty
 from pipelines_admin.releases import services as release_services
 from pipelines_admin.runs import services as run_services
 from pipelines_admin.runs.models import Run
@@ -72,7 +72,8 @@ def test_impact__stricter_age__flips_counted_rule_by_rule(history, released, env
     assert report.chunks.count() == 3 and not report.chunks.exclude(status="done").exists()
     summary = impact_summary(report)
     # the 19 and 20 year olds (two of every six) now fail
-    assert summary.replayed == 12 and summary.flips == {"to_fail": 4, "to_pass": 0, "other": 0}
+    assert summary.replayed == 12
+    assert summary.flips == {"to_fail": 4, "to_pass": 0, "other": 0, "to_review": 0, "from_review": 0}
     assert summary.unchanged + summary.flipped == 12
     age = next(r for r in summary.rules if r.key == "business_rules/age_verification")
     assert age.changed == summary.flips["to_fail"]
@@ -130,7 +131,13 @@ def test_impact__override_candidate(history, released, environments, editor):
     )
     summary = impact_summary(report)
     assert "proposed override" in report.candidate_label
-    assert summary.flips == {"to_fail": 0, "to_pass": 2, "other": 0}  # the minors
+    assert summary.flips == {
+        "to_fail": 0,
+        "to_pass": 2,
+        "other": 0,
+        "to_review": 0,
+        "from_review": 0,
+    }  # the minors
 
 
 @pytest.mark.parametrize(
@@ -219,7 +226,7 @@ def test_impact_sweep__lost_chunks__enqueued_again(history, released, environmen
     assert enqueue.call_count == ImpactChunk.objects.filter(report=report).count()
 
 
-STATUS = st.sampled_from(["passed", "failed", "error"])
+STATUS = st.sampled_from(["passed", "failed", "review", "undecided", "error"])
 OUTCOME = st.sampled_from(["pass", "fail", "skip", "error", "timeout"])
 APPLICATION = st.tuples(
     STATUS,
@@ -253,4 +260,4 @@ def test_tally__chunks_merged__same_as_one_pass(applications, cut):
     assert merged["flips"] == whole["flips"] and merged["replayed"] == whole["replayed"] == len(applications)
     assert merged["latency"]["after"]["histogram"] == whole["latency"]["after"]["histogram"]
     assert merged["latency"]["before"]["sum_ms"] == pytest.approx(whole["latency"]["before"]["sum_ms"])
-    assert whole["unchanged"] + sum(whole["flips"].values()) == len(applications)
+    assert whole["unchanged"] + sum(whole["flips"][d] for d in DIRECTIONS) == len(applications)

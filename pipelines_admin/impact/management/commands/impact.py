@@ -104,7 +104,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"replayed {summary.replayed} applications: {summary.flips['to_fail']} would no longer pass, "
             f"{summary.flips['to_pass']} would now pass, {summary.flips['other']} change between "
-            f"failed, undecided and error, {summary.unchanged} unchanged"
+            f"failed, review, undecided and error, {summary.unchanged} unchanged; "
+            f"{summary.flips['to_review']} would now go to review, "
+            f"{summary.flips['from_review']} would no longer"
         )
         changed = [r for r in summary.rules if r.changed]
         for rule in changed[:20]:
