@@ -147,3 +147,64 @@ def test_run_page__partial_run__undecided_with_the_checks_that_did_not_run(login
     expect(result.get_by_role("heading", name="Not decided: 1 check did not run")).to_be_visible()
     expect(result).to_contain_text("Stage 'post' did not run: not selected.")
     expect(page.get_by_role("button", name="Save as test case")).to_have_count(0)
+
+
+def test_run_page__referred_to_a_person__decision_with_reasons_and_next_steps_shown(
+    login, live_server, editor
+):
+    # Given a pipeline whose required-fields check refers an incomplete application to two reviewers
+    from pipelines_admin.configs.models import Pipeline
+    from pipelines_admin.runs.services import run_submit
+
+    pipeline = Pipeline.objects.get()
+    document = {
+        "stages": {
+            "data_quality": {
+                "next_step": "Tell the applicant what is missing",
+                "rules": {
+                    **DOCUMENT["stages"]["data_quality"]["rules"],
+                    "required_fields": {
+                        **DOCUMENT["stages"]["data_quality"]["rules"]["required_fields"],
+                        "on_fail": "review",
+                        "review": {"approvals": 2},
+                        "reason_code": "MISSING_DETAILS",
+                        "customer_message": "We need a few more details from you.",
+                    },
+                },
+            }
+        }
+    }
+    version = config_services.config_version_create(
+        pipeline=pipeline,
+        document=document,
+        base_version=pipeline.versions.get(),
+        author=editor,
+        message="Incomplete applications go to a person",
+    )
+    development = Environment.objects.get(name="development")
+    release_services.release_create(pipeline=pipeline, environment=development, version=version, actor=editor)
+    run = run_submit(
+        pipeline=pipeline,
+        environment=development,
+        record={"name": "Ann Lee", "occupation": " Nurse "},
+        actor=editor,
+    )
+    run_execute(run.pk)
+    # When the editor opens the run's page
+    page = login("erin", "correct horse battery")
+    page.goto(f"{live_server.url}/runs/{run.pk}/")
+    # Then the decision panel shows the decision, the reason with its code and message, and the next step
+    decision = page.locator("#decision")
+    expect(decision.get_by_role("heading", name="Decision: To review")).to_be_visible()
+    expect(decision).to_contain_text("2 approvals from different reviewers needed")
+    reason = decision.locator("table.reasons tbody tr")
+    expect(reason).to_have_count(1)
+    expect(reason).to_contain_text("required_fields")
+    expect(reason.locator("code")).to_have_text("MISSING_DETAILS")
+    expect(reason).to_contain_text("We need a few more details from you.")
+    expect(decision.locator("ol.next-steps li")).to_have_text(["Tell the applicant what is missing"])
+    # and the routed rule is marked in the rule-by-rule trace, above which the panel sits
+    routed = page.locator("article.stage tr", has=page.get_by_role("rowheader", name="required_fields"))
+    expect(routed.locator(".routed-tag")).to_have_text("routed to review")
+    expect(page.locator("article.stage .routed-tag")).to_have_count(1)
+    assert decision.bounding_box()["y"] < page.locator("article.stage").first.bounding_box()["y"]

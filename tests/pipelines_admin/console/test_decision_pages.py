@@ -61,7 +61,7 @@ def test_run_detail__referred_run__decision_panel_with_each_reason_and_the_next_
     html = page(client, referred_run)
     # Then the decision panel names the decision, each reason's rule, code and message, and the next steps
     panel = section(html, "decision")
-    assert 'class="status status-review">To review</span>' in panel
+    assert 'Decision: <span class="decision-label">To review</span>' in panel
     words = text(panel)
     assert "Why it goes to a person" in words and "2 approvals from different reviewers needed" in words
     assert "age_verification business_rules" in words and "AGE_UNCONFIRMED" in words
@@ -85,7 +85,7 @@ def test_run_detail__referred_run__routed_rule_marked_in_the_trace(client, viewe
 def test_run_detail__passed_run__no_reasons_and_no_next_steps_said_so(client, viewer, passed_run):
     client.force_login(viewer)
     panel = text(section(page(client, passed_run), "decision"))
-    assert "Decision Passed" in panel
+    assert "Decision: Passed" in panel
     assert "No reasons: every check passed." in panel and "Next steps None." in panel
 
 
@@ -177,8 +177,8 @@ def test_batch_detail__results__each_line_with_its_decision_reasons_and_next_ste
     assert len(rows) == 3
     assert "status-passed" in rows[0] and "status-review" in rows[1]
     words = text(rows[1])
-    assert "AGE_UNCONFIRMED We need to confirm your age. (age_verification)" in words
-    assert "email_format (email_format)" in words
+    # each reason code with its customer message; the rule named where the code is not its id
+    assert "email_format AGE_UNCONFIRMED We need to confirm your age. (age_verification)" in words
     assert "Send a copy of an identity document" in words and "Confirm your email address" in words
 
 
