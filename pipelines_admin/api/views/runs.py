@@ -78,8 +78,8 @@ class RunListView(ApiView):
         operation_id="runs_submit",
         summary="Submit an application",
         description="Editors and publishers. The run is queued for the worker: the answer is 202 with the run "
-        "(status `queued`) and its URL in `Location` and `url`; poll it until `status` is passed, "
-        "failed or error.",
+        "(status `queued`) and its URL in `Location` and `url`; poll it until `status` is a decision: "
+        "passed, failed, review, undecided or error (`result.decision` holds its reasons and next steps).",
         request=SubmitInput,
         responses={
             202: OpenApiResponse(RunSerializer, description="Queued."),
