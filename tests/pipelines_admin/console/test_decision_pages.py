@@ -86,7 +86,7 @@ def test_run_detail__passed_run__no_reasons_and_no_next_steps_said_so(client, vi
     client.force_login(viewer)
     panel = text(section(page(client, passed_run), "decision"))
     assert "Decision: Passed" in panel
-    assert "No reasons: every check passed." in panel and "Next steps None." in panel
+    assert "No reasons: every check passed." in panel and "Next steps No next steps." in panel
 
 
 def test_run_detail__run_recorded_before_decisions__no_decision_recorded_and_nothing_derived(
