@@ -95,6 +95,7 @@ def test_dashboards__under_the_policy__chart_drawn(page, live_server, login, est
     assert page.evaluate("Chart.getChart('throughput-chart').data.datasets.map(d => d.label)") == [
         "passed",
         "failed",
+        "review",
         "undecided",
         "error",
     ]
