@@ -161,7 +161,7 @@ def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made
     assert families["rules_console_runs"].type == "counter"
     by_status = Counter(finished.values_list("status", flat=True))
     assert by_status == {"passed": 4, "failed": 3, "error": 1}
-    for status in ("passed", "failed", "undecided", "error"):
+    for status in ("passed", "failed", "review", "undecided", "error"):
         assert value(families, "rules_console_runs_total", **where, status=status) == by_status.get(status, 0)
     # and every rule outcome of every finished run is counted once
     outcomes = Counter(

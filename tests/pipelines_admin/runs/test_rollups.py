@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 Grain = MetricRollup.Grain
 NOW = datetime(2026, 3, 9, 10, 12, 30, tzinfo=UTC)
-STATUSES = ("passed", "failed", "undecided", "error")
+STATUSES = ("passed", "failed", "review", "undecided", "error")
 OUTCOMES = ("pass", "fail", "skip", "error", "timeout")
 
 
