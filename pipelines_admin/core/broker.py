@@ -1,5 +1,5 @@
 """The filesystem broker (`filesystem://`, development and tests): kombu's filesystem
-transport, with every message file appearing whole.
+transport, with every message file appearing whole and unreadable files skipped.
 
 kombu creates a message file under its final name (`<ms>_<uuid>.<queue>.msg`) and only
 then writes the message into it, so a worker polling the folder can take the file while
@@ -8,6 +8,11 @@ stops the worker's consumer and the message is lost. Here a message is written t
 hidden file in the same folder (`.<final name>.part`, a name no queue reads), flushed to
 disk, then renamed to its final name in one step.
 
+A message file that still cannot be read (left by an older process, cut short by a full
+disk) is logged, without its contents, and dropped: the worker goes on with the next
+message. Queued work whose message was lost this way is sent again by the sweep
+(`pipelines_admin.core.jobs`).
+
 `use_for_filesystem_urls()` makes `filesystem://` broker URLs select this transport;
 other URLs (`redis://` in production) are left as they are.
 """
@@ -15,13 +20,18 @@ other URLs (`redis://` in production) are left as they are.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import uuid
+from queue import Empty
 from time import monotonic
+from typing import Any
 
 from kombu.exceptions import ChannelError
 from kombu.transport import TRANSPORT_ALIASES, filesystem
 from kombu.utils.json import dumps
+
+logger = logging.getLogger(__name__)
 
 #: The URL scheme (kombu's transport alias) this transport answers to.
 SCHEME = "filesystem"
@@ -37,8 +47,18 @@ def _message_file_name(queue: str) -> str:
     return f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
 
 
+def _is_message(payload: Any) -> bool:
+    """Whether a decoded file has the shape kombu's virtual channels build a message
+    from: a mapping whose properties carry a delivery tag."""
+    if not isinstance(payload, dict):
+        return False
+    properties = payload.get("properties")
+    return isinstance(properties, dict) and "delivery_tag" in properties
+
+
 class Channel(filesystem.Channel):
-    """kombu's filesystem channel, writing each message whole."""
+    """kombu's filesystem channel, writing each message whole and skipping files that
+    are not messages."""
 
     def _put(self, queue, payload, **kwargs):
         """Put a message on `queue`: written under a hidden name, flushed to disk, then
@@ -57,6 +77,31 @@ class Channel(filesystem.Channel):
             with contextlib.suppress(OSError):
                 os.remove(partial)
             raise ChannelError(f"Cannot add file {final!r} to directory") from exc
+
+    def _get(self, queue):
+        """The next message of `queue`; a file that does not decode to a message is
+        logged and dropped, and the next one is taken (Empty when there is none)."""
+        while True:
+            try:
+                payload = super()._get(queue)
+            except (Empty, ChannelError, OSError):
+                # no message, or the folder itself cannot be read: kombu's own handling
+                raise
+            except Exception as exc:  # noqa: BLE001 - whatever decoding raised, the file was not a message
+                # the exception's text may quote the file, so only its class is logged
+                logger.error(
+                    "Dropped a message file of queue %s that could not be decoded (%s)",
+                    queue,
+                    type(exc).__name__,
+                )
+                continue
+            if _is_message(payload):
+                return payload
+            logger.error(
+                "Dropped a message file of queue %s that is not a message (a JSON %s)",
+                queue,
+                type(payload).__name__,
+            )
 
 
 class Transport(filesystem.Transport):

@@ -1,23 +1,28 @@
 """The filesystem broker (pipelines_admin.core.broker): a worker polling the folder only
 ever finds whole messages (kombu's own transport lets it take a message file before it
-is written, kombu issue #1551), and `filesystem://` selects this transport while Redis
-is left alone."""
+is written, kombu issue #1551), a file that is not a message is dropped without stopping
+the consumer, and `filesystem://` selects this transport while Redis is left alone."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
+import time
 import uuid
+from pathlib import Path
 from queue import Empty
 
 import pytest
-from kombu import Connection, Exchange, Producer, Queue
+from django.conf import settings
+from kombu import Connection, Consumer, Exchange, Producer, Queue
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem, redis
 
 from pipelines_admin.celery import app
 from pipelines_admin.core import broker
+from pipelines_admin.health.tasks import ping
 
 QUEUE = "work"
 
@@ -105,7 +110,9 @@ def test_put__a_worker_polls_while_many_messages_are_sent__every_message_arrives
         ),
     ],
 )
-def test_put__a_worker_looks_at_every_step_of_a_write__never_finds_a_partial_message(connect, transport):
+def test_put__a_worker_looks_at_every_step_of_a_write__never_finds_a_partial_message(
+    connect, transport, caplog
+):
     # Given a reader that polls the queue at every step the writer takes (each call into
     # C code: creating, locking, writing, syncing, renaming the file)
     writer, reader = connect(transport).default_channel, connect(transport).default_channel
@@ -121,6 +128,7 @@ def test_put__a_worker_looks_at_every_step_of_a_write__never_finds_a_partial_mes
             except Exception as exc:  # noqa: BLE001 - any error is what the test looks for
                 failures.append(type(exc).__name__)
 
+    caplog.set_level(logging.ERROR, logger=broker.__name__)
     # When a message is sent
     sys.setprofile(look)
     try:
@@ -133,6 +141,7 @@ def test_put__a_worker_looks_at_every_step_of_a_write__never_finds_a_partial_mes
     except Empty:
         pass
     assert failures == []
+    assert caplog.records == []
     assert seen == [message("1", "the body")]
 
 
@@ -166,9 +175,62 @@ def test_publish__fanout_exchange__every_bound_queue_gets_the_message(connect):
         assert got is not None and got.payload == {"n": 1}
 
 
+def _older_file(folder, queue: str, content: bytes) -> None:
+    """A message file named as kombu names them, from before any message sent now."""
+    (folder / f"1_{uuid.uuid4()}.{queue}.msg").write_bytes(content)
+
+
+UNREADABLE = [
+    pytest.param(b"", id="empty"),
+    pytest.param(b'{"body": "eyJpZCI6IDQy', id="cut-short"),
+    pytest.param(b"\xff\xfe\x00garbage", id="not-text"),
+    pytest.param(b'[1, "run-4242"]', id="json-not-a-message"),
+    pytest.param(b'{"body": "run-4242"}', id="no-properties"),
+    pytest.param(b'{"__type__": "unknown", "__value__": "run-4242"}', id="undecodable-value"),
+]
+
+
+@pytest.mark.parametrize("content", UNREADABLE)
+def test_get__unreadable_message_file__logged_dropped_and_the_next_message_taken(
+    connect, folder, caplog, content
+):
+    # Given a message file that is not a message, ahead of a good one in the queue
+    channel = connect().default_channel
+    _older_file(folder, QUEUE, content)
+    channel._put(QUEUE, message("good"))
+    caplog.set_level(logging.ERROR, logger=broker.__name__)
+    # When the queue is read
+    got = channel._get(QUEUE)
+    # Then the good message comes back, the bad file is gone and the queue is empty
+    assert got == message("good")
+    assert os.listdir(folder) == []
+    with pytest.raises(Empty):
+        channel._get(QUEUE)
+    # and the drop is logged with the queue, never with the file's contents
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR and QUEUE in record.getMessage()
+    assert "run-4242" not in caplog.text and "eyJpZCI6" not in caplog.text
+
+
+def test_drain_events__empty_message_file_before_a_message__the_consumer_goes_on(connect, folder, caplog):
+    # Given a consumer of a queue whose folder holds an empty message file, then a message
+    conn = connect()
+    queue = Queue(QUEUE, Exchange(QUEUE, type="direct"), routing_key=QUEUE)
+    queue(conn.default_channel).declare()
+    _older_file(folder, QUEUE, b"")
+    Producer(conn.default_channel).publish({"n": 1}, exchange=queue.exchange, routing_key=QUEUE)
+    bodies: list = []
+    caplog.set_level(logging.ERROR, logger=broker.__name__)
+    with Consumer(conn.default_channel, [queue], callbacks=[lambda body, msg: bodies.append(body)]):
+        # When the consumer drains events
+        conn.drain_events(timeout=5)
+    # Then it did not fail: it skipped the empty file and delivered the message
+    assert bodies == [{"n": 1}]
+    assert len(caplog.records) == 1
+
+
 def test_celery_app__filesystem_url__the_projects_transport():
-    # Given the Celery app, configured for the filesystem broker in the tests
-    # When a connection is made for the documented default URL
+    # Given the Celery app / When a connection is made for the documented default URL
     with app.connection_for_write("filesystem://") as conn:
         # Then it uses the transport that writes messages whole
         assert conn.get_transport_cls() is broker.Transport
@@ -179,3 +241,29 @@ def test_celery_app__redis_url__kombus_redis_transport():
     with app.connection_for_write("redis://127.0.0.1:1/0") as conn:
         # Then Redis keeps kombu's own transport
         assert conn.get_transport_cls() is redis.Transport
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_worker__empty_message_file_in_its_queue__logs_it_and_answers_the_next_task(
+    celery_worker_process,
+):
+    # Given a real worker consuming its queue on the filesystem broker
+    if not app.conf.broker_url.startswith("filesystem://"):
+        pytest.skip("the filesystem broker only")
+    token = uuid.uuid4().hex
+    # When an empty message file lands in its queue before a task is sent
+    folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_out"]
+    _older_file(Path(folder), celery_worker_process.queue, b"")
+    result = ping.delay(token)
+    # Then the worker is still consuming: it answers the task
+    try:
+        answer = result.get(timeout=90)
+    except Exception:  # noqa: BLE001 - any failure shows the worker's log
+        pytest.fail("worker did not answer; its log:\n" + celery_worker_process.log())
+    assert answer["token"] == token
+    # and it logged the empty file it dropped
+    deadline = time.monotonic() + 10
+    while "Dropped a message file" not in celery_worker_process.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert f"Dropped a message file of queue {celery_worker_process.queue}" in celery_worker_process.log()
