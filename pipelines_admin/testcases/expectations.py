@@ -17,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-STATUSES = ("passed", "failed", "undecided", "error")
+STATUSES = ("passed", "failed", "review", "undecided", "error")
 OUTCOMES = ("pass", "fail", "skip", "error", "timeout")
 
 EXPECTATION_SCHEMA = {
