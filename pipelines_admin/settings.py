@@ -355,6 +355,8 @@ SPECTACULAR_SETTINGS = {
         "SuiteRunStatusEnum": "pipelines_admin.testcases.models.SuiteRun.Status",
         "BindingKindEnum": "pipelines_admin.configs.models.ServiceBinding.Kind",
         "ServiceInterfaceEnum": "pipelines_admin.configs.models.INTERFACE_NAMES",
+        "ReviewStatusEnum": "pipelines_admin.reviews.models.ReviewCase.Status",
+        "ReviewDecisionEnum": "pipelines_admin.reviews.models.ReviewDisposition.Decision",
     },
 }
 
