@@ -14,10 +14,10 @@ array) is read and checked whole before the first record runs. A line that canno
 read stops the run there with exit 2, naming the line and how many records before it
 were run; their lines, already printed, stay printed.
 
-Exit status: 0 valid / every record passed; 1 some record was not passed (failed,
-error, or undecided: a check did not run, as in every run of chosen stages); 2 invalid
-config, unreadable input or bad arguments (the reason on stderr); 3 internal error
-(a traceback only with ``--debug``).
+Exit status: 0 valid / every record passed; 1 some record was not passed (failed, sent
+to review, error, or undecided: a check did not run, as in every run of chosen
+stages); 2 invalid config, unreadable input or bad arguments (the reason on stderr);
+3 internal error (a traceback only with ``--debug``).
 """
 
 from __future__ import annotations

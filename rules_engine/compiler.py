@@ -19,9 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rules_engine.conditions import Condition
+from rules_engine.decision import DecisionText, decision_text
 from rules_engine.dependency_graph import topological_order
 from rules_engine.executor.placement import INLINE, POOL, placement
-from rules_engine.rule import ERROR, TIMEOUT, Rule, RuleContext, Verdict
+from rules_engine.rule import ERROR, FAIL, TIMEOUT, Rule, RuleContext, Verdict
 from rules_engine.validation import (
     ConfigError,
     Problem,
@@ -95,6 +96,10 @@ class CompiledRule:
         "deps",
         "severity",
         "counts",
+        "fails_on",
+        "review_on",
+        "review_flag",
+        "text",
         "timeout",
         "retry",
         "when",
@@ -120,6 +125,10 @@ class CompiledRule:
         when: Condition | None,
         enabled: bool,
         blocking: bool,
+        on_fail: str = "fail",
+        on_error: str = "error",
+        on_flag: str = "pass",
+        text: DecisionText | None = None,
     ):
         self.index = index
         self.rule_id = rule_id
@@ -130,8 +139,19 @@ class CompiledRule:
         #: indexes of every rule this one needs to have passed (own stage and earlier ones)
         self.deps = deps
         self.severity = severity
-        #: whether a fail/error/timeout of this rule fails its stage
+        #: whether a fail/error/timeout of this rule fails its stage (unless routed to review)
         self.counts = severity == "error"
+        #: the outcomes routed to a person (on_fail / on_error: review), whatever the severity
+        self.review_on = frozenset(
+            ({FAIL} if on_fail == "review" else set()) | ({ERROR, TIMEOUT} if on_error == "review" else set())
+        )
+        #: the outcomes that fail its stage, and with it the run (fail: failed; error or
+        #: timeout: error): an error-severity rule's, less those routed to review
+        self.fails_on = frozenset({FAIL, ERROR, TIMEOUT}) - self.review_on if self.counts else frozenset()
+        #: a pass the rule flagged for manual review (details.manual_review) goes to a person
+        self.review_flag = on_flag == "review"
+        #: its reason code, customer message, next step and approvals (rules_engine.decision)
+        self.text = text if text is not None else DecisionText(rule_id, None, None, 1)
         #: seconds one attempt may take (math.inf: no limit of its own)
         self.timeout = timeout
         self.retry = retry
@@ -294,6 +314,8 @@ class Pipeline:
         self.rule_ids = tuple(rule.rule_id for rule in rules)
         self.stage_index = {stage.name: stage.index for stage in stages}
         self.warning_rules = tuple(rule.index for rule in rules if not rule.counts)
+        #: the rules that may route a result to review (rules_engine.decision)
+        self.review_rules = tuple(rule.index for rule in rules if rule.review_on or rule.review_flag)
         self.stop_on_stage_failure = stop_on_stage_failure
         self.pool_size = pool_size
         #: where each rule runs (by index) in runs without network look-ups, and with them
@@ -509,4 +531,8 @@ class _PipelineBuilder:
             when=Condition(rule_config["when"]) if "when" in rule_config else None,
             enabled=bool(rule_config.get("enabled", True)),
             blocking=blocking,
+            on_fail=rule_config.get("on_fail", "fail"),
+            on_error=rule_config.get("on_error", "error"),
+            on_flag=rule_config.get("on_flag", "pass"),
+            text=decision_text(rule_id, rule_config, self.config["stages"][stage_name]),
         )

@@ -15,6 +15,10 @@ Overall ``status``, the first that applies:
   (nothing it could check), a ``when`` that could not be evaluated, and stages not
   selected in a run of chosen stages. ``undecided`` lists each of them, naming the
   rule and the dependency. An undecided application is never an approval;
+- ``review``: nothing failed or errored and every check ran, but some rule's result
+  was routed to a person (``on_fail: review``, ``on_error: review``, or ``on_flag:
+  review`` for a pass the rule flagged for manual review); the rule's entry has
+  ``"review": true`` and ``decision.review`` names the rules and the approvals needed;
 - ``passed``: every enabled rule passed, failed at ``warning`` severity, or was
   skipped by a ``when``: its own, its stage's, or one passed on from a dependency
   that a ``when`` skipped (the author made that branch conditional). Disabled rules
@@ -23,6 +27,9 @@ Overall ``status``, the first that applies:
 
 Rules of ``warning`` severity never make a run failed or error; their failures, and
 conditions that could not be evaluated, are listed under ``warnings``.
+
+``decision`` says the same in words people act on: the status, the reasons (rule,
+reason code, customer message) and the next steps (see :mod:`rules_engine.decision`).
 
 ``partial`` is true for a run of chosen stages that left out an enabled stage: such a
 run is never ``passed``.
@@ -44,10 +51,11 @@ import datetime as _dt
 import decimal
 import enum
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
+from rules_engine.decision import render_message
 from rules_engine.rule import ERROR, FAIL, SKIP, TIMEOUT, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,6 +66,7 @@ PASSED = "passed"
 FAILED = "failed"
 ERRORED = "error"
 UNDECIDED = "undecided"
+REVIEW = "review"
 SKIPPED = "skipped"
 NOT_RUN = "not_run"
 
@@ -110,6 +119,7 @@ class RunResult:
         "duration",
         "context",
         "partial",
+        "routed",
         "_pipeline",
         "_verdicts",
         "_durations",
@@ -134,8 +144,11 @@ class RunResult:
         duration: float,
         conditional: frozenset[int] | set[int] = frozenset(),
         partial: bool = False,
+        routed: tuple[int, ...] = (),
     ):
         self.status = status
+        #: indexes of the rules whose result went to review (see rules_engine.decision)
+        self.routed = routed
         #: a run of chosen stages that left out an enabled stage (never ``passed``)
         self.partial = partial
         self.stages = stages
@@ -251,6 +264,50 @@ class RunResult:
             and self._pipeline.rules[index].enabled
         )
 
+    def decision(self) -> dict[str, Any]:
+        """The decision in words people act on (see :mod:`rules_engine.decision`): the
+        status, the reasons of the rules that decided it, their next steps, and for
+        ``review`` the rules that sent it there and how many reviewers must approve."""
+        status = self.status
+        rules = self._pipeline.rules
+        verdicts = self._verdicts
+        deciding: Iterable[int]
+        if status == FAILED:
+            deciding = [i for i, v in enumerate(verdicts) if v[0] == FAIL and FAIL in rules[i].fails_on]
+        elif status == ERRORED:
+            deciding = [
+                i for i, v in enumerate(verdicts) if (v[0] == ERROR or v[0] == TIMEOUT) and rules[i].counts
+            ]
+        elif status == UNDECIDED:
+            deciding = [i for i in range(len(verdicts)) if self._open_skip(i)]
+        elif status == REVIEW:
+            deciding = self.routed
+        else:
+            deciding = ()
+        reasons = []
+        next_steps: dict[str, None] = {}
+        for index in deciding:
+            compiled = rules[index]
+            text = compiled.text
+            reasons.append(
+                {
+                    "stage": compiled.stage_name,
+                    "rule": compiled.rule_id,
+                    "outcome": verdicts[index][0],
+                    "reason_code": text.reason_code,
+                    "customer_message": render_message(text.customer_message, self.data),
+                }
+            )
+            if text.next_step is not None:
+                next_steps[text.next_step] = None
+        review = None
+        if status == REVIEW:
+            review = {
+                "rules": [rules[i].rule_id for i in self.routed],
+                "approvals": max(rules[i].text.approvals for i in self.routed),
+            }
+        return {"status": status, "reasons": reasons, "next_steps": list(next_steps), "review": review}
+
     def slow_rules(self) -> list[dict[str, Any]]:
         """The rules that ran longer than the config's slow-rule threshold ([] without one)."""
         threshold = self._pipeline.monitoring.slow_rule_ms
@@ -296,6 +353,7 @@ class RunResult:
         threshold = pipeline.monitoring.slow_rule_ms
         limit = threshold / 1000.0 if threshold is not None else math.inf
         alert_on_timeout = pipeline.monitoring.alert_on_timeout
+        routed = self.routed
         slow: list[dict[str, Any]] = []
         alerts: list[dict[str, Any]] = []
         stages = []
@@ -324,6 +382,8 @@ class RunResult:
                             "threshold_ms": threshold,
                         }
                     )
+                if routed and index in routed:
+                    rule["review"] = True
                 if alert_on_timeout and outcome == TIMEOUT:
                     alerts.append(
                         {
@@ -343,7 +403,7 @@ class RunResult:
                     "rules": rules,
                 }
             )
-        result: dict[str, Any] = {"status": self.status}
+        result: dict[str, Any] = {"status": self.status, "decision": to_jsonable(self.decision())}
         if pipeline.label:
             result["config"] = dict(pipeline.label)
         result["partial"] = self.partial
@@ -360,7 +420,7 @@ class RunResult:
         result["context"] = to_jsonable(self.context)
         result["config_hash"] = self.config_hash
         result["duration_ms"] = round(self.duration * 1000.0, 3)
-        # built in the documented key order ("config" second), hence the cast
+        # built in the documented key order ("decision" second, then "config"), hence the cast
         return cast("RunResultDict", result)
 
     def __repr__(self) -> str:

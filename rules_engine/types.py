@@ -14,6 +14,7 @@ class RuleResultDict(TypedDict):
     attempts: int
     severity: str  # "error" or "warning"
     slow: NotRequired[bool]  # present (true) when the rule ran past the slow-rule threshold
+    review: NotRequired[bool]  # present (true) when its result was routed to review
 
 
 class StageResultDict(TypedDict):
@@ -65,8 +66,29 @@ class ConfigLabelDict(TypedDict, total=False):
     version: str
 
 
+class ReasonDict(TypedDict):
+    stage: str
+    rule: str
+    outcome: str
+    reason_code: str  # the rule's (or its stage's) reason_code; default the rule id
+    customer_message: str | None  # what may be told to the applicant; None when not declared
+
+
+class ReviewDict(TypedDict):
+    rules: list[str]  # the rules whose result went to review
+    approvals: int  # how many different reviewers must approve
+
+
+class DecisionDict(TypedDict):
+    status: str  # the run's status
+    reasons: list[ReasonDict]
+    next_steps: list[str]  # in rule order, each once
+    review: ReviewDict | None  # None unless the status is review
+
+
 class RunResultDict(TypedDict):
-    status: str  # passed, failed, error, undecided
+    status: str  # passed, failed, review, error, undecided
+    decision: DecisionDict
     config: NotRequired[ConfigLabelDict]  # the config's own name and version, when it gives them
     partial: bool
     undecided: list[UndecidedDict]

@@ -42,6 +42,13 @@ RULE_SETTINGS = (
     "dependencies",
     "cross_stage_dependencies",
     "retry",
+    "on_fail",
+    "on_error",
+    "on_flag",
+    "review",
+    "reason_code",
+    "customer_message",
+    "next_step",
 )
 #: the keys of a stage besides ``rules``
 STAGE_SETTINGS = (
@@ -52,6 +59,9 @@ STAGE_SETTINGS = (
     "max_parallel_rules",
     "timeout_seconds",
     "when",
+    "reason_code",
+    "customer_message",
+    "next_step",
 )
 
 

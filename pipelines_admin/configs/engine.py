@@ -225,15 +225,22 @@ def http_longest_call(binding) -> float:
     return longest_call_seconds(binding.timeout_seconds, binding.retries)
 
 
-def document_problems(document: Any, environment=None, bindings: Iterable | None = None) -> list[dict]:
+def document_problems(
+    document: Any, environment=None, bindings: Iterable | None = None, pipeline=None
+) -> list[dict]:
     """Every problem of a pipeline document, each {"path", "message"}; [] when valid.
     With an environment, checked against its service bindings (or `bindings`, a change
-    to them not stored yet)."""
+    to them not stored yet). With a pipeline, its own PII fields are what no customer
+    message may quote (besides the document's own); otherwise the standard set."""
     if bindings is None:
         bindings = list(environment.service_bindings.all()) if environment is not None else []
     else:
         bindings = list(bindings)
-    problems = rules_engine.validate_config(document, services=service_registry(environment, bindings))
+    problems = rules_engine.validate_config(
+        document,
+        services=service_registry(environment, bindings),
+        pii_fields=pipeline.masked_fields if pipeline is not None else None,
+    )
     found = [{"path": p.path, "message": p.message} for p in problems]
     if not found and environment is not None:
         found = _binding_time_problems(document, bindings)

@@ -23,8 +23,13 @@ from pipelines_admin.core.errors import Conflict, InvalidInput, NotFound
 from pipelines_admin.core.revisions import revision_check
 
 
-def require_valid(document: Any, environment: Environment | None = None, what: str = "The config") -> None:
-    problems = document_problems(document, environment)
+def require_valid(
+    document: Any,
+    environment: Environment | None = None,
+    what: str = "The config",
+    pipeline: Pipeline | None = None,
+) -> None:
+    problems = document_problems(document, environment, pipeline=pipeline)
     if problems:
         raise InvalidInput(
             f"{what} has {len(problems)} problem{'s' if len(problems) != 1 else ''}.", {"problems": problems}
@@ -48,7 +53,7 @@ def pipeline_create(
         pipeline.full_clean()
     except ValidationError as exc:
         raise InvalidInput("The pipeline's details are not valid.", {"fields": exc.message_dict}) from None
-    require_valid(document)
+    require_valid(document, pipeline=pipeline)
     pipeline.save()
     audit_record(
         actor=author,
@@ -131,7 +136,7 @@ def config_version_create(
                 ),
             },
         )
-    require_valid(document)
+    require_valid(document, pipeline=pipeline)
     if latest is not None and document_hash(document) == latest.content_hash:
         raise InvalidInput(f"Nothing changed: the document is the same as version {latest.number}.")
     return _version_save(pipeline=pipeline, document=document, parent=latest, author=author, message=message)

@@ -2,6 +2,12 @@
 sample applications as test cases, released to every environment (protected ones
 after the test suite has passed), so a new console has something real to look at.
 
+The example configs are the seed article's, as written. Each demo pipeline's first
+version adds the decisions the article's code hard-wired (its `*.decisions.json`, a
+merge patch): data quality asks for more information, compliance escalates to review,
+business rules suggest other products; a PEP match and a near sanctions match go to
+reviewers (two approvals), as does an identity or income check whose vendor is down.
+
 Each environment gets the overrides the seed article gives it, with one change: the
 seed turns the compliance stage off in development, which would leave the age, credit
 and income checks (they need KYC) unable to run, so no application could be decided.
@@ -18,6 +24,7 @@ from django.db import transaction
 from pipelines_admin.configs.defaults import ensure_default_environments
 from pipelines_admin.configs.engine import compiled_pipeline
 from pipelines_admin.configs.models import Environment, Pipeline
+from pipelines_admin.configs.overrides import apply_override
 from pipelines_admin.configs.samples import samples_described
 from pipelines_admin.configs.services import pipeline_create, service_binding_set
 from pipelines_admin.releases.services import release_create
@@ -73,13 +80,13 @@ DEMO_PIPELINES = (
     (
         "customer-onboarding",
         "Customer onboarding",
-        "customer_onboarding.json",
+        "customer_onboarding",
         "Retail bank onboarding: preprocessing, data quality, KYC/sanctions/PEP/AML, business rules, post-processing.",
     ),
     (
         "basic-onboarding",
         "Basic onboarding",
-        "pipeline_config.json",
+        "pipeline_config",
         "A smaller onboarding pipeline: trimming, data quality, compliance and credit rules.",
     ),
 )
@@ -89,22 +96,27 @@ def example_document(filename: str) -> dict:
     return json.loads(resources.files("rules_engine.examples").joinpath(filename).read_text(encoding="utf-8"))
 
 
+def demo_document(example: str) -> dict:
+    """The example config `example` (the seed's) with its decisions merged in."""
+    return apply_override(example_document(f"{example}.json"), example_document(f"{example}.decisions.json"))
+
+
 @transaction.atomic
 def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
     """Create the demo pipelines that do not exist yet and release their first version
     everywhere; existing pipelines are left exactly as they are."""
     ensure_default_environments(Environment)  # a migrated database has them; a flushed one may not
     created = []
-    for slug, name, filename, description in DEMO_PIPELINES:
+    for slug, name, example, description in DEMO_PIPELINES:
         if Pipeline.objects.filter(slug=slug).exists():
             continue
         pipeline = pipeline_create(
             slug=slug,
             name=name,
             description=description,
-            document=example_document(filename),
+            document=demo_document(example),
             author=actor,
-            message="Imported from the example config",
+            message="Imported from the example config, with its reasons, next steps and review routing",
         )
         version = pipeline.versions.get()
         environments = list(Environment.objects.all())

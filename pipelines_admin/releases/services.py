@@ -59,7 +59,9 @@ def _release(
     previous = release_live(pipeline, environment)
     _check_base(pipeline, environment, previous, base_revision)
     effective = apply_override(version.document, override)
-    require_valid(effective, environment, what=f"The effective config for {environment.name}")
+    require_valid(
+        effective, environment, what=f"The effective config for {environment.name}", pipeline=pipeline
+    )
     effective_hash = document_hash(effective)
     if (
         previous is not None

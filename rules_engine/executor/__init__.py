@@ -3,7 +3,8 @@
 Where things happen:
 
 - :func:`run_pipeline` (here): stages in document order; stage ``enabled`` / ``when`` /
-  selection; ``stop_on_stage_failure``; the overall status.
+  selection; ``stop_on_stage_failure``; the overall status, and which results go to
+  review (:func:`_routed_to_review`).
 - :mod:`.sequential`: a stage's rules one after another in dependency order,
   ``fail_fast``, and the fast path for rules that only compute.
 - :mod:`.parallel`: ``parallel_execution``: every rule whose dependencies are
@@ -52,6 +53,10 @@ Decisions worth knowing:
   ``undecided``, never ``passed``. In a parallel stage a rule whose only problem so
   far is a conditional dependency waits for its other dependencies before it is
   skipped, so the kind does not depend on timing.
+- A result routed to review (``on_fail`` / ``on_error`` / ``on_flag: review``) keeps its
+  outcome but fails nothing: its stage does not fail, ``fail_fast`` does not stop, and
+  the rules depending on it run as if it had passed, so every check still happens for
+  the person who decides. A stage timeout is never routed: the run is ``error``.
 - A ``when`` that cannot be evaluated skips its stage or rule, with the reason, and is
   listed in the run's ``warnings``.
 - Writes are applied for pass, fail and skip; an error or timeout attempt, or one that
@@ -76,8 +81,18 @@ from rules_engine.executor.parallel import _ParallelStage
 from rules_engine.executor.sequential import _run_sequential_stage
 from rules_engine.executor.state import _NO_DETAILS, CONDITIONAL, DISABLED, OPEN, ResultsView, _Run
 from rules_engine.executor.verdicts import _condition_blocks
-from rules_engine.result import ERRORED, FAILED, NOT_RUN, PASSED, SKIPPED, UNDECIDED, RunResult, StageResult
-from rules_engine.rule import SKIP, Verdict
+from rules_engine.result import (
+    ERRORED,
+    FAILED,
+    NOT_RUN,
+    PASSED,
+    REVIEW,
+    SKIPPED,
+    UNDECIDED,
+    RunResult,
+    StageResult,
+)
+from rules_engine.rule import PASS, SKIP, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     from rules_engine.compiler import CompiledStage, Pipeline
@@ -152,6 +167,7 @@ def run_pipeline(
         stage_results.append(result)
         if result.status == FAILED and pipeline.stop_on_stage_failure:
             stopped_by = stage.name
+    routed = _routed_to_review(pipeline, run.verdicts) if pipeline.review_rules else ()
     partial = selected is not None and any(
         stage.enabled and stage.index not in selected for stage in pipeline.stages
     )
@@ -163,6 +179,8 @@ def run_pipeline(
         # a run of chosen stages is never an approval, even when the stages left out
         # had no enabled rule to leave open
         status = UNDECIDED
+    elif routed:
+        status = REVIEW
     else:
         status = PASSED
     return RunResult(
@@ -179,7 +197,30 @@ def run_pipeline(
         duration=perf_counter() - started,
         conditional=run.conditional,
         partial=partial,
+        routed=routed,
     )
+
+
+def _routed_to_review(pipeline: Pipeline, verdicts: list[Verdict | None]) -> tuple[int, ...]:
+    """The rules whose result goes to a person: a fail under ``on_fail: review``, an
+    error or timeout under ``on_error: review``, a pass the rule flagged for manual
+    review (``details.manual_review``) under ``on_flag: review``."""
+    found = []
+    rules = pipeline.rules
+    for index in pipeline.review_rules:
+        rule = rules[index]
+        verdict = verdicts[index]
+        if verdict is None or not rule.enabled:
+            continue
+        outcome, _message, details = verdict
+        if outcome in rule.review_on or (
+            rule.review_flag
+            and outcome == PASS
+            and isinstance(details, Mapping)
+            and details.get("manual_review") is True
+        ):
+            found.append(index)
+    return tuple(found)
 
 
 def _selected_stages(pipeline: Pipeline, stages: Iterable[str] | None) -> set[int] | None:

@@ -26,7 +26,7 @@ from rules_engine.executor.verdicts import (
     _stage_timeout_verdict,
     _stopped_skip,
 )
-from rules_engine.result import FAILURE_OUTCOMES, StageResult
+from rules_engine.result import StageResult
 from rules_engine.rule import PASS, SKIP, RuleContext, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -151,9 +151,10 @@ class _ParallelStage:
                     blocker = _dependency_blocker(run, rule)
                     if blocker == _WAIT:
                         waiting.append(entry)
-                    else:
+                        continue
+                    if blocker != _READY:  # not a dependency whose result went to review
                         _dependency_skip(run, rule, blocker)
-                    continue
+                        continue
             if simple:
                 ctx.rule_id = rule_id
                 try:
@@ -191,7 +192,7 @@ class _ParallelStage:
                     if outcome == skip:  # the rule skipped itself: its check did not happen
                         run.open_skips += 1
                         continue
-                    if outcome == passed or not rule.counts:
+                    if outcome not in rule.fails_on:  # passed, warning, or routed to review
                         continue
                     run.any_failed = True
                     if self.failed_rule is None:
@@ -223,7 +224,7 @@ class _ParallelStage:
     def after_final(self, rule: CompiledRule, stage_timed_out: bool) -> None:
         """A rule has its final verdict: note failures, fail_fast, stage timeout."""
         verdict: Verdict = self.run_state.verdicts[rule.index]  # type: ignore[assignment]
-        if verdict[0] in FAILURE_OUTCOMES and rule.counts:
+        if verdict[0] in rule.fails_on:
             if self.failed_rule is None:
                 self.failed_rule = rule.rule_id
             if self.stage.fail_fast and self.stop_message is None:

@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING
 from rules_engine.executor.attempts import _gate, _run_attempts, _settle_attempt
 from rules_engine.executor.state import _Run
 from rules_engine.executor.verdicts import (
+    _READY,
     _apply_writes,
+    _dependency_blocker,
     _dependency_skip,
     _raised,
     _stage_status,
     _stage_timed_out_skip,
     _stopped_skip,
 )
-from rules_engine.result import FAILURE_OUTCOMES, StageResult
+from rules_engine.result import StageResult
 from rules_engine.rule import FAIL, PASS, SKIP, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,18 +52,17 @@ def _run_sequential_stage(run: _Run, stage: CompiledStage) -> StageResult:
     timed_out = False
     plan = stage.plan_network if run.network else stage.plan
     for index, rule_id, evaluate, dep, deps, limit, simple, rule in plan:
-        if dep >= 0:
-            if verdicts[dep][0] != passed:
-                _dependency_skip(run, rule, dep)
-                continue
-        elif deps:
+        if dep < 0 and deps:
             for dep in deps:
                 if verdicts[dep][0] != passed:
-                    _dependency_skip(run, rule)
                     break
             else:
                 dep = -1
-            if dep >= 0:
+        if dep >= 0 and verdicts[dep][0] != passed:
+            # a dependency did not pass: unless its result went to review, skip
+            blocker = _dependency_blocker(run, rule)
+            if blocker != _READY:
+                _dependency_skip(run, rule, blocker)
                 continue
         if simple:
             ctx.rule_id = rule_id
@@ -103,7 +104,7 @@ def _run_sequential_stage(run: _Run, stage: CompiledStage) -> StageResult:
         else:
             timed_out = _gate(run, rule) and _run_attempts(run, rule, stage, deadline)
             before = clock()
-        if verdicts[index][0] in FAILURE_OUTCOMES and rule.counts:
+        if verdicts[index][0] in rule.fails_on:
             if failed_rule is None:
                 failed_rule = rule_id
             if stage.fail_fast:

@@ -9,7 +9,7 @@ from operator import itemgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, cast
 
-from rules_engine.rule import ERROR, FAIL, SKIP, TIMEOUT, RuleContext, Verdict
+from rules_engine.rule import FAIL, SKIP, RuleContext, Verdict
 from rules_engine.rules.record_values import network_allowed
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -178,10 +178,10 @@ class _Run:
         outcome = verdict[0]
         if outcome == SKIP:  # the rule skipped itself: its check did not happen
             self.open_skips += 1
-        elif rule.counts:
+        elif outcome in rule.fails_on:  # error severity, not routed to review
             if outcome == FAIL:
                 self.any_failed = True
-            elif outcome == ERROR or outcome == TIMEOUT:
+            else:
                 self.any_errored = True
 
     def skip(

@@ -110,20 +110,22 @@ _DISABLED_SKIP = "Skipped: the rule is disabled."
 
 
 def _dependency_blocker(run: _Run, rule: CompiledRule) -> int:
-    """What the dependencies of ``rule`` say: _READY (all passed), _WAIT (some not
+    """What the dependencies of ``rule`` say: _READY (each passed, or its result went
+    to review: the rules after it still run, so the reviewer sees every check), _WAIT (some not
     finished, and nothing yet rules the rule out), or the index of the dependency to
     skip it for. A dependency that did not pass other than by a `when` is named first:
     the skip it causes is open. Only when every dependency that did not pass was
     skipped by a `when` is the skip passed on as conditional."""
     verdicts = run.verdicts
     conditional = run.conditional
+    rules = run.pipeline.rules
     waiting = False
     first_conditional = _READY
     for dep in rule.deps:
         verdict = verdicts[dep]
         if verdict is None:
             waiting = True
-        elif verdict[0] != PASS:
+        elif verdict[0] != PASS and verdict[0] not in rules[dep].review_on:
             if dep not in conditional:
                 return dep
             if first_conditional == _READY:

@@ -194,7 +194,8 @@ class SanctionsScreeningRule(Rule):
     matching, scored 0 to 1; aliases are screened too except at the basic level).
 
     - Passes: no listed name scores at or above ``match_threshold``. A name scoring
-      just below (within 0.10) passes but is flagged for manual review.
+      just below (within 0.10) passes but is flagged for manual review; with
+      ``on_flag: review`` that sends the application to a person.
     - Fails: a listed name scores at or above the threshold (a possible match; the
       message names it, its list and its score).
     - Skips (and asks for manual review): the record has no name to screen.
@@ -343,8 +344,8 @@ class PEPScreeningRule(Rule):
       the details as ignored).
     - Fails: a match in a category that matters; the message names the person, the
       position and the category. Banks usually review such applicants (enhanced due
-      diligence) rather than reject them: give this rule severity "warning" and list
-      it in the notification rule's ``review_rules`` to route it to manual review.
+      diligence) rather than reject them: give this rule ``on_fail: review`` (and
+      ``review.approvals: 2`` for four eyes) to send them to a person.
     - Skips (and asks for manual review): the record has no name to screen.
     - Errors: the PEP service failed or timed out.
     """
@@ -468,7 +469,7 @@ class AMLRiskRule(Rule):
     exposure found by the PEP screening.
 
     - Passes: the score is below ``max_risk_score``; from ``review_threshold`` up it
-      passes but is flagged for manual review.
+      passes but is flagged for manual review (``on_flag: review`` sends it to a person).
     - Fails: the score is at or above ``max_risk_score``; the message names the
       riskiest factor.
     - Errors: the risk engine failed or timed out.

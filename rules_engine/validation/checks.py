@@ -3,7 +3,7 @@ and what the config means (classes, services, dependencies, conditions)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -11,8 +11,10 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from rules_engine.conditions import condition_problem
+from rules_engine.decision import message_fields
 from rules_engine.dependency_graph import find_cycles
 from rules_engine.dependents import disabled_dependencies
+from rules_engine.masking import DEFAULT_PII_FIELDS
 from rules_engine.pointers import json_pointer as pointer
 from rules_engine.schema import pipeline_schema
 from rules_engine.validation.messages import Problem, _closest, _kind, _sort_key, schema_problems
@@ -78,12 +80,18 @@ def _params_validator(rule_class: type) -> Draft202012Validator | SchemaError:
 
 
 def validate_config(
-    config: Any, *, rules: Mapping[str, type[Rule]] | None = None, services: Any = None
+    config: Any,
+    *,
+    rules: Mapping[str, type[Rule]] | None = None,
+    services: Any = None,
+    pii_fields: Iterable[str] | None = None,
 ) -> list[Problem]:
     """Every problem with ``config``, sorted by path; an empty list means it compiles.
 
     ``rules``: rule classes by name (default: the built-in library);
-    ``services``: a ServiceRegistry (default: the simulated adapters)."""
+    ``services``: a ServiceRegistry (default: the simulated adapters);
+    ``pii_fields``: the fields marked PII besides the config's own ``pii_fields``
+    (default: the standard set), which no customer message may quote."""
     if not isinstance(config, dict):
         return [
             Problem("", f"The config must be an object with a 'stages' entry, but it is {_kind(config)}.")
@@ -98,7 +106,12 @@ def validate_config(
             rules = default_rules()
         if services is None:
             services = default_services()
-        problems.extend(_ConfigChecks(stages, rules, services).run())
+        # a customer message may quote no field marked PII: the standard ones and the config's own
+        own_pii = config.get("pii_fields")
+        marked = frozenset(DEFAULT_PII_FIELDS if pii_fields is None else pii_fields)
+        if isinstance(own_pii, list):
+            marked = marked.union(f for f in own_pii if isinstance(f, str))
+        problems.extend(_ConfigChecks(stages, rules, services, marked).run())
     unique = list(dict.fromkeys(problems))
     unique.sort(key=_sort_key)
     return unique
@@ -121,8 +134,15 @@ def same_stage_dependencies(rule: Any, stage_rules: Mapping[str, Any]) -> list[s
 class _ConfigChecks:
     """The params, service and meaning checks of one config's stages."""
 
-    def __init__(self, stages: dict[str, Any], rules: Mapping[str, type[Rule]], services: Any):
+    def __init__(
+        self,
+        stages: dict[str, Any],
+        rules: Mapping[str, type[Rule]],
+        services: Any,
+        pii_fields: frozenset[str] = DEFAULT_PII_FIELDS,
+    ):
         self.stages = stages
+        self.pii_fields = frozenset(field.lower() for field in pii_fields)
         self.rule_classes = rules
         self.services = services
         self.problems: list[Problem] = []
@@ -158,6 +178,10 @@ class _ConfigChecks:
         for stage_name, stage in self.stages.items():
             if isinstance(stage, dict) and isinstance(stage.get("when"), str):
                 self.check_condition(["stages", stage_name, "when"], stage["when"])
+            if isinstance(stage, dict) and isinstance(stage.get("customer_message"), str):
+                self.check_customer_message(
+                    ["stages", stage_name, "customer_message"], stage["customer_message"]
+                )
         for position, stage_name, rule_id, rule in self.stage_rules():
             base = ["stages", stage_name, "rules", rule_id]
             self.check_class_params_services(base, rule)
@@ -165,6 +189,8 @@ class _ConfigChecks:
             self.check_cross_stage_dependencies(base, position, stage_name, rule_id, rule)
             if isinstance(rule.get("when"), str):
                 self.check_condition(base + ["when"], rule["when"])
+            if isinstance(rule.get("customer_message"), str):
+                self.check_customer_message(base + ["customer_message"], rule["customer_message"])
         self.check_cycles()
         self.check_disabled_dependencies()
         return self.problems
@@ -180,6 +206,23 @@ class _ConfigChecks:
                 list(found.parts),
                 f"'{rule}' depends on '{dep.rule}', {why}: '{rule}' could never run, "
                 f"so no application could pass. Disable '{rule}' too, or {fix}.",
+            )
+
+    def check_customer_message(self, parts: list[Any], template: str) -> None:
+        """A customer message quotes record fields as {field}, none of them PII: it is
+        what may be told to the applicant."""
+        try:
+            fields = message_fields(template)
+        except ValueError as error:
+            self.add(parts, str(error))
+            return
+        personal = [field for field in dict.fromkeys(fields) if field.lower() in self.pii_fields]
+        if personal:
+            quoted = ", ".join(f"{{{field}}}" for field in personal)
+            self.add(
+                parts,
+                f"The customer message quotes {quoted}, marked as personal data (PII); a customer "
+                f"message may quote only fields that are not.",
             )
 
     def check_condition(self, parts: list[Any], source: str) -> None:

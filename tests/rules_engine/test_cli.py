@@ -185,6 +185,23 @@ def test_cli_run__failing_record__exits_1(tmp_path, config_file):
     assert json.loads(done.stdout)["status"] == "failed"
 
 
+def test_cli_run__record_sent_to_review__exits_1_with_the_decision(tmp_path):
+    # Given a config whose required-fields rule sends a fail to a person, and a record that fails it
+    config = json.loads(json.dumps(CONFIG))
+    config["stages"]["dq"]["rules"]["required"].update(
+        on_fail="review", reason_code="incomplete", next_step="Request additional information from customer"
+    )
+    path = write(tmp_path, "review.json", json.dumps(config))
+    # When the CLI runs it
+    done = cli("run", str(path), "--input", str(write(tmp_path, "r.json", json.dumps(BAD))))
+    # Then the result is review, with its reason and next step, and the exit is 1: not an approval
+    assert done.returncode == 1, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "review"
+    assert result["decision"]["reasons"][0]["reason_code"] == "incomplete"
+    assert result["decision"]["next_steps"] == ["Request additional information from customer"]
+
+
 def test_cli_run__json_array__prints_json_lines_in_order(tmp_path, config_file):
     # Given a .json array of three records, one failing, run by the CLI
     # When the CLI runs

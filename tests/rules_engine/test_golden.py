@@ -4,6 +4,7 @@ A case is either a run::
 
     {"description": "...",
      "config": {...} | "config_file": "path relative to the case file",
+     "merge_patch_file": "path of an RFC 7396 merge patch over config_file" (optional),
      "rules": "testing" (the engine's test rules) | absent (the rule library),
      "services": {registry spec for rules_engine.services.registry_from_spec} (optional),
      "input": {...}, "context": {...} (optional), "stages": [...] (optional),
@@ -27,6 +28,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import json_merge_patch
 import pytest
 
 import rules_engine
@@ -76,7 +78,12 @@ def assert_subset(expected: Any, actual: Any, where: str = "$") -> None:
 
 def _case_config(case: dict, path: Path) -> Any:
     if "config_file" in case:
-        return rules_engine.load_config(path.parent / case["config_file"])
+        config = rules_engine.load_config(path.parent / case["config_file"])
+        if "merge_patch_file" in case:  # an RFC 7396 merge patch over it, as environments apply
+            config = json_merge_patch.merge(
+                config, rules_engine.load_config(path.parent / case["merge_patch_file"])
+            )
+        return config
     return case["config"]
 
 

@@ -303,7 +303,9 @@ def test_compile__junk_config__raises_only_config_error_with_pointer_paths(confi
 @st.composite
 def decision_pipelines(draw):
     """A random DAG of rules in 1-3 stages, each rule passing, failing (error or warning
-    severity), skipping itself or skipped by a false `when`; some rules disabled, always
+    severity), skipping itself, skipped by a false `when`, or sending its result to
+    review (a fail under on_fail: review, a flagged pass under on_flag: review, at either
+    severity); some rules disabled, always
     together with every rule that depends on them (as validation requires)."""
     stage_count = draw(st.integers(1, 3))
     rule_count = draw(st.integers(1, 10))
@@ -318,7 +320,10 @@ def decision_pipelines(draw):
                 "id": f"r{i}",
                 "stage": stage_of[i],
                 "deps": deps,
-                "behaviour": draw(st.sampled_from(["pass", "pass", "pass", "fail", "warn", "skip", "when"])),
+                "behaviour": draw(
+                    st.sampled_from(["pass", "pass", "pass", "fail", "warn", "skip", "when", "refer", "flag"])
+                ),
+                "warning": draw(st.booleans()),
                 "blocking": draw(st.booleans()),
                 "disabled": draw(st.booleans()) and draw(st.booleans()),
             }
@@ -332,9 +337,18 @@ def decision_pipelines(draw):
     }
     for i in draw(st.permutations(range(rule_count))):
         rule = rules[i]
-        outcome = {"fail": "fail", "warn": "fail", "skip": "skip"}.get(rule["behaviour"], "pass")
+        outcome = {"fail": "fail", "warn": "fail", "skip": "skip", "refer": "fail"}.get(
+            rule["behaviour"], "pass"
+        )
         config = {"class": "OutcomeRule", "params": {"outcome": outcome, "blocking": rule["blocking"]}}
         if rule["behaviour"] == "warn":
+            config["severity"] = "warning"
+        if rule["behaviour"] == "refer":
+            config["on_fail"] = "review"
+        if rule["behaviour"] == "flag":
+            config["on_flag"] = "review"
+            config["params"]["details"] = {"manual_review": True}
+        if rule["behaviour"] in ("refer", "flag") and rule["warning"]:
             config["severity"] = "warning"
         if rule["behaviour"] == "when":
             config["when"] = "1 == 2"
@@ -350,15 +364,17 @@ def decision_pipelines(draw):
     return {"stages": stages}, rules
 
 
-def expected_status(rules: list[dict]) -> tuple[str, set[str]]:
+def expected_status(rules: list[dict]) -> tuple[str, set[str], set[str]]:
     """The status the documented semantics give, worked out rule by rule in index order
-    (every dependency has a lower index), and the rules left open (checks not run)."""
+    (every dependency has a lower index), the rules left open (checks not run) and the
+    rules that sent their result to review. A result sent to review satisfies the rules
+    depending on it."""
     kind: dict[int, str] = {}
     for i, rule in enumerate(rules):
         dep_kinds = [kind[d] for d in rule["deps"]]
         if rule["disabled"]:
             kind[i] = "disabled"
-        elif any(k not in ("pass", "conditional") for k in dep_kinds):
+        elif any(k not in ("pass", "conditional", "referred") for k in dep_kinds):
             kind[i] = "open"
         elif "conditional" in dep_kinds:
             kind[i] = "conditional"
@@ -369,11 +385,16 @@ def expected_status(rules: list[dict]) -> tuple[str, set[str]]:
                 "warn": "warned",
                 "skip": "open",
                 "when": "conditional",
+                "refer": "referred",
+                "flag": "referred",
             }[rule["behaviour"]]
     open_rules = {rules[i]["id"] for i, k in kind.items() if k == "open"}
+    referred = {rules[i]["id"] for i, k in kind.items() if k == "referred"}
     if "failed" in kind.values():
-        return "failed", open_rules
-    return ("undecided" if open_rules else "passed"), open_rules
+        return "failed", open_rules, referred
+    if open_rules:
+        return "undecided", open_rules, referred
+    return ("review" if referred else "passed"), open_rules, referred
 
 
 @SETTINGS
@@ -387,8 +408,15 @@ def test_run__random_decisions__passed_only_when_every_enabled_rule_passed_warne
     with rules_engine.compile_pipeline(config, SERVICES, rules=RULES) as pipeline:
         result = pipeline.run({})
     # Then the status is what the semantics say, and an undecided run names exactly
-    # the rules whose checks did not run
-    status, open_rules = expected_status(rules)
+    # the rules whose checks did not run, in its undecided list and its reasons; a run
+    # in review names exactly the rules that sent it there
+    status, open_rules, referred = expected_status(rules)
     assert result.status == status, (status, result.to_dict())
+    decision = result.decision()
+    assert decision["status"] == status
     if status == "undecided":
         assert {entry["rule"] for entry in result.undecided()} == open_rules
+        assert {reason["rule"] for reason in decision["reasons"]} == open_rules
+    if status == "review":
+        assert set(decision["review"]["rules"]) == referred
+        assert {reason["rule"] for reason in decision["reasons"]} == referred

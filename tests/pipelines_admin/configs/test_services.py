@@ -128,6 +128,26 @@ def test_config_version_create__invalid_document__every_problem_with_path(pipeli
     assert pipeline.versions.count() == 1
 
 
+def test_config_version_create__customer_message_quotes_a_field_the_pipeline_marks_pii__refused(
+    pipeline, editor
+):
+    # Given a pipeline that marks "state" as personal data, and a message to applicants quoting it
+    pipeline.pii_fields = ["state", "ssn"]
+    pipeline.save()
+    v1 = pipeline.versions.get()
+    quoting = copy.deepcopy(v1.document)
+    quoting["stages"]["data_quality"]["customer_message"] = "We could not check your {state} details."
+    # When saved
+    with pytest.raises(InvalidInput) as caught:
+        services.config_version_create(
+            pipeline=pipeline, document=quoting, base_version=v1, author=editor, message="quote state"
+        )
+    # Then the message is refused at its path, naming the field, and nothing is saved
+    assert [p["path"] for p in caught.value.extra["problems"]] == ["/stages/data_quality/customer_message"]
+    assert "{state}" in caught.value.extra["problems"][0]["message"]
+    assert pipeline.versions.count() == 1
+
+
 def test_config_version_create__viewer__not_allowed(pipeline, viewer):
     v1 = pipeline.versions.get()
     with pytest.raises(NotAllowed):

@@ -64,15 +64,42 @@ def test_demo_pipelines__second_call__changes_nothing(demo, superuser):
 def test_demo_pipelines__every_environment__every_sample_is_decided(demo):
     # Given the sample applications
     # When each runs on each demo pipeline in each environment
-    # Then each gets a decision (passed or failed): no check is left unrun by the demo set-up
+    # Then each gets a decision (passed, failed, or review): no check is left unrun by the demo set-up
     for pipeline in Pipeline.objects.all():
         for environment in Environment.objects.all():
             engine = compiled_pipeline(effective_config(pipeline, environment).document, environment)
             for sample in sample_applications():
                 result = engine.run(sample["record"])
-                assert result.status in ("passed", "failed"), (
+                assert result.status in ("passed", "failed", "review"), (
                     pipeline.slug,
                     environment.name,
                     sample["name"],
                     result.undecided(),
                 )
+
+
+def test_demo_pipelines__pep_hit__goes_to_two_reviewers_everywhere_with_reasons_and_next_steps(demo):
+    # Given the sample applicant who matches the PEP list, and the demo's decisions
+    pep_hit = next(s for s in sample_applications() if s["name"] == "PEP hit")
+    minor = next(s for s in sample_applications() if s["name"] == "Minor")
+    missing_email = next(s for s in sample_applications() if s["name"] == "Missing email")
+    pipeline = Pipeline.objects.get(slug="customer-onboarding")
+    for environment in Environment.objects.all():
+        engine = compiled_pipeline(effective_config(pipeline, environment).document, environment)
+        # When each runs on what the environment runs
+        decision = engine.run(pep_hit["record"]).to_dict()["decision"]
+        # Then the PEP hit goes to review, needing two approvals, and compliance escalates it
+        assert decision["status"] == "review", (environment.name, decision)
+        assert decision["review"] == {"rules": ["pep_screening"], "approvals": 2}
+        assert decision["next_steps"] == ["Escalate to compliance team for enhanced due diligence"]
+        # and a data-quality failure asks for more information; a business-rule failure
+        # suggests other products, telling the applicant why without personal data
+        incomplete = engine.run(missing_email["record"]).to_dict()["decision"]
+        assert incomplete["next_steps"] == ["Request additional information from customer"]
+        assert (
+            incomplete["reasons"][0]["customer_message"]
+            == "Please verify and complete all required information."
+        )
+        under_age = engine.run(minor["record"]).to_dict()["decision"]
+        assert under_age["reasons"][0]["reason_code"] == "under_minimum_age"
+        assert under_age["next_steps"] == ["Consider alternative product offerings"]

@@ -23,11 +23,12 @@ EXPECTED = {
     "Missing email": ("onboarding_missing_email", "failed"),
     "Minor": ("onboarding_minor", "failed"),
     "Sanctions hit": ("onboarding_sanctions_hit", "failed"),
+    "PEP hit": ("onboarding_pep_hit", "failed"),
 }
 
 
-def test_applications__file__lists_the_four_demo_applicants():
-    # Given file; When applications runs; Then it lists the four demo applicants
+def test_applications__file__lists_the_five_demo_applicants():
+    # Given file; When applications runs; Then it lists the five demo applicants
     assert [app["name"] for app in APPLICATIONS] == list(EXPECTED)
     for app in APPLICATIONS:
         assert set(app) == {"name", "description", "record"} and app["description"]

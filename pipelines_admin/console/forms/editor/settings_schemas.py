@@ -22,6 +22,33 @@ def _resolved(fragment: Mapping[str, Any], defs: Mapping[str, Any]) -> dict:
     return dict(fragment)
 
 
+def _decision_texts(defs: Mapping[str, Any], for_stage: bool) -> dict:
+    """The reason code, customer message and next step fields of a rule, or of a stage
+    (where they are the defaults of its rules)."""
+    default = " Each rule of the stage that gives none uses this." if for_stage else ""
+    return {
+        "reason_code": {
+            **defs["reason_code"],
+            "title": "Reason code",
+            "description": "The code of the reason given when this decides an application (declined, "
+            "sent to review, not decided)." + (default or " Empty: the stage's, or else the rule id."),
+            "examples": ["pep_match"],
+        },
+        "customer_message": {
+            **defs["customer_message"],
+            "title": "Message to the applicant",
+            "description": "What may be told to the applicant. It may quote fields of the application "
+            "as {state}, never personal data (PII)." + default,
+        },
+        "next_step": {
+            **defs["next_step"],
+            "title": "Next step",
+            "description": "What the people who act on the decision do next." + default,
+            "examples": ["Request additional information from customer"],
+        },
+    }
+
+
 _WHEN_HELP = (
     "A condition in CEL over record (the application) and context, for example "
     'record.country == "US" && record.amount > 1000. Leave empty to always run.'
@@ -90,6 +117,43 @@ def rule_settings_schema(document: Mapping[str, Any], stage: str, rule_id: str |
                 "description": "Rules of earlier stages that must have passed; when one did not, this rule is "
                 "skipped.",
             },
+            "on_fail": {
+                **rule_props["on_fail"],
+                "title": "When it fails",
+                "default": "fail",
+                "description": "fail: the application fails (at error severity). review: it goes to a "
+                "person instead, and every later check still runs.",
+            },
+            "on_error": {
+                **rule_props["on_error"],
+                "title": "When it errors or times out",
+                "default": "error",
+                "description": "error: the run is an error (the pipeline could not decide). review: "
+                "the application goes to a person instead.",
+            },
+            "on_flag": {
+                **rule_props["on_flag"],
+                "title": "When it passes but flags the application",
+                "default": "pass",
+                "description": "For rules that flag a pass for manual review (a near sanctions match, a "
+                "medium AML score). pass: it passes. review: it goes to a person.",
+            },
+            "review": {
+                "type": "object",
+                "title": "Review",
+                "additionalProperties": False,
+                "description": "How an application this rule sends to review is decided.",
+                "properties": {
+                    "approvals": {
+                        **_resolved(rule_props["review"], defs)["properties"]["approvals"],
+                        "title": "Approvals needed",
+                        "examples": [2],
+                        "description": "How many different reviewers must approve (1 when empty); one "
+                        "decline ends the case.",
+                    }
+                },
+            },
+            **_decision_texts(defs, for_stage=False),
             "retry": {
                 "type": "object",
                 "title": "Retries",
@@ -176,5 +240,6 @@ def stage_settings_schema() -> dict:
                 "title": "Run only when",
                 "description": _WHEN_HELP.replace("to always run", "to always run the stage"),
             },
+            **_decision_texts(defs, for_stage=True),
         },
     }
