@@ -63,19 +63,27 @@ def test_review_queue__two_reviewers__claim_reveal_approve_twice_and_run_page_sh
     expect(row).to_contain_text("0 of 2")
     expect(row.locator(".sla")).to_have_class("sla sla-green")
     shot(page, "queue")
-    # and opens the application, and claims it
+    # and opens the application
     row.get_by_role("link").click()
     expect(page.get_by_text("2 more approvals needed")).to_be_visible()
-    page.get_by_role("button", name="Claim it").click()
-    expect(page.get_by_text("You are reviewing it")).to_be_visible()
+    expect(page.get_by_role("button", name="Claim it")).to_be_visible()
     # and reveals the SSN with a reason (in place, without a reload)
     page.evaluate("window.notReloaded = true")
     page.get_by_label("Field").select_option("ssn")
     page.get_by_label("Why you need to see it").fill("compare with the PEP list")
     page.get_by_role("button", name="Reveal").click()
     expect(page.locator(".revealed")).to_contain_text(PEP_APPLICANT["ssn"])
+    # Then she sees the value, and that revealing it claimed the case for her
+    expect(page.get_by_text("You are reviewing it")).to_be_visible()
+    expect(page.get_by_role("button", name="Claim it")).to_have_count(0)
     assert page.evaluate("window.notReloaded") is True
     shot(page, "case-revealed")
+    # When she releases it, and claims it again
+    page.get_by_role("button", name="Release").click()
+    expect(page.get_by_text("Released: another reviewer can take it.")).to_be_visible()
+    expect(page.get_by_text(PEP_APPLICANT["ssn"])).to_have_count(0)
+    page.get_by_role("button", name="Claim it").click()
+    expect(page.get_by_text("You are reviewing it")).to_be_visible()
     # and approves it with a reason code and a note
     approve = page.get_by_role("form", name="Approve")
     approve.get_by_label("Reason").select_option("verified_identity")

@@ -79,6 +79,8 @@ def _case_page(
             "revealed": revealed,
             "save_form": save_form,
             "save_case_role": role_needed(VERSION_CREATE),
+            # an htmx fragment also swaps the claim it may have taken into the page
+            "oob": template.endswith("#reveal"),
         },
         status=status,
     )
