@@ -47,7 +47,12 @@ def _audit(case: ReviewCase, *, actor, action: str, reason: str = "", data: dict
         pipeline=run.pipeline.slug,
         environment=run.environment.name,
         reason=reason,
-        data={"case_status": case.status, "approvals": case.approvals, **(data or {})},
+        data={
+            "case_status": case.status,
+            "approvals": case.approvals,
+            "approvals_required": case.approvals_required,
+            **(data or {}),
+        },
     )
 
 
@@ -222,18 +227,11 @@ def review_decide(*, run: Run, actor, decision: str, reason_code: str, note: str
         case.decision_seconds = (now - case.run_created_at).total_seconds()
     case.claimed_by, case.claimed_at = None, None
     case.save()
-    _audit(
-        case,
-        actor=actor,
-        action="review.approved" if decision == APPROVE else "review.declined",
-        reason=note,
-        data={
-            "decision": decision,
-            "reason_code": reason_code,
-            "approvals_required": case.approvals_required,
-            "decided": case.decided,
-        },
-    )
+    facts = {"decision": decision, "reason_code": reason_code, "decided": case.decided}
+    if decision == APPROVE:
+        _audit(case, actor=actor, action="review.approved", reason=note, data=facts)
+    else:
+        _audit(case, actor=actor, action="review.declined", reason=note, data=facts)
     return case
 
 

@@ -58,7 +58,7 @@ def _case_page(
     save_form = None
     if review.decided and can(user, VERSION_CREATE):
         save_form = SaveCaseForm(choices=services.expected_choices(review.case))  # type: ignore[arg-type]  # decided: a case
-    forms = decide_forms or {d: DecideForm(decision=d) for d in (APPROVE, DECLINE)}
+    forms = decide_forms or {APPROVE: DecideForm(decision=APPROVE), DECLINE: DecideForm(decision=DECLINE)}
     response = render(
         request,
         template,
@@ -144,7 +144,10 @@ def decide(request: HtmxHttpRequest, run_id):
     decision = request.POST.get("decision", "")
     if decision not in (APPROVE, DECLINE):
         raise InvalidInput("Approve or decline.")
-    forms = {d: DecideForm(request.POST if d == decision else None, decision=d) for d in (APPROVE, DECLINE)}
+    forms = {
+        APPROVE: DecideForm(request.POST if decision == APPROVE else None, decision=APPROVE),
+        DECLINE: DecideForm(request.POST if decision == DECLINE else None, decision=DECLINE),
+    }
     form = forms[decision]
     if form.is_valid():
         try:

@@ -105,7 +105,13 @@ def test_impact_report__stricter_age__queued_then_flips_and_masked_samples(
     summary = report["summary"]
     assert (summary["replayed"], summary["unchanged"], summary["skipped"]) == (12, 8, 0)
     assert summary["flips"] == {"to_fail": 4, "to_pass": 0, "other": 0}
-    assert summary["decisions"]["passed"] == {"passed": 6, "failed": 4, "review": 0, "undecided": 0, "error": 0}
+    assert summary["decisions"]["passed"] == {
+        "passed": 6,
+        "failed": 4,
+        "review": 0,
+        "undecided": 0,
+        "error": 0,
+    }
     assert summary["decisions"]["failed"]["failed"] == 2
     age = summary["rules"][0]
     assert (age["stage"], age["rule"], age["changed"]) == ("business_rules", "age_verification", 4)
