@@ -1,5 +1,6 @@
 """The Celery application (`celery -A pipelines_admin worker`); configured from
-the CELERY_* settings."""
+the CELERY_* settings. A `filesystem://` broker URL selects the project's filesystem
+transport (pipelines_admin.core.broker: messages written whole)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import os
 from celery import Celery
 from celery.signals import task_postrun
 
+from pipelines_admin.core.broker import use_for_filesystem_urls
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pipelines_admin.settings")
 
+use_for_filesystem_urls()
 app = Celery("pipelines_admin")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

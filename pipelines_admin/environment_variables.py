@@ -73,8 +73,8 @@ class EnvironmentVariables(BaseSettings):
     DATABASE_CONN_MAX_AGE: int = Field(60, ge=0, description="Seconds a PostgreSQL connection is kept open.")
     CELERY_BROKER_URL: str = Field(
         "filesystem://",
-        description="The broker, like redis://host:6379/0. Default: "
-        "Celery's filesystem transport under var/broker.",
+        description="The broker, like redis://host:6379/0. Default: a folder under "
+        "var/broker (kombu's filesystem transport, each message written whole).",
     )
     CELERY_BROKER_FOLDER: str = Field(
         "", description="The filesystem transport's folder (default var/broker)."

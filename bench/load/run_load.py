@@ -406,7 +406,9 @@ def drain_runs(since, recorded: set[str], timeout: float) -> dict:
     drained_in = time.monotonic() - started
     by_status = dict(runs.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     stored = {str(pk) for pk in runs.values_list("pk", flat=True)}
-    decided = runs.filter(status__in=(Run.Status.PASSED, Run.Status.FAILED))
+    # a decision: approved, declined, or referred to a person (the review queue)
+    decisions = (Run.Status.PASSED, Run.Status.FAILED, Run.Status.REVIEW)
+    decided = runs.filter(status__in=decisions)
     waits = sorted(
         (r.finished_at - r.created_at).total_seconds()
         for r in decided.only("created_at", "finished_at")
@@ -415,7 +417,7 @@ def drain_runs(since, recorded: set[str], timeout: float) -> dict:
     connection.close()
     return {
         "submitted": len(stored),
-        "decided": sum(by_status.get(s, 0) for s in (Run.Status.PASSED, Run.Status.FAILED)),
+        "decided": sum(by_status.get(s, 0) for s in decisions),
         "by_status": by_status,
         "lost": sum(by_status.get(s, 0) for s in (Run.Status.QUEUED, Run.Status.RUNNING)),
         "run_errors": by_status.get(Run.Status.ERROR, 0),

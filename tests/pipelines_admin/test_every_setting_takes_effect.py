@@ -297,6 +297,66 @@ def retry_max_attempts():
     assert (three["status"], two["status"], rule_of(two, "r")["attempts"]) == ("passed", "error", 2)
 
 
+def rule_on_fail():
+    failing = {"class": "OutcomeRule", "params": {"outcome": "fail"}}
+    assert run(one_rule({**failing, "on_fail": "review"}))["status"] == "review"
+    assert run(one_rule({**failing, "on_fail": "fail"}))["status"] == "failed"
+
+
+def rule_on_error():
+    erring = {"class": "OutcomeRule", "params": {"outcome": "error"}}
+    assert run(one_rule({**erring, "on_error": "review"}))["status"] == "review"
+    assert run(one_rule({**erring, "on_error": "error"}))["status"] == "error"
+
+
+def rule_on_flag():
+    flagged = {"class": "OutcomeRule", "params": {"details": {"manual_review": True}}}
+    assert run(one_rule({**flagged, "on_flag": "review"}))["status"] == "review"
+    assert run(one_rule({**flagged, "on_flag": "pass"}))["status"] == "passed"
+
+
+def rule_review_approvals():
+    failing = {"class": "OutcomeRule", "params": {"outcome": "fail"}, "on_fail": "review"}
+    two = run(one_rule({**failing, "review": {"approvals": 2}}))["decision"]["review"]
+    assert (two["approvals"], run(one_rule(failing))["decision"]["review"]["approvals"]) == (2, 1)
+
+
+def _decision_of(rule: dict | None = None, **stage) -> dict:
+    failing = {"class": "OutcomeRule", "params": {"outcome": "fail"}, **(rule or {})}
+    return run(one_rule(failing, **stage), {"state": "NY"})["decision"]
+
+
+def rule_reason_code():
+    assert _decision_of({"reason_code": "low_score"})["reasons"][0]["reason_code"] == "low_score"
+    assert _decision_of()["reasons"][0]["reason_code"] == "r"
+
+
+def rule_customer_message():
+    reason = _decision_of({"customer_message": "Not offered in {state}."})["reasons"][0]
+    assert (reason["customer_message"], _decision_of()["reasons"][0]["customer_message"]) == (
+        "Not offered in NY.",
+        None,
+    )
+
+
+def rule_next_step():
+    assert _decision_of({"next_step": "Offer a secured card"})["next_steps"] == ["Offer a secured card"]
+    assert _decision_of()["next_steps"] == []
+
+
+def stage_reason_code():
+    assert _decision_of(reason_code="approval_criteria")["reasons"][0]["reason_code"] == "approval_criteria"
+    assert _decision_of({"reason_code": "own"}, reason_code="stage")["reasons"][0]["reason_code"] == "own"
+
+
+def stage_customer_message():
+    assert _decision_of(customer_message="Sorry.")["reasons"][0]["customer_message"] == "Sorry."
+
+
+def stage_next_step():
+    assert _decision_of(next_step="Ask for more")["next_steps"] == ["Ask for more"]
+
+
 def timed(config: dict) -> float:
     started = time.perf_counter()
     run(config, context=attempts_context())
@@ -436,7 +496,12 @@ def rule_description(client, editor, released, environments, **_):
 
 
 #: objects whose keys are all listed: they take effect through them
-CONTAINERS = {"/execution_settings", "/execution_settings/performance_monitoring", "/stages/*/rules/*/retry"}
+CONTAINERS = {
+    "/execution_settings",
+    "/execution_settings/performance_monitoring",
+    "/stages/*/rules/*/retry",
+    "/stages/*/rules/*/review",
+}
 
 ENGINE = {
     "/version": version_label,
@@ -468,6 +533,16 @@ ENGINE = {
     "/stages/*/rules/*/retry/backoff_seconds": retry_backoff_seconds,
     "/stages/*/rules/*/retry/backoff_multiplier": retry_backoff_multiplier,
     "/stages/*/rules/*/retry/retry_on": retry_retry_on,
+    "/stages/*/rules/*/on_fail": rule_on_fail,
+    "/stages/*/rules/*/on_error": rule_on_error,
+    "/stages/*/rules/*/on_flag": rule_on_flag,
+    "/stages/*/rules/*/review/approvals": rule_review_approvals,
+    "/stages/*/rules/*/reason_code": rule_reason_code,
+    "/stages/*/rules/*/customer_message": rule_customer_message,
+    "/stages/*/rules/*/next_step": rule_next_step,
+    "/stages/*/reason_code": stage_reason_code,
+    "/stages/*/customer_message": stage_customer_message,
+    "/stages/*/next_step": stage_next_step,
 }
 CONSOLE = {
     "/description": description_shown,
