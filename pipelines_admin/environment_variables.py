@@ -165,6 +165,12 @@ class EnvironmentVariables(BaseSettings):
     HEALTH_CHECK_TIMEOUT_SECONDS: float = Field(
         2, gt=0, description="How long /healthz waits for the database and the broker."
     )
+    REVIEW_SLA_HOURS: float = Field(
+        24,
+        gt=0,
+        description="Hours an application may wait in the review queue: green under half of it, "
+        "amber under it, red past it.",
+    )
 
     @field_validator("RUN_INPUT_KEYS", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", mode="before")
     @classmethod

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "pipelines_admin.testcases",
     "pipelines_admin.impact",
     "pipelines_admin.releases",
+    "pipelines_admin.reviews",
     "pipelines_admin.demo",
     "pipelines_admin.console",
     "pipelines_admin.tokens",
@@ -289,6 +290,8 @@ RUN_SOFT_TIME_LIMIT = ENV.RUN_SOFT_TIME_LIMIT
 RUN_TIME_LIMIT = ENV.RUN_TIME_LIMIT
 RUN_MAX_ATTEMPTS = ENV.RUN_MAX_ATTEMPTS
 RUN_REQUEUE_AFTER_SECONDS = ENV.RUN_REQUEUE_AFTER_SECONDS
+# The review queue: how long an application may wait for a reviewer (pipelines_admin.reviews)
+REVIEW_SLA_HOURS = ENV.REVIEW_SLA_HOURS
 # Queued work (pipelines_admin.core.jobs): a claim's lease, renewed by its worker's heartbeat
 JOB_LEASE_SECONDS = ENV.JOB_LEASE_SECONDS
 JOB_HEARTBEAT_SECONDS = ENV.JOB_HEARTBEAT_SECONDS
@@ -352,6 +355,8 @@ SPECTACULAR_SETTINGS = {
         "SuiteRunStatusEnum": "pipelines_admin.testcases.models.SuiteRun.Status",
         "BindingKindEnum": "pipelines_admin.configs.models.ServiceBinding.Kind",
         "ServiceInterfaceEnum": "pipelines_admin.configs.models.INTERFACE_NAMES",
+        "ReviewStatusEnum": "pipelines_admin.reviews.models.ReviewCase.Status",
+        "ReviewDecisionEnum": "pipelines_admin.reviews.models.ReviewDisposition.Decision",
     },
 }
 

@@ -1,30 +1,34 @@
 """Who may do what, checked by the services so every interface enforces the same rules.
 
-| action               | viewer | editor            | publisher | superuser |
-|----------------------|--------|-------------------|-----------|-----------|
-| read                 | yes    | yes               | yes       | yes       |
-| create a version     | no     | yes               | yes       | yes       |
-| write test cases     | no     | yes               | yes       | yes       |
-| submit runs, batches | no     | yes               | yes       | yes       |
-| run suites, analyses | no     | yes               | yes       | yes       |
-| change environment   | no     | unprotected only  | yes       | yes       |
-| add an environment   | no     | no                | yes       | yes       |
+| action               | viewer | editor            | publisher | reviewer | superuser |
+|----------------------|--------|-------------------|-----------|----------|-----------|
+| read                 | yes    | yes               | yes       | yes      | yes       |
+| create a version     | no     | yes               | yes       | no       | yes       |
+| write test cases     | no     | yes               | yes       | no       | yes       |
+| submit runs, batches | no     | yes               | yes       | no       | yes       |
+| run suites, analyses | no     | yes               | yes       | no       | yes       |
+| change environment   | no     | unprotected only  | yes       | no       | yes       |
+| add an environment   | no     | no                | yes       | no       | yes       |
+| decide reviews       | no     | no                | no        | yes      | yes       |
 (changing an environment: releasing, rolling back, overrides, toggles, its description
 and order, its service bindings; adding one, and protecting or unprotecting one, is
 checked as changing a protected environment; test cases use VERSION_CREATE, suite runs
 and impact analyses RUN_SUBMIT; overriding the release gate takes no more than changing
-the environment, so publishers only in protected ones)
+the environment, so publishers only in protected ones; deciding reviews (claiming a
+case, revealing a field, approving or declining) is the reviewer's alone: a viewer,
+editor or publisher decides only when also given the reviewer role; roles add up)
 """
 
 from __future__ import annotations
 
-from pipelines_admin.accounts.roles import EDITOR, PUBLISHER, VIEWER
+from pipelines_admin.accounts.roles import EDITOR, PUBLISHER, REVIEWER, VIEWER
 from pipelines_admin.core.errors import NotAllowed
 
 READ = "read"
 VERSION_CREATE = "version.create"
 ENVIRONMENT_CHANGE = "environment.change"
 RUN_SUBMIT = "run.submit"
+REVIEW_DECIDE = "review.decide"
 
 
 def roles_of(user) -> set[str]:
@@ -42,7 +46,9 @@ def can(user, action: str, environment=None) -> bool:
         return True
     roles = roles_of(user)
     if action == READ:
-        return bool(roles & {VIEWER, EDITOR, PUBLISHER})
+        return bool(roles & {VIEWER, EDITOR, PUBLISHER, REVIEWER})
+    if action == REVIEW_DECIDE:
+        return REVIEWER in roles
     if action in (VERSION_CREATE, RUN_SUBMIT):
         return bool(roles & {EDITOR, PUBLISHER})
     if action == ENVIRONMENT_CHANGE:
@@ -58,6 +64,8 @@ def role_needed(action: str, environment=None) -> str:
         return VIEWER
     if action == ENVIRONMENT_CHANGE and environment is not None and environment.protected:
         return PUBLISHER
+    if action == REVIEW_DECIDE:
+        return REVIEWER
     if action in (VERSION_CREATE, RUN_SUBMIT, ENVIRONMENT_CHANGE):
         return EDITOR
     raise ValueError(f"unknown action {action!r}")
@@ -76,5 +84,6 @@ def require(user, action: str, environment=None) -> None:
         VERSION_CREATE: "create config versions",
         ENVIRONMENT_CHANGE: "change environments",
         RUN_SUBMIT: "submit runs",
+        REVIEW_DECIDE: "decide reviews",
     }[action]
     raise NotAllowed(f"Your role does not allow you to {wording}.", {"action": action})

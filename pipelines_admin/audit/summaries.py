@@ -254,6 +254,19 @@ def _token_revoked(event: AuditEvent) -> EventSummary:
     return EventSummary(lines=(f"owned by {owner}",) if owner and owner != event.actor_name else ())
 
 
+def _review(event: AuditEvent) -> EventSummary:
+    """A step of a run's review (reviews.services): the case's state after it, and what was done."""
+    data = event.data
+    lines = [f"{data.get('approvals', 0)} of {_plural(data.get('approvals_required', 1), 'approval')}"]
+    if event.action == "review.field_revealed":
+        lines.append(f"revealed the field {data.get('field', '')}")
+    elif event.action == "review.released" and data.get("claimed_by") not in ("", None, event.actor_name):
+        lines.append(f"released {data['claimed_by']}'s claim")
+    elif data.get("reason_code"):
+        lines.append(f"{data.get('decision', '')}: {data['reason_code']}")
+    return EventSummary(status=str(data.get("case_status", "")), lines=tuple(lines))
+
+
 def _nothing(event: AuditEvent) -> EventSummary:
     return EventSummary()
 
@@ -282,6 +295,11 @@ SUMMARIES: dict[str, Callable[[AuditEvent], EventSummary]] = {
     "impact.started": _impact_started,
     "impact.completed": _impact_completed,
     "impact.cancelled": _impact_cancelled,
+    "review.claimed": _review,
+    "review.released": _review,
+    "review.field_revealed": _review,
+    "review.approved": _review,
+    "review.declined": _review,
     "api_token.created": _nothing,  # its name and prefix are the event's object
     "api_token.revoked": _token_revoked,
 }

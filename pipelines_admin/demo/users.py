@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from pipelines_admin.accounts.roles import EDITOR, PUBLISHER, VIEWER
+from pipelines_admin.accounts.roles import EDITOR, PUBLISHER, REVIEWER, VIEWER
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ DEMO_USERS = (
     DemoUser("admin", (VIEWER, EDITOR, PUBLISHER), "everything", superuser=True),
     DemoUser("editor", (VIEWER, EDITOR), "creates versions, changes unprotected environments"),
     DemoUser("viewer", (VIEWER,), "reads everything"),
+    DemoUser("reviewer", (REVIEWER,), "reads everything, decides applications sent to review"),
+    DemoUser("reviewer2", (REVIEWER,), "a second reviewer, for rules that need two approvals"),
 )
 
 

@@ -5,8 +5,9 @@ runs' own transactions wrote (the all-time metric totals, runs.MetricTotal), mod
 counts through indexed status filters, the audit trail and the sweep's recovery
 counters. Every web process then answers the same, for any number of web and worker
 processes on any number of machines, and a restart loses nothing. No family reads the
-runs themselves: each costs one query over rows whose number depends on the pipelines,
-rules and work in progress, not on how many runs there were.
+runs in general: each costs one query over rows whose number depends on the pipelines,
+rules and work in progress, not on how many runs there were; the review backlog reads
+only the runs in review, through the runs' status index.
 
 Each family is one small function taking the scrape (`Scrape`: queries shared by
 several families, made once per scrape) and yielding prometheus-client metric families;
@@ -20,13 +21,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from functools import cached_property
 
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import CollectorRegistry
 from prometheus_client.utils import floatToGoString
 
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.impact.models import ImpactChunk
+from pipelines_admin.reviews.models import ReviewCase, ReviewDisposition
+from pipelines_admin.reviews.selectors import backlog_by_place
 from pipelines_admin.runs.metrics import BUCKETS, LATENCY_BOUNDS_MS, SLOW
 from pipelines_admin.runs.models import Alert, Batch, BatchChunk, MetricTotal, Run, SweepRecovery
 from pipelines_admin.testcases.models import SuiteRun
@@ -35,6 +39,20 @@ from rules_engine import OUTCOMES as RULE_OUTCOMES
 PREFIX = "rules_console"
 #: the histograms' `le` labels: the rollups' bucket bounds, in seconds
 LE_BOUNDS = tuple(floatToGoString(ms / 1000) for ms in LATENCY_BOUNDS_MS) + ("+Inf",)
+#: the review decision histogram's bounds, in seconds: a minute to a week
+DECISION_BOUNDS_SECONDS = (
+    60,
+    300,
+    900,
+    1800,
+    3600,
+    4 * 3600,
+    8 * 3600,
+    24 * 3600,
+    48 * 3600,
+    72 * 3600,
+    7 * 86400,
+)
 
 
 class Scrape:
@@ -274,6 +292,85 @@ def suite_runs(scrape: Scrape) -> Iterable[Metric]:
     yield family
 
 
+def review_backlog(scrape: Scrape) -> Iterable[Metric]:
+    waiting = GaugeMetricFamily(
+        f"{PREFIX}_review_backlog",
+        "Applications waiting in the review queue (runs in review without a final disposition), "
+        "by pipeline and environment.",
+        labels=["pipeline", "environment"],
+    )
+    oldest = GaugeMetricFamily(
+        f"{PREFIX}_review_oldest_waiting_seconds",
+        "How long the oldest application of the review queue has waited since it was submitted, "
+        "by pipeline and environment.",
+        labels=["pipeline", "environment"],
+    )
+    now = timezone.now()
+    for row in backlog_by_place():
+        where = [row["pipeline__slug"], row["environment__name"]]
+        waiting.add_metric(where, row["waiting"])
+        oldest.add_metric(where, (now - row["oldest"]).total_seconds())
+    yield waiting
+    yield oldest
+
+
+def review_dispositions(scrape: Scrape) -> Iterable[Metric]:
+    family = CounterMetricFamily(
+        f"{PREFIX}_review_dispositions",
+        "Reviewers' dispositions (one per reviewer and case), by pipeline, environment, decision "
+        "(approve, decline), reason code and reviewer.",
+        labels=["pipeline", "environment", "decision", "reason_code", "reviewer"],
+    )
+    rows = (
+        ReviewDisposition.objects.values(
+            "case__pipeline__slug", "case__environment__name", "decision", "reason_code", "reviewer__username"
+        )
+        .annotate(n=Count("id"))
+        .order_by(
+            "case__pipeline__slug", "case__environment__name", "decision", "reason_code", "reviewer__username"
+        )
+    )
+    for row in rows:
+        family.add_metric(
+            [
+                row["case__pipeline__slug"],
+                row["case__environment__name"],
+                row["decision"],
+                row["reason_code"],
+                row["reviewer__username"],
+            ],
+            row["n"],
+        )
+    yield family
+
+
+def review_decisions(scrape: Scrape) -> Iterable[Metric]:
+    family = HistogramMetricFamily(
+        f"{PREFIX}_review_decision_seconds",
+        "Time from an application's submission to its final review disposition (approved or "
+        "declined), in seconds, by pipeline and environment.",
+        labels=["pipeline", "environment"],
+    )
+    buckets = {
+        f"le_{i}": Count("id", filter=Q(decision_seconds__lte=b))
+        for i, b in enumerate(DECISION_BOUNDS_SECONDS)
+    }
+    rows = (
+        ReviewCase.objects.filter(status__in=ReviewCase.DECIDED)
+        .values("pipeline__slug", "environment__name")
+        .annotate(n=Count("id"), total=Sum("decision_seconds"), **buckets)
+        .order_by("pipeline__slug", "environment__name")
+    )
+    for row in rows:
+        cumulative = [(floatToGoString(b), row[f"le_{i}"]) for i, b in enumerate(DECISION_BOUNDS_SECONDS)]
+        family.add_metric(
+            [row["pipeline__slug"], row["environment__name"]],
+            [*cumulative, ("+Inf", row["n"])],
+            row["total"] or 0.0,
+        )
+    yield family
+
+
 FAMILIES: list[Callable[[Scrape], Iterable[Metric]]] = [
     runs,
     rule_outcomes,
@@ -287,6 +384,9 @@ FAMILIES: list[Callable[[Scrape], Iterable[Metric]]] = [
     gate_overrides,
     suite_runs,
     alerts,
+    review_backlog,
+    review_dispositions,
+    review_decisions,
 ]
 
 

@@ -77,6 +77,16 @@ def publisher(django_user_model):
 
 
 @pytest.fixture
+def reviewer(django_user_model):
+    return make_user(django_user_model, "rita", "reviewer")
+
+
+@pytest.fixture
+def reviewer2(django_user_model):
+    return make_user(django_user_model, "rex", "reviewer")
+
+
+@pytest.fixture
 def superuser(django_user_model):
     return make_user(django_user_model, "root", superuser=True)
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.impact.services import impact_start
 from pipelines_admin.releases import services as release_services
+from pipelines_admin.reviews.services import review_decide
 from pipelines_admin.runs.batches import batch_chunk_process, batch_create
 from pipelines_admin.runs.metrics import recovery_count
 from pipelines_admin.runs.models import SweepRecovery
@@ -20,6 +21,7 @@ from pipelines_admin.runs.services import run_execute, run_submit
 from pipelines_admin.testcases.services import case_create, suite_run_now
 from pipelines_admin.tokens.services import token_create
 from tests.pipelines_admin.conftest import make_user
+from tests.pipelines_admin.reviews.conftest import make_review_run
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +40,7 @@ def project_models():
 
 
 @pytest.fixture
-def everything(released, editor, publisher, environments):
+def everything(released, editor, publisher, superuser, environments):
     """One object or more of every model: a binding, a run, a batch, a test case, a suite
     run, an impact analysis, a token; the audit trail of it all; metric rollups."""
     dev = environments["development"]
@@ -90,6 +92,9 @@ def everything(released, editor, publisher, environments):
     )
     run_execute(run_submit(pipeline=released, environment=dev, record=APPLICANT, actor=editor).pk)
     recovery_count(SweepRecovery.Kind.RUN, SweepRecovery.Action.REQUEUED)
+    # a run in review, declined by a superuser
+    review = make_review_run(released, dev, editor, record=APPLICANT)
+    review_decide(run=review, actor=superuser, decision="decline", reason_code="risk_too_high")
 
 
 def test_admin__every_model_of_every_app__registered(superuser):

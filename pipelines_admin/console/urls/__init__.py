@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("pipelines_admin.console.urls.trial_runs")),
     path("", include("pipelines_admin.console.urls.runs")),
     path("environments/", include("pipelines_admin.console.urls.environments")),
+    path("reviews/", include("pipelines_admin.console.urls.reviews")),
     path("dashboards/", dashboards.dashboards, name="dashboards"),
     path("audit/", audit.audit, name="audit"),
 ]

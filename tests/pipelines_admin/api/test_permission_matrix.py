@@ -14,25 +14,48 @@ from django.urls import URLResolver, get_resolver, reverse
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.impact.services import impact_start
 from pipelines_admin.releases import services as release_services
+from pipelines_admin.reviews import services as review_services
 from pipelines_admin.runs.batches import batch_create
 from pipelines_admin.runs.services import run_execute, run_submit
 from pipelines_admin.testcases.services import case_create, suite_run_now
 from pipelines_admin.tokens.services import token_create
 from tests.pipelines_admin.api.conftest import assert_error
 from tests.pipelines_admin.conftest import SMALL_PIPELINE, make_user
+from tests.pipelines_admin.reviews.conftest import make_review_run
 
-ROLES = ("anonymous", "roleless", "viewer", "editor", "publisher", "superuser")
+ROLES = ("anonymous", "roleless", "viewer", "editor", "publisher", "reviewer", "superuser")
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
 def read(ok=200):
-    """Any console role may (viewer and up)."""
-    return {"anonymous": 401, "roleless": 403, "viewer": ok, "editor": ok, "publisher": ok, "superuser": ok}
+    """Any console role may (viewer and up, reviewers too)."""
+    return {"anonymous": 401, "roleless": 403, **{role: ok for role in ROLES[2:]}}
 
 
 def write(ok):
     """Editors and up (the environment in these cases is development, not protected)."""
-    return {"anonymous": 401, "roleless": 403, "viewer": 403, "editor": ok, "publisher": ok, "superuser": ok}
+    return {
+        "anonymous": 401,
+        "roleless": 403,
+        "viewer": 403,
+        "editor": ok,
+        "publisher": ok,
+        "reviewer": 403,
+        "superuser": ok,
+    }
+
+
+def decide(ok):
+    """Reviewers and superusers: working the review queue."""
+    return {
+        "anonymous": 401,
+        "roleless": 403,
+        "viewer": 403,
+        "editor": 403,
+        "publisher": 403,
+        "reviewer": ok,
+        "superuser": ok,
+    }
 
 
 def own(ok):
@@ -61,6 +84,7 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         "viewer": 403,
         "editor": 403,
         "publisher": 201,
+        "reviewer": 403,
         "superuser": 201,
     },
     ("api:environment-detail", "GET"): read(),
@@ -106,6 +130,16 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api:audit-list", "GET"): read(),
     ("api:audit-export", "GET"): read(),
     ("api:dashboard-summary", "GET"): read(),
+    ("api:review-list", "GET"): read(),
+    ("api:review-summary", "GET"): read(),
+    ("api:review-detail", "GET"): read(),
+    ("api:review-claim", "POST"): decide(200),
+    # the reviewer's own claim; a superuser releases anyone's
+    ("api:review-release", "POST"): decide(200),
+    ("api:review-reveal", "POST"): decide(200),
+    ("api:review-decide", "POST"): decide(200),
+    # writing a test case: editors and up
+    ("api:review-save-as-test-case", "POST"): write(201),
     ("api:token-list", "GET"): own(200),
     # a token cannot create tokens (HTTP Basic or a session can: see test_tokens_api)
     ("api:token-list", "POST"): {"anonymous": 401, **{role: 403 for role in ROLES[1:]}},
@@ -153,6 +187,9 @@ BODIES = {
     ("api:suite-run-list", "POST"): {"environment": "development"},
     ("api:impact-report-list", "POST"): {"environment": "development", "candidate_override": {}},
     ("api:run-save-as-test-case", "POST"): {"name": "saved"},
+    ("api:review-reveal", "POST"): {"field": "name", "reason": "compare with the watch list"},
+    ("api:review-decide", "POST"): {"decision": "approve", "reason_code": "false_positive", "note": "ok"},
+    ("api:review-save-as-test-case", "POST"): {"expect": "review"},
 }
 
 
@@ -192,11 +229,12 @@ def test_permission_table__url_configuration__every_endpoint_and_method_listed()
 
 
 @pytest.fixture
-def world(editor, publisher, small_pipeline_document, environments):
+def world(editor, publisher, reviewer, small_pipeline_document, environments):
     """onboarding: v1 live in development (with an override, after a first release) and
     in staging; one finished run and one queued batch; a test case, a finished suite run
     and a queued impact report (v1 without the override against development); the KYC
-    service bound in development."""
+    service bound in development; three runs in review: one free, one the reviewer holds,
+    one the reviewer declined."""
     dev = environments["development"]
     config_services.service_binding_set(
         environment=dev, interface="KYCService", name="jumio", actor=editor, kind="simulated", latency_ms=10
@@ -229,7 +267,17 @@ def world(editor, publisher, small_pipeline_document, environments):
     )
     suite_run = suite_run_now(pipeline=pipeline, environment=dev, actor=editor)
     report = impact_start(pipeline=pipeline, environment=dev, actor=editor, last=10, override={})
+    review_run, claimed_run, decided_run = (
+        make_review_run(pipeline, dev, editor, record=APPLICANT) for _ in range(3)
+    )
+    review_services.review_claim(run=claimed_run, actor=reviewer)
+    review_services.review_decide(
+        run=decided_run, actor=reviewer, decision="decline", reason_code="risk_too_high"
+    )
     return {
+        "review_run": review_run,
+        "claimed_review_run": claimed_run,
+        "decided_review_run": decided_run,
         "first_release": first,
         "run": run,
         "batch": batch,
@@ -239,13 +287,21 @@ def world(editor, publisher, small_pipeline_document, environments):
     }
 
 
-def sample_kwargs(converters: dict, world: dict, token) -> dict:
+#: the run each review endpoint acts on
+REVIEW_RUNS = {
+    "api:review-release": "claimed_review_run",
+    "api:review-save-as-test-case": "decided_review_run",
+}
+
+
+def sample_kwargs(converters: dict, world: dict, token, name: str = "") -> dict:
+    run = REVIEW_RUNS.get(name, "review_run") if name.startswith("api:review-") else "run"
     samples = {
         "slug": "onboarding",
         "env": "development",
         "stage": "business_rules",
         "rule": "email_format",
-        "run_id": world["run"].pk,
+        "run_id": world[run].pk,
         "batch_id": world["batch"].pk,
         "token_id": token.pk if token else None,
         "service": "KYCService:jumio",
@@ -321,7 +377,7 @@ def test_api_endpoint__each_role__expected_status(name, method, role, world, req
     else:
         token = token_create(user=request.getfixturevalue("editor"), name="someone else's").token
     converters, _view = ROUTES[name]
-    kwargs = sample_kwargs(converters, world, token)
+    kwargs = sample_kwargs(converters, world, token, name)
     path = reverse(name, kwargs=kwargs)
     expected = EXPECTED[(name, method)][role]
     # When it calls the endpoint with a valid request

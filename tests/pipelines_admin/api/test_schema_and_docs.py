@@ -27,7 +27,12 @@ def test_schema__token__openapi_3_with_every_operation_described(token_client, v
             "$ref": "#/components/schemas/Error"
         }
         if method in ("post", "put"):
-            assert "requestBody" in op or op["operationId"] in ("batches_cancel", "impact_reports_cancel"), (
+            assert "requestBody" in op or op["operationId"] in (
+                "batches_cancel",
+                "impact_reports_cancel",
+                "reviews_claim",
+                "reviews_release",
+            ), (
                 path,
                 method,
             )

@@ -75,7 +75,8 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
     works: releases (the production gate passed, then overridden), overrides, toggles,
     a rollback, a binding set and removed, an environment created and changed, runs (one
     stopped by the time limit), a batch partly given up on, a cancelled batch, test cases,
-    suite runs (one failing, one stopped), impact analyses (one cancelled), an API token."""
+    suite runs (one failing, one stopped), impact analyses (one cancelled), an API token,
+    a review worked step by step and one declined."""
     development, staging, production = (
         environments[name] for name in ("development", "staging", "production")
     )
@@ -205,6 +206,20 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
     )
     token = token_create(user=editor, name="release job").token
     token_revoke(token=token, actor=superuser)
+    # a review: claimed, a field revealed, released, approved; another declined
+    from pipelines_admin.reviews import services as review_services
+    from tests.pipelines_admin.reviews.conftest import make_review_run
+
+    reviewed, declined = (make_review_run(pipeline, development, editor, record=ADULT) for _ in range(2))
+    review_services.review_claim(run=reviewed, actor=superuser)
+    review_services.review_reveal(run=reviewed, actor=superuser, field="ssn", reason="compare with the list")
+    review_services.review_release(run=reviewed, actor=superuser)
+    review_services.review_decide(
+        run=reviewed, actor=superuser, decision="approve", reason_code="false_positive"
+    )
+    review_services.review_decide(
+        run=declined, actor=superuser, decision="decline", reason_code="confirmed_match"
+    )
 
 
 def test_audit_page__every_action_the_code_records__summary_shows_each_number_it_holds(

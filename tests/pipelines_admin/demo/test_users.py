@@ -10,12 +10,12 @@ from pipelines_admin.demo.users import demo_users_ensure
 
 
 @pytest.mark.django_db
-def test_demo_users_ensure__first_run__creates_three_users_with_roles():
+def test_demo_users_ensure__first_run__creates_five_users_with_roles():
     # Given an empty user table
     # When the demo users are ensured
     created = demo_users_ensure()
-    # Then admin, editor and viewer exist with their roles and the printed passwords work
-    assert [c[0] for c in created] == ["admin", "editor", "viewer"]
+    # Then admin, editor, viewer and two reviewers exist with their roles and the printed passwords work
+    assert [c[0] for c in created] == ["admin", "editor", "viewer", "reviewer", "reviewer2"]
     user_model = get_user_model()
     for username, password, _ in created:
         assert user_model.objects.get(username=username).check_password(password)
@@ -25,6 +25,10 @@ def test_demo_users_ensure__first_run__creates_three_users_with_roles():
         "editor",
     }
     assert set(user_model.objects.get(username="viewer").groups.values_list("name", flat=True)) == {"viewer"}
+    for reviewer in ("reviewer", "reviewer2"):
+        assert set(user_model.objects.get(username=reviewer).groups.values_list("name", flat=True)) == {
+            "reviewer"
+        }
 
 
 @pytest.mark.django_db
@@ -64,7 +68,13 @@ def readme_demo_block() -> list[str]:
 @pytest.mark.django_db
 def test_ensure_demo_data__first_run__prints_each_user_with_role_as_the_readme_shows(monkeypatch):
     # Given no password chosen in the environment, and the README's sample of what `make run` prints
-    for variable in ("DEMO_ADMIN_PASSWORD", "DEMO_EDITOR_PASSWORD", "DEMO_VIEWER_PASSWORD"):
+    for variable in (
+        "DEMO_ADMIN_PASSWORD",
+        "DEMO_EDITOR_PASSWORD",
+        "DEMO_VIEWER_PASSWORD",
+        "DEMO_REVIEWER_PASSWORD",
+        "DEMO_REVIEWER2_PASSWORD",
+    ):
         monkeypatch.delenv(variable, raising=False)
     sample = readme_demo_block()
     # When the command `make run` runs prints its first lines
@@ -73,7 +83,7 @@ def test_ensure_demo_data__first_run__prints_each_user_with_role_as_the_readme_s
     lines = out.getvalue().splitlines()[: len(sample)]
     # Then they are the README's lines, each user's password where the README says <password>
     # and the role text in the same column; each printed password is the user's
-    assert len(sample) == 4 and lines[0] == sample[0]
+    assert len(sample) == 6 and lines[0] == sample[0]
     user_model = get_user_model()
     for printed, shown in zip(lines[1:], sample[1:], strict=True):
         username, password = printed.split()[:2]

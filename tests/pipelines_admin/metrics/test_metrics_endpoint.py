@@ -326,11 +326,14 @@ def test_metrics__scrape__reads_no_run_rows_and_a_fixed_number_of_queries(
     # When /metrics is scraped
     with CaptureQueriesContext(connection) as queries:
         scrape(client)
-    # Then the runs table is only counted through its status index (the queued ones), and the
-    # number of queries does not depend on the data
+    # Then the runs table is only read through its status index: the queued runs counted, and the
+    # runs in review (the review backlog, those without a decided case); and the number of
+    # queries does not depend on the data
     run_queries = [q["sql"] for q in queries.captured_queries if '"runs_run"' in q["sql"]]
-    assert len(run_queries) == 1 and "COUNT(*)" in run_queries[0] and '"status" = ' in run_queries[0]
-    assert len(queries.captured_queries) <= 10
+    queued, review = run_queries
+    assert "COUNT(*)" in queued and '"runs_run"."status" = \'queued\'' in queued
+    assert '"runs_run"."status" = \'review\'' in review and "NOT EXISTS" in review
+    assert len(queries.captured_queries) <= 13
 
 
 def test_metric_totals__flush_over_two_buckets__equal_the_rollups_of_each_grain_summed(

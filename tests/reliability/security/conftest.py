@@ -15,12 +15,13 @@ from tests.pipelines_admin.conftest import (  # noqa: F401  (fixtures, re-export
     environments,
     make_user,
     publisher,
+    reviewer,
     small_pipeline_document,
     superuser,
     viewer,
 )
 
-ROLES = ("anonymous", "roleless", "viewer", "editor", "publisher", "superuser")
+ROLES = ("anonymous", "roleless", "viewer", "editor", "publisher", "reviewer", "superuser")
 
 # An applicant whose every personal value is easy to find in a page, a log or a file.
 PII_APPLICANT = {
@@ -74,11 +75,12 @@ def finish_batch(batch):
 
 
 @pytest.fixture
-def estate(editor, publisher, viewer, superuser, roleless, small_pipeline_document, environments):
+def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipeline_document, environments):
     """onboarding: v1 then v2 released to development (so there is a release to roll back
     to), v1 in staging and production; a finished run; a finished batch and a queued one;
     an API token of the editor's; a test case, a queued suite run and a queued impact
-    analysis; the KYC service bound in development and production."""
+    analysis; the KYC service bound in development and production; three runs in review:
+    one free, one the reviewer holds, one the reviewer declined."""
     from pipelines_admin.configs import services as config_services
     from pipelines_admin.releases import services as release_services
     from pipelines_admin.runs.batches import batch_create
@@ -156,7 +158,18 @@ def estate(editor, publisher, viewer, superuser, roleless, small_pipeline_docume
             kind="simulated",
             reason="the vendor's sandbox",
         )
+    from pipelines_admin.reviews.services import review_claim, review_decide
+    from tests.pipelines_admin.reviews.conftest import make_review_run
+
+    review_run, claimed_run, decided_run = (
+        make_review_run(pipeline, dev, editor, record=PII_APPLICANT) for _ in range(3)
+    )
+    review_claim(run=claimed_run, actor=reviewer)
+    review_decide(run=decided_run, actor=reviewer, decision="decline", reason_code="risk_too_high")
     return {
+        "review_run": review_run,
+        "claimed_review_run": claimed_run,
+        "decided_review_run": decided_run,
         "pipeline": pipeline,
         "v1": v1,
         "v2": v2,

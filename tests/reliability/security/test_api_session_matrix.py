@@ -54,7 +54,7 @@ def test_api_endpoint__console_session_of_each_role__same_status_as_with_a_token
                 client.force_login(user)
             owner = user if user is not None else request.getfixturevalue("editor")
             token = token_create(user=owner, name="session matrix").token
-            kwargs = api_matrix.sample_kwargs(converters, world, token)
+            kwargs = api_matrix.sample_kwargs(converters, world, token, name)
             path = reverse(name, kwargs=kwargs)
             # When it calls the endpoint with a valid request
             if (name, method) == ("api:batch-list", "POST"):

@@ -72,7 +72,7 @@ UNSAFE = sorted(
 
 def api_request(client, name, method, world, token):
     converters, _view = api_matrix.ROUTES[name]
-    kwargs = api_matrix.sample_kwargs(converters, world, token)
+    kwargs = api_matrix.sample_kwargs(converters, world, token, name)
     path = reverse(name, kwargs=kwargs)
     if (name, method) == ("api:batch-list", "POST"):
         upload = SimpleUploadedFile(

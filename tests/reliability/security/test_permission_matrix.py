@@ -25,7 +25,7 @@ from tests.reliability.security.conftest import PII_APPLICANT, ROLES
 
 pytestmark = pytest.mark.django_db
 
-READERS = ("viewer", "editor", "publisher", "superuser")
+READERS = ("viewer", "editor", "publisher", "reviewer", "superuser")
 
 
 # -- the URL configuration ----------------------------------------------------------------
@@ -94,13 +94,25 @@ def write(ok: int = 302, refused: int = 403, *, protected: bool = False) -> dict
             "viewer": Outcome(refused),
             "editor": Outcome(refused),
             "publisher": PERMITTED,
+            "reviewer": Outcome(refused),
             "superuser": PERMITTED,
         }
     return {
         "anonymous": LOGIN,
         "roleless": NO_ROLE,
         "viewer": Outcome(refused),
+        "reviewer": Outcome(refused),
         **{r: Outcome(ok, changes=True) for r in ("editor", "publisher", "superuser")},
+    }
+
+
+def decide(ok: int = 302) -> dict[str, Outcome]:
+    """Working the review queue: reviewers and superusers; the other roles are refused."""
+    return {
+        "anonymous": LOGIN,
+        "roleless": NO_ROLE,
+        **{r: Outcome(403) for r in ("viewer", "editor", "publisher")},
+        **{r: Outcome(ok, changes=True) for r in ("reviewer", "superuser")},
     }
 
 
@@ -197,6 +209,7 @@ CONSOLE = [
             "viewer": Outcome(403),
             "editor": Outcome(403),
             "publisher": Outcome(302, changes=True),
+            "reviewer": Outcome(403),
             "superuser": Outcome(302, changes=True),
         },
     ),
@@ -207,6 +220,18 @@ CONSOLE = [
     Case("console:binding-set", "POST", write(protected=True), variant="protected"),
     Case("console:binding-remove", "POST", write()),
     Case("console:binding-remove", "POST", write(protected=True), variant="protected"),
+    # the review queue: everyone reads it, reviewers work it
+    Case("console:reviews", "GET", page()),
+    Case("console:reviews", "GET", page(), variant="htmx"),
+    Case("console:review", "GET", page()),
+    Case("console:review-claim", "POST", decide()),
+    # the reviewer's own claim; a superuser releases anyone's
+    Case("console:review-release", "POST", decide()),
+    Case("console:review-reveal", "POST", decide(200)),
+    Case("console:review-reveal", "POST", decide(200), variant="htmx"),
+    Case("console:review-decide", "POST", decide()),
+    # writing a test case: editors and up
+    Case("console:review-save-as-test-case", "POST", write()),
 ]
 
 AUTHENTICATED = ("roleless", *READERS)
@@ -268,6 +293,7 @@ def state() -> dict:
     from pipelines_admin.audit.models import AuditEvent
     from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
     from pipelines_admin.impact.models import ImpactReport
+    from pipelines_admin.reviews.models import ReviewCase, ReviewDisposition
     from pipelines_admin.runs.models import Batch, Run
     from pipelines_admin.testcases.models import SuiteRun, TestCase
     from pipelines_admin.tokens.models import ApiToken
@@ -283,6 +309,8 @@ def state() -> dict:
         "test_cases": sorted(TestCase.objects.values_list("name", "updated_at")),
         "suite_runs": SuiteRun.objects.count(),
         "impact_reports": sorted(ImpactReport.objects.values_list("status", flat=True)),
+        "review_cases": sorted(ReviewCase.objects.values_list("status", "claimed_by_id", "approvals")),
+        "dispositions": ReviewDisposition.objects.count(),
         "environments": sorted(
             Environment.objects.values_list("name", "protected", "position", "description")
         ),
@@ -297,6 +325,13 @@ def state() -> dict:
 # -- requests ------------------------------------------------------------------------------
 
 
+#: the run each review page acts on
+REVIEW_RUNS = {
+    "console:review-release": "claimed_review_run",
+    "console:review-save-as-test-case": "decided_review_run",
+}
+
+
 def url_kwargs(name: str, converters: dict, estate: dict, variant: str) -> dict:
     env = "production" if variant == "protected" else "development"
     release = estate["production_first_release"] if variant == "protected" else estate["first_release"]
@@ -307,7 +342,9 @@ def url_kwargs(name: str, converters: dict, estate: dict, variant: str) -> dict:
         "release_id": release.pk,
         "stage": "business_rules",
         "rule": "age_verification",
-        "run_id": estate["run"].pk,
+        "run_id": estate[
+            REVIEW_RUNS.get(name, "review_run") if name.startswith("console:review") else "run"
+        ].pk,
         "batch_id": estate["queued_batch" if name == "console:batch-cancel" else "done_batch"].pk,
         "fmt": variant or "csv",
         "token_id": estate["token"].pk,
@@ -463,6 +500,12 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
         }
     if name == "console:binding-remove":
         return {"reason": "not needed", "base_revision": settings_of(env, "KYCService", "jumio")}
+    if name == "console:review-reveal":
+        return {"field": "ssn", "reason": "compare with the watch list"}
+    if name == "console:review-decide":
+        return {"decision": "approve", "approve-reason_code": "false_positive", "approve-note": "ok"}
+    if name == "console:review-save-as-test-case":
+        return {"expect": "failed"}
     if name == "login":
         return {"username": "eddie", "password": "not the password"}
     if name == "tokens:list":
