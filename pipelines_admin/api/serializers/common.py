@@ -43,3 +43,18 @@ class UsernameField(serializers.Field):
 
     def to_representation(self, value):
         return value.get_username() if value is not None else None
+
+
+class WindowFilters(serializers.Serializer):
+    """The query of a figures endpoint: one pipeline or all, one environment or all, and
+    how many hours back."""
+
+    pipeline = serializers.SlugField(
+        max_length=80, required=False, help_text="Pipeline slug; all by default."
+    )
+    environment = serializers.SlugField(
+        max_length=50, required=False, help_text="Environment name; all by default."
+    )
+    hours = serializers.IntegerField(
+        min_value=1, max_value=24 * 90, required=False, default=24, help_text="How far back, in hours."
+    )

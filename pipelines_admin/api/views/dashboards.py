@@ -8,6 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from pipelines_admin.api.base import ApiView
+from pipelines_admin.api.serializers.common import WindowFilters
 from pipelines_admin.configs import selectors as config_selectors
 from pipelines_admin.runs import selectors
 
@@ -66,16 +67,7 @@ class SeriesSerializer(serializers.Serializer):
 
 
 class DashboardSummaryView(ApiView):
-    class Filters(serializers.Serializer):
-        pipeline = serializers.SlugField(
-            max_length=80, required=False, help_text="Pipeline slug; all by default."
-        )
-        environment = serializers.SlugField(
-            max_length=50, required=False, help_text="Environment name; all by default."
-        )
-        hours = serializers.IntegerField(
-            min_value=1, max_value=24 * 90, required=False, default=24, help_text="How far back, in hours."
-        )
+    Filters = WindowFilters
 
     class Output(serializers.Serializer):
         pipeline = serializers.CharField(allow_null=True)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from pipelines_admin.api.base import ApiView
 from pipelines_admin.api.pagination import NewestFirstPagination
 from pipelines_admin.api.schema import error_response
+from pipelines_admin.api.serializers.common import WindowFilters
 from pipelines_admin.api.serializers.reviews import (
     RevealedSerializer,
     ReviewFiguresSerializer,
@@ -72,16 +73,7 @@ class ReviewQueueView(ApiView):
 
 
 class ReviewFiguresView(ApiView):
-    class Filters(serializers.Serializer):
-        pipeline = serializers.SlugField(
-            max_length=80, required=False, help_text="Pipeline slug; all by default."
-        )
-        environment = serializers.SlugField(
-            max_length=50, required=False, help_text="Environment name; all by default."
-        )
-        hours = serializers.IntegerField(
-            min_value=1, max_value=24 * 90, required=False, default=24, help_text="How far back, in hours."
-        )
+    Filters = WindowFilters
 
     @extend_schema(
         operation_id="reviews_summary",
