@@ -165,6 +165,25 @@ class EnvironmentVariables(BaseSettings):
     HEALTH_CHECK_TIMEOUT_SECONDS: float = Field(
         2, gt=0, description="How long /healthz waits for the database and the broker."
     )
+    CHANGE_SCHEDULE_SECONDS: float = Field(
+        15,
+        gt=0,
+        description="How often beat applies the scheduled change requests whose time has come.",
+    )
+    EMAIL_BACKEND: str = Field(
+        "django.core.mail.backends.console.EmailBackend",
+        description="How notifications (change requests decided, applied, refused; break glass) "
+        "are mailed: the console backend prints them to the log; "
+        "django.core.mail.backends.smtp.EmailBackend sends them.",
+    )
+    EMAIL_HOST: str = Field("localhost", description="The SMTP server, for the SMTP backend.")
+    EMAIL_PORT: int = Field(25, gt=0, description="The SMTP server's port.")
+    EMAIL_HOST_USER: str = Field("", description="The SMTP user name, if the server needs one.")
+    EMAIL_HOST_PASSWORD: str = Field("", description="The SMTP password, if the server needs one.")
+    EMAIL_USE_TLS: bool = Field(False, description="Whether to talk to the SMTP server over STARTTLS.")
+    DEFAULT_FROM_EMAIL: str = Field(
+        "pipelines@localhost", description="The sender of the console's notification emails."
+    )
     REVIEW_SLA_HOURS: float = Field(
         24,
         gt=0,

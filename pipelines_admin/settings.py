@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "pipelines_admin.impact",
     "pipelines_admin.releases",
     "pipelines_admin.reviews",
+    "pipelines_admin.changes",
     "pipelines_admin.demo",
     "pipelines_admin.console",
     "pipelines_admin.tokens",
@@ -279,10 +280,24 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # the next one is sent is dropped, so they never pile up behind busy workers.
 _SWEEP = {"schedule": ENV.RUN_SWEEP_SECONDS, "options": {"expires": ENV.RUN_SWEEP_SECONDS}}
 CELERY_BEAT_SCHEDULE = {
+    "apply-scheduled-changes": {
+        "task": "changes.apply_due",
+        "schedule": ENV.CHANGE_SCHEDULE_SECONDS,
+        "options": {"expires": ENV.CHANGE_SCHEDULE_SECONDS},
+    },
     "sweep-runs": {"task": "runs.sweep", **_SWEEP},
     "sweep-suites": {"task": "testcases.sweep", **_SWEEP},
     "sweep-impact": {"task": "impact.sweep", **_SWEEP},
 }
+
+# Notifications by email (pipelines_admin.changes.notify)
+EMAIL_BACKEND = ENV.EMAIL_BACKEND
+EMAIL_HOST = ENV.EMAIL_HOST
+EMAIL_PORT = ENV.EMAIL_PORT
+EMAIL_HOST_USER = ENV.EMAIL_HOST_USER
+EMAIL_HOST_PASSWORD = ENV.EMAIL_HOST_PASSWORD
+EMAIL_USE_TLS = ENV.EMAIL_USE_TLS
+DEFAULT_FROM_EMAIL = ENV.DEFAULT_FROM_EMAIL
 
 # Runs and batches
 RUN_INPUT_MAX_BYTES = ENV.RUN_INPUT_MAX_BYTES

@@ -10,13 +10,18 @@
 | change environment   | no     | unprotected only  | yes       | no       | yes       |
 | add an environment   | no     | no                | yes       | no       | yes       |
 | decide reviews       | no     | no                | no        | yes      | yes       |
+| approve changes      | no     | no                | yes       | no       | yes       |
+| break glass          | no     | no                | no        | no       | yes       |
 (changing an environment: releasing, rolling back, overrides, toggles, its description
 and order, its service bindings; adding one, and protecting or unprotecting one, is
 checked as changing a protected environment; test cases use VERSION_CREATE, suite runs
 and impact analyses RUN_SUBMIT; overriding the release gate takes no more than changing
 the environment, so publishers only in protected ones; deciding reviews (claiming a
 case, revealing a field, approving or declining) is the reviewer's alone: a viewer,
-editor or publisher decides only when also given the reviewer role; roles add up)
+editor or publisher decides only when also given the reviewer role; approving or
+rejecting a change request is a publisher's, never for the request's author nor the
+author of a version it releases (changes.services checks that); applying a change
+without approvals (break glass) is a superuser's alone, with a reason; roles add up)
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ VERSION_CREATE = "version.create"
 ENVIRONMENT_CHANGE = "environment.change"
 RUN_SUBMIT = "run.submit"
 REVIEW_DECIDE = "review.decide"
+CHANGE_APPROVE = "change.approve"
+BREAK_GLASS = "change.break_glass"
 
 
 def roles_of(user) -> set[str]:
@@ -49,6 +56,10 @@ def can(user, action: str, environment=None) -> bool:
         return bool(roles & {VIEWER, EDITOR, PUBLISHER, REVIEWER})
     if action == REVIEW_DECIDE:
         return REVIEWER in roles
+    if action == CHANGE_APPROVE:
+        return PUBLISHER in roles
+    if action == BREAK_GLASS:
+        return False  # superusers only (above)
     if action in (VERSION_CREATE, RUN_SUBMIT):
         return bool(roles & {EDITOR, PUBLISHER})
     if action == ENVIRONMENT_CHANGE:
@@ -66,6 +77,10 @@ def role_needed(action: str, environment=None) -> str:
         return PUBLISHER
     if action == REVIEW_DECIDE:
         return REVIEWER
+    if action == CHANGE_APPROVE:
+        return PUBLISHER
+    if action == BREAK_GLASS:
+        return "superuser"
     if action in (VERSION_CREATE, RUN_SUBMIT, ENVIRONMENT_CHANGE):
         return EDITOR
     raise ValueError(f"unknown action {action!r}")
@@ -85,5 +100,7 @@ def require(user, action: str, environment=None) -> None:
         ENVIRONMENT_CHANGE: "change environments",
         RUN_SUBMIT: "submit runs",
         REVIEW_DECIDE: "decide reviews",
+        CHANGE_APPROVE: "approve or reject change requests",
+        BREAK_GLASS: "apply a change without its approvals (break glass): only superusers may",
     }[action]
     raise NotAllowed(f"Your role does not allow you to {wording}.", {"action": action})

@@ -115,6 +115,16 @@ class Environment(models.Model):
     )
     protected = models.BooleanField(default=False, help_text="Only publishers may release to or change it.")
     description = models.CharField(max_length=300, blank=True)
+    change_requests_required = models.BooleanField(
+        default=False,
+        help_text="Every change here (release, rollback, override, toggle, binding, these settings) "
+        "goes through a change request that other publishers approve.",
+    )
+    approvals_required = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(3)],
+        help_text="How many publishers other than the author approve a change request here.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, VERSION_CREATE, require
 from pipelines_admin.audit.services import audit_record
+from pipelines_admin.configs.change_control import ChangeAuthority, require_change_authority
 from pipelines_admin.configs.diffs import semantic_diff, text_diff
 from pipelines_admin.configs.engine import binding_problems, document_hash, document_problems
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, ServiceBinding
@@ -145,7 +146,15 @@ def config_version_create(
 # -- environments and their service bindings ----------------------------------------------
 
 BINDING_FIELDS = ("kind", "url", "timeout_seconds", "retries", "secret_env", "latency_ms", "failure_rate")
-ENVIRONMENT_FIELDS = ("protected", "position", "description")
+ENVIRONMENT_FIELDS = (
+    "protected",
+    "position",
+    "description",
+    "change_requests_required",
+    "approvals_required",
+)
+#: the settings that say who may change an environment, and how
+ENVIRONMENT_POLICY_FIELDS = ("protected", "change_requests_required", "approvals_required")
 
 
 def environment_locked(environment: Environment) -> Environment:
@@ -232,6 +241,7 @@ def service_binding_set(
     reason: str = "",
     expect: str | None = None,
     base_revision: str | None = None,
+    authority: ChangeAuthority | None = None,
     **values,
 ) -> ServiceBinding:
     """Create or change how `environment` reaches service:interface:name. Only the
@@ -242,9 +252,11 @@ def service_binding_set(
     `expect`: "new" refuses to change an existing binding (Conflict), "existing" to create
     one (NotFound); None does either. The returned binding's `changed` is False when it
     already was exactly so (nothing is written then). `base_revision`: the binding's
-    revision the change is based on (Stale when it changed since)."""
+    revision the change is based on (Stale when it changed since). Under change control
+    it needs `authority` (configs.change_control)."""
     environment = environment_locked(environment)
     require(actor, ENVIRONMENT_CHANGE, environment)
+    require_change_authority(environment, authority, f"changing the binding of service:{interface}:{name}")
     if environment.protected:
         reason = require_reason(environment, reason)
     unknown = set(values) - set(BINDING_FIELDS)
@@ -333,11 +345,13 @@ def service_binding_remove(
     actor,
     reason: str = "",
     base_revision: str | None = None,
+    authority: ChangeAuthority | None = None,
 ) -> None:
     """Remove a binding: the rules calling service:interface:name get the simulated
     adapter again. Refused like a change when a live config would become invalid."""
     environment = environment_locked(environment)
     require(actor, ENVIRONMENT_CHANGE, environment)
+    require_change_authority(environment, authority, f"removing the binding of service:{interface}:{name}")
     if environment.protected:
         reason = require_reason(environment, reason)
     binding = (
@@ -413,6 +427,9 @@ def environment_update(
     description: str,
     reason: str = "",
     base_revision: str | None = None,
+    change_requests_required: bool | None = None,
+    approvals_required: int | None = None,
+    authority: ChangeAuthority | None = None,
 ) -> Environment:
     """Change an environment's settings (its name never changes: runs, releases and audit
     events name it).
@@ -420,9 +437,13 @@ def environment_update(
     - Editors change the description and order of unprotected environments; publishers
       of any, and every change to a protected environment needs a reason.
     - Protecting or unprotecting one is for publishers, with a reason: unprotecting lets
-      editors release there without the release gate; protecting locks them out."""
+      editors release there without the release gate; protecting locks them out.
+    - Change control (`change_requests_required`, `approvals_required`; None keeps what
+      is set) is a publisher's setting too. On an environment under change control,
+      every change to its settings is itself a change request (`authority`)."""
     environment = environment_locked(environment)
     require(actor, ENVIRONMENT_CHANGE, environment)
+    require_change_authority(environment, authority, "changing its settings")
     revision_check(
         base=base_revision,
         current=settings_revision(environment),
@@ -433,6 +454,20 @@ def environment_update(
         },
     )
     protected = bool(protected)
+    change_requests_required = (
+        environment.change_requests_required
+        if change_requests_required is None
+        else bool(change_requests_required)
+    )
+    approvals_required = environment.approvals_required if approvals_required is None else approvals_required
+    if (
+        change_requests_required != environment.change_requests_required
+        or approvals_required != environment.approvals_required
+    ):
+        require(actor, ENVIRONMENT_CHANGE, Environment(name=environment.name, protected=True))
+        reason = require_reason(
+            environment, reason, why=f"Changing {environment.name}'s change control needs a reason."
+        )
     if protected != environment.protected:
         require(actor, ENVIRONMENT_CHANGE, Environment(name=environment.name, protected=True))
         reason = require_reason(
@@ -446,6 +481,8 @@ def environment_update(
         reason = require_reason(environment, reason)
     before = {f: getattr(environment, f) for f in ENVIRONMENT_FIELDS}
     environment.protected, environment.position = protected, position
+    environment.change_requests_required = change_requests_required
+    environment.approvals_required = approvals_required
     environment.description = (description or "").strip() if isinstance(description, str) else description
     try:
         environment.full_clean(validate_unique=False)

@@ -11,6 +11,11 @@ from django.db import transaction
 
 from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, require
 from pipelines_admin.audit.services import audit_record
+from pipelines_admin.configs.change_control import (
+    ChangeAuthority,
+    require_change_authority,
+    require_gate_override_authority,
+)
 from pipelines_admin.configs.diffs import semantic_diff
 from pipelines_admin.configs.engine import config_dependents, config_stage_rule_ids, document_hash
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release
@@ -40,12 +45,18 @@ def _release(
     gate_override: bool = False,
     audit_data: dict | None = None,
     base_revision: str | None = None,
+    authority: ChangeAuthority | None = None,
 ) -> Release:
     """Every change to what an environment runs comes here. A protected environment also
     needs the release gate open (see testcases.gate) or overridden with the reason.
     With `base_revision` (what the editor saw, see selectors.environment_revision), a
-    change made since is a Stale error saying what it changed."""
+    change made since is a Stale error saying what it changed.
+
+    On an environment under change control, and for any override of the gate, it needs
+    `authority` (configs.change_control): only pipelines_admin.changes gives one."""
     require(actor, ENVIRONMENT_CHANGE, environment)
+    require_change_authority(environment, authority, f"this {Release.Kind(kind).label}")
+    require_gate_override_authority(environment, authority, gate_override)
     reason = require_reason(environment, reason) if environment.protected else (reason or "").strip()
     if version.pipeline_id != pipeline.pk:
         raise NotFound(f"Version {version.number} does not belong to {pipeline.slug}.")
@@ -104,7 +115,13 @@ def _release(
             "override_before": previous.override if previous else None,
             "override_after": override,
         },
-        data={"effective_hash": effective_hash, "kind": kind, "gate": gate, **(audit_data or {})},
+        data={
+            "effective_hash": effective_hash,
+            "kind": kind,
+            "gate": gate,
+            **({"authority": authority.as_dict()} if authority else {}),
+            **(audit_data or {}),
+        },
     )
     if gate["result"] == "overridden":
         audit_record(
@@ -116,7 +133,11 @@ def _release(
             pipeline=pipeline.slug,
             environment=environment.name,
             reason=reason,
-            data={"effective_hash": effective_hash, "why_closed": gate["why_closed"]},
+            data={
+                "effective_hash": effective_hash,
+                "why_closed": gate["why_closed"],
+                **({"authority": authority.as_dict()} if authority else {}),
+            },
         )
     return release
 
@@ -131,6 +152,7 @@ def release_create(
     reason: str = "",
     override: dict | None = None,
     gate_override: bool = False,
+    authority: ChangeAuthority | None = None,
 ) -> Release:
     """Release `version` to `environment`, keeping the environment's override unless
     another is given."""
@@ -147,6 +169,7 @@ def release_create(
         reason=reason,
         action="release.created",
         gate_override=gate_override,
+        authority=authority,
     )
 
 
@@ -204,6 +227,7 @@ def override_set(
     reason: str = "",
     gate_override: bool = False,
     base_revision: str | None = None,
+    authority: ChangeAuthority | None = None,
 ) -> Release:
     """Replace the environment's override (a JSON merge patch over the live version)."""
     live = _live_or_404(pipeline, environment)
@@ -218,6 +242,7 @@ def override_set(
         action="override.set",
         gate_override=gate_override,
         base_revision=base_revision,
+        authority=authority,
     )
 
 
@@ -234,14 +259,56 @@ def _toggle(
     gate_override: bool,
     disable_dependents: bool,
     base_revision: str | None,
+    authority: ChangeAuthority | None,
 ):
     """Turn a stage (rule None) or a rule on or off. Turning something off that enabled
     rules depend on, directly or through other rules, is refused with the list of them
     (DependentsEnabled) unless `disable_dependents` turns them off too, in the same
     release; the audit event names every rule turned off."""
     require(actor, ENVIRONMENT_CHANGE, environment)  # before saying anything about the consequences
+    _check_base(pipeline, environment, release_live(pipeline, environment), base_revision)
+    live, override, dependents = toggle_plan(
+        pipeline=pipeline,
+        environment=environment,
+        stage=stage,
+        rule=rule,
+        enabled=enabled,
+        disable_dependents=disable_dependents,
+    )
+    release = _release(
+        pipeline=pipeline,
+        environment=environment,
+        version=live.version,
+        override=override,
+        kind=Release.Kind.TOGGLE,
+        actor=actor,
+        reason=reason,
+        action=action,
+        gate_override=gate_override,
+        audit_data={
+            "toggled": {"stage": stage, "rule": rule, "enabled": enabled},
+            "disabled_dependents": dependents,
+        },
+        base_revision=base_revision,
+        authority=authority,
+    )
+    release.disabled_dependents = dependents  # for the caller's message; the audit event keeps them
+    return release
+
+
+def toggle_plan(
+    *,
+    pipeline: Pipeline,
+    environment: Environment,
+    stage: str,
+    rule: str | None,
+    enabled: bool,
+    disable_dependents: bool,
+) -> tuple[Release, dict, list[dict]]:
+    """What a toggle would release: the live release, the new override over its version
+    and the dependents turned off with it. Refused when there is nothing to toggle, it
+    already is so, or (without `disable_dependents`) enabled rules depend on it."""
     live = _live_or_404(pipeline, environment)
-    _check_base(pipeline, environment, live, base_revision)
     effective = apply_override(live.version.document, live.override)
     path = ["stages", stage] + (["rules", rule] if rule else [])
     what = f"Rule {rule} of stage {stage}" if rule else f"Stage {stage}"
@@ -260,24 +327,7 @@ def _toggle(
         changed = set_at(
             changed, ["stages", dependent["stage"], "rules", dependent["rule"], "enabled"], False
         )
-    release = _release(
-        pipeline=pipeline,
-        environment=environment,
-        version=live.version,
-        override=override_between(live.version.document, changed),
-        kind=Release.Kind.TOGGLE,
-        actor=actor,
-        reason=reason,
-        action=action,
-        gate_override=gate_override,
-        audit_data={
-            "toggled": {"stage": stage, "rule": rule, "enabled": enabled},
-            "disabled_dependents": dependents,
-        },
-        base_revision=base_revision,
-    )
-    release.disabled_dependents = dependents  # for the caller's message; the audit event keeps them
-    return release
+    return live, override_between(live.version.document, changed), dependents
 
 
 class DependentsEnabled(Conflict):
@@ -316,6 +366,7 @@ def stage_toggle(
     gate_override: bool = False,
     disable_dependents: bool = False,
     base_revision: str | None = None,
+    authority: ChangeAuthority | None = None,
 ) -> Release:
     return _toggle(
         pipeline=pipeline,
@@ -329,6 +380,7 @@ def stage_toggle(
         gate_override=gate_override,
         disable_dependents=disable_dependents,
         base_revision=base_revision,
+        authority=authority,
     )
 
 
@@ -345,6 +397,7 @@ def rule_toggle(
     gate_override: bool = False,
     disable_dependents: bool = False,
     base_revision: str | None = None,
+    authority: ChangeAuthority | None = None,
 ) -> Release:
     return _toggle(
         pipeline=pipeline,
@@ -358,6 +411,7 @@ def rule_toggle(
         gate_override=gate_override,
         disable_dependents=disable_dependents,
         base_revision=base_revision,
+        authority=authority,
     )
 
 
@@ -370,6 +424,7 @@ def release_rollback(
     actor,
     reason: str = "",
     gate_override: bool = False,
+    authority: ChangeAuthority | None = None,
 ) -> Release:
     """Run an earlier release's version and override again (as a new release)."""
     if to_release.pipeline_id != pipeline.pk or to_release.environment_id != environment.pk:
@@ -384,4 +439,5 @@ def release_rollback(
         reason=reason,
         action="release.rolled_back",
         gate_override=gate_override,
+        authority=authority,
     )

@@ -77,6 +77,11 @@ def publisher(django_user_model):
 
 
 @pytest.fixture
+def publisher2(django_user_model):
+    return make_user(django_user_model, "paula", "viewer", "editor", "publisher")
+
+
+@pytest.fixture
 def reviewer(django_user_model):
     return make_user(django_user_model, "rita", "reviewer")
 

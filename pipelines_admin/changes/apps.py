@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ChangesConfig(AppConfig):
+    name = "pipelines_admin.changes"
+    verbose_name = "Change requests: four eyes on protected environments"
