@@ -12,7 +12,10 @@ Each environment gets the overrides the seed article gives it, with one change: 
 seed turns the compliance stage off in development, which would leave the age, credit
 and income checks (they need KYC) unable to run, so no application could be decided.
 Development keeps compliance on and binds its services to the simulated adapters
-instead (no vendor is called, which is what turning it off was for)."""
+instead (no vendor is called, which is what turning it off was for).
+
+Once the demo pipelines are live, production is put under change control: from then on
+every change there is a change request that another publisher approves."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from importlib import resources
 
 from django.db import transaction
 
+from pipelines_admin.changes.services import change_request_break_glass, change_submit
 from pipelines_admin.configs.defaults import ensure_default_environments
 from pipelines_admin.configs.engine import compiled_pipeline
 from pipelines_admin.configs.models import Environment, Pipeline
@@ -154,16 +158,48 @@ def demo_pipelines_ensure(*, actor) -> list[Pipeline]:
                     version=version,
                     override=override,
                 )
-                release_create(
-                    pipeline=pipeline,
-                    environment=environment,
-                    version=version,
-                    actor=actor,
-                    reason="Initial release of the demo pipeline",
-                    override=override,
-                )
+                _release_protected(pipeline, environment, version, override, actor)
         created.append(pipeline)
+    if created:
+        _change_control_ensure(actor)
     return created
+
+
+def _release_protected(pipeline: Pipeline, environment: Environment, version, override: dict, actor) -> None:
+    """The first release of a new demo pipeline to a protected environment. Where the
+    environment is already under change control, it goes through a change request that
+    the demo admin applies by breaking glass, recorded as such."""
+    submitted = change_submit(
+        kind="release",
+        pipeline=pipeline,
+        environment=environment,
+        actor=actor,
+        reason="Initial release of the demo pipeline",
+        version=version.number,
+        override=override,
+    )
+    if submitted.requested and submitted.change_request is not None:
+        change_request_break_glass(
+            change_request=submitted.change_request,
+            actor=actor,
+            reason="Demo set-up: the first release of a demo pipeline",
+        )
+
+
+def _change_control_ensure(actor) -> None:
+    """A fresh demo has production under change control: one approval by another
+    publisher (the demo users publisher and publisher2 show it)."""
+    production = Environment.objects.filter(name="production").first()
+    if production is None or production.change_requests_required:
+        return
+    change_submit(
+        kind="environment",
+        environment=production,
+        actor=actor,
+        reason="Demo: every change to production needs one approval from another publisher",
+        change_requests_required=True,
+        approvals_required=1,
+    )
 
 
 def _sample_test_cases(pipeline: Pipeline, actor) -> None:

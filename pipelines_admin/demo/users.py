@@ -34,6 +34,14 @@ DEMO_USERS = (
     DemoUser("admin", (VIEWER, EDITOR, PUBLISHER), "everything", superuser=True),
     DemoUser("editor", (VIEWER, EDITOR), "creates versions, changes unprotected environments"),
     DemoUser("viewer", (VIEWER,), "reads everything"),
+    DemoUser(
+        "publisher",
+        (VIEWER, EDITOR, PUBLISHER),
+        "also releases to production, through change requests another publisher approves",
+    ),
+    DemoUser(
+        "publisher2", (VIEWER, EDITOR, PUBLISHER), "a second publisher, who approves the first one's changes"
+    ),
     DemoUser("reviewer", (REVIEWER,), "reads everything, decides applications sent to review"),
     DemoUser("reviewer2", (REVIEWER,), "a second reviewer, for rules that need two approvals"),
 )

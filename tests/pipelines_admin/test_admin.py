@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from pipelines_admin.changes.services import change_request_approve, change_submit
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.impact.services import impact_start
 from pipelines_admin.releases import services as release_services
@@ -95,6 +96,17 @@ def everything(released, editor, publisher, superuser, environments):
     # a run in review, declined by a superuser
     review = make_review_run(released, dev, editor, record=APPLICANT)
     review_decide(run=review, actor=superuser, decision="decline", reason_code="risk_too_high")
+    # a change request asking to override the gate, approved by a publisher
+    request = change_submit(
+        kind="override",
+        pipeline=released,
+        environment=dev,
+        actor=editor,
+        reason="a faster business-rule timeout",
+        gate_override=True,
+        override={"stages": {"business_rules": {"timeout_seconds": 5}}},
+    ).change_request
+    change_request_approve(change_request=request, actor=publisher)
 
 
 def test_admin__every_model_of_every_app__registered(superuser):

@@ -10,12 +10,21 @@ from pipelines_admin.demo.users import demo_users_ensure
 
 
 @pytest.mark.django_db
-def test_demo_users_ensure__first_run__creates_five_users_with_roles():
+def test_demo_users_ensure__first_run__creates_seven_users_with_roles():
     # Given an empty user table
     # When the demo users are ensured
     created = demo_users_ensure()
-    # Then admin, editor, viewer and two reviewers exist with their roles and the printed passwords work
-    assert [c[0] for c in created] == ["admin", "editor", "viewer", "reviewer", "reviewer2"]
+    # Then admin, editor, viewer, two publishers and two reviewers exist with their roles and the
+    # printed passwords work
+    assert [c[0] for c in created] == [
+        "admin",
+        "editor",
+        "viewer",
+        "publisher",
+        "publisher2",
+        "reviewer",
+        "reviewer2",
+    ]
     user_model = get_user_model()
     for username, password, _ in created:
         assert user_model.objects.get(username=username).check_password(password)
@@ -25,6 +34,12 @@ def test_demo_users_ensure__first_run__creates_five_users_with_roles():
         "editor",
     }
     assert set(user_model.objects.get(username="viewer").groups.values_list("name", flat=True)) == {"viewer"}
+    for publisher in ("publisher", "publisher2"):
+        assert set(user_model.objects.get(username=publisher).groups.values_list("name", flat=True)) == {
+            "viewer",
+            "editor",
+            "publisher",
+        }
     for reviewer in ("reviewer", "reviewer2"):
         assert set(user_model.objects.get(username=reviewer).groups.values_list("name", flat=True)) == {
             "reviewer"
@@ -72,6 +87,8 @@ def test_ensure_demo_data__first_run__prints_each_user_with_role_as_the_readme_s
         "DEMO_ADMIN_PASSWORD",
         "DEMO_EDITOR_PASSWORD",
         "DEMO_VIEWER_PASSWORD",
+        "DEMO_PUBLISHER_PASSWORD",
+        "DEMO_PUBLISHER2_PASSWORD",
         "DEMO_REVIEWER_PASSWORD",
         "DEMO_REVIEWER2_PASSWORD",
     ):
@@ -83,7 +100,7 @@ def test_ensure_demo_data__first_run__prints_each_user_with_role_as_the_readme_s
     lines = out.getvalue().splitlines()[: len(sample)]
     # Then they are the README's lines, each user's password where the README says <password>
     # and the role text in the same column; each printed password is the user's
-    assert len(sample) == 6 and lines[0] == sample[0]
+    assert len(sample) == 8 and lines[0] == sample[0]
     user_model = get_user_model()
     for printed, shown in zip(lines[1:], sample[1:], strict=True):
         username, password = printed.split()[:2]
