@@ -10,6 +10,7 @@ import json
 import pytest
 from django.core.cache import cache
 
+from tests.pipelines_admin.changes.helpers import apply_approved
 from tests.pipelines_admin.conftest import (  # noqa: F401  (fixtures, re-exported)
     editor,
     environments,
@@ -100,22 +101,23 @@ def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipel
     )
     release_services.release_create(pipeline=pipeline, environment=dev, version=v2, actor=editor)
     release_services.release_create(pipeline=pipeline, environment=staging, version=v1, actor=editor)
-    # production is protected: its release gate wants a passing test suite, or a publisher's override
-    production_first = release_services.release_create(
+    # production is protected: its release gate wants a passing test suite, or an override
+    # a second publisher approves
+    production_first = apply_approved(
+        kind="release",
         pipeline=pipeline,
         environment=prod,
-        version=v1,
         actor=publisher,
         reason="first release",
-        gate_override=True,
+        version=1,
     )
-    release_services.release_create(
+    apply_approved(
+        kind="release",
         pipeline=pipeline,
         environment=prod,
-        version=v2,
         actor=publisher,
         reason="minimum age 21",
-        gate_override=True,
+        version=2,
     )
     run = run_submit(pipeline=pipeline, environment=dev, record=PII_APPLICANT, actor=editor)
     run_execute(run.pk)

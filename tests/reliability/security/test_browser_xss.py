@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import browser_type_launch_args  # noqa: F401  (fixture)
+from tests.pipelines_admin.changes.helpers import apply_approved
 from tests.reliability.security.conftest import finish_batch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -81,8 +82,8 @@ def hostile(publisher, environments):
         reason=SCRIPT,
         override={"stages": {STAGE: {"rules": {"email_format": {"params": {"field_name": HTMX}}}}}},
     )
-    release_services.release_create(
-        pipeline=pipeline, environment=prod, version=v1, actor=publisher, reason=SVG, gate_override=True
+    apply_approved(
+        kind="release", pipeline=pipeline, environment=prod, actor=publisher, reason=SVG, version=v1.number
     )
     record = {"name": SCRIPT, "email": IMG, "occupation": SCRIPT, "employer": IMG, SVG: HTMX}
     run = run_submit(pipeline=pipeline, environment=dev, record=record, actor=publisher)
