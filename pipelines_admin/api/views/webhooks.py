@@ -39,7 +39,7 @@ def _with_url(view: ApiView, subscription):
 
 def _scope(values: dict) -> dict:
     """pipeline / environment from their slug and name (null: all), when given."""
-    scope = {}
+    scope: dict[str, object] = {}
     if "pipeline" in values:
         slug = values.pop("pipeline")
         scope["pipeline"] = config_selectors.pipeline_get(slug) if slug else None

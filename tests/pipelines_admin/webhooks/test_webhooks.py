@@ -10,8 +10,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -119,9 +118,9 @@ def test_delivery__running_receiver__signature_verified_delivered_and_logged(pub
 
 
 def _post(receiver, body: bytes, headers: dict) -> int:
-    request = urllib.request.Request(receiver.url, data=body, headers=headers, method="POST")
+    request = urllib.request.Request(receiver.url, data=body, headers=headers, method="POST")  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
@@ -452,7 +451,7 @@ def test_event_body__exact_shape():
     body = services.event_body(
         event_id="e1",
         event=BATCH_FINISHED,
-        occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt_timezone.utc),
+        occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
         pipeline="onboarding",
         environment=None,
         data={"count": 2},
