@@ -23,7 +23,7 @@ webhook_url = URLValidator(schemes=["http", "https"])
 
 class WebhookSubscription(models.Model):
     name = models.CharField(max_length=100, help_text="What receives it, e.g. “chat-ops bot”.")
-    url = models.URLField(max_length=500, validators=[webhook_url], help_text="Where deliveries are POSTed.")
+    url = models.CharField(max_length=500, validators=[webhook_url], help_text="Where deliveries are POSTed.")
     pipeline = models.ForeignKey(
         Pipeline,
         null=True,
