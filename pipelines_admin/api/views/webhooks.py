@@ -177,7 +177,7 @@ class WebhookDisableView(ApiView):
     @extend_schema(
         operation_id="webhooks_disable",
         summary="Disable a webhook",
-        description=f"{MANAGE} Nothing is sent until it is enabled again; its events wait.",
+        description=f"{MANAGE} Nothing is sent until it is enabled again: deliveries already waiting are kept, new events are not stored for it.",
         request=Input,
         responses={200: WebhookSerializer},
     )

@@ -142,7 +142,9 @@ def disable(request: HtmxHttpRequest, webhook_id: int):
     subscription = services.subscription_disable(
         subscription=selectors.subscription_get(webhook_id), actor=request.user, reason=reason
     )
-    messages.success(request, f"Webhook “{subscription.name}” disabled: its events wait until it is enabled.")
+    messages.success(
+        request, f"Webhook “{subscription.name}” disabled: nothing is sent to it until it is enabled."
+    )
     return redirect("console:webhook", webhook_id=subscription.pk)
 
 
