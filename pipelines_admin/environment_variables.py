@@ -191,6 +191,27 @@ class EnvironmentVariables(BaseSettings):
         "amber under it, red past it.",
     )
 
+    # -- webhooks
+    WEBHOOK_TIMEOUT_SECONDS: float = Field(
+        5, gt=0, description="Seconds a webhook receiver has to answer a delivery."
+    )
+    WEBHOOK_MAX_ATTEMPTS: int = Field(
+        8, ge=1, description="Attempts at a webhook delivery before it is recorded as failed."
+    )
+    WEBHOOK_RETRY_BASE_SECONDS: float = Field(
+        30,
+        gt=0,
+        description="Wait before a webhook delivery's second attempt; it doubles at each further attempt.",
+    )
+    WEBHOOK_RETRY_MAX_SECONDS: float = Field(
+        3600, gt=0, description="The longest wait between two attempts at a webhook delivery."
+    )
+    WEBHOOK_DISABLE_AFTER: int = Field(
+        5,
+        ge=1,
+        description="Webhook deliveries failed in a row (every attempt) before the subscription is disabled.",
+    )
+
     @field_validator("RUN_INPUT_KEYS", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", mode="before")
     @classmethod
     def _comma_list(cls, value):

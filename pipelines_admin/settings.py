@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "pipelines_admin.health",
     "pipelines_admin.audit",
     "pipelines_admin.configs",
+    "pipelines_admin.webhooks",
     "pipelines_admin.runs",
     "pipelines_admin.testcases",
     "pipelines_admin.impact",
@@ -288,6 +289,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-runs": {"task": "runs.sweep", **_SWEEP},
     "sweep-suites": {"task": "testcases.sweep", **_SWEEP},
     "sweep-impact": {"task": "impact.sweep", **_SWEEP},
+    "sweep-webhooks": {"task": "webhooks.sweep", **_SWEEP},
 }
 
 # Notifications by email (pipelines_admin.changes.notify)
@@ -327,6 +329,14 @@ IMPACT_CHUNK_TIME_LIMIT = ENV.IMPACT_CHUNK_TIME_LIMIT
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 HEALTH_CHECK_TIMEOUT_SECONDS = ENV.HEALTH_CHECK_TIMEOUT_SECONDS
+# Webhooks (pipelines_admin.webhooks): signed deliveries, retried with exponential backoff
+# (WEBHOOK_RETRY_BASE_SECONDS * 2**(attempts-1), at most WEBHOOK_RETRY_MAX_SECONDS) by the
+# sweep; a subscription whose deliveries fail WEBHOOK_DISABLE_AFTER times in a row is disabled.
+WEBHOOK_TIMEOUT_SECONDS = ENV.WEBHOOK_TIMEOUT_SECONDS
+WEBHOOK_MAX_ATTEMPTS = ENV.WEBHOOK_MAX_ATTEMPTS
+WEBHOOK_RETRY_BASE_SECONDS = ENV.WEBHOOK_RETRY_BASE_SECONDS
+WEBHOOK_RETRY_MAX_SECONDS = ENV.WEBHOOK_RETRY_MAX_SECONDS
+WEBHOOK_DISABLE_AFTER = ENV.WEBHOOK_DISABLE_AFTER
 # /metrics (pipelines_admin.metrics): Prometheus sends `Authorization: Bearer <METRICS_TOKEN>`;
 # while it is not set the endpoint answers 404 (off, never open).
 METRICS_TOKEN = ENV.METRICS_TOKEN.strip()

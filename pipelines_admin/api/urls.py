@@ -20,6 +20,7 @@ from pipelines_admin.api.views import (
     tokens,
     validation,
     versions,
+    webhooks,
 )
 
 app_name = "api"
@@ -118,6 +119,25 @@ v1 = [
         "reviews/<uuid:run_id>/save-as-test-case/",
         reviews.ReviewSaveAsTestCaseView.as_view(),
         name="review-save-as-test-case",
+    ),
+    path("webhooks/", webhooks.WebhookListView.as_view(), name="webhook-list"),
+    path("webhooks/<int:webhook_id>/", webhooks.WebhookDetailView.as_view(), name="webhook-detail"),
+    path(
+        "webhooks/<int:webhook_id>/rotate-secret/",
+        webhooks.WebhookRotateSecretView.as_view(),
+        name="webhook-rotate-secret",
+    ),
+    path("webhooks/<int:webhook_id>/enable/", webhooks.WebhookEnableView.as_view(), name="webhook-enable"),
+    path("webhooks/<int:webhook_id>/disable/", webhooks.WebhookDisableView.as_view(), name="webhook-disable"),
+    path(
+        "webhooks/<int:webhook_id>/deliveries/",
+        webhooks.WebhookDeliveryListView.as_view(),
+        name="webhook-delivery-list",
+    ),
+    path(
+        "webhook-deliveries/<int:delivery_id>/resend/",
+        webhooks.WebhookDeliveryResendView.as_view(),
+        name="webhook-delivery-resend",
     ),
     path("tokens/", tokens.TokenListView.as_view(), name="token-list"),
     path("tokens/<uuid:token_id>/", tokens.TokenDetailView.as_view(), name="token-detail"),

@@ -267,6 +267,32 @@ def _review(event: AuditEvent) -> EventSummary:
     return EventSummary(status=str(data.get("case_status", "")), lines=tuple(lines))
 
 
+def _webhook(event: AuditEvent) -> EventSummary:
+    """A webhook subscription managed (webhooks.services): where it sends, what changed."""
+    data = event.data
+    lines = []
+    if data.get("url"):
+        lines.append(f"to {data['url']}")
+    if data.get("events"):
+        lines.append("events: " + ", ".join(data["events"]))
+    for key, change in (data.get("changed") or {}).items():
+        lines.append(f"{key}: {change.get('from')} → {change.get('to')}")
+    if event.action == "webhook.disabled":
+        lines.append(str(data.get("reason", "")))
+        lines.append(
+            f"{_plural(data.get('consecutive_failures', 0), 'failed delivery', 'failed deliveries')} in a row"
+        )
+    if data.get("was_disabled_because"):
+        lines.append(f"was disabled: {data['was_disabled_because']}")
+    if "deliveries" in data:
+        lines.append(f"{_plural(data['deliveries'], 'delivery', 'deliveries')} logged")
+    if event.action == "webhook.delivery_resent":
+        lines.append(
+            f"{data.get('event', '')} (event {data.get('event_id', '')}) as delivery {data.get('delivery', '')}"
+        )
+    return EventSummary(lines=tuple(line for line in lines if line))
+
+
 def _nothing(event: AuditEvent) -> EventSummary:
     return EventSummary()
 
@@ -302,6 +328,13 @@ SUMMARIES: dict[str, Callable[[AuditEvent], EventSummary]] = {
     "review.declined": _review,
     "api_token.created": _nothing,  # its name and prefix are the event's object
     "api_token.revoked": _token_revoked,
+    "webhook.created": _webhook,
+    "webhook.updated": _webhook,
+    "webhook.secret_rotated": _nothing,  # never the secret itself
+    "webhook.enabled": _webhook,
+    "webhook.disabled": _webhook,
+    "webhook.deleted": _webhook,
+    "webhook.delivery_resent": _webhook,
 }
 
 

@@ -33,7 +33,14 @@ from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
 from pipelines_admin.runs.metrics import RollupAccumulator, recovery_count
 from pipelines_admin.runs.models import Batch, BatchChunk, Run, SweepRecovery
-from pipelines_admin.runs.services import alerts_record, execute_record, resolve_config
+from pipelines_admin.runs.services import (
+    alerts_record,
+    execute_record,
+    resolve_config,
+    review_needed_publish,
+)
+from pipelines_admin.webhooks.events import BATCH_FINISHED
+from pipelines_admin.webhooks.services import event_publish
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +220,7 @@ def _chunk_write_runs(claim: jobs.Claim, batch: Batch, runs: list[Run]) -> int:
     for run in runs:
         run.enqueued_at, run.started_at, run.finished_at = claim.work.enqueued_at, started_at, now
     Run.objects.bulk_create(runs, batch_size=500)
-    alerts_record(runs)
+    _runs_announce(batch, runs)
     _rollups_write(runs, now)
     counters = {
         field: F(field) + sum(1 for r in runs if r.status == status)
@@ -252,7 +259,7 @@ def _chunk_write_locked(claim: jobs.Claim, batch: Batch, runs: list[Run]) -> int
         for run in runs:
             run.enqueued_at, run.started_at, run.finished_at = chunk.enqueued_at, chunk.started_at, now
         Run.objects.bulk_create(runs, batch_size=500)
-        alerts_record(runs)
+        _runs_announce(batch, runs)
         _rollups_write(runs, now)
         counters = {
             field: F(field) + sum(1 for r in runs if r.status == status)
@@ -266,6 +273,30 @@ def _chunk_write_locked(claim: jobs.Claim, batch: Batch, runs: list[Run]) -> int
         )
         _chunk_done(claim, chunk, batch.pk, now)
     return len(runs)
+
+
+def _runs_announce(batch: Batch, runs: list[Run]) -> None:
+    """The chunk's alerts, and the webhook events of them and of its runs sent to review."""
+    alerts_record(runs, pipeline=batch.pipeline, environment=batch.environment)
+    review_needed_publish(runs, pipeline=batch.pipeline, environment=batch.environment, batch_id=batch.pk)
+
+
+def _batch_finished_publish(batch: Batch) -> None:
+    """The `batch.finished` webhook event: the batch's id, file name, status and counts."""
+    event_publish(
+        event=BATCH_FINISHED,
+        pipeline=batch.pipeline,
+        environment=batch.environment,
+        data={
+            "batch_id": str(batch.pk),
+            "filename": batch.filename,
+            "status": batch.status,
+            "submitted_by": batch.submitted_by.get_username() if batch.submitted_by else None,
+            "total": batch.total,
+            "processed": batch.processed,
+            **{field: getattr(batch, field) for field in Batch.COUNTERS.values()},
+        },
+    )
 
 
 def _rollups_write(runs: list[Run], now) -> None:
@@ -305,6 +336,7 @@ def _batch_complete(batch_id, now) -> None:
         environment=batch.environment.name,
         data={"total": batch.total, **{field: getattr(batch, field) for field in Batch.COUNTERS.values()}},
     )
+    _batch_finished_publish(batch)
 
 
 @transaction.atomic
@@ -328,6 +360,7 @@ def batch_cancel(*, batch: Batch, actor) -> Batch:
         environment=batch.environment.name,
         data={"processed": batch.processed, "total": batch.total, "chunks_cancelled": cancelled},
     )
+    _batch_finished_publish(batch)
     return batch
 
 

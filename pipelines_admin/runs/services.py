@@ -38,8 +38,14 @@ from pipelines_admin.runs.crypto import decrypt_json, encrypt_json
 from pipelines_admin.runs.masking import mask_input, mask_result
 from pipelines_admin.runs.metrics import RollupAccumulator, recovery_count
 from pipelines_admin.runs.models import Alert, Run, SweepRecovery
+from pipelines_admin.webhooks.events import ALERT_FIRED, REVIEW_NEEDED
+from pipelines_admin.webhooks.services import event_publish
 
 logger = logging.getLogger(__name__)
+
+#: what one webhook event lists at most (its count says how many there were)
+ALERTS_PER_EVENT = 50
+RUN_IDS_PER_EVENT = 500
 
 RUN_WORK = jobs.WorkKind(
     model=Run,
@@ -56,9 +62,13 @@ def runs_audited(document: dict) -> bool:
     return not (isinstance(settings_, dict) and settings_.get("enable_audit_logging") is False)
 
 
-def alerts_record(runs: list[Run]) -> int:
+def alerts_record(
+    runs: list[Run], *, pipeline: Pipeline | None = None, environment: Environment | None = None
+) -> int:
     """An Alert for each alert in the runs' results (the config's
-    performance_monitoring.alert_on_timeout), in the caller's transaction."""
+    performance_monitoring.alert_on_timeout), in the caller's transaction, and the
+    `alert.fired` webhook event of them. `pipeline`, `environment`: the runs' (all the
+    same), when the caller has them already."""
     alerts = [
         Alert(
             pipeline_id=run.pipeline_id,
@@ -74,7 +84,43 @@ def alerts_record(runs: list[Run]) -> int:
         if isinstance(entry, dict)
     ]
     Alert.objects.bulk_create(alerts)
+    if alerts:
+        first = runs[0]
+        event_publish(
+            event=ALERT_FIRED,
+            pipeline=pipeline or first.pipeline,
+            environment=environment or first.environment,
+            data={
+                "count": len(alerts),
+                "batch_id": str(first.batch_id) if first.batch_id else None,
+                # the alert's kind and where: never the application's values
+                "alerts": [
+                    {"run_id": str(a.run_id), "kind": a.kind, "stage": a.stage, "rule": a.rule}
+                    for a in alerts[:ALERTS_PER_EVENT]
+                ],
+            },
+        )
     return len(alerts)
+
+
+def review_needed_publish(
+    runs: list[Run], *, pipeline: Pipeline, environment: Environment, batch_id=None
+) -> int:
+    """The `review.needed` webhook event of the runs a rule sent to review (in the
+    caller's transaction): their ids and how many, never their applications."""
+    waiting = [str(run.pk) for run in runs if run.status == Run.Status.REVIEW]
+    if not waiting:
+        return 0
+    return event_publish(
+        event=REVIEW_NEEDED,
+        pipeline=pipeline,
+        environment=environment,
+        data={
+            "count": len(waiting),
+            "batch_id": str(batch_id) if batch_id else None,
+            "run_ids": waiting[:RUN_IDS_PER_EVENT],
+        },
+    )
 
 
 def run_document(run: Run) -> dict:
@@ -281,7 +327,8 @@ def _finish(
         duration_ms=duration_ms,
     )
     metrics.flush()
-    alerts_record([run])
+    alerts_record([run], pipeline=run.pipeline, environment=run.environment)
+    review_needed_publish([run], pipeline=run.pipeline, environment=run.environment)
     if run.batch_id is None and runs_audited(document if document is not None else run_document(run)):
         audit_record(
             actor=run.submitted_by,

@@ -107,6 +107,14 @@ def everything(released, editor, publisher, superuser, environments):
         override={"stages": {"business_rules": {"timeout_seconds": 5}}},
     ).change_request
     change_request_approve(change_request=request, actor=publisher)
+    # a webhook (its secret never shown) with a delivery
+    from pipelines_admin.webhooks import services as webhook_services
+
+    created = webhook_services.subscription_create(
+        actor=publisher, name="ops bot", url="https://hooks.example.com/a", events=["release.created"]
+    )
+    webhook_services.event_publish(event="release.created", pipeline=released, environment=dev, data={"n": 1})
+    return created
 
 
 def test_admin__every_model_of_every_app__registered(superuser):
@@ -224,6 +232,20 @@ def test_admin__binding__secret_named_never_its_value(client, superuser, everyth
     # Then its variable is shown, its value is not, and the console link opens its form
     assert "JUMIO_API_KEY" in html and "the-real-secret" not in html
     assert "/environments/development/?service=KYCService%3Ajumio#binding-form" in html
+
+
+def test_admin__webhook__secret_never_shown(client, superuser, everything):
+    # Given a webhook / When its admin page is opened by a superuser
+    from pipelines_admin.webhooks.models import WebhookSubscription
+
+    client.force_login(superuser)
+    subscription = WebhookSubscription.objects.get()
+    html = client.get(
+        reverse("admin:webhooks_webhooksubscription_change", args=[subscription.pk])
+    ).content.decode()
+    # Then neither the secret nor its encrypted text is there
+    assert "ops bot" in html
+    assert everything.secret not in html and subscription.secret_encrypted[:40] not in html
 
 
 @pytest.mark.parametrize("role", ["staff", "staff with every permission"])

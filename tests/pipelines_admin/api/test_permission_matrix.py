@@ -19,6 +19,7 @@ from pipelines_admin.runs.batches import batch_create
 from pipelines_admin.runs.services import run_execute, run_submit
 from pipelines_admin.testcases.services import case_create, suite_run_now
 from pipelines_admin.tokens.services import token_create
+from pipelines_admin.webhooks import services as webhook_services
 from tests.pipelines_admin.api.conftest import assert_error
 from tests.pipelines_admin.conftest import SMALL_PIPELINE, make_user
 from tests.pipelines_admin.reviews.conftest import make_review_run
@@ -54,6 +55,19 @@ def decide(ok):
         "editor": 403,
         "publisher": 403,
         "reviewer": ok,
+        "superuser": ok,
+    }
+
+
+def manage(ok):
+    """Publishers and superusers: managing webhooks."""
+    return {
+        "anonymous": 401,
+        "roleless": 403,
+        "viewer": 403,
+        "editor": 403,
+        "publisher": ok,
+        "reviewer": 403,
         "superuser": ok,
     }
 
@@ -140,6 +154,17 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api:review-decide", "POST"): decide(200),
     # writing a test case: editors and up
     ("api:review-save-as-test-case", "POST"): write(201),
+    # webhooks: everyone reads them; publishers and superusers manage them
+    ("api:webhook-list", "GET"): read(),
+    ("api:webhook-list", "POST"): manage(201),
+    ("api:webhook-detail", "GET"): read(),
+    ("api:webhook-detail", "PATCH"): manage(200),
+    ("api:webhook-detail", "DELETE"): manage(204),
+    ("api:webhook-rotate-secret", "POST"): manage(200),
+    ("api:webhook-enable", "POST"): manage(200),
+    ("api:webhook-disable", "POST"): manage(200),
+    ("api:webhook-delivery-list", "GET"): read(),
+    ("api:webhook-delivery-resend", "POST"): manage(202),
     ("api:token-list", "GET"): own(200),
     # a token cannot create tokens (HTTP Basic or a session can: see test_tokens_api)
     ("api:token-list", "POST"): {"anonymous": 401, **{role: 403 for role in ROLES[1:]}},
@@ -190,6 +215,13 @@ BODIES = {
     ("api:review-reveal", "POST"): {"field": "name", "reason": "compare with the watch list"},
     ("api:review-decide", "POST"): {"decision": "approve", "reason_code": "false_positive", "note": "ok"},
     ("api:review-save-as-test-case", "POST"): {"expect": "review"},
+    ("api:webhook-list", "POST"): {
+        "name": "ci bot",
+        "url": "https://hooks.example.com/ci",
+        "events": ["batch.finished"],
+    },
+    ("api:webhook-detail", "PATCH"): {"name": "renamed", "environment": None},
+    ("api:webhook-disable", "POST"): {"reason": "maintenance"},
 }
 
 
@@ -274,7 +306,13 @@ def world(editor, publisher, reviewer, small_pipeline_document, environments):
     review_services.review_decide(
         run=decided_run, actor=reviewer, decision="decline", reason_code="risk_too_high"
     )
+    webhook = webhook_services.subscription_create(
+        actor=publisher, name="ops bot", url="https://hooks.example.com/ops", events=["release.created"]
+    ).subscription
+    webhook_services.event_publish(event="release.created", pipeline=pipeline, environment=dev, data={})
     return {
+        "webhook": webhook,
+        "webhook_delivery": webhook.deliveries.get(),
         "review_run": review_run,
         "claimed_review_run": claimed_run,
         "decided_review_run": decided_run,
@@ -310,6 +348,8 @@ def sample_kwargs(converters: dict, world: dict, token, name: str = "") -> dict:
         "case_id": world["case"].pk,
         "suite_run_id": world["suite_run"].pk,
         "report_id": world["report"].pk,
+        "webhook_id": world["webhook"].pk,
+        "delivery_id": world["webhook_delivery"].pk,
     }
     kwargs = {}
     for name, converter in converters.items():

@@ -32,6 +32,9 @@ def test_schema__token__openapi_3_with_every_operation_described(token_client, v
                 "impact_reports_cancel",
                 "reviews_claim",
                 "reviews_release",
+                "webhooks_rotate_secret",
+                "webhooks_enable",
+                "webhook_deliveries_resend",
             ), (
                 path,
                 method,

@@ -220,6 +220,25 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
     review_services.review_decide(
         run=declined, actor=superuser, decision="decline", reason_code="confirmed_match"
     )
+    # a webhook: created, changed, its secret rotated, disabled by its failures, enabled, a
+    # delivery re-sent, deleted
+    from pipelines_admin.webhooks import services as webhook_services
+
+    hook = webhook_services.subscription_create(
+        actor=publisher, name="ops bot", url="https://hooks.example.com/a", events=["release.created"]
+    ).subscription
+    hook = webhook_services.subscription_update(
+        subscription=hook, actor=publisher, url="https://hooks.example.com/b"
+    )
+    webhook_services.subscription_rotate_secret(subscription=hook, actor=publisher)
+    webhook_services.event_publish(
+        event="release.created", pipeline=pipeline, environment=development, data={}
+    )
+    delivery = hook.deliveries.get()
+    webhook_services.delivery_resend(delivery=delivery, actor=publisher)
+    webhook_services.subscription_disable(subscription=hook, actor=publisher, reason="receiver retired")
+    webhook_services.subscription_enable(subscription=hook, actor=publisher)
+    webhook_services.subscription_delete(subscription=hook, actor=publisher)
 
 
 def test_audit_page__every_action_the_code_records__summary_shows_each_number_it_holds(

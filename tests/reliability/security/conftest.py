@@ -168,7 +168,21 @@ def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipel
     )
     review_claim(run=claimed_run, actor=reviewer)
     review_decide(run=decided_run, actor=reviewer, decision="decline", reason_code="risk_too_high")
+    from pipelines_admin.webhooks import services as webhook_services
+
+    # webhooks: an active one with a delivery, and a disabled one
+    webhook = webhook_services.subscription_create(
+        actor=publisher, name="ops bot", url="https://hooks.example.com/ops", events=["release.created"]
+    ).subscription
+    webhook_services.event_publish(event="release.created", pipeline=pipeline, environment=dev, data={"v": 2})
+    disabled_webhook = webhook_services.subscription_create(
+        actor=publisher, name="old bot", url="https://hooks.example.com/old", events=["batch.finished"]
+    ).subscription
+    webhook_services.subscription_disable(subscription=disabled_webhook, actor=publisher, reason="retired")
     return {
+        "webhook": webhook,
+        "disabled_webhook": disabled_webhook,
+        "webhook_delivery": webhook.deliveries.get(),
         "review_run": review_run,
         "claimed_review_run": claimed_run,
         "decided_review_run": decided_run,

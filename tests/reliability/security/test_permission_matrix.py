@@ -116,6 +116,16 @@ def decide(ok: int = 302) -> dict[str, Outcome]:
     }
 
 
+def manage(ok: int = 302) -> dict[str, Outcome]:
+    """Managing webhooks: publishers and superusers; the other roles are refused."""
+    return {
+        "anonymous": LOGIN,
+        "roleless": NO_ROLE,
+        **{r: Outcome(403) for r in ("viewer", "editor", "reviewer")},
+        **{r: Outcome(ok, changes=True) for r in ("publisher", "superuser")},
+    }
+
+
 def read_only_post(ok: int = 200) -> dict[str, Outcome]:
     """A POST that only checks what is typed (validation while editing): any reader."""
     return {"anonymous": LOGIN, "roleless": NO_ROLE, **{r: Outcome(ok) for r in READERS}}
@@ -232,6 +242,16 @@ CONSOLE = [
     Case("console:review-decide", "POST", decide()),
     # writing a test case: editors and up
     Case("console:review-save-as-test-case", "POST", write()),
+    # webhooks: everyone reads them and their delivery log; publishers manage them
+    Case("console:webhooks", "GET", page()),
+    Case("console:webhooks", "POST", manage(200)),  # the new secret is shown on the answer
+    Case("console:webhook", "GET", page()),
+    Case("console:webhook", "POST", manage()),
+    Case("console:webhook-enable", "POST", manage()),
+    Case("console:webhook-disable", "POST", manage()),
+    Case("console:webhook-rotate-secret", "POST", manage(200)),
+    Case("console:webhook-delete", "POST", manage()),
+    Case("console:webhook-resend", "POST", manage()),
 ]
 
 AUTHENTICATED = ("roleless", *READERS)
@@ -297,8 +317,13 @@ def state() -> dict:
     from pipelines_admin.runs.models import Batch, Run
     from pipelines_admin.testcases.models import SuiteRun, TestCase
     from pipelines_admin.tokens.models import ApiToken
+    from pipelines_admin.webhooks.models import WebhookDelivery, WebhookSubscription
 
     return {
+        "webhooks": sorted(
+            WebhookSubscription.objects.values_list("name", "url", "active", "secret_encrypted", "events")
+        ),
+        "webhook_deliveries": WebhookDelivery.objects.count(),
         "pipelines": Pipeline.objects.count(),
         "versions": ConfigVersion.objects.count(),
         "releases": Release.objects.count(),
@@ -352,6 +377,8 @@ def url_kwargs(name: str, converters: dict, estate: dict, variant: str) -> dict:
         "suite_id": estate["suite"].pk,
         "report_id": estate["report"].pk,
         "service": "KYCService:jumio",
+        "webhook_id": estate["disabled_webhook" if name == "console:webhook-enable" else "webhook"].pk,
+        "delivery_id": estate["webhook_delivery"].pk,
     }
     if name == "console:rule-move":
         values.update(stage="data_quality", rule="email_format")
@@ -506,6 +533,12 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
         return {"decision": "approve", "approve-reason_code": "false_positive", "approve-note": "ok"}
     if name == "console:review-save-as-test-case":
         return {"expect": "failed"}
+    if name == "console:webhooks":
+        return {"name": "ci bot", "url": "https://hooks.example.com/ci", "events": ["batch.finished"]}
+    if name == "console:webhook":
+        return {"name": "ops bot", "url": "https://hooks.example.com/ops2", "events": ["release.created"]}
+    if name == "console:webhook-disable":
+        return {"reason": "maintenance"}
     if name == "login":
         return {"username": "eddie", "password": "not the password"}
     if name == "tokens:list":

@@ -153,6 +153,7 @@ def api_path(template: str, estate) -> str:
         "other": "staging",
         "run_id": str(estate["run"].pk),
         "batch_id": str(estate["done_batch"].pk),
+        "webhook_id": str(estate["webhook"].pk),
     }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
