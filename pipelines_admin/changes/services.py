@@ -57,6 +57,8 @@ from pipelines_admin.releases.services import (
     rule_toggle,
     stage_toggle,
 )
+from pipelines_admin.webhooks import events
+from pipelines_admin.webhooks.services import event_publish
 
 #: how far ahead a change may be scheduled
 SCHEDULE_HORIZON = timedelta(days=90)
@@ -261,7 +263,41 @@ def change_request_open(
     return request
 
 
+#: the audit actions a webhook hears of, as its events
+_WEBHOOK_EVENTS = {
+    "change_request.opened": events.CHANGE_REQUEST_OPENED,
+    "change_request.approved": events.CHANGE_REQUEST_APPROVED,
+    "change_request.rejected": events.CHANGE_REQUEST_REJECTED,
+    "change_request.applied": events.CHANGE_REQUEST_APPLIED,
+    "change_request.refused": events.CHANGE_REQUEST_REFUSED,
+    "change_request.break_glass": events.CHANGE_REQUEST_BREAK_GLASS,
+}
+
+
 def _audit(request: ChangeRequest, actor, action: str, *, reason: str = "", diff=None, data=None) -> None:
+    """The step's audit event, and its webhook event where subscribers may hear of it
+    (ids, names, hashes and usernames: a change request holds no application data)."""
+    if action in _WEBHOOK_EVENTS:
+        event_publish(
+            event=_WEBHOOK_EVENTS[action],
+            pipeline=request.pipeline,
+            environment=request.environment,
+            data={
+                "change_request": request.pk,
+                "title": request.title,
+                "kind": request.kind,
+                "revision": request.revision,
+                "effective_hash": request.effective_hash,
+                "gate_override": request.gate_override,
+                "author": request.author.get_username(),
+                "actor": actor.get_username() if actor is not None else None,
+                "status": request.status,
+                "message": reason,
+                "scheduled_for": request.scheduled_for.isoformat() if request.scheduled_for else None,
+                "applied_release": request.applied_release_id,
+                "break_glass": request.break_glass,
+            },
+        )
     audit_record(
         actor=actor,
         action=action,

@@ -30,6 +30,8 @@ from pipelines_admin.configs.services import (
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotFound
 from pipelines_admin.core.revisions import MISSING, revision_check
 from pipelines_admin.testcases.gate import gate_enforce
+from pipelines_admin.webhooks.events import RELEASE_CREATED, RELEASE_GATE_OVERRIDDEN, RELEASE_ROLLED_BACK
+from pipelines_admin.webhooks.services import event_publish
 
 
 def _release(
@@ -123,7 +125,36 @@ def _release(
             **(audit_data or {}),
         },
     )
+    event_publish(
+        event=RELEASE_ROLLED_BACK if kind == Release.Kind.ROLLBACK else RELEASE_CREATED,
+        pipeline=pipeline,
+        environment=environment,
+        data={
+            "release": release.pk,
+            "kind": kind,
+            "version": version.number,
+            "previous_version": previous.version.number if previous else None,
+            "effective_hash": effective_hash,
+            "released_by": actor.get_username(),
+            "gate": gate["result"],
+            "change_request": authority.request_id if authority else None,
+            "break_glass": bool(authority and authority.kind == "break_glass"),
+        },
+    )
     if gate["result"] == "overridden":
+        event_publish(
+            event=RELEASE_GATE_OVERRIDDEN,
+            pipeline=pipeline,
+            environment=environment,
+            data={
+                "release": release.pk,
+                "effective_hash": effective_hash,
+                "why_closed": gate["why_closed"],
+                "released_by": actor.get_username(),
+                "approvers": list(authority.approvers) if authority else [],
+                "change_request": authority.request_id if authority else None,
+            },
+        )
         audit_record(
             actor=actor,
             action="release_gate.overridden",

@@ -396,3 +396,35 @@ def test_waiting_for__lists_requests_to_approve_for_other_publishers_only(
     assert waiting_for(publisher2)["to_approve"] == []
     assert waiting_for(publisher)["mine"] == [request]
     assert ChangeRequest.objects.count() == 1
+
+
+def test_webhooks__a_request_from_open_to_apply__each_step_and_the_release_told(
+    tested, controlled, publisher, publisher2
+):
+    from pipelines_admin.webhooks import services as webhook_services
+    from pipelines_admin.webhooks.events import EVENTS
+    from pipelines_admin.webhooks.models import WebhookDelivery
+
+    webhook_services.subscription_create(
+        actor=publisher,
+        name="chat",
+        url="https://hooks.example.com/a",
+        events=list(EVENTS),
+        environment=controlled,
+    )
+    request = open_release(tested, controlled, publisher)
+    services.change_request_approve(change_request=request, actor=publisher2)
+    services.change_request_apply(change_request=request, actor=publisher)
+    sent = list(WebhookDelivery.objects.order_by("id").values_list("event", flat=True))
+    assert sent == [
+        "change_request.opened",
+        "change_request.approved",
+        "release.created",
+        "change_request.applied",
+    ]
+    release = WebhookDelivery.objects.get(event="release.created")
+    import json
+
+    body = json.loads(release.body)
+    assert body["environment"] == "production" and body["data"]["change_request"] == request.pk
+    assert body["data"]["version"] == 2 and body["data"]["break_glass"] is False
