@@ -32,6 +32,7 @@ def test_schema__token__openapi_3_with_every_operation_described(token_client, v
                 "impact_reports_cancel",
                 "reviews_claim",
                 "reviews_release",
+                "change_requests_apply",
             ), (
                 path,
                 method,
