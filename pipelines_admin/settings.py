@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "pipelines_admin.console",
     "pipelines_admin.tokens",
     "pipelines_admin.api",
+    "pipelines_admin.cli",
 ]
 
 MIDDLEWARE = [
@@ -382,6 +383,9 @@ SPECTACULAR_SETTINGS = {
         "ServiceInterfaceEnum": "pipelines_admin.configs.models.INTERFACE_NAMES",
         "ReviewStatusEnum": "pipelines_admin.reviews.models.ReviewCase.Status",
         "ReviewDecisionEnum": "pipelines_admin.reviews.models.ReviewDisposition.Decision",
+        "ChangeRequestStatusEnum": "pipelines_admin.changes.models.ChangeRequest.Status",
+        "ChangeRequestKindEnum": "pipelines_admin.changes.models.ChangeRequest.Kind",
+        "ChangeDecisionEnum": "pipelines_admin.changes.models.ChangeApproval.Decision",
     },
 }
 

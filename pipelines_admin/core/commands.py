@@ -4,7 +4,10 @@ problems are printed (who acts: accounts.commands).
 Exit codes of the config-as-code commands: 0 done (or nothing to do); 1 refused (the
 role does not allow it, the release gate is closed, someone saved a version in
 between); 2 invalid input (a file with problems, a name that does not exist, a bad
-argument). plan_pipelines has its own (0 nothing to change, 1 cannot plan, 2 changes).
+argument); 3 pending approval (release_pipeline, apply_pipelines: the environment is
+under change control, or the gate override was asked, so a change request was opened
+and nothing changed there yet). plan_pipelines has its own (0 nothing to change, 1
+cannot plan, 2 changes).
 """
 
 from __future__ import annotations
@@ -15,6 +18,16 @@ from pipelines_admin.core.errors import InvalidInput, NotFound, ServiceError
 
 EXIT_REFUSED = 1
 EXIT_INVALID = 2
+EXIT_PENDING = 3
+
+
+def opened_line(change_request) -> str:
+    """What a command prints when it opened a change request instead of changing."""
+    count = change_request.environment.approvals_required
+    return (
+        f"Change request #{change_request.pk} opened for {change_request.environment.name}: needs {count} "
+        f"approval{'s' if count != 1 else ''} \u2014 {change_request.title}"
+    )
 
 
 def command_error(exc: ServiceError) -> CommandError:

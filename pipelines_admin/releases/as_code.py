@@ -2,8 +2,11 @@
 environment's effective config, release from the command line, and plan or apply a
 folder holding one file per pipeline, named by its slug (customer-onboarding.yaml).
 
-Every write goes through configs.services and releases.services, as the console's do:
-the same role checks, validation, audit events and release gate.
+Every write goes through configs.services, as the console's do: the same role checks,
+validation and audit events. A release goes through the front door the caller passes as
+`submit` (changes.services.change_submit, which lives above this layer): it applies
+through releases.services with the release gate, or opens a change request where the
+environment is under change control or the gate is to be overridden.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from django.core.exceptions import ValidationError
@@ -32,10 +35,28 @@ from pipelines_admin.configs.selectors import (
 )
 from pipelines_admin.configs.services import config_version_create, pipeline_create
 from pipelines_admin.core.errors import InvalidInput, NotFound
-from pipelines_admin.releases.services import release_create
 from pipelines_admin.testcases.gate import GateClosed, GateState, gate_state
 
 FORMATS = ("yaml", "json")
+
+
+class Submit(Protocol):
+    """changes.services.change_submit: applies a change or opens a change request, and
+    answers with what it did (`.applied`, `.change_request`)."""
+
+    def __call__(
+        self,
+        *,
+        kind: str,
+        environment: Environment,
+        actor: Any,
+        pipeline: Pipeline | None = None,
+        reason: str = "",
+        gate_override: bool = False,
+        base_revision: str | None = None,
+        **payload: Any,
+    ) -> Any: ...
+
 
 # -- one document ----------------------------------------------------------------------
 
@@ -182,9 +203,10 @@ def pipeline_import(*, slug: str, document: Any, author, message: str = "", name
 
 @dataclass(frozen=True)
 class Released:
-    release: Release
+    release: Release | None  # None when a change request was opened instead
     already: bool  # the environment ran this version already: nothing was released
     gate: GateState
+    change_request: Any = None  # the change request opened (changes.models.ChangeRequest)
 
 
 def pipeline_release(
@@ -193,12 +215,14 @@ def pipeline_release(
     environment: str,
     actor,
     version: int | None = None,
+    submit: Submit,
     reason: str = "",
     gate_override: bool = False,
 ) -> Released:
-    """Release a version (the latest by default) through release_create: the role,
-    protection and gate checks of the console. Releasing what already runs there does
-    nothing (after the role check)."""
+    """Release a version (the latest by default) through `submit` (change_submit): the
+    role, protection and gate checks of the console, and a change request where the
+    environment is under change control or the gate is to be overridden. Releasing what
+    already runs there does nothing (after the role check)."""
     pipeline = pipeline_get(slug)
     env = environment_get(environment)
     chosen = version_get(pipeline, version) if version is not None else version_latest(pipeline)
@@ -209,17 +233,24 @@ def pipeline_release(
     if live is not None and live.version_id == chosen.pk:
         return Released(live, True, gate_state(pipeline, env, live.effective_hash))
     try:
-        release = release_create(
+        submitted = submit(
+            kind="release",
             pipeline=pipeline,
             environment=env,
-            version=chosen,
             actor=actor,
             reason=reason,
             gate_override=gate_override,
+            version=chosen.number,
         )
     except GateClosed as exc:
         exc.extra["version"] = chosen.number  # to say which version to run the test cases on
         raise
+    if submitted.change_request is not None:
+        request = submitted.change_request
+        return Released(
+            None, False, gate_state(pipeline, env, request.effective_hash), change_request=request
+        )
+    release = submitted.applied
     return Released(release, False, gate_state(pipeline, env, release.effective_hash))
 
 
@@ -347,6 +378,7 @@ class AppliedEntry:
     entry: PlanEntry
     version: ConfigVersion | None = None  # the version made (new and changed pipelines)
     release: Release | None = None
+    change_request: Any = None  # opened instead of the release (changes.models.ChangeRequest)
 
 
 @dataclass(frozen=True)
@@ -365,10 +397,14 @@ def folder_apply(
     release_to: str | None = None,
     reason: str = "",
     gate_override: bool = False,
+    submit: Submit | None = None,
 ) -> FolderApplied:
     """Make the versions the plan shows, all or nothing: any invalid file, refused role,
     conflict or refused release (with `release_to`: each new or changed pipeline is
-    released there through the gate) leaves the database as it was."""
+    released there through `submit`, change_submit: the gate, or a change request where
+    the environment is under change control) leaves the database as it was."""
+    if release_to and submit is None:
+        raise ValueError("Releasing goes through the front door: pass submit=change_submit.")
     require(author, VERSION_CREATE)
     environment = environment_get(release_to) if release_to else None
     if environment is not None:
@@ -387,17 +423,19 @@ def folder_apply(
             author=author,
             message=message or f"Applied from {entry.file}",
         )
-        release = None
-        if environment is not None:
-            release = release_create(
+        release = request = None
+        if environment is not None and submit is not None:
+            submitted = submit(
+                kind="release",
                 pipeline=imported.pipeline,
                 environment=environment,
-                version=imported.version,
                 actor=author,
                 reason=reason,
                 gate_override=gate_override,
+                version=imported.version.number,
             )
-        applied.append(AppliedEntry(entry, imported.version, release))
+            release, request = submitted.applied, submitted.change_request
+        applied.append(AppliedEntry(entry, imported.version, release, request))
     return FolderApplied(plan, applied, environment)
 
 

@@ -167,3 +167,29 @@ def cases(released, editor):
             expected={"status": "failed"},
         ),
     ]
+
+
+def through_change_request(*, kind, pipeline, environment, actor, reason, approver=None, **payload):
+    """A change overriding the release gate, as it must now be made: a change request
+    (direct overrides are refused with ChangeRequestRequired) approved by a second
+    publisher and applied by its author. The release it made."""
+    from django.contrib.auth import get_user_model
+
+    from pipelines_admin.changes.services import change_request_apply, change_request_approve, change_submit
+
+    if approver is None:
+        model = get_user_model()
+        approver = model.objects.filter(username="second-publisher").first() or make_user(
+            model, "second-publisher", "viewer", "editor", "publisher"
+        )
+    request = change_submit(
+        kind=kind,
+        pipeline=pipeline,
+        environment=environment,
+        actor=actor,
+        reason=reason,
+        gate_override=True,
+        **payload,
+    ).change_request
+    change_request_approve(change_request=request, actor=approver)
+    return change_request_apply(change_request=request, actor=actor).applied_release

@@ -12,6 +12,13 @@ class EnvironmentSerializer(serializers.Serializer):
     protected = serializers.BooleanField(help_text="Only publishers may release to or change it.")
     description = serializers.CharField(allow_blank=True)
     position = serializers.IntegerField(help_text="Environments are listed by it, smallest first.")
+    change_requests_required = serializers.BooleanField(
+        help_text="Under change control: every change there opens a change request that other publishers "
+        "approve before it applies."
+    )
+    approvals_required = serializers.IntegerField(
+        help_text="Publishers other than the author who approve each change request there (1 to 3)."
+    )
     updated_at = serializers.DateTimeField(help_text="When its settings last changed.")
 
 

@@ -3,7 +3,8 @@
 served by the simulated adapter. Every change validates the effective config of each
 pipeline live in the environment with the new bindings first, and is refused (400,
 each pipeline's problems in `extra.pipelines`, nothing changed) when one would become
-invalid."""
+invalid. In an environment under change control, a change opens a change request instead
+(202 with the request): nothing changes until it is approved and applied."""
 
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ from pipelines_admin.api.serializers.bindings import (
     BindingRefusedSerializer,
     BindingSerializer,
 )
+from pipelines_admin.api.views.changes import CHANGE_CONTROL, OPENED, opened
 from pipelines_admin.api.views.environments import reason_field
-from pipelines_admin.configs import selectors, services
+from pipelines_admin.changes.services import change_submit
+from pipelines_admin.configs import selectors
 from pipelines_admin.configs.models import INTERFACE_NAMES, ServiceBinding
 from pipelines_admin.core.errors import NotFound
 
@@ -39,13 +42,24 @@ REFUSED = OpenApiResponse(
 )
 ROLES = (
     "Editors (unprotected environments) and publishers (protected ones too, with a reason); recorded in the "
-    "audit trail."
+    "audit trail." + CHANGE_CONTROL
 )
 SERVICE_PARAMETER = OpenApiParameter(
     "service", OpenApiTypes.STR, OpenApiParameter.PATH, description="Interface:name, like KYCService:jumio."
 )
 LOCATION = OpenApiParameter(
-    "Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201], description="The binding's URL."
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    response=[201, 202],
+    description="The binding's URL (201), or the change request's (202).",
+)
+REQUEST_LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.URI,
+    OpenApiParameter.HEADER,
+    response=[202],
+    description="The change request's URL (202 only).",
 )
 
 
@@ -90,17 +104,20 @@ def _service(service: str) -> tuple[str, str]:
 
 
 def _set(request, environment, interface: str, name: str, values: dict, expect: str):
+    """Through the front door: the binding set (Submitted.applied), or a change request opened."""
     reason = values.pop("reason")
     base = base_revision(request) if expect == "existing" else None  # a new binding has no revision yet
-    return services.service_binding_set(
+    return change_submit(
+        kind="binding",
         environment=environment,
-        interface=interface,
-        name=name,
         actor=request.user,
         reason=reason,
-        expect=expect,
         base_revision=base,
-        **values,
+        interface=interface,
+        name=name,
+        remove=False,
+        values=values,
+        expect=expect,
     )
 
 
@@ -134,6 +151,7 @@ class BindingListView(ApiView):
         parameters=[LOCATION],
         responses={
             201: BindingSerializer,
+            202: OPENED,
             400: REFUSED,
             409: error_response("The service is bound in this environment already."),
         },
@@ -144,7 +162,10 @@ class BindingListView(ApiView):
         environment = selectors.environment_get(env)
         values = dict(data.validated_data)
         interface, name = values.pop("interface"), values.pop("name")
-        binding = _set(request, environment, interface, name, values, expect="new")
+        submitted = _set(request, environment, interface, name, values, expect="new")
+        if submitted.change_request is not None:
+            return opened(self, submitted.change_request)
+        binding = submitted.applied
         body = BindingSerializer(binding).data
         location = self.absolute(f"{request.path}{binding.service}/")
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": location})
@@ -168,16 +189,19 @@ class BindingDetailView(ApiView):
         summary="Change a service binding",
         description=f"{ROLES} Send the whole binding: settings left out get their defaults. Sending "
         "it as it is changes nothing (200, no audit event).",
-        parameters=[SERVICE_PARAMETER, IF_MATCH, ETAG],
+        parameters=[SERVICE_PARAMETER, IF_MATCH, ETAG, REQUEST_LOCATION],
         request=BindingSettings,
-        responses={200: BindingSerializer, 400: REFUSED, 412: STALE, 428: REVISION_REQUIRED},
+        responses={200: BindingSerializer, 202: OPENED, 400: REFUSED, 412: STALE, 428: REVISION_REQUIRED},
     )
     def put(self, request, env, service):
         data = BindingSettings(data=request.data)
         data.is_valid(raise_exception=True)
         environment = selectors.environment_get(env)
         interface, name = _service(service)
-        binding = _set(request, environment, interface, name, dict(data.validated_data), expect="existing")
+        submitted = _set(request, environment, interface, name, dict(data.validated_data), expect="existing")
+        if submitted.change_request is not None:
+            return opened(self, submitted.change_request)
+        binding = submitted.applied
         return with_etag(Response(BindingSerializer(binding).data), selectors.settings_revision(binding))
 
     class RemoveFilters(serializers.Serializer):
@@ -193,20 +217,24 @@ class BindingDetailView(ApiView):
         operation_id="bindings_destroy",
         summary="Remove a service binding",
         description=f"{ROLES} Its rules call the simulated adapter again.",
-        parameters=[SERVICE_PARAMETER, RemoveFilters, IF_MATCH],
-        responses={204: None, 400: REFUSED, 412: STALE, 428: REVISION_REQUIRED},
+        parameters=[SERVICE_PARAMETER, RemoveFilters, IF_MATCH, REQUEST_LOCATION],
+        responses={204: None, 202: OPENED, 400: REFUSED, 412: STALE, 428: REVISION_REQUIRED},
     )
     def delete(self, request, env, service):
         filters = self.RemoveFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
         environment = selectors.environment_get(env)
         interface, name = _service(service)
-        services.service_binding_remove(
+        submitted = change_submit(
+            kind="binding",
             environment=environment,
-            interface=interface,
-            name=name,
             actor=request.user,
             reason=filters.validated_data["reason"],
             base_revision=base_revision(request),
+            interface=interface,
+            name=name,
+            remove=True,
         )
+        if submitted.change_request is not None:
+            return opened(self, submitted.change_request)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,10 @@
 """Environments: their settings (list, create, change), what runs where (live release,
 effective config and its provenance), overrides, stage and rule toggles, releases,
-rollback, differences between them, and the release gate of protected environments."""
+rollback, differences between them, and the release gate of protected environments.
+
+Every change goes through changes.services.change_submit: where the environment is under
+change control, or the release gate is to be overridden, it opens a change request
+instead (202 with the request) and nothing changes until it is approved and applied."""
 
 from __future__ import annotations
 
@@ -22,25 +26,27 @@ from pipelines_admin.api.serializers.testing import (
     GateStateSerializer,
     RuleRefSerializer,
 )
+from pipelines_admin.api.views.changes import CHANGE_CONTROL, OPENED, OPENED_LOCATION, opened
 from pipelines_admin.api.views.versions import get_version
+from pipelines_admin.changes.services import change_submit
 from pipelines_admin.configs import selectors, services
 from pipelines_admin.configs.candidates import candidate_resolve
 from pipelines_admin.configs.overrides import apply_override, provenance
-from pipelines_admin.releases import services as release_services
 from pipelines_admin.testcases.gate import gate_state
 
 REASON_HELP = "Why; required for protected environments (production), recorded in the audit trail."
 GATE_OVERRIDE_HELP = (
-    "Change a protected environment although its release gate is closed (no passing test "
-    "suite on this exact config): publishers, with the reason, recorded in the audit trail as "
-    "a gate override. Makes no difference where the gate is open or not required."
+    "Ask to change a protected environment although its release gate is closed (no passing "
+    "test suite on this exact config). Nobody overrides the gate for their own change: this "
+    "opens a change request (202) that another publisher approves; recorded in the audit "
+    "trail as a gate override once applied."
 )
 GATE_CLOSED = OpenApiResponse(
     GateClosedSerializer,
     description="The release gate is closed: the test suite has not "
     "passed on this exact config (`extra.gate` says "
     "why). Run it, or send `gate_override` with a "
-    "reason.",
+    "reason: that opens a change request (202).",
 )
 
 
@@ -63,10 +69,17 @@ TOGGLE_CONFLICT = OpenApiResponse(
     "lists them): send `disable_dependents: true` to turn them off in the same release. Also the "
     "closed release gate of a protected environment (`extra.gate`).",
 )
+TOGGLE_RESPONSES = {
+    200: ReleaseSerializer,
+    202: OPENED,
+    409: TOGGLE_CONFLICT,
+    412: STALE,
+    428: REVISION_REQUIRED,
+}
 GATE_DESCRIPTION = (
     " In a protected environment the release gate must be open (GET .../gate/), or "
-    "`gate_override` sent: otherwise 409 with `extra.gate`."
-)
+    "`gate_override` sent (which opens a change request): otherwise 409 with `extra.gate`."
+) + CHANGE_CONTROL
 
 
 def reason_field():
@@ -92,6 +105,20 @@ def _release(release) -> dict:
     return ReleaseSerializer(release).data
 
 
+def _submit(view: ApiView, kind: str, pipeline, environment, *, created: bool = False, **values) -> Response:
+    """Make a change to what a pipeline runs through the front door: the release it made
+    (201 for releases and rollbacks, 200 with the new ETag for the others), or 202 with
+    the change request opened instead."""
+    submitted = change_submit(
+        kind=kind, pipeline=pipeline, environment=environment, actor=view.request.user, **values
+    )
+    if submitted.change_request is not None:
+        return opened(view, submitted.change_request)
+    if created:
+        return Response(_release(submitted.applied), status=status.HTTP_201_CREATED)
+    return _changed(submitted.applied)
+
+
 ENVIRONMENT_LOCATION = OpenApiParameter(
     "Location",
     OpenApiTypes.URI,
@@ -100,6 +127,11 @@ ENVIRONMENT_LOCATION = OpenApiParameter(
     description="The environment's URL.",
 )
 POSITION_HELP = "Environments are listed by it, smallest first (0 to 10000)."
+CHANGE_REQUESTS_REQUIRED_HELP = (
+    "Under change control: every change there (releases, overrides, toggles, rollbacks, bindings, its "
+    "settings) opens a change request that other publishers approve before it applies."
+)
+APPROVALS_REQUIRED_HELP = "How many publishers other than the author approve each change request (1 to 3)."
 
 
 class LiveSummarySerializer(serializers.Serializer):
@@ -126,6 +158,8 @@ def environment_body(view: ApiView, environment) -> dict:
         "protected": environment.protected,
         "description": environment.description,
         "position": environment.position,
+        "change_requests_required": environment.change_requests_required,
+        "approvals_required": environment.approvals_required,
         "updated_at": environment.updated_at,
         "url": view.absolute(reverse("api:environment-detail", kwargs={"env": environment.name})),
         "live": selectors.environment_live_releases(environment),
@@ -189,6 +223,12 @@ class EnvironmentDetailView(ApiView):
             required=False, min_value=0, max_value=10_000, help_text=POSITION_HELP
         )
         description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+        change_requests_required = serializers.BooleanField(
+            required=False, help_text=CHANGE_REQUESTS_REQUIRED_HELP + " Publishers, with a reason."
+        )
+        approvals_required = serializers.IntegerField(
+            required=False, min_value=1, max_value=3, help_text=APPROVALS_REQUIRED_HELP
+        )
         reason = reason_field()
 
     @extend_schema(
@@ -213,24 +253,36 @@ class EnvironmentDetailView(ApiView):
         description="Send the settings to change; the others are kept. Editors change the description "
         "and order of unprotected environments; publishers of any, with a reason for a "
         "protected one. Protecting or unprotecting needs a publisher and a reason. The "
-        "name never changes. Sending the settings it already has is a 400.",
-        parameters=[IF_MATCH, ETAG],
+        "name never changes. Sending the settings it already has is a 400. Change control "
+        "(`change_requests_required`, `approvals_required`) is set by publishers, with a reason; on an "
+        "environment under change control every change to its settings, loosening or tightening it, "
+        "is itself a change request (202)." + CHANGE_CONTROL,
+        parameters=[IF_MATCH, ETAG, OPENED_LOCATION],
         request=UpdateInput,
-        responses={200: EnvironmentDetailSerializer, 412: STALE, 428: REVISION_REQUIRED},
+        responses={
+            200: EnvironmentDetailSerializer,
+            202: OPENED,
+            412: STALE,
+            428: REVISION_REQUIRED,
+        },
     )
     def patch(self, request, env):
         data = self.UpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         environment = selectors.environment_get(env)
-        values = {
-            "protected": environment.protected,
-            "position": environment.position,
-            "description": environment.description,
-            **data.validated_data,
-        }
-        environment = services.environment_update(
-            environment=environment, actor=request.user, base_revision=base_revision(request), **values
+        settings = dict(data.validated_data)
+        reason = settings.pop("reason")
+        submitted = change_submit(
+            kind="environment",
+            environment=environment,
+            actor=request.user,
+            reason=reason,
+            base_revision=base_revision(request),
+            **settings,
         )
+        if submitted.change_request is not None:
+            return opened(self, submitted.change_request)
+        environment = submitted.applied
         return with_etag(
             Response(EnvironmentDetailSerializer(environment_body(self, environment)).data),
             selectors.settings_revision(environment),
@@ -283,22 +335,28 @@ class OverrideView(ApiView):
         summary="Replace the environment's override",
         description="Editors (unprotected environments) and publishers. Recorded as a new release."
         + GATE_DESCRIPTION,
-        parameters=[IF_MATCH, ETAG],
         request=Input,
-        responses={200: ReleaseSerializer, 409: GATE_CLOSED, 412: STALE, 428: REVISION_REQUIRED},
+        parameters=[IF_MATCH, ETAG, OPENED_LOCATION],
+        responses={
+            200: ReleaseSerializer,
+            202: OPENED,
+            409: GATE_CLOSED,
+            412: STALE,
+            428: REVISION_REQUIRED,
+        },
     )
     def put(self, request, slug, env):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
-        release = release_services.override_set(
-            pipeline=pipeline,
-            environment=environment,
-            actor=request.user,
+        return _submit(
+            self,
+            "override",
+            pipeline,
+            environment,
             base_revision=base_revision(request),
             **data.validated_data,
         )
-        return _changed(release)
 
 
 class ToggleInput(serializers.Serializer):
@@ -319,23 +377,24 @@ class StageToggleView(ApiView):
         description="Editors (unprotected environments) and publishers. Recorded as a new release. "
         "Turning off what enabled rules depend on answers 409 naming them, unless "
         "`disable_dependents` turns them off too." + GATE_DESCRIPTION,
-        parameters=[IF_MATCH, ETAG],
+        parameters=[IF_MATCH, ETAG, OPENED_LOCATION],
         request=ToggleInput,
-        responses={200: ReleaseSerializer, 409: TOGGLE_CONFLICT, 412: STALE, 428: REVISION_REQUIRED},
+        responses=TOGGLE_RESPONSES,
     )
     def post(self, request, slug, env, stage):
         data = ToggleInput(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
-        release = release_services.stage_toggle(
-            pipeline=pipeline,
-            environment=environment,
-            stage=stage,
-            actor=request.user,
+        return _submit(
+            self,
+            "toggle",
+            pipeline,
+            environment,
             base_revision=base_revision(request),
+            stage=stage,
+            rule=None,
             **data.validated_data,
         )
-        return _changed(release)
 
 
 class RuleToggleView(ApiView):
@@ -345,24 +404,24 @@ class RuleToggleView(ApiView):
         description="Editors (unprotected environments) and publishers. Recorded as a new release. "
         "Turning off what enabled rules depend on answers 409 naming them, unless "
         "`disable_dependents` turns them off too." + GATE_DESCRIPTION,
-        parameters=[IF_MATCH, ETAG],
+        parameters=[IF_MATCH, ETAG, OPENED_LOCATION],
         request=ToggleInput,
-        responses={200: ReleaseSerializer, 409: TOGGLE_CONFLICT, 412: STALE, 428: REVISION_REQUIRED},
+        responses=TOGGLE_RESPONSES,
     )
     def post(self, request, slug, env, stage, rule):
         data = ToggleInput(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
-        release = release_services.rule_toggle(
-            pipeline=pipeline,
-            environment=environment,
+        return _submit(
+            self,
+            "toggle",
+            pipeline,
+            environment,
+            base_revision=base_revision(request),
             stage=stage,
             rule=rule,
-            actor=request.user,
-            base_revision=base_revision(request),
             **data.validated_data,
         )
-        return _changed(release)
 
 
 class ReleaseListView(ApiView):
@@ -393,23 +452,26 @@ class ReleaseListView(ApiView):
         "reason). The effective config is validated against the environment's service "
         "bindings first." + GATE_DESCRIPTION,
         request=CreateInput,
-        responses={201: ReleaseSerializer, 409: GATE_CLOSED},
+        parameters=[OPENED_LOCATION],
+        responses={201: ReleaseSerializer, 202: OPENED, 409: GATE_CLOSED},
     )
     def post(self, request, slug, env):
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
         values = data.validated_data
-        release = release_services.release_create(
-            pipeline=pipeline,
-            environment=environment,
-            version=get_version(pipeline, values["version"]),
-            actor=request.user,
+        version = get_version(pipeline, values["version"])
+        return _submit(
+            self,
+            "release",
+            pipeline,
+            environment,
+            created=True,
             reason=values["reason"],
-            override=values.get("override"),
             gate_override=values["gate_override"],
+            version=version.number,
+            override=values.get("override"),
         )
-        return Response(_release(release), status=status.HTTP_201_CREATED)
 
 
 class RollbackView(ApiView):
@@ -426,22 +488,24 @@ class RollbackView(ApiView):
         description="Runs an earlier release's version and override again, as a new release."
         + GATE_DESCRIPTION,
         request=Input,
-        responses={201: ReleaseSerializer, 409: GATE_CLOSED},
+        parameters=[OPENED_LOCATION],
+        responses={201: ReleaseSerializer, 202: OPENED, 409: GATE_CLOSED},
     )
     def post(self, request, slug, env):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         pipeline, environment = _target(slug, env)
         to_release = api_selectors.release_get(pipeline, environment, data.validated_data["release_id"])
-        release = release_services.release_rollback(
-            pipeline=pipeline,
-            environment=environment,
-            to_release=to_release,
-            actor=request.user,
+        return _submit(
+            self,
+            "rollback",
+            pipeline,
+            environment,
+            created=True,
             reason=data.validated_data["reason"],
             gate_override=data.validated_data["gate_override"],
+            to_release=to_release.pk,
         )
-        return Response(_release(release), status=status.HTTP_201_CREATED)
 
 
 class EnvironmentDiffView(ApiView):

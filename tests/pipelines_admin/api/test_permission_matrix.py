@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver, reverse
+from django.utils import timezone
 
+from pipelines_admin.changes.services import change_request_approve, change_submit
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.impact.services import impact_start
 from pipelines_admin.releases import services as release_services
@@ -69,6 +72,32 @@ def manage(ok):
         "publisher": ok,
         "reviewer": 403,
         "superuser": ok,
+    }
+
+
+def approve(ok):
+    """Publishers and superusers other than the author (the editor, in these cases)."""
+    return {
+        "anonymous": 401,
+        "roleless": 403,
+        "viewer": 403,
+        "editor": 403,
+        "publisher": ok,
+        "reviewer": 403,
+        "superuser": ok,
+    }
+
+
+def author(ok):
+    """The change request's author (the editor); withdrawing: a superuser too."""
+    return {
+        "anonymous": 401,
+        "roleless": 403,
+        "viewer": 403,
+        "editor": ok,
+        "publisher": 403,
+        "reviewer": 403,
+        "superuser": 403,
     }
 
 
@@ -165,6 +194,23 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("api:webhook-disable", "POST"): manage(200),
     ("api:webhook-delivery-list", "GET"): read(),
     ("api:webhook-delivery-resend", "POST"): manage(202),
+    # change requests: opened by whoever may change the environment (development here)
+    ("api:change-request-list", "GET"): read(),
+    ("api:change-request-list", "POST"): write(201),
+    ("api:change-request-detail", "GET"): read(),
+    ("api:change-request-revise", "POST"): author(200),
+    ("api:change-request-approve", "POST"): approve(200),
+    ("api:change-request-reject", "POST"): approve(200),
+    ("api:change-request-withdraw", "POST"): {**author(200), "superuser": 200},
+    # an approved request: whoever may change the environment schedules or applies it
+    ("api:change-request-schedule", "POST"): write(200),
+    ("api:change-request-apply", "POST"): write(200),
+    # superusers only
+    ("api:change-request-break-glass", "POST"): {
+        "anonymous": 401,
+        **{role: 403 for role in ROLES[1:-1]},
+        "superuser": 200,
+    },
     ("api:token-list", "GET"): own(200),
     # a token cannot create tokens (HTTP Basic or a session can: see test_tokens_api)
     ("api:token-list", "POST"): {"anonymous": 401, **{role: 403 for role in ROLES[1:]}},
@@ -222,7 +268,27 @@ BODIES = {
     },
     ("api:webhook-detail", "PATCH"): {"name": "renamed", "environment": None},
     ("api:webhook-disable", "POST"): {"reason": "maintenance"},
+    ("api:change-request-list", "POST"): {
+        "kind": "override",
+        "pipeline": "onboarding",
+        "environment": "development",
+        "reason": "a slower vendor, untested",
+        "gate_override": True,
+        "payload": {"override": {"stages": {"data_quality": {"timeout_seconds": 25}}}},
+    },
+    ("api:change-request-revise", "POST"): {
+        "payload": {"override": {"stages": {"data_quality": {"timeout_seconds": 35}}}},
+        "reason": "slower still",
+    },
+    ("api:change-request-approve", "POST"): {"comment": "fine"},
+    ("api:change-request-reject", "POST"): {"comment": "not now"},
+    ("api:change-request-withdraw", "POST"): {"reason": "not needed"},
+    ("api:change-request-break-glass", "POST"): {"reason": "the vendor is down"},
 }
+
+
+def schedule_body() -> dict:
+    return {"when": (timezone.now() + timedelta(hours=2)).isoformat()}
 
 
 def api_routes() -> list[tuple[str, str, dict, type]]:
@@ -310,9 +376,26 @@ def world(editor, publisher, reviewer, small_pipeline_document, environments):
         actor=publisher, name="ops bot", url="https://hooks.example.com/ops", events=["release.created"]
     ).subscription
     webhook_services.event_publish(event="release.created", pipeline=pipeline, environment=dev, data={})
+    # two change requests of the editor's, asking to override the gate in development: one open,
+    # one approved by the publisher
+    change_request, approved_request = (
+        change_submit(
+            kind="override",
+            pipeline=pipeline,
+            environment=dev,
+            actor=editor,
+            reason="untested timeout",
+            gate_override=True,
+            override={"stages": {"data_quality": {"timeout_seconds": seconds}}},
+        ).change_request
+        for seconds in (30, 40)
+    )
+    change_request_approve(change_request=approved_request, actor=publisher)
     return {
         "webhook": webhook,
         "webhook_delivery": webhook.deliveries.get(),
+        "change_request": change_request,
+        "approved_request": approved_request,
         "review_run": review_run,
         "claimed_review_run": claimed_run,
         "decided_review_run": decided_run,
@@ -344,7 +427,9 @@ def sample_kwargs(converters: dict, world: dict, token, name: str = "") -> dict:
         "token_id": token.pk if token else None,
         "service": "KYCService:jumio",
     }
+    ready = name in ("api:change-request-schedule", "api:change-request-apply")
     ids = {
+        "request_id": world["approved_request" if ready else "change_request"].pk,
         "case_id": world["case"].pk,
         "suite_run_id": world["suite_run"].pk,
         "report_id": world["report"].pk,
@@ -430,6 +515,8 @@ def test_api_endpoint__each_role__expected_status(name, method, role, world, req
         body = BODIES.get((name, method))
         if name == "api:rollback":
             body = {"release_id": world["first_release"].pk, "reason": "undo the override"}
+        if name == "api:change-request-schedule":
+            body = schedule_body()
         response = client.generic(
             method,
             path,

@@ -1,6 +1,7 @@
 """The release gate over the API: its state for a candidate version, 409 with extra.gate
 when closed, open after a passing suite run on the exact config, and gate_override on
-every release-like endpoint (audited as an override)."""
+every release-like endpoint: it opens a change request (202), which applies once a second
+publisher approves it (audited as an override)."""
 
 import pytest
 
@@ -39,6 +40,19 @@ def suite_on_production(client, django_capture_on_commit_callbacks, **body) -> d
     assert response.status_code == 202, response.content
     services.suite_execute(response.json()["id"])
     return client.get(response.json()["url"]).json()
+
+
+def approved_and_applied(token_client, approver, author_client, opened) -> dict:
+    """The change request `opened` (a 202) approved by `approver` and applied by its author."""
+    assert opened.status_code == 202, opened.content
+    url = opened["Location"]
+    assert opened.json()["state"] == "open" and opened.json()["gate_override"] is True
+    approved = token_client(approver).post(f"{url}approve/", {"comment": "seen"}, format="json")
+    assert approved.status_code == 200, approved.content
+    applied = author_client.post(f"{url}apply/", format="json")
+    assert applied.status_code == 200, applied.content
+    assert applied.json()["state"] == "applied"
+    return applied.json()
 
 
 def release(client, **body):
@@ -80,7 +94,9 @@ def test_gate__unknown_version_or_bad_query__404_400(token_client, viewer, relea
     assert "version" in assert_error(client.get(f"{PROD}/gate/?version=x"), 400)["extra"]["fields"]
 
 
-def test_release__gate_closed__409_with_gate_then_override_201_audited(token_client, publisher, case):
+def test_release__gate_closed__409_with_gate_then_override_request_approved_applied_audited(
+    token_client, publisher, publisher2, case
+):
     client = token_client(publisher)
     # Given test cases that never ran on this config / When a publisher releases to production
     response = release(client)
@@ -90,17 +106,24 @@ def test_release__gate_closed__409_with_gate_then_override_201_audited(token_cli
     assert (body["extra"]["gate"]["required"], body["extra"]["gate"]["open"]) == (True, False)
     assert "has not run on this exact config" in body["message"]
     assert not Release.objects.filter(environment__name="production").exists()
-    # When they release anyway with gate_override
+    # When they ask to release anyway with gate_override
     response = release(client, gate_override=True)
-    # Then 201, and the audit trail records the override, who and why
-    assert response.status_code == 201, response.content
+    # Then 202 with a change request: nobody overrides the gate for their own change, nothing released
+    assert response.status_code == 202, response.content
+    assert response.json()["gate"]["open"] is False
+    assert not Release.objects.filter(environment__name="production").exists()
+    # When a second publisher approves it and it is applied
+    applied = approved_and_applied(token_client, publisher2, client, response)
+    # Then released, and the audit trail records the override, who, why and the request
+    request_id = applied["id"]
     created = AuditEvent.objects.get(action="release.created", environment="production")
-    assert created.data["gate"]["result"] == "overridden" and created.reason == "CAB-42 approved"
+    assert created.data["gate"]["result"] == "overridden"
+    assert created.reason == f"Change request #{request_id}: CAB-42 approved"
     overridden = AuditEvent.objects.get(action="release_gate.overridden")
     assert (overridden.actor_name, overridden.reason, overridden.object_id) == (
         "pat",
-        "CAB-42 approved",
-        str(response.json()["id"]),
+        f"Change request #{request_id}: CAB-42 approved",
+        str(applied["applied_release"]["id"]),
     )
     assert "has not run on this exact config" in overridden.data["why_closed"]
 
@@ -173,7 +196,9 @@ def in_production(token_client, publisher, case, django_capture_on_commit_callba
     return client
 
 
-def test_override_set__changes_config_in_production__409_then_override_200(in_production):
+def test_override_set__changes_config_in_production__409_then_override_request_applied(
+    in_production, token_client, publisher2
+):
     patch = {"override": {"stages": {"data_quality": {"timeout_seconds": 20}}}, "reason": "slow vendor"}
     # Given a new override no suite has run on / When set / Then 409
     assert_error(
@@ -182,34 +207,37 @@ def test_override_set__changes_config_in_production__409_then_override_200(in_pr
         ),
         409,
     )
-    # and with gate_override, 200: a new override release, audited as an override
+    # and with gate_override, 202: a change request; once approved and applied, a new override release,
+    # audited as an override
     response = in_production.put(
         f"{PROD}/override/",
         {**patch, "gate_override": True},
         format="json",
         **etag(in_production, f"{PROD}/override/"),
     )
-    assert (response.status_code, response.json()["kind"]) == (200, "override")
-    assert AuditEvent.objects.get(action="release_gate.overridden").reason == "slow vendor"
+    assert not Release.objects.filter(environment__name="production", kind="override").exists()
+    applied = approved_and_applied(token_client, publisher2, in_production, response)
+    assert applied["applied_release"]["kind"] == "override"
+    assert AuditEvent.objects.get(action="release_gate.overridden").reason.endswith(": slow vendor")
 
 
-def test_toggles__in_production__409_then_override_200(in_production):
+def test_toggles__in_production__409_then_override_requests_applied(in_production, token_client, publisher2):
     body = {"enabled": False, "reason": "vendor outage"}
     stage, rule = f"{PROD}/stages/business_rules/toggle/", f"{PROD}/rules/data_quality/email_format/toggle/"
     assert_error(in_production.post(stage, body, format="json", **etag(in_production, stage)), 409)
     assert_error(in_production.post(rule, body, format="json", **etag(in_production, rule)), 409)
-    assert (
-        in_production.post(
-            stage, {**body, "gate_override": True}, format="json", **etag(in_production, stage)
-        ).status_code
-        == 200
+    opened = in_production.post(
+        stage, {**body, "gate_override": True}, format="json", **etag(in_production, stage)
     )
-    assert (
-        in_production.post(
-            rule, {**body, "gate_override": True}, format="json", **etag(in_production, rule)
-        ).status_code
-        == 200
+    assert approved_and_applied(token_client, publisher2, in_production, opened)["applied_release"][
+        "kind"
+    ] == ("toggle")
+    opened = in_production.post(
+        rule, {**body, "gate_override": True}, format="json", **etag(in_production, rule)
     )
+    assert approved_and_applied(token_client, publisher2, in_production, opened)["applied_release"][
+        "kind"
+    ] == ("toggle")
     assert AuditEvent.objects.filter(action="release_gate.overridden").count() == 2
 
 
@@ -233,10 +261,12 @@ def test_toggle__suite_passed_on_the_toggled_config__no_override_needed(
     assert response.json()["override"] == override
 
 
-def test_rollback__to_untested_config__409_then_override_201(in_production):
-    # Given production at v1 (tested), then an overridden override release
+def test_rollback__to_untested_config__409_then_override_request_applied(
+    in_production, token_client, publisher2
+):
+    # Given production at v1 (tested), then an overridden override release (approved by a second publisher)
     first = Release.objects.get(environment__name="production")
-    in_production.put(
+    opened = in_production.put(
         f"{PROD}/override/",
         {
             "override": {"stages": {"data_quality": {"timeout_seconds": 20}}},
@@ -246,6 +276,7 @@ def test_rollback__to_untested_config__409_then_override_201(in_production):
         format="json",
         **etag(in_production, f"{PROD}/override/"),
     )
+    approved_and_applied(token_client, publisher2, in_production, opened)
     # When rolled back to the first release: its config passed the suite, so the gate is open
     response = in_production.post(
         f"{PROD}/rollback/", {"release_id": first.pk, "reason": "undo"}, format="json"
@@ -255,5 +286,7 @@ def test_rollback__to_untested_config__409_then_override_201(in_production):
     untested = Release.objects.filter(environment__name="production", kind="override").get()
     body = {"release_id": untested.pk, "reason": "redo"}
     assert_error(in_production.post(f"{PROD}/rollback/", body, format="json"), 409)
-    response = in_production.post(f"{PROD}/rollback/", {**body, "gate_override": True}, format="json")
-    assert (response.status_code, response.json()["kind"]) == (201, "rollback")
+    opened = in_production.post(f"{PROD}/rollback/", {**body, "gate_override": True}, format="json")
+    assert Release.objects.filter(environment__name="production").count() == 3  # nothing yet
+    applied = approved_and_applied(token_client, publisher2, in_production, opened)
+    assert applied["applied_release"]["kind"] == "rollback"

@@ -35,6 +35,7 @@ def test_schema__token__openapi_3_with_every_operation_described(token_client, v
                 "webhooks_rotate_secret",
                 "webhooks_enable",
                 "webhook_deliveries_resend",
+                "change_requests_apply",
             ), (
                 path,
                 method,

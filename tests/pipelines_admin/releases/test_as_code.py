@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipelines_admin.audit.models import AuditEvent
+from pipelines_admin.changes.services import change_submit
 from pipelines_admin.configs import services as config_services
 from pipelines_admin.configs.engine import document_hash, document_load
 from pipelines_admin.configs.models import ConfigVersion, Pipeline, Release
@@ -247,7 +248,9 @@ def test_folder_apply__a_release_refused__the_versions_too(
     counts = (ConfigVersion.objects.count(), Release.objects.count(), AuditEvent.objects.count())
     # When applied with --release production / Then refused, and no version was kept either
     with pytest.raises(NotAllowed):
-        folder_apply(folder=tmp_path, author=editor, release_to="production", reason="CAB-1")
+        folder_apply(
+            folder=tmp_path, author=editor, release_to="production", reason="CAB-1", submit=change_submit
+        )
     assert (ConfigVersion.objects.count(), Release.objects.count(), AuditEvent.objects.count()) == counts
 
 
@@ -263,7 +266,7 @@ def test_folder_apply__release__only_new_and_changed_released(
     write(tmp_path, "legacy.yaml", small_pipeline_document)
     write(tmp_path, "kyc.yaml", small_pipeline_document)
     # When applied and released to staging
-    done = folder_apply(folder=tmp_path, author=editor, release_to="staging")
+    done = folder_apply(folder=tmp_path, author=editor, release_to="staging", submit=change_submit)
     # Then the new and the changed run in staging, through release_create (audited), legacy does not
     staging = environments["staging"]
     assert {(r.pipeline.slug, r.version.number) for r in Release.objects.filter(environment=staging)} == {

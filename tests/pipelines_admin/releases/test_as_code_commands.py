@@ -396,7 +396,12 @@ def test_release_pipeline__suite_passed_on_it__gate_open_released(released, publ
     assert event.data["gate"] == {"result": "passed", "suite_run": suite.pk} and event.reason == "CAB-1"
 
 
-def test_release_pipeline__gate_override__released_and_the_override_audited(released, publisher):
+def test_release_pipeline__gate_override__change_request_opened_exit_3_nothing_released(
+    released, publisher, publisher2
+):
+    from pipelines_admin.changes.models import ChangeRequest
+    from pipelines_admin.changes.services import change_request_apply, change_request_approve
+
     code, out, _ = run(
         "release_pipeline",
         "onboarding",
@@ -408,9 +413,16 @@ def test_release_pipeline__gate_override__released_and_the_override_audited(rele
         "--user",
         "pat",
     )
-    assert code == 0 and "Release gate overridden" in out
+    # Then exit 3 (pending approval): nobody overrides the gate for their own change
+    request = ChangeRequest.objects.get()
+    assert code == 3, out
+    assert f"Change request #{request.pk} opened for production: needs 1 approval" in out
+    assert not Release.objects.filter(environment__name="production").exists()
+    # and once a second publisher approves and it is applied, the override is audited
+    change_request_approve(change_request=request, actor=publisher2)
+    change_request_apply(change_request=request, actor=publisher)
     event = AuditEvent.objects.get(action="release_gate.overridden")
-    assert (event.actor_name, event.reason) == ("pat", "Hotfix INC-7")
+    assert (event.actor_name, event.reason) == ("pat", f"Change request #{request.pk}: Hotfix INC-7")
 
 
 # ------------------------------------------------------------------ plan_pipelines

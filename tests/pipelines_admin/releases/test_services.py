@@ -4,6 +4,7 @@ import pytest
 
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.configs import services
+from pipelines_admin.configs.change_control import ChangeRequestRequired
 from pipelines_admin.configs.models import Release
 from pipelines_admin.configs.selectors import (
     effective_config,
@@ -13,6 +14,7 @@ from pipelines_admin.configs.selectors import (
 from pipelines_admin.core.errors import InvalidInput, NotAllowed, NotFound
 from pipelines_admin.releases import services as release_services
 from tests.pipelines_admin.configs.test_services import actions, pipeline, with_min_age  # noqa: F401  (fixture)
+from tests.pipelines_admin.conftest import through_change_request
 
 pytestmark = pytest.mark.django_db
 
@@ -52,17 +54,26 @@ def test_release_create__publisher_to_production_without_reason__asked_for_one(
             version=pipeline.versions.get(),
             actor=publisher,
         )
-    release = release_services.release_create(
+    # overriding the gate directly is refused: it takes a change request a second publisher approves
+    with pytest.raises(ChangeRequestRequired):
+        release_services.release_create(
+            pipeline=pipeline,
+            environment=environments["production"],
+            version=pipeline.versions.get(),
+            actor=publisher,
+            reason="CAB-123 approved",
+            gate_override=True,
+        )
+    release = through_change_request(
+        kind="release",
         pipeline=pipeline,
         environment=environments["production"],
-        version=pipeline.versions.get(),
         actor=publisher,
         reason="CAB-123 approved",
-        gate_override=True,
+        version=1,
     )
-    assert (
-        AuditEvent.objects.get(action="release.created", object_id=str(release.pk)).reason
-        == "CAB-123 approved"
+    assert AuditEvent.objects.get(action="release.created", object_id=str(release.pk)).reason.endswith(
+        ": CAB-123 approved"
     )
 
 
@@ -306,22 +317,19 @@ def test_release_rollback__release_of_another_environment__not_found(pipeline, e
 def test_release_rollback__protected_environment_without_reason__refused(pipeline, publisher, environments):
     # Given a release in production
     prod = environments["production"]
-    first = release_services.release_create(
-        pipeline=pipeline,
-        environment=prod,
-        version=pipeline.versions.get(),
-        actor=publisher,
-        reason="go live",
-        gate_override=True,
+    first = through_change_request(
+        kind="release", pipeline=pipeline, environment=prod, actor=publisher, reason="go live", version=1
     )
-    release_services.stage_toggle(
+    through_change_request(
+        kind="toggle",
         pipeline=pipeline,
         environment=prod,
-        stage="business_rules",
-        enabled=False,
         actor=publisher,
         reason="incident 42",
-        gate_override=True,
+        stage="business_rules",
+        rule=None,
+        enabled=False,
+        disable_dependents=False,
     )
     # When rolled back without a reason / Then it is refused like any other change there
     with pytest.raises(InvalidInput, match="give a reason"):

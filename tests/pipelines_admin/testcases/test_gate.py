@@ -3,11 +3,14 @@
 import pytest
 
 from pipelines_admin.audit.models import AuditEvent
+from pipelines_admin.changes.services import change_submit
 from pipelines_admin.configs.candidates import candidate_resolve
+from pipelines_admin.configs.change_control import ChangeRequestRequired
 from pipelines_admin.configs.selectors import release_live
 from pipelines_admin.releases import services as release_services
 from pipelines_admin.testcases import services
 from pipelines_admin.testcases.gate import GateClosed, gate_state
+from tests.pipelines_admin.conftest import through_change_request
 
 pytestmark = pytest.mark.django_db
 
@@ -137,9 +140,19 @@ def test_gate__toggle_in_production__gated_too(cases, released, environments, pu
 
 
 def test_gate__publisher_override_with_reason__released_and_audited(released, environments, publisher):
-    release = release_to_production(released, environments, publisher, gate_override=True)
+    # overriding the gate directly is refused; through a change request a second publisher approves, released
+    with pytest.raises(ChangeRequestRequired):
+        release_to_production(released, environments, publisher, gate_override=True)
+    release = through_change_request(
+        kind="release",
+        pipeline=released,
+        environment=environments["production"],
+        actor=publisher,
+        reason="quarterly release",
+        version=1,
+    )
     event = AuditEvent.objects.get(action="release_gate.overridden")
-    assert event.object_id == str(release.pk) and event.reason == "quarterly release"
+    assert event.object_id == str(release.pk) and event.reason.endswith(": quarterly release")
     assert "no test cases" in event.data["why_closed"]
     assert (
         AuditEvent.objects.get(action="release.created", object_id=str(release.pk)).data["gate"]["result"]
@@ -148,12 +161,13 @@ def test_gate__publisher_override_with_reason__released_and_audited(released, en
 
 
 def test_gate__override_without_reason__refused(released, environments, publisher):
-    with pytest.raises(Exception, match="give a reason"):
-        release_services.release_create(
+    with pytest.raises(Exception, match="needs a reason"):
+        change_submit(
+            kind="release",
             pipeline=released,
             environment=environments["production"],
-            version=released.versions.get(),
             actor=publisher,
             gate_override=True,
+            version=1,
         )
     assert release_live(released, environments["production"]) is None

@@ -70,6 +70,8 @@ def test_api_endpoint__console_session_of_each_role__same_status_as_with_a_token
                 payload = api_matrix.BODIES.get((name, method))
                 if name == "api:rollback":
                     payload = {"release_id": world["first_release"].pk, "reason": "undo the override"}
+                if name == "api:change-request-schedule":
+                    payload = api_matrix.schedule_body()
                 response = client.generic(
                     method,
                     path,

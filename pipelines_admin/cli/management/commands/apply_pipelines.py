@@ -3,7 +3,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from pipelines_admin.accounts.commands import command_user
-from pipelines_admin.core.commands import EXIT_INVALID, command_error, problem_lines
+from pipelines_admin.changes.services import change_submit
+from pipelines_admin.core.commands import (
+    EXIT_INVALID,
+    EXIT_PENDING,
+    command_error,
+    opened_line,
+    problem_lines,
+)
 from pipelines_admin.core.errors import ServiceError
 from pipelines_admin.releases.as_code import CHANGED, NEW, UNCHANGED, FolderInvalid, folder_apply, plan_lines
 
@@ -13,8 +20,10 @@ class Command(BaseCommand):
         "Save each new or changed pipeline file of a folder (see plan_pipelines) as a new version, and with "
         "--release ENV release each of them there through the release gate. All or nothing: when a file is "
         "invalid, or a save or release is refused, nothing is stored. Pipelines without a file are left "
-        "alone. Exit 0: applied (or nothing to apply); 1: refused (role, release gate, a version saved in "
-        "between); 2: an invalid file or folder, an unknown environment or user."
+        "alone. On an environment under change control, or with --gate-override, the versions are saved and a "
+        "change request is opened for each release instead (other publishers approve it). Exit 0: applied (or "
+        "nothing to apply); 1: refused (role, release gate, a version saved in between); 2: an invalid file or "
+        "folder, an unknown environment or user; 3: pending approval (versions saved, change requests opened)."
     )
 
     def add_arguments(self, parser):
@@ -29,7 +38,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--gate-override",
             action="store_true",
-            help="release without a passing test suite (publishers; the reason is recorded)",
+            help="ask to release without a passing test suite: opens a change request for each release, "
+            "which another publisher approves (exit 3)",
         )
         parser.add_argument(
             "--user",
@@ -47,6 +57,7 @@ class Command(BaseCommand):
                 release_to=options["release"],
                 reason=options["reason"],
                 gate_override=options["gate_override"],
+                submit=change_submit,
             )
         except FolderInvalid as exc:
             for line in plan_lines(exc.plan):
@@ -71,9 +82,13 @@ class Command(BaseCommand):
             if item.release is not None:
                 line += f"; released to {done.environment.name} (release #{item.release.pk})"
             self.stdout.write(line)
+            if item.change_request is not None:
+                self.stdout.write(opened_line(item.change_request))
         made = sum(1 for item in done.applied if item.version is not None)
         released = sum(1 for item in done.applied if item.release is not None)
         self.stdout.write(
             f"Applied: {made} version{'s' if made != 1 else ''} saved"
             + (f", {released} released to {done.environment.name}." if done.environment else ".")
         )
+        if any(item.change_request is not None for item in done.applied):
+            raise SystemExit(EXIT_PENDING)  # saved; the releases wait for approval
