@@ -37,6 +37,12 @@ def _release(event: AuditEvent) -> EventSummary:
         lines.append(f"release gate passed: suite run #{gate.get('suite_run')}")
     elif gate.get("result") == "overridden":
         lines.append("release gate overridden")
+    authority = event.data.get("authority") or {}
+    if authority.get("kind") == "break_glass":
+        lines.append(f"break glass on change request #{authority.get('change_request')}")
+    elif authority:
+        approvers = ", ".join(authority.get("approvers") or [])
+        lines.append(f"change request #{authority.get('change_request')}, approved by {approvers}")
     dependents = event.data.get("disabled_dependents") or []
     if dependents:
         lines.append(
@@ -47,7 +53,42 @@ def _release(event: AuditEvent) -> EventSummary:
 
 
 def _gate_overridden(event: AuditEvent) -> EventSummary:
-    return EventSummary(lines=(f"the gate was closed: {event.data.get('why_closed', '')}",))
+    lines = [f"the gate was closed: {event.data.get('why_closed', '')}"]
+    authority = event.data.get("authority") or {}
+    if authority:
+        approvers = ", ".join(authority.get("approvers") or []) or "nobody (break glass)"
+        lines.append(f"change request #{authority.get('change_request')}, approved by {approvers}")
+    return EventSummary(lines=tuple(lines))
+
+
+def _short_hash(value) -> str:
+    return str(value or "").removeprefix("sha256:")[:12]
+
+
+def _change_request(event: AuditEvent) -> EventSummary:
+    """A step of a change request (changes.services): its kind and revision, the result's
+    hash, and what the step did."""
+    data = event.data
+    lines = [
+        f"{data.get('kind', '')}, revision {data.get('revision', 1)}, result {_short_hash(data.get('effective_hash'))}"
+    ]
+    if data.get("gate_override"):
+        lines.append("overrides the release gate")
+    if "approvals" in data:
+        lines.append(f"{data['approvals']} of {_plural(data.get('required', 1), 'approval')}")
+    if data.get("approvers"):
+        lines.append("approved by " + ", ".join(data["approvers"]))
+    if "hash_before" in data:
+        lines.append(
+            f"result {_short_hash(data['hash_before'])} → {_short_hash(data.get('effective_hash'))}; "
+            f"{_plural(data.get('approvals_voided', 0), 'approval')} voided"
+        )
+    if event.action == "change_request.scheduled":
+        when = data.get("scheduled_for")
+        lines.append(f"scheduled for {when}" if when else "taken off the schedule")
+        if data.get("was"):
+            lines.append(f"was {data['was']}")
+    return EventSummary(lines=tuple(lines))
 
 
 def _version(event: AuditEvent) -> EventSummary:
@@ -328,6 +369,15 @@ SUMMARIES: dict[str, Callable[[AuditEvent], EventSummary]] = {
     "review.declined": _review,
     "api_token.created": _nothing,  # its name and prefix are the event's object
     "api_token.revoked": _token_revoked,
+    "change_request.opened": _change_request,
+    "change_request.revised": _change_request,
+    "change_request.approved": _change_request,
+    "change_request.rejected": _change_request,
+    "change_request.withdrawn": _change_request,
+    "change_request.scheduled": _change_request,
+    "change_request.applied": _change_request,
+    "change_request.refused": _change_request,
+    "change_request.break_glass": _change_request,
     "webhook.created": _webhook,
     "webhook.updated": _webhook,
     "webhook.secret_rotated": _nothing,  # never the secret itself

@@ -259,7 +259,7 @@ def change_request_open(
         base_revision=current,
         cases_fingerprint=fingerprint_for(pipeline if kind in ChangeRequest.PIPELINE_KINDS else None),
     )
-    _audit(request, actor, "change_request.opened", reason=reason, diff={"changes": plan.changes})
+    _audit(request, actor, action="change_request.opened", reason=reason, diff={"changes": plan.changes})
     return request
 
 
@@ -274,7 +274,7 @@ _WEBHOOK_EVENTS = {
 }
 
 
-def _audit(request: ChangeRequest, actor, action: str, *, reason: str = "", diff=None, data=None) -> None:
+def _audit(request: ChangeRequest, actor, *, action: str, reason: str = "", diff=None, data=None) -> None:
     """The step's audit event, and its webhook event where subscribers may hear of it
     (ids, names, hashes and usernames: a change request holds no application data)."""
     if action in _WEBHOOK_EVENTS:
@@ -367,7 +367,7 @@ def change_request_revise(
     _audit(
         request,
         actor,
-        "change_request.revised",
+        action="change_request.revised",
         reason=request.reason,
         diff={"changes": plan.changes},
         data={"hash_before": before_hash, "approvals_voided": voided},
@@ -422,13 +422,13 @@ def _decide(change_request: ChangeRequest, actor, decision: str, comment: str) -
         request.status_message = f"Rejected by {actor.get_username()}: {approval.comment}"
         request.scheduled_for = None
         request.save()
-        _audit(request, actor, "change_request.rejected", reason=approval.comment)
+        _audit(request, actor, action="change_request.rejected", reason=approval.comment)
         notify_author(request, "change_request.rejected", request.status_message)
     else:
         _audit(
             request,
             actor,
-            "change_request.approved",
+            action="change_request.approved",
             reason=approval.comment,
             data={"approvals": len(standing.standing_approvals) + 1, "required": standing.required},
         )
@@ -447,7 +447,7 @@ def change_request_withdraw(*, change_request: ChangeRequest, actor, reason: str
     request.status_message = (reason or "").strip()
     request.scheduled_for = None
     request.save()
-    _audit(request, actor, "change_request.withdrawn", reason=request.status_message)
+    _audit(request, actor, action="change_request.withdrawn", reason=request.status_message)
     return request
 
 
@@ -485,7 +485,7 @@ def change_request_schedule(
     _audit(
         request,
         actor,
-        "change_request.scheduled",
+        action="change_request.scheduled",
         data={
             "scheduled_for": when.isoformat() if when else None,
             "was": before.isoformat() if before else None,
@@ -539,7 +539,7 @@ def _apply_request(request: ChangeRequest, actor) -> ChangeRequest:
     request.applied_at, request.applied_by = timezone.now(), actor
     request.status_message = ""
     request.save()
-    _audit(request, actor, "change_request.applied", data={"approvers": list(approvers)})
+    _audit(request, actor, action="change_request.applied", data={"approvers": list(approvers)})
     notify_author(request, "change_request.applied", f"Applied by {actor.get_username()}.")
     return request
 
@@ -578,7 +578,7 @@ def change_request_break_glass(*, change_request: ChangeRequest, actor, reason: 
     request.applied_release = applied if isinstance(applied, Release) else None
     request.applied_at, request.applied_by = timezone.now(), actor
     request.save()
-    _audit(request, actor, "change_request.break_glass", reason=reason, diff={"changes": plan.changes})
+    _audit(request, actor, action="change_request.break_glass", reason=reason, diff={"changes": plan.changes})
     notify_publishers(request, f"{actor.get_username()} broke glass: {reason}")
     return request
 
@@ -623,6 +623,6 @@ def _apply_scheduled(pk: int, now: datetime) -> str:
             f"Not applied at its scheduled time ({when.isoformat() if when else 'unknown'}): {exc.message}"
         )
         request.save()
-        _audit(request, actor, "change_request.refused", reason=request.status_message)
+        _audit(request, actor, action="change_request.refused", reason=request.status_message)
         notify_author(request, "change_request.refused", request.status_message)
         return "refused"

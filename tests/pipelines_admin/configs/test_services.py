@@ -13,6 +13,7 @@ from pipelines_admin.configs.selectors import (
 )
 from pipelines_admin.core.errors import Conflict, InvalidInput, NotAllowed
 from pipelines_admin.releases import services as release_services
+from tests.pipelines_admin.conftest import through_change_request
 
 pytestmark = pytest.mark.django_db
 
@@ -240,13 +241,13 @@ def test_every_change__audit_chain__still_verifies(pipeline, editor, publisher, 
         enabled=False,
         actor=editor,
     )
-    release_services.release_create(
+    through_change_request(
+        kind="release",
         pipeline=pipeline,
         environment=environments["production"],
-        version=v1,
+        version=v1.number,
         actor=publisher,
         reason="go live",
-        gate_override=True,
     )
     # Then every change has an event, in order, and the chain verifies
     assert actions() == [
@@ -254,10 +255,13 @@ def test_every_change__audit_chain__still_verifies(pipeline, editor, publisher, 
         "config_version.created",
         "release.created",
         "stage.toggled",
+        "change_request.opened",
+        "change_request.approved",
         "release.created",
         "release_gate.overridden",
+        "change_request.applied",
     ]
-    assert audit_verify() == (6, [])
+    assert audit_verify() == (9, [])
 
 
 def test_failed_change__audit__nothing_recorded(pipeline, editor, environments):

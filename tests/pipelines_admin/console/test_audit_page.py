@@ -22,6 +22,7 @@ from pipelines_admin.runs import services as run_services
 from pipelines_admin.runs.models import BatchChunk
 from pipelines_admin.testcases import services as testcase_services
 from pipelines_admin.tokens.services import token_create, token_revoke
+from tests.pipelines_admin.conftest import ADULT, through_change_request
 
 from ..conftest import ADULT, MINOR
 
@@ -94,13 +95,13 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
         pipeline=pipeline, document=document, base_version=v1, author=editor, message="Minimum age 21"
     )
     release_services.release_create(pipeline=pipeline, environment=staging, version=v2, actor=editor)
-    release_services.release_create(
+    through_change_request(
+        kind="release",
         pipeline=pipeline,
         environment=production,
-        version=v2,
+        version=v2.number,
         actor=publisher,
         reason="hotfix",
-        gate_override=True,
     )
     release_services.override_set(
         pipeline=pipeline,
@@ -239,6 +240,45 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
     webhook_services.subscription_disable(subscription=hook, actor=publisher, reason="receiver retired")
     webhook_services.subscription_enable(subscription=hook, actor=publisher)
     webhook_services.subscription_delete(subscription=hook, actor=publisher)
+    # change requests: one revised, then rejected; one withdrawn; one approved, scheduled and
+    # refused at its time (a test case changed since); one applied by breaking glass
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+
+    from pipelines_admin.changes import services as change_services
+
+    second = get_user_model().objects.get(username="second-publisher")
+
+    def override_request(seconds):
+        return change_services.change_submit(
+            kind="override",
+            pipeline=pipeline,
+            environment=staging,
+            actor=publisher,
+            reason="an untested timeout",
+            gate_override=True,
+            override={"stages": {"data_quality": {"timeout_seconds": seconds}}},
+        ).change_request
+
+    revised = change_services.change_request_revise(
+        change_request=override_request(41), actor=publisher, payload={"override": {"description": "v"}}
+    )
+    change_services.change_request_reject(change_request=revised, actor=second, comment="not now")
+    change_services.change_request_withdraw(change_request=override_request(42), actor=publisher)
+    scheduled = override_request(43)
+    change_services.change_request_approve(change_request=scheduled, actor=second)
+    now = timezone.now()
+    change_services.change_request_schedule(
+        change_request=scheduled, actor=publisher, when=now + timedelta(hours=1), now=now
+    )
+    testcase_services.case_create(
+        pipeline=pipeline, name="late case", record=ADULT, expected={"status": "passed"}, actor=editor
+    )
+    change_services.changes_apply_due(now=now + timedelta(hours=2))
+    change_services.change_request_break_glass(
+        change_request=override_request(44), actor=superuser, reason="incident 9"
+    )
 
 
 def test_audit_page__every_action_the_code_records__summary_shows_each_number_it_holds(

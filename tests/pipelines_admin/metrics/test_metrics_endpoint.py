@@ -29,7 +29,7 @@ from pipelines_admin.runs.models import BatchChunk, MetricRollup, MetricTotal, R
 from pipelines_admin.testcases import services as suite_services
 from pipelines_admin.testcases import tasks as suite_tasks
 from pipelines_admin.testcases.models import SuiteRun
-from tests.pipelines_admin.conftest import ADULT, BAD_EMAIL, MINOR
+from tests.pipelines_admin.conftest import ADULT, BAD_EMAIL, MINOR, through_change_request
 
 pytestmark = pytest.mark.django_db
 
@@ -128,13 +128,13 @@ def test_metrics__runs_batches_suite_gate_and_sweep__figures_match_what_was_made
     assert services.run_execute(stuck.pk).status == "error"
     # and a release to production without a passing test suite, a suite that passed, one still
     # queued, and an impact analysis waiting for its worker
-    release_services.release_create(
+    through_change_request(
+        kind="release",
         pipeline=released,
         environment=environments["production"],
-        version=released.versions.get(number=1),
+        version=1,
         actor=publisher,
         reason="the auditors asked",
-        gate_override=True,
     )
     assert (
         suite_services.suite_run_now(pipeline=released, environment=development, actor=editor).status

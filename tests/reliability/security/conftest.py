@@ -10,7 +10,6 @@ import json
 import pytest
 from django.core.cache import cache
 
-from tests.pipelines_admin.changes.helpers import apply_approved
 from tests.pipelines_admin.conftest import (  # noqa: F401  (fixtures, re-exported)
     editor,
     environments,
@@ -19,6 +18,7 @@ from tests.pipelines_admin.conftest import (  # noqa: F401  (fixtures, re-export
     reviewer,
     small_pipeline_document,
     superuser,
+    through_change_request,
     viewer,
 )
 
@@ -103,7 +103,7 @@ def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipel
     release_services.release_create(pipeline=pipeline, environment=staging, version=v1, actor=editor)
     # production is protected: its release gate wants a passing test suite, or an override
     # a second publisher approves
-    production_first = apply_approved(
+    production_first = through_change_request(
         kind="release",
         pipeline=pipeline,
         environment=prod,
@@ -111,7 +111,7 @@ def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipel
         reason="first release",
         version=1,
     )
-    apply_approved(
+    through_change_request(
         kind="release",
         pipeline=pipeline,
         environment=prod,

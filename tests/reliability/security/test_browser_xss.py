@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import browser_type_launch_args  # noqa: F401  (fixture)
-from tests.pipelines_admin.changes.helpers import apply_approved
+from tests.pipelines_admin.conftest import through_change_request
 from tests.reliability.security.conftest import finish_batch
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -82,7 +82,7 @@ def hostile(publisher, environments):
         reason=SCRIPT,
         override={"stages": {STAGE: {"rules": {"email_format": {"params": {"field_name": HTMX}}}}}},
     )
-    apply_approved(
+    through_change_request(
         kind="release", pipeline=pipeline, environment=prod, actor=publisher, reason=SVG, version=v1.number
     )
     record = {"name": SCRIPT, "email": IMG, "occupation": SCRIPT, "employer": IMG, SVG: HTMX}
