@@ -376,22 +376,39 @@ def change_request_revise(
 
 
 @transaction.atomic
-def change_request_approve(*, change_request: ChangeRequest, actor, comment: str = "") -> ChangeApproval:
-    return _decide(change_request, actor, ChangeApproval.Decision.APPROVE, comment)
+def change_request_approve(
+    *, change_request: ChangeRequest, actor, comment: str = "", expected_revision: int | None = None
+) -> ChangeApproval:
+    """`expected_revision`: the revision the approver read; Stale if the author revised it since."""
+    return _decide(change_request, actor, ChangeApproval.Decision.APPROVE, comment, expected_revision)
 
 
 @transaction.atomic
-def change_request_reject(*, change_request: ChangeRequest, actor, comment: str) -> ChangeApproval:
+def change_request_reject(
+    *, change_request: ChangeRequest, actor, comment: str, expected_revision: int | None = None
+) -> ChangeApproval:
     if not (comment or "").strip():
         raise InvalidInput(
             "Say why you reject the change: the author reads it.", {"fields": {"comment": ["required"]}}
         )
-    return _decide(change_request, actor, ChangeApproval.Decision.REJECT, comment)
+    return _decide(change_request, actor, ChangeApproval.Decision.REJECT, comment, expected_revision)
 
 
-def _decide(change_request: ChangeRequest, actor, decision: str, comment: str) -> ChangeApproval:
+def _check_revision(request: ChangeRequest, expected_revision: int | None) -> None:
+    revision_check(
+        base=None if expected_revision is None else str(expected_revision),
+        current=str(request.revision),
+        what=f"Change request #{request.pk}",
+        extra={"change_request": request.pk, "revision": request.revision},
+    )
+
+
+def _decide(
+    change_request: ChangeRequest, actor, decision: str, comment: str, expected_revision: int | None
+) -> ChangeApproval:
     request = _locked(change_request)
     _require_open(request)
+    _check_revision(request, expected_revision)
     standing = request_standing(request)
     allowed, why = may_approve(actor, request, standing.plan)
     if not allowed:
@@ -499,11 +516,14 @@ class ApplyRefused(Conflict):
 
 
 @transaction.atomic
-def change_request_apply(*, change_request: ChangeRequest, actor) -> ChangeRequest:
+def change_request_apply(
+    *, change_request: ChangeRequest, actor, expected_revision: int | None = None
+) -> ChangeRequest:
     """Apply an approved request now: its hash, its approvals and the gate are checked
     again first (ApplyRefused says what no longer holds)."""
     request = _locked(change_request)
     _require_open(request)
+    _check_revision(request, expected_revision)
     require(actor, ENVIRONMENT_CHANGE, request.environment)
     return _apply_request(request, actor)
 

@@ -99,10 +99,12 @@ def opened(view: ApiView, change_request: ChangeRequest) -> Response:
     return change_request_response(view, change_request, status.HTTP_202_ACCEPTED)
 
 
-def _check_if_match(request, change_request: ChangeRequest) -> None:
+def _check_if_match(request, change_request: ChangeRequest) -> int | None:
+    """The revision the caller read (If-Match), for the service to check again under its
+    lock; None when no If-Match was sent."""
     sent = request.headers.get("If-Match", "").strip()
     if not sent or sent == "*":
-        return
+        return None
     sent = sent.removeprefix("W/").strip('"')
     current = request_etag(change_request)
     if sent != current:
@@ -111,6 +113,7 @@ def _check_if_match(request, change_request: ChangeRequest) -> None:
             f"{change_request.revision} now): read it again.",
             {"revision": current, "change_request": change_request.pk},
         )
+    return change_request.revision
 
 
 # -- what each kind applies ----------------------------------------------------------------
@@ -409,9 +412,12 @@ class ChangeRequestApproveView(ApiView):
         data = CommentInput(data=request.data)
         data.is_valid(raise_exception=True)
         change_request = selectors.change_request_get(request_id)
-        _check_if_match(request, change_request)
+        seen = _check_if_match(request, change_request)
         services.change_request_approve(
-            change_request=change_request, actor=request.user, comment=data.validated_data["comment"]
+            change_request=change_request,
+            expected_revision=seen,
+            actor=request.user,
+            comment=data.validated_data["comment"],
         )
         return change_request_response(self, change_request)
 
@@ -430,9 +436,12 @@ class ChangeRequestRejectView(ApiView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         change_request = selectors.change_request_get(request_id)
-        _check_if_match(request, change_request)
+        seen = _check_if_match(request, change_request)
         services.change_request_reject(
-            change_request=change_request, actor=request.user, comment=data.validated_data["comment"]
+            change_request=change_request,
+            expected_revision=seen,
+            actor=request.user,
+            comment=data.validated_data["comment"],
         )
         return change_request_response(self, change_request)
 
@@ -494,8 +503,10 @@ class ChangeRequestApplyView(ApiView):
     )
     def post(self, request, request_id):
         change_request = selectors.change_request_get(request_id)
-        _check_if_match(request, change_request)
-        services.change_request_apply(change_request=change_request, actor=request.user)
+        seen = _check_if_match(request, change_request)
+        services.change_request_apply(
+            change_request=change_request, expected_revision=seen, actor=request.user
+        )
         return change_request_response(self, change_request)
 
 

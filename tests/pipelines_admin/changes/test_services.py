@@ -428,3 +428,20 @@ def test_webhooks__a_request_from_open_to_apply__each_step_and_the_release_told(
     body = json.loads(release.body)
     assert body["environment"] == "production" and body["data"]["change_request"] == request.pk
     assert body["data"]["version"] == 2 and body["data"]["break_glass"] is False
+
+
+def test_approve__the_revision_read_was_revised_since__stale_nothing_approved(
+    tested, controlled, publisher, publisher2
+):
+    from pipelines_admin.core.errors import Stale
+
+    request = open_release(tested, controlled, publisher)
+    request = services.change_request_revise(
+        change_request=request, actor=publisher, payload={"override": {"description": "x"}}
+    )
+    with pytest.raises(Stale):
+        services.change_request_approve(change_request=request, actor=publisher2, expected_revision=1)
+    assert not request.approvals.exists()
+    suite_passes(tested, controlled, publisher, 2, override={"description": "x"})
+    services.change_request_approve(change_request=request, actor=publisher2, expected_revision=2)
+    assert request_standing(request).approved
