@@ -103,3 +103,25 @@ def test_demo_pipelines__pep_hit__goes_to_two_reviewers_everywhere_with_reasons_
         under_age = engine.run(minor["record"]).to_dict()["decision"]
         assert under_age["reasons"][0]["reason_code"] == "under_minimum_age"
         assert under_age["next_steps"] == ["Consider alternative product offerings"]
+
+
+def test_demo__production__needs_one_approval_from_another_publisher(demo, superuser):
+    # Given the demo data / Then production is under change control with one approval
+    from pipelines_admin.changes.services import change_submit
+    from pipelines_admin.configs.selectors import release_live
+
+    production = Environment.objects.get(name="production")
+    assert production.change_requests_required and production.approvals_required == 1
+    assert not Environment.objects.exclude(name="production").filter(change_requests_required=True).exists()
+    # and a change there, even a superuser's, opens a change request and changes nothing
+    pipeline = demo[0]
+    live = release_live(pipeline, production)
+    submitted = change_submit(
+        kind="override",
+        pipeline=pipeline,
+        environment=production,
+        actor=superuser,
+        reason="try it",
+        override={"description": "changed"},
+    )
+    assert submitted.requested and release_live(pipeline, production) == live
