@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from pipelines_admin.api.serializers.common import JsonObjectField, UsernameField
+from pipelines_admin.api.serializers.impact import ImpactReportSummarySerializer
 from pipelines_admin.api.serializers.pipelines import ChangeSerializer, ReleaseSerializer
 from pipelines_admin.api.serializers.testing import GateStateSerializer
 from pipelines_admin.changes.models import ChangeApproval, ChangeRequest
@@ -101,6 +102,11 @@ class ChangeRequestSerializer(ChangeRequestSummarySerializer):
     )
     diff = ChangeSerializer(
         many=True, source="plan.changes", default=list, help_text="What it changes, one entry per change."
+    )
+    impact = ImpactReportSummarySerializer(
+        allow_null=True,
+        default=None,
+        help_text="The newest impact analysis of exactly what it would release, when one has run.",
     )
     plan_error = serializers.CharField(
         allow_blank=True, help_text="Why it can no longer be made as asked (then `diff` is empty)."

@@ -21,6 +21,7 @@ from pipelines_admin.api.serializers.bindings import BindingSerializer
 from pipelines_admin.api.serializers.changes import ChangeRequestSerializer, ChangeRequestSummarySerializer
 from pipelines_admin.api.serializers.common import MAX_INT, JsonObjectField
 from pipelines_admin.api.serializers.pipelines import EnvironmentSerializer, ReleaseSerializer
+from pipelines_admin.api.views.impact import report_summary
 from pipelines_admin.changes import selectors, services
 from pipelines_admin.changes.models import ChangeRequest
 from pipelines_admin.configs import selectors as config_selectors
@@ -82,6 +83,8 @@ def _url(view: ApiView, change_request: ChangeRequest) -> str:
 def _standing(view: ApiView, change_request: ChangeRequest) -> selectors.Standing:
     standing = selectors.request_standing(change_request)
     standing.url = _url(view, change_request)  # type: ignore[attr-defined]
+    report = selectors.impact_for(change_request)
+    standing.impact = report_summary(view, report) if report else None  # type: ignore[attr-defined]
     return standing
 
 

@@ -268,3 +268,40 @@ def test_change_request_post__opens_one_for_production(token_client, publisher, 
         format="json",
     )
     assert "payload.v" in assert_error(bad, 400)["extra"]["fields"]
+
+
+def test_change_request_detail__impact_analysis_of_exactly_its_result__shown(
+    token_client, publisher, production
+):
+    from pipelines_admin.impact.services import impact_start
+
+    created = token_client(publisher).post(
+        "/api/v1/change-requests/",
+        {
+            "kind": "release",
+            "pipeline": "onboarding",
+            "environment": "production",
+            "reason": "CAB-9",
+            "payload": {"version": 2},
+        },
+        format="json",
+    )
+    url = created.json()["url"]
+    assert token_client(publisher).get(url).json()["impact"] is None
+    from pipelines_admin.runs.services import run_execute, run_submit
+    from tests.pipelines_admin.conftest import ADULT
+
+    pipeline = production.releases.first().pipeline
+    run_execute(run_submit(pipeline=pipeline, environment=production, record=ADULT, actor=publisher).pk)
+    report = impact_start(
+        pipeline=pipeline,
+        environment=production,
+        actor=publisher,
+        last=10,
+        version=pipeline.versions.get(number=2),
+    )
+    body = token_client(publisher).get(url).json()
+    assert (
+        body["impact"]["id"] == report.pk
+        and body["impact"]["candidate"]["effective_hash"] == body["effective_hash"]
+    )
