@@ -37,6 +37,7 @@ def _release(event: AuditEvent) -> EventSummary:
         lines.append(f"release gate passed: suite run #{gate.get('suite_run')}")
     elif gate.get("result") == "overridden":
         lines.append("release gate overridden")
+    lines.append(_authority(event.data.get("authority")))
     dependents = event.data.get("disabled_dependents") or []
     if dependents:
         lines.append(
@@ -46,8 +47,20 @@ def _release(event: AuditEvent) -> EventSummary:
     return EventSummary(lines=tuple(line for line in lines if line))
 
 
+def _authority(authority) -> str:
+    """Under whose authority a change to an environment under change control was made."""
+    if not isinstance(authority, dict):
+        return ""
+    number = authority.get("change_request")
+    if authority.get("kind") == "break_glass":
+        return f"break glass on change request #{number}"
+    approvers = ", ".join(authority.get("approvers") or [])
+    return f"change request #{number}" + (f", approved by {approvers}" if approvers else "")
+
+
 def _gate_overridden(event: AuditEvent) -> EventSummary:
-    return EventSummary(lines=(f"the gate was closed: {event.data.get('why_closed', '')}",))
+    lines = (f"the gate was closed: {event.data.get('why_closed', '')}", _authority(event.data.get("authority")))
+    return EventSummary(lines=tuple(line for line in lines if line))
 
 
 def _version(event: AuditEvent) -> EventSummary:
