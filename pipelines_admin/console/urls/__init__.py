@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("pipelines_admin.console.urls.runs")),
     path("environments/", include("pipelines_admin.console.urls.environments")),
     path("reviews/", include("pipelines_admin.console.urls.reviews")),
+    path("changes/", include("pipelines_admin.console.urls.changes")),
     path("dashboards/", dashboards.dashboards, name="dashboards"),
     path("audit/", audit.audit, name="audit"),
 ]

@@ -22,10 +22,14 @@ from pipelines_admin.runs import services as run_services
 from pipelines_admin.runs.models import BatchChunk
 from pipelines_admin.testcases import services as testcase_services
 from pipelines_admin.tokens.services import token_create, token_revoke
+from pipelines_admin.configs.change_control import ChangeAuthority
 
 from ..conftest import ADULT, MINOR
 
 pytestmark = pytest.mark.django_db
+
+#: data set-up: production's gate was overridden through a change request approved before the test
+APPROVED = ChangeAuthority("change_request", 0, ("paula",))
 
 
 def actions_in_code() -> set[str]:
@@ -101,6 +105,7 @@ def every_kind_of_event(*, pipeline, environments, editor, publisher, superuser,
         actor=publisher,
         reason="hotfix",
         gate_override=True,
+        authority=APPROVED,
     )
     release_services.override_set(
         pipeline=pipeline,
