@@ -75,13 +75,25 @@ def finish_batch(batch):
 
 
 @pytest.fixture
-def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipeline_document, environments):
+def estate(
+    editor,
+    publisher,
+    viewer,
+    reviewer,
+    superuser,
+    roleless,
+    small_pipeline_document,
+    environments,
+    django_user_model,
+):
     """onboarding: v1 then v2 released to development (so there is a release to roll back
     to), v1 in staging and production; a finished run; a finished batch and a queued one;
     an API token of the editor's; a test case, a queued suite run and a queued impact
     analysis; the KYC service bound in development and production; three runs in review:
     one free, one the reviewer holds, one the reviewer declined."""
+    from pipelines_admin.changes.services import change_request_open
     from pipelines_admin.configs import services as config_services
+    from pipelines_admin.configs.change_control import ChangeAuthority
     from pipelines_admin.releases import services as release_services
     from pipelines_admin.runs.batches import batch_create
     from pipelines_admin.runs.services import run_execute, run_submit
@@ -100,7 +112,9 @@ def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipel
     )
     release_services.release_create(pipeline=pipeline, environment=dev, version=v2, actor=editor)
     release_services.release_create(pipeline=pipeline, environment=staging, version=v1, actor=editor)
-    # production is protected: its release gate wants a passing test suite, or a publisher's override
+    # production is protected: its release gate wants a passing test suite, or an override
+    # approved through a change request (data set-up: approved before)
+    approved = ChangeAuthority("change_request", 0, ("paula",))
     production_first = release_services.release_create(
         pipeline=pipeline,
         environment=prod,
@@ -108,6 +122,7 @@ def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipel
         actor=publisher,
         reason="first release",
         gate_override=True,
+        authority=approved,
     )
     release_services.release_create(
         pipeline=pipeline,
@@ -116,6 +131,7 @@ def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipel
         actor=publisher,
         reason="minimum age 21",
         gate_override=True,
+        authority=approved,
     )
     run = run_submit(pipeline=pipeline, environment=dev, record=PII_APPLICANT, actor=editor)
     run_execute(run.pk)
@@ -166,7 +182,19 @@ def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipel
     )
     review_claim(run=claimed_run, actor=reviewer)
     review_decide(run=decided_run, actor=reviewer, decision="decline", reason_code="risk_too_high")
+    # a change request another publisher opened: v1 back to production, overriding the gate
+    author = make_user(django_user_model, "paula", "viewer", "editor", "publisher")
+    change_request = change_request_open(
+        kind="release",
+        pipeline=pipeline,
+        environment=prod,
+        actor=author,
+        reason="back to v1",
+        gate_override=True,
+        payload={"version": 1},
+    )
     return {
+        "change_request": change_request,
         "review_run": review_run,
         "claimed_review_run": claimed_run,
         "decided_review_run": decided_run,

@@ -33,6 +33,7 @@ RULE = "rule" + SVG
 def hostile(publisher, environments):
     """A pipeline made of hostile text, released, run, batched, audited."""
     from pipelines_admin.configs import services as config_services
+    from pipelines_admin.configs.change_control import ChangeAuthority
     from pipelines_admin.releases import services as release_services
     from pipelines_admin.runs.batches import batch_create
     from pipelines_admin.runs.services import run_execute, run_submit
@@ -82,7 +83,13 @@ def hostile(publisher, environments):
         override={"stages": {STAGE: {"rules": {"email_format": {"params": {"field_name": HTMX}}}}}},
     )
     release_services.release_create(
-        pipeline=pipeline, environment=prod, version=v1, actor=publisher, reason=SVG, gate_override=True
+        pipeline=pipeline,
+        environment=prod,
+        version=v1,
+        actor=publisher,
+        reason=SVG,
+        gate_override=True,
+        authority=ChangeAuthority("change_request", 0, ("paula",)),  # data set-up: approved before
     )
     record = {"name": SCRIPT, "email": IMG, "occupation": SCRIPT, "employer": IMG, SVG: HTMX}
     run = run_submit(pipeline=pipeline, environment=dev, record=record, actor=publisher)
