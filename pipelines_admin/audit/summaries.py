@@ -59,7 +59,10 @@ def _authority(authority) -> str:
 
 
 def _gate_overridden(event: AuditEvent) -> EventSummary:
-    lines = (f"the gate was closed: {event.data.get('why_closed', '')}", _authority(event.data.get("authority")))
+    lines = (
+        f"the gate was closed: {event.data.get('why_closed', '')}",
+        _authority(event.data.get("authority")),
+    )
     return EventSummary(lines=tuple(line for line in lines if line))
 
 

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
@@ -101,7 +103,8 @@ def test_matrix__publisher_toggles_stage_in_production__asked_for_a_reason_and_m
     matrix.get_by_role("button", name="Turn off", exact=True).click()
     # Then overriding the gate opens a change request for a second publisher: she is
     # taken to it, and production has not changed
-    expect(page).to_have_url(f"{live_server.url}/changes/{ChangeRequest.objects.get().pk}/")
+    expect(page).to_have_url(re.compile(r"/changes/\d+/$"))
+    assert page.url.endswith(f"/changes/{ChangeRequest.objects.get().pk}/")
     expect(page.locator(".messages")).to_contain_text(
         "overriding the release gate needs 1 approval from another publisher"
     )

@@ -45,7 +45,9 @@ class ScheduleForm(forms.Form):
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
-    action = forms.ChoiceField(choices=[("schedule", "schedule"), ("unschedule", "unschedule")], required=False)
+    action = forms.ChoiceField(
+        choices=[("schedule", "schedule"), ("unschedule", "unschedule")], required=False
+    )
 
     def clean(self):
         data = super().clean()
@@ -59,7 +61,9 @@ class ReviseForm(forms.Form):
 
     version = forms.TypedChoiceField(label="Version", coerce=int, required=False)
     override = OverrideField(label="Override (JSON merge patch)")
-    reason = ReasonField(label="Reason", widget=forms.TextInput(attrs={"placeholder": "What changed, and why"}))
+    reason = ReasonField(
+        label="Reason", widget=forms.TextInput(attrs={"placeholder": "What changed, and why"})
+    )
 
     def __init__(self, *args, versions=(), **kwargs):
         super().__init__(*args, **kwargs)

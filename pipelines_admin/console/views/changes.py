@@ -42,7 +42,7 @@ from pipelines_admin.console.forms.changes import (
 )
 from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.console.paging import paginate
-from pipelines_admin.core.errors import ServiceError
+from pipelines_admin.core.errors import InvalidInput, ServiceError
 
 #: the kinds whose payload the page lets the author revise (the others: withdraw and open anew)
 REVISABLE = ("release", "override")
@@ -113,7 +113,9 @@ def _diff(standing) -> ConfigDiff | None:
         return None
     change = standing.request
     before = "live" if change.kind in ChangeRequest.PIPELINE_KINDS else "now"
-    return ConfigDiff(before, "proposed", plan.changes, text_diff(plan.before, plan.after, before, "proposed"))
+    return ConfigDiff(
+        before, "proposed", plan.changes, text_diff(plan.before, plan.after, before, "proposed")
+    )
 
 
 def _revise_form(change: ChangeRequest, data=None) -> ReviseForm | None:
@@ -156,7 +158,9 @@ def _request_page(request: HtmxHttpRequest, change: ChangeRequest, *, status=200
         "withdraw_form": forms.get("withdraw_form") or WithdrawForm(),
         "schedule_form": forms.get("schedule_form")
         or ScheduleForm(initial={"when": change.scheduled_for} if change.scheduled_for else None),
-        "revise_form": (forms.get("revise_form") or _revise_form(change)) if is_author and change.is_open else None,
+        "revise_form": (forms.get("revise_form") or _revise_form(change))
+        if is_author and change.is_open
+        else None,
         "break_glass_form": forms.get("break_glass_form") or BreakGlassForm(),
         "open_form": forms.get("open_form", ""),
         "tz_name": timezone.get_current_timezone_name(),
@@ -200,7 +204,9 @@ def change_request_approve(request: HtmxHttpRequest, pk):
         change,
         ApproveForm(request.POST),
         "approve",
-        lambda d: services.change_request_approve(change_request=change, actor=request.user, comment=d["comment"]),
+        lambda d: services.change_request_approve(
+            change_request=change, actor=request.user, comment=d["comment"]
+        ),
         f"You approved change request #{change.pk}.",
     )
 
@@ -213,7 +219,9 @@ def change_request_reject(request: HtmxHttpRequest, pk):
         change,
         RejectForm(request.POST),
         "reject",
-        lambda d: services.change_request_reject(change_request=change, actor=request.user, comment=d["comment"]),
+        lambda d: services.change_request_reject(
+            change_request=change, actor=request.user, comment=d["comment"]
+        ),
         f"You rejected change request #{change.pk}; its author is told why.",
     )
 
@@ -226,7 +234,9 @@ def change_request_withdraw(request: HtmxHttpRequest, pk):
         change,
         WithdrawForm(request.POST),
         "withdraw",
-        lambda d: services.change_request_withdraw(change_request=change, actor=request.user, reason=d["reason"]),
+        lambda d: services.change_request_withdraw(
+            change_request=change, actor=request.user, reason=d["reason"]
+        ),
         f"Change request #{change.pk} withdrawn: nothing was changed.",
     )
 
@@ -236,11 +246,11 @@ def change_request_revise(request: HtmxHttpRequest, pk):
     change = selectors.change_request_get(pk)
     form = _revise_form(change, request.POST)
     if form is None:
-        raise ServiceError(
+        raise InvalidInput(
             f"A {change.get_kind_display()} request is not revised here: withdraw it and open a new one."
         )
 
-    def revise(data):
+    def revise(data: dict) -> None:
         payload: dict = {"override": data["override"]}
         if change.kind == "release" and data.get("version"):
             payload["version"] = data["version"]
@@ -297,6 +307,8 @@ def change_request_break_glass(request: HtmxHttpRequest, pk):
         change,
         BreakGlassForm(request.POST),
         "break_glass",
-        lambda d: services.change_request_break_glass(change_request=change, actor=request.user, reason=d["reason"]),
+        lambda d: services.change_request_break_glass(
+            change_request=change, actor=request.user, reason=d["reason"]
+        ),
         f"Glass broken: change request #{change.pk} applied without its approvals. Every publisher is told.",
     )

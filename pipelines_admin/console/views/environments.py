@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, can, role_needed
+from pipelines_admin.changes.selectors import upcoming_changes
+from pipelines_admin.changes.services import change_submit
 from pipelines_admin.configs.models import Environment, ServiceBinding
 from pipelines_admin.configs.selectors import (
     environment_get,
@@ -25,8 +27,6 @@ from pipelines_admin.configs.selectors import (
     parse_service,
     settings_revision,
 )
-from pipelines_admin.changes.selectors import upcoming_changes
-from pipelines_admin.changes.services import change_submit
 from pipelines_admin.configs.services import environment_create
 from pipelines_admin.console.forms.environments import (
     BindingForm,

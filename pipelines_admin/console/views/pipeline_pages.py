@@ -44,8 +44,8 @@ from pipelines_admin.console.forms.pipeline_pages import (
     VersionDiffForm,
 )
 from pipelines_admin.console.http import HtmxHttpRequest
-from pipelines_admin.console.views.changes import change_opened
 from pipelines_admin.console.paging import paginate
+from pipelines_admin.console.views.changes import change_opened
 from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
 from pipelines_admin.impact.selectors import impact_report_list

@@ -14,6 +14,7 @@ import pipelines_admin
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.audit.summaries import SUMMARIES
 from pipelines_admin.configs import services as config_services
+from pipelines_admin.configs.change_control import ChangeAuthority
 from pipelines_admin.configs.models import Release
 from pipelines_admin.impact import services as impact_services
 from pipelines_admin.releases import services as release_services
@@ -22,7 +23,6 @@ from pipelines_admin.runs import services as run_services
 from pipelines_admin.runs.models import BatchChunk
 from pipelines_admin.testcases import services as testcase_services
 from pipelines_admin.tokens.services import token_create, token_revoke
-from pipelines_admin.configs.change_control import ChangeAuthority
 
 from ..conftest import ADULT, MINOR
 

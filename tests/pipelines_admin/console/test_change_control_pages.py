@@ -190,7 +190,10 @@ def test_toggle__htmx__hx_redirect_to_the_request(client, publisher, production,
 def tested(production, live_pipeline, cases, publisher):
     """v1 has passed the test suite for production (the release gate is open for it)."""
     suite = case_services.suite_run_now(
-        pipeline=live_pipeline, environment=production, actor=publisher, version=live_pipeline.versions.get(number=1)
+        pipeline=live_pipeline,
+        environment=production,
+        actor=publisher,
+        version=live_pipeline.versions.get(number=1),
     )
     assert suite.status == "passed", suite.error_message
     return live_pipeline
@@ -214,7 +217,10 @@ def test_change_request_page__author_approves_own__refused_nothing_applies(
     assert "Nobody approves their own change request." in html and 'id="approve-form"' not in html
     # When she approves it anyway, then applies it
     response = client.post(page_url("change-request-approve", pk=change.pk), {"comment": "fine by me"})
-    assert response.status_code == 403 and "Nobody approves their own change request." in response.content.decode()
+    assert (
+        response.status_code == 403
+        and "Nobody approves their own change request." in response.content.decode()
+    )
     response = client.post(page_url("change-request-apply", pk=change.pk))
     # Then nothing was approved and nothing applied
     assert response.status_code == 409 and "needs 1 more approval" in response.content.decode()
@@ -294,7 +300,9 @@ def test_change_request_page__schedule_and_unschedule(client, publisher, publish
     )
     change.refresh_from_db()
     assert response.status_code == 302 and change.scheduled_for is not None
-    assert timezone.localtime(change.scheduled_for).strftime("%Y-%m-%d %H:%M") == when.strftime("%Y-%m-%d %H:%M")
+    assert timezone.localtime(change.scheduled_for).strftime("%Y-%m-%d %H:%M") == when.strftime(
+        "%Y-%m-%d %H:%M"
+    )
     html = client.get(page_url("environment", env="production")).content.decode()
     upcoming = html[html.index('id="upcoming"') :]
     assert f"#{change.pk} " in upcoming[: upcoming.index("</section>")]
@@ -347,3 +355,41 @@ def test_navigation__changes_badge_counts_what_waits(client, publisher, publishe
     html = client.get(page_url("changes")).content.decode()
     assert 'title="1 change request waiting for you">1</span>' in html
     assert change.pk
+
+
+def test_change_request_page__author_revises__approval_voided_visibly(
+    client, publisher, publisher2, tested, production
+):
+    # Given a request approved by a second publisher
+    client.force_login(publisher)
+    change = open_release_through_the_page(client, tested)
+    client.force_login(publisher2)
+    client.post(page_url("change-request-approve", pk=change.pk), {"comment": "ok"})
+    # When its author changes the override it releases with
+    client.force_login(publisher)
+    override = {"stages": {"data_quality": {"timeout_seconds": 20}}}
+    response = client.post(
+        page_url("change-request-revise", pk=change.pk),
+        {"version": "1", "override": json.dumps(override), "reason": "slower data too"},
+    )
+    # Then it is at revision 2, the approval no longer stands and the page says why
+    change.refresh_from_db()
+    assert response.status_code == 302 and change.revision == 2 and change.payload["override"] == override
+    html = client.get(page_url("change-request", pk=change.pk)).content.decode()
+    assert 'class="voided"' in html and "the author revised the request (revision 2)" in html
+    # and someone else may not revise it
+    client.force_login(publisher2)
+    response = client.post(
+        page_url("change-request-revise", pk=change.pk), {"version": "1", "override": "", "reason": "mine"}
+    )
+    change.refresh_from_db()
+    assert response.status_code == 403 and change.revision == 2
+
+
+def test_change_request_page__author_withdraws__nothing_changes(client, publisher, tested, production):
+    client.force_login(publisher)
+    change = open_release_through_the_page(client, tested)
+    before = live_state(tested)
+    response = client.post(page_url("change-request-withdraw", pk=change.pk), {"reason": "wrong version"})
+    change.refresh_from_db()
+    assert response.status_code == 302 and change.status == "withdrawn" and live_state(tested) == before

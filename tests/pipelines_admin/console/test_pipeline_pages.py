@@ -8,12 +8,12 @@ import pytest
 from django.urls import reverse
 
 from pipelines_admin.audit.models import AuditEvent
+from pipelines_admin.changes.models import ChangeRequest
 from pipelines_admin.configs import services
+from pipelines_admin.configs.change_control import ChangeAuthority
 from pipelines_admin.configs.models import Release
 from pipelines_admin.configs.selectors import effective_config, release_live
 from pipelines_admin.releases import services as release_services
-from pipelines_admin.changes.models import ChangeRequest
-from pipelines_admin.configs.change_control import ChangeAuthority
 
 pytestmark = pytest.mark.django_db
 
