@@ -37,12 +37,7 @@ def _release(event: AuditEvent) -> EventSummary:
         lines.append(f"release gate passed: suite run #{gate.get('suite_run')}")
     elif gate.get("result") == "overridden":
         lines.append("release gate overridden")
-    authority = event.data.get("authority") or {}
-    if authority.get("kind") == "break_glass":
-        lines.append(f"break glass on change request #{authority.get('change_request')}")
-    elif authority:
-        approvers = ", ".join(authority.get("approvers") or [])
-        lines.append(f"change request #{authority.get('change_request')}, approved by {approvers}")
+    lines.append(_authority(event.data.get("authority")))
     dependents = event.data.get("disabled_dependents") or []
     if dependents:
         lines.append(
@@ -52,13 +47,23 @@ def _release(event: AuditEvent) -> EventSummary:
     return EventSummary(lines=tuple(line for line in lines if line))
 
 
+def _authority(authority) -> str:
+    """Under whose authority a change to an environment under change control was made."""
+    if not isinstance(authority, dict):
+        return ""
+    number = authority.get("change_request")
+    if authority.get("kind") == "break_glass":
+        return f"break glass on change request #{number}"
+    approvers = ", ".join(authority.get("approvers") or [])
+    return f"change request #{number}" + (f", approved by {approvers}" if approvers else "")
+
+
 def _gate_overridden(event: AuditEvent) -> EventSummary:
-    lines = [f"the gate was closed: {event.data.get('why_closed', '')}"]
-    authority = event.data.get("authority") or {}
-    if authority:
-        approvers = ", ".join(authority.get("approvers") or []) or "nobody (break glass)"
-        lines.append(f"change request #{authority.get('change_request')}, approved by {approvers}")
-    return EventSummary(lines=tuple(lines))
+    lines = (
+        f"the gate was closed: {event.data.get('why_closed', '')}",
+        _authority(event.data.get("authority")),
+    )
+    return EventSummary(lines=tuple(line for line in lines if line))
 
 
 def _short_hash(value) -> str:

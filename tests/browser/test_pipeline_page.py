@@ -1,15 +1,22 @@
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from pipelines_admin.changes.models import ChangeRequest
 from pipelines_admin.configs import services as config_services
+from pipelines_admin.configs.change_control import ChangeAuthority
 from pipelines_admin.configs.defaults import ensure_default_environments
 from pipelines_admin.configs.models import Environment
 from pipelines_admin.configs.selectors import effective_config
 from pipelines_admin.releases import services as release_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+#: data set-up: the releases to protected environments were approved before the test
+APPROVED = ChangeAuthority("change_request", 0, ("petra",))
 
 DOCUMENT = {
     "stages": {
@@ -61,6 +68,7 @@ def released(django_user_model):
             actor=publisher,
             reason="first release",
             gate_override=True,
+            authority=APPROVED,
         )
     return pipeline
 
@@ -93,14 +101,15 @@ def test_matrix__publisher_toggles_stage_in_production__asked_for_a_reason_and_m
     # When she releases it anyway
     matrix.locator("details[open] input[name=gate_override]").check()
     matrix.get_by_role("button", name="Turn off", exact=True).click()
-    # Then the matrix is replaced in place (no reload) with the stage off in production only
-    expect(matrix.get_by_role("status")).to_contain_text("Stage business_rules turned off in production")
-    expect(matrix.get_by_label("Turn on stage business_rules in production")).to_be_visible()
-    expect(matrix.get_by_label("Turn off stage business_rules in staging")).to_be_visible()
-    assert page.evaluate("window.notReloaded === true")
+    # Then overriding the gate opens a change request for a second publisher: she is
+    # taken to it, and production has not changed
+    expect(page).to_have_url(re.compile(r"/changes/\d+/$"))
+    assert page.url.endswith(f"/changes/{ChangeRequest.objects.get().pk}/")
+    expect(page.locator(".messages")).to_contain_text(
+        "overriding the release gate needs 1 approval from another publisher"
+    )
     production = effective_config(released, Environment.objects.get(name="production"))
-    assert production.document["stages"]["business_rules"]["enabled"] is False
-    assert production.release.reason == "credit bureau outage"
+    assert production.document["stages"]["business_rules"].get("enabled", True) is True
 
 
 def test_matrix__viewer__sees_states_read_only(login, live_server, released, django_user_model):

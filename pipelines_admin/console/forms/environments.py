@@ -57,6 +57,21 @@ class EnvironmentSettingsForm(forms.Form):
     position = position_field()
     description = description_field()
     protected = protected_field()
+    change_requests_required = forms.BooleanField(
+        label="Under change control",
+        required=False,
+        help_text="Every change here (releases, rollbacks, overrides, toggles, bindings, these "
+        "settings) opens a change request that other publishers approve before it applies.",
+    )
+    approvals_required = forms.TypedChoiceField(
+        label="Approvals needed",
+        choices=[(1, "1 publisher"), (2, "2 publishers"), (3, "3 publishers")],
+        coerce=int,
+        required=False,
+        empty_value=None,  # not posted: keep what the environment has
+        initial=1,
+        help_text="From publishers other than the change's author.",
+    )
     reason = ReasonField(label="Reason", widget=forms.TextInput(attrs={"placeholder": "Why this change?"}))
     base_revision = base_revision_field()
 

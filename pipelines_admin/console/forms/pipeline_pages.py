@@ -23,7 +23,7 @@ def gate_override_field():
     return forms.BooleanField(
         required=False,
         label="Release without a passing test suite",
-        help_text="Publishers only; the reason is recorded in the audit trail.",
+        help_text="Opens a change request: it needs a second publisher's approval before it applies.",
     )
 
 

@@ -19,6 +19,7 @@ urlpatterns = [
     path("environments/", include("pipelines_admin.console.urls.environments")),
     path("reviews/", include("pipelines_admin.console.urls.reviews")),
     path("webhooks/", include("pipelines_admin.console.urls.webhooks")),
+    path("changes/", include("pipelines_admin.console.urls.changes")),
     path("dashboards/", dashboards.dashboards, name="dashboards"),
     path("audit/", audit.audit, name="audit"),
 ]

@@ -3,9 +3,10 @@ environment's page: its settings, the pipelines live there, the services they ca
 its service bindings (bind a service, simulated or over HTTP, change or remove a
 binding).
 
-Every write goes through pipelines_admin.configs.services, which checks the role, the
-fields, and that no live config there would become invalid; the permission checks here
-only decide what to offer."""
+Every change goes through pipelines_admin.changes.services.change_submit: it applies it
+through pipelines_admin.configs.services (which checks the role, the fields, and that no
+live config there would become invalid), or opens a change request where the environment
+is under change control. The permission checks here only decide what to offer."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, can, role_needed
+from pipelines_admin.changes.selectors import upcoming_changes
+from pipelines_admin.changes.services import change_submit
 from pipelines_admin.configs.models import Environment, ServiceBinding
 from pipelines_admin.configs.selectors import (
     environment_get,
@@ -24,12 +27,7 @@ from pipelines_admin.configs.selectors import (
     parse_service,
     settings_revision,
 )
-from pipelines_admin.configs.services import (
-    environment_create,
-    environment_update,
-    service_binding_remove,
-    service_binding_set,
-)
+from pipelines_admin.configs.services import environment_create
 from pipelines_admin.console.forms.environments import (
     BindingForm,
     BindingRemoveForm,
@@ -37,6 +35,7 @@ from pipelines_admin.console.forms.environments import (
     EnvironmentSettingsForm,
 )
 from pipelines_admin.console.http import HtmxHttpRequest
+from pipelines_admin.console.views.changes import change_opened
 from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
 
@@ -130,6 +129,8 @@ def _settings_initial(environment: Environment) -> dict:
         "position": environment.position,
         "description": environment.description,
         "protected": environment.protected,
+        "change_requests_required": environment.change_requests_required,
+        "approvals_required": environment.approvals_required,
         "base_revision": settings_revision(environment),
     }
 
@@ -182,6 +183,7 @@ def _page(
         "can_change": can(request.user, ENVIRONMENT_CHANGE, environment),
         "can_protect": _may_protect(request.user),
         "role": role_needed(ENVIRONMENT_CHANGE, environment),
+        "upcoming": list(upcoming_changes(environment)),
     }
     return render(request, "console/environment.html", context, status=status)
 
@@ -199,11 +201,11 @@ def environment(request: HtmxHttpRequest, env):
     form = EnvironmentSettingsForm(request.POST)
     if not form.is_valid():
         return _page(request, environment, settings_form=form, status=400)
-    values = dict(form.cleaned_data)
-    base = values.pop("base_revision") or MISSING
+    values = {name: value for name, value in form.cleaned_data.items() if value is not None}
+    base = values.pop("base_revision", None) or MISSING
     try:
-        environment = environment_update(
-            environment=environment, actor=request.user, base_revision=base, **values
+        submitted = change_submit(
+            kind="environment", environment=environment, actor=request.user, base_revision=base, **values
         )
     except Stale as exc:
         environment.refresh_from_db()
@@ -218,6 +220,9 @@ def environment(request: HtmxHttpRequest, env):
     except ServiceError as exc:
         _refusal_into(form, exc)
         return _page(request, environment, settings_form=form, status=exc.status)
+    if submitted.requested:
+        return change_opened(request, submitted)
+    environment = submitted.applied
     messages.success(request, f"Settings of {environment.name} saved.")
     return _back(environment)
 
@@ -234,15 +239,17 @@ def binding_set(request: HtmxHttpRequest, env):
     try:
         # changing a binding names the revision it was drawn from; binding a service anew
         # expects no binding there yet (one made meanwhile is not overwritten)
-        binding = service_binding_set(
+        submitted = change_submit(
+            kind="binding",
             environment=environment,
-            interface=interface,
-            name=name,
             actor=request.user,
             reason=form.cleaned_data["reason"],
-            expect="existing" if base else "new",
             base_revision=base or None,
-            **form.settings(),
+            interface=interface,
+            name=name,
+            remove=False,
+            values=form.settings(),
+            expect="existing" if base else "new",
         )
     except Stale as exc:
         form = _rebased(form, exc.extra["revision"])
@@ -257,6 +264,9 @@ def binding_set(request: HtmxHttpRequest, env):
     except ServiceError as exc:
         refused = _refusal_into(form, exc)
         return _page(request, environment, binding_form=form, refused=refused, status=exc.status)
+    if submitted.requested:
+        return change_opened(request, submitted)
+    binding = submitted.applied
     if not binding.changed:
         messages.info(
             request, f"Nothing changed: {binding.reference} was already bound so in {environment.name}."
@@ -285,13 +295,15 @@ def binding_remove(request: HtmxHttpRequest, env, service):
     try:
         if not form.is_valid():
             raise ServiceError(" ".join(" ".join(str(e) for e in errors) for errors in form.errors.values()))
-        service_binding_remove(
+        submitted = change_submit(
+            kind="binding",
             environment=environment,
-            interface=key[0],
-            name=key[1],
             actor=request.user,
             reason=reason,
             base_revision=form.cleaned_data["base_revision"] or MISSING,
+            interface=key[0],
+            name=key[1],
+            remove=True,
         )
     except ServiceError as exc:
         extra = exc.extra if isinstance(exc.extra, dict) else {}
@@ -302,6 +314,8 @@ def binding_remove(request: HtmxHttpRequest, env, service):
             "pipelines": extra.get("pipelines") or [],
         }
         return _page(request, environment, remove=remove, status=exc.status)
+    if submitted.requested:
+        return change_opened(request, submitted)
     messages.success(
         request,
         f"Binding of service:{key[0]}:{key[1]} removed from {environment.name}: its rules "

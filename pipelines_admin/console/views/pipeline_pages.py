@@ -2,8 +2,10 @@
 versions (history, diffs, releases) and environments (effective config, override
 editor, release history with rollbacks, comparison of two environments).
 
-Every write goes through pipelines_admin.releases.services, which checks the user's
-role; the permission checks here only decide what to offer."""
+Every change goes through pipelines_admin.changes.services.change_submit: it applies
+the change through releases.services (which checks the user's role), or opens a change
+request where the environment is under change control or the release gate is to be
+overridden. The permission checks here only decide what to offer."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pipelines_admin.accounts.permissions import ENVIRONMENT_CHANGE, RUN_SUBMIT, VERSION_CREATE, can
+from pipelines_admin.changes.services import change_submit
 from pipelines_admin.configs.candidates import candidate_resolve
 from pipelines_admin.configs.graph import annotated_lines, pipeline_graph, toggle_matrix
 from pipelines_admin.configs.models import Environment, Pipeline, Release
@@ -42,18 +45,12 @@ from pipelines_admin.console.forms.pipeline_pages import (
 )
 from pipelines_admin.console.http import HtmxHttpRequest
 from pipelines_admin.console.paging import paginate
+from pipelines_admin.console.views.changes import change_opened
 from pipelines_admin.core.errors import NotFound, ServiceError, Stale
 from pipelines_admin.core.revisions import MISSING
 from pipelines_admin.impact.selectors import impact_report_list
 from pipelines_admin.impact.services import impact_start
-from pipelines_admin.releases.services import (
-    DependentsEnabled,
-    override_set,
-    release_create,
-    release_rollback,
-    rule_toggle,
-    stage_toggle,
-)
+from pipelines_admin.releases.services import DependentsEnabled
 from pipelines_admin.testcases.gate import gate_state
 from pipelines_admin.testcases.selectors import coverage
 from pipelines_admin.testcases.services import suite_start
@@ -173,20 +170,22 @@ def pipeline_toggle(request: HtmxHttpRequest, slug):
         data = form.cleaned_data
         environment, stage, rule, enabled = data["environment"], data["stage"], data["rule"], data["enabled"]
         try:
-            options = {
-                "enabled": enabled,
-                "actor": request.user,
-                "reason": data["reason"],
-                "gate_override": data["gate_override"],
-                "disable_dependents": data["disable_dependents"],
-                "base_revision": data["base_revision"] or MISSING,
-            }
-            if rule:
-                release = rule_toggle(
-                    pipeline=pipeline, environment=environment, stage=stage, rule=rule, **options
-                )
-            else:
-                release = stage_toggle(pipeline=pipeline, environment=environment, stage=stage, **options)
+            submitted = change_submit(
+                kind="toggle",
+                pipeline=pipeline,
+                environment=environment,
+                actor=request.user,
+                reason=data["reason"],
+                gate_override=data["gate_override"],
+                base_revision=data["base_revision"] or MISSING,
+                stage=stage,
+                rule=rule or None,
+                enabled=enabled,
+                disable_dependents=data["disable_dependents"],
+            )
+            if submitted.requested:
+                return change_opened(request, submitted)
+            release = submitted.applied
             what = f"Rule {rule} of stage {stage}" if rule else f"Stage {stage}"
             also = [f"{d['stage']}/{d['rule']}" for d in release.disabled_dependents]
             notice = (
@@ -358,18 +357,23 @@ def version_release(request: HtmxHttpRequest, slug, number):
         return _version_detail(request, pipeline, version, form, status=400)
     environment = form.cleaned_data["environment"]
     try:
-        release = release_create(
+        submitted = change_submit(
+            kind="release",
             pipeline=pipeline,
             environment=environment,
-            version=version,
             actor=request.user,
             reason=form.cleaned_data["reason"],
             gate_override=form.cleaned_data["gate_override"],
+            version=version.number,
+            override=None,  # the environment keeps its override
         )
     except ServiceError as exc:
         fields = exc.extra.get("fields", {}) if isinstance(exc.extra, dict) else {}
         form.add_error("reason" if "reason" in fields else None, exc.message)
         return _version_detail(request, pipeline, version, form, status=exc.status, problems=_problems(exc))
+    if submitted.requested:
+        return change_opened(request, submitted)
+    release = submitted.applied
     messages.success(
         request, f"Version {version.number} released to {environment.name} (release #{release.pk})."
     )
@@ -478,14 +482,15 @@ def environment_detail(request: HtmxHttpRequest, slug, env):
                 last=IMPACT_DEFAULT_WINDOW,
             )
             return redirect("console:impact-report", slug=slug, report_id=report.pk)
-        release = override_set(
+        submitted = change_submit(
+            kind="override",
             pipeline=pipeline,
             environment=environment,
-            override=data["override"],
             actor=request.user,
             reason=data["reason"],
             gate_override=data["gate_override"],
             base_revision=data["base_revision"] or MISSING,
+            override=data["override"],
         )
     except Stale as exc:
         context = _environment_context(request, pipeline, environment, form=form, stale=exc.extra)
@@ -495,7 +500,9 @@ def environment_detail(request: HtmxHttpRequest, slug, env):
         form.add_error("reason" if "reason" in fields else "override", exc.message)
         context = _environment_context(request, pipeline, environment, form=form, problems=_problems(exc))
         return render(request, "console/environment_detail.html", context, status=exc.status)
-    messages.success(request, f"Override of {environment.name} saved (release #{release.pk}).")
+    if submitted.requested:
+        return change_opened(request, submitted)
+    messages.success(request, f"Override of {environment.name} saved (release #{submitted.applied.pk}).")
     return redirect("console:environment-detail", slug=slug, env=environment.name)
 
 
@@ -512,13 +519,14 @@ def rollback(request: HtmxHttpRequest, slug, env, release_id):
     try:
         if not form.is_valid():
             raise ServiceError(_form_errors(form))
-        release = release_rollback(
+        submitted = change_submit(
+            kind="rollback",
             pipeline=pipeline,
             environment=environment,
-            to_release=target,
             actor=request.user,
             reason=reason,
             gate_override=form.cleaned_data["gate_override"],
+            to_release=target.pk,
         )
     except ServiceError as exc:
         context = _environment_context(
@@ -528,6 +536,9 @@ def rollback(request: HtmxHttpRequest, slug, env, release_id):
             rollback={"release": target.pk, "error": exc.message, "reason": reason},
         )
         return render(request, "console/environment_detail.html", context, status=exc.status)
+    if submitted.requested:
+        return change_opened(request, submitted)
+    release = submitted.applied
     messages.success(
         request,
         f"{environment.name} rolled back to release #{target.pk} "

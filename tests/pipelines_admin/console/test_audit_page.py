@@ -14,6 +14,7 @@ import pipelines_admin
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.audit.summaries import SUMMARIES
 from pipelines_admin.configs import services as config_services
+from pipelines_admin.configs.change_control import ChangeAuthority
 from pipelines_admin.configs.models import Release
 from pipelines_admin.impact import services as impact_services
 from pipelines_admin.releases import services as release_services
@@ -27,6 +28,9 @@ from tests.pipelines_admin.conftest import ADULT, through_change_request
 from ..conftest import ADULT, MINOR
 
 pytestmark = pytest.mark.django_db
+
+#: data set-up: production's gate was overridden through a change request approved before the test
+APPROVED = ChangeAuthority("change_request", 0, ("paula",))
 
 
 def actions_in_code() -> set[str]:

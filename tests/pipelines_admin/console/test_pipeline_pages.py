@@ -8,12 +8,17 @@ import pytest
 from django.urls import reverse
 
 from pipelines_admin.audit.models import AuditEvent
+from pipelines_admin.changes.models import ChangeRequest
 from pipelines_admin.configs import services
+from pipelines_admin.configs.change_control import ChangeAuthority
 from pipelines_admin.configs.models import Release
 from pipelines_admin.configs.selectors import effective_config, release_live
 from pipelines_admin.releases import services as release_services
 
 pytestmark = pytest.mark.django_db
+
+#: data set-up: production's gate was overridden through a change request approved before the test
+APPROVED = ChangeAuthority("change_request", 0, ("paula",))
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -49,6 +54,7 @@ def pipeline(editor, publisher, small_pipeline_document, environments):
         actor=publisher,
         reason="first release",
         gate_override=True,
+        authority=APPROVED,
     )
     return pipeline
 
@@ -378,10 +384,14 @@ def test_toggle__publisher_in_production_without_reason__asked_again_with_error(
         ),
         **HTMX,
     )
-    # Then production changes, with the reason on the release
+    # Then overriding the gate opens a change request (a second publisher approves it):
+    # production does not change yet, and the browser is sent to the request
+    change = ChangeRequest.objects.get()
     assert response.status_code == 200
-    assert stage_enabled(pipeline, environments, "production", "business_rules") is False
-    assert release_live(pipeline, environments["production"]).reason == "credit bureau outage"
+    assert response["HX-Redirect"] == reverse("console:change-request", kwargs={"pk": change.pk})
+    assert change.gate_override and change.reason == "credit bureau outage" and change.kind == "toggle"
+    assert releases_count() == before
+    assert stage_enabled(pipeline, environments, "production", "business_rules") is True
 
 
 def test_toggle__bad_input__400_with_the_problem(client, editor, pipeline):
@@ -850,6 +860,7 @@ def test_rollback__refused_by_the_service__error_and_question_open_with_reason_k
             actor=publisher,
             reason="incident",
             gate_override=True,
+            authority=APPROVED,
         )
     client.force_login(publisher)
     before = releases_count()
@@ -861,7 +872,7 @@ def test_rollback__refused_by_the_service__error_and_question_open_with_reason_k
     html = response.content.decode()
     # Then nothing changed, the error is above the history, and the question is open with her reason
     assert response.status_code == 400 and releases_count() == before
-    assert "Nothing changed: production already runs exactly this config" in html
+    assert "Nothing changed: production already" in html
     assert '<details class="popover" open>' in html and 'value="back to the first release"' in html
 
 
@@ -900,6 +911,7 @@ def test_environment_diff__default__first_against_last_released(
         reason="stricter",
         override={"stages": {"business_rules": {"fail_fast": True}}},
         gate_override=True,
+        authority=APPROVED,
     )
     client.force_login(viewer)
     # When the comparison is opened without choosing

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from pipelines_admin.audit.models import AuditEvent
+from pipelines_admin.changes.models import ChangeRequest
 from pipelines_admin.configs.selectors import release_live
 from pipelines_admin.runs import services as run_services
 from pipelines_admin.testcases import services
@@ -254,16 +255,29 @@ def test_version_page__gate_closed_then_open_after_the_suite(
     )
 
 
-def test_version_release__gate_override_ticked__released_and_audited(
-    client, publisher, released, environments
+def test_version_release__gate_override_ticked__opens_a_change_request_applied_once_another_publisher_approves(
+    client, publisher, publisher2, released, environments
 ):
+    # Given a publisher ticks "release without a passing test suite"
     client.force_login(publisher)
     response = client.post(
         url("version-release", number=1),
         {"environment": "production", "reason": "hotfix", "gate_override": "on"},
     )
+    # Then a change request is opened and nothing is released yet
+    change = ChangeRequest.objects.get()
     assert response.status_code == 302
-    assert AuditEvent.objects.get(action="release_gate.overridden").reason == "hotfix"
+    assert response["Location"] == reverse("console:change-request", kwargs={"pk": change.pk})
+    assert change.gate_override and release_live(released, environments["production"]) is None
+    assert not AuditEvent.objects.filter(action="release_gate.overridden").exists()
+    # When another publisher approves it and it is applied
+    client.force_login(publisher2)
+    client.post(reverse("console:change-request-approve", kwargs={"pk": change.pk}), {"comment": "ok"})
+    response = client.post(reverse("console:change-request-apply", kwargs={"pk": change.pk}))
+    # Then it is released, and the override is audited with the reason
+    assert response.status_code == 302
+    assert release_live(released, environments["production"]).version.number == 1
+    assert AuditEvent.objects.get(action="release_gate.overridden").reason.endswith("hotfix")
 
 
 def test_environment_override__test_it_before_saving(

@@ -76,12 +76,23 @@ def finish_batch(batch):
 
 
 @pytest.fixture
-def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipeline_document, environments):
+def estate(
+    editor,
+    publisher,
+    viewer,
+    reviewer,
+    superuser,
+    roleless,
+    small_pipeline_document,
+    environments,
+    django_user_model,
+):
     """onboarding: v1 then v2 released to development (so there is a release to roll back
     to), v1 in staging and production; a finished run; a finished batch and a queued one;
     an API token of the editor's; a test case, a queued suite run and a queued impact
     analysis; the KYC service bound in development and production; three runs in review:
     one free, one the reviewer holds, one the reviewer declined."""
+    from pipelines_admin.changes.services import change_request_open
     from pipelines_admin.configs import services as config_services
     from pipelines_admin.releases import services as release_services
     from pipelines_admin.runs.batches import batch_create
@@ -179,10 +190,22 @@ def estate(editor, publisher, viewer, reviewer, superuser, roleless, small_pipel
         actor=publisher, name="old bot", url="https://hooks.example.com/old", events=["batch.finished"]
     ).subscription
     webhook_services.subscription_disable(subscription=disabled_webhook, actor=publisher, reason="retired")
+    # a change request another publisher opened: v1 back to production, overriding the gate
+    author = make_user(django_user_model, "paula", "viewer", "editor", "publisher")
+    change_request = change_request_open(
+        kind="release",
+        pipeline=pipeline,
+        environment=prod,
+        actor=author,
+        reason="back to v1",
+        gate_override=True,
+        payload={"version": 1},
+    )
     return {
         "webhook": webhook,
         "disabled_webhook": disabled_webhook,
         "webhook_delivery": webhook.deliveries.get(),
+        "change_request": change_request,
         "review_run": review_run,
         "claimed_review_run": claimed_run,
         "decided_review_run": decided_run,

@@ -126,6 +126,25 @@ def manage(ok: int = 302) -> dict[str, Outcome]:
     }
 
 
+def approve() -> dict[str, Outcome]:
+    """Deciding another publisher's change request: publishers and superusers."""
+    return {
+        "anonymous": LOGIN,
+        "roleless": NO_ROLE,
+        **{r: Outcome(403) for r in ("viewer", "editor", "reviewer")},
+        **{r: Outcome(302, changes=True) for r in ("publisher", "superuser")},
+    }
+
+
+def superuser_only(ok: int = 302) -> dict[str, Outcome]:
+    return {
+        "anonymous": LOGIN,
+        "roleless": NO_ROLE,
+        **{r: Outcome(403) for r in ("viewer", "editor", "publisher", "reviewer")},
+        "superuser": Outcome(ok, changes=True),
+    }
+
+
 def read_only_post(ok: int = 200) -> dict[str, Outcome]:
     """A POST that only checks what is typed (validation while editing): any reader."""
     return {"anonymous": LOGIN, "roleless": NO_ROLE, **{r: Outcome(ok) for r in READERS}}
@@ -252,6 +271,24 @@ CONSOLE = [
     Case("console:webhook-rotate-secret", "POST", manage(200)),
     Case("console:webhook-delete", "POST", manage()),
     Case("console:webhook-resend", "POST", manage()),
+    # change requests: everyone reads them; publishers decide others' requests; the request
+    # (production's, by another publisher) is not approved yet, so applying or scheduling
+    # it is refused by the request's state, never by the role, for publishers
+    Case("console:changes", "GET", page()),
+    Case("console:changes", "GET", page(), variant="htmx"),
+    Case("console:change-request", "GET", page()),
+    Case("console:change-request-approve", "POST", approve()),
+    Case("console:change-request-reject", "POST", approve()),
+    # only its author revises it (nobody here); its author or a superuser withdraws it
+    Case(
+        "console:change-request-revise",
+        "POST",
+        {"anonymous": LOGIN, "roleless": NO_ROLE, **{r: Outcome(403) for r in READERS}},
+    ),
+    Case("console:change-request-withdraw", "POST", superuser_only()),
+    Case("console:change-request-schedule", "POST", write(protected=True)),
+    Case("console:change-request-apply", "POST", write(protected=True)),
+    Case("console:change-request-break-glass", "POST", superuser_only()),
 ]
 
 AUTHENTICATED = ("roleless", *READERS)
@@ -311,6 +348,7 @@ def test_matrix__url_configuration__every_url_has_a_rule():
 
 def state() -> dict:
     from pipelines_admin.audit.models import AuditEvent
+    from pipelines_admin.changes.models import ChangeApproval, ChangeRequest
     from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
     from pipelines_admin.impact.models import ImpactReport
     from pipelines_admin.reviews.models import ReviewCase, ReviewDisposition
@@ -344,6 +382,11 @@ def state() -> dict:
                 "environment__name", "interface", "name", "kind", "latency_ms", "url"
             )
         ),
+        "change_requests": sorted(
+            (r.pk, r.status, r.revision, str(r.scheduled_for), r.break_glass)
+            for r in ChangeRequest.objects.all()
+        ),
+        "change_approvals": ChangeApproval.objects.count(),
     }
 
 
@@ -379,6 +422,7 @@ def url_kwargs(name: str, converters: dict, estate: dict, variant: str) -> dict:
         "service": "KYCService:jumio",
         "webhook_id": estate["disabled_webhook" if name == "console:webhook-enable" else "webhook"].pk,
         "delivery_id": estate["webhook_delivery"].pk,
+        "pk": estate["change_request"].pk,
     }
     if name == "console:rule-move":
         values.update(stage="data_quality", rule="email_format")
@@ -527,6 +571,20 @@ def body(case: Case, url: str, estate: dict, scraper: Client):
         }
     if name == "console:binding-remove":
         return {"reason": "not needed", "base_revision": settings_of(env, "KYCService", "jumio")}
+    if name in ("console:change-request-approve", "console:change-request-reject"):
+        return {"comment": "checked the diff"}
+    if name == "console:change-request-revise":
+        return {"version": "2", "override": "", "reason": "v2 after all"}
+    if name == "console:change-request-withdraw":
+        return {"reason": "not needed"}
+    if name == "console:change-request-schedule":
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        return {"when": (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")}
+    if name == "console:change-request-break-glass":
+        return {"reason": "outage", "confirm": "on"}
     if name == "console:review-reveal":
         return {"field": "ssn", "reason": "compare with the watch list"}
     if name == "console:review-decide":
