@@ -84,6 +84,8 @@ def api_request(client, name, method, world, token):
             path, {"pipeline": "onboarding", "environment": "development", "file": upload}, format="multipart"
         )
     payload = api_matrix.BODIES.get((name, method))
+    if name == "api:change-request-schedule":
+        payload = api_matrix.schedule_body()
     if name == "api:rollback":
         payload = {"release_id": world["first_release"].pk, "reason": "undo the override"}
     return client.generic(
