@@ -43,7 +43,7 @@ class ScheduleForm(forms.Form):
         label="Apply at",
         required=False,
         input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S"),
     )
     action = forms.ChoiceField(
         choices=[("schedule", "schedule"), ("unschedule", "unschedule")], required=False
