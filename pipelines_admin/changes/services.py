@@ -320,7 +320,9 @@ def _audit(request: ChangeRequest, actor, *, action: str, reason: str = "", diff
 
 def _locked(request: ChangeRequest) -> ChangeRequest:
     return (
-        ChangeRequest.objects.select_for_update().select_related("pipeline", "environment").get(pk=request.pk)
+        ChangeRequest.objects.select_for_update(of=("self",))
+        .select_related("pipeline", "environment")
+        .get(pk=request.pk)
     )
 
 
@@ -623,7 +625,11 @@ def changes_apply_due(*, now: datetime | None = None) -> dict[str, int]:
 
 @transaction.atomic
 def _apply_scheduled(pk: int, now: datetime) -> str:
-    request = ChangeRequest.objects.select_for_update().select_related("pipeline", "environment").get(pk=pk)
+    request = (
+        ChangeRequest.objects.select_for_update(of=("self",))
+        .select_related("pipeline", "environment")
+        .get(pk=pk)
+    )
     if not request.is_open or request.scheduled_for is None or request.scheduled_for > now:
         return "skipped"  # applied, withdrawn or moved since it was found due
     actor = request.scheduled_by
