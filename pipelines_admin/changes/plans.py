@@ -49,9 +49,19 @@ def _effective(release: Release | None) -> dict:
     return apply_override(release.version.document, release.override) if release else {}
 
 
-def plan_change(*, kind: str, pipeline: Pipeline | None, environment: Environment, payload: dict) -> Plan:
+def plan_change(
+    *, kind: str, pipeline: Pipeline | None, environment: Environment, payload: dict, diff: bool = True
+) -> Plan:
     """Work out what `payload` would do to `environment` now (raises what applying it
-    would raise for a change that can no longer be made: NotFound, InvalidInput...)."""
+    would raise for a change that can no longer be made: NotFound, InvalidInput...).
+    `diff` False leaves `changes` empty: the hash alone, for lists."""
+    plan = _plan(kind=kind, pipeline=pipeline, environment=environment, payload=payload)
+    if diff:
+        plan.changes = semantic_diff(plan.before, plan.after)
+    return plan
+
+
+def _plan(*, kind: str, pipeline: Pipeline | None, environment: Environment, payload: dict) -> Plan:
     if kind not in KINDS:
         raise _payload_error(f"Unknown kind of change {kind!r}: one of {', '.join(KINDS)}.", "kind")
     if not isinstance(payload, dict):
@@ -118,7 +128,6 @@ def _plan_pipeline_change(kind: str, pipeline: Pipeline, environment: Environmen
         override=override,
         before=before,
         after=after,
-        changes=semantic_diff(before, after),
     )
 
 
@@ -147,7 +156,6 @@ def _plan_binding(environment: Environment, payload: dict) -> Plan:
         effective_hash=content_hash(state),
         before=before,
         after=after,
-        changes=semantic_diff(before, after),
     )
 
 
@@ -167,7 +175,6 @@ def _plan_settings(environment: Environment, payload: dict) -> Plan:
         effective_hash=content_hash(state),
         before=before,
         after=after,
-        changes=semantic_diff(before, after),
     )
 
 

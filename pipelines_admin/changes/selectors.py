@@ -83,7 +83,11 @@ def approval_void_reason(
     return ""
 
 
-def request_standing(request: ChangeRequest) -> Standing:
+def request_standing(
+    request: ChangeRequest, *, brief: bool = False, fingerprints: dict | None = None
+) -> Standing:
+    """Where `request` stands now. `brief` (for lists): no diff and no release gate, and
+    `fingerprints` caches the test cases' fingerprint per pipeline across requests."""
     plan: Plan | None = None
     plan_error = ""
     try:
@@ -92,17 +96,23 @@ def request_standing(request: ChangeRequest) -> Standing:
             pipeline=request.pipeline,
             environment=request.environment,
             payload=request.payload,
+            diff=not brief,
         )
     except ServiceError as exc:
         plan_error = exc.message
-    fingerprint = fingerprint_for(request.pipeline)
+    if fingerprints is not None and request.pipeline_id in fingerprints:
+        fingerprint = fingerprints[request.pipeline_id]
+    else:
+        fingerprint = fingerprint_for(request.pipeline)
+        if fingerprints is not None:
+            fingerprints[request.pipeline_id] = fingerprint
     approvals = []
-    for approval in request.approvals.select_related("approver"):
+    for approval in request.approvals.all():
         why = approval_void_reason(approval, request, plan, fingerprint)
         approvals.append(ApprovalStanding(approval, not why, why))
     gate = (
         gate_state(request.pipeline, request.environment, plan.effective_hash)
-        if plan is not None and request.pipeline is not None
+        if plan is not None and request.pipeline is not None and not brief
         else None
     )
     required = request.environment.approvals_required
@@ -164,7 +174,8 @@ def may_approve(user, request: ChangeRequest, plan: Plan | None = None) -> tuple
 def waiting_for(user) -> dict[str, list[ChangeRequest]]:
     """Open requests `user` may approve and has not decided yet, and the user's own
     open requests that need them (approved and waiting to be applied, or refused)."""
-    open_requests = change_requests(status=ChangeRequest.Status.OPEN)
+    open_requests = change_requests(status=ChangeRequest.Status.OPEN).prefetch_related("approvals__approver")
+    fingerprints: dict = {}
     to_approve: list[ChangeRequest] = []
     if can(user, CHANGE_APPROVE):
         decided = ChangeApproval.objects.filter(
@@ -172,7 +183,7 @@ def waiting_for(user) -> dict[str, list[ChangeRequest]]:
         )
         candidates = open_requests.exclude(author=user).exclude(pk__in=decided.values("change_request"))
         for request in candidates[:200]:
-            standing = request_standing(request)
+            standing = request_standing(request, brief=True, fingerprints=fingerprints)
             allowed, _ = may_approve(user, request, standing.plan)
             if (
                 allowed
@@ -183,7 +194,7 @@ def waiting_for(user) -> dict[str, list[ChangeRequest]]:
     mine = [
         r
         for r in open_requests.filter(author=user)
-        if r.refused_at is not None or request_standing(r).approved
+        if r.refused_at is not None or request_standing(r, brief=True, fingerprints=fingerprints).approved
     ]
     return {"to_approve": to_approve, "mine": mine}
 
