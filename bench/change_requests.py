@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.batches import demo_setup  # noqa: E402
+from bench.batches import demo_setup
 
 
 def main() -> None:

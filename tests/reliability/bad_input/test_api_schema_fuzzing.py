@@ -33,6 +33,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
 from pipelines_admin.tokens.services import token_create
+from pipelines_admin.webhooks.models import WebhookDelivery
+from pipelines_admin.webhooks.services import event_publish
 from tests.reliability.rows import changed, row_counts
 
 PASSWORD_AUTH = {"Authorization": "Basic " + base64.b64encode(b"ada:ada-password-1").decode()}  # admin_user's
@@ -136,6 +138,29 @@ def superuser_auth(db, admin_user, populated, token_client):
     )
     assert response.status_code == 201, response.content[:500]
     KNOWN["service"] = response.json()["service"]
+    response = api.post(
+        "/api/v1/webhooks/",
+        {"name": "fuzzing hook", "url": "https://hooks.example.com/fuzz", "events": ["release.created"]},
+        format="json",
+    )
+    assert response.status_code == 201, response.content[:500]
+    KNOWN["webhook_id"] = response.json()["id"]
+    event_publish(event="release.created", data={"release": 1})
+    KNOWN["delivery_id"] = WebhookDelivery.objects.get().pk
+    response = api.post(
+        "/api/v1/change-requests/",
+        {
+            "kind": "override",
+            "pipeline": "onboarding",
+            "environment": "development",
+            "reason": "fuzzing",
+            "gate_override": True,
+            "payload": {"override": {"stages": {"data_quality": {"fail_fast": False}}}},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content[:500]
+    KNOWN["request_id"] = response.json()["id"]
     KNOWN_BODY.update(
         pipeline="onboarding",
         environment="development",
@@ -184,6 +209,9 @@ def test_known_ids__cover_every_path_parameter_of_the_schema():
         "suite_run_id",
         "report_id",
         "service",
+        "webhook_id",
+        "delivery_id",
+        "request_id",
     }
     assert names <= covered, names - covered
 
