@@ -27,7 +27,9 @@ from bench.batches import demo_setup
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--open", type=int, nargs="+", default=[10, 50, 200])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
