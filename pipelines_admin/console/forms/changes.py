@@ -20,11 +20,19 @@ def comment_field(*, required: bool, placeholder: str, error_messages=None):
     )
 
 
+def revision_field():
+    """The revision of the request the page showed: deciding or applying is refused
+    (Stale) when the author revised it since."""
+    return forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
 class ApproveForm(forms.Form):
     comment = comment_field(required=False, placeholder="Optional: what you checked")
+    revision = revision_field()
 
 
 class RejectForm(forms.Form):
+    revision = revision_field()
     comment = comment_field(
         required=True,
         placeholder="Why? The author reads it",

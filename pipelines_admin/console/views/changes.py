@@ -205,7 +205,7 @@ def change_request_approve(request: HtmxHttpRequest, pk):
         ApproveForm(request.POST),
         "approve",
         lambda d: services.change_request_approve(
-            change_request=change, actor=request.user, comment=d["comment"]
+            change_request=change, actor=request.user, comment=d["comment"], expected_revision=d["revision"]
         ),
         f"You approved change request #{change.pk}.",
     )
@@ -220,7 +220,7 @@ def change_request_reject(request: HtmxHttpRequest, pk):
         RejectForm(request.POST),
         "reject",
         lambda d: services.change_request_reject(
-            change_request=change, actor=request.user, comment=d["comment"]
+            change_request=change, actor=request.user, comment=d["comment"], expected_revision=d["revision"]
         ),
         f"You rejected change request #{change.pk}; its author is told why.",
     )
@@ -293,7 +293,10 @@ def change_request_schedule(request: HtmxHttpRequest, pk):
 def change_request_apply(request: HtmxHttpRequest, pk):
     change = selectors.change_request_get(pk)
     try:
-        applied = services.change_request_apply(change_request=change, actor=request.user)
+        seen = request.POST.get("revision", "")
+        applied = services.change_request_apply(
+            change_request=change, actor=request.user, expected_revision=int(seen) if seen.isdigit() else None
+        )
     except ServiceError as exc:
         return _request_page(request, change, status=exc.status, error=exc.message)
     return _done(request, applied, f"Change request #{change.pk} applied to {change.environment.name}.")

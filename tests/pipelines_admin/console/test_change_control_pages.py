@@ -393,3 +393,28 @@ def test_change_request_page__author_withdraws__nothing_changes(client, publishe
     response = client.post(page_url("change-request-withdraw", pk=change.pk), {"reason": "wrong version"})
     change.refresh_from_db()
     assert response.status_code == 302 and change.status == "withdrawn" and live_state(tested) == before
+
+
+def test_change_request_page__approve_a_revision_revised_since__412_nothing_approved(
+    client, publisher, publisher2, tested, production
+):
+    # Given a second publisher reading revision 1 of a request
+    client.force_login(publisher)
+    change = open_release_through_the_page(client, tested)
+    client.force_login(publisher2)
+    assert (
+        'name="revision" value="1"' in client.get(page_url("change-request", pk=change.pk)).content.decode()
+    )
+    # When its author revises it before she presses "Approve revision 1"
+    client.force_login(publisher)
+    client.post(
+        page_url("change-request-revise", pk=change.pk),
+        {"version": "1", "override": json.dumps({"description": "changed"}), "reason": "another override"},
+    )
+    client.force_login(publisher2)
+    response = client.post(
+        page_url("change-request-approve", pk=change.pk), {"comment": "ok", "revision": "1"}
+    )
+    # Then her approval is refused as stale, and nothing is approved
+    assert response.status_code == 412
+    assert not change.approvals.exists()
