@@ -123,18 +123,25 @@ def dead_broker(monkeypatch):
     connection pools included (they remember the URL they were made for)."""
     from pipelines_admin.celery import app
 
-    def reset_pools():
-        for pool in (app._pool, app.amqp._producer_pool):
-            if pool is not None:
-                pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    reset_pools()
+    reset_pools(app)
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     monkeypatch.setitem(app.conf, "broker_url", "redis://127.0.0.1:1/0")
     monkeypatch.setitem(app.conf, "broker_connection_timeout", 1)
     monkeypatch.setitem(app.conf, "broker_connection_retry", False)
     monkeypatch.setitem(app.conf, "broker_connection_max_retries", 0)
     yield app
-    reset_pools()
+    reset_pools(app)
+
+
+def reset_pools(app) -> None:
+    """Connection pools remember the broker they were made for: drop them all (kombu's
+    registry of producer pools included, or a closed pool would be handed out again and
+    every later send in this process fail with "Acquire on closed pool")."""
+    from kombu import pools
+
+    for pool in (app._pool, app.amqp._producer_pool):
+        if pool is not None:
+            pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()

@@ -68,6 +68,7 @@ def demo_users_ensure() -> list[tuple[str, str, bool]]:
             is_staff=demo.superuser,
             is_superuser=demo.superuser,
         )
-        user.groups.set(Group.objects.filter(name__in=demo.roles))
+        # the role groups come with the migrations; a flushed database may have lost them
+        user.groups.set([Group.objects.get_or_create(name=role)[0] for role in demo.roles])
         created.append((demo.username, password, from_env))
     return created

@@ -28,6 +28,7 @@ from django.utils import timezone
 from pipelines_admin.audit.models import AuditEvent
 from pipelines_admin.runs import batches, services
 from pipelines_admin.runs.models import Batch, BatchChunk, Run
+from tests.conftest import reset_pools
 from tests.reliability.faults.conftest import (
     APPLICANT,
     applicants,
@@ -42,19 +43,6 @@ CHUNK_SIZE = 4
 LINES = 24
 LATENCY_MS = 60
 OUTAGE_SECONDS = 2.0
-
-
-def _reset_pools(app) -> None:
-    """Connection pools remember the broker they were made for: drop them all (kombu's
-    registry of producer pools included, or a closed pool would be handed out again)."""
-    from kombu import pools
-
-    for pool in (app._pool, app.amqp._producer_pool):
-        if pool is not None:
-            pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-    pools.reset()
 
 
 class RedisOutage:
@@ -160,7 +148,7 @@ def broker(tmp_path, monkeypatch):
     for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True)
     monkeypatch.setenv("CELERY_BROKER_FOLDER", str(folder))  # for the workers and beat started after this
-    _reset_pools(app)
+    reset_pools(app)
     monkeypatch.setitem(
         app.conf,
         "broker_transport_options",
@@ -175,7 +163,7 @@ def broker(tmp_path, monkeypatch):
     outage = FolderOutage(folder)
     yield outage
     outage.restore()
-    _reset_pools(app)
+    reset_pools(app)
     shutil.rmtree(folder, ignore_errors=True)
 
 
