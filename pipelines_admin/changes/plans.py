@@ -12,7 +12,7 @@ from pipelines_admin.configs.engine import document_hash
 from pipelines_admin.configs.models import ConfigVersion, Environment, Pipeline, Release, ServiceBinding
 from pipelines_admin.configs.overrides import apply_override
 from pipelines_admin.configs.selectors import release_live, version_get
-from pipelines_admin.configs.services import BINDING_FIELDS, ENVIRONMENT_FIELDS
+from pipelines_admin.configs.services import ENVIRONMENT_FIELDS, binding_values, environment_settings
 from pipelines_admin.core.canonical import content_hash
 from pipelines_admin.core.errors import InvalidInput, NotFound
 from pipelines_admin.releases.services import toggle_plan
@@ -132,8 +132,9 @@ def _plan_pipeline_change(kind: str, pipeline: Pipeline, environment: Environmen
 
 
 def binding_state(environment: Environment, interface: str, name: str) -> dict:
-    binding = ServiceBinding.objects.filter(environment=environment, interface=interface, name=name).first()
-    return {f: getattr(binding, f) for f in BINDING_FIELDS} if binding else {}
+    return binding_values(
+        ServiceBinding.objects.filter(environment=environment, interface=interface, name=name).first()
+    )
 
 
 def _plan_binding(environment: Environment, payload: dict) -> Plan:
@@ -157,10 +158,6 @@ def _plan_binding(environment: Environment, payload: dict) -> Plan:
         before=before,
         after=after,
     )
-
-
-def environment_settings(environment: Environment) -> dict:
-    return {f: getattr(environment, f) for f in ENVIRONMENT_FIELDS}
 
 
 def _plan_settings(environment: Environment, payload: dict) -> Plan:

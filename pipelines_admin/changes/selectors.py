@@ -221,17 +221,3 @@ def open_requests_count(user) -> int:
     """For the navigation's badge."""
     waiting = waiting_for(user)
     return len(waiting["to_approve"]) + len(waiting["mine"])
-
-
-__all__ = [
-    "ApprovalStanding",
-    "Standing",
-    "change_request_get",
-    "change_requests",
-    "impact_for",
-    "may_approve",
-    "open_requests_count",
-    "request_standing",
-    "upcoming_changes",
-    "waiting_for",
-]

@@ -26,12 +26,7 @@ from pipelines_admin.accounts.permissions import BREAK_GLASS, ENVIRONMENT_CHANGE
 from pipelines_admin.audit.services import audit_record
 from pipelines_admin.changes.models import ChangeApproval, ChangeRequest
 from pipelines_admin.changes.notify import notify_author, notify_publishers
-from pipelines_admin.changes.plans import (
-    Plan,
-    environment_settings,
-    fingerprint_for,
-    plan_change,
-)
+from pipelines_admin.changes.plans import Plan, fingerprint_for, plan_change
 from pipelines_admin.changes.selectors import may_approve, request_standing
 from pipelines_admin.configs.change_control import ChangeAuthority
 from pipelines_admin.configs.models import Environment, Pipeline, Release, ServiceBinding
@@ -43,6 +38,7 @@ from pipelines_admin.configs.selectors import (
 )
 from pipelines_admin.configs.services import (
     environment_locked,
+    environment_settings,
     environment_update,
     require_reason,
     service_binding_remove,

@@ -157,6 +157,11 @@ ENVIRONMENT_FIELDS = (
 ENVIRONMENT_POLICY_FIELDS = ("protected", "change_requests_required", "approvals_required")
 
 
+def environment_settings(environment: Environment) -> dict:
+    """An environment's settings, as environment_update takes them."""
+    return {f: getattr(environment, f) for f in ENVIRONMENT_FIELDS}
+
+
 def environment_locked(environment: Environment) -> Environment:
     """Lock the environment row: its settings, its bindings and what is released to it
     change one at a time (NO KEY UPDATE: runs and batches referencing it are not held up)."""
@@ -223,11 +228,12 @@ def _check_binding_base(binding: ServiceBinding, base_revision: str | None) -> N
         base=base_revision,
         current=settings_revision(binding),
         what=f"The binding of service:{binding.interface}:{binding.name} in {binding.environment.name}",
-        extra={"now": _binding_values(binding), "updated_at": binding.updated_at.isoformat()},
+        extra={"now": binding_values(binding), "updated_at": binding.updated_at.isoformat()},
     )
 
 
-def _binding_values(binding: ServiceBinding | None) -> dict:
+def binding_values(binding: ServiceBinding | None) -> dict:
+    """A binding's settings ({} for none): what its audit events and change requests compare."""
     return {f: getattr(binding, f) for f in BINDING_FIELDS} if binding is not None else {}
 
 
@@ -289,7 +295,7 @@ def service_binding_set(
         )
     if binding is not None:
         _check_binding_base(binding, base_revision)
-    before = _binding_values(binding)
+    before = binding_values(binding)
     binding = binding or ServiceBinding(environment=environment, interface=interface, name=name)
     for field, value in values.items():
         setattr(binding, field, value)
@@ -313,7 +319,7 @@ def service_binding_set(
             "The engine cannot use this binding: " + "; ".join(engine_says),
             {"fields": {"__all__": engine_says}},
         )
-    after = _binding_values(binding)
+    after = binding_values(binding)
     if before == after:
         binding.changed = False
         return binding
@@ -367,7 +373,7 @@ def service_binding_remove(
     _check_binding_base(binding, base_revision)
     others = [b for b in environment.service_bindings.all() if b.pk != binding.pk]
     _live_configs_check(environment, others, f"Removing the binding of service:{interface}:{name}")
-    before, binding_id = _binding_values(binding), binding.pk
+    before, binding_id = binding_values(binding), binding.pk
     binding.delete()
     audit_record(
         actor=actor,
@@ -449,7 +455,7 @@ def environment_update(
         current=settings_revision(environment),
         what=f"{environment.name}'s settings",
         extra={
-            "now": {f: getattr(environment, f) for f in ENVIRONMENT_FIELDS},
+            "now": environment_settings(environment),
             "updated_at": environment.updated_at.isoformat(),
         },
     )
@@ -479,7 +485,7 @@ def environment_update(
         )
     elif environment.protected:
         reason = require_reason(environment, reason)
-    before = {f: getattr(environment, f) for f in ENVIRONMENT_FIELDS}
+    before = environment_settings(environment)
     environment.protected, environment.position = protected, position
     environment.change_requests_required = change_requests_required
     environment.approvals_required = approvals_required
@@ -488,7 +494,7 @@ def environment_update(
         environment.full_clean(validate_unique=False)
     except ValidationError as exc:
         raise _validation_error(exc, "The environment's settings are not valid.") from None
-    after = {f: getattr(environment, f) for f in ENVIRONMENT_FIELDS}
+    after = environment_settings(environment)
     changed = [f for f in ENVIRONMENT_FIELDS if before[f] != after[f]]
     if not changed:
         raise InvalidInput(f"Nothing changed: {environment.name} already has these settings.")

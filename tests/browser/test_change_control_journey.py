@@ -8,7 +8,6 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -24,27 +23,14 @@ from pipelines_admin.releases import services as release_services
 from pipelines_admin.testcases import services as testcase_services
 from pipelines_admin.webhooks import services as webhook_services
 from pipelines_admin.webhooks.events import EVENTS
+from tests.browser.test_pipeline_page import user
+from tests.pipelines_admin.runs.test_worker import wait_for
 from tests.pipelines_admin.webhooks.conftest import receiver  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 
 PASSWORD = "correct horse battery"
 APPLICANT = sample_get("good-applicant")["record"]  # credit score 742: passes at 650 and at 700
-
-
-def user(django_user_model, username, *roles):
-    account = django_user_model.objects.create_user(username, password=PASSWORD)
-    account.groups.set([Group.objects.get_or_create(name=r)[0] for r in roles])
-    return account
-
-
-def wait_for(predicate, worker, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out; worker log:\n{worker.log()[-4000:]}")
 
 
 def test_change_control__editor_change_to_scheduled_apply_and_webhook(
